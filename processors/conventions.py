@@ -1,0 +1,147 @@
+"""The project's conventions in one place: event vocabulary, SLO names, windows, key formats, metric names.
+
+Read this module first: every other package takes its names and formats from here.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Log schema v1 and the event vocabulary (metadata.action) -------------------------------------------
+
+LOG_SCHEMA_VERSION: Final = 1
+
+WEBHOOK_RECEIVED: Final = "webhook_received"
+JOB_QUEUED: Final = "job_queued"
+TASK_LAUNCHED: Final = "task_launched"
+RUNNER_STARTED: Final = "runner_started"
+CACHE_HIT: Final = "cache_hit"
+CACHE_MISS: Final = "cache_miss"
+WORKFLOW_COMPLETED: Final = "workflow_completed"
+RUNNER_ORPHANED: Final = "runner_orphaned"
+API_REQUEST: Final = "api_request"
+RECONCILE_COMPLETED: Final = "reconcile_completed"
+
+VOCABULARY: Final = (
+    WEBHOOK_RECEIVED,
+    JOB_QUEUED,
+    TASK_LAUNCHED,
+    RUNNER_STARTED,
+    CACHE_HIT,
+    CACHE_MISS,
+    WORKFLOW_COMPLETED,
+    RUNNER_ORPHANED,
+    API_REQUEST,
+    RECONCILE_COMPLETED,
+)
+
+# The journey of one correlation ID, in order. runner_orphaned is a terminal milestone too.
+MILESTONES: Final = (WEBHOOK_RECEIVED, JOB_QUEUED, TASK_LAUNCHED, RUNNER_STARTED, WORKFLOW_COMPLETED)
+TERMINAL_MILESTONES: Final = (WORKFLOW_COMPLETED, RUNNER_ORPHANED)
+TRACKED_MILESTONES: Final = (*MILESTONES, RUNNER_ORPHANED)
+
+SERVICE_WEBHOOK: Final = "WebhookHandlerGHA"
+SERVICE_QUEUE: Final = "QueueProcessor"
+SERVICE_RUNNER: Final = "Runner"
+SERVICE_RECONCILER: Final = "Reconciler"
+SERVICE_API: Final = "Api"
+
+# --- The five shipped SLOs --------------------------------------------------------------------------------
+
+QUEUE_LATENCY: Final = "queue-latency"
+CACHE_HIT_RATE: Final = "cache-hit-rate"
+DEPLOY_SUCCESS: Final = "deploy-success"
+ORPHAN_RATE: Final = "orphan-rate"
+API_AVAILABILITY: Final = "api-availability"
+
+SLO_NAMES: Final = (QUEUE_LATENCY, CACHE_HIT_RATE, DEPLOY_SUCCESS, ORPHAN_RATE, API_AVAILABILITY)
+
+# --- Time: buckets and windows (seconds) ------------------------------------------------------------------
+
+MINUTE: Final = 60
+HOUR: Final = 3600
+DAY: Final = 86400
+SLICE_SECONDS_DEFAULT: Final = 300  # time-slice SLOs: 5-minute slices aligned to the epoch
+
+RESOLUTION_MINUTE: Final = "m"
+RESOLUTION_HOUR: Final = "h"
+RESOLUTIONS: Final = {RESOLUTION_MINUTE: MINUTE, RESOLUTION_HOUR: HOUR}
+
+DEFAULT_SLO_WINDOW: Final = "30d"
+BURN_RATE_WINDOWS: Final = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+DEFAULT_MAX_RUNTIME: Final = "6h"  # orphan sweep: started + max_runtime without a resolution
+DEFAULT_TRACE_TTL_DAYS: Final = 14
+DEFAULT_COUNTER_TTL_DAYS: Final = 40  # minute buckets outlive the longest window they serve
+MAX_SPANS_PER_TRACE: Final = 1000
+
+# --- Store keys (single-table design; docs/store.md) ------------------------------------------------------
+
+KEY_SEPARATOR: Final = "#"
+PK_COUNTER: Final = "CNT"  # CNT#{sli}#{resolution}  SK = bucket start, ISO minute
+PK_DIGEST: Final = "DIG"  # DIG#{sli}#{resolution}  SK = bucket start
+PK_CHECKPOINT: Final = "CKPT"  # CKPT                    SK = {stream}#{shard}
+PK_TRACE: Final = "TRACE"  # TRACE#{correlationId}    SK = HEAD | SPAN#...
+PK_ALERT: Final = "ALERT"
+BUCKET_KEY_FORMAT: Final = "%Y-%m-%dT%H:%MZ"  # lexicographic order is time order
+
+TTL_ATTRIBUTE: Final = "expiresAt"
+
+# --- Skip kinds: bad input is counted by kind, never raised -----------------------------------------------
+
+SKIP_NOT_BASE64: Final = "not_base64"
+SKIP_NOT_GZIP: Final = "not_gzip"
+SKIP_TRUNCATED_GZIP: Final = "truncated_gzip"
+SKIP_PAYLOAD_NOT_JSON: Final = "payload_not_json"
+SKIP_PAYLOAD_SHAPE: Final = "payload_wrong_shape"
+SKIP_KPL_BAD_DIGEST: Final = "kpl_bad_digest"
+SKIP_CONTROL_MESSAGE: Final = "control_message"
+SKIP_MESSAGE_NOT_JSON: Final = "message_not_json"
+SKIP_NO_CORRELATION_ID: Final = "no_correlation_id"
+SKIP_BAD_CORRELATION_ID: Final = "bad_correlation_id"
+SKIP_NO_ACTION: Final = "no_action"
+SKIP_UNKNOWN_ACTION: Final = "unknown_action"
+SKIP_DUPLICATE: Final = "already_applied"
+
+# Kinds that mean a malformed record (vs. ordinary noise such as platform lines).
+MALFORMED_KINDS: Final = frozenset(
+    {
+        SKIP_NOT_BASE64,
+        SKIP_NOT_GZIP,
+        SKIP_TRUNCATED_GZIP,
+        SKIP_PAYLOAD_NOT_JSON,
+        SKIP_PAYLOAD_SHAPE,
+        SKIP_KPL_BAD_DIGEST,
+    }
+)
+
+# --- Redaction --------------------------------------------------------------------------------------------
+
+SECRET_KEY_FRAGMENTS: Final = ("token", "secret", "password", "authorization", "cookie", "apikey")
+REDACTED: Final = "[REDACTED]"
+
+# --- Metrics (CloudWatch EMF) -----------------------------------------------------------------------------
+
+METRICS_NAMESPACE_DEFAULT: Final = "SloPipeline"
+METRIC_EVENTS_PROCESSED: Final = "EventsProcessed"
+METRIC_RECORDS_PROCESSED: Final = "RecordsProcessed"
+METRIC_EVENTS_SKIPPED: Final = "EventsSkipped"
+METRIC_MALFORMED_RECORDS: Final = "MalformedRecords"
+METRIC_ITERATOR_LAG: Final = "IteratorLagMs"
+METRIC_STORE_WRITES: Final = "StoreWriteRequests"
+METRIC_TRACE_COVERAGE: Final = "TraceCoverage"
+
+SLO_METRIC_NAMES: Final = {
+    QUEUE_LATENCY: "SLOQueueLatencyP95",
+    CACHE_HIT_RATE: "SLOCacheHitRate",
+    DEPLOY_SUCCESS: "SLODeploySuccessRate",
+    ORPHAN_RATE: "SLOOrphanRate",
+    API_AVAILABILITY: "SLOApiAvailability",
+}
+
+# --- Local defaults ---------------------------------------------------------------------------------------
+
+DEFAULT_DB_PATH: Final = ".slo/slo.db"
+ENV_TABLE_NAME: Final = "SLO_TABLE_NAME"
+ENV_SPEC_PATH: Final = "SLO_SPEC_PATH"
+ENV_ENDPOINT_URL: Final = "SLO_ENDPOINT_URL"
