@@ -1,0 +1,53 @@
+"""The `slo` command: a thin shell over the same domain functions the Lambda handlers use.
+
+Each command lives in its own module with `register(subparsers)`; a user mistake raises `UsageError`,
+which prints one line on stderr and exits 2. Nothing a user types should end in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from processors.cli.common import UsageError
+
+# Command modules, in the order `slo --help` lists them.
+COMMAND_MODULES = (
+    "processors.cli.replay",
+    "processors.cli.status",
+    "processors.cli.validate",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="slo", description="Log-native SLOs, traces and burn-rate paging.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"slo: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("slo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

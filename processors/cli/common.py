@@ -1,0 +1,81 @@
+"""Shared CLI plumbing: the one-line user error, store selection flags, time and duration arguments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from processors import conventions
+
+if TYPE_CHECKING:
+    from processors.spec import Spec
+    from processors.store import Store
+
+
+class UsageError(Exception):
+    """A mistake the user can fix: printed as one line on stderr, exit code 2."""
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("store")
+    group.add_argument(
+        "--db",
+        metavar="FILE",
+        default=conventions.DEFAULT_DB_PATH,
+        help=f"SQLite store file (default {conventions.DEFAULT_DB_PATH})",
+    )
+    group.add_argument("--store", choices=("sqlite", "dynamodb"), default="sqlite", help="store adapter")
+    group.add_argument("--table", metavar="NAME", help="DynamoDB table name (with --store dynamodb)")
+    group.add_argument("--endpoint-url", metavar="URL", help="DynamoDB endpoint, e.g. moto or LocalStack")
+
+
+def add_spec_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec",
+        metavar="FILE",
+        default=None,
+        help="SLO spec (default: ./slos.yaml if present, else the packaged default)",
+    )
+
+
+def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
+    """The store the flags select; a missing SQLite file is a usage error for read-only commands."""
+    from processors.store import open_dynamodb_store, open_sqlite_store
+
+    if args.store == "dynamodb":
+        table = args.table or os.environ.get(conventions.ENV_TABLE_NAME)
+        if not table:
+            raise UsageError("--store dynamodb needs --table NAME (or SLO_TABLE_NAME)")
+        return open_dynamodb_store(table, endpoint_url=args.endpoint_url)
+    if must_exist and not os.path.exists(args.db):
+        raise UsageError(f"no store at {args.db}: run `slo replay PATH --db {args.db}` first")
+    return open_sqlite_store(args.db)
+
+
+def load_spec_argument(args: argparse.Namespace) -> Spec:
+    from processors.spec import SpecError, load_spec
+
+    try:
+        return load_spec(getattr(args, "spec", None))
+    except SpecError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def parse_time_argument(text: str, flag: str) -> datetime:
+    from processors.timeutil import parse_iso8601
+
+    parsed = parse_iso8601(text)
+    if parsed is None:
+        raise UsageError(f"{flag}: not an ISO 8601 time: {text!r} (e.g. 2026-10-01T06:00:00Z)")
+    return parsed
+
+
+def parse_duration_argument(text: str, flag: str) -> int:
+    from processors.timeutil import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise UsageError(f"{flag}: not a duration: {text!r} (e.g. 5m, 1h, 30d)")
+    return seconds

@@ -1,0 +1,98 @@
+"""Window arithmetic over time buckets: which buckets a window reads, and good/total over a window.
+
+Pure functions of bucket rows. A window [start, end) counts exactly the minute buckets inside it; whole
+hours inside it are read from hour buckets, the ragged edges from minute buckets. Time-slice SLIs keep
+per-slice sub-counters (g{i}, t{i}) in their hour buckets, so any window's slices come from hour rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from processors import conventions
+from processors.timeutil import floor_to
+
+Rows = Mapping[int, Mapping[str, int]]  # bucket start -> {field: value}
+
+
+@dataclass(frozen=True)
+class Counts:
+    good: int = 0
+    total: int = 0
+
+    @property
+    def bad(self) -> int:
+        return self.total - self.good
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.good + other.good, self.total + other.total)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """[start, end) split into minute edges and whole hours; each range is half-open, possibly empty."""
+
+    head_minutes: tuple[int, int]
+    hours: tuple[int, int]
+    tail_minutes: tuple[int, int]
+
+
+def plan_window(start: int, end: int) -> WindowPlan:
+    start = floor_to(start, conventions.MINUTE)
+    end = floor_to(end, conventions.MINUTE)
+    first_hour = -(-start // conventions.HOUR) * conventions.HOUR
+    last_hour = floor_to(end, conventions.HOUR)
+    if first_hour >= last_hour:
+        return WindowPlan((start, end), (first_hour, first_hour), (end, end))
+    return WindowPlan((start, first_hour), (first_hour, last_hour), (last_hour, end))
+
+
+def sum_rows(rows: Rows, start: int, end: int) -> Counts:
+    good = total = 0
+    for bucket, fields in rows.items():
+        if start <= bucket < end:
+            good += fields.get("good", 0)
+            total += fields.get("total", 0)
+    return Counts(good, total)
+
+
+def slice_field_index(moment: float, slice_seconds: int) -> int:
+    """Index of the slice holding `moment` within its hour."""
+    return int(moment - floor_to(moment, conventions.HOUR)) // slice_seconds
+
+
+def count_slices(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> Counts:
+    """Good and total slices wholly inside [start, end); slices with no lookups don't count."""
+    first = -(-start // slice_seconds) * slice_seconds
+    good = total = 0
+    for slice_start in range(first, end - slice_seconds + 1, slice_seconds):
+        hour = floor_to(slice_start, conventions.HOUR)
+        fields = hour_rows.get(hour)
+        if not fields:
+            continue
+        index = slice_field_index(slice_start, slice_seconds)
+        lookups = fields.get(f"t{index}", 0)
+        if lookups <= 0:
+            continue
+        total += 1
+        if fields.get(f"g{index}", 0) >= min_ratio * lookups:
+            good += 1
+    return Counts(good, total)
+
+
+BucketReader = Callable[[str, str, int, int], Rows]  # (sli, resolution, start, end) -> rows
+
+
+def window_counts(read: BucketReader, sli: str, start: int, end: int) -> Counts:
+    """good/total of a ratio SLI over [start, end), reading hour buckets plus minute edges."""
+    plan = plan_window(start, end)
+    counts = Counts()
+    for resolution, (low, high) in (
+        (conventions.RESOLUTION_MINUTE, plan.head_minutes),
+        (conventions.RESOLUTION_HOUR, plan.hours),
+        (conventions.RESOLUTION_MINUTE, plan.tail_minutes),
+    ):
+        if low < high:
+            counts += sum_rows(read(sli, resolution, low, high), low, high)
+    return counts

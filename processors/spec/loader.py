@@ -1,0 +1,392 @@
+"""Load and validate the versioned SLO spec file (apiVersion slo-pipeline/v1) into the frozen model.
+
+Every error names file:line and the field, so `slo validate` can print it as one line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from processors import conventions
+from processors.spec.exceptions import SpecError
+from processors.spec.model import (
+    AlertPolicy,
+    BurnRateTier,
+    Condition,
+    EventsSli,
+    LatencySketch,
+    LatencySli,
+    Matcher,
+    ResolutionSli,
+    Sli,
+    Slo,
+    Spec,
+    TimeSliceSli,
+)
+from processors.timeutil import parse_duration
+
+API_VERSION = "slo-pipeline/v1"
+TOP_LEVEL_FIELDS = {"name", "objective", "sli", "window", "description", "runbook", "alerting"}
+LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "message"}
+COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
+
+
+class _Mapping(dict[str, Any]):
+    """A YAML mapping that remembers the line of each key."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
+    mapping = _Mapping()
+    mapping.line = node.start_mark.line + 1
+    mapping.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            raise SpecError("keys must be strings", line=key_node.start_mark.line + 1, field=str(key))
+        if key in mapping:
+            raise SpecError("duplicate key", line=key_node.start_mark.line + 1, field=key)
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+def default_spec_path() -> str:
+    """./slos.yaml when present, else $SLO_SPEC_PATH, else the packaged default."""
+    if os.environ.get(conventions.ENV_SPEC_PATH):
+        return os.environ[conventions.ENV_SPEC_PATH]
+    if Path("slos.yaml").is_file():
+        return "slos.yaml"
+    return str(resources.files("processors").joinpath("slos.yaml"))
+
+
+def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
+    source = str(path) if path is not None else default_spec_path()
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError("no such file", path=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read: {exc}", path=source) from None
+    return parse_spec(text, source)
+
+
+def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    try:
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except SpecError as exc:
+        raise SpecError(exc.reason, path=source, line=exc.line, field=exc.field) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise SpecError(str(problem), path=source, line=mark.line + 1 if mark else None) from None
+    return _Reader(source).spec(document)
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, message: str, node: Any, key: str | None = None, field: str = "") -> SpecError:
+        line = None
+        if isinstance(node, _Mapping):
+            line = node.lines.get(key, node.line) if key else node.line
+        return SpecError(message, path=self.source, line=line, field=field or (key or ""))
+
+    def mapping(self, node: Any, field: str, parent: Any = None, key: str | None = None) -> _Mapping:
+        if not isinstance(node, _Mapping):
+            raise self.fail("must be a mapping", parent if parent is not None else node, key, field)
+        return node
+
+    def spec(self, document: Any) -> Spec:
+        if document is None:
+            raise SpecError("the spec is empty", path=self.source, line=1)
+        root = self.mapping(document, "(document)")
+        version = root.get("apiVersion")
+        if version != API_VERSION:
+            raise self.fail(f"must be {API_VERSION!r}, got {version!r}", root, "apiVersion", "apiVersion")
+        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", root, key, key)
+        defaults = root.get("defaults") or _Mapping()
+        defaults = self.mapping(defaults, "defaults", root, "defaults")
+        default_window = defaults.get("window", conventions.DEFAULT_SLO_WINDOW)
+        slo_nodes = root.get("slos")
+        if not isinstance(slo_nodes, list) or not slo_nodes:
+            raise self.fail("must be a non-empty list", root, "slos", "slos")
+        slos = [self.slo(node, index, default_window, root) for index, node in enumerate(slo_nodes)]
+        names = [slo.name for slo in slos]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise SpecError("duplicate SLO name", path=self.source, line=slos[index].line, field=name)
+        latency_nodes = root.get("latency") or []
+        if not isinstance(latency_nodes, list):
+            raise self.fail("must be a list", root, "latency", "latency")
+        latency = tuple(self.latency(node, index, slos, root) for index, node in enumerate(latency_nodes))
+        max_runtime = self.duration(defaults, "max_runtime", conventions.DEFAULT_MAX_RUNTIME, "defaults")
+        ttl = defaults.get("trace_ttl_days", conventions.DEFAULT_TRACE_TTL_DAYS)
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
+            raise self.fail("must be a positive integer", defaults, "trace_ttl_days", "defaults.trace_ttl_days")
+        cost = defaults.get("runner_cost_per_hour", 0.0)
+        if not _is_number(cost) or cost < 0:
+            raise self.fail("must be a number ≥ 0", defaults, "runner_cost_per_hour")
+        return Spec(
+            slos=tuple(slos),
+            latency=latency,
+            max_runtime=max_runtime,
+            trace_ttl_days=ttl,
+            runner_cost_per_hour=float(cost),
+            source=self.source,
+        )
+
+    def duration(self, node: _Mapping, key: str, default: str, prefix: str) -> int:
+        raw = node.get(key, default)
+        seconds = parse_duration(raw)
+        if seconds is None:
+            raise self.fail(f"not a duration: {raw!r} (e.g. 5m, 1h, 30d)", node, key, f"{prefix}.{key}")
+        return seconds
+
+    def slo(self, node: Any, index: int, default_window: Any, root: _Mapping) -> Slo:
+        where = f"slos[{index}]"
+        if not isinstance(node, _Mapping):
+            raise self.fail("must be a mapping", root, "slos", where)
+        unknown = set(node) - TOP_LEVEL_FIELDS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", node, key, f"{where}.{key}")
+        name = node.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail("must be a non-empty string", node, "name", f"{where}.name")
+        where = f"slos[{name}]"
+        objective = node.get("objective")
+        if not _is_number(objective) or not 0 < objective < 1:
+            raise self.fail(
+                f"must be a ratio strictly between 0 and 1 (e.g. 0.999), got {objective!r}",
+                node,
+                "objective",
+                f"{where}.objective",
+            )
+        window_raw = node.get("window", default_window)
+        calendar_month = window_raw == "calendar-month"
+        window = 30 * conventions.DAY if calendar_month else parse_duration(window_raw)
+        if window is None:
+            raise self.fail(
+                f"not a window: {window_raw!r} (e.g. 30d or calendar-month)", node, "window", f"{where}.window"
+            )
+        sli_node = self.mapping(node.get("sli"), f"{where}.sli", node, "sli")
+        sli = self.sli(sli_node, where)
+        alerting = self.alerting(node.get("alerting"), node, where, window)
+        return Slo(
+            name=name,
+            objective=float(objective),
+            sli=sli,
+            window=window,
+            calendar_month=calendar_month,
+            description=str(node.get("description", "")),
+            runbook=str(node.get("runbook", "")),
+            alerting=alerting,
+            line=node.line,
+        )
+
+    def sli(self, node: _Mapping, where: str) -> Sli:
+        kinds = [key for key in node if key in {"events", "time_slice", "resolution", "latency"}]
+        if len(node) != 1 or len(kinds) != 1:
+            raise self.fail(
+                "must have exactly one of events, time_slice, resolution, latency", node, None, f"{where}.sli"
+            )
+        kind = kinds[0]
+        body = self.mapping(node[kind], f"{where}.sli.{kind}", node, kind)
+        at = f"{where}.sli.{kind}"
+        allowed = {
+            "events": {"match", "good", "exclude"},
+            "time_slice": {"slice", "min_ratio", "good", "bad"},
+            "resolution": {"good", "bad"},
+            "latency": {"start", "end", "threshold_ms"},
+        }[kind]
+        unknown = set(body) - allowed
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", body, key, f"{at}.{key}")
+        if kind == "events":
+            exclude = body.get("exclude")
+            return EventsSli(
+                match=self.matcher(body, "match", at),
+                good=self.matcher(body, "good", at),
+                exclude=self.matcher(body, "exclude", at) if exclude is not None else None,
+            )
+        if kind == "time_slice":
+            ratio = body.get("min_ratio", 0.6)
+            if not _is_number(ratio) or not 0 < ratio <= 1:
+                raise self.fail("must be a ratio in (0, 1]", body, "min_ratio", f"{at}.min_ratio")
+            slice_seconds = self.duration(body, "slice", "5m", at)
+            if conventions.HOUR % slice_seconds:
+                raise self.fail("must divide an hour (e.g. 1m, 5m, 15m)", body, "slice", f"{at}.slice")
+            return TimeSliceSli(
+                good=self.matcher(body, "good", at),
+                bad=self.matcher(body, "bad", at),
+                slice_seconds=slice_seconds,
+                min_ratio=float(ratio),
+            )
+        if kind == "resolution":
+            return ResolutionSli(good=self.matcher(body, "good", at), bad=self.matcher(body, "bad", at))
+        threshold = body.get("threshold_ms")
+        if not _is_number(threshold) or threshold <= 0:
+            raise self.fail("must be a number of milliseconds > 0", body, "threshold_ms", f"{at}.threshold_ms")
+        return LatencySli(
+            start=self.matcher(body, "start", at),
+            end=self.matcher(body, "end", at),
+            threshold_ms=float(threshold),
+        )
+
+    def matcher(self, parent: _Mapping, key: str, at: str) -> Matcher:
+        node = parent.get(key)
+        field = f"{at}.{key}"
+        if not isinstance(node, _Mapping) or not node:
+            raise self.fail("must be a non-empty mapping of field conditions", parent, key, field)
+        conditions = []
+        for name, expected in node.items():
+            path = _field_path(name)
+            if isinstance(expected, _Mapping):
+                if len(expected) != 1 or next(iter(expected)) not in COMPARISONS:
+                    raise self.fail(
+                        f"a condition is a value or one of {{{', '.join(sorted(COMPARISONS))}: …}}",
+                        node,
+                        name,
+                        f"{field}.{name}",
+                    )
+                op, value = next(iter(expected.items()))
+                if op in {"in", "not_in"} and not isinstance(value, list):
+                    raise self.fail(f"{op} takes a list", node, name, f"{field}.{name}")
+                if op in {"lt", "le", "gt", "ge"} and not _is_number(value):
+                    raise self.fail(f"{op} takes a number", node, name, f"{field}.{name}")
+                conditions.append(Condition(path, op, value))
+            elif isinstance(expected, list):
+                raise self.fail("use {in: [...]} for a list of values", node, name, f"{field}.{name}")
+            else:
+                conditions.append(Condition(path, "eq", expected))
+        return Matcher(tuple(conditions))
+
+    def alerting(self, node: Any, slo_node: _Mapping, where: str, window: int) -> AlertPolicy:
+        tiers = default_tiers(window)
+        if node is None:
+            return AlertPolicy(tiers=tiers)
+        body = self.mapping(node, f"{where}.alerting", slo_node, "alerting")
+        at = f"{where}.alerting"
+        unknown = set(body) - {"tiers", "min_bad_events", "no_data", "budget_alerts"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", body, key, f"{at}.{key}")
+        min_bad = body.get("min_bad_events", 5)
+        if not isinstance(min_bad, int) or isinstance(min_bad, bool) or min_bad < 0:
+            raise self.fail("must be an integer ≥ 0", body, "min_bad_events", f"{at}.min_bad_events")
+        no_data = None
+        if body.get("no_data") is not None:
+            no_data = self.duration(body, "no_data", "", at)
+        if "tiers" in body:
+            tier_nodes = body["tiers"]
+            if not isinstance(tier_nodes, list) or not tier_nodes:
+                raise self.fail("must be a non-empty list", body, "tiers", f"{at}.tiers")
+            tiers = tuple(self.tier(t, i, body, at, window) for i, t in enumerate(tier_nodes))
+        thresholds = AlertPolicy(tiers=()).budget_thresholds
+        if "budget_alerts" in body:
+            raw = self.mapping(body["budget_alerts"], f"{at}.budget_alerts", body, "budget_alerts")
+            parsed = []
+            for severity, value in raw.items():
+                if severity not in {"warning", "critical", "exhausted"}:
+                    raise self.fail("must be warning, critical or exhausted", raw, severity, severity)
+                if not _is_number(value) or value <= 0:
+                    raise self.fail("must be a consumed-budget ratio > 0", raw, severity, severity)
+                parsed.append((severity, float(value)))
+            thresholds = tuple(sorted(parsed, key=lambda item: item[1]))
+        return AlertPolicy(tiers=tiers, min_bad_events=min_bad, budget_thresholds=thresholds, no_data_after=no_data)
+
+    def tier(self, node: Any, index: int, parent: _Mapping, at: str, window: int) -> BurnRateTier:
+        field = f"{at}.tiers[{index}]"
+        body = self.mapping(node, field, parent, "tiers")
+        return tier_from_mapping(body, window, lambda message, key: self.fail(message, body, key, f"{field}.{key}"))
+
+    def latency(self, node: Any, index: int, slos: list[Slo], root: _Mapping) -> LatencySketch:
+        field = f"latency[{index}]"
+        body = self.mapping(node, field, root, "latency")
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise self.fail("must be a non-empty string", body, "name", f"{field}.name")
+        stitched = body.get("stitched")
+        if stitched is not None:
+            if stitched not in {s.name for s in slos if s.kind == "latency"}:
+                raise self.fail("must name a latency SLO", body, "stitched", f"{field}.stitched")
+            return LatencySketch(name=name, stitched=stitched)
+        value = body.get("value", "duration")
+        if not isinstance(value, str):
+            raise self.fail("must be a field name", body, "value", f"{field}.value")
+        return LatencySketch(name=name, match=self.matcher(body, "match", field), value_path=_field_path(value))
+
+
+def tier_from_mapping(body: dict[str, Any], period: int, fail: Any) -> BurnRateTier:
+    """A tier from {severity, long, short, factor | budget_percent}; budget_percent is Sloth's form."""
+    severity = body.get("severity")
+    if severity not in {"page", "ticket"}:
+        raise fail("must be page or ticket", "severity")
+    long_window = parse_duration(body.get("long"))
+    short_window = parse_duration(body.get("short"))
+    if long_window is None:
+        raise fail("not a duration", "long")
+    if short_window is None or short_window >= long_window:
+        raise fail("must be a duration shorter than long", "short")
+    if ("factor" in body) == ("budget_percent" in body):
+        raise fail("give exactly one of factor or budget_percent", "factor")
+    if "factor" in body:
+        factor = body["factor"]
+        if not _is_number(factor) or factor <= 0:
+            raise fail("must be a number > 0", "factor")
+    else:
+        percent = body["budget_percent"]
+        if not _is_number(percent) or not 0 < percent <= 100:
+            raise fail("must be a percentage in (0, 100]", "budget_percent")
+        factor = burn_rate_factor(percent, long_window, period)
+    return BurnRateTier(severity=severity, long_window=long_window, short_window=short_window, factor=float(factor))
+
+
+def burn_rate_factor(budget_percent: float, long_window: int, period: int) -> float:
+    """Spending budget_percent of the budget within long_window burns at this multiple of the steady pace."""
+    return round(budget_percent / 100 * period / long_window, 6)
+
+
+def default_tiers(period: int = 30 * conventions.DAY) -> tuple[BurnRateTier, ...]:
+    """The Workbook's four tiers (burn_rate_windows.yaml), scaled to the SLO's period."""
+    text = resources.files("processors.spec").joinpath("burn_rate_windows.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+
+    def fail(message: str, key: str) -> SpecError:
+        return SpecError(message, path="burn_rate_windows.yaml", field=key)
+
+    return tuple(tier_from_mapping(tier, period, fail) for tier in data["tiers"])
+
+
+def _field_path(name: str) -> tuple[str, ...]:
+    if name == "action":
+        return ("metadata", "action")
+    parts = tuple(name.split("."))
+    if parts[0] in LOG_TOP_LEVEL_FIELDS or parts[0] == "metadata":
+        return parts
+    return ("metadata", *parts)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

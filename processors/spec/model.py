@@ -1,0 +1,180 @@
+"""The internal SLO model: frozen objects the domain computes with. The file format lives in loader.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from processors import conventions
+
+Comparison = Literal["eq", "in", "not_in", "lt", "le", "gt", "ge"]
+SliKind = Literal["events", "time_slice", "resolution", "latency"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    path: tuple[str, ...]  # e.g. ("metadata", "status")
+    op: Comparison
+    value: Any
+
+    def holds(self, log: dict[str, Any]) -> bool:
+        actual: Any = log
+        for part in self.path:
+            if not isinstance(actual, dict) or part not in actual:
+                return False
+            actual = actual[part]
+        if self.op == "eq":
+            return bool(actual == self.value)
+        if self.op == "in":
+            return actual in self.value
+        if self.op == "not_in":
+            return actual not in self.value
+        if not isinstance(actual, int | float) or isinstance(actual, bool):
+            return False
+        if self.op == "lt":
+            return bool(actual < self.value)
+        if self.op == "le":
+            return bool(actual <= self.value)
+        if self.op == "gt":
+            return bool(actual > self.value)
+        return bool(actual >= self.value)
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """All conditions must hold. An empty matcher matches nothing, so a typo can't match everything."""
+
+    conditions: tuple[Condition, ...]
+
+    def matches(self, log: dict[str, Any]) -> bool:
+        return bool(self.conditions) and all(c.holds(log) for c in self.conditions)
+
+    @property
+    def actions(self) -> frozenset[str]:
+        """The metadata.action values this matcher can match (empty when it does not pin the action)."""
+        for condition in self.conditions:
+            if condition.path == ("metadata", "action"):
+                if condition.op == "eq":
+                    return frozenset({condition.value})
+                if condition.op == "in":
+                    return frozenset(condition.value)
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class EventsSli:
+    """Each matching event counts once; good when `good` matches; `exclude` drops it."""
+
+    match: Matcher
+    good: Matcher
+    exclude: Matcher | None = None
+    kind: SliKind = "events"
+
+
+@dataclass(frozen=True)
+class TimeSliceSli:
+    """A slice is good when good / (good + bad) >= min_ratio; empty slices don't count."""
+
+    good: Matcher
+    bad: Matcher
+    slice_seconds: int = conventions.SLICE_SECONDS_DEFAULT
+    min_ratio: float = 0.6
+    kind: SliKind = "time_slice"
+
+
+@dataclass(frozen=True)
+class ResolutionSli:
+    """One event per correlation ID when it resolves; the first resolution wins."""
+
+    good: Matcher
+    bad: Matcher
+    kind: SliKind = "resolution"
+
+
+@dataclass(frozen=True)
+class LatencySli:
+    """Good when end − start ≤ threshold for the same correlation ID; event time = end."""
+
+    start: Matcher
+    end: Matcher
+    threshold_ms: float
+    kind: SliKind = "latency"
+
+
+Sli = EventsSli | TimeSliceSli | ResolutionSli | LatencySli
+
+
+@dataclass(frozen=True)
+class BurnRateTier:
+    severity: Literal["page", "ticket"]
+    long_window: int  # seconds
+    short_window: int
+    factor: float
+
+    @property
+    def name(self) -> str:
+        from processors.timeutil import format_duration
+
+        return f"{format_duration(self.long_window)}/{format_duration(self.short_window)}"
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    tiers: tuple[BurnRateTier, ...]
+    min_bad_events: int = 5
+    budget_thresholds: tuple[tuple[str, float], ...] = (("warning", 0.5), ("critical", 0.8), ("exhausted", 1.0))
+    no_data_after: int | None = None  # seconds of silence before a no-data alert; None disables it
+
+
+@dataclass(frozen=True)
+class Slo:
+    name: str
+    objective: float
+    sli: Sli
+    window: int  # seconds; ignored when calendar_month
+    calendar_month: bool = False
+    description: str = ""
+    runbook: str = ""
+    alerting: AlertPolicy | None = None
+    line: int | None = None
+
+    @property
+    def kind(self) -> SliKind:
+        return self.sli.kind
+
+    @property
+    def window_label(self) -> str:
+        from processors.timeutil import format_duration
+
+        return "calendar-month" if self.calendar_month else format_duration(self.window)
+
+
+@dataclass(frozen=True)
+class LatencySketch:
+    """A latency SLI kept as t-digests: values come from a stitched SLO or a numeric field."""
+
+    name: str
+    stitched: str | None = None
+    match: Matcher | None = None
+    value_path: tuple[str, ...] = ("metadata", "duration")
+
+
+@dataclass(frozen=True)
+class Spec:
+    slos: tuple[Slo, ...]
+    latency: tuple[LatencySketch, ...] = ()
+    max_runtime: int = 6 * conventions.HOUR
+    trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS
+    runner_cost_per_hour: float = 0.0
+    source: str = "<spec>"
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def slo(self, name: str) -> Slo:
+        for slo in self.slos:
+            if slo.name == name:
+                return slo
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(slo.name for slo in self.slos)

@@ -1,0 +1,77 @@
+"""Time parsing and formatting shared by every stage: ISO 8601 in, epoch seconds inside, ISO 8601 out."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from processors import conventions
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_iso8601(text: object) -> datetime | None:
+    """An aware UTC datetime, or None when `text` is not ISO 8601. A naive time is taken as UTC."""
+    if not isinstance(text, str) or not text or len(text) > 64:
+        return None
+    candidate = text.strip()
+    if candidate.endswith(("Z", "z")):
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_duration(text: object) -> int | None:
+    """Seconds in a duration such as `5m`, `1h`, `30d`; None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest exact form: 300 -> 5m, 86400 -> 1d."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def to_epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def iso_seconds(seconds: float) -> str:
+    """2026-10-01T06:00:00Z: whole-second times such as window edges."""
+    return from_epoch(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_millis(seconds: float) -> str:
+    """2026-10-01T06:00:00.123Z: event times, with milliseconds."""
+    moment = from_epoch(seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def floor_to(seconds: float, step: int) -> int:
+    return int(seconds // step) * step
+
+
+def bucket_key(bucket_start: int) -> str:
+    """The store's sort key for a bucket: ISO minute, so lexicographic order is time order."""
+    return from_epoch(bucket_start).strftime(conventions.BUCKET_KEY_FORMAT)
+
+
+def bucket_from_key(key: str) -> int:
+    return int(datetime.strptime(key, conventions.BUCKET_KEY_FORMAT).replace(tzinfo=UTC).timestamp())
