@@ -145,3 +145,9 @@ DEFAULT_DB_PATH: Final = ".slo/slo.db"
 ENV_TABLE_NAME: Final = "SLO_TABLE_NAME"
 ENV_SPEC_PATH: Final = "SLO_SPEC_PATH"
 ENV_ENDPOINT_URL: Final = "SLO_ENDPOINT_URL"
+
+# --- Pipeline-internal SLIs -------------------------------------------------------------------------------
+
+# good = vocabulary events with a valid correlation ID, total = all vocabulary events
+TRACE_COVERAGE_SLI: Final = "_trace-coverage"
+EXEMPLARS_PER_BUCKET_PER_COMMIT: Final = 5

@@ -123,14 +123,17 @@ def decode_payload(data: bytes, sequence: int, sub_sequence: int, into: DecodedR
         if isinstance(result, str):
             into.skips[result] += 1
             if result in (conventions.SKIP_NO_CORRELATION_ID, conventions.SKIP_BAD_CORRELATION_ID):
-                into.vocabulary_without_id += _is_vocabulary(log_event.get("message", ""))
+                if _is_vocabulary(log_event.get("message", "")):
+                    stamp = log_event.get("timestamp")
+                    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+                        into.uncorrelated_times.append(stamp / 1000.0)
         else:
             into.events.append(result)
 
 
-def _is_vocabulary(message: str) -> int:
+def _is_vocabulary(message: str) -> bool:
     try:
         action = json.loads(message)["metadata"]["action"]
     except (ValueError, KeyError, TypeError):
-        return 0
-    return int(action in _VOCABULARY)
+        return False
+    return isinstance(action, str) and action in _VOCABULARY

@@ -58,7 +58,8 @@ class DecodedRecord:
     events: list[LogEvent] = field(default_factory=list)
     skips: Counter[str] = field(default_factory=Counter)
     log_events_seen: int = 0
-    vocabulary_without_id: int = 0  # vocabulary events with a missing or malformed correlation ID
+    # times (epoch s) of vocabulary events whose correlation ID is missing or malformed: trace coverage
+    uncorrelated_times: list[float] = field(default_factory=list)
 
     @property
     def last_position(self) -> Position:

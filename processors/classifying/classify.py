@@ -1,0 +1,89 @@
+"""Turn one log event into the SLI events it stands for, per the spec. Pure: no clock, no I/O.
+
+Events SLIs (each matching event is one good or bad event) and time-slice SLIs (each lookup feeds its
+slice) are decided here. Resolution and latency SLIs need other events of the same correlation ID, so
+stitching decides them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from processors.decoding.types import LogEvent
+from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
+
+
+@dataclass(frozen=True)
+class SliEvent:
+    sli: str
+    time: float  # epoch seconds: the bucket it counts in
+    good: bool
+    correlation_id: str = ""
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    sketch: str
+    time: float
+    value_ms: float
+
+
+class Classifier:
+    """The spec compiled into per-action dispatch, so each event only meets the SLIs that can match it."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._by_action: dict[str | None, list[Slo]] = defaultdict(list)
+        self._sketches_by_action: dict[str | None, list[LatencySketch]] = defaultdict(list)
+        for slo in spec.slos:
+            if isinstance(slo.sli, EventsSli):
+                self._index(self._by_action, slo.sli.match, slo)
+            elif isinstance(slo.sli, TimeSliceSli):
+                self._index(self._by_action, slo.sli.good, slo)
+                self._index(self._by_action, slo.sli.bad, slo)
+        for sketch in spec.latency:
+            if sketch.match is not None:
+                self._index(self._sketches_by_action, sketch.match, sketch)
+
+    @staticmethod
+    def _index(table: dict, matcher: Matcher, item: object) -> None:  # type: ignore[type-arg]
+        actions = matcher.actions or frozenset({None})  # None: the matcher does not pin an action
+        for action in actions:
+            if item not in table[action]:
+                table[action].append(item)
+
+    def classify(self, event: LogEvent) -> list[SliEvent]:
+        results: list[SliEvent] = []
+        for slo in self._candidates(self._by_action, event.action):
+            sli = slo.sli
+            if isinstance(sli, EventsSli):
+                if not sli.match.matches(event.log):
+                    continue
+                if sli.exclude is not None and sli.exclude.matches(event.log):
+                    continue
+                results.append(SliEvent(slo.name, event.time, sli.good.matches(event.log), event.correlation_id))
+            elif isinstance(sli, TimeSliceSli):
+                if sli.good.matches(event.log):
+                    results.append(SliEvent(slo.name, event.time, True, event.correlation_id))
+                elif sli.bad.matches(event.log):
+                    results.append(SliEvent(slo.name, event.time, False, event.correlation_id))
+        return results
+
+    def latency_samples(self, event: LogEvent) -> list[LatencySample]:
+        samples: list[LatencySample] = []
+        for sketch in self._candidates(self._sketches_by_action, event.action):
+            if sketch.match is None or not sketch.match.matches(event.log):
+                continue
+            value: object = event.log
+            for part in sketch.value_path:
+                value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12:
+                samples.append(LatencySample(sketch.name, event.time, float(value)))
+        return samples
+
+    @staticmethod
+    def _candidates(table: dict, action: str) -> list:  # type: ignore[type-arg]
+        exact = table.get(action, [])
+        wildcard = table.get(None, [])
+        return exact + wildcard if wildcard else exact

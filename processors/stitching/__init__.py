@@ -1,0 +1,7 @@
+"""Stitching: per-correlation-ID traces, the queue-latency pair, first-resolution and orphan decisions."""
+
+from processors.stitching.model import TraceEvent, TraceHead
+from processors.stitching.redaction import redact, storable_metadata
+from processors.stitching.stitch import StitchResult, stitch, sweep_orphan
+
+__all__ = ["StitchResult", "TraceEvent", "TraceHead", "redact", "stitch", "storable_metadata", "sweep_orphan"]

@@ -1,0 +1,89 @@
+"""A trace: what the store keeps per correlation ID, and how its spans are derived."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from processors import conventions
+
+
+@dataclass
+class TraceEvent:
+    time_ms: int
+    service: str
+    action: str
+    level: str = "INFO"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[int, str, str]:
+        return (self.time_ms, self.action, self.service)
+
+    @property
+    def error(self) -> Any:
+        return self.metadata.get("error")
+
+    @property
+    def failed(self) -> bool:
+        status = self.metadata.get("status")
+        return (
+            self.level in ("ERROR", "CRITICAL")
+            or bool(self.metadata.get("error"))
+            or self.metadata.get("conclusion") == "failure"
+            or (isinstance(status, int) and not isinstance(status, bool) and status >= 500)
+            or self.action == conventions.RUNNER_ORPHANED
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.time_ms, "s": self.service, "a": self.action, "l": self.level, "m": self.metadata}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TraceEvent:
+        return cls(int(data["t"]), data["s"], data["a"], data.get("l", "INFO"), data.get("m") or {})
+
+
+@dataclass
+class TraceHead:
+    """Per correlation ID: milestones (first seen wins), claims, the event list behind the spans."""
+
+    correlation_id: str
+    version: int = 0
+    milestones: dict[str, int] = field(default_factory=dict)  # action -> epoch ms
+    marks: dict[str, int] = field(default_factory=dict)  # "{slo}:start" / "{slo}:end" -> epoch ms
+    claims: dict[str, str] = field(default_factory=dict)  # claim name -> claiming event identity
+    events: list[TraceEvent] = field(default_factory=list)
+    truncated: bool = False
+    workflow_id: str | None = None
+    repository: str | None = None
+    first_seen_ms: int | None = None
+    open_since_ms: int | None = None  # runner started, not yet resolved: the orphan sweeper looks here
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "milestones": self.milestones,
+            "marks": self.marks,
+            "claims": self.claims,
+            "events": [event.to_json() for event in self.events],
+            "truncated": self.truncated,
+            "workflowId": self.workflow_id,
+            "repository": self.repository,
+            "firstSeen": self.first_seen_ms,
+            "openSince": self.open_since_ms,
+        }
+
+    @classmethod
+    def from_json(cls, correlation_id: str, version: int, data: dict[str, Any]) -> TraceHead:
+        return cls(
+            correlation_id=correlation_id,
+            version=version,
+            milestones={k: int(v) for k, v in (data.get("milestones") or {}).items()},
+            marks={k: int(v) for k, v in (data.get("marks") or {}).items()},
+            claims=dict(data.get("claims") or {}),
+            events=[TraceEvent.from_json(e) for e in data.get("events") or []],
+            truncated=bool(data.get("truncated")),
+            workflow_id=data.get("workflowId"),
+            repository=data.get("repository"),
+            first_seen_ms=data.get("firstSeen"),
+            open_since_ms=data.get("openSince"),
+        )

@@ -1,0 +1,162 @@
+"""Stitch log events into per-correlation-ID traces and decide the cross-event SLI events. Pure.
+
+Resolution SLIs (orphan-rate) count the first resolution of a correlation ID; latency SLIs (queue-latency)
+count once both ends are known, whichever arrives first. A decision is recorded as a claim on the trace
+head, and the store writes the head under an optimistic version check in the same commit as the counters
+and the checkpoint, so retries re-decide the same way and concurrent shards cannot both claim.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from processors import conventions
+from processors.classifying.classify import LatencySample, SliEvent
+from processors.decoding.types import LogEvent
+from processors.spec.model import LatencySli, ResolutionSli, Spec
+from processors.stitching.model import TraceEvent, TraceHead
+from processors.stitching.redaction import storable_metadata
+
+
+@dataclass
+class StitchResult:
+    head: TraceHead
+    sli_events: list[SliEvent] = field(default_factory=list)
+    latency_samples: list[LatencySample] = field(default_factory=list)
+    changed: bool = False
+
+
+def stitch(head: TraceHead | None, events: Iterable[tuple[LogEvent, str]], spec: Spec) -> StitchResult:
+    """Apply (event, event identity) pairs of one correlation ID, in position order, to a copy of `head`."""
+    events = list(events)
+    correlation_id = events[0][0].correlation_id if events else (head.correlation_id if head else "")
+    current = copy.deepcopy(head) if head is not None else TraceHead(correlation_id=correlation_id)
+    result = StitchResult(head=current)
+    known = {event.key for event in current.events}
+    for event, identity in events:
+        time_ms = int(round(event.time * 1000))
+        result.changed |= _record_event(current, event, time_ms, known)
+        for slo in spec.slos:
+            if isinstance(slo.sli, ResolutionSli):
+                result.changed |= _resolve(current, slo.name, slo.sli, event, identity, result)
+            elif isinstance(slo.sli, LatencySli):
+                result.changed |= _mark_latency(current, slo.name, slo.sli, event, time_ms, identity, spec, result)
+        result.changed |= _update_open(current, spec)
+    return result
+
+
+def _record_event(head: TraceHead, event: LogEvent, time_ms: int, known: set[tuple[int, str, str]]) -> bool:
+    changed = False
+    if head.first_seen_ms is None or time_ms < head.first_seen_ms:
+        head.first_seen_ms = time_ms
+        changed = True
+    if event.action in conventions.TRACKED_MILESTONES and event.action not in head.milestones:
+        head.milestones[event.action] = time_ms
+        changed = True
+    metadata = event.metadata
+    workflow_id = metadata.get("workflowId")
+    if head.workflow_id is None and isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
+        head.workflow_id = str(workflow_id)
+        changed = True
+    repository = metadata.get("repository")
+    if head.repository is None and isinstance(repository, str) and repository:
+        head.repository = repository
+        changed = True
+    level = event.log.get("level")
+    trace_event = TraceEvent(
+        time_ms=time_ms,
+        service=event.service,
+        action=event.action,
+        level=level.upper() if isinstance(level, str) else "INFO",
+        metadata=storable_metadata(metadata),
+    )
+    if trace_event.key in known:
+        return changed
+    if len(head.events) >= conventions.MAX_SPANS_PER_TRACE:
+        if not head.truncated:
+            head.truncated = True
+            return True
+        return changed
+    known.add(trace_event.key)
+    head.events.append(trace_event)
+    head.events.sort(key=lambda e: e.key)
+    return True
+
+
+def _resolve(
+    head: TraceHead, name: str, sli: ResolutionSli, event: LogEvent, identity: str, result: StitchResult
+) -> bool:
+    if name in head.claims:
+        return False
+    if sli.good.matches(event.log):
+        good = True
+    elif sli.bad.matches(event.log):
+        good = False
+    else:
+        return False
+    head.claims[name] = identity
+    result.sli_events.append(SliEvent(name, event.time, good, event.correlation_id))
+    return True
+
+
+def _mark_latency(
+    head: TraceHead,
+    name: str,
+    sli: LatencySli,
+    event: LogEvent,
+    time_ms: int,
+    identity: str,
+    spec: Spec,
+    result: StitchResult,
+) -> bool:
+    changed = False
+    for end, matcher in (("start", sli.start), ("end", sli.end)):
+        mark = f"{name}:{end}"
+        if mark not in head.marks and matcher.matches(event.log):
+            head.marks[mark] = time_ms
+            changed = True
+    start_ms, end_ms = head.marks.get(f"{name}:start"), head.marks.get(f"{name}:end")
+    if start_ms is None or end_ms is None or name in head.claims:
+        return changed
+    head.claims[name] = identity
+    latency_ms = end_ms - start_ms
+    result.sli_events.append(SliEvent(name, end_ms / 1000, latency_ms <= sli.threshold_ms, head.correlation_id))
+    for sketch in spec.latency:
+        if sketch.stitched == name:
+            result.latency_samples.append(LatencySample(sketch.name, end_ms / 1000, float(max(latency_ms, 0))))
+    return True
+
+
+def _resolution_names(spec: Spec) -> list[str]:
+    return [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
+
+
+def _update_open(head: TraceHead, spec: Spec) -> bool:
+    """A runner is open from runner_started until every resolution SLI has claimed it."""
+    started = head.milestones.get(conventions.RUNNER_STARTED)
+    names = _resolution_names(spec)
+    is_open = started is not None and bool(names) and any(name not in head.claims for name in names)
+    open_since = started if is_open else None
+    if open_since != head.open_since_ms:
+        head.open_since_ms = open_since
+        return True
+    return False
+
+
+def sweep_orphan(head: TraceHead, spec: Spec, now: float) -> StitchResult | None:
+    """An open runner past max_runtime becomes one bad resolution event at started + max_runtime."""
+    started = head.milestones.get(conventions.RUNNER_STARTED)
+    if started is None or started / 1000 + spec.max_runtime > now:
+        return None
+    current = copy.deepcopy(head)
+    result = StitchResult(head=current)
+    due = started / 1000 + spec.max_runtime
+    for name in _resolution_names(spec):
+        if name not in current.claims:
+            current.claims[name] = f"sweeper/{int(due)}"
+            result.sli_events.append(SliEvent(name, due, False, head.correlation_id))
+            result.changed = True
+    result.changed |= _update_open(current, spec)
+    return result if result.changed else None

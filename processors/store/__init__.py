@@ -1,0 +1,52 @@
+"""The store port (base.Store) and its adapters: SQLite (embedded, the CLI default) and DynamoDB (Lambda)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.store.base import Store
+from processors.store.dynamodb import DynamoDBStore
+from processors.store.exceptions import (
+    CommitConflictError,
+    StoreError,
+    StoreUnavailableError,
+    TransientStoreError,
+)
+from processors.store.sqlite import SqliteStore
+from processors.store.types import Checkpoint, CheckpointAdvance, Commit, CounterKey, DigestKey, HeadWrite
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointAdvance",
+    "Commit",
+    "CommitConflictError",
+    "CounterKey",
+    "DigestKey",
+    "DynamoDBStore",
+    "HeadWrite",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "StoreUnavailableError",
+    "TransientStoreError",
+    "dynamodb_client",
+    "open_dynamodb_store",
+    "open_sqlite_store",
+]
+
+
+def open_sqlite_store(path: str) -> SqliteStore:
+    return SqliteStore(path)
+
+
+def dynamodb_client(endpoint_url: str | None = None) -> Any:
+    """A DynamoDB client with adaptive retries (throttles back off before surfacing as transient errors)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
+    return boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
+
+
+def open_dynamodb_store(table_name: str, *, endpoint_url: str | None = None, client: Any = None) -> DynamoDBStore:
+    return DynamoDBStore(client or dynamodb_client(endpoint_url), table_name)

@@ -1,0 +1,199 @@
+"""The store port. Public methods are concrete and shared; adapters fill in the private `_hooks`.
+
+Adapters: sqlite.py (the embedded default for the CLI) and dynamodb.py (the Lambda handlers). Both pass
+tests/contract. Times are epoch seconds; buckets are minute or hour starts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from processors import conventions
+from processors.counting import Counts, Rows, count_slices, plan_window, window_counts
+from processors.store.types import Checkpoint, Commit, DigestKey, StoreStats
+from processors.timeutil import floor_to
+
+if TYPE_CHECKING:
+    from processors.sketch import TDigest
+    from processors.stitching.model import TraceHead
+
+DigestRows = Mapping[int, bytes]
+
+
+class Store(ABC):
+    #: Items one commit may write; None means unbounded (a single SQL transaction).
+    max_items_per_commit: int | None = None
+
+    def __init__(self) -> None:
+        self.stats = StoreStats()
+
+    # --- ingest ---------------------------------------------------------------------------------------
+
+    def checkpoint(self, stream: str, shard: str) -> Checkpoint | None:
+        return self._get_checkpoint(stream, shard)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return self._list_checkpoints()
+
+    def newest_event_time(self) -> float | None:
+        """The newest event time any shard has applied: the default `--at` of `slo status`."""
+        times = [c.newest_event for c in self.checkpoints() if c.newest_event is not None]
+        return max(times) if times else None
+
+    def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]:
+        wanted = sorted(set(correlation_ids))
+        return self._get_heads(wanted) if wanted else {}
+
+    def commit(self, commit: Commit) -> None:
+        """Apply `commit` atomically: all of it or none. Raises CommitConflictError if anything it read moved."""
+        if commit.is_empty() and commit.checkpoint is None:
+            return
+        merged: dict[DigestKey, tuple[bytes, int]] = {}
+        if commit.digests:
+            from processors.sketch import TDigest
+
+            existing = self._get_digests(sorted(commit.digests))
+            for key, delta in commit.digests.items():
+                stored, version = existing.get(key, (None, 0))
+                parts = [delta] if stored is None else [TDigest.from_bytes(stored), delta]
+                merged[key] = (TDigest.merge(parts).to_bytes(), version)
+        self._commit(commit, merged)
+        self.stats.commits += 1
+
+    # --- counters -------------------------------------------------------------------------------------
+
+    def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        """Counter rows with start <= bucket < end."""
+        return self._query_buckets(sli, resolution, start, end)
+
+    def window_counts(self, sli: str, start: int, end: int) -> Counts:
+        return window_counts(self.buckets, sli, start, end)
+
+    def slice_counts(self, sli: str, start: int, end: int, slice_seconds: int, min_ratio: float) -> Counts:
+        hours = self.buckets(sli, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end)
+        return count_slices(hours, start, end, slice_seconds, min_ratio)
+
+    def exemplars(self, sli: str, start: int, end: int, limit: int = 5) -> list[str]:
+        """Recent bad correlation IDs in [start, end), newest first, without repeats."""
+        seen: list[str] = []
+        for _bucket, ids in sorted(self._query_exemplars(sli, start, end).items(), reverse=True):
+            for correlation_id in reversed(ids):
+                if correlation_id not in seen:
+                    seen.append(correlation_id)
+                if len(seen) >= limit:
+                    return seen
+        return seen
+
+    # --- latency digests ------------------------------------------------------------------------------
+
+    def digest(self, sketch: str, start: int, end: int) -> TDigest | None:
+        """The merged digest over [start, end): hour digests plus minute edges, like counters."""
+        from processors.sketch import TDigest
+
+        plan = plan_window(start, end)
+        parts: list[TDigest] = []
+        for resolution, (low, high) in (
+            (conventions.RESOLUTION_MINUTE, plan.head_minutes),
+            (conventions.RESOLUTION_HOUR, plan.hours),
+            (conventions.RESOLUTION_MINUTE, plan.tail_minutes),
+        ):
+            if low < high:
+                parts.extend(TDigest.from_bytes(blob) for blob in self._query_digests(sketch, resolution, low, high).values())
+        if not parts:
+            return None
+        merged = TDigest.merge(parts)
+        return merged if merged.count else None
+
+    # --- traces ---------------------------------------------------------------------------------------
+
+    def trace(self, correlation_id: str) -> TraceHead | None:
+        return self.heads([correlation_id]).get(correlation_id)
+
+    def find_traces(
+        self, *, workflow_id: str | None = None, repository: str | None = None, since: int = 0, limit: int = 50
+    ) -> list[tuple[str, int]]:
+        """(correlation ID, first-seen ms) newest first, by workflow or repository."""
+        if (workflow_id is None) == (repository is None):
+            raise ValueError("give exactly one of workflow_id or repository")
+        return self._find_traces(workflow_id, repository, since * 1000, limit)
+
+    def open_runners(self, started_before: float) -> list[str]:
+        """Correlation IDs of runners that started before `started_before` and have not resolved."""
+        return self._open_runners(int(started_before * 1000))
+
+    # --- alerts ---------------------------------------------------------------------------------------
+
+    def load_alert_states(self) -> dict[str, dict[str, Any]]:
+        return self._load_alert_states()
+
+    def save_alert_evaluation(
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+    ) -> list[dict[str, Any]]:
+        """Store states and append transitions atomically; returns the transitions not recorded before."""
+        for transition in transitions:
+            if "id" not in transition:
+                raise ValueError("every transition needs a deterministic 'id'")
+        return self._save_alert_evaluation(states, transitions, evaluated_at)
+
+    def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
+        return self._alert_log(since)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    # --- hooks ----------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None: ...
+
+    @abstractmethod
+    def _list_checkpoints(self) -> list[Checkpoint]: ...
+
+    @abstractmethod
+    def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]: ...
+
+    @abstractmethod
+    def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]: ...
+
+    @abstractmethod
+    def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None: ...
+
+    @abstractmethod
+    def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows: ...
+
+    @abstractmethod
+    def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]: ...
+
+    @abstractmethod
+    def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows: ...
+
+    @abstractmethod
+    def _find_traces(
+        self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
+    ) -> list[tuple[str, int]]: ...
+
+    @abstractmethod
+    def _open_runners(self, started_before_ms: int) -> list[str]: ...
+
+    @abstractmethod
+    def _load_alert_states(self) -> dict[str, dict[str, Any]]: ...
+
+    @abstractmethod
+    def _save_alert_evaluation(
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _alert_log(self, since: int | None) -> list[dict[str, Any]]: ...
+
+
+def transition_time(transition: Mapping[str, Any], default: int) -> int:
+    """A transition's time in epoch seconds, from `at_epoch` or its ISO `at`."""
+    from processors.timeutil import parse_iso8601
+
+    if isinstance(transition.get("at_epoch"), int | float):
+        return int(transition["at_epoch"])
+    parsed = parse_iso8601(transition.get("at"))
+    return int(parsed.timestamp()) if parsed else default

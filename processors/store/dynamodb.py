@@ -1,0 +1,457 @@
+"""The DynamoDB adapter: one table (tables.py), one TransactWriteItems per commit (≤ 100 items).
+
+Every conditional write names its condition; a failed condition becomes CommitConflictError, and
+throttling or a transaction conflict becomes TransientStoreError, so the handler reports the batch for retry.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from processors import conventions
+from processors.counting import Rows
+from processors.decoding.types import Position
+from processors.stitching.model import TraceHead
+from processors.store import tables
+from processors.store.base import DigestRows, Store, transition_time
+from processors.store.exceptions import (
+    CommitConflictError,
+    StoreError,
+    StoreUnavailableError,
+    TransientStoreError,
+)
+from processors.store.types import Checkpoint, Commit, DigestKey
+from processors.timeutil import bucket_from_key, bucket_key, iso_seconds
+
+PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
+TRANSACTION_LIMIT = 100
+BATCH_GET_LIMIT = 100
+
+key_not_exists = "attribute_not_exists(#pk)"
+version_matches = "#v = :expected"
+position_matches = "#pos = :expected"
+state_not_newer = "attribute_not_exists(#pk) OR #at <= :at"
+
+TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflictException",
+}
+CONFLICT_REASONS = {"ConditionalCheckFailed"}
+HOUR_BUCKET_TTL = 400 * conventions.DAY
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {PK: _s(pk), SK: _s(sk)}
+
+
+def counter_pk(sli: str, resolution: str) -> str:
+    return f"{conventions.PK_COUNTER}#{sli}#{resolution}"
+
+
+def digest_pk(sketch: str, resolution: str) -> str:
+    return f"{conventions.PK_DIGEST}#{sketch}#{resolution}"
+
+
+def trace_pk(correlation_id: str) -> str:
+    return f"{conventions.PK_TRACE}#{correlation_id}"
+
+
+def _raise_mapped(exc: ClientError, what: str) -> None:
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "TransactionCanceledException":
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", []) if r.get("Code") != "None"]
+        if any(reason in CONFLICT_REASONS for reason in reasons):
+            raise CommitConflictError(f"{what}: a condition failed ({', '.join(reasons)})") from exc
+        raise TransientStoreError(f"{what}: transaction cancelled ({', '.join(reasons) or code})") from exc
+    if code in TRANSIENT_CODES:
+        raise TransientStoreError(f"{what}: {code}") from exc
+    if code == "ResourceNotFoundException":
+        raise StoreUnavailableError(f"{what}: table not found ({exc})") from exc
+    raise StoreError(f"{what}: {code}: {exc}") from exc
+
+
+class DynamoDBStore(Store):
+    max_items_per_commit = TRANSACTION_LIMIT
+
+    def __init__(self, client: Any, table_name: str, *, trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS):
+        super().__init__()
+        self.client = client
+        self.table = table_name
+        self.trace_ttl_days = trace_ttl_days
+
+    # --- low-level helpers ----------------------------------------------------------------------------
+
+    def _query(self, what: str, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            self.stats.read_requests += 1
+            try:
+                page = self.client.query(TableName=self.table, **kwargs)
+            except ClientError as exc:
+                _raise_mapped(exc, what)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_get(self, keys: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for offset in range(0, len(keys), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {self.table: {"Keys": keys[offset : offset + BATCH_GET_LIMIT]}}
+            attempt = 0
+            while pending:
+                self.stats.read_requests += 1
+                try:
+                    page = self.client.batch_get_item(RequestItems=pending)
+                except ClientError as exc:
+                    _raise_mapped(exc, what)
+                items.extend(page.get("Responses", {}).get(self.table, []))
+                pending = page.get("UnprocessedKeys") or {}
+                if pending:
+                    attempt += 1
+                    if attempt > 8:
+                        raise TransientStoreError(f"{what}: keys still unprocessed after {attempt} attempts")
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+        return items
+
+    def _range(self, pk: str, start: int, end: int, step: int) -> list[dict[str, Any]]:
+        last = end - step
+        if last < start:
+            return []
+        return self._query(
+            f"query {pk}",
+            KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
+            ExpressionAttributeNames={"#pk": PK, "#sk": SK},
+            ExpressionAttributeValues={
+                ":pk": _s(pk),
+                ":low": _s(bucket_key(start)),
+                ":high": _s(bucket_key(last)),
+            },
+        )
+
+    # --- ingest ---------------------------------------------------------------------------------------
+
+    def _checkpoint_from(self, item: dict[str, Any]) -> Checkpoint:
+        stream, shard = item[SK]["S"].rsplit("#", 1)
+        newest = float(item["newest"]["N"]) if "newest" in item else None
+        return Checkpoint(stream, shard, Position.decode(item["pos"]["S"]), newest)
+
+    def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None:
+        self.stats.read_requests += 1
+        try:
+            item = self.client.get_item(
+                TableName=self.table, Key=_key(conventions.PK_CHECKPOINT, f"{stream}#{shard}"), ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            _raise_mapped(exc, "read checkpoint")
+        return self._checkpoint_from(item) if item else None
+
+    def _list_checkpoints(self) -> list[Checkpoint]:
+        items = self._query(
+            "list checkpoints",
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues={":pk": _s(conventions.PK_CHECKPOINT)},
+            ConsistentRead=True,
+        )
+        return [self._checkpoint_from(item) for item in items]
+
+    def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]:
+        keys = [_key(trace_pk(cid), "HEAD") for cid in correlation_ids]
+        heads = {}
+        for item in self._batch_get(keys, "read trace heads"):
+            cid = item[PK]["S"].split("#", 1)[1]
+            heads[cid] = TraceHead.from_json(cid, int(item["v"]["N"]), json.loads(zlib.decompress(item["doc"]["B"])))
+        return heads
+
+    def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
+        wanted = {(digest_pk(k.sketch, k.resolution), bucket_key(k.bucket)): k for k in keys}
+        found = {}
+        for item in self._batch_get([_key(pk, sk) for pk, sk in wanted], "read digests"):
+            key = wanted[(item[PK]["S"], item[SK]["S"])]
+            found[key] = (bytes(item["d"]["B"]), int(item["v"]["N"]))
+        return found
+
+    def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
+        actions = self._commit_actions(commit, digests)
+        if len(actions) > TRANSACTION_LIMIT:
+            raise StoreError(f"commit of {len(actions)} items exceeds the {TRANSACTION_LIMIT}-item transaction limit")
+        if not actions:
+            return
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            _raise_mapped(exc, "commit")
+        finally:
+            self.stats.write_requests += 1
+        self.stats.items_written += len(actions)
+
+    def _commit_actions(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = []
+        advance = commit.checkpoint
+        if advance is not None:
+            item = {
+                **_key(conventions.PK_CHECKPOINT, f"{advance.stream}#{advance.shard}"),
+                "pos": _s(advance.position.encode()),
+            }
+            if advance.newest_event is not None:
+                item["newest"] = _n(float(advance.newest_event))
+            put: dict[str, Any] = {"TableName": self.table, "Item": item}
+            if advance.expected is None:
+                put |= {"ConditionExpression": key_not_exists, "ExpressionAttributeNames": {"#pk": PK}}
+            else:
+                put |= {
+                    "ConditionExpression": position_matches,
+                    "ExpressionAttributeNames": {"#pos": "pos"},
+                    "ExpressionAttributeValues": {":expected": _s(advance.expected.encode())},
+                }
+            actions.append({"Put": put})
+        exemplar_keys = set(commit.exemplars)
+        for (sli, resolution, bucket), fields in commit.counters.items():
+            names = {f"#f{i}": name for i, name in enumerate(fields)}
+            values: dict[str, Any] = {f":f{i}": _n(value) for i, value in enumerate(fields.values())}
+            ttl = bucket + (
+                conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY
+                if resolution == conventions.RESOLUTION_MINUTE
+                else HOUR_BUCKET_TTL
+            )
+            values[":ttl"] = _n(ttl)
+            names["#ttl"] = tables.TTL_ATTRIBUTE
+            expression = "ADD " + ", ".join(f"#f{i} :f{i}" for i in range(len(fields))) + " SET #ttl = :ttl"
+            if resolution == conventions.RESOLUTION_MINUTE and (sli, bucket) in exemplar_keys:
+                exemplar_keys.discard((sli, bucket))
+                expression += ", #x = list_append(if_not_exists(#x, :empty), :x)"
+                names["#x"] = "x"
+                values[":empty"] = {"L": []}
+                values[":x"] = {"L": [_s(cid) for cid in commit.exemplars[(sli, bucket)]]}
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(counter_pk(sli, resolution), bucket_key(bucket)),
+                        "UpdateExpression": expression,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            )
+        for sli, bucket in sorted(exemplar_keys):
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(counter_pk(sli, conventions.RESOLUTION_MINUTE), bucket_key(bucket)),
+                        "UpdateExpression": "SET #x = list_append(if_not_exists(#x, :empty), :x)",
+                        "ExpressionAttributeNames": {"#x": "x"},
+                        "ExpressionAttributeValues": {
+                            ":empty": {"L": []},
+                            ":x": {"L": [_s(cid) for cid in commit.exemplars[(sli, bucket)]]},
+                        },
+                    }
+                }
+            )
+        for key, (blob, version) in digests.items():
+            ttl = key.bucket + (
+                conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY
+                if key.resolution == conventions.RESOLUTION_MINUTE
+                else HOUR_BUCKET_TTL
+            )
+            item = {
+                **_key(digest_pk(key.sketch, key.resolution), bucket_key(key.bucket)),
+                "d": {"B": blob},
+                "v": _n(version + 1),
+                tables.TTL_ATTRIBUTE: _n(ttl),
+            }
+            actions.append({"Put": self._versioned_put(item, version)})
+        for cid, write in commit.heads.items():
+            head = write.head
+            item = {
+                **_key(trace_pk(cid), "HEAD"),
+                "v": _n(head.version + 1),
+                "doc": {"B": zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)},
+                tables.TTL_ATTRIBUTE: _n(write.ttl),
+            }
+            first_seen = iso_seconds((head.first_seen_ms or 0) / 1000)
+            if head.workflow_id:
+                item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(f"WF#{head.workflow_id}")
+                item[f"{tables.GSI_BY_WORKFLOW}SK"] = _s(first_seen)
+            if head.repository:
+                item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(f"REPO#{head.repository}")
+                item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
+            if head.open_since_ms is not None:
+                item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s("OPEN#" + iso_seconds(head.open_since_ms / 1000)[:13])
+                item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(f"{head.open_since_ms:015d}#{cid}")
+            actions.append({"Put": self._versioned_put(item, head.version)})
+        return actions
+
+    def _versioned_put(self, item: dict[str, Any], version: int) -> dict[str, Any]:
+        if version == 0:
+            return {
+                "TableName": self.table,
+                "Item": item,
+                "ConditionExpression": key_not_exists,
+                "ExpressionAttributeNames": {"#pk": PK},
+            }
+        return {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": version_matches,
+            "ExpressionAttributeNames": {"#v": "v"},
+            "ExpressionAttributeValues": {":expected": _n(version)},
+        }
+
+    # --- reads ----------------------------------------------------------------------------------------
+
+    def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        step = conventions.RESOLUTIONS[resolution]
+        rows: dict[int, dict[str, int]] = {}
+        for item in self._range(counter_pk(sli, resolution), start, end, step):
+            fields = {
+                name: int(value["N"])
+                for name, value in item.items()
+                if "N" in value and name not in (tables.TTL_ATTRIBUTE,)
+            }
+            rows[bucket_from_key(item[SK]["S"])] = fields
+        return rows
+
+    def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
+        found = {}
+        for item in self._range(counter_pk(sli, conventions.RESOLUTION_MINUTE), start, end, conventions.MINUTE):
+            if "x" in item:
+                found[bucket_from_key(item[SK]["S"])] = [entry["S"] for entry in item["x"]["L"]]
+        return found
+
+    def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:
+        step = conventions.RESOLUTIONS[resolution]
+        return {
+            bucket_from_key(item[SK]["S"]): bytes(item["d"]["B"])
+            for item in self._range(digest_pk(sketch, resolution), start, end, step)
+        }
+
+    def _find_traces(
+        self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
+    ) -> list[tuple[str, int]]:
+        if workflow_id is not None:
+            index, partition = tables.GSI_BY_WORKFLOW, f"WF#{workflow_id}"
+        else:
+            index, partition = tables.GSI_BY_REPOSITORY, f"REPO#{repository}"
+        items = self._query(
+            "search traces",
+            IndexName=index,
+            KeyConditionExpression="#pk = :pk AND #sk >= :since",
+            ExpressionAttributeNames={"#pk": f"{index}PK", "#sk": f"{index}SK"},
+            ExpressionAttributeValues={":pk": _s(partition), ":since": _s(iso_seconds(since_ms / 1000))},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        heads = self._get_heads([item[PK]["S"].split("#", 1)[1] for item in items[:limit]])
+        found = [(cid, head.first_seen_ms or 0) for cid, head in heads.items()]
+        return sorted(found, key=lambda pair: pair[1], reverse=True)
+
+    def _open_runners(self, started_before_ms: int) -> list[str]:
+        """Query the sparse open-runner index hour by hour, over the trace TTL."""
+        found: list[str] = []
+        first_hour = started_before_ms // 1000 - self.trace_ttl_days * conventions.DAY
+        first_hour -= first_hour % conventions.HOUR
+        for hour in range(first_hour, started_before_ms // 1000 + 1, conventions.HOUR):
+            items = self._query(
+                "open runners",
+                IndexName=tables.GSI_OPEN_RUNNERS,
+                KeyConditionExpression="#pk = :pk AND #sk < :before",
+                ExpressionAttributeNames={"#pk": f"{tables.GSI_OPEN_RUNNERS}PK", "#sk": f"{tables.GSI_OPEN_RUNNERS}SK"},
+                ExpressionAttributeValues={
+                    ":pk": _s("OPEN#" + iso_seconds(hour)[:13]),
+                    ":before": _s(f"{started_before_ms:015d}"),
+                },
+            )
+            found.extend(item[PK]["S"].split("#", 1)[1] for item in items)
+        return found
+
+    # --- alerts ---------------------------------------------------------------------------------------
+
+    def _load_alert_states(self) -> dict[str, dict[str, Any]]:
+        items = self._query(
+            "alert states",
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues={":pk": _s(f"{conventions.PK_ALERT}STATE")},
+            ConsistentRead=True,
+        )
+        return {item[SK]["S"]: json.loads(item["doc"]["S"]) for item in items}
+
+    def _log_key(self, transition: dict[str, Any], evaluated_at: int) -> dict[str, Any]:
+        at = transition_time(transition, evaluated_at)
+        return _key(f"{conventions.PK_ALERT}LOG", f"{at:012d}#{transition['id']}")
+
+    def _save_alert_evaluation(
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+    ) -> list[dict[str, Any]]:
+        keys = [self._log_key(t, evaluated_at) for t in transitions]
+        existing = {item[SK]["S"] for item in self._batch_get(keys, "read alert log")} if keys else set()
+        new = [(t, k) for t, k in zip(transitions, keys, strict=True) if k[SK]["S"] not in existing]
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        **_key(f"{conventions.PK_ALERT}STATE", slo),
+                        "doc": _s(json.dumps(state, sort_keys=True)),
+                        "at": _n(evaluated_at),
+                    },
+                    "ConditionExpression": state_not_newer,
+                    "ExpressionAttributeNames": {"#pk": PK, "#at": "at"},
+                    "ExpressionAttributeValues": {":at": _n(evaluated_at)},
+                }
+            }
+            for slo, state in states.items()
+        ]
+        for transition, key in new:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {**key, "doc": _s(json.dumps(transition, sort_keys=True))},
+                        "ConditionExpression": key_not_exists,
+                        "ExpressionAttributeNames": {"#pk": PK},
+                    }
+                }
+            )
+        for offset in range(0, len(actions), TRANSACTION_LIMIT):
+            try:
+                self.client.transact_write_items(TransactItems=actions[offset : offset + TRANSACTION_LIMIT])
+            except ClientError as exc:
+                _raise_mapped(exc, "save alert evaluation")
+            finally:
+                self.stats.write_requests += 1
+        return [transition for transition, _ in new]
+
+    def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
+        items = self._query(
+            "alert log",
+            KeyConditionExpression="#pk = :pk AND #sk >= :since",
+            ExpressionAttributeNames={"#pk": PK, "#sk": SK},
+            ExpressionAttributeValues={
+                ":pk": _s(f"{conventions.PK_ALERT}LOG"),
+                ":since": _s(f"{since or 0:012d}"),
+            },
+            ConsistentRead=True,
+        )
+        return [json.loads(item["doc"]["S"]) for item in items]

@@ -1,0 +1,292 @@
+"""The embedded store: one SQLite file, one transaction per commit. The CLI's default."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from pathlib import Path
+from typing import Any
+
+from processors import conventions
+from processors.counting import Rows
+from processors.decoding.types import Position
+from processors.stitching.model import TraceHead
+from processors.store.base import DigestRows, Store, transition_time
+from processors.store.exceptions import CommitConflictError, StoreUnavailableError
+from processors.store.types import Checkpoint, Commit, DigestKey
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    stream TEXT NOT NULL, shard TEXT NOT NULL, position TEXT NOT NULL, newest_event REAL,
+    PRIMARY KEY (stream, shard));
+CREATE TABLE IF NOT EXISTS counters (
+    sli TEXT NOT NULL, resolution TEXT NOT NULL, bucket INTEGER NOT NULL, field TEXT NOT NULL,
+    value INTEGER NOT NULL, PRIMARY KEY (sli, resolution, bucket, field)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS exemplars (
+    sli TEXT NOT NULL, bucket INTEGER NOT NULL, seq INTEGER NOT NULL, correlation_id TEXT NOT NULL,
+    PRIMARY KEY (sli, bucket, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS digests (
+    sketch TEXT NOT NULL, resolution TEXT NOT NULL, bucket INTEGER NOT NULL, data BLOB NOT NULL,
+    version INTEGER NOT NULL, PRIMARY KEY (sketch, resolution, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS traces (
+    correlation_id TEXT PRIMARY KEY, version INTEGER NOT NULL, workflow_id TEXT, repository TEXT,
+    first_seen_ms INTEGER, open_since_ms INTEGER, expires_at INTEGER, doc BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS traces_by_workflow ON traces (workflow_id, first_seen_ms);
+CREATE INDEX IF NOT EXISTS traces_by_repository ON traces (repository, first_seen_ms);
+CREATE INDEX IF NOT EXISTS traces_open ON traces (open_since_ms) WHERE open_since_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_log (
+    id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
+"""
+
+
+def encode_head(head: TraceHead) -> bytes:
+    return zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)
+
+
+def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:
+    return TraceHead.from_json(correlation_id, version, json.loads(zlib.decompress(blob)))
+
+
+class SqliteStore(Store):
+    max_items_per_commit = None
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailableError(f"{self.path}: not an slo-pipeline store ({exc})") from None
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreUnavailableError(f"{self.path}: store schema v{row[0]}, this slo expects v{SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- ingest ---------------------------------------------------------------------------------------
+
+    def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None:
+        self.stats.read_requests += 1
+        row = self.db.execute(
+            "SELECT position, newest_event FROM checkpoints WHERE stream = ? AND shard = ?", (stream, shard)
+        ).fetchone()
+        return Checkpoint(stream, shard, Position.decode(row[0]), row[1]) if row else None
+
+    def _list_checkpoints(self) -> list[Checkpoint]:
+        self.stats.read_requests += 1
+        rows = self.db.execute("SELECT stream, shard, position, newest_event FROM checkpoints").fetchall()
+        return [Checkpoint(s, h, Position.decode(p), n) for s, h, p, n in rows]
+
+    def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]:
+        self.stats.read_requests += 1
+        heads: dict[str, TraceHead] = {}
+        for offset in range(0, len(correlation_ids), 500):
+            chunk = correlation_ids[offset : offset + 500]
+            marks = ",".join("?" * len(chunk))
+            for cid, version, doc in self.db.execute(
+                f"SELECT correlation_id, version, doc FROM traces WHERE correlation_id IN ({marks})", chunk
+            ):
+                heads[cid] = decode_head(cid, version, doc)
+        return heads
+
+    def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
+        self.stats.read_requests += 1
+        found: dict[DigestKey, tuple[bytes, int]] = {}
+        for key in keys:
+            row = self.db.execute(
+                "SELECT data, version FROM digests WHERE sketch = ? AND resolution = ? AND bucket = ?", key
+            ).fetchone()
+            if row:
+                found[key] = (bytes(row[0]), int(row[1]))
+        return found
+
+    def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            advance = commit.checkpoint
+            if advance is not None:
+                row = db.execute(
+                    "SELECT position, newest_event FROM checkpoints WHERE stream = ? AND shard = ?",
+                    (advance.stream, advance.shard),
+                ).fetchone()
+                current = Position.decode(row[0]) if row else None
+                if current != advance.expected:
+                    raise CommitConflictError(
+                        f"checkpoint of {advance.shard} moved: expected {advance.expected}, found {current}"
+                    )
+                newest = max(t for t in (advance.newest_event, row[1] if row else None) if t is not None) if (
+                    advance.newest_event is not None or (row and row[1] is not None)
+                ) else None
+                db.execute(
+                    "INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (stream, shard) DO UPDATE "
+                    "SET position = excluded.position, newest_event = excluded.newest_event",
+                    (advance.stream, advance.shard, advance.position.encode(), newest),
+                )
+            for (sli, resolution, bucket), fields in commit.counters.items():
+                db.executemany(
+                    "INSERT INTO counters VALUES (?, ?, ?, ?, ?) ON CONFLICT (sli, resolution, bucket, field) "
+                    "DO UPDATE SET value = value + excluded.value",
+                    [(sli, resolution, bucket, name, value) for name, value in fields.items()],
+                )
+            for (sli, bucket), ids in commit.exemplars.items():
+                (last,) = db.execute(
+                    "SELECT COALESCE(MAX(seq), -1) FROM exemplars WHERE sli = ? AND bucket = ?", (sli, bucket)
+                ).fetchone()
+                db.executemany(
+                    "INSERT INTO exemplars VALUES (?, ?, ?, ?)",
+                    [(sli, bucket, last + 1 + i, cid) for i, cid in enumerate(ids)],
+                )
+            for key, (blob, version) in digests.items():
+                updated = db.execute(
+                    "UPDATE digests SET data = ?, version = version + 1 "
+                    "WHERE sketch = ? AND resolution = ? AND bucket = ? AND version = ?",
+                    (blob, *key, version),
+                ).rowcount
+                if not updated:
+                    if version != 0:
+                        raise CommitConflictError(f"digest {key} moved")
+                    db.execute("INSERT INTO digests VALUES (?, ?, ?, ?, 1)", (*key, blob))
+            for cid, write in commit.heads.items():
+                head = write.head
+                values = (
+                    head.workflow_id,
+                    head.repository,
+                    head.first_seen_ms,
+                    head.open_since_ms,
+                    write.ttl,
+                    encode_head(head),
+                )
+                if head.version == 0:
+                    try:
+                        db.execute("INSERT INTO traces VALUES (?, 1, ?, ?, ?, ?, ?, ?)", (cid, *values))
+                    except sqlite3.IntegrityError:
+                        raise CommitConflictError(f"trace {cid} was created concurrently") from None
+                else:
+                    updated = db.execute(
+                        "UPDATE traces SET version = version + 1, workflow_id = ?, repository = ?, "
+                        "first_seen_ms = ?, open_since_ms = ?, expires_at = ?, doc = ? "
+                        "WHERE correlation_id = ? AND version = ?",
+                        (*values, cid, head.version),
+                    ).rowcount
+                    if not updated:
+                        raise CommitConflictError(f"trace {cid} moved")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.stats.write_requests += 1
+        self.stats.items_written += commit.item_count()
+
+    # --- reads ----------------------------------------------------------------------------------------
+
+    def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        self.stats.read_requests += 1
+        rows: dict[int, dict[str, int]] = {}
+        for bucket, name, value in self.db.execute(
+            "SELECT bucket, field, value FROM counters "
+            "WHERE sli = ? AND resolution = ? AND bucket >= ? AND bucket < ?",
+            (sli, resolution, start, end),
+        ):
+            rows.setdefault(bucket, {})[name] = value
+        return rows
+
+    def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
+        self.stats.read_requests += 1
+        found: dict[int, list[str]] = {}
+        for bucket, cid in self.db.execute(
+            "SELECT bucket, correlation_id FROM exemplars WHERE sli = ? AND bucket >= ? AND bucket < ? "
+            "ORDER BY bucket, seq",
+            (sli, start, end),
+        ):
+            found.setdefault(bucket, []).append(cid)
+        return found
+
+    def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:
+        self.stats.read_requests += 1
+        return {
+            bucket: bytes(data)
+            for bucket, data in self.db.execute(
+                "SELECT bucket, data FROM digests WHERE sketch = ? AND resolution = ? AND bucket >= ? AND bucket < ?",
+                (sketch, resolution, start, end),
+            )
+        }
+
+    def _find_traces(
+        self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
+    ) -> list[tuple[str, int]]:
+        self.stats.read_requests += 1
+        column, value = ("workflow_id", workflow_id) if workflow_id is not None else ("repository", repository)
+        rows = self.db.execute(
+            f"SELECT correlation_id, first_seen_ms FROM traces WHERE {column} = ? AND first_seen_ms >= ? "
+            "ORDER BY first_seen_ms DESC LIMIT ?",
+            (value, since_ms, limit),
+        ).fetchall()
+        return [(cid, int(first)) for cid, first in rows]
+
+    def _open_runners(self, started_before_ms: int) -> list[str]:
+        self.stats.read_requests += 1
+        rows = self.db.execute(
+            "SELECT correlation_id FROM traces WHERE open_since_ms IS NOT NULL AND open_since_ms < ? "
+            "ORDER BY open_since_ms",
+            (started_before_ms,),
+        ).fetchall()
+        return [cid for (cid,) in rows]
+
+    # --- alerts ---------------------------------------------------------------------------------------
+
+    def _load_alert_states(self) -> dict[str, dict[str, Any]]:
+        self.stats.read_requests += 1
+        return {slo: json.loads(doc) for slo, doc in self.db.execute("SELECT slo, doc FROM alert_states")}
+
+    def _save_alert_evaluation(
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+    ) -> list[dict[str, Any]]:
+        db = self.db
+        recorded: list[dict[str, Any]] = []
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for slo, state in states.items():
+                db.execute(
+                    "INSERT INTO alert_states VALUES (?, ?, ?) ON CONFLICT (slo) DO UPDATE "
+                    "SET evaluated_at = excluded.evaluated_at, doc = excluded.doc "
+                    "WHERE alert_states.evaluated_at <= excluded.evaluated_at",
+                    (slo, evaluated_at, json.dumps(state, sort_keys=True)),
+                )
+            (seq,) = db.execute("SELECT COALESCE(MAX(recorded_seq), 0) FROM alert_log").fetchone()
+            for transition in transitions:
+                at = transition_time(transition, evaluated_at)
+                seq += 1
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO alert_log VALUES (?, ?, ?, ?)",
+                    (transition["id"], at, seq, json.dumps(transition, sort_keys=True)),
+                ).rowcount
+                if inserted:
+                    recorded.append(transition)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self.stats.write_requests += 1
+        return recorded
+
+    def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
+        self.stats.read_requests += 1
+        rows = self.db.execute(
+            "SELECT doc FROM alert_log WHERE at >= ? ORDER BY at, recorded_seq", (since or 0,)
+        ).fetchall()
+        return [json.loads(doc) for (doc,) in rows]
+
+

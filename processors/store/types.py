@@ -1,0 +1,78 @@
+"""Shapes that cross the store port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from processors.decoding.types import Position
+from processors.stitching.model import TraceHead
+
+
+class CounterKey(NamedTuple):
+    sli: str
+    resolution: str  # conventions.RESOLUTION_MINUTE | RESOLUTION_HOUR
+    bucket: int  # bucket start, epoch seconds
+
+
+class DigestKey(NamedTuple):
+    sketch: str
+    resolution: str
+    bucket: int
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    stream: str
+    shard: str
+    position: Position
+    newest_event: float | None = None  # newest event time applied through this shard
+
+
+@dataclass(frozen=True)
+class CheckpointAdvance:
+    stream: str
+    shard: str
+    expected: Position | None  # what the commit read; the write is conditional on it
+    position: Position
+    newest_event: float | None = None
+
+
+@dataclass(frozen=True)
+class HeadWrite:
+    head: TraceHead  # the new state; head.version is the version it was read at
+    ttl: int  # expiresAt, epoch seconds
+
+
+@dataclass
+class Commit:
+    """Everything one chunk of a batch changes, applied atomically and at most once."""
+
+    checkpoint: CheckpointAdvance | None = None
+    counters: dict[CounterKey, dict[str, int]] = field(default_factory=dict)
+    exemplars: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (sli, minute) -> bad ids
+    digests: dict[DigestKey, Any] = field(default_factory=dict)  # TDigest of this chunk's values
+    heads: dict[str, HeadWrite] = field(default_factory=dict)
+
+    def item_count(self) -> int:
+        """Items the commit writes (a DynamoDB transaction allows 100)."""
+        return (
+            (1 if self.checkpoint else 0)
+            + len(self.counters)
+            + len(self.digests)
+            + len(self.heads)
+            + sum(1 for key in self.exemplars if (key[0], "m", key[1]) not in self.counters)
+        )
+
+    def is_empty(self) -> bool:
+        return not (self.counters or self.digests or self.heads or self.exemplars)
+
+
+@dataclass
+class StoreStats:
+    """Requests the adapter made, for benchmarks and the closing figures."""
+
+    write_requests: int = 0
+    items_written: int = 0
+    read_requests: int = 0
+    commits: int = 0
