@@ -295,7 +295,7 @@ class TDigest:
         return self._knots
 
     def quantile(self, q: float) -> float | None:
-        """The value at rank fraction q in [0, 1]; None for an empty digest. quantile(0) is min, (1) is max."""
+        """The value at rank fraction q in [0, 1]; None when empty. quantile(0) is min, quantile(1) max."""
         if not 0.0 <= q <= 1.0:
             raise SketchError(f"quantile q must be in [0, 1], got {q!r}")
         if not self._count:

@@ -1,0 +1,282 @@
+"""Contract tests of the t-digest: invariants, value semantics and the versioned byte format."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processors.sketch import (
+    DEFAULT_COMPRESSION,
+    FORMAT_VERSION,
+    CorruptSketchError,
+    NonFiniteValueError,
+    SketchError,
+    SketchFormatError,
+    TDigest,
+    TruncatedSketchError,
+    UnknownFormatVersionError,
+)
+
+SEED = 20240611
+finite_floats = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False)
+value_lists = st.lists(finite_floats, min_size=1, max_size=400)
+quantile_grid = np.linspace(0.0, 1.0, 201)
+
+
+def sample_digests() -> dict[str, TDigest]:
+    rng = np.random.default_rng(SEED)
+    minutes = [TDigest.from_values(rng.lognormal(3, 1, 500)) for _ in range(30)]
+    return {
+        "empty": TDigest.empty(),
+        "one value": TDigest.from_values([3.5]),
+        "five values": TDigest.from_values([5.0, 1.0, 4.0, 2.0, 3.0]),
+        "tied integers": TDigest.from_values(np.rint(rng.lognormal(2, 1, 20_000))),
+        "lognormal": TDigest.from_values(rng.lognormal(3, 1.5, 20_000)),
+        "merged minutes": TDigest.merge(minutes),
+        "compression 30": TDigest.from_values(rng.normal(0, 1, 5_000), compression=30),
+    }
+
+
+def assert_invariants(digest: TDigest) -> None:
+    assert digest.count == int(digest.weights.sum())
+    assert len(digest) == digest.centroid_count == len(digest.means) == len(digest.weights)
+    assert len(digest) <= digest.compression + 1
+    assert (digest.weights >= 1).all()
+    assert (np.diff(digest.means) >= 0).all()
+    assert digest.pure[digest.weights == 1].all()
+    if digest.count:
+        assert digest.min is not None and digest.max is not None
+        assert digest.min <= digest.means[0] and digest.means[-1] <= digest.max
+
+
+# --- construction and invariants ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(sample_digests()))
+def test_every_sample_digest_keeps_the_invariants(name: str) -> None:
+    assert_invariants(sample_digests()[name])
+
+
+def test_an_empty_digest_answers_none_and_counts_zero() -> None:
+    empty = TDigest.empty()
+    assert empty.count == 0 and len(empty) == 0
+    assert empty.quantile(0.5) is None and empty.cdf(1.0) is None
+    assert empty.min is None and empty.max is None
+    assert TDigest.from_values([]) == empty
+    assert empty.compression == DEFAULT_COMPRESSION
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([7.0], 0.0, 7.0),
+        ([7.0], 0.5, 7.0),
+        ([7.0], 1.0, 7.0),
+        ([1.0, 2.0], 0.0, 1.0),
+        ([1.0, 2.0], 0.25, 1.0),
+        ([1.0, 2.0], 0.75, 2.0),
+        ([1.0, 2.0], 1.0, 2.0),
+        ([5.0, 1.0, 4.0, 2.0, 3.0], 0.1, 1.0),
+        ([5.0, 1.0, 4.0, 2.0, 3.0], 0.3, 2.0),
+        ([5.0, 1.0, 4.0, 2.0, 3.0], 0.5, 3.0),
+        ([5.0, 1.0, 4.0, 2.0, 3.0], 0.7, 4.0),
+        ([5.0, 1.0, 4.0, 2.0, 3.0], 0.9, 5.0),
+    ],
+)
+def test_a_tiny_digest_answers_exact_order_statistics(values: list[float], q: float, expected: float) -> None:
+    assert TDigest.from_values(values).quantile(q) == expected
+
+
+def test_a_tiny_digest_reports_mid_ranks_from_cdf() -> None:
+    digest = TDigest.from_values([5.0, 1.0, 4.0, 2.0, 3.0])
+    assert [digest.cdf(x) for x in (0.0, 1.0, 3.0, 5.0, 6.0)] == [0.0, 0.1, 0.5, 0.9, 1.0]
+
+
+def test_the_extremes_are_exact_even_after_compression() -> None:
+    values = np.random.default_rng(SEED).pareto(1.1, 50_000)
+    digest = TDigest.from_values(values)
+    assert digest.quantile(0.0) == digest.min == values.min()
+    assert digest.quantile(1.0) == digest.max == values.max()
+    assert digest.cdf(values.min() - 1) == 0.0 and digest.cdf(values.max() + 1) == 1.0
+
+
+def test_constant_input_reads_back_as_the_constant_everywhere() -> None:
+    digest = TDigest.from_values(np.full(10_000, 42.0))
+    assert {digest.quantile(q) for q in quantile_grid} == {42.0}
+    assert digest.cdf(42.0) == 0.5
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_input_is_rejected_with_a_clear_error(bad: float) -> None:
+    values = np.r_[np.arange(1000.0), bad]
+    with pytest.raises(NonFiniteValueError, match="NaN or ±inf"):
+        TDigest.from_values(values)
+
+
+@pytest.mark.parametrize("q", [-0.01, 1.01, math.nan])
+def test_a_quantile_outside_zero_to_one_is_rejected(q: float) -> None:
+    with pytest.raises(SketchError, match=r"\[0, 1\]"):
+        TDigest.from_values([1.0, 2.0]).quantile(q)
+
+
+@pytest.mark.parametrize("compression", [0, -5, math.nan, math.inf])
+def test_a_meaningless_compression_is_rejected(compression: float) -> None:
+    with pytest.raises(SketchError, match="compression"):
+        TDigest.from_values([1.0], compression=compression)
+
+
+# --- merging --------------------------------------------------------------------------------------
+
+
+def test_merging_leaves_the_inputs_unchanged() -> None:
+    digests = [d for d in sample_digests().values()]
+    before = [d.to_bytes() for d in digests]
+    merged = TDigest.merge(digests)
+    assert [d.to_bytes() for d in digests] == before
+    assert merged.count == sum(d.count for d in digests)
+    assert_invariants(merged)
+
+
+def test_a_digest_cannot_be_changed_through_its_arrays() -> None:
+    digest = sample_digests()["lognormal"]
+    with pytest.raises(ValueError, match="read-only"):
+        digest.means[0] = 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        digest.weights[0] = 0
+
+
+def test_merging_nothing_or_only_empties_gives_an_empty_digest() -> None:
+    assert TDigest.merge([]) == TDigest.empty()
+    assert TDigest.merge([TDigest.empty(), TDigest.empty()]).count == 0
+
+
+def test_merging_keeps_the_overall_min_and_max() -> None:
+    parts = [TDigest.from_values(np.arange(i * 100.0, (i + 1) * 100.0)) for i in range(50)]
+    merged = TDigest.merge(parts[::-1])
+    assert (merged.min, merged.max, merged.count) == (0.0, 4999.0, 5000)
+
+
+def test_merging_uses_the_largest_compression_unless_told_otherwise() -> None:
+    a = TDigest.from_values(np.arange(1000.0), compression=50)
+    b = TDigest.from_values(np.arange(1000.0), compression=200)
+    assert TDigest.merge([a, b]).compression == 200
+    assert TDigest.merge([a, b], compression=80).compression == 80
+
+
+def test_merging_1440_minute_digests_keeps_the_centroid_bound() -> None:
+    rng = np.random.default_rng(SEED)
+    minutes = [TDigest.from_values(rng.lognormal(3, 1, 700)) for _ in range(1440)]
+    day = TDigest.merge(minutes)
+    assert day.count == 1440 * 700
+    assert len(day) <= DEFAULT_COMPRESSION + 1
+    assert len(day.to_bytes()) <= 2048
+
+
+def test_read_merge_write_of_tied_data_keeps_centroids_pure() -> None:
+    rng = np.random.default_rng(SEED)
+    stored = TDigest.empty()
+    for _ in range(60):
+        batch = TDigest.from_values(rng.integers(1, 6, 1000))
+        stored = TDigest.from_bytes(TDigest.merge([stored, batch]).to_bytes())
+    assert set(stored.means[stored.pure]) <= {1.0, 2.0, 3.0, 4.0, 5.0}
+    assert {stored.quantile(q) for q in quantile_grid} <= {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+# --- serialization ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(sample_digests()))
+def test_a_round_trip_through_bytes_is_lossless(name: str) -> None:
+    digest = sample_digests()[name]
+    back = TDigest.from_bytes(digest.to_bytes())
+    assert back == digest and hash(back) == hash(digest)
+    assert np.array_equal(back.means, digest.means) and np.array_equal(back.weights, digest.weights)
+    assert (back.min, back.max, back.count, back.compression) == (
+        digest.min,
+        digest.max,
+        digest.count,
+        digest.compression,
+    )
+    assert [back.quantile(q) for q in quantile_grid] == [digest.quantile(q) for q in quantile_grid]
+
+
+def test_serialization_starts_with_the_format_version() -> None:
+    assert sample_digests()["lognormal"].to_bytes()[0] == FORMAT_VERSION == 1
+
+
+def test_bytes_accept_any_buffer_type() -> None:
+    data = sample_digests()["five values"].to_bytes()
+    assert TDigest.from_bytes(bytearray(data)) == TDigest.from_bytes(memoryview(data))
+
+
+@pytest.mark.parametrize("version", [0, 2, 255])
+def test_an_unknown_format_version_is_rejected_in_one_line(version: int) -> None:
+    data = bytes([version]) + sample_digests()["lognormal"].to_bytes()[1:]
+    with pytest.raises(UnknownFormatVersionError) as caught:
+        TDigest.from_bytes(data)
+    message = str(caught.value)
+    assert "\n" not in message and f"version {version}" in message
+    assert isinstance(caught.value, SketchError)
+
+
+def test_every_truncation_is_rejected_as_truncated() -> None:
+    data = sample_digests()["tied integers"].to_bytes()
+    for cut in range(len(data)):
+        with pytest.raises(TruncatedSketchError, match="truncated t-digest"):
+            TDigest.from_bytes(data[:cut])
+
+
+def test_trailing_bytes_are_rejected() -> None:
+    with pytest.raises(CorruptSketchError, match="trailing"):
+        TDigest.from_bytes(sample_digests()["five values"].to_bytes() + b"\x00")
+
+
+def test_out_of_order_means_are_rejected_as_corrupt() -> None:
+    data = bytearray(TDigest.from_values([1.0, 2.0, 3.0]).to_bytes())
+    header = 30
+    first, second = slice(header, header + 8), slice(header + 8, header + 16)
+    data[first], data[second] = data[second], data[first]
+    with pytest.raises(SketchFormatError, match="not in order"):
+        TDigest.from_bytes(bytes(data))
+
+
+def test_a_big_input_serializes_within_two_kilobytes_with_narrow_weights() -> None:
+    digest = TDigest.from_values(np.random.default_rng(SEED).lognormal(3, 1, 1_000_000))
+    data = digest.to_bytes()
+    assert len(data) <= 2048
+    assert data[1] == 2  # 10^6 values: every weight fits in 16 bits
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(value_lists)
+def test_quantile_is_monotone_in_q(values: list[float]) -> None:
+    digest = TDigest.from_values(values * 3)  # repeated so digests above the singleton limit occur
+    estimates = np.array([digest.quantile(q) for q in quantile_grid])
+    assert (np.diff(estimates) >= 0).all()
+    assert estimates[0] == min(values) and estimates[-1] == max(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value_lists, st.lists(finite_floats, min_size=2, max_size=30))
+def test_cdf_is_monotone_in_x(values: list[float], probes: list[float]) -> None:
+    digest = TDigest.from_values(values * 3)
+    points = sorted(probes + values)
+    fractions = np.array([digest.cdf(x) for x in points])
+    assert ((fractions >= 0.0) & (fractions <= 1.0)).all()
+    assert (np.diff(fractions) >= 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(value_lists, min_size=1, max_size=8))
+def test_any_merge_round_trips_and_counts_every_value(parts: list[list[float]]) -> None:
+    merged = TDigest.merge([TDigest.from_values(p * 5) for p in parts])
+    assert merged.count == 5 * sum(len(p) for p in parts)
+    assert_invariants(merged)
+    assert TDigest.from_bytes(merged.to_bytes()) == merged
