@@ -60,8 +60,10 @@ def _cluster_starts(left_edges: FloatArray, total: float, compression: float) ->
     The scale function is k1(q) = δ/(2π)·asin(2q−1). Dunning's greedy merge closes a cluster when
     its k-span would exceed 1, which leaves between δ/2 and δ clusters. We cut instead at fixed
     points in k — item i joins cluster floor(2·k1(q_left_i)), i.e. half-units of k1 — so all items
-    are assigned at once, the count is at most δ + 1 (hence the hard size bound), and the clusters
-    are as fine as the greedy merge's finest. k1 rather than k2/k3: k2's normalizer depends on n
+    are assigned at once and the count is at most δ + 1 (hence the hard size bound). Half units
+    make clusters about twice as fine as a saturated greedy merge, which the 2 KB budget affords.
+    (When merging, a cluster can overrun its half unit by the span of its last input centroid.)
+    k1 rather than k2/k3: k2's normalizer depends on n
     and coarsens the median to ~15% of rank per cluster at δ=100, too coarse for ≤ 0.005 rank
     error there; k1 gives ~1.6% at the median and ~0.1% at q = 0.001, which meets the tail bounds.
     In q the cuts sit where 2·k1 crosses an integer j: q_j = (1 + sin(π·j/δ)) / 2.
