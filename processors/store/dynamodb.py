@@ -438,7 +438,10 @@ class DynamoDBStore(Store):
             try:
                 self.client.transact_write_items(TransactItems=actions[offset : offset + TRANSACTION_LIMIT])
             except ClientError as exc:
-                _raise_mapped(exc, "save alert evaluation")
+                try:
+                    _raise_mapped(exc, "save alert evaluation")
+                except CommitConflictError:
+                    return []  # a newer (or the same) evaluation was recorded first: this one is stale
             finally:
                 self.stats.write_requests += 1
         return [transition for transition, _ in new]

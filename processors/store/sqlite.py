@@ -258,6 +258,10 @@ class SqliteStore(Store):
         recorded: list[dict[str, Any]] = []
         db.execute("BEGIN IMMEDIATE")
         try:
+            (newest,) = db.execute("SELECT COALESCE(MAX(evaluated_at), 0) FROM alert_states").fetchone()
+            if newest > evaluated_at:  # a newer evaluation was recorded first: this one is stale
+                db.execute("ROLLBACK")
+                return []
             for slo, state in states.items():
                 db.execute(
                     "INSERT INTO alert_states VALUES (?, ?, ?) ON CONFLICT (slo) DO UPDATE "

@@ -1,0 +1,89 @@
+"""Builders for test inputs: structured logs, CloudWatch payloads, Lambda Kinesis records (plain and KPL)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aws_kinesis_agg.aggregator import RecordAggregator
+
+STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/test"
+T0 = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+
+
+def cid(n: int) -> str:
+    return str(uuid.UUID(int=n + 1, version=4))
+
+
+def iso(seconds: float) -> str:
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def log_line(action: str, at: float, correlation_id: str | None, service: str = "Runner", **metadata: Any) -> str:
+    line: dict[str, Any] = {"timestamp": iso(at), "level": "INFO", "service": service, "message": action}
+    if correlation_id is not None:
+        line["correlationId"] = correlation_id
+    line["metadata"] = {"action": action, **metadata}
+    return json.dumps(line)
+
+
+def cw_payload(messages: list[str], *, group: str = "/aws/lambda/svc", stream: str = "s", t_ms: int | None = None,
+               message_type: str = "DATA_MESSAGE") -> dict[str, Any]:
+    base = t_ms if t_ms is not None else int(T0 * 1000)
+    return {
+        "messageType": message_type,
+        "owner": "123456789012",
+        "logGroup": group,
+        "logStream": stream,
+        "subscriptionFilters": ["slo"],
+        "logEvents": [{"id": str(i), "timestamp": base + i, "message": m} for i, m in enumerate(messages)],
+    }
+
+
+def gz(document: Any) -> bytes:
+    return gzip.compress(json.dumps(document).encode(), mtime=0)
+
+
+def kinesis_record(data: bytes, sequence: int, *, shard: str = "shardId-000000000000", arrival: float = T0,
+                   stream_arn: str = STREAM_ARN) -> dict[str, Any]:
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "pk",
+            "sequenceNumber": str(sequence),
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": arrival,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard}:{sequence}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/x",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": stream_arn,
+    }
+
+
+def kpl_record(payloads: list[bytes], sequence: int, **kwargs: Any) -> dict[str, Any]:
+    """One KPL-aggregated Kinesis record holding `payloads` as user records."""
+    aggregator = RecordAggregator()
+    for index, payload in enumerate(payloads):
+        assert aggregator.add_user_record(f"pk-{index}", payload) is None
+    _partition_key, _hash_key, data = aggregator.clear_and_get().get_contents()
+    return kinesis_record(data, sequence, **kwargs)
+
+
+def kinesis_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": records}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/ (one folder, one loader)."""
+    return json.loads((EVENTS_DIR / name).read_text())

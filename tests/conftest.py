@@ -1,0 +1,72 @@
+"""Shared fixtures: the spec, a SQLite store in a temp file, and DynamoDB on moto's server over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from processors.spec import Spec, load_spec
+from processors.store import DynamoDBStore, SqliteStore, dynamodb_client
+from processors.store.tables import table_definition
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SloPipelineTest")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "slo-pipeline-test")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's ThreadedMotoServer: real HTTP, real botocore serialization; no in-process patching."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    return load_spec()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[SqliteStore]:  # type: ignore[no-untyped-def]
+    store = SqliteStore(tmp_path / "slo.db")
+    yield store
+    store.close()
+
+
+def create_table(endpoint: str) -> str:
+    name = f"slo-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("dynamodb", endpoint_url=endpoint)
+    client.create_table(**table_definition(name))
+    return name
+
+
+@pytest.fixture
+def dynamodb_store(moto_endpoint: str) -> DynamoDBStore:
+    return DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint))
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Both adapters: the contract suite runs once against each."""
+    return request.getfixturevalue(f"{request.param}_store")

@@ -1,0 +1,148 @@
+"""The store contract: every adapter (SQLite, DynamoDB over moto's server) must pass these, unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors import conventions
+from processors.decoding import Position
+from processors.stitching import TraceHead
+from processors.store import CheckpointAdvance, Commit, CommitConflictError, CounterKey, HeadWrite
+from tests.builders import T0, cid
+
+M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
+HOUR0 = int(T0)  # 2026-10-01T00:00Z, hour-aligned
+
+
+def advance(expected: Position | None, to: Position, shard: str = "shard-0") -> CheckpointAdvance:
+    return CheckpointAdvance("stream", shard, expected, to, newest_event=to.sequence + T0)
+
+
+def counters(*rows: tuple[str, str, int, int, int]) -> dict[CounterKey, dict[str, int]]:
+    return {CounterKey(sli, res, bucket): {"good": good, "total": total} for sli, res, bucket, good, total in rows}
+
+
+def test_a_commit_adds_counters_and_moves_the_checkpoint(store):
+    store.commit(Commit(checkpoint=advance(None, Position(5)), counters=counters(("api", M, HOUR0, 3, 4))))
+    store.commit(Commit(checkpoint=advance(Position(5), Position(9)), counters=counters(("api", M, HOUR0, 1, 2))))
+    assert store.buckets("api", M, HOUR0, HOUR0 + 60) == {HOUR0: {"good": 4, "total": 6}}
+    assert store.checkpoint("stream", "shard-0").position == Position(9)
+
+
+def test_a_commit_against_a_stale_checkpoint_is_refused_and_changes_nothing(store):
+    store.commit(Commit(checkpoint=advance(None, Position(5)), counters=counters(("api", M, HOUR0, 1, 1))))
+    with pytest.raises(CommitConflictError):
+        store.commit(Commit(checkpoint=advance(None, Position(7)), counters=counters(("api", M, HOUR0, 1, 1))))
+    with pytest.raises(CommitConflictError):
+        store.commit(Commit(checkpoint=advance(Position(4), Position(7)), counters=counters(("api", M, HOUR0, 1, 1))))
+    assert store.buckets("api", M, HOUR0, HOUR0 + 60) == {HOUR0: {"good": 1, "total": 1}}
+    assert store.checkpoint("stream", "shard-0").position == Position(5)
+
+
+def test_checkpoints_are_kept_per_shard_and_the_newest_event_is_their_maximum(store):
+    store.commit(Commit(checkpoint=advance(None, Position(5), "a")))
+    store.commit(Commit(checkpoint=advance(None, Position(9), "b")))
+    assert {c.shard: c.position for c in store.checkpoints()} == {"a": Position(5), "b": Position(9)}
+    assert store.newest_event_time() == pytest.approx(T0 + 9)
+
+
+def test_bucket_reads_are_half_open_and_per_resolution(store):
+    store.commit(
+        Commit(
+            counters=counters(
+                ("api", M, HOUR0 - 60, 1, 1), ("api", M, HOUR0, 2, 2), ("api", M, HOUR0 + 60, 4, 4),
+                ("api", H, HOUR0, 6, 6), ("other", M, HOUR0, 100, 100),
+            )
+        )
+    )
+    assert set(store.buckets("api", M, HOUR0, HOUR0 + 60)) == {HOUR0}
+    assert set(store.buckets("api", M, HOUR0 - 60, HOUR0 + 120)) == {HOUR0 - 60, HOUR0, HOUR0 + 60}
+    assert store.buckets("api", H, HOUR0, HOUR0 + 3600) == {HOUR0: {"good": 6, "total": 6}}
+    assert store.buckets("api", M, HOUR0 + 120, HOUR0 + 3600) == {}
+
+
+def test_a_window_reads_whole_hours_from_hour_buckets_and_the_edges_from_minutes(store):
+    rows = []
+    for minute in range(180):  # three hours, one bad event in each minute divisible by 7
+        bucket = HOUR0 + minute * 60
+        rows.append(("api", M, bucket, int(minute % 7 != 0), 1))
+    hours = {}
+    for _sli, _res, bucket, good, total in rows:
+        hour = bucket - bucket % 3600
+        g, t = hours.get(hour, (0, 0))
+        hours[hour] = (g + good, t + total)
+    rows += [("api", H, hour, g, t) for hour, (g, t) in hours.items()]
+    for offset in range(0, len(rows), 90):  # within DynamoDB's 100-item transaction
+        store.commit(Commit(counters=counters(*rows[offset : offset + 90])))
+    start, end = HOUR0 + 25 * 60, HOUR0 + 160 * 60
+    counts = store.window_counts("api", start, end)
+    expected_bad = sum(1 for minute in range(25, 160) if minute % 7 == 0)
+    assert (counts.total, counts.bad) == (135, expected_bad)
+
+
+def test_a_trace_head_is_written_under_its_version_and_a_stale_writer_loses(store):
+    head = TraceHead(correlation_id=cid(1), milestones={"webhook_received": 1}, workflow_id="42", repository="o/r",
+                     first_seen_ms=int(T0 * 1000))
+    store.commit(Commit(heads={cid(1): HeadWrite(head, ttl=int(T0) + 86400)}))
+    stored = store.trace(cid(1))
+    assert stored is not None and stored.version == 1 and stored.milestones == {"webhook_received": 1}
+    stale = TraceHead(correlation_id=cid(1), milestones={"runner_started": 2})  # version 0: thinks it's new
+    with pytest.raises(CommitConflictError):
+        store.commit(Commit(heads={cid(1): HeadWrite(stale, ttl=0)}, counters=counters(("q", M, HOUR0, 1, 1))))
+    assert store.buckets("q", M, HOUR0, HOUR0 + 60) == {}
+    stored.milestones["runner_started"] = 2
+    store.commit(Commit(heads={cid(1): HeadWrite(stored, ttl=0)}))
+    assert store.trace(cid(1)).milestones == {"webhook_received": 1, "runner_started": 2}
+    assert store.trace(cid(1)).version == 2
+
+
+def test_an_unknown_trace_is_none(store):
+    assert store.trace(cid(404)) is None
+    assert store.heads([]) == {}
+
+
+def test_traces_are_found_by_workflow_and_by_repository_newest_first(store):
+    heads = {}
+    for n in range(3):
+        heads[cid(n)] = HeadWrite(
+            TraceHead(correlation_id=cid(n), workflow_id="wf-1" if n < 2 else "wf-2", repository="acme/web",
+                      first_seen_ms=int((T0 + n * 60) * 1000)),
+            ttl=0,
+        )
+    store.commit(Commit(heads=heads))
+    assert [c for c, _ in store.find_traces(workflow_id="wf-1")] == [cid(1), cid(0)]
+    assert [c for c, _ in store.find_traces(repository="acme/web", since=int(T0) + 60)] == [cid(2), cid(1)]
+    assert store.find_traces(workflow_id="nope") == []
+
+
+def test_open_runners_are_listed_until_they_resolve(store):
+    started = int(T0 * 1000)
+    head = TraceHead(correlation_id=cid(7), milestones={"runner_started": started}, open_since_ms=started,
+                     first_seen_ms=started)
+    store.commit(Commit(heads={cid(7): HeadWrite(head, ttl=0)}))
+    assert store.open_runners(T0 + 1) == [cid(7)]
+    assert store.open_runners(T0 - 1) == []
+    resolved = store.trace(cid(7))
+    resolved.open_since_ms = None
+    store.commit(Commit(heads={cid(7): HeadWrite(resolved, ttl=0)}))
+    assert store.open_runners(T0 + 1) == []
+
+
+def test_exemplars_come_back_newest_first_without_repeats(store):
+    store.commit(Commit(counters=counters(("api", M, HOUR0, 0, 2)), exemplars={("api", HOUR0): [cid(1), cid(2)]}))
+    store.commit(Commit(exemplars={("api", HOUR0 + 60): [cid(3), cid(1)]}))
+    assert store.exemplars("api", HOUR0, HOUR0 + 120, limit=5) == [cid(1), cid(3), cid(2)]
+    assert store.exemplars("api", HOUR0, HOUR0 + 120, limit=2) == [cid(1), cid(3)]
+    assert store.exemplars("api", HOUR0 + 120, HOUR0 + 180) == []
+
+
+def test_alert_transitions_are_recorded_once_and_states_never_go_back_in_time(store):
+    transition = {"id": "api#burn_rate#page#1h/5m#firing#100", "slo": "api", "state": "firing", "at_epoch": 100}
+    assert store.save_alert_evaluation({"api": {"page": "firing"}}, [transition], 100) == [transition]
+    assert store.save_alert_evaluation({"api": {"page": "firing"}}, [transition], 100) == []
+    store.save_alert_evaluation({"api": {"page": "stale"}}, [], 40)
+    assert store.load_alert_states() == {"api": {"page": "firing"}}
+    later = {"id": "api#burn_rate#page#1h/5m#resolved#400", "slo": "api", "state": "resolved", "at_epoch": 400}
+    store.save_alert_evaluation({"api": {"page": "ok"}}, [later], 400)
+    assert [t["state"] for t in store.alert_log()] == ["firing", "resolved"]
+    assert [t["state"] for t in store.alert_log(since=200)] == ["resolved"]

@@ -1,0 +1,211 @@
+"""Exactly once, proven by fault injection: any crash, retry, bisection or duplicate ends in the clean state.
+
+Kinesis and Lambda deliver at least once. Here hypothesis draws delivery schedules the way Lambda can
+produce them (a retry starts at or before the first unapplied record; a bisected retry is a shorter slice;
+a record may repeat) and crashes the processor after any commit. The final store must equal one clean
+pass, on both adapters.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from processors import conventions
+from processors.decoding import decode_record
+from processors.ingest import Ingestor
+from processors.store import DynamoDBStore, SqliteStore, TransientStoreError, dynamodb_client
+from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
+from tests.conftest import create_table
+
+SHARD = "shardId-000000000000"
+CHUNK_LIMIT = 30  # small, so one batch commits in several chunks and crashes can fall between them
+
+
+class Crash(Exception):
+    """The Lambda runtime died (timeout, OOM) right after a write."""
+
+
+class FaultyStore:
+    """Proxies a store; crashes after chosen commits or throttles them."""
+
+    def __init__(self, inner: Any, crash_after: set[int], throttle: set[int]) -> None:
+        self.inner = inner
+        self.crash_after = crash_after
+        self.throttle = throttle
+        self.attempts = 0
+        self.max_items_per_commit = CHUNK_LIMIT
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def commit(self, commit: Any) -> None:
+        self.attempts += 1
+        if self.attempts in self.throttle:
+            raise TransientStoreError("ThrottlingException (injected)")
+        self.inner.commit(commit)
+        if self.attempts in self.crash_after:
+            raise Crash
+
+
+def build_records() -> list[dict[str, Any]]:
+    """One shard's records: workflows split across records, API traffic, cache lookups, KPL, junk."""
+    rng = random.Random(7)
+    lines: list[list[str]] = [[] for _ in range(12)]
+    for n in range(8):
+        t = T0 + n * 50
+        journey = [
+            ("webhook_received", 0, "WebhookHandlerGHA", {}),
+            ("job_queued", 0.1, "WebhookHandlerGHA", {}),
+            ("task_launched", 1.0, "QueueProcessor", {}),
+            ("runner_started", 3.0 + 4 * (n % 3 == 0), "Runner", {}),
+            ("cache_hit" if n % 2 else "cache_miss", 9, "Runner", {}),
+            ("workflow_completed", 200 + n, "Runner", {"conclusion": "failure" if n == 5 else "success",
+                                                      "duration": 190000.0}),
+        ]
+        if n == 6:
+            journey[-1] = ("runner_orphaned", 3000, "Reconciler", {})
+        for action, offset, service, metadata in journey:
+            target = rng.randrange(len(lines))
+            lines[target].append(log_line(action, t + offset, cid(n), service, workflowId=str(n), repository="o/r",
+                                          **metadata))
+    for n in range(40):
+        target = rng.randrange(len(lines))
+        status = 503 if n % 9 == 0 else 200
+        lines[target].append(log_line("api_request", T0 + n * 17, cid(100 + n), "Api", status=status, duration=40.0))
+    records = []
+    sequence = 1000
+    for index, messages in enumerate(lines):
+        sequence += 10
+        payload = gz(cw_payload(["START RequestId: x", *messages], t_ms=int(T0 * 1000)))
+        if index == 4:
+            half = len(messages) // 2
+            parts = [gz(cw_payload(messages[:half])), gz(cw_payload(messages[half:]))]
+            records.append(kpl_record(parts, sequence, shard=SHARD))
+        else:
+            records.append(kinesis_record(payload, sequence, shard=SHARD))
+    records.insert(7, kinesis_record(b"not gzip at all", sequence + 1, shard=SHARD))
+    records.sort(key=lambda r: int(r["kinesis"]["sequenceNumber"]))
+    return records
+
+
+RECORDS = build_records()
+SLIS = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI)
+
+
+def snapshot(store: Any) -> dict[str, Any]:
+    start, end = int(T0) - 3600, int(T0) + 4 * 3600
+    state: dict[str, Any] = {}
+    for sli in SLIS:
+        for resolution in (conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR):
+            state[f"{sli}/{resolution}"] = {k: dict(v) for k, v in store.buckets(sli, resolution, start, end).items()}
+    heads = store.heads([cid(n) for n in range(8)] + [cid(100 + n) for n in range(40)])
+    state["heads"] = {
+        c: (h.milestones, sorted(h.claims), [e.key for e in h.events], h.open_since_ms) for c, h in heads.items()
+    }
+    checkpoint = store.checkpoint("arn:aws:kinesis:us-east-1:123456789012:stream/test", SHARD)
+    state["checkpoint"] = checkpoint.position if checkpoint else None
+    return state
+
+
+def deliver(ingestor: Ingestor, records: list[dict[str, Any]]) -> Any:
+    return ingestor.apply_batch(
+        "arn:aws:kinesis:us-east-1:123456789012:stream/test", SHARD, [decode_record(r) for r in records]
+    )
+
+
+def first_unapplied(store: Any) -> int:
+    checkpoint = store.checkpoint("arn:aws:kinesis:us-east-1:123456789012:stream/test", SHARD)
+    if checkpoint is None:
+        return 0
+    for index, record in enumerate(RECORDS):
+        if decode_record(record).last_position > checkpoint.position:
+            return index
+    return len(RECORDS)
+
+
+def drain(ingestor: Ingestor, store: Any) -> None:
+    """Lambda keeps retrying from the first unapplied record until the shard is caught up."""
+    for _ in range(50):
+        start = first_unapplied(store)
+        if start == len(RECORDS):
+            return
+        try:
+            deliver(ingestor, RECORDS[start:])
+        except Crash:
+            continue
+    raise AssertionError("the shard never caught up")
+
+
+def clean_state(make_store: Any, spec: Any) -> dict[str, Any]:
+    store = make_store()
+    proxy = FaultyStore(store, set(), set())
+    deliver(Ingestor(proxy, spec), RECORDS)  # type: ignore[arg-type]
+    return snapshot(store)
+
+
+deliveries = st.lists(
+    st.tuples(
+        st.floats(0, 1),  # where the retry starts, at or before the first unapplied record
+        st.integers(1, len(RECORDS)),  # how many records it carries (a bisected retry carries fewer)
+        st.booleans(),  # a duplicate record inside the batch
+    ),
+    min_size=1,
+    max_size=8,
+)
+faults = st.tuples(st.sets(st.integers(1, 25), max_size=4), st.sets(st.integers(1, 25), max_size=3))
+
+
+def run_schedule(store: Any, spec: Any, schedule: list[tuple[float, int, bool]], fault: tuple[set[int], set[int]]) -> None:
+    proxy = FaultyStore(store, *fault)
+    ingestor = Ingestor(proxy, spec)  # type: ignore[arg-type]
+    for where, length, duplicate in schedule:
+        start = int(where * first_unapplied(store))
+        batch = RECORDS[start : start + length]
+        if duplicate:
+            batch = [*batch, batch[len(batch) // 2]]
+        try:
+            deliver(ingestor, batch)
+        except Crash:
+            pass
+    drain(ingestor, store)
+    deliver(ingestor, RECORDS)  # the whole input replayed once more
+
+
+@pytest.fixture(scope="module")
+def sqlite_clean(tmp_path_factory: pytest.TempPathFactory, spec: Any) -> dict[str, Any]:
+    return clean_state(lambda: SqliteStore(tmp_path_factory.mktemp("clean") / "slo.db"), spec)
+
+
+def test_the_clean_pass_counts_what_the_records_hold(sqlite_clean: dict[str, Any]) -> None:
+    hours = sqlite_clean["api-availability/h"]
+    assert sum(row["total"] for row in hours.values()) == 40
+    assert sum(row["total"] - row.get("good", 0) for row in hours.values()) == 5  # n % 9 == 0 for n < 40
+    queue = sum(row["total"] for row in sqlite_clean["queue-latency/h"].values())
+    assert queue == 8
+    orphan_bad = sum(row["total"] - row.get("good", 0) for row in sqlite_clean["orphan-rate/h"].values())
+    assert orphan_bad == 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=deliveries, fault=faults)
+def test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_on_sqlite(
+    tmp_path_factory: pytest.TempPathFactory, spec: Any, sqlite_clean: dict[str, Any], schedule: Any, fault: Any
+) -> None:
+    store = SqliteStore(tmp_path_factory.mktemp("faulty") / "slo.db")
+    run_schedule(store, spec, schedule, fault)
+    assert snapshot(store) == sqlite_clean
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=deliveries, fault=faults)
+def test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_on_dynamodb(
+    moto_endpoint: str, spec: Any, sqlite_clean: dict[str, Any], schedule: Any, fault: Any
+) -> None:
+    store = DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint))
+    run_schedule(store, spec, schedule, fault)
+    assert snapshot(store) == sqlite_clean
