@@ -1,0 +1,61 @@
+"""`slo dashboards`: generate the five CloudWatch dashboards from the SLO spec.
+
+Writes OUT/*.json and rewrites the GENERATED blocks of the SAM template (default: OUT/../template.yaml),
+because CloudFormation cannot read local files. `--check` changes nothing and exits 1 when either is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from processors.cli.common import UsageError, add_spec_argument, load_spec_argument
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "dashboards", help="generate the CloudWatch dashboards", description=__doc__
+    )
+    parser.add_argument("--out", metavar="DIR", default="sam/dashboards", help="JSON output directory")
+    parser.add_argument(
+        "--template", metavar="FILE", help="SAM template to update (default OUT/../template.yaml)"
+    )
+    parser.add_argument("--no-template", action="store_true", help="write the JSON files only")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the files are not up to date")
+    add_spec_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from processors.dashboards import (
+        DashboardError,
+        build_dashboards,
+        render,
+        rewrite_template,
+        slos_from_spec,
+    )
+
+    dashboards = build_dashboards(slos_from_spec(load_spec_argument(args)))
+    out = Path(args.out)
+    wanted: dict[Path, str] = {out / f"{name}.json": render(body) for name, body in dashboards.items()}
+    if not args.no_template:
+        template = Path(args.template) if args.template else out.parent / "template.yaml"
+        if not template.is_file():
+            raise UsageError(f"no template at {template} (give --template FILE, or --no-template)")
+        try:
+            wanted[template] = rewrite_template(template.read_text(encoding="utf-8"), dashboards)
+        except DashboardError as exc:
+            raise UsageError(f"{template}: {exc}") from exc
+    stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text("utf-8") != text]
+    if args.check:
+        for path in stale:
+            print(f"stale: {path} (run `slo dashboards --out {args.out}`)")
+        return 1 if stale else 0
+    out.mkdir(parents=True, exist_ok=True)
+    for path in stale:
+        path.write_text(wanted[path], encoding="utf-8")
+        print(f"wrote {path}")
+    if not stale:
+        print("dashboards up to date")
+    return 0
