@@ -21,12 +21,32 @@ from processors.dashboards import (
 SLOS = (DashboardSlo("queue-latency", 0.999), DashboardSlo("api-availability", 0.999))
 # SLO metrics (evaluator) and runner metrics, as the product spec names them
 ALLOWED_METRICS = set(
-    """
-    SLOQueueLatencyP95 SLOCacheHitRate SLODeploySuccessRate SLOOrphanRate SLOApiAvailability
-    SLOAttainment SLOBurnRate SLOBudgetRemaining RunnersStarted RunnersCompleted RunnersActive
-    RunnerStartupTime RunnerExecutionTime CacheHits CacheMisses CacheHitRate QueueProcessingRate
-    QueueAge ReconciliationRuns ReconciliationFailures MTTR FailedWorkflowRate CostPerBuild TraceCoverage
-    """.split()
+    [
+        "SLOQueueLatencyP95",
+        "SLOCacheHitRate",
+        "SLODeploySuccessRate",
+        "SLOOrphanRate",
+        "SLOApiAvailability",
+        "SLOAttainment",
+        "SLOBurnRate",
+        "SLOBudgetRemaining",
+        "RunnersStarted",
+        "RunnersCompleted",
+        "RunnersActive",
+        "RunnerStartupTime",
+        "RunnerExecutionTime",
+        "CacheHits",
+        "CacheMisses",
+        "CacheHitRate",
+        "QueueProcessingRate",
+        "QueueAge",
+        "ReconciliationRuns",
+        "ReconciliationFailures",
+        "MTTR",
+        "FailedWorkflowRate",
+        "CostPerBuild",
+        "TraceCoverage",
+    ]
 )
 
 
