@@ -1,0 +1,65 @@
+"""Wire shapes of the alerting stage: the persisted per-SLO state document and the transition record."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+Kind = Literal["burn_rate", "budget", "no_data"]
+Severity = Literal["page", "ticket", "warning", "critical", "exhausted"]
+State = Literal["firing", "resolved", "downgraded", "escalated"]
+Route = Literal["page", "ticket"]
+BurnLevel = Literal["ok", "ticket", "page"]
+
+
+class BurnState(TypedDict):
+    level: BurnLevel
+    tier: str | None  # the most severe firing tier, e.g. "1h/5m"
+    since: int | None
+    suppressed: list[str]
+
+
+class BudgetState(TypedDict):
+    level: str | None  # warning | critical | exhausted
+    since: int | None
+
+
+class NoDataState(TypedDict):
+    firing: bool
+    since: int | None
+
+
+class AlertState(TypedDict):
+    """What the store keeps per SLO between evaluations (AlertStore.load_alert_states values)."""
+
+    burn: BurnState
+    budget: BudgetState
+    no_data: NoDataState
+    evaluated_at: int
+
+
+class _TransitionRequired(TypedDict):
+    id: str  # deterministic: slo#kind#severity#tier#state#at, so a retried evaluation is deduplicated
+    slo: str
+    kind: Kind
+    severity: Severity
+    state: State
+    at: str  # ISO 8601, e.g. 2026-10-01T04:01:00Z
+    at_epoch: int
+    notify: bool  # False for records that send nothing (an escalation while already paging)
+    route: Route  # the SNS topic: page or ticket
+
+
+class Transition(_TransitionRequired, total=False):
+    tier: str
+    from_tier: str
+    downgrade: bool
+    burn_rates: dict[str, float]
+    thresholds: dict[str, float | int | str]
+    long_window_bad_events: int
+    suppressed: list[str]
+    exemplars: list[str]
+    objective: float
+    budget: dict[str, float]
+    forecast: dict[str, float | None]
+    runbook: str
+    silent_for_seconds: int

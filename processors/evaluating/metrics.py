@@ -1,0 +1,81 @@
+"""The evaluation as CloudWatch metric points (pure); the handler turns them into EMF documents.
+
+Powertools Metrics serialises one dimension set per flush, so points carry their dimensions and the
+emitter flushes one group per dimension set. Names match processors/dashboards.py: SLOAttainment and
+SLOBudgetRemaining by SLO, SLOBurnRate by SLO and Window, and the per-SLO headline metrics
+(conventions.SLO_METRIC_NAMES) with the service dimension only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from processors import conventions
+from processors.evaluating.evaluate import BURN_WINDOWS
+from processors.evaluating.types import Evaluation, SloEvaluation
+from processors.timeutil import format_duration
+
+Dimensions = tuple[tuple[str, str], ...]
+
+METRIC_ATTAINMENT = "SLOAttainment"
+METRIC_BURN_RATE = "SLOBurnRate"
+METRIC_BUDGET_REMAINING = "SLOBudgetRemaining"
+METRIC_EVALUATIONS_COMPLETED = "EvaluationsCompleted"
+METRIC_EVALUATION_DURATION = "EvaluationDurationMs"
+DIMENSION_SLO = "SLO"
+DIMENSION_WINDOW = "Window"
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    name: str
+    value: float
+    unit: str = "None"  # a Powertools MetricUnit value: "Count", "Milliseconds", "Percent", "None"
+    dimensions: Dimensions = ()
+
+
+def slo_points(slo: SloEvaluation) -> list[MetricPoint]:
+    by_slo: Dimensions = ((DIMENSION_SLO, slo.name),)
+    points = [MetricPoint(METRIC_BUDGET_REMAINING, slo.remaining, dimensions=by_slo)]
+    if slo.attainment is not None:
+        points.append(MetricPoint(METRIC_ATTAINMENT, slo.attainment, dimensions=by_slo))
+    for seconds in BURN_WINDOWS:
+        window = ((DIMENSION_SLO, slo.name), (DIMENSION_WINDOW, format_duration(seconds)))
+        points.append(MetricPoint(METRIC_BURN_RATE, slo.burn(seconds), dimensions=window))
+    headline = conventions.SLO_METRIC_NAMES.get(slo.name)
+    if slo.slo.kind == "latency":
+        quantiles = slo.recent_latency_ms or {}
+        base = headline[: -len("P95")] if headline and headline.endswith("P95") else f"SLO{_camel(slo.name)}"
+        for quantile in ("p50", "p95", "p99"):
+            if quantile in quantiles:
+                points.append(MetricPoint(f"{base}{quantile.upper()}", quantiles[quantile], "Milliseconds"))
+    elif headline and slo.attainment is not None:
+        points.append(MetricPoint(headline, slo.attainment))
+    return points
+
+
+def evaluation_points(evaluation: Evaluation, duration_ms: float) -> list[MetricPoint]:
+    """Every SLO's points plus pipeline health: EvaluationsCompleted (the "evaluator not running" alarm)."""
+    points = [point for slo in evaluation.slos for point in slo_points(slo)]
+    points.append(MetricPoint(METRIC_EVALUATIONS_COMPLETED, 1, "Count"))
+    points.append(MetricPoint(METRIC_EVALUATION_DURATION, duration_ms, "Milliseconds"))
+    return points
+
+
+def group_by_dimensions(
+    points: Iterable[MetricPoint], limit: int = 100
+) -> list[tuple[Dimensions, list[MetricPoint]]]:
+    """Points grouped into EMF documents: one dimension set each, at most `limit` metrics (EMF's cap)."""
+    groups: dict[Dimensions, list[MetricPoint]] = {}
+    for point in points:
+        groups.setdefault(point.dimensions, []).append(point)
+    documents = []
+    for dimensions, members in groups.items():
+        for offset in range(0, len(members), limit):
+            documents.append((dimensions, members[offset : offset + limit]))
+    return documents
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

@@ -1,0 +1,125 @@
+"""The evaluator's ports (what it reads) and its model objects and wire shapes (what it produces)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypedDict
+
+from processors.counting import Counts
+from processors.spec.model import Slo
+from processors.timeutil import format_duration
+
+
+class SliView(Protocol):
+    """A read view of SLI data at one evaluation; the store provides one (processors.store.view)."""
+
+    def counts(self, slo: Slo, start: int, end: int) -> Counts:
+        """Ratio SLIs: events in [start, end). Time-slice SLIs: slices wholly inside [start, end)."""
+        ...
+
+    def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
+        """Correlation IDs of recent bad events in [start, end), newest first."""
+        ...
+
+    def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
+        """{"p50", "p95", "p99"} in ms over [start, end), or None without samples."""
+        ...
+
+
+class AlertStore(Protocol):
+    """Alert state and the append-only transition log (processors.store.base.Store implements it)."""
+
+    def load_alert_states(self) -> dict[str, dict[str, Any]]: ...
+
+    def save_alert_evaluation(
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+    ) -> list[dict[str, Any]]:
+        """Atomically store states and append transitions (deduplicated by "id"); returns only new ones.
+
+        A save whose evaluated_at is older than an SLO's stored one leaves that SLO's state alone.
+        """
+        ...
+
+    def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
+        """Every transition at or after `since`, oldest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class SloEvaluation:
+    """One SLO at one `now`. Every number is finite: no traffic means attainment None, burn 0."""
+
+    slo: Slo
+    now: int
+    window_start: int
+    window_seconds: int  # the budget period: the rolling window, or the whole calendar month
+    counts: Counts
+    attainment: float | None
+    consumed: float
+    remaining: float
+    windows: Mapping[int, Counts]  # window length (s) -> counts over [now - length, now)
+    burn_rates: Mapping[int, float]  # window length (s) -> burn rate
+    forecast: Mapping[str, float | None]  # "1h"/"6h" -> seconds until the budget is gone at that burn rate
+    mttr_seconds: float | None = None
+    latency_ms: Mapping[str, float] | None = None  # quantiles over the SLO window (latency SLOs)
+    recent_latency_ms: Mapping[str, float] | None = None  # quantiles over the last 5 minutes, for metrics
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.slo.name
+
+    def burn(self, seconds: int) -> float:
+        return self.burn_rates.get(seconds, 0.0)
+
+    def bad(self, seconds: int) -> int:
+        return self.windows.get(seconds, Counts()).bad
+
+    def burn_rates_by_label(self) -> dict[str, float]:
+        return {format_duration(seconds): rate for seconds, rate in sorted(self.burn_rates.items())}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    now: int
+    slos: tuple[SloEvaluation, ...]
+
+    def get(self, name: str) -> SloEvaluation:
+        for slo in self.slos:
+            if slo.name == name:
+                return slo
+        raise KeyError(name)
+
+
+# --- Wire shapes ------------------------------------------------------------------------------------------
+
+
+class BudgetDocument(TypedDict):
+    consumed: float
+    remaining: float
+
+
+class _SloStatusRequired(TypedDict):
+    name: str
+    objective: float
+    window: str
+    good: int
+    total: int
+    attainment: float | None
+    budget: BudgetDocument
+    burn_rates: dict[str, float]
+
+
+class SloStatus(_SloStatusRequired, total=False):
+    kind: str
+    window_start: str
+    forecast: dict[str, float | None]
+    mttr_seconds: float | None
+    latency_ms: dict[str, float]
+    alerts: dict[str, Any]
+
+
+class StatusDocument(TypedDict):
+    at: str
+    slos: list[SloStatus]
