@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from processors.classifying.builtin import BUILTIN_COUNTERS
 from processors.decoding.types import LogEvent
 from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
 
@@ -36,7 +37,7 @@ class Classifier:
         self.spec = spec
         self._by_action: dict[str | None, list[Slo]] = defaultdict(list)
         self._sketches_by_action: dict[str | None, list[LatencySketch]] = defaultdict(list)
-        for slo in spec.slos:
+        for slo in (*spec.slos, *BUILTIN_COUNTERS):
             if isinstance(slo.sli, EventsSli):
                 self._index(self._by_action, slo.sli.match, slo)
             elif isinstance(slo.sli, TimeSliceSli):
@@ -81,6 +82,15 @@ class Classifier:
             if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12:
                 samples.append(LatencySample(sketch.name, event.time, float(value)))
         return samples
+
+    def max_matches(self) -> int:
+        """The most SLIs and field sketches one event can feed: sizes commits before they are built."""
+        wildcard = len(self._by_action.get(None, [])) + len(self._sketches_by_action.get(None, []))
+        actions = set(self._by_action) | set(self._sketches_by_action)
+        return wildcard + max(
+            (len(self._by_action.get(a, [])) + len(self._sketches_by_action.get(a, [])) for a in actions if a),
+            default=0,
+        )
 
     @staticmethod
     def _candidates(table: dict, action: str) -> list:  # type: ignore[type-arg]

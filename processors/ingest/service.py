@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from processors import conventions
+from processors.classifying.builtin import RUNNERS_ACTIVE_GAUGE
 from processors.classifying.classify import Classifier, LatencySample, SliEvent
 from processors.counting import slice_field_index
 from processors.decoding.types import DecodedRecord, LogEvent, Position
@@ -57,14 +58,19 @@ class _Chunk:
         self.exemplars: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.latency: dict[DigestKey, list[float]] = defaultdict(list)
         self.heads: dict[str, TraceHead] = {}
+        self.gauges: Counter[str] = Counter()
         self.last_position: Position | None = None
         self.newest_event: float | None = None
 
+    def gauge(self, name: str, delta: int) -> None:
+        if delta:
+            self.gauges[name] += delta
+
     def item_count(self) -> int:
-        return len(self.counters) + len(self.latency) + len(self.heads) + 1
+        return len(self.counters) + len(self.latency) + len(self.heads) + len(self.gauges) + 1
 
     def is_empty(self) -> bool:
-        return not (self.counters or self.latency or self.heads)
+        return not (self.counters or self.latency or self.heads or self.gauges)
 
 
 class Ingestor:
@@ -75,8 +81,11 @@ class Ingestor:
         self.spec = spec
         self.classifier = Classifier(spec)
         self.slices = {slo.name: slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
-        # an upper bound on the items one event can add to a commit, to cut chunks before the limit
-        self.items_per_event = 2 * (len(spec.slos) + len(spec.latency) + 1) + 2
+        # an upper bound on the items one event can add to a commit, to cut chunks before the limit:
+        # minute + hour items for each SLI or sketch it can feed, coverage, its trace head and the gauge
+        stitched = sum(1 for slo in spec.slos if slo.kind in ("resolution", "latency"))
+        stitched += sum(1 for sketch in spec.latency if sketch.stitched or sketch.between)
+        self.items_per_event = 2 * (self.classifier.max_matches() + stitched + 1) + 2
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
 
     # --- the batch ------------------------------------------------------------------------------------
@@ -139,10 +148,12 @@ class Ingestor:
         if event.action in conventions.VOCABULARY:
             self._count(chunk, conventions.TRACE_COVERAGE_SLI, event.time, good=True)
         identity = event.position.identity(stream, shard)
-        stitched = stitch(heads.get(event.correlation_id), [(event, identity)], self.spec)
+        before = heads.get(event.correlation_id)
+        stitched = stitch(before, [(event, identity)], self.spec)
         if stitched.changed:
             heads[event.correlation_id] = stitched.head
             chunk.heads[event.correlation_id] = stitched.head
+            chunk.gauge(RUNNERS_ACTIVE_GAUGE, _open(stitched.head) - _open(before))
         sli_events.extend(stitched.sli_events)
         samples.extend(stitched.latency_samples)
         for sli_event in sli_events:
@@ -185,6 +196,7 @@ class Ingestor:
             counters={key: {name: value for name, value in fields.items() if value} for key, fields in chunk.counters.items()},
             exemplars={key: ids for key, ids in chunk.exemplars.items() if ids},
             digests=digests,
+            gauges={name: delta for name, delta in chunk.gauges.items() if delta},
             heads={
                 cid: HeadWrite(head=head, ttl=int((head.first_seen_ms or 0) / 1000) + self.trace_ttl_seconds)
                 for cid, head in chunk.heads.items()
@@ -234,6 +246,7 @@ class Ingestor:
                 swept += self._commit_sweep(chunk)
                 chunk = _Chunk()
             chunk.heads[cid] = result.head
+            chunk.gauge(RUNNERS_ACTIVE_GAUGE, _open(result.head) - _open(head))
             for sli_event in result.sli_events:
                 self._count(chunk, sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
         return swept + self._commit_sweep(chunk)
@@ -246,6 +259,10 @@ class Ingestor:
         except TransientStoreError:
             return 0  # a racing writer moved a head; the next sweep sees the new state
         return len(chunk.heads)
+
+
+def _open(head: TraceHead | None) -> int:
+    return int(head is not None and head.open_since_ms is not None)
 
 
 def _newest(current: float | None, candidate: float | None) -> float | None:

@@ -139,6 +139,10 @@ class _Reader:
         if not isinstance(latency_nodes, list):
             raise self.fail("must be a list", root, "latency", "latency")
         latency = tuple(self.latency(node, index, slos, root) for index, node in enumerate(latency_nodes))
+        sketch_names = [sketch.name for sketch in latency]
+        for index, name in enumerate(sketch_names):
+            if name in sketch_names[:index]:
+                raise self.fail("duplicate sketch name", latency_nodes[index], "name", f"latency[{index}].name")
         max_runtime = self.duration(defaults, "max_runtime", conventions.DEFAULT_MAX_RUNTIME, "defaults")
         ttl = defaults.get("trace_ttl_days", conventions.DEFAULT_TRACE_TTL_DAYS)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
@@ -332,6 +336,10 @@ class _Reader:
             if stitched not in {s.name for s in slos if s.kind == "latency"}:
                 raise self.fail("must name a latency SLO", body, "stitched", f"{field}.stitched")
             return LatencySketch(name=name, stitched=stitched)
+        if "start" in body or "end" in body:
+            return LatencySketch(
+                name=name, start=self.matcher(body, "start", field), end=self.matcher(body, "end", field)
+            )
         value = body.get("value", "duration")
         if not isinstance(value, str):
             raise self.fail("must be a field name", body, "value", f"{field}.value")

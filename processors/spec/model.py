@@ -151,12 +151,19 @@ class Slo:
 
 @dataclass(frozen=True)
 class LatencySketch:
-    """A latency SLI kept as t-digests: values come from a stitched SLO or a numeric field."""
+    """Values kept as t-digests per minute and hour. They come from one of: a stitched latency SLO; the
+    time between two events of one correlation ID (start/end); or a numeric field of matching events."""
 
     name: str
     stitched: str | None = None
     match: Matcher | None = None
     value_path: tuple[str, ...] = ("metadata", "duration")
+    start: Matcher | None = None
+    end: Matcher | None = None
+
+    @property
+    def between(self) -> bool:
+        return self.start is not None and self.end is not None
 
 
 @dataclass(frozen=True)

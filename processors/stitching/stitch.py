@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent
 from processors.decoding.types import LogEvent
-from processors.spec.model import LatencySli, ResolutionSli, Spec
+from processors.spec.model import LatencySketch, LatencySli, ResolutionSli, Spec
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.stitching.redaction import storable_metadata
 
@@ -43,8 +43,31 @@ def stitch(head: TraceHead | None, events: Iterable[tuple[LogEvent, str]], spec:
                 result.changed |= _resolve(current, slo.name, slo.sli, event, identity, result)
             elif isinstance(slo.sli, LatencySli):
                 result.changed |= _mark_latency(current, slo.name, slo.sli, event, time_ms, identity, spec, result)
+        for sketch in spec.latency:
+            if sketch.between:
+                result.changed |= _mark_between(current, sketch, event, time_ms, identity, result)
         result.changed |= _update_open(current, spec)
     return result
+
+
+def _mark_between(
+    head: TraceHead, sketch: LatencySketch, event: LogEvent, time_ms: int, identity: str, result: StitchResult
+) -> bool:
+    """Time from the first `start` event to the first `end` event of this correlation ID, sampled once."""
+    assert sketch.start is not None and sketch.end is not None
+    changed = False
+    for end, matcher in (("start", sketch.start), ("end", sketch.end)):
+        mark = f"{sketch.name}:{end}"
+        if mark not in head.marks and matcher.matches(event.log):
+            head.marks[mark] = time_ms
+            changed = True
+    claim = f"sketch:{sketch.name}"
+    start_ms, end_ms = head.marks.get(f"{sketch.name}:start"), head.marks.get(f"{sketch.name}:end")
+    if start_ms is None or end_ms is None or claim in head.claims:
+        return changed
+    head.claims[claim] = identity
+    result.latency_samples.append(LatencySample(sketch.name, end_ms / 1000, float(max(end_ms - start_ms, 0))))
+    return True
 
 
 def _record_event(head: TraceHead, event: LogEvent, time_ms: int, known: set[tuple[int, str, str]]) -> bool:

@@ -62,6 +62,10 @@ class Store(ABC):
         self._commit(commit, merged)
         self.stats.commits += 1
 
+    def gauge(self, name: str) -> int:
+        """A level kept exactly once by commit deltas (e.g. runners-active)."""
+        return self._get_gauge(name)
+
     # --- counters -------------------------------------------------------------------------------------
 
     def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
@@ -159,6 +163,9 @@ class Store(ABC):
 
     @abstractmethod
     def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None: ...
+
+    @abstractmethod
+    def _get_gauge(self, name: str) -> int: ...
 
     @abstractmethod
     def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows: ...

@@ -30,6 +30,7 @@ from processors.timeutil import bucket_from_key, bucket_key, iso_seconds
 
 PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
 TRANSACTION_LIMIT = 100
+PK_GAUGE = "GAUGE"
 BATCH_GET_LIMIT = 100
 
 key_not_exists = "attribute_not_exists(#pk)"
@@ -268,6 +269,18 @@ class DynamoDBStore(Store):
                     }
                 }
             )
+        for name, delta in sorted(commit.gauges.items()):
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(PK_GAUGE, name),
+                        "UpdateExpression": "ADD #value :delta",
+                        "ExpressionAttributeNames": {"#value": "value"},
+                        "ExpressionAttributeValues": {":delta": _n(delta)},
+                    }
+                }
+            )
         for key, (blob, version) in digests.items():
             ttl = key.bucket + (
                 conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY
@@ -331,6 +344,14 @@ class DynamoDBStore(Store):
             }
             rows[bucket_from_key(item[SK]["S"])] = fields
         return rows
+
+    def _get_gauge(self, name: str) -> int:
+        self.stats.read_requests += 1
+        try:
+            item = self.client.get_item(TableName=self.table, Key=_key(PK_GAUGE, name), ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            _raise_mapped(exc, "read gauge")
+        return int(item["value"]["N"]) if item and "value" in item else 0
 
     def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
         found = {}

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS traces (
 CREATE INDEX IF NOT EXISTS traces_by_workflow ON traces (workflow_id, first_seen_ms);
 CREATE INDEX IF NOT EXISTS traces_by_repository ON traces (repository, first_seen_ms);
 CREATE INDEX IF NOT EXISTS traces_open ON traces (open_since_ms) WHERE open_since_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS gauges (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
@@ -149,6 +150,10 @@ class SqliteStore(Store):
                     "INSERT INTO exemplars VALUES (?, ?, ?, ?)",
                     [(sli, bucket, last + 1 + i, cid) for i, cid in enumerate(ids)],
                 )
+            db.executemany(
+                "INSERT INTO gauges VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                list(commit.gauges.items()),
+            )
             for key, (blob, version) in digests.items():
                 updated = db.execute(
                     "UPDATE digests SET data = ?, version = version + 1 "
@@ -202,6 +207,11 @@ class SqliteStore(Store):
         ):
             rows.setdefault(bucket, {})[name] = value
         return rows
+
+    def _get_gauge(self, name: str) -> int:
+        self.stats.read_requests += 1
+        row = self.db.execute("SELECT value FROM gauges WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
 
     def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
         self.stats.read_requests += 1

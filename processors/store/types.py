@@ -53,6 +53,7 @@ class Commit:
     exemplars: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (sli, minute) -> bad ids
     digests: dict[DigestKey, Any] = field(default_factory=dict)  # TDigest of this chunk's values
     heads: dict[str, HeadWrite] = field(default_factory=dict)
+    gauges: dict[str, int] = field(default_factory=dict)  # name -> delta, e.g. runners-active
 
     def item_count(self) -> int:
         """Items the commit writes (a DynamoDB transaction allows 100)."""
@@ -61,11 +62,12 @@ class Commit:
             + len(self.counters)
             + len(self.digests)
             + len(self.heads)
+            + len(self.gauges)
             + sum(1 for key in self.exemplars if (key[0], "m", key[1]) not in self.counters)
         )
 
     def is_empty(self) -> bool:
-        return not (self.counters or self.digests or self.heads or self.exemplars)
+        return not (self.counters or self.digests or self.heads or self.exemplars or self.gauges)
 
 
 @dataclass

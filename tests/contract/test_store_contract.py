@@ -146,3 +146,10 @@ def test_alert_transitions_are_recorded_once_and_states_never_go_back_in_time(st
     store.save_alert_evaluation({"api": {"page": "ok"}}, [later], 400)
     assert [t["state"] for t in store.alert_log()] == ["firing", "resolved"]
     assert [t["state"] for t in store.alert_log(since=200)] == ["resolved"]
+
+
+def test_gauges_move_by_their_deltas_and_start_at_zero(store):
+    assert store.gauge("runners-active") == 0
+    store.commit(Commit(gauges={"runners-active": 3}))
+    store.commit(Commit(gauges={"runners-active": -1}))
+    assert store.gauge("runners-active") == 2

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processors import conventions
+from processors.classifying.builtin import BUILTIN_COUNTERS
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
 from processors.store import DynamoDBStore, SqliteStore, TransientStoreError, dynamodb_client
@@ -94,7 +95,8 @@ def build_records() -> list[dict[str, Any]]:
 
 
 RECORDS = build_records()
-SLIS = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI)
+SLIS = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in BUILTIN_COUNTERS))
+SKETCHES = ("queue-latency", "api-latency", "runner-startup")
 
 
 def snapshot(store: Any) -> dict[str, Any]:
@@ -109,6 +111,10 @@ def snapshot(store: Any) -> dict[str, Any]:
     }
     checkpoint = store.checkpoint("arn:aws:kinesis:us-east-1:123456789012:stream/test", SHARD)
     state["checkpoint"] = checkpoint.position if checkpoint else None
+    state["runners-active"] = store.gauge("runners-active")
+    for sketch in SKETCHES:  # digests: same count and same quantiles as the clean pass
+        digest = store.digest(sketch, start, end)
+        state[f"digest/{sketch}"] = (digest.count, digest.quantile(0.5), digest.quantile(0.99)) if digest else None
     return state
 
 
@@ -189,6 +195,9 @@ def test_the_clean_pass_counts_what_the_records_hold(sqlite_clean: dict[str, Any
     assert queue == 8
     orphan_bad = sum(row["total"] - row.get("good", 0) for row in sqlite_clean["orphan-rate/h"].values())
     assert orphan_bad == 1
+    assert sqlite_clean["runners-active"] == 0  # every started runner resolved (one orphaned)
+    assert sqlite_clean["digest/queue-latency"][0] == 8
+    assert sqlite_clean["digest/api-latency"][0] == 40
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

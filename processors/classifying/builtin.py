@@ -1,0 +1,46 @@
+"""Built-in counters behind the operator metrics (RunnersStarted, CacheHits, ReconciliationRuns, …).
+
+They are events SLIs like any in the spec, counted per minute and hour under the same checkpoint, so
+the metrics are exactly once too. Their names start with `_` so they never collide with a user's SLO.
+"""
+
+from __future__ import annotations
+
+from processors import conventions as c
+from processors.spec.model import Condition, EventsSli, Matcher, Slo
+
+RUNNERS_STARTED = "_runners-started"
+WORKFLOWS_COMPLETED = "_workflows-completed"  # good = conclusion success
+CACHE_LOOKUPS = "_cache-lookups"  # good = hit
+TASKS_LAUNCHED = "_tasks-launched"
+RECONCILIATIONS = "_reconciliations"  # good = status success
+RUNNERS_ACTIVE_GAUGE = "runners-active"
+
+
+def _action(name: str) -> Condition:
+    return Condition(("metadata", "action"), "eq", name)
+
+
+def _counter(name: str, match: Matcher, good: Matcher | None = None) -> Slo:
+    return Slo(name=name, objective=0.5, sli=EventsSli(match=match, good=good or match), window=30 * c.DAY)
+
+
+BUILTIN_COUNTERS: tuple[Slo, ...] = (
+    _counter(RUNNERS_STARTED, Matcher((_action(c.RUNNER_STARTED),))),
+    _counter(
+        WORKFLOWS_COMPLETED,
+        Matcher((_action(c.WORKFLOW_COMPLETED),)),
+        Matcher((Condition(("metadata", "conclusion"), "eq", "success"),)),
+    ),
+    _counter(
+        CACHE_LOOKUPS,
+        Matcher((Condition(("metadata", "action"), "in", [c.CACHE_HIT, c.CACHE_MISS]),)),
+        Matcher((_action(c.CACHE_HIT),)),
+    ),
+    _counter(TASKS_LAUNCHED, Matcher((_action(c.TASK_LAUNCHED),))),
+    _counter(
+        RECONCILIATIONS,
+        Matcher((_action(c.RECONCILE_COMPLETED),)),
+        Matcher((Condition(("metadata", "status"), "eq", "success"),)),
+    ),
+)

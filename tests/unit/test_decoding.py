@@ -1,0 +1,112 @@
+"""Decoding: every kind of bad input is a counted skip; good input survives KPL, gzip and noise."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+
+from processors import conventions
+from processors.decoding import Position, decode_record
+from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
+
+GOOD = log_line("api_request", T0, cid(1), "Api", status=200)
+
+
+def raw_record(data_b64: str, sequence: int = 1) -> dict:
+    record = kinesis_record(b"", sequence)
+    record["kinesis"]["data"] = data_b64
+    return record
+
+
+def bad_kpl_digest() -> dict:
+    record = kpl_record([gz(cw_payload([GOOD]))], 5)
+    data = bytearray(base64.b64decode(record["kinesis"]["data"]))
+    data[-1] ^= 0xFF  # corrupt the trailing MD5
+    record["kinesis"]["data"] = base64.b64encode(bytes(data)).decode()
+    return record
+
+
+BAD_RECORDS = [
+    ("data that is not base64 is skipped as not_base64", raw_record("%%%not base64%%%"), conventions.SKIP_NOT_BASE64),
+    ("bytes that are not gzip are skipped as not_gzip", kinesis_record(b"\x00\x01binary", 1), conventions.SKIP_NOT_GZIP),
+    (
+        "a truncated gzip stream is skipped as truncated_gzip",
+        kinesis_record(gz(cw_payload([GOOD]))[:-12], 1),
+        conventions.SKIP_TRUNCATED_GZIP,
+    ),
+    ("gzip of non-JSON is skipped as payload_not_json", kinesis_record(gzip.compress(b"{nope"), 1),
+     conventions.SKIP_PAYLOAD_NOT_JSON),
+    (
+        "a payload without logEvents is skipped as payload_wrong_shape",
+        kinesis_record(gz({"messageType": "DATA_MESSAGE", "logGroup": "g"}), 1),
+        conventions.SKIP_PAYLOAD_SHAPE,
+    ),
+    ("a JSON array payload is skipped as payload_wrong_shape", kinesis_record(gz([1, 2]), 1),
+     conventions.SKIP_PAYLOAD_SHAPE),
+    ("a KPL record whose MD5 does not match is skipped as kpl_bad_digest", bad_kpl_digest(),
+     conventions.SKIP_KPL_BAD_DIGEST),
+    ("a CONTROL_MESSAGE is skipped", kinesis_record(gz(cw_payload(["CWL CONTROL MESSAGE"],
+                                                                  message_type="CONTROL_MESSAGE")), 1),
+     conventions.SKIP_CONTROL_MESSAGE),
+]
+
+
+@pytest.mark.parametrize(("case", "record", "kind"), BAD_RECORDS, ids=[c[0] for c in BAD_RECORDS])
+def test_bad_records_are_counted_by_kind_and_never_raise(case: str, record: dict, kind: str) -> None:
+    decoded = decode_record(record)
+    assert decoded.events == []
+    assert decoded.skips == {kind: 1}
+
+
+BAD_MESSAGES = [
+    ("a Lambda START line is message_not_json", "START RequestId: 1 Version: $LATEST", conventions.SKIP_MESSAGE_NOT_JSON),
+    ("a JSON array message is message_not_json", "[1, 2]", conventions.SKIP_MESSAGE_NOT_JSON),
+    ("broken JSON is message_not_json", '{"timestamp": ', conventions.SKIP_MESSAGE_NOT_JSON),
+    ("JSON without correlationId is no_correlation_id", log_line("api_request", T0, None), conventions.SKIP_NO_CORRELATION_ID),
+    ("a correlationId that is not a UUID is bad_correlation_id", log_line("api_request", T0, "abc"),
+     conventions.SKIP_BAD_CORRELATION_ID),
+    ("JSON without metadata.action is no_action", json.dumps({"correlationId": cid(1), "metadata": {}}),
+     conventions.SKIP_NO_ACTION),
+]
+
+
+@pytest.mark.parametrize(("case", "message", "kind"), BAD_MESSAGES, ids=[c[0] for c in BAD_MESSAGES])
+def test_bad_messages_are_skipped_and_the_rest_of_the_record_proceeds(case: str, message: str, kind: str) -> None:
+    decoded = decode_record(kinesis_record(gz(cw_payload([message, GOOD])), 9))
+    assert decoded.skips == {kind: 1}
+    assert [e.action for e in decoded.events] == ["api_request"]
+    assert decoded.events[0].position == Position(9, 0, 1)
+
+
+def test_a_kpl_record_yields_every_user_record_with_its_sub_sequence() -> None:
+    payloads = [gz(cw_payload([GOOD, GOOD])), gz(cw_payload([log_line("cache_hit", T0 + 1, cid(2))]))]
+    decoded = decode_record(kpl_record(payloads, 77))
+    assert [e.position for e in decoded.events] == [Position(77, 0, 0), Position(77, 0, 1), Position(77, 1, 0)]
+    assert decoded.skips == {}
+
+
+def test_the_log_timestamp_is_the_event_time_and_the_cloudwatch_time_is_the_fallback() -> None:
+    no_stamp = json.dumps({"correlationId": cid(3), "service": "Api", "metadata": {"action": "api_request"}})
+    decoded = decode_record(kinesis_record(gz(cw_payload([GOOD, no_stamp], t_ms=int(T0 * 1000) + 5000)), 1))
+    assert decoded.events[0].time == pytest.approx(T0)
+    assert decoded.events[1].time == pytest.approx(T0 + 5.001)
+
+
+def test_plain_json_payloads_are_accepted_as_well_as_gzip() -> None:
+    decoded = decode_record(kinesis_record(json.dumps(cw_payload([GOOD])).encode(), 1))
+    assert len(decoded.events) == 1
+
+
+def test_uncorrelated_vocabulary_events_are_remembered_for_trace_coverage() -> None:
+    decoded = decode_record(kinesis_record(gz(cw_payload([log_line("job_queued", T0, None), GOOD])), 1))
+    assert len(decoded.uncorrelated_times) == 1
+
+
+def test_a_record_without_a_sequence_number_is_a_counted_skip() -> None:
+    record = kinesis_record(gz(cw_payload([GOOD])), 1)
+    record["kinesis"]["sequenceNumber"] = "not-a-number"
+    decoded = decode_record(record)
+    assert decoded.events == [] and decoded.skips == {conventions.SKIP_PAYLOAD_SHAPE: 1}
