@@ -1,0 +1,243 @@
+"""Scenario backtests: generated request streams, evaluated every minute, against the Workbook's arithmetic.
+
+Every expected time is computed from the formulas here, never hard-coded, and asserted to within one
+evaluation step (60 s), because the evaluator only looks once a minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from processors import conventions
+from processors.alerting import NotificationsFailedError, evaluate_and_record, read_signals
+from processors.alerting.fakes import MemoryAlertStore, MemoryNotifier
+from processors.evaluating import evaluate, status_document
+from processors.evaluating.fakes import Phase, SeriesView, minute_counts
+from processors.spec import Slo, Spec, load_spec
+
+STEP = conventions.MINUTE
+T0 = 1_790_000_000 // conventions.DAY * conventions.DAY  # the moment the interesting part of a stream starts
+HISTORY = 30 * conventions.DAY // STEP  # a month of healthy traffic first, so budgets are realistic
+RATE = 20  # requests per minute
+
+
+@pytest.fixture(scope="module")
+def slo() -> Slo:
+    return load_spec().slo(conventions.API_AVAILABILITY)  # objective 0.999, Workbook tiers
+
+
+@dataclass
+class Run:
+    slo: Slo
+    view: SeriesView
+    store: MemoryAlertStore
+    notifier: MemoryNotifier
+
+    def transitions(self, **match: Any) -> list[dict[str, Any]]:
+        return [t for t in self.store.log if all(t.get(k) == v for k, v in match.items())]
+
+    def first(self, **match: Any) -> int:
+        found = self.transitions(**match)
+        assert found, f"no transition matching {match}"
+        return int(found[0]["at_epoch"]) - T0
+
+    def tier(self, name: str) -> Any:
+        return next(t for t in self.slo.alerting.tiers if t.name == name)  # type: ignore[union-attr]
+
+
+def backtest(
+    slo: Slo,
+    phases: list[Phase],
+    *,
+    first: int = 0,
+    minutes: int,
+    seed: int | None = None,
+    history: int = HISTORY,
+    history_rate: float = RATE,
+) -> Run:
+    """Healthy history, then `phases` from T0; evaluate every minute from T0 + first for `minutes`."""
+    series = minute_counts([Phase(history, history_rate), *phases], seed=seed)
+    view = SeriesView(T0 - history * STEP, {slo.name: series})
+    run = Run(slo, view, MemoryAlertStore(), MemoryNotifier())
+    spec = Spec(slos=(slo,))
+    for minute in range(first, first + minutes):
+        evaluate_and_record(run.store, view, spec, T0 + minute * STEP, run.notifier)
+    return run
+
+
+def detection_seconds(factor: float, objective: float, error_ratio: float, long_window: int) -> float:
+    """SRE Workbook: time to detection = factor × (1 − objective) / error ratio × long window."""
+    return factor * (1 - objective) / error_ratio * long_window
+
+
+def first_evaluation_at_or_after(seconds: float) -> int:
+    return math.ceil(seconds / STEP - 1e-9) * STEP
+
+
+@pytest.mark.parametrize(
+    ("error_ratio", "case"),
+    [
+        (1.0, "a full outage pages at the first evaluation after 1h/5m crosses 14.4x (52 s at 99.9%)"),
+        (0.1, "a 10% error rate pages when 14.4 × 0.1% / 10% of an hour has passed"),
+    ],
+)
+def test_a_fast_burn_pages_when_the_workbook_formula_says(slo: Slo, error_ratio: float, case: str) -> None:
+    run = backtest(slo, [Phase(120, RATE, error_ratio)], minutes=60)
+    tier = run.tier("1h/5m")
+    predicted = detection_seconds(tier.factor, slo.objective, error_ratio, tier.long_window)
+    detected = run.first(kind="burn_rate", severity="page", state="firing")
+    assert predicted <= detected < predicted + STEP, case
+    assert detected == first_evaluation_at_or_after(predicted), case
+    if error_ratio == 1.0:
+        assert detected <= 60 and predicted == pytest.approx(51.84)
+
+
+def hold_until(run: Run, outage_minutes: int, severity: str) -> int:
+    """When tiers of `severity` stop firing after a full outage of `outage_minutes` ending at recovery.
+
+    A tier keeps firing while its long-window burn holds ≥ factor and the outage is still inside its short
+    window, i.e. until recovery + short window.
+    """
+    recovery = outage_minutes * STEP
+    bad = outage_minutes * RATE
+    ends = [
+        recovery + tier.short_window
+        for tier in run.slo.alerting.tiers  # type: ignore[union-attr]
+        if tier.severity == severity
+        and bad / (RATE * tier.long_window / STEP) / (1 - run.slo.objective) >= tier.factor
+    ]
+    return max(ends)
+
+
+def test_a_short_outage_resolves_when_it_leaves_the_five_minute_window(slo: Slo) -> None:
+    run = backtest(slo, [Phase(2, RATE, 1.0), Phase(600, RATE)], minutes=120)
+    expected = hold_until(run, 2, "page")
+    assert expected == 2 * STEP + 5 * conventions.MINUTE  # only 1h/5m fires for 2 minutes at 99.9%
+    resolved = run.first(kind="burn_rate", severity="page", state="resolved")
+    assert abs(resolved - expected) <= STEP
+    assert not run.transitions(severity="ticket")
+
+
+def test_a_longer_outage_keeps_paging_while_6h_30m_holds_then_downgrades_to_a_ticket(slo: Slo) -> None:
+    run = backtest(slo, [Phase(10, RATE, 1.0), Phase(1000, RATE)], minutes=8 * 60)
+    page_end = hold_until(run, 10, "page")
+    ticket_end = hold_until(run, 10, "ticket")
+    assert page_end == 10 * STEP + 30 * conventions.MINUTE and ticket_end == 10 * STEP + 6 * conventions.HOUR
+    burn = run.transitions(kind="burn_rate")
+    assert [(t["severity"], t["state"]) for t in burn] == [
+        ("page", "firing"),
+        ("page", "downgraded"),
+        ("ticket", "resolved"),
+    ]
+    assert abs(run.first(state="downgraded") - page_end) <= STEP
+    assert burn[1]["downgrade"] is True and burn[1]["from_tier"] in ("1h/5m", "6h/30m")
+    assert abs(run.first(kind="burn_rate", state="resolved") - ticket_end) <= STEP
+    sent = [t["state"] for t in run.notifier.sent if t["kind"] == "burn_rate"]
+    assert sent == ["firing", "downgraded", "resolved"]
+
+
+def test_an_incident_sends_one_page_however_many_tiers_fire(slo: Slo) -> None:
+    run = backtest(slo, [Phase(45, RATE, 1.0), Phase(600, RATE)], minutes=3 * 60)
+    pages = [t for t in run.notifier.sent if t["severity"] == "page" and t["state"] == "firing"]
+    assert len(pages) == 1
+    assert len({t["id"] for t in run.store.log}) == len(run.store.log)
+
+
+def test_an_evaluator_starting_mid_outage_pages_once_and_labels_the_suppressed_tiers(slo: Slo) -> None:
+    run = backtest(slo, [Phase(60, RATE, 1.0)], first=10, minutes=5)
+    (page,) = run.transitions(kind="burn_rate", state="firing")
+    assert page["tier"] == "1h/5m"
+    assert page["suppressed"] == ["6h/30m", "1d/2h", "3d/6h"]
+    assert len(page["exemplars"]) == 5
+
+
+def test_a_slow_burn_that_turns_into_an_outage_escalates_without_a_second_page(slo: Slo) -> None:
+    slow = 0.01  # 10x: fires 6h/30m (factor 6) but never 1h/5m (factor 14.4)
+    rate = 100  # one bad event a minute, so detection is not held back by sparse failures
+    phases = [Phase(300, rate, slow), Phase(10, rate, 1.0)]
+    run = backtest(slo, phases, first=200, minutes=110, history_rate=rate)
+    tier = run.tier("6h/30m")
+    predicted = detection_seconds(tier.factor, slo.objective, slow, tier.long_window)
+    assert abs(run.first(state="firing", severity="page") - first_evaluation_at_or_after(predicted)) <= STEP
+    escalated = run.transitions(state="escalated")
+    assert [(t["from_tier"], t["tier"], t["notify"]) for t in escalated] == [("6h/30m", "1h/5m", False)]
+    assert [t["state"] for t in run.notifier.sent if t["kind"] == "burn_rate"] == ["firing"]
+
+
+def test_two_days_at_30_percent_of_budget_pace_never_page(slo: Slo) -> None:
+    pace = 0.3 * (1 - slo.objective)
+    run = backtest(slo, [Phase(2 * 1440, RATE, pace)], minutes=2 * 1440, seed=7)
+    assert run.view.counts(slo, T0, T0 + 2 * conventions.DAY).bad > 0
+    assert not run.transitions(kind="burn_rate")
+    assert not run.notifier.sent
+
+
+def test_one_failure_at_ten_requests_an_hour_is_gated_and_pages_nobody(slo: Slo) -> None:
+    rate = 10 / 60
+    series = minute_counts([Phase(HISTORY + 180, rate)])
+    failed = next(i for i in range(HISTORY + 5, len(series)) if series[i].total)
+    series[failed] = dataclasses.replace(series[failed], good=series[failed].total - 1)
+    view = SeriesView(T0 - HISTORY * STEP, {slo.name: series})
+    store, notifier = MemoryAlertStore(), MemoryNotifier()
+    spec = Spec(slos=(slo,))
+    gated = 0
+    for minute in range(0, 180):
+        now = T0 + minute * STEP
+        evaluate_and_record(store, view, spec, now, notifier)
+        gated += any(r.gated for r in read_signals(evaluate(view, spec, now).slos[0]).tiers)
+    assert gated, "the failure burns fast enough to page; only the min_bad_events gate stops it"
+    assert not [t for t in store.log if t["kind"] == "burn_rate"]
+    assert not notifier.sent
+
+
+def test_zero_traffic_gives_no_nan_no_burn_and_no_alert_until_the_no_data_rule(slo: Slo) -> None:
+    quiet = dataclasses.replace(slo, alerting=dataclasses.replace(slo.alerting, no_data_after=10 * 60))
+    run = backtest(quiet, [Phase(30, 0), Phase(30, RATE)], minutes=60)
+    evaluation = evaluate(run.view, Spec(slos=(quiet,)), T0 + 20 * STEP)
+    json.dumps(status_document(evaluation), allow_nan=False)
+    assert [(t["kind"], t["state"], t["at_epoch"] - T0) for t in run.store.log] == [
+        ("no_data", "firing", 10 * STEP),
+        ("no_data", "resolved", 31 * STEP),
+    ]
+    never = backtest(slo, [Phase(60, 0)], minutes=60, history=60, history_rate=0)
+    assert not never.store.log
+    doc = status_document(evaluate(never.view, Spec(slos=(slo,)), T0 + 30 * STEP))
+    (status,) = doc["slos"]
+    assert status["attainment"] is None and status["budget"] == {"consumed": 0.0, "remaining": 1.0}
+    assert set(status["burn_rates"].values()) == {0.0}
+
+
+def test_re_evaluating_every_minute_twice_records_and_sends_nothing_twice(slo: Slo) -> None:
+    series = minute_counts([Phase(HISTORY, RATE), Phase(10, RATE, 1.0), Phase(120, RATE)])
+    view = SeriesView(T0 - HISTORY * STEP, {slo.name: series})
+    store, notifier = MemoryAlertStore(), MemoryNotifier()
+    spec = Spec(slos=(slo,))
+    for minute in range(0, 100):
+        first = evaluate_and_record(store, view, spec, T0 + minute * STEP, notifier)
+        again = evaluate_and_record(store, view, spec, T0 + minute * STEP, notifier)
+        assert again == [] or first == []
+    stale = evaluate_and_record(store, view, spec, T0 + 5 * STEP, notifier)
+    assert stale == []
+    assert len(notifier.sent) == len(store.log) == 2  # page firing, downgraded... within 100 minutes
+    assert [t["state"] for t in notifier.sent] == ["firing", "downgraded"]
+
+
+def test_a_page_that_fails_to_publish_is_sent_again_at_the_next_evaluation(slo: Slo) -> None:
+    series = minute_counts([Phase(HISTORY, RATE), Phase(30, RATE, 1.0)])
+    view = SeriesView(T0 - HISTORY * STEP, {slo.name: series})
+    store, notifier = MemoryAlertStore(), MemoryNotifier()
+    spec = Spec(slos=(slo,))
+    notifier.fail_routes = {"page"}
+    with pytest.raises(NotificationsFailedError) as failed:
+        evaluate_and_record(store, view, spec, T0 + STEP, notifier)
+    assert failed.value.failures[0][:2] == (slo.name, "burn_rate")
+    assert not store.log and store.states[slo.name]["burn"]["level"] == "ok"
+    notifier.fail_routes = set()
+    evaluate_and_record(store, view, spec, T0 + 2 * STEP, notifier)
+    assert [(t["state"], t["at_epoch"] - T0) for t in notifier.sent] == [("firing", 2 * STEP)]
