@@ -1,0 +1,106 @@
+"""`slo status [--at TIME] [--json]`: every SLO's attainment, error budget and burn rates; or latency drill-down."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from processors import conventions
+from processors.cli.common import (
+    UsageError,
+    add_spec_argument,
+    add_store_arguments,
+    load_spec_argument,
+    open_store,
+    parse_duration_argument,
+    parse_time_argument,
+)
+from processors.timeutil import floor_to, format_duration, iso_seconds
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("status", help="SLO attainment, error budgets and burn rates")
+    add_store_arguments(parser)
+    add_spec_argument(parser)
+    parser.add_argument("--at", metavar="TIME", help="ISO 8601; default: end of the newest minute with data")
+    parser.add_argument("--json", action="store_true", help="print the status document as JSON")
+    parser.add_argument("--latency", metavar="SKETCH", help="percentiles of a latency sketch (e.g. queue-latency)")
+    parser.add_argument("--window", metavar="DURATION", default="1h", help="window for --latency (default 1h)")
+    parser.set_defaults(func=run)
+
+
+def resolve_at(args: argparse.Namespace, store: Any) -> int:
+    """--at, minute-aligned, or the end of the newest minute with ingested data."""
+    if args.at:
+        return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
+    newest = store.newest_event_time()
+    if newest is None:
+        raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")
+    return floor_to(newest, conventions.MINUTE) + conventions.MINUTE
+
+
+def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
+    """The status document (fixed fields) plus trace coverage."""
+    from processors.alerting.service import alert_log_since
+    from processors.evaluating import evaluate, status_document
+    from processors.store.view import StoreView
+
+    view = StoreView(store)
+    evaluation = evaluate(view, spec, at, store.alert_log(since=alert_log_since(spec, at)))
+    document: dict[str, Any] = dict(status_document(evaluation, at, store.load_alert_states()))
+    coverage = view.trace_coverage(at - 30 * conventions.DAY, at)
+    document["trace_coverage"] = {
+        "with_correlation_id": coverage.good,
+        "vocabulary_events": coverage.total,
+        "ratio": round(coverage.good / coverage.total, 6) if coverage.total else None,
+    }
+    return document
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_spec_argument(args)
+    store = open_store(args, must_exist=True)
+    at = resolve_at(args, store)
+    if args.latency:
+        return print_latency(args, store, spec, at)
+    document = status_at(store, spec, at)
+    if args.json or not sys.stdout.isatty():
+        print(json.dumps(document, indent=2))
+        return 0
+    from rich.console import Console
+
+    from processors.rendering.dashboard import render_dashboard
+
+    render_dashboard(document, Console())
+    return 0
+
+
+def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> int:
+    names = [sketch.name for sketch in spec.latency]
+    if args.latency not in names:
+        raise UsageError(f"--latency: no sketch named {args.latency!r}; the spec has: {', '.join(names)}")
+    window = parse_duration_argument(args.window, "--window")
+    digest = store.digest(args.latency, at - window, at)
+    quantiles = None
+    if digest is not None:
+        quantiles = {name: round(float(digest.quantile(q)), 3) for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+    document = {
+        "sketch": args.latency,
+        "window": format_duration(window),
+        "from": iso_seconds(at - window),
+        "at": iso_seconds(at),
+        "count": int(digest.count) if digest is not None else 0,
+        "latency_ms": quantiles,
+    }
+    if args.json:
+        print(json.dumps(document, indent=2))
+    elif quantiles is None:
+        print(f"{args.latency}: no values in [{document['from']}, {document['at']})")
+    else:
+        print(
+            f"{args.latency} over {document['window']} to {document['at']} ({document['count']} values): "
+            + ", ".join(f"{name} {value:,.1f} ms" for name, value in quantiles.items())
+        )
+    return 0
