@@ -54,8 +54,8 @@ def human_duration(seconds: float) -> str:
 
 def ascii_subject(text: str) -> str:
     """One printable ASCII line of at most 100 characters."""
+    text = " ".join(text.split())  # newlines and tabs become single spaces
     cleaned = "".join(ch if 32 <= ord(ch) < 127 else "-" if ch in "\u2013\u2014" else "?" for ch in text)
-    cleaned = " ".join(cleaned.split())
     if len(cleaned) > SUBJECT_LIMIT:
         cleaned = cleaned[: SUBJECT_LIMIT - 3].rstrip() + "..."
     return cleaned
