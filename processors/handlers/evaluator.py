@@ -1,0 +1,104 @@
+"""EventBridge schedule (every minute) → evaluator Lambda: evaluate every SLO, alert, emit SLO metrics.
+
+`now` is the scheduled event's time floored to the minute, so a retried invocation evaluates the same
+minute and the store's deduplication makes it send nothing twice (processors/alerting/service.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+from processors import conventions
+from processors.alerting import NotificationsFailedError, Notifier, open_view, record_evaluation
+from processors.alerting.service import alert_log_since
+from processors.evaluating import MetricPoint, evaluate, evaluation_points, group_by_dimensions
+from processors.spec.model import Spec
+from processors.timeutil import floor_to, iso_seconds, parse_iso8601
+
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
+METRIC_NOTIFICATION_FAILURES = "NotificationFailures"
+
+logger = Logger()
+metrics = Metrics(namespace=NAMESPACE)
+tracer = Tracer()
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    store: Any  # an AlertStore that can also hand out an SliView (processors.alerting.open_view)
+    spec: Spec
+    notifier: Notifier
+
+
+@cache
+def _dependencies() -> Dependencies:
+    """Built once per container from the environment; tests monkeypatch this function with fakes."""
+    import boto3
+
+    from processors.alerting import SnsNotifier
+    from processors.spec import load_spec
+    from processors.store import open_dynamodb_store
+
+    store = open_dynamodb_store(
+        os.environ[conventions.ENV_TABLE_NAME], endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)
+    )
+    spec = load_spec(os.environ.get(conventions.ENV_SPEC_PATH) or None)
+    return Dependencies(store, spec, SnsNotifier.from_environment(boto3.client("sns")))
+
+
+def scheduled_minute(event: dict[str, Any], wall_clock: float) -> int:
+    """The scheduled event's `time` floored to the minute; the wall clock when the event has none."""
+    moment = parse_iso8601(EventBridgeEvent(event).get("time")) if isinstance(event, dict) else None
+    seconds = moment.timestamp() if moment is not None else wall_clock
+    return floor_to(seconds, conventions.MINUTE)
+
+
+def emit_metrics(points: list[MetricPoint], at: int) -> None:
+    """Points without dimensions go to the handler's Metrics; each dimension set is its own EMF document."""
+    for dimensions, group in group_by_dimensions(points):
+        target: Any = metrics if not dimensions else EphemeralMetrics(namespace=NAMESPACE)
+        for point in group:
+            target.add_metric(name=point.name, unit=point.unit, value=point.value)
+        if dimensions:
+            for name, value in dimensions:
+                target.add_dimension(name=name, value=value)
+            target.flush_metrics()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    now = scheduled_minute(event, time.time())
+    deps = _dependencies()
+    started = time.perf_counter()
+    view = open_view(deps.store)
+    evaluation = evaluate(view, deps.spec, now, deps.store.alert_log(since=alert_log_since(deps.spec, now)))
+    failed: NotificationsFailedError | None = None
+    try:
+        transitions: list[Any] = list(record_evaluation(deps.store, view, evaluation, deps.notifier))
+    except NotificationsFailedError as exc:
+        failed, transitions = exc, list(exc.recorded)
+    duration_ms = (time.perf_counter() - started) * 1000
+    points = evaluation_points(evaluation, duration_ms)
+    points.append(MetricPoint(METRIC_NOTIFICATION_FAILURES, len(failed.failures) if failed else 0, "Count"))
+    emit_metrics(points, now)
+    summary = [
+        {k: t.get(k) for k in ("slo", "kind", "severity", "tier", "state") if t.get(k) is not None}
+        for t in transitions
+    ]
+    logger.info(
+        "evaluated", extra={"at": iso_seconds(now), "transitions": summary, "ms": round(duration_ms, 1)}
+    )
+    if failed is not None:
+        logger.error("notifications failed; they will be re-sent", extra={"failures": failed.failures})
+        raise failed
+    return {"at": iso_seconds(now), "slos": len(evaluation.slos), "transitions": summary}
