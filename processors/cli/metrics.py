@@ -1,0 +1,209 @@
+"""`slo metrics [--at TIME] [--since TIME] [--json|--emf]`: the operator and SLO metrics the evaluator emits.
+
+The same functions as the Lambda (processors.metrics, processors.evaluating) over the local store, so the
+numbers can be checked without AWS: `--emf` prints the exact EMF lines the handler would print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from processors import conventions
+from processors.cli.common import (
+    UsageError,
+    add_spec_argument,
+    add_store_arguments,
+    load_spec_argument,
+    open_store,
+    parse_duration_argument,
+    parse_time_argument,
+)
+from processors.timeutil import floor_to, iso_seconds
+
+MAX_SINCE_MINUTES = 24 * 60
+# Columns of the --since table: the scalar metrics an operator scans down a range for.
+SINCE_COLUMNS = (
+    "RunnersStarted",
+    "RunnersCompleted",
+    "CacheHitRate",
+    "QueueProcessingRate",
+    "QueueAgeP95",
+    "RunnerStartupTimeP95",
+    "FailedWorkflowRate",
+    "ReconciliationFailures",
+    "CostPerBuild",
+    "MTTR",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("metrics", help="operator metrics of a minute, as the evaluator emits them")
+    add_store_arguments(parser)
+    add_spec_argument(parser)
+    parser.add_argument("--at", metavar="TIME", help="ISO 8601 end of the minute; default: end of the newest minute")
+    parser.add_argument(
+        "--since", metavar="TIME|DURATION", help="a per-minute table from TIME (or --at minus DURATION) to --at"
+    )
+    parser.add_argument(
+        "--namespace", default=conventions.METRICS_NAMESPACE_DEFAULT, help="EMF namespace (for --emf)"
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    output.add_argument("--emf", action="store_true", help="print the EMF documents the evaluator Lambda prints")
+    parser.set_defaults(func=run)
+
+
+def resolve_at(args: argparse.Namespace, store: Any) -> int:
+    if args.at:
+        return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
+    newest = store.newest_event_time()
+    if newest is None:
+        raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")
+    return floor_to(newest, conventions.MINUTE) + conventions.MINUTE
+
+
+def resolve_since(text: str, at: int) -> int:
+    from processors.timeutil import parse_duration, parse_iso8601
+
+    seconds = parse_duration(text)
+    if seconds is not None:
+        since = at - seconds
+    elif parse_iso8601(text) is not None:
+        since = floor_to(parse_time_argument(text, "--since").timestamp(), conventions.MINUTE)
+    else:
+        parse_duration_argument(text, "--since")  # raises the one-line usage error
+        raise AssertionError("unreachable")
+    if since >= at:
+        raise UsageError(f"--since {text}: must be before --at {iso_seconds(at)}")
+    if (at - since) // conventions.MINUTE > MAX_SINCE_MINUTES:
+        raise UsageError(f"--since {text}: at most {MAX_SINCE_MINUTES} minutes (one day) at a time")
+    return since
+
+
+def metric_entries(points: Iterable[Any]) -> list[dict[str, Any]]:
+    """One entry per (name, dimensions) in first-seen order; repeated points make a distribution list."""
+    entries: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+    for point in points:
+        key = (point.name, tuple(point.dimensions))
+        entry = entries.get(key)
+        if entry is None:
+            entries[key] = {
+                "name": point.name,
+                "unit": point.unit,
+                "dimensions": dict(point.dimensions),
+                "value": point.value,
+            }
+        elif isinstance(entry["value"], list):
+            entry["value"].append(point.value)
+        else:
+            entry["value"] = [entry["value"], point.value]
+    return list(entries.values())
+
+
+def slo_metric_points(store: Any, spec: Any, at: int) -> list[Any]:
+    """The evaluator's SLO points (SLOAttainment, SLOBurnRate, SLOQueueLatencyP95, …) at `at`."""
+    from processors.alerting.service import alert_log_since
+    from processors.evaluating import evaluate
+    from processors.evaluating.metrics import slo_points
+    from processors.store.view import StoreView
+
+    evaluation = evaluate(StoreView(store), spec, at, store.alert_log(since=alert_log_since(spec, at)))
+    return [point for slo in evaluation.slos for point in slo_points(slo)]
+
+
+def metrics_document(store: Any, spec: Any, at: int, namespace: str) -> dict[str, Any]:
+    from processors.metrics import metric_minute, metrics_timestamp_ms, operator_metric_points
+
+    start, end = metric_minute(at)
+    return {
+        "at": iso_seconds(end),
+        "minute": {"from": iso_seconds(start), "to": iso_seconds(end)},
+        "namespace": namespace,
+        "timestamp_ms": metrics_timestamp_ms(at),
+        "operator": metric_entries(operator_metric_points(store, spec, at)),
+        "slo": metric_entries(slo_metric_points(store, spec, at)),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_spec_argument(args)
+    store = open_store(args, must_exist=True)
+    at = resolve_at(args, store)
+    if args.since:
+        if args.emf:
+            raise UsageError("--emf prints one minute; drop --since")
+        return print_range(args, store, spec, resolve_since(args.since, at), at)
+    if args.emf:
+        from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
+
+        emit_points(operator_metric_points(store, spec, at), args.namespace, metrics_timestamp_ms(at))
+        return 0
+    document = metrics_document(store, spec, at, args.namespace)
+    if args.json:
+        print(json.dumps(document, indent=2))
+        return 0
+    print(f"Operator metrics for [{document['minute']['from']}, {document['minute']['to']})")
+    _print_entries(document["operator"])
+    print(f"\nSLO metrics at {document['at']} (from the evaluator)")
+    _print_entries(document["slo"])
+    return 0
+
+
+def _print_entries(entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        dimensions = " ".join(f"{k}={v}" for k, v in entry["dimensions"].items())
+        label = f"{entry['name']} {dimensions}".strip()
+        print(f"  {label:<44} {_format_value(entry['value']):>30}  {entry['unit']}")
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, list):
+        return f"[{len(value)} values {min(value):g}..{max(value):g}]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def print_range(args: argparse.Namespace, store: Any, spec: Any, since: int, at: int) -> int:
+    from processors.alerting.service import alert_log_since
+    from processors.metrics import operator_metric_points
+
+    # One alert-log read serves every minute of the range.
+    log = store.alert_log(since=alert_log_since(spec, since))
+    minutes = []
+    for end in range(since + conventions.MINUTE, at + 1, conventions.MINUTE):
+        points = operator_metric_points(store, spec, end, alert_log=log)
+        minutes.append({"from": iso_seconds(end - conventions.MINUTE), "operator": metric_entries(points)})
+    if args.json:
+        print(json.dumps({"from": iso_seconds(since), "to": iso_seconds(at), "minutes": minutes}, indent=2))
+        return 0
+    print("minute  " + " ".join(f"{_short(name):>9}" for name in SINCE_COLUMNS))
+    for minute in minutes:
+        values = {e["name"]: e["value"] for e in minute["operator"] if not e["dimensions"]}
+        cells = [_cell(values.get(name)) for name in SINCE_COLUMNS]
+        print(f"{minute['from'][11:16]}   " + " ".join(f"{cell:>9}" for cell in cells))
+    return 0
+
+
+def _short(name: str) -> str:
+    return {
+        "RunnersStarted": "started",
+        "RunnersCompleted": "completed",
+        "CacheHitRate": "hit rate",
+        "QueueProcessingRate": "launch/s",
+        "QueueAgeP95": "age p95",
+        "RunnerStartupTimeP95": "start p95",
+        "FailedWorkflowRate": "failed",
+        "ReconciliationFailures": "rec fail",
+        "CostPerBuild": "$/build",
+        "MTTR": "MTTR s",
+    }.get(name, name[:9])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4g}"

@@ -1,0 +1,45 @@
+"""Operator metrics (runners, cache, queue, reliability) of one minute, and their EMF documents.
+
+`operator_metric_points(store, spec, now)` computes them from the store; `emit_points` prints them as
+CloudWatch Embedded Metric Format lines. `slo metrics` shows the same points locally.
+"""
+
+from processors.metrics.emf import (
+    MAX_DIMENSIONS_PER_SET,
+    MAX_METRICS_PER_DOCUMENT,
+    MAX_VALUES_PER_METRIC,
+    build_documents,
+    document_values,
+    emit_points,
+    validate_document,
+)
+from processors.metrics.exceptions import EmfError, MetricsError
+from processors.metrics.operator import (
+    LATENCY_SKETCHES,
+    distribution_values,
+    metric_minute,
+    metrics_timestamp_ms,
+    operator_metric_points,
+)
+from processors.metrics.types import AwsMetadata, EmfDocument, MetricDefinition, MetricDirective
+
+__all__ = [
+    "LATENCY_SKETCHES",
+    "MAX_DIMENSIONS_PER_SET",
+    "MAX_METRICS_PER_DOCUMENT",
+    "MAX_VALUES_PER_METRIC",
+    "AwsMetadata",
+    "EmfDocument",
+    "EmfError",
+    "MetricDefinition",
+    "MetricDirective",
+    "MetricsError",
+    "build_documents",
+    "distribution_values",
+    "document_values",
+    "emit_points",
+    "metric_minute",
+    "metrics_timestamp_ms",
+    "operator_metric_points",
+    "validate_document",
+]

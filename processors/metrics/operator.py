@@ -1,0 +1,194 @@
+"""The operator metrics of one minute [now − 60 s, now), computed from the store: pure apart from reads.
+
+Counters come from the built-in minute buckets (processors/classifying/builtin.py), latencies from the
+per-minute t-digests of the spec's sketches, RunnersActive from the store gauge and MTTR from the alert
+log. The evaluator Lambda emits these points as EMF; `slo metrics` prints the same points. docs/dashboards.md
+says what each one means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from processors import conventions
+from processors.classifying.builtin import (
+    CACHE_LOOKUPS,
+    RECONCILIATIONS,
+    RUNNERS_ACTIVE_GAUGE,
+    RUNNERS_STARTED,
+    TASKS_LAUNCHED,
+    WORKFLOWS_COMPLETED,
+)
+from processors.counting import Counts
+from processors.evaluating.metrics import DIMENSION_SLO, MetricPoint
+from processors.evaluating.mttr import mttr_seconds, page_incidents
+from processors.sketch import TDigest
+from processors.spec.model import EventsSli, Spec
+from processors.store.base import Store
+from processors.store.view import StoreView
+from processors.timeutil import floor_to
+
+RUNNERS_STARTED_METRIC: Final = "RunnersStarted"
+RUNNERS_COMPLETED_METRIC: Final = "RunnersCompleted"
+RUNNERS_ACTIVE_METRIC: Final = "RunnersActive"
+RUNNER_STARTUP_METRIC: Final = "RunnerStartupTime"
+RUNNER_EXECUTION_METRIC: Final = "RunnerExecutionTime"
+CACHE_HITS_METRIC: Final = "CacheHits"
+CACHE_MISSES_METRIC: Final = "CacheMisses"
+CACHE_HIT_RATE_METRIC: Final = "CacheHitRate"
+CACHE_SIZE_METRIC: Final = "CacheSize"
+QUEUE_PROCESSING_RATE_METRIC: Final = "QueueProcessingRate"
+QUEUE_AGE_METRIC: Final = "QueueAge"
+RECONCILIATION_RUNS_METRIC: Final = "ReconciliationRuns"
+RECONCILIATION_FAILURES_METRIC: Final = "ReconciliationFailures"
+MTTR_METRIC: Final = "MTTR"
+FAILED_WORKFLOW_RATE_METRIC: Final = "FailedWorkflowRate"
+COST_PER_BUILD_METRIC: Final = "CostPerBuild"
+
+# Latency metric → the spec sketch (processors/slos.yaml `latency:`) it reads.
+LATENCY_SKETCHES: Final = (
+    (QUEUE_AGE_METRIC, "queue-age"),
+    (RUNNER_STARTUP_METRIC, "runner-startup"),
+    (RUNNER_EXECUTION_METRIC, "runner-execution"),
+)
+CACHE_BYTES_SKETCH: Final = "cache-bytes"
+EXECUTION_SKETCH: Final = "runner-execution"
+QUANTILES: Final = (("P50", 0.5), ("P95", 0.95), ("P99", 0.99))
+# A distribution metric carries at most this many values a minute: EMF's cap on one member's array.
+DISTRIBUTION_VALUES: Final = 100
+MS_PER_HOUR: Final = 3_600_000
+
+
+def metric_minute(now: float) -> tuple[int, int]:
+    """The minute the metrics at `now` describe: [floor(now) − 60, floor(now))."""
+    end = floor_to(now, conventions.MINUTE)
+    return end - conventions.MINUTE, end
+
+
+def metrics_timestamp_ms(now: float) -> int:
+    """The EMF Timestamp for the metrics at `now`: the start of their minute, so CloudWatch files them there."""
+    return metric_minute(now)[0] * 1000
+
+
+def distribution_values(digest: TDigest, limit: int = DISTRIBUTION_VALUES) -> list[float]:
+    """min(count, limit) evenly spaced quantiles of `digest`: a distribution CloudWatch's pNN stats can read.
+
+    Up to `limit` values a minute the value count equals the event count, so CloudWatch weights minutes
+    correctly when it aggregates a longer period; above it each minute is capped at `limit` values.
+    """
+    k = min(int(digest.count), limit)
+    return [round(float(digest.quantile((i + 0.5) / k) or 0.0), 3) for i in range(k)]
+
+
+def digest_mean(digest: TDigest) -> float:
+    """The exact mean: each centroid's mean is the mean of its members."""
+    return float((digest.means * digest.weights).sum() / digest.count)
+
+
+def operator_metric_points(
+    source: Store | StoreView,
+    spec: Spec,
+    now: float,
+    alert_log: Iterable[Mapping[str, Any]] | None = None,
+) -> list[MetricPoint]:
+    """Every operator metric of the minute before `now` (floored to the minute), in a fixed order.
+
+    Counters are always present (0 on a quiet minute). Ratios, latencies, CacheSize, CostPerBuild and MTTR
+    are omitted when they have no denominator or no samples, so nothing is ever NaN. `alert_log` defaults
+    to the store's log since the longest SLO window (plus the MTTR margin).
+    """
+    store = source.store if isinstance(source, StoreView) else source
+    start, end = metric_minute(now)
+    points: list[MetricPoint] = []
+
+    # Runner
+    points.append(_count(RUNNERS_STARTED_METRIC, _minute(store, RUNNERS_STARTED, start).total))
+    completed = _minute(store, WORKFLOWS_COMPLETED, start)
+    points.append(_count(RUNNERS_COMPLETED_METRIC, completed.total))
+    points.append(_count(RUNNERS_ACTIVE_METRIC, store.gauge(RUNNERS_ACTIVE_GAUGE)))
+    digests = {sketch: store.digest(sketch, start, end) for _metric, sketch in LATENCY_SKETCHES}
+    for metric, sketch in LATENCY_SKETCHES[1:]:
+        points.extend(_latency_points(metric, digests[sketch]))
+
+    # Cache
+    lookups = _minute(store, CACHE_LOOKUPS, start)
+    points.append(_count(CACHE_HITS_METRIC, lookups.good))
+    points.append(_count(CACHE_MISSES_METRIC, lookups.bad))
+    if lookups.total:
+        points.append(MetricPoint(CACHE_HIT_RATE_METRIC, round(lookups.good / lookups.total, 6)))
+    cache_bytes = store.digest(CACHE_BYTES_SKETCH, start, end)
+    if cache_bytes is not None:
+        points.append(MetricPoint(CACHE_SIZE_METRIC, round(digest_mean(cache_bytes), 3), "Bytes"))
+
+    # Queue
+    launched = _minute(store, TASKS_LAUNCHED, start).total
+    points.append(MetricPoint(QUEUE_PROCESSING_RATE_METRIC, round(launched / conventions.MINUTE, 6), "Count/Second"))
+    points.extend(_latency_points(QUEUE_AGE_METRIC, digests[LATENCY_SKETCHES[0][1]]))
+
+    # Reliability
+    reconciliations = _minute(store, RECONCILIATIONS, start)
+    points.append(_count(RECONCILIATION_RUNS_METRIC, reconciliations.total))
+    points.append(_count(RECONCILIATION_FAILURES_METRIC, reconciliations.bad))
+    log = list(alert_log) if alert_log is not None else store.alert_log(since=_alert_log_since(spec, end))
+    points.extend(_mttr_points(log, spec, start, end))
+    workflows = _workflow_outcomes(store, spec, start, completed)
+    if workflows.total:
+        points.append(MetricPoint(FAILED_WORKFLOW_RATE_METRIC, round(workflows.bad / workflows.total, 6)))
+    execution = digests[EXECUTION_SKETCH]
+    if execution is not None and spec.runner_cost_per_hour > 0:
+        cost = digest_mean(execution) * spec.runner_cost_per_hour / MS_PER_HOUR
+        points.append(MetricPoint(COST_PER_BUILD_METRIC, round(cost, 6)))
+    return points
+
+
+def _count(name: str, value: int) -> MetricPoint:
+    return MetricPoint(name, value, "Count")
+
+
+def _minute(store: Store, sli: str, start: int) -> Counts:
+    row = store.buckets(sli, conventions.RESOLUTION_MINUTE, start, start + conventions.MINUTE).get(start, {})
+    return Counts(int(row.get("good", 0)), int(row.get("total", 0)))
+
+
+def _latency_points(metric: str, digest: TDigest | None) -> list[MetricPoint]:
+    """<metric> as a distribution, <metric>P50/P95/P99 from the digest, <metric>Count (0 without samples)."""
+    if digest is None:
+        return [_count(f"{metric}Count", 0)]
+    points = [MetricPoint(metric, value, "Milliseconds") for value in distribution_values(digest)]
+    for suffix, q in QUANTILES:
+        points.append(MetricPoint(f"{metric}{suffix}", round(float(digest.quantile(q) or 0.0), 3), "Milliseconds"))
+    points.append(_count(f"{metric}Count", int(digest.count)))
+    return points
+
+
+def _mttr_points(log: list[Mapping[str, Any]], spec: Spec, start: int, end: int) -> list[MetricPoint]:
+    """MTTR over every SLO's page incidents that ended in the minute, then per SLO (dimension SLO)."""
+    durations = [
+        ended - fired
+        for slo in spec.slos
+        for fired, ended in page_incidents(log, slo.name)
+        if ended is not None and start <= ended < end
+    ]
+    if not durations:
+        return []
+    points = [MetricPoint(MTTR_METRIC, round(sum(durations) / len(durations), 3), "Seconds")]
+    for slo in spec.slos:
+        seconds = mttr_seconds(log, slo.name, start, end)
+        if seconds is not None:
+            points.append(MetricPoint(MTTR_METRIC, round(seconds, 3), "Seconds", ((DIMENSION_SLO, slo.name),)))
+    return points
+
+
+def _workflow_outcomes(store: Store, spec: Spec, start: int, completed: Counts) -> Counts:
+    """Completions of the minute, good = success. Cancelled runs are left out as the deploy-success SLO
+    leaves them out (its buckets); a spec without that events SLO falls back to every completion."""
+    if conventions.DEPLOY_SUCCESS in spec.names and isinstance(spec.slo(conventions.DEPLOY_SUCCESS).sli, EventsSli):
+        return _minute(store, conventions.DEPLOY_SUCCESS, start)
+    return completed
+
+
+def _alert_log_since(spec: Spec, now: int) -> int:
+    from processors.alerting.service import alert_log_since
+
+    return alert_log_since(spec, now)
