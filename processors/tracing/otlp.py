@@ -85,8 +85,12 @@ def otlp_trace(head: TraceHead) -> dict[str, Any]:
         "kind": SPAN_KIND_INTERNAL,
         "startTimeUnixNano": nanos(start),
         "endTimeUnixNano": nanos(end),
-        "attributes": [*common, attribute("slo.kind", ROOT_KIND), attribute("slo.outcome", result),
-                       attribute("slo.truncated", head.truncated)],
+        "attributes": [
+            *common,
+            attribute("slo.kind", ROOT_KIND),
+            attribute("slo.outcome", result),
+            attribute("slo.truncated", head.truncated),
+        ],
         "status": {"code": STATUS_CODE_ERROR, "message": result}
         if any(s.failed for s in spans)
         else {"code": STATUS_CODE_OK},
@@ -129,4 +133,3 @@ def _span(span: Span, cid: str, parent: str, common: list[dict[str, Any]]) -> di
         "attributes": attributes,
         "status": status,
     }
-

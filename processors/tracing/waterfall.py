@@ -79,7 +79,7 @@ def waterfall_lines(head: TraceHead, *, width: int = MAX_WIDTH, unicode: bool = 
     lines = _header(head, glyphs)
     if not spans:
         lines.append(Text("no events stored for this trace", style="dim"))
-        return lines
+        return [_clip(line, width, glyphs) for line in lines]
     origin = min(s.start_ms for s in spans)
     extent = max(max(s.end_ms for s in spans) - origin, 1)
     right = human_ms(extent)
@@ -103,9 +103,16 @@ def waterfall_lines(head: TraceHead, *, width: int = MAX_WIDTH, unicode: bool = 
             line.append(f"  {error['error'].get('type', 'Error')}", style="red")
             line.append(f" {detail}" if detail else "")
             line.append(f"  at +{human_ms(parse_ms(error['time']) - origin)}", style="dim")
-            line.truncate(width, overflow="ellipsis")
             lines.append(line)
-    return lines
+    return [_clip(line, width, glyphs) for line in lines]
+
+
+def _clip(line: Text, width: int, glyphs: Glyphs) -> Text:
+    if line.cell_len <= width:
+        return line
+    line.truncate(width - len(glyphs.ellipsis))
+    line.append(glyphs.ellipsis)
+    return line
 
 
 def _header(head: TraceHead, glyphs: Glyphs) -> list[Text]:
@@ -116,8 +123,10 @@ def _header(head: TraceHead, glyphs: Glyphs) -> list[Text]:
             title.append(f"  {label} {value}")
     result = outcome(head)
     title.append(f"  {result}", style=OUTCOME_STYLES.get(result, "bold"))
-    parts = [f"{name} {human_ms(ms) if ms is not None else '-'}" for name, ms in breakdown(head.milestones).items()]
-    summary = Text("first seen " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-"))
+    phases = breakdown(head.milestones)
+    order = ("total", "queue", "startup", "execution")  # dispatch is tens of ms: the waterfall shows it
+    parts = [f"{name} {human_ms(phases[name]) if phases[name] is not None else '-'}" for name in order]
+    summary = Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-"))
     summary.append("   " + "  ".join(parts), style="dim")
     lines = [title, summary]
     if head.truncated:
@@ -155,4 +164,4 @@ def console_is_unicode(console: Console) -> bool:
 def print_waterfall(head: TraceHead, console: Console | None = None) -> None:
     console = console or Console()
     for line in waterfall_lines(head, width=console.width, unicode=console_is_unicode(console)):
-        console.print(line, no_wrap=True, overflow="ellipsis", crop=True, soft_wrap=False)
+        console.print(line, no_wrap=True, overflow="crop", crop=True, soft_wrap=False)

@@ -1,0 +1,211 @@
+"""`slo trace`: one trace as a terminal waterfall, JSON or OTLP/JSON; or recent traces by workflow or repository.
+
+    slo trace CORRELATION_ID [--json | --otlp [--out FILE]]
+    slo trace --workflow ID | --repository ORG/REPO [--since 24h] [--at TIME] [--json]
+
+A malformed ID is refused before the store is opened (exit 2). An unknown ID prints `"found": false` with
+--json (exit 0) and one "not found" line otherwise (exit 1). `--since` counts back from the newest event
+the store has ingested, not the wall clock, so searches work on replayed history; `--at` overrides that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from processors.cli.common import (
+    UsageError,
+    add_store_arguments,
+    open_store,
+    parse_duration_argument,
+    parse_time_argument,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from processors.store import Store
+
+DEFAULT_SINCE = "24h"
+DEFAULT_LIMIT = 50
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "trace",
+        help="show a trace (waterfall, JSON, OTLP) or list recent traces of a workflow or repository",
+        description="Show one correlation ID's trace as a waterfall of spans, as JSON (--json), or export it "
+        "as OTLP/JSON for Jaeger or Grafana Tempo (--otlp). With --workflow or --repository instead of an ID, "
+        "list recent correlation IDs; --since counts back from the newest ingested event (or --at).",
+    )
+    parser.add_argument("correlation_id", nargs="?", metavar="CORRELATION_ID", help="the trace to show (a UUID)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of the terminal view")
+    parser.add_argument("--otlp", action="store_true", help="print the trace as OTLP/JSON (ExportTraceServiceRequest)")
+    parser.add_argument("--out", metavar="FILE", help="with --otlp: write to FILE instead of stdout")
+    search = parser.add_argument_group("search (instead of CORRELATION_ID)")
+    search.add_argument("--workflow", metavar="ID", help="traces of this GitHub workflow ID")
+    search.add_argument("--repository", metavar="ORG/REPO", help="traces of this repository")
+    search.add_argument(
+        "--since", metavar="DURATION", default=DEFAULT_SINCE, help=f"how far back (default {DEFAULT_SINCE})"
+    )
+    search.add_argument("--at", metavar="TIME", help="count --since back from TIME (default: newest ingested event)")
+    search.add_argument(
+        "--limit", metavar="N", type=int, default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})"
+    )
+    add_store_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    searching = args.workflow is not None or args.repository is not None
+    if searching:
+        return _run_search(args)
+    return _run_show(args)
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from processors.tracing import MalformedCorrelationIdError, check_correlation_id
+
+    if args.correlation_id is None:
+        raise UsageError("trace: give a CORRELATION_ID, or --workflow ID / --repository ORG/REPO to search")
+    if args.json and args.otlp:
+        raise UsageError("trace: --json and --otlp are exclusive")
+    if args.out and not args.otlp:
+        raise UsageError("trace: --out FILE goes with --otlp")
+    try:
+        correlation_id = check_correlation_id(args.correlation_id)
+    except MalformedCorrelationIdError as exc:
+        raise UsageError(f"trace: {exc}") from None
+    store = open_store(args, must_exist=True)
+    try:
+        head = store.trace(correlation_id)
+    finally:
+        store.close()
+    if head is None:
+        if args.json:
+            from processors.tracing import not_found_view
+
+            _print_json(not_found_view(correlation_id))
+            return 0
+        print(f"slo: trace {correlation_id}: not found in {_where(args)}", file=sys.stderr)
+        return 1
+    if args.json:
+        from processors.tracing import trace_view
+
+        _print_json(trace_view(head))
+    elif args.otlp:
+        _write_otlp(head, args.out)
+    else:
+        from processors.tracing import print_waterfall
+
+        print_waterfall(head, _console())
+    return 0
+
+
+def _write_otlp(head: Any, out: str | None) -> None:
+    from processors.tracing import otlp_trace
+
+    document = otlp_trace(head)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"trace: cannot write {out}: {exc.strerror}") from None
+    spans = sum(len(scope["spans"]) for rs in document["resourceSpans"] for scope in rs["scopeSpans"])
+    print(f"wrote {spans} spans ({len(document['resourceSpans'])} services) to {out}", file=sys.stderr)
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from processors.timeutil import iso_seconds
+    from processors.tracing import trace_summary
+
+    if args.correlation_id is not None:
+        raise UsageError("trace: give either a CORRELATION_ID or --workflow/--repository, not both")
+    if args.workflow is not None and args.repository is not None:
+        raise UsageError("trace: give one of --workflow or --repository")
+    if args.otlp or args.out:
+        raise UsageError("trace: --otlp exports one trace; give a CORRELATION_ID")
+    if args.limit < 1:
+        raise UsageError(f"trace: --limit must be at least 1, not {args.limit}")
+    since_seconds = parse_duration_argument(args.since, "--since")
+    reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at else None
+    store = open_store(args, must_exist=True)
+    try:
+        reference = reference_at if reference_at is not None else _newest_or_now(store)
+        since = int(reference - since_seconds)
+        found = store.find_traces(workflow_id=args.workflow, repository=args.repository, since=since, limit=args.limit)
+        heads = store.heads(cid for cid, _ in found)
+    finally:
+        store.close()
+    rows = [trace_summary(cid, first_seen, heads.get(cid)) for cid, first_seen in found]
+    query = {"workflowId": args.workflow} if args.workflow is not None else {"repository": args.repository}
+    if args.json:
+        _print_json({"query": {**query, "since": iso_seconds(since), "limit": args.limit}, "traces": rows})
+        return 0
+    what = f"workflow {args.workflow}" if args.workflow is not None else f"repository {args.repository}"
+    if not rows:
+        print(f"no traces for {what} since {iso_seconds(since)}")
+        return 0
+    _print_table(rows, f"{len(rows)} trace(s) for {what} since {iso_seconds(since)}, newest first")
+    return 0
+
+
+def _newest_or_now(store: Store) -> float:
+    newest = store.newest_event_time()
+    return newest if newest is not None else time.time()
+
+
+def _print_table(rows: list[Any], title: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from processors.tracing.waterfall import console_is_unicode
+
+    console = _console()
+    unicode = console_is_unicode(console)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD if unicode else box.ASCII2, pad_edge=False)
+    table.add_column("correlation id", no_wrap=True)
+    table.add_column("first seen", no_wrap=True)
+    table.add_column("workflow", no_wrap=True, overflow="ellipsis")
+    table.add_column("repository", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("outcome", no_wrap=True)
+    styles = {"failure": "red", "orphaned": "red", "cancelled": "yellow", "success": "green"}
+    for row in rows:
+        outcome = row["outcome"]
+        table.add_row(
+            row["correlationId"],
+            row["firstSeen"].replace("T", " ")[:19],
+            row["workflowId"] or "-",
+            row["repository"] or "-",
+            f"[{styles[outcome]}]{outcome}[/]" if outcome in styles else outcome,
+        )
+    console.print(table)
+
+
+def _console() -> Console:
+    """A console at most 100 columns wide; 100 when piped (rich would assume 80) unless COLUMNS says."""
+    from rich.console import Console
+
+    from processors.tracing.waterfall import MAX_WIDTH
+
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = MAX_WIDTH
+    console.width = min(console.width, MAX_WIDTH)
+    return console
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _where(args: argparse.Namespace) -> str:
+    return f"table {args.table}" if args.store == "dynamodb" and args.table else args.db

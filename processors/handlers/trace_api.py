@@ -1,0 +1,82 @@
+"""API Gateway (REST, IAM auth) → `GET /traces/{correlationId}`: one store read, the same JSON as `slo trace --json`.
+
+400 for a malformed ID (never read from the store), 404 for an unknown one, 503 when the store is unavailable.
+The store is created once per container from SLO_TABLE_NAME; tests swap `store_factory`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+
+from processors import conventions
+from processors.store import Store, StoreError
+from processors.tracing import MalformedCorrelationIdError, check_correlation_id, not_found_view, trace_view
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver()
+
+
+def default_store() -> Store:
+    from processors.store import open_dynamodb_store
+
+    table = os.environ[conventions.ENV_TABLE_NAME]
+    return open_dynamodb_store(table, endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL))
+
+
+#: Makes the store on first use; replace it to inject another (tests: a SqliteStore or a moto-backed one).
+store_factory: Callable[[], Store] = default_store
+_cached: tuple[Callable[[], Store], Store] | None = None
+
+
+def get_store() -> Store:
+    """The container's store, made once per factory: swapping `store_factory` swaps the store."""
+    global _cached
+    if _cached is None or _cached[0] is not store_factory:
+        _cached = (store_factory, store_factory())
+    return _cached[1]
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.get("/traces/<correlation_id>")
+@tracer.capture_method
+def get_trace(correlation_id: str) -> Response:
+    caller = app.current_event.request_context.identity.user_arn
+    try:
+        check_correlation_id(correlation_id)
+    except MalformedCorrelationIdError as exc:
+        logger.info("malformed correlation ID refused", extra={"caller": caller, "id_length": len(correlation_id)})
+        return _json(400, {"statusCode": 400, "message": str(exc)})
+    logger.set_correlation_id(correlation_id)
+    tracer.put_annotation(key="correlation_id", value=correlation_id)
+    head = get_store().trace(correlation_id)
+    if head is None:
+        logger.info("trace not found", extra={"caller": caller})
+        return _json(404, {**not_found_view(correlation_id), "statusCode": 404, "message": "trace not found"})
+    document = trace_view(head)
+    logger.info(
+        "trace served",
+        extra={"caller": caller, "spans": len(document["spans"]), "errors": len(document["errors"])},
+    )
+    return _json(200, document)
+
+
+@app.exception_handler(StoreError)
+def store_unavailable(exc: StoreError) -> Response:
+    logger.exception("store read failed")
+    return _json(503, {"statusCode": 503, "message": "trace store unavailable, retry later"})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)
