@@ -173,10 +173,10 @@ def advance_burn(
         transition["suppressed"] = suppressed
         transitions.append(transition)
     elif level == "ok" and before in ("page", "ticket"):
-        severity: Severity = "page" if before == "page" else "ticket"
+        route: Route = "page" if before == "page" else "ticket"
         transitions.append(
             _burn_transition(
-                evaluation, severity, "resolved", signals.reading(before_tier), before_tier, route=severity
+                evaluation, route, "resolved", signals.reading(before_tier), before_tier, route=route
             )
         )
     return state, transitions

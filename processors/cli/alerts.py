@@ -14,7 +14,7 @@ FIELDS = ("slo", "kind", "severity", "tier", "state", "at", "burn_rates", "suppr
 COLUMNS = ("AT", "SLO", "KIND", "SEVERITY", "TIER", "STATE", "DETAIL")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser = subparsers.add_parser(
         "alerts",
         help="list alert transitions (firing, resolved, downgraded) from the alert log",

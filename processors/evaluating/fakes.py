@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Any
 
 from processors import conventions
 from processors.counting import Counts
@@ -92,21 +93,21 @@ class SeriesView:
 class CountingView:
     """Wraps a view and counts its reads, for the benchmark and read-budget tests."""
 
-    def __init__(self, view: object) -> None:
+    def __init__(self, view: Any) -> None:
         self.view = view
         self.reads: dict[str, int] = {"counts": 0, "bad_exemplars": 0, "latency_quantiles": 0}
 
     def counts(self, slo: Slo, start: int, end: int) -> Counts:
         self.reads["counts"] += 1
-        return self.view.counts(slo, start, end)  # type: ignore[attr-defined,no-any-return]
+        return self.view.counts(slo, start, end)
 
     def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
         self.reads["bad_exemplars"] += 1
-        return self.view.bad_exemplars(slo_name, start, end, limit)  # type: ignore[attr-defined,no-any-return]
+        return self.view.bad_exemplars(slo_name, start, end, limit)
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
         self.reads["latency_quantiles"] += 1
-        return self.view.latency_quantiles(sketch, start, end)  # type: ignore[attr-defined,no-any-return]
+        return self.view.latency_quantiles(sketch, start, end)
 
     @property
     def total_reads(self) -> int:
