@@ -74,8 +74,8 @@ def test_a_non_utf8_console_gets_the_ascii_waterfall():
 
 
 @pytest.mark.parametrize(
-    ("ms", "expected"), [(0, "0ms"), (312, "312ms"), (1104, "1.10s"), (42_500, "42.5s"), (240_512, "4m00s"),
-                         (4_088_347, "1h08m")]
+    ("ms", "expected"),
+    [(0, "0ms"), (312, "312ms"), (1104, "1.10s"), (42_500, "42.5s"), (240_512, "4m00s"), (4_088_347, "1h08m")],
 )
 def test_durations_are_short_and_human(ms, expected):
     assert human_ms(ms) == expected
@@ -123,9 +123,7 @@ def test_otlp_times_are_nanosecond_strings_and_the_root_covers_the_trace():
 
 def test_otlp_groups_spans_by_service_into_resources():
     document = otlp_trace(head_of(JOURNEY))
-    services = [
-        rs["resource"]["attributes"][0]["value"]["stringValue"] for rs in document["resourceSpans"]
-    ]
+    services = [rs["resource"]["attributes"][0]["value"]["stringValue"] for rs in document["resourceSpans"]]
     assert sorted(services) == sorted({c.SERVICE_WEBHOOK, c.SERVICE_QUEUE, c.SERVICE_RUNNER})
     for service, span in all_spans(document):
         action = {a["key"]: a["value"] for a in span["attributes"]}.get("slo.action")

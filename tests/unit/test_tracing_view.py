@@ -132,8 +132,12 @@ def spans_by_action(events: list[tuple[int, str, str, dict[str, Any]]]) -> dict[
             "an event with metadata.duration is a span ending at its time",
             JOURNEY,
             c.WORKFLOW_COMPLETED,
-            {"kind": "duration", "durationMs": 240512, "start": "2026-10-01T00:00:02.730Z",
-             "end": "2026-10-01T00:04:03.242Z"},
+            {
+                "kind": "duration",
+                "durationMs": 240512,
+                "start": "2026-10-01T00:00:02.730Z",
+                "end": "2026-10-01T00:04:03.242Z",
+            },
         ),
         (
             "an event without a duration is a zero-length point",
