@@ -45,8 +45,9 @@ class Glyphs:
 
 
 def human_ms(ms: float) -> str:
-    """312ms, 1.25s, 42.5s, 4m01s, 1h08m: short enough for a 7-column cell."""
-    ms = max(ms, 0)
+    """312ms, 1.25s, 42.5s, 4m01s, 1h08m: short enough for a 7-column cell. Negative (clock skew) keeps its sign."""
+    if ms < 0:
+        return "-" + human_ms(-ms)
     if ms < 1000:
         return f"{int(ms)}ms"
     if ms < 10_000:
@@ -57,6 +58,10 @@ def human_ms(ms: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _or_dash(ms: int | None) -> str:
+    return "-" if ms is None else human_ms(ms)
 
 
 def parse_ms(iso: str) -> int:
@@ -125,7 +130,7 @@ def _header(head: TraceHead, glyphs: Glyphs) -> list[Text]:
     title.append(f"  {result}", style=OUTCOME_STYLES.get(result, "bold"))
     phases = breakdown(head.milestones)
     order = ("total", "queue", "startup", "execution")  # dispatch is tens of ms: the waterfall shows it
-    parts = [f"{name} {human_ms(phases[name]) if phases[name] is not None else '-'}" for name in order]
+    parts = [f"{name} {_or_dash(phases[name])}" for name in order]
     summary = Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-"))
     summary.append("   " + "  ".join(parts), style="dim")
     lines = [title, summary]

@@ -75,7 +75,15 @@ def test_a_non_utf8_console_gets_the_ascii_waterfall():
 
 @pytest.mark.parametrize(
     ("ms", "expected"),
-    [(0, "0ms"), (312, "312ms"), (1104, "1.10s"), (42_500, "42.5s"), (240_512, "4m00s"), (4_088_347, "1h08m")],
+    [
+        (0, "0ms"),
+        (312, "312ms"),
+        (1104, "1.10s"),
+        (42_500, "42.5s"),
+        (240_512, "4m00s"),
+        (4_088_347, "1h08m"),
+        (-30, "-30ms"),
+    ],
 )
 def test_durations_are_short_and_human(ms, expected):
     assert human_ms(ms) == expected
