@@ -1,0 +1,224 @@
+"""Gather a report's data from a store: status documents at regular steps, the alert log, latency quantiles
+per step, cache slices and one trace. Everything comes out JSON-shaped (types.ReportData).
+
+Time is epoch seconds in, ISO 8601 out. One StoreView serves every step, so its memoised reads are shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from processors import conventions
+from processors.counting import Rows, slice_field_index
+from processors.rendering.exceptions import RenderingError
+from processors.rendering.types import CacheSlice, LatencyPoint, ReportData, SloInfo, TierInfo
+from processors.timeutil import floor_to, format_duration, iso_seconds, parse_iso8601
+
+if TYPE_CHECKING:
+    from processors.spec.model import Spec
+    from processors.store.base import Store
+
+DEFAULT_RANGE = conventions.DAY
+DEFAULT_STEP = 5 * conventions.MINUTE
+MAX_STEPS = 5000  # a year at 2-hour steps; more would make a report nobody can open
+FIRING_STATES = ("firing", "escalated", "downgraded")
+EXEMPLAR_ALERTS_CONSIDERED = 3
+
+
+def collect_report_data(
+    store: Store,
+    spec: Spec,
+    since: int | None = None,
+    until: int | None = None,
+    trace_id: str | None = None,
+    step: int = DEFAULT_STEP,
+) -> ReportData:
+    """The report over [since, until], evaluated every `step` seconds.
+
+    `until` defaults to the end of the newest minute with data; `since` to 24 hours before it, but no earlier
+    than the first hour with any SLI data (so eight hours of sample data don't make a mostly empty report).
+    """
+    from processors.evaluating import evaluate, status_document
+    from processors.store.view import StoreView
+
+    if step <= 0 or step % conventions.MINUTE:
+        raise RenderingError(f"step must be a whole number of minutes, not {step}s")
+    if until is None:
+        until = default_until(store)
+    until = floor_to(until, conventions.MINUTE)
+    if since is None:
+        since = max(until - DEFAULT_RANGE, first_data_hour(store, spec, until - DEFAULT_RANGE, until) or until)
+    since = floor_to(since, step)
+    if since >= until:
+        raise RenderingError(f"empty report range: since {iso_seconds(since)} is not before {iso_seconds(until)}")
+    moments = [*range(since, until, step), until]
+    if len(moments) > MAX_STEPS:
+        raise RenderingError(f"{len(moments)} steps is too many: use a longer step or a shorter range")
+
+    view = StoreView(store)
+    log = store.alert_log(since=_alert_log_since(spec, since))
+    series = [dict(status_document(evaluate(view, spec, at, log), at)) for at in moments]
+    now = _with_firing(dict(series[-1]), firing_at(log, until))
+    in_range = [t for t in log if since <= _epoch(t, since - 1) <= until]
+    latency: dict[str, list[LatencyPoint]] = {}
+    slices: dict[str, list[CacheSlice]] = {}
+    for slo in spec.slos:
+        if slo.kind == "latency":
+            latency[slo.name] = [_latency_point(view.latency_quantiles(slo.name, at - step, at), at) for at in moments]
+        elif slo.kind == "time_slice":
+            sli: Any = slo.sli
+            hours = store.buckets(slo.name, conventions.RESOLUTION_HOUR, floor_to(since, conventions.HOUR), until)
+            slices[slo.name] = cache_slice_strip(hours, since, until, sli.slice_seconds, sli.min_ratio)
+    trace, reason = pick_trace(store, in_range, trace_id)
+    return ReportData(
+        status_now=now,
+        status_series=series,
+        alert_log=in_range,
+        trace=trace,
+        cache_slices=slices,
+        latency_series=latency,
+        since=iso_seconds(since),
+        until=iso_seconds(until),
+        step_seconds=step,
+        slo_info=slo_info(spec),
+        trace_reason=reason,
+    )
+
+
+def default_until(store: Store) -> int:
+    newest = store.newest_event_time()
+    if newest is None:
+        raise RenderingError("the store holds no events yet: run `slo replay PATH` first")
+    return floor_to(newest, conventions.MINUTE) + conventions.MINUTE
+
+
+def first_data_hour(store: Store, spec: Spec, start: int, end: int) -> int | None:
+    """The first hour in [start, end) with counters for any SLO."""
+    hours = [
+        min(rows)
+        for slo in spec.slos
+        if (rows := store.buckets(slo.name, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end))
+    ]
+    return min(hours) if hours else None
+
+
+def cache_slice_strip(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> list[CacheSlice]:
+    """Every slice wholly inside [start, end), good or bad by the same rule as counting.count_slices."""
+    strip: list[CacheSlice] = []
+    first = -(-start // slice_seconds) * slice_seconds
+    for slice_start in range(first, end - slice_seconds + 1, slice_seconds):
+        fields = hour_rows.get(floor_to(slice_start, conventions.HOUR)) or {}
+        index = slice_field_index(slice_start, slice_seconds)
+        lookups = int(fields.get(f"t{index}", 0))
+        hits = int(fields.get(f"g{index}", 0))
+        good = None if lookups <= 0 else hits >= min_ratio * lookups
+        strip.append({"start": iso_seconds(slice_start), "good": good, "hits": hits, "lookups": max(lookups, 0)})
+    return strip
+
+
+def firing_at(log: Iterable[Mapping[str, Any]], at: int) -> dict[str, list[dict[str, Any]]]:
+    """SLO -> the alert-log records still firing at `at`: the last record of each (kind, level) that fired."""
+    last: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    for transition in log:
+        if _epoch(transition, at + 1) > at:
+            continue
+        kind = str(transition.get("kind", ""))
+        # burn-rate alerts are one incident per SLO; budget alerts fire once per level
+        level = str(transition.get("severity", "")) if kind == "budget" else ""
+        last[(str(transition.get("slo", "")), kind, level)] = transition
+    firing: dict[str, list[dict[str, Any]]] = {}
+    for (slo, _kind, _level), transition in last.items():
+        if transition.get("state") in FIRING_STATES:
+            firing.setdefault(slo, []).append(dict(transition))
+    return firing
+
+
+def pick_trace(
+    store: Store, log: Sequence[Mapping[str, Any]], trace_id: str | None
+) -> tuple[dict[str, Any] | None, str]:
+    """The trace to show and why: `trace_id`, else the worst exemplar of the most recent alert with exemplars.
+
+    Worst: a whole job journey before a lone request, then one with errors, then the longest time to a runner,
+    then the longest total. The exemplars of the latest few pages (then tickets) are the candidates.
+    """
+    from processors.tracing import not_found_view, trace_view
+
+    if trace_id:
+        head = store.trace(trace_id)
+        document = trace_view(head) if head is not None else not_found_view(trace_id)
+        return dict(document), f"trace {trace_id} (asked for with --trace)"
+    with_exemplars = [t for t in log if t.get("exemplars") and t.get("state") in ("firing", "escalated")]
+    # pages before tickets, newest first
+    with_exemplars.sort(key=lambda t: (t.get("severity") == "page", _epoch(t, 0)), reverse=True)
+    candidates: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
+    for transition in with_exemplars[:EXEMPLAR_ALERTS_CONSIDERED]:
+        heads = store.heads(str(i) for i in transition["exemplars"])
+        candidates.extend((dict(trace_view(head)), transition) for head in heads.values())
+    if not candidates:
+        return None, "no alert in this range carried exemplars, and no --trace was given"
+    worst, transition = max(candidates, key=lambda pair: _badness(pair[0]))
+    tier = f" {transition['tier']}" if transition.get("tier") else ""
+    reason = (
+        f"the worst exemplar of the latest alerts: {worst.get('correlationId')}, from the "
+        f"{transition.get('slo')} {transition.get('severity')}{tier} alert at {transition.get('at')}"
+    )
+    return worst, reason
+
+
+def slo_info(spec: Spec) -> dict[str, SloInfo]:
+    from processors.evaluating import alert_policy
+
+    info: dict[str, SloInfo] = {}
+    for slo in spec.slos:
+        tiers: list[TierInfo] = [
+            {
+                "name": f"{format_duration(t.long_window)}/{format_duration(t.short_window)}",
+                "severity": t.severity,
+                "factor": t.factor,
+            }
+            for t in alert_policy(slo).tiers
+        ]
+        entry: SloInfo = {"description": slo.description, "kind": slo.kind, "tiers": tiers}
+        sli: Any = slo.sli
+        if slo.kind == "latency":
+            entry["threshold_ms"] = float(sli.threshold_ms)
+        if slo.kind == "time_slice":
+            entry["slice_seconds"] = int(sli.slice_seconds)
+            entry["min_ratio"] = float(sli.min_ratio)
+        info[slo.name] = entry
+    return info
+
+
+def _badness(trace: Mapping[str, Any]) -> tuple[bool, bool, int, int]:
+    milestones = trace.get("milestones") or {}
+    start = parse_iso8601(milestones.get(conventions.WEBHOOK_RECEIVED))
+    end = parse_iso8601(milestones.get(conventions.RUNNER_STARTED))
+    to_runner = int((end - start).total_seconds() * 1000) if start and end else 0
+    total = (trace.get("breakdownMs") or {}).get("total") or 0
+    journey = bool(start) and any(milestones.get(m) for m in conventions.TERMINAL_MILESTONES)
+    return journey, bool(trace.get("errors")), to_runner, int(total)
+
+
+def _latency_point(quantiles: Mapping[str, float] | None, at: int) -> LatencyPoint:
+    q = quantiles or {}
+    return {"at": iso_seconds(at), "p50": q.get("p50"), "p95": q.get("p95"), "p99": q.get("p99")}
+
+
+def _with_firing(document: dict[str, Any], firing: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    document["slos"] = [dict(slo, alerts=firing.get(slo["name"], [])) for slo in document["slos"]]
+    return document
+
+
+def _alert_log_since(spec: Spec, since: int) -> int:
+    from processors.evaluating.budget import window_bounds
+
+    # MTTR at the first step needs incidents that ended inside its SLO window
+    return min([window_bounds(slo, since)[0] for slo in spec.slos] or [since])
+
+
+def _epoch(transition: Mapping[str, Any], default: int) -> int:
+    from processors.evaluating.mttr import transition_epoch
+
+    at = transition_epoch(transition)
+    return default if at is None else at

@@ -1,0 +1,57 @@
+"""The report's input: JSON-shaped documents gathered by collect.py (or built by hand in tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+
+class CacheSlice(TypedDict):
+    """One time slice of a time-slice SLO: good is None when the slice saw no lookups."""
+
+    start: str  # ISO 8601
+    good: bool | None
+    hits: int
+    lookups: int
+
+
+class LatencyPoint(TypedDict):
+    """Latency quantiles (ms) over the step that ends at `at`; None where the step had no samples."""
+
+    at: str
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+
+class TierInfo(TypedDict):
+    name: str  # "1h/5m"
+    severity: str  # page | ticket
+    factor: float
+
+
+class SloInfo(TypedDict, total=False):
+    """What a status document doesn't carry but a reader of the report needs."""
+
+    description: str
+    kind: str
+    threshold_ms: float
+    slice_seconds: int
+    min_ratio: float
+    tiers: list[TierInfo]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    status_now: Mapping[str, Any]  # a status document at `until`
+    status_series: Sequence[Mapping[str, Any]]  # status documents at every step, oldest first
+    alert_log: Sequence[Mapping[str, Any]]  # transitions, oldest first
+    trace: Mapping[str, Any] | None  # a trace view document, or None
+    cache_slices: Mapping[str, Sequence[CacheSlice]]  # time-slice SLO name -> slices, oldest first
+    latency_series: Mapping[str, Sequence[LatencyPoint]]  # latency SLO name -> points, oldest first
+    since: str | None = None
+    until: str | None = None
+    step_seconds: int = 300
+    slo_info: Mapping[str, SloInfo] = field(default_factory=dict)
+    trace_reason: str = ""  # why this trace is shown, e.g. "worst exemplar of queue-latency page 1h/5m"
