@@ -103,6 +103,11 @@ def read_signals(evaluation: SloEvaluation, previous_budget_level: str | None = 
         slo=evaluation.name,
         policy=policy,
         tiers=readings,
-        budget_level=budget_level(evaluation.consumed, policy.budget_thresholds, previous_budget_level),
+        # the low-traffic gate holds for budget alerts too: 1 bad event of 3 is not an exhausted budget
+        budget_level=(
+            budget_level(evaluation.consumed, policy.budget_thresholds, previous_budget_level)
+            if evaluation.counts.bad >= policy.min_bad_events
+            else None
+        ),
         silent=silent,
     )

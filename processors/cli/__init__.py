@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "processors.cli.replay",
     "processors.cli.status",
     "processors.cli.validate",
+    "processors.cli.alerts",
     "processors.cli.bootstrap",
     "processors.cli.subscribe",
     "processors.cli.dashboards",

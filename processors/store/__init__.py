@@ -39,12 +39,12 @@ def open_sqlite_store(path: str) -> SqliteStore:
     return SqliteStore(path)
 
 
-def dynamodb_client(endpoint_url: str | None = None) -> Any:
+def dynamodb_client(endpoint_url: str | None = None, *, read_timeout: int = 10) -> Any:
     """A DynamoDB client with adaptive retries (throttles back off before surfacing as transient errors)."""
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=10)
+    config = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=read_timeout)
     return boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
 
 

@@ -205,3 +205,10 @@ def test_no_data_fires_after_the_silence_and_resolves_when_data_returns(slo: Slo
     back = dataclasses.replace(silent, windows={600: Counts(3, 3)})
     _, transitions = advance(back, read_signals(back), state)
     assert [(t["kind"], t["state"]) for t in transitions] == [("no_data", "resolved")]
+
+
+def test_a_budget_alert_waits_for_min_bad_events_so_low_traffic_does_not_exhaust_it(slo: Slo) -> None:
+    few = read_signals(evaluation(slo, {}, bad=1, consumed=6.0))
+    enough = read_signals(evaluation(slo, {}, bad=5, consumed=6.0))
+    assert few.budget_level is None
+    assert enough.budget_level == "exhausted"
