@@ -1,0 +1,104 @@
+"""`slo report [--since …] [--until …] [--trace ID] --out report.html`: one self-contained HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from processors import conventions
+from processors.cli.common import (
+    UsageError,
+    add_spec_argument,
+    add_store_arguments,
+    load_spec_argument,
+    open_store,
+    parse_duration_argument,
+    parse_time_argument,
+)
+from processors.timeutil import floor_to, parse_duration
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "report",
+        help="write a self-contained HTML report: budgets, burn rates, alerts, a trace",
+        description="Write one HTML file with every SLO's attainment, budget and burn rates over time, the alert "
+        "timeline with MTTR, cache slices, latency percentiles and a trace waterfall. Scripts and styles are "
+        "inlined and the page makes no network requests, so it opens from email or S3.",
+    )
+    add_store_arguments(parser)
+    add_spec_argument(parser)
+    parser.add_argument(
+        "--since",
+        metavar="TIME|DURATION",
+        help="ISO 8601 time, or a duration before --until such as 6h (default 24h, from the first data in it)",
+    )
+    parser.add_argument("--until", metavar="TIME", help="ISO 8601; default: end of the newest minute with data")
+    parser.add_argument("--step", metavar="DURATION", default="5m", help="evaluate every DURATION (default 5m)")
+    parser.add_argument("--trace", metavar="ID", help="correlation ID to draw (default: worst recent alert exemplar)")
+    parser.add_argument("--out", metavar="FILE", required=True, help="where to write the HTML report")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from processors.rendering import RenderingError, build_report, collect_report_data
+
+    spec = load_spec_argument(args)
+    step = parse_duration_argument(args.step, "--step")
+    if step % conventions.MINUTE:
+        raise UsageError(f"--step: must be whole minutes, not {args.step!r}")
+    trace_id = _trace_argument(args.trace)
+    store = open_store(args, must_exist=True)
+    until = None
+    if args.until:
+        until = floor_to(parse_time_argument(args.until, "--until").timestamp(), conventions.MINUTE)
+    since = None
+    if args.since:
+        since = _since_argument(args.since, until, store)
+    started = time.perf_counter()
+    try:
+        data = collect_report_data(store, spec, since, until, trace_id, step)
+        html = build_report(data)
+    except RenderingError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        directory = os.path.dirname(os.path.abspath(args.out))
+        os.makedirs(directory, exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(html)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
+    elapsed = time.perf_counter() - started
+    print(
+        f"{len(data.status_series)} evaluations from {data.since} to {data.until}, "
+        f"{len(html) / 1024:,.0f} KB in {elapsed:.1f}s",
+        file=sys.stderr,
+    )
+    print(args.out)
+    return 0
+
+
+def _since_argument(text: str, until: int | None, store: object) -> int:
+    if parse_duration(text) is not None:
+        from processors.rendering.collect import default_until
+        from processors.rendering.exceptions import RenderingError
+
+        try:
+            end = until if until is not None else default_until(store)  # type: ignore[arg-type]
+        except RenderingError as exc:
+            raise UsageError(str(exc)) from None
+        return end - parse_duration_argument(text, "--since")
+    return int(parse_time_argument(text, "--since").timestamp())
+
+
+def _trace_argument(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from processors.tracing import MalformedCorrelationIdError, check_correlation_id
+
+    try:
+        return check_correlation_id(value)
+    except MalformedCorrelationIdError as exc:
+        raise UsageError(f"--trace: {exc}") from None
