@@ -39,7 +39,7 @@ SINCE_COLUMNS = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     parser = subparsers.add_parser("metrics", help="operator metrics of a minute, as the evaluator emits them")
     add_store_arguments(parser)
     add_spec_argument(parser)
@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
-    print(f"Operator metrics for [{document['minute']['from']}, {document['minute']['to']})")
+    minute = document["minute"]
+    print(f"Operator metrics for [{minute['from']}, {minute['to']})")
     _print_entries(document["operator"])
     print(f"\nSLO metrics at {document['at']} (from the evaluator)")
     _print_entries(document["slo"])
@@ -171,7 +172,7 @@ def print_range(args: argparse.Namespace, store: Any, spec: Any, since: int, at:
 
     # One alert-log read serves every minute of the range.
     log = store.alert_log(since=alert_log_since(spec, since))
-    minutes = []
+    minutes: list[dict[str, Any]] = []
     for end in range(since + conventions.MINUTE, at + 1, conventions.MINUTE):
         points = operator_metric_points(store, spec, end, alert_log=log)
         minutes.append({"from": iso_seconds(end - conventions.MINUTE), "operator": metric_entries(points)})

@@ -130,7 +130,9 @@ def operator_metric_points(
     reconciliations = _minute(store, RECONCILIATIONS, start)
     points.append(_count(RECONCILIATION_RUNS_METRIC, reconciliations.total))
     points.append(_count(RECONCILIATION_FAILURES_METRIC, reconciliations.bad))
-    log = list(alert_log) if alert_log is not None else store.alert_log(since=_alert_log_since(spec, end))
+    log: list[Mapping[str, Any]] = list(
+        alert_log if alert_log is not None else store.alert_log(since=_alert_log_since(spec, end))
+    )
     points.extend(_mttr_points(log, spec, start, end))
     workflows = _workflow_outcomes(store, spec, start, completed)
     if workflows.total:
