@@ -20,7 +20,7 @@ from processors.cli.common import (
 from processors.timeutil import floor_to, parse_duration
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "report",
         help="write a self-contained HTML report: budgets, burn rates, alerts, a trace",

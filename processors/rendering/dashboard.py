@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.box import SIMPLE_HEAD, Box
-from rich.console import Console
+from rich.console import Console, OverflowMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -63,7 +63,7 @@ def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only:
         padding=(0, 1, 0, 0),
         expand=False,
     )
-    cut = "crop" if plain else "ellipsis"
+    cut: OverflowMethod = "crop" if plain else "ellipsis"
     table.add_column("SLO", no_wrap=True, max_width=20, overflow=cut)
     table.add_column("Target", justify="right", no_wrap=True)
     table.add_column("Attained", justify="right", no_wrap=True)
