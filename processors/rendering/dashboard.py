@@ -6,6 +6,7 @@ in 100 columns.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,9 +38,20 @@ SIMPLE_HEAD_ASCII = Box("    \n    \n -- \n    \n    \n    \n    \n    \n", asci
 _ASCII = str.maketrans({"×": "x", "—": "-", "→": "->", "…": "..."})
 
 
-def plain_mode(console: Console) -> bool:
-    """True when the console can't be trusted with colour or Unicode: NO_COLOR or a non-UTF-8 encoding."""
-    return console.no_color or not console.encoding.lower().replace("-", "").startswith("utf")
+def plain_mode(console: Console, environ: Mapping[str, str] | None = None) -> bool:
+    """True when the console can't be trusted with colour or Unicode: NO_COLOR, a non-UTF-8 encoding, or, on a
+    terminal, a non-UTF-8 locale (Python re-encodes LANG=C output as UTF-8, but the terminal won't show it)."""
+    if console.no_color or not _is_utf8(console.encoding):
+        return True
+    if not console.is_terminal:
+        return False
+    env = os.environ if environ is None else environ
+    locale = next((env[name] for name in ("LC_ALL", "LC_CTYPE", "LANG") if env.get(name)), None)
+    return locale is not None and not _is_utf8(locale)
+
+
+def _is_utf8(name: str) -> bool:
+    return "utf8" in name.lower().replace("-", "").replace("_", "")
 
 
 def budget_bar(consumed: float, *, ascii_only: bool, cells: int = BAR_CELLS) -> str:

@@ -9,7 +9,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from processors.rendering.dashboard import budget_bar, render_dashboard
+from processors.rendering.dashboard import budget_bar, plain_mode, render_dashboard
 from processors.rendering.summary import firing_alerts, headline_burn, verdict
 
 RATES = {"5m": 0.0, "30m": 0.0, "1h": 0.0, "2h": 0.0, "6h": 0.0, "1d": 0.0, "3d": 0.0}
@@ -94,6 +94,21 @@ def test_a_console_without_colour_or_utf8_gets_plain_ascii(options: dict[str, An
     for word in ("OK", "WARN", "FAIL"):
         assert f" {word} " in text
     assert "x15.2 1h" in text
+
+
+@pytest.mark.parametrize(
+    ("environ", "plain"),
+    [
+        pytest.param({"LANG": "C"}, True, id="LANG=C on a terminal is ASCII"),
+        pytest.param({"LANG": "de_DE.ISO-8859-1"}, True, id="a latin-1 locale is ASCII"),
+        pytest.param({"LC_ALL": "C.UTF-8", "LANG": "C"}, False, id="LC_ALL wins over LANG"),
+        pytest.param({"LANG": "en_US.utf8"}, False, id="utf8 spelled without a dash is UTF-8"),
+        pytest.param({}, False, id="no locale set trusts the stream's encoding"),
+    ],
+)
+def test_a_terminal_follows_the_locale(environ: dict[str, str], plain: bool) -> None:
+    console = Console(file=io.StringIO(), force_terminal=True)
+    assert plain_mode(console, environ) is plain
 
 
 def test_the_dashboard_fits_in_100_columns_in_both_modes() -> None:
