@@ -65,19 +65,17 @@ def slice_field_index(moment: float, slice_seconds: int) -> int:
 def count_slices(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> Counts:
     """Good and total slices wholly inside [start, end); slices with no lookups don't count."""
     first = -(-start // slice_seconds) * slice_seconds
+    last = end - slice_seconds  # the last slice start that ends by `end`
     good = total = 0
-    for slice_start in range(first, end - slice_seconds + 1, slice_seconds):
-        hour = floor_to(slice_start, conventions.HOUR)
-        fields = hour_rows.get(hour)
-        if not fields:
-            continue
-        index = slice_field_index(slice_start, slice_seconds)
-        lookups = fields.get(f"t{index}", 0)
-        if lookups <= 0:
-            continue
-        total += 1
-        if fields.get(f"g{index}", 0) >= min_ratio * lookups:
-            good += 1
+    for hour, fields in hour_rows.items():  # only hours with data: a 30-day window has 8,640 slices
+        for name, lookups in fields.items():
+            if name[0] != "t" or not name[1:].isdigit() or lookups <= 0:
+                continue
+            index = int(name[1:])
+            slice_start = hour + index * slice_seconds
+            if first <= slice_start <= last:
+                total += 1
+                good += fields.get(f"g{index}", 0) >= min_ratio * lookups
     return Counts(good, total)
 
 

@@ -70,3 +70,22 @@ def dynamodb_store(moto_endpoint: str) -> DynamoDBStore:
 def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """Both adapters: the contract suite runs once against each."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+class FakeLambdaContext:
+    function_name = "slo-pipeline-test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:slo-pipeline-test"
+    memory_limit_in_mb = 256
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    log_group_name = "/aws/lambda/slo-pipeline-test"
+    log_stream_name = "2026/10/01/[$LATEST]test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

@@ -16,9 +16,13 @@ from processors.cli.common import UsageError
 # Command modules, in the order `slo --help` lists them.
 COMMAND_MODULES = (
     "processors.cli.replay",
+    "processors.cli.report",
     "processors.cli.status",
-    "processors.cli.validate",
     "processors.cli.alerts",
+    "processors.cli.trace",
+    "processors.cli.metrics",
+    "processors.cli.validate",
+    "correlation.emit",
     "processors.cli.bootstrap",
     "processors.cli.subscribe",
     "processors.cli.dashboards",

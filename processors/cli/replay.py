@@ -26,11 +26,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     from processors.replay import Replayer, SourceError, expand_paths, read_batches
+    from processors.replay.sources import NotLogEventsError
 
     spec = load_spec_argument(args)
+    named = {str(path) for path in args.paths}
+    batches = []
     try:
         files = expand_paths(args.paths)
-        batches = [batch for path in files for batch in read_batches(path)]
+        for path in list(files):
+            try:
+                batches.extend(read_batches(path))
+            except NotLogEventsError as exc:
+                if str(path) in named:
+                    raise
+                files.remove(path)  # a non-log file inside a folder, e.g. an API Gateway test event
+                print(f"slo: skipping {exc}", file=sys.stderr)
     except SourceError as exc:
         raise UsageError(str(exc)) from None
     store = open_store(args)

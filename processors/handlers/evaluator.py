@@ -20,6 +20,7 @@ from processors import conventions
 from processors.alerting import NotificationsFailedError, Notifier, open_view, record_evaluation
 from processors.alerting.service import alert_log_since
 from processors.evaluating import MetricPoint, evaluate, evaluation_points, group_by_dimensions
+from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 from processors.spec.model import Spec
 from processors.timeutil import floor_to, iso_seconds, parse_iso8601
 
@@ -81,7 +82,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deps = _dependencies()
     started = time.perf_counter()
     view = open_view(deps.store)
-    evaluation = evaluate(view, deps.spec, now, deps.store.alert_log(since=alert_log_since(deps.spec, now)))
+    alert_log = deps.store.alert_log(since=alert_log_since(deps.spec, now))
+    evaluation = evaluate(view, deps.spec, now, alert_log)
     failed: NotificationsFailedError | None = None
     try:
         transitions: list[Any] = list(record_evaluation(deps.store, view, evaluation, deps.notifier))
@@ -91,6 +93,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     points = evaluation_points(evaluation, duration_ms)
     points.append(MetricPoint(METRIC_NOTIFICATION_FAILURES, len(failed.failures) if failed else 0, "Count"))
     emit_metrics(points, now)
+    operator = operator_metric_points(deps.store, deps.spec, now, alert_log=alert_log)
+    emit_points(operator, NAMESPACE, metrics_timestamp_ms(now))
     summary = [
         {k: t.get(k) for k in ("slo", "kind", "severity", "tier", "state") if t.get(k) is not None}
         for t in transitions

@@ -65,9 +65,10 @@ class CheckpointedKinesisProcessor(BatchProcessor):
     def _fail_from(self, sequence: int) -> None:
         """Move every succeeded record at or after `sequence` to the failures Powertools reports."""
         keep = []
-        for message in self.success_messages:
-            if int(message.kinesis.sequence_number) >= sequence:
-                self.fail_messages.append(message)
+        for message in self.success_messages:  # raw dicts here; Powertools reports data classes
+            record = message if isinstance(message, KinesisStreamRecord) else KinesisStreamRecord(message)
+            if int(record.kinesis.sequence_number) >= sequence:
+                self.fail_messages.append(record)
                 self.exceptions.append((None, None, None))  # type: ignore[arg-type]
             else:
                 keep.append(message)

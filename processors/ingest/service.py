@@ -20,7 +20,7 @@ from processors.counting import slice_field_index
 from processors.decoding.types import DecodedRecord, LogEvent, Position
 from processors.spec.model import Spec, TimeSliceSli
 from processors.stitching.model import TraceHead
-from processors.stitching.stitch import stitch, sweep_orphan
+from processors.stitching.stitch import Stitcher, sweep_orphan
 from processors.store.base import Store
 from processors.store.exceptions import TransientStoreError
 from processors.store.types import CheckpointAdvance, Commit, CounterKey, DigestKey, HeadWrite
@@ -80,6 +80,7 @@ class Ingestor:
         self.store = store
         self.spec = spec
         self.classifier = Classifier(spec)
+        self.stitcher = Stitcher(spec)
         self.slices = {slo.name: slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
         # an upper bound on the items one event can add to a commit, to cut chunks before the limit:
         # minute + hour items for each SLI or sketch it can feed, coverage, its trace head and the gauge
@@ -145,15 +146,18 @@ class Ingestor:
         report.newest_event = _newest(report.newest_event, event.time)
         sli_events = self.classifier.classify(event)
         samples = self.classifier.latency_samples(event)
-        if event.action in conventions.VOCABULARY:
-            self._count(chunk, conventions.TRACE_COVERAGE_SLI, event.time, good=True)
+        if event.action in conventions.VOCABULARY:  # an ID the producer had to mint is no propagation
+            minted = event.metadata.get("correlationIdMinted") is True
+            self._count(chunk, conventions.TRACE_COVERAGE_SLI, event.time, good=not minted)
         identity = event.position.identity(stream, shard)
-        before = heads.get(event.correlation_id)
-        stitched = stitch(before, [(event, identity)], self.spec)
+        head = heads.get(event.correlation_id)
+        if head is None:
+            head = heads[event.correlation_id] = TraceHead(correlation_id=event.correlation_id)
+        was_open = _open(head)
+        stitched = self.stitcher.apply(head, event, identity)  # in place: `heads` is this batch's working copy
         if stitched.changed:
-            heads[event.correlation_id] = stitched.head
-            chunk.heads[event.correlation_id] = stitched.head
-            chunk.gauge(RUNNERS_ACTIVE_GAUGE, _open(stitched.head) - _open(before))
+            chunk.heads[event.correlation_id] = head
+            chunk.gauge(RUNNERS_ACTIVE_GAUGE, _open(head) - was_open)
         sli_events.extend(stitched.sli_events)
         samples.extend(stitched.latency_samples)
         for sli_event in sli_events:

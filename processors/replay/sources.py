@@ -31,6 +31,10 @@ class SourceError(Exception):
     """A replay input that cannot be read at all (missing, unreadable): one line for the user."""
 
 
+class NotLogEventsError(SourceError):
+    """A readable JSON file that holds no log events (e.g. an API Gateway test event)."""
+
+
 @dataclass
 class ShardBatch:
     stream: str
@@ -100,8 +104,12 @@ def _from_document(path: Path, document: dict[str, Any], index: int) -> Iterator
         yield from _kinesis_batches(path, document["Records"])
     elif "logEvents" in document or "messageType" in document:
         yield _payload_batch(path, [json.dumps(document).encode()], first_sequence=index)
-    else:
+    elif "metadata" in document or "correlationId" in document:
         yield from _log_lines(path, [json.dumps(document)])
+    else:
+        raise NotLogEventsError(
+            f"{path}: not a Kinesis event, CloudWatch Logs payload or structured log (keys: {', '.join(list(document)[:4])})"
+        )
 
 
 def _kinesis_batches(path: Path, records: list[Any]) -> Iterator[ShardBatch]:

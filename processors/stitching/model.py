@@ -58,6 +58,13 @@ class TraceHead:
     repository: str | None = None
     first_seen_ms: int | None = None
     open_since_ms: int | None = None  # runner started, not yet resolved: the orphan sweeper looks here
+    _keys: set[tuple[int, str, str]] | None = field(default=None, repr=False, compare=False)
+
+    def event_keys(self) -> set[tuple[int, str, str]]:
+        """Keys of the recorded events, kept alongside them so deduplication is O(1)."""
+        if self._keys is None:
+            self._keys = {event.key for event in self.events}
+        return self._keys
 
     def to_json(self) -> dict[str, Any]:
         return {

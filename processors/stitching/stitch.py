@@ -8,14 +8,17 @@ and the checkpoint, so retries re-decide the same way and concurrent shards cann
 
 from __future__ import annotations
 
+import bisect
 import copy
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent
 from processors.decoding.types import LogEvent
-from processors.spec.model import LatencySketch, LatencySli, ResolutionSli, Spec
+from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Spec
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.stitching.redaction import storable_metadata
 
@@ -28,26 +31,61 @@ class StitchResult:
     changed: bool = False
 
 
+class Stitcher:
+    """The spec's cross-event rules, indexed by action so each event meets only the rules it can match."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._rules: dict[str | None, list[tuple[str, Any]]] = defaultdict(list)
+        for slo in spec.slos:
+            if isinstance(slo.sli, ResolutionSli):
+                self._index(("resolution", slo), slo.sli.good, slo.sli.bad)
+            elif isinstance(slo.sli, LatencySli):
+                self._index(("latency", slo), slo.sli.start, slo.sli.end)
+        for sketch in spec.latency:
+            if sketch.start is not None and sketch.end is not None:
+                self._index(("between", sketch), sketch.start, sketch.end)
+        self.resolution_names = [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
+
+    def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
+        actions: set[str | None] = set()
+        for matcher in matchers:
+            actions |= set(matcher.actions) or {None}
+        for action in actions:
+            if rule not in self._rules[action]:
+                self._rules[action].append(rule)
+
+    def apply(self, head: TraceHead, event: LogEvent, identity: str) -> StitchResult:
+        """Apply one event to `head` in place; the result lists the decisions it caused."""
+        result = StitchResult(head=head)
+        time_ms = int(round(event.time * 1000))
+        result.changed |= _record_event(head, event, time_ms)
+        rules = self._rules.get(event.action, [])
+        wildcard = self._rules.get(None)
+        for kind, rule in (rules + wildcard) if wildcard else rules:
+            if kind == "resolution":
+                result.changed |= _resolve(head, rule.name, rule.sli, event, identity, result)
+            elif kind == "latency":
+                result.changed |= _mark_latency(head, rule.name, rule.sli, event, time_ms, identity, self.spec, result)
+            else:
+                result.changed |= _mark_between(head, rule, event, time_ms, identity, result)
+        result.changed |= _update_open(head, self.resolution_names)
+        return result
+
+
 def stitch(head: TraceHead | None, events: Iterable[tuple[LogEvent, str]], spec: Spec) -> StitchResult:
     """Apply (event, event identity) pairs of one correlation ID, in position order, to a copy of `head`."""
     events = list(events)
     correlation_id = events[0][0].correlation_id if events else (head.correlation_id if head else "")
     current = copy.deepcopy(head) if head is not None else TraceHead(correlation_id=correlation_id)
-    result = StitchResult(head=current)
-    known = {event.key for event in current.events}
+    stitcher = Stitcher(spec)
+    total = StitchResult(head=current)
     for event, identity in events:
-        time_ms = int(round(event.time * 1000))
-        result.changed |= _record_event(current, event, time_ms, known)
-        for slo in spec.slos:
-            if isinstance(slo.sli, ResolutionSli):
-                result.changed |= _resolve(current, slo.name, slo.sli, event, identity, result)
-            elif isinstance(slo.sli, LatencySli):
-                result.changed |= _mark_latency(current, slo.name, slo.sli, event, time_ms, identity, spec, result)
-        for sketch in spec.latency:
-            if sketch.between:
-                result.changed |= _mark_between(current, sketch, event, time_ms, identity, result)
-        result.changed |= _update_open(current, spec)
-    return result
+        step = stitcher.apply(current, event, identity)
+        total.changed |= step.changed
+        total.sli_events.extend(step.sli_events)
+        total.latency_samples.extend(step.latency_samples)
+    return total
 
 
 def _mark_between(
@@ -70,7 +108,7 @@ def _mark_between(
     return True
 
 
-def _record_event(head: TraceHead, event: LogEvent, time_ms: int, known: set[tuple[int, str, str]]) -> bool:
+def _record_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
     changed = False
     if head.first_seen_ms is None or time_ms < head.first_seen_ms:
         head.first_seen_ms = time_ms
@@ -95,6 +133,7 @@ def _record_event(head: TraceHead, event: LogEvent, time_ms: int, known: set[tup
         level=level.upper() if isinstance(level, str) else "INFO",
         metadata=storable_metadata(metadata),
     )
+    known = head.event_keys()
     if trace_event.key in known:
         return changed
     if len(head.events) >= conventions.MAX_SPANS_PER_TRACE:
@@ -103,8 +142,7 @@ def _record_event(head: TraceHead, event: LogEvent, time_ms: int, known: set[tup
             return True
         return changed
     known.add(trace_event.key)
-    head.events.append(trace_event)
-    head.events.sort(key=lambda e: e.key)
+    bisect.insort(head.events, trace_event, key=lambda e: e.key)
     return True
 
 
@@ -156,10 +194,9 @@ def _resolution_names(spec: Spec) -> list[str]:
     return [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
 
 
-def _update_open(head: TraceHead, spec: Spec) -> bool:
+def _update_open(head: TraceHead, names: list[str]) -> bool:
     """A runner is open from runner_started until every resolution SLI has claimed it."""
     started = head.milestones.get(conventions.RUNNER_STARTED)
-    names = _resolution_names(spec)
     is_open = started is not None and bool(names) and any(name not in head.claims for name in names)
     open_since = started if is_open else None
     if open_since != head.open_since_ms:
@@ -181,5 +218,5 @@ def sweep_orphan(head: TraceHead, spec: Spec, now: float) -> StitchResult | None
             current.claims[name] = f"sweeper/{int(due)}"
             result.sli_events.append(SliEvent(name, due, False, head.correlation_id))
             result.changed = True
-    result.changed |= _update_open(current, spec)
+    result.changed |= _update_open(current, _resolution_names(spec))
     return result if result.changed else None

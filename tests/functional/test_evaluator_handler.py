@@ -50,6 +50,16 @@ class FakeStore(MemoryAlertStore):
     def view(self) -> SeriesView:
         return self._view
 
+    # the operator metrics read raw buckets, digests and the gauge: a quiet pipeline here
+    def buckets(self, sli: str, resolution: str, start: int, end: int) -> dict[int, dict[str, int]]:
+        return {}
+
+    def digest(self, sketch: str, start: int, end: int) -> None:
+        return None
+
+    def gauge(self, name: str) -> int:
+        return 0
+
 
 @pytest.fixture
 def deps(monkeypatch: pytest.MonkeyPatch) -> evaluator.Dependencies:

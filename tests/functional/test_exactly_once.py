@@ -170,7 +170,7 @@ def run_schedule(store: Any, spec: Any, schedule: list[tuple[float, int, bool]],
     proxy = FaultyStore(store, *fault)
     ingestor = Ingestor(proxy, spec)  # type: ignore[arg-type]
     for where, length, duplicate in schedule:
-        start = int(where * first_unapplied(store))
+        start = min(int(where * first_unapplied(store)), len(RECORDS) - 1)
         batch = RECORDS[start : start + length]
         if duplicate:
             batch = [*batch, batch[len(batch) // 2]]

@@ -59,11 +59,7 @@ def handler_cases() -> list[Any]:
     for name, resource in functions(decoded).items():
         handler = resource["Properties"]["Handler"]
         module = handler.rsplit(".", 1)[0]
-        marks = []
-        if importlib.util.find_spec(module.rsplit(".", 1)[0]) and importlib.util.find_spec(module) is None:
-            # Being written in parallel; the lead removes this once the module lands.
-            marks.append(pytest.mark.xfail(reason=f"{module} does not exist yet", strict=True))
-        cases.append(pytest.param(name, handler, id=name, marks=marks))
+        cases.append(pytest.param(name, handler, id=name))
     return cases
 
 

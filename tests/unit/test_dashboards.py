@@ -171,14 +171,9 @@ def test_slo_dashboards_check_fails_on_stale_files_and_passes_after_writing(
     dashboards = build_dashboards(SLOS)
     (tmp_path / "template.yaml").write_text("".join(TEMPLATE.format(name=name) for name in dashboards))
     out = tmp_path / "dashboards"
-    original = cli.COMMAND_MODULES
-    cli.COMMAND_MODULES = ("processors.cli.dashboards",)
-    try:
-        assert cli.main(["dashboards", "--out", str(out), "--check"]) == 1
-        assert cli.main(["dashboards", "--out", str(out)]) == 0
-        assert cli.main(["dashboards", "--out", str(out), "--check"]) == 0
-        assert cli.main(["dashboards", "--out", str(out), "--template", str(tmp_path / "missing.yaml")]) == 2
-    finally:
-        cli.COMMAND_MODULES = original
+    assert cli.main(["dashboards", "--out", str(out), "--check"]) == 1
+    assert cli.main(["dashboards", "--out", str(out)]) == 0
+    assert cli.main(["dashboards", "--out", str(out), "--check"]) == 0
+    assert cli.main(["dashboards", "--out", str(out), "--template", str(tmp_path / "missing.yaml")]) == 2
     assert sorted(p.stem for p in out.iterdir()) == sorted(DASHBOARD_NAMES)
     assert "no template" in capsys.readouterr().err

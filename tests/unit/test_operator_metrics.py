@@ -213,8 +213,6 @@ def test_a_distribution_has_one_value_per_event_up_to_emfs_hundred(count: int, e
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     import processors.cli as cli
 
-    if "processors.cli.metrics" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "processors.cli.metrics"))
     code = cli.main(list(argv))
     return code, capsys.readouterr().out
 
@@ -278,7 +276,6 @@ def test_slo_metrics_mistakes_are_one_line_usage_errors(
 ) -> None:
     import processors.cli as cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "processors.cli.metrics"))
     assert cli.main(["metrics", "--db", str(loaded.path), *argv]) == 2
     assert message in capsys.readouterr().err
 

@@ -1,0 +1,107 @@
+"""The ingest Lambda over DynamoDB on moto's server: partial batch responses, throttling, bad records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from processors import conventions
+from processors.handlers import ingest
+from processors.ingest import Ingestor
+from processors.store import DynamoDBStore, dynamodb_client
+from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line
+from tests.conftest import create_table
+
+
+class ThrottlingClient:
+    """A thin wrapper over a real client: the first `times` TransactWriteItems calls are throttled."""
+
+    def __init__(self, client: Any, times: int) -> None:
+        self.client = client
+        self.times = times
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        if self.times > 0:
+            self.times -= 1
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "TransactWriteItems"
+            )
+        return self.client.transact_write_items(**kwargs)
+
+
+@pytest.fixture
+def table(moto_endpoint: str) -> str:
+    return create_table(moto_endpoint)
+
+
+def use_store(monkeypatch: pytest.MonkeyPatch, client: Any, table: str, spec: Any) -> DynamoDBStore:
+    store = DynamoDBStore(client, table)
+    monkeypatch.setattr(ingest, "ingestor", lambda: Ingestor(store, spec))
+    return store
+
+
+def api_record(n: int, sequence: int, status: int = 200) -> dict[str, Any]:
+    line = log_line("api_request", T0 + n, cid(n), "Api", status=status, duration=12.5)
+    return kinesis_record(gz(cw_payload([line])), sequence)
+
+
+def api_counts(store: DynamoDBStore) -> tuple[int, int]:
+    counts = store.window_counts(conventions.API_AVAILABILITY, int(T0) - 3600, int(T0) + 3600)
+    return counts.good, counts.total
+
+
+def test_the_sample_event_is_applied_and_reports_no_failures(monkeypatch, moto_endpoint, table, spec, lambda_context):
+    store = use_store(monkeypatch, dynamodb_client(moto_endpoint), table, spec)
+    response = ingest.lambda_handler(load_event("sample-kinesis-event.json"), lambda_context)
+    assert response == {"batchItemFailures": []}
+    head = store.trace("7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01")
+    assert head is not None and set(head.milestones) == {"webhook_received", "job_queued"}
+
+
+def test_bad_records_are_skipped_and_never_fail_the_batch(monkeypatch, moto_endpoint, table, spec, lambda_context):
+    store = use_store(monkeypatch, dynamodb_client(moto_endpoint), table, spec)
+    event = kinesis_event([api_record(1, 10), kinesis_record(b"garbage", 11), api_record(2, 12, status=503)])
+    assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    assert api_counts(store) == (1, 2)
+
+
+def test_a_throttled_commit_reports_the_batch_for_retry_and_the_retry_applies_it_once(
+    monkeypatch, moto_endpoint, table, spec, lambda_context
+):
+    client = ThrottlingClient(dynamodb_client(moto_endpoint), times=1)
+    store = use_store(monkeypatch, client, table, spec)
+    event = kinesis_event([api_record(1, 10), api_record(2, 11), api_record(3, 12)])
+    first = ingest.lambda_handler(event, lambda_context)
+    assert first == {"batchItemFailures": [{"itemIdentifier": str(s)} for s in (10, 11, 12)]}
+    assert api_counts(store) == (0, 0)
+    assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}  # a duplicate delivery
+    assert api_counts(store) == (3, 3)
+
+
+def test_unprocessed_keys_are_retried_until_read(monkeypatch, moto_endpoint, table, spec, lambda_context):
+    real = dynamodb_client(moto_endpoint)
+
+    class UnprocessedOnce:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                return {"Responses": {}, "UnprocessedKeys": RequestItems}
+            return real.batch_get_item(RequestItems=RequestItems)
+
+    client = UnprocessedOnce()
+    store = use_store(monkeypatch, client, table, spec)
+    assert ingest.lambda_handler(kinesis_event([api_record(1, 10)]), lambda_context) == {"batchItemFailures": []}
+    assert client.calls >= 2
+    assert api_counts(store) == (1, 1)

@@ -1,0 +1,49 @@
+"""The orphan sweeper Lambda: open runners past max_runtime become one bad orphan-rate event, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from processors import conventions
+from processors.decoding import decode_record
+from processors.handlers import sweeper
+from processors.ingest import Ingestor
+from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line
+
+
+def scheduled(at: str) -> dict[str, Any]:
+    return {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": at, "region": "us-east-1", "resources": [], "detail": {}}
+
+
+@pytest.fixture
+def ingestor(store: Any, spec: Any, monkeypatch: pytest.MonkeyPatch) -> Ingestor:
+    built = Ingestor(store, spec)
+    lines = [log_line("runner_started", T0, cid(1)), log_line("runner_started", T0 + 60, cid(2)),
+             log_line("workflow_completed", T0 + 120, cid(2), conclusion="success")]
+    built.apply_batch("s", "shard", [decode_record(kinesis_record(gz(cw_payload(lines)), 1))])
+    monkeypatch.setattr(sweeper, "_ingestor", lambda: built)
+    return built
+
+
+def orphan_counts(store: Any) -> tuple[int, int]:
+    counts = store.window_counts(conventions.ORPHAN_RATE, int(T0) - 3600, int(T0) + 8 * 3600)
+    return counts.good, counts.total
+
+
+def test_a_runner_past_max_runtime_is_swept_once_however_often_the_sweeper_runs(ingestor, lambda_context) -> None:
+    assert sweeper.lambda_handler(scheduled("2026-10-01T05:59:00Z"), lambda_context)["swept"] == 0
+    assert sweeper.lambda_handler(scheduled("2026-10-01T06:01:00Z"), lambda_context)["swept"] == 1
+    assert sweeper.lambda_handler(scheduled("2026-10-01T06:01:00Z"), lambda_context)["swept"] == 0  # a retry
+    assert sweeper.lambda_handler(scheduled("2026-10-01T07:00:00Z"), lambda_context)["swept"] == 0
+    assert orphan_counts(ingestor.store) == (1, 2)  # the completed runner good, the silent one bad
+    assert ingestor.store.gauge("runners-active") == 0
+
+
+def test_a_completion_that_arrives_after_the_sweep_does_not_flip_it(ingestor, lambda_context) -> None:
+    sweeper.lambda_handler(scheduled("2026-10-01T06:01:00Z"), lambda_context)
+    late = [log_line("workflow_completed", T0 + 6.5 * 3600, cid(1), conclusion="success")]
+    ingestor.apply_batch("s", "shard", [decode_record(kinesis_record(gz(cw_payload(late)), 2))])
+    assert orphan_counts(ingestor.store) == (1, 2)
