@@ -131,6 +131,25 @@ def _layout(widgets: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return placed
 
 
+def _expression(expression: str, id: str, label: str, **options: Any) -> list[dict[str, Any]]:
+    return [{"expression": expression, "id": id, "label": label, **options}]
+
+
+def _hidden(name: str, id: str, *dimensions: str, **options: Any) -> list[Any]:
+    """A metric row that only feeds metric math."""
+    return _metric(name, *dimensions, id=id, visible=False, **options)
+
+
+def _cache_hit_ratio(label: str, **options: Any) -> list[list[Any]]:
+    """hits / (hits + misses) from the counters' Sums: weighted by lookups at any period, unlike the
+    Average of the per-minute CacheHitRate; no point where there were no lookups (0/0 draws nothing)."""
+    return [
+        _hidden("CacheHits", "hits", stat="Sum"),
+        _hidden("CacheMisses", "misses", stat="Sum"),
+        _expression("hits / (hits + misses)", "hit_ratio", label, **options),
+    ]
+
+
 def _objective_line(slo: DashboardSlo) -> dict[str, Any]:
     return {"label": f"objective {slo.objective:g}", "value": slo.objective}
 
@@ -148,13 +167,26 @@ def system_overview(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
         _text("# System overview\nRequests, queue, runners, cache and errors; SLO status per objective."),
         _graph(
             "Request rate (per minute)",
-            [_metric("QueueProcessingRate"), _metric("RunnersStarted", stat="Sum")],
+            [
+                # RunnersStarted is a count a minute: its Sum scaled to one minute at any period.
+                _hidden("RunnersStarted", "started", stat="Sum"),
+                _expression("started / (PERIOD(started) / 60)", "started_per_min", "runners started / min"),
+                # QueueProcessingRate is task_launched / 60 (Count/Second), emitted every minute: Average × 60.
+                _hidden("QueueProcessingRate", "launch_rate", stat="Average"),
+                _expression("launch_rate * 60", "launched_per_min", "tasks launched / min"),
+            ],
             stat="Sum",
         ),
         _graph("Queue depth (SQS ApproximateNumberOfMessagesVisible)", [[queue_depth]], stat="Maximum"),
         _graph("Active runners", [_metric("RunnersActive")], stat="Maximum"),
         _graph("Cache hit rate", [_metric("CacheHitRate")]),
-        _graph("Error rate", [_metric("FailedWorkflowRate"), _metric("ReconciliationFailures", stat="Sum")]),
+        _graph(
+            "Error rate",
+            [
+                _metric("FailedWorkflowRate", label="failed workflow rate (ratio)"),
+                _metric("ReconciliationFailures", stat="Sum", yAxis="right", label="reconciliation failures (count)"),
+            ],
+        ),
         _single("SLO status (attainment)", [_metric("SLOAttainment", "SLO", slo.name) for slo in slos]),
     ]
     return {"widgets": _layout(widgets)}
@@ -173,7 +205,17 @@ def request_tracing(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
             stat="p95",
             stacked=True,
         ),
-        _graph("Trace coverage", [_metric(conventions.METRIC_TRACE_COVERAGE)]),
+        # TraceCoverage is counted in the store (`slo status`), not emitted as a metric: show the ingest
+        # Lambda's own counters instead.
+        _graph(
+            "Ingest: events processed / skipped / malformed records (per minute)",
+            [
+                _metric(conventions.METRIC_EVENTS_PROCESSED, label="events processed"),
+                _metric(conventions.METRIC_EVENTS_SKIPPED, label="events skipped (any kind)"),
+                _metric(conventions.METRIC_MALFORMED_RECORDS, label="malformed records"),
+            ],
+            stat="Sum",
+        ),
         _logs(
             "Error locations (service, action)",
             'filter level = "ERROR" or metadata.status >= 500 '
@@ -241,7 +283,13 @@ def slo_budgets(slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold
 
 def performance_trends(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
     names = conventions.SLO_METRIC_NAMES
-    per_slo = [_metric(names[slo.name]) for slo in slos if slo.name in names]
+    per_slo = [
+        _metric(names[slo.name], yAxis="right", label=f"{names[slo.name]} (ms)")
+        if names[slo.name].endswith("P95")
+        else _metric(names[slo.name], label=names[slo.name])
+        for slo in slos
+        if slo.name in names
+    ]
     widgets = [
         _text("# Performance trends"),
         _graph(
@@ -254,27 +302,42 @@ def performance_trends(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
             [_metric("RunnerStartupTime", stat=stat, label=stat) for stat in ("p50", "p95", "p99")],
             period=300,
         ),
-        _graph("Cache hit trend", [_metric("CacheHitRate"), _metric("SLOCacheHitRate")], period=HOUR),
         _graph(
-            "Build time: cache hit vs miss (p50 ms)",
+            "Cache hit trend",
+            [*_cache_hit_ratio("cache hit ratio (hits / lookups)"), _metric("SLOCacheHitRate", stat="Average")],
+            period=HOUR,
+        ),
+        # The execution digest isn't split by cache outcome, so this sets build time beside the hit ratio.
+        _graph(
+            "Build time p50 / p95 (ms) vs cache hit ratio (right)",
             [
-                _metric("RunnerExecutionTime", "Cache", "hit", label="hit"),
-                _metric("RunnerExecutionTime", "Cache", "miss", label="miss"),
+                _metric("RunnerExecutionTime", stat="p50", label="build time p50 (ms)"),
+                _metric("RunnerExecutionTime", stat="p95", label="build time p95 (ms)"),
+                *_cache_hit_ratio("cache hit ratio", yAxis="right"),
             ],
-            stat="p50",
             period=300,
+            yAxis={"left": {"label": "ms", "min": 0}, "right": {"label": "ratio", "min": 0, "max": 1}},
         ),
         _graph("Cost per build (USD)", [_metric("CostPerBuild")], period=HOUR),
-        _graph("SLO indicators", per_slo, period=300),
+        _graph(
+            "SLO indicators (ratios; latency ms on the right)",
+            per_slo,
+            period=300,
+            yAxis={"left": {"label": "ratio"}, "right": {"label": "ms", "min": 0}},
+        ),
     ]
     return {"widgets": _layout(widgets)}
 
 
 def reliability(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
-    del slos
+    # MTTR is emitted in Seconds, overall (service only) and per SLO (dimension SLO): shown in minutes.
+    mttr = [_hidden("MTTR", "mttr"), _expression("mttr / 60", "mttr_min", "all SLOs (minutes)")]
+    for i, slo in enumerate(slos):
+        mttr.append(_hidden("MTTR", f"mttr{i}", "SLO", slo.name))
+        mttr.append(_expression(f"mttr{i} / 60", f"mttr{i}_min", f"{slo.name} (minutes)"))
     widgets = [
         _text("# Reliability"),
-        _graph("MTTR (minutes)", [_metric("MTTR")], period=HOUR),
+        _graph("MTTR (minutes)", mttr, period=HOUR),
         _graph("Orphan rate", [_metric("SLOOrphanRate")], period=300),
         _graph("Failed workflow rate", [_metric("FailedWorkflowRate")], period=300),
         _graph(

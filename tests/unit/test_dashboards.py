@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from processors import conventions
 from processors.dashboards import (
     DASHBOARD_NAMES,
     DashboardError,
@@ -19,35 +20,67 @@ from processors.dashboards import (
 )
 
 SLOS = (DashboardSlo("queue-latency", 0.999), DashboardSlo("api-availability", 0.999))
-# SLO metrics (evaluator) and runner metrics, as the product spec names them
-ALLOWED_METRICS = set(
-    [
-        "SLOQueueLatencyP95",
-        "SLOCacheHitRate",
-        "SLODeploySuccessRate",
-        "SLOOrphanRate",
-        "SLOApiAvailability",
-        "SLOAttainment",
-        "SLOBurnRate",
-        "SLOBudgetRemaining",
-        "RunnersStarted",
-        "RunnersCompleted",
-        "RunnersActive",
-        "RunnerStartupTime",
-        "RunnerExecutionTime",
-        "CacheHits",
-        "CacheMisses",
-        "CacheHitRate",
-        "QueueProcessingRate",
-        "QueueAge",
-        "ReconciliationRuns",
-        "ReconciliationFailures",
-        "MTTR",
-        "FailedWorkflowRate",
-        "CostPerBuild",
-        "TraceCoverage",
-    ]
-)
+
+
+def emitted_metrics() -> dict[str, set[tuple[str, ...]]]:
+    """Metric name → the dimension sets (besides `service`) the code emits it with, from the emitters'
+    own names: the operator metrics, the evaluator's SLO points and the ingest and sweeper handlers."""
+    from processors.evaluating import metrics as evaluating
+    from processors.handlers import evaluator, sweeper
+    from processors.metrics import operator
+
+    plain: set[tuple[str, ...]] = {()}
+    by_slo = {(evaluating.DIMENSION_SLO,)}
+    emitted: dict[str, set[tuple[str, ...]]] = {}
+    operator_names = [v for k, v in vars(operator).items() if k.endswith("_METRIC") and isinstance(v, str)]
+    for name in operator_names:
+        emitted[name] = set(plain)
+    for latency, _sketch in operator.LATENCY_SKETCHES:
+        for suffix in (*(s for s, _q in operator.QUANTILES), "Count"):
+            emitted[f"{latency}{suffix}"] = set(plain)
+    emitted[operator.MTTR_METRIC] = plain | by_slo  # overall and per SLO (operator._mttr_points)
+    emitted[evaluating.METRIC_ATTAINMENT] = set(by_slo)
+    emitted[evaluating.METRIC_BUDGET_REMAINING] = set(by_slo)
+    emitted[evaluating.METRIC_BURN_RATE] = {(evaluating.DIMENSION_SLO, evaluating.DIMENSION_WINDOW)}
+    emitted[evaluating.METRIC_EVALUATIONS_COMPLETED] = set(plain)
+    emitted[evaluating.METRIC_EVALUATION_DURATION] = set(plain)
+    emitted[evaluator.METRIC_NOTIFICATION_FAILURES] = set(plain)
+    emitted[sweeper.METRIC_ORPHANS_SWEPT] = set(plain)
+    for headline in conventions.SLO_METRIC_NAMES.values():
+        if headline.endswith("P95"):  # a latency SLO's headline comes as P50/P95/P99 (slo_points)
+            for quantile in ("P50", "P95", "P99"):
+                emitted[headline[: -len("P95")] + quantile] = set(plain)
+        else:
+            emitted[headline] = set(plain)
+    for name in ingest_handler_metrics():
+        emitted[name] = set(plain)
+    return emitted
+
+
+def ingest_handler_metrics() -> list[str]:
+    """What the ingest Lambda's emit_batch_metrics adds to its Powertools Metrics, recorded."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from processors.handlers import ingest
+    from processors.ingest import BatchReport
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.names: list[str] = []
+
+        def add_metric(self, name: str, unit: Any, value: float) -> None:
+            self.names.append(name)
+
+        def add_metadata(self, key: str, value: Any) -> None:
+            pass
+
+    recorder = Recorder()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest, "metrics", recorder)
+        report = BatchReport(records=1, events=1, skips=Counter({conventions.SKIP_NOT_GZIP: 1}))
+        ingest.emit_batch_metrics(report, [SimpleNamespace(arrival=0.0)], now=1.0)  # type: ignore[list-item]
+    return recorder.names
 
 
 def metric_rows(body: dict[str, Any]) -> list[list[Any]]:
@@ -92,12 +125,70 @@ def test_attainment_widgets_draw_the_objective_as_a_ratio() -> None:
     assert widget["properties"]["annotations"]["horizontal"] == [{"label": "objective 0.995", "value": 0.995}]
 
 
-def test_every_metric_is_one_the_product_emits_under_the_stack_namespace() -> None:
+def test_every_metric_row_is_under_the_stack_namespace_and_the_service_dimension() -> None:
     for name, body in build_dashboards(SLOS).items():
         for row in metric_rows(body):
             assert row[0] == "${MetricsNamespace}", name
-            assert row[1] in ALLOWED_METRICS, (name, row[1])
             assert row[2:4] == ["service", "slo-pipeline"], name
+
+
+def test_every_metric_the_dashboards_read_is_one_the_code_emits_with_those_dimensions() -> None:
+    emitted = emitted_metrics()
+    assert "TraceCoverage" not in emitted  # counted in the store, never emitted: no widget may read it
+    for name, body in build_dashboards(SLOS).items():
+        for row in metric_rows(body):
+            assert row[1] in emitted, (name, row[1])
+            dimensions = tuple(row[4:-1:2] if isinstance(row[-1], dict) else row[4::2])
+            assert dimensions in emitted[row[1]], (name, row[1], dimensions)
+
+
+def test_the_only_metrics_outside_the_stack_namespace_are_aws_ones_read_by_search() -> None:
+    for name, body in build_dashboards(SLOS).items():
+        for widget in body["widgets"]:
+            for row in widget["properties"].get("metrics", []):
+                if isinstance(row[0], dict) and "SEARCH(" in row[0]["expression"]:
+                    assert "{AWS/" in row[0]["expression"], name
+
+
+def test_mttr_is_shown_in_minutes_from_the_seconds_it_is_emitted_in_overall_and_per_slo() -> None:
+    body = build_dashboards(SLOS)["reliability"]
+    (widget,) = [w for w in body["widgets"] if w["properties"].get("title") == "MTTR (minutes)"]
+    rows = widget["properties"]["metrics"]
+    hidden = {row[-1]["id"]: row[4:-1] for row in rows if isinstance(row[0], str)}
+    assert all(not row[-1]["visible"] for row in rows if isinstance(row[0], str))
+    expressions = [row[0] for row in rows if isinstance(row[0], dict)]
+    assert all(e["expression"] == f"{e['id'].removesuffix('_min')} / 60" for e in expressions)
+    assert all("minutes" in e["label"] for e in expressions)
+    assert sorted(map(tuple, hidden.values())) == sorted([(), *(("SLO", slo.name) for slo in SLOS)])
+
+
+def test_the_request_rate_is_per_minute_whatever_the_period() -> None:
+    body = build_dashboards(SLOS)["system-overview"]
+    (widget,) = [w for w in body["widgets"] if w["properties"].get("title") == "Request rate (per minute)"]
+    rows = widget["properties"]["metrics"]
+    stats = {row[1]: row[-1]["stat"] for row in rows if isinstance(row[0], str)}
+    assert stats == {"RunnersStarted": "Sum", "QueueProcessingRate": "Average"}  # a count; a per-second rate
+    expressions = {row[0]["expression"] for row in rows if isinstance(row[0], dict)}
+    assert expressions == {"started / (PERIOD(started) / 60)", "launch_rate * 60"}
+    assert all(row[0]["label"].endswith("/ min") for row in rows if isinstance(row[0], dict))
+
+
+def test_metric_math_only_refers_to_ids_defined_in_its_widget() -> None:
+    import re
+
+    for name, body in build_dashboards(SLOS).items():
+        for widget in body["widgets"]:
+            rows = widget["properties"].get("metrics", [])
+            ids = {
+                row[-1]["id"]
+                for row in rows
+                if isinstance(row[0], str) and isinstance(row[-1], dict) and "id" in row[-1]
+            }
+            ids |= {row[0]["id"] for row in rows if isinstance(row[0], dict)}
+            for row in rows:
+                if isinstance(row[0], dict) and "SEARCH(" not in row[0]["expression"]:
+                    used = set(re.findall(r"\b[a-z][a-z0-9_]*\b", row[0]["expression"]))
+                    assert used <= ids, (name, row[0]["expression"], used - ids)
 
 
 def test_the_system_overview_reads_queue_depth_from_sqs() -> None:
