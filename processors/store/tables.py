@@ -1,20 +1,26 @@
 """The DynamoDB table definition, in one place: `slo bootstrap`, the adapter and the SAM template test read it.
 
-Single-table design (docs/store.md):
+Single-table design (docs/store.md has attributes, measured item sizes and the write conditions):
 
-| item            | PK                         | SK                      | notes                                  |
-|-----------------|----------------------------|-------------------------|----------------------------------------|
-| counter bucket  | CNT#{sli}#{m or h}         | 2026-10-01T06:00Z       | good, total (+ per-slice g{i}, t{i})   |
-| latency digest  | DIG#{sli}#{m or h}         | 2026-10-01T06:00Z       | d (binary t-digest), v (version)       |
-| checkpoint      | CKPT                       | {stream}#{shard}        | position, newest                       |
-| trace head      | TRACE#{correlationId}      | HEAD                    | milestones, claims, GSI1/GSI2 keys     |
-| trace spans     | TRACE#{correlationId}      | SPAN#{start}#{action}   | one item per batch of spans            |
-| alert state/log | ALERT#{slo}                | STATE / LOG#{at}#{kind} |                                        |
+| item            | PK                    | SK                     | attributes                                      |
+|-----------------|-----------------------|------------------------|-------------------------------------------------|
+| counter bucket  | CNT#{sli}#{m or h}    | 2026-10-01T06:00Z      | good, total, (h, time-slice) g{i}/t{i}, (m) x   |
+| latency digest  | DIG#{sketch}#{m or h} | 2026-10-01T06:00Z      | d (binary t-digest), v (version)                |
+| checkpoint      | CKPT                  | {stream}#{shard}       | pos (sequence:sub-sequence:event-index), newest |
+| trace head      | TRACE#{correlationId} | HEAD                   | v, doc (zlib JSON: milestones, claims, events)  |
+| gauge           | GAUGE                 | {name}                 | value (e.g. runners-active)                     |
+| alert state     | ALERTSTATE            | {slo}                  | doc (JSON), at                                  |
+| alert log       | ALERTLOG              | {at:012d}#{id}         | doc (JSON transition)                           |
 
-GSI1 finds traces by workflow (GSI1PK = WF#{workflowId}), GSI2 by repository (GSI2PK = REPO#{org/repo});
-both sort by GSI?SK = the trace's first-seen ISO time. GSI3 is sparse: only trace heads of runners that
-started and have not resolved carry GSI3PK = OPEN#{hour the runner started}, so the orphan sweeper queries
-just the hours that are past their max runtime.
+Spans are not items: the trace head holds the event list (up to MAX_SPANS_PER_TRACE) and spans are derived
+at read time. Counter and digest items carry `expiresAt` (minute buckets 40 days, hour buckets 400 days),
+trace heads trace_ttl_days after first seen.
+
+All three GSIs project KEYS_ONLY. GSI1 finds traces by workflow (GSI1PK = WF#{workflowId}), GSI2 by
+repository (GSI2PK = REPO#{org/repo}); both sort by GSI?SK = the trace's first-seen ISO time. GSI3 is a
+sparse open-runner index: only trace heads of runners that started and have not resolved carry
+GSI3PK = OPEN#{hour the runner started} and GSI3SK = {startedMs:015d}#{correlationId}, so the orphan sweeper
+queries just those hours.
 """
 
 from __future__ import annotations
