@@ -1,11 +1,11 @@
-# Quick start: `make demo` and `make test`; each creates .venv itself.
+# Quick start: `make demo` and `make test`. Each creates .venv itself.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DB     ?= .slo/demo.db
 
-.PHONY: demo test lint bench events clean
+.PHONY: demo test test-browser lint bench events dashboards sam-build clean venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,25 +16,48 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Deterministic sample traffic: 8 hours of the runner platform as Lambda Kinesis events on two shards.
 events: $(STAMP)
 	$(BIN)/python events/generate.py --out events
 
-demo: $(STAMP) events
+demo: events
 	rm -f $(DB)
 	$(BIN)/slo replay events/ --db $(DB)
+	@echo; echo "== slo status (at the end of the sample) =="
 	$(BIN)/slo status --db $(DB)
-	$(BIN)/slo demo-example --db $(DB)
+	@echo; echo "== slo alerts: the short incident at 03:00 pages, then resolves =="
+	$(BIN)/slo alerts --db $(DB)
+	@echo; echo "== one example: the trace behind the first page's first exemplar =="
+	$(BIN)/slo trace $$($(BIN)/slo alerts --db $(DB) --json | $(BIN)/python -c \
+	  "import json,sys; print(next(t['exemplars'][0] for t in json.load(sys.stdin) if t['severity']=='page' and t.get('exemplars')))") --db $(DB)
+	@echo
+	$(BIN)/slo report --db $(DB) --out report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Renders the HTML report in headless Chromium (installs Debian's chromium when missing).
+test-browser: $(STAMP)
+	bash .ci/install-chromium
+	$(BIN)/python -m pytest -q -m browser tests/browser
+
 lint: $(STAMP)
-	$(BIN)/ruff check processors correlation tests bench events
+	$(BIN)/ruff check processors correlation subscriptions tests bench events
 	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -r bench/requirements.txt
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_sketch.py
+	$(BIN)/python bench/bench_evaluator.py
+
+dashboards: $(STAMP)
+	$(BIN)/slo dashboards --out sam/dashboards/
+
+# `sam build` without Docker: the SAM CLI lives in its own venv; pip fetches wheels for the target arch.
+sam-build:
+	test -x .venv-sam/bin/sam || ($(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli)
+	.venv-sam/bin/sam build --template sam/template.yaml
 
 clean:
-	rm -rf $(VENV) .slo .pytest_cache
+	rm -rf $(VENV) .slo .pytest_cache report.html events/stream

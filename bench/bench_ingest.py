@@ -86,11 +86,42 @@ def floor_pass(records: list[dict[str, Any]]) -> int:
     return events
 
 
+def floor_with_messages(records: list[dict[str, Any]]) -> int:
+    """The floor plus parsing each log message's own JSON: work any structured-log pipeline must do."""
+    events = 0
+    for record in records:
+        payload = json.loads(zlib.decompress(base64.b64decode(record["kinesis"]["data"]), zlib.MAX_WBITS | 32))
+        for log_event in payload["logEvents"]:
+            message = log_event["message"]
+            if message.startswith("{"):
+                json.loads(message)
+            events += 1
+    return events
+
+
 def our_pass(records: list[dict[str, Any]], spec: Any) -> tuple[int, DiscardingStore]:
     store = DiscardingStore()
     decoded = [decode_record(record) for record in records]
     report = Ingestor(store, spec).apply_batch("bench", "shard", decoded)
     return sum(len(d.events) + sum(d.skips.values()) for d in decoded), store
+
+
+def sli_pass(records: list[dict[str, Any]], spec: Any) -> int:
+    """The issue's measure: decode + classify + aggregate into (SLI, minute) counters; no trace stitching."""
+    from collections import Counter
+
+    from processors.classifying import Classifier
+
+    classifier = Classifier(spec)
+    counters: Counter[tuple[str, int, bool]] = Counter()
+    events = 0
+    for record in records:
+        decoded = decode_record(record)
+        events += len(decoded.events) + sum(decoded.skips.values())
+        for event in decoded.events:
+            for sli_event in classifier.classify(event):
+                counters[(sli_event.sli, int(sli_event.time // 60), sli_event.good)] += 1
+    return events
 
 
 def best_of(runs: int, fn: Any) -> tuple[float, Any]:
@@ -152,13 +183,18 @@ def main() -> None:
     spec = load_spec(ROOT / "processors" / "slos.yaml")
     records = sample_records(args.records)
     floor_s, floor_events = best_of(args.runs, lambda: floor_pass(records))
+    floor2_s, _ = best_of(args.runs, lambda: floor_with_messages(records))
+    sli_s, sli_events = best_of(args.runs, lambda: sli_pass(records, spec))
     ours_s, (our_events, store) = best_of(args.runs, lambda: our_pass(records, spec))
-    assert floor_events == our_events, (floor_events, our_events)
-    floor_rate, our_rate = floor_events / floor_s, our_events / ours_s
+    assert floor_events == our_events == sli_events, (floor_events, our_events, sli_events)
+    floor_rate, sli_rate, our_rate = floor_events / floor_s, sli_events / sli_s, our_events / ours_s
     print(f"batch: {len(records):,} Kinesis records, {floor_events:,} log events (best of {args.runs})")
-    print(f"  decode floor (base64+gzip+JSON)        {floor_rate:>12,.0f} events/s")
-    print(f"  decode+classify+stitch+aggregate       {our_rate:>12,.0f} events/s   {our_rate / floor_rate:.2f}x floor")
-    print(f"  domain CPU per 1,000 events            {1000 * ours_s / our_events:>12.2f} ms")
+    print(f"  decode floor (base64+gzip+JSON)            {floor_rate:>10,.0f} events/s")
+    print(f"  floor + each message's JSON                {floor_events / floor2_s:>10,.0f} events/s   "
+          f"{floor_s / floor2_s:.2f}x floor")
+    print(f"  decode+classify+aggregate (SLI path)       {sli_rate:>10,.0f} events/s   {sli_rate / floor_rate:.2f}x floor")
+    print(f"  full ingest: + stitch, sketches, commits   {our_rate:>10,.0f} events/s   {our_rate / floor_rate:.2f}x floor")
+    print(f"  full ingest CPU per 1,000 log events       {1e6 * ours_s / our_events:>10.1f} ms")
     writes = dynamodb_writes(records, spec)
     print(f"DynamoDB (moto server) for {writes['events']:,} structured events:")
     print(f"  TransactWriteItems requests per 1,000 events  {writes['requests_per_1000']:.2f}")

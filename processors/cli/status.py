@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from processors import conventions
@@ -47,9 +46,14 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
     from processors.evaluating import evaluate, status_document
     from processors.store.view import StoreView
 
+    from processors.rendering.collect import firing_at
+
     view = StoreView(store)
-    evaluation = evaluate(view, spec, at, store.alert_log(since=alert_log_since(spec, at)))
-    document: dict[str, Any] = dict(status_document(evaluation, at, store.load_alert_states()))
+    log = store.alert_log(since=alert_log_since(spec, at))
+    evaluation = evaluate(view, spec, at, log)
+    document: dict[str, Any] = dict(status_document(evaluation, at))
+    firing = firing_at(log, at)  # from the log, so a past --at shows what was firing then
+    document["slos"] = [dict(slo, alerts=firing.get(slo["name"], [])) for slo in document["slos"]]
     coverage = view.trace_coverage(at - 30 * conventions.DAY, at)
     document["trace_coverage"] = {
         "with_correlation_id": coverage.good,
@@ -66,14 +70,15 @@ def run(args: argparse.Namespace) -> int:
     if args.latency:
         return print_latency(args, store, spec, at)
     document = status_at(store, spec, at)
-    if args.json or not sys.stdout.isatty():
+    if args.json:
         print(json.dumps(document, indent=2))
         return 0
     from rich.console import Console
 
     from processors.rendering.dashboard import render_dashboard
 
-    render_dashboard(document, Console())
+    console = Console()
+    render_dashboard(document, Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100))
     return 0
 
 
