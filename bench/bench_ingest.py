@@ -59,7 +59,7 @@ class DiscardingStore(Store):
         return {}
 
     _query_buckets = _query_exemplars = _query_digests = _noop  # type: ignore[assignment]
-    _find_traces = _open_runners = _alert_log = lambda self, *a: []  # type: ignore[assignment]  # noqa: E731
+    _find_traces = _open_runners = _alert_log = lambda self, *a: []  # type: ignore[assignment]
     _load_alert_states = _noop  # type: ignore[assignment]
     _save_alert_evaluation = lambda self, *a: []  # type: ignore[assignment]  # noqa: E731
     _get_gauge = lambda self, name: 0  # type: ignore[assignment]  # noqa: E731
@@ -102,7 +102,7 @@ def floor_with_messages(records: list[dict[str, Any]]) -> int:
 def our_pass(records: list[dict[str, Any]], spec: Any) -> tuple[int, DiscardingStore]:
     store = DiscardingStore()
     decoded = [decode_record(record) for record in records]
-    report = Ingestor(store, spec).apply_batch("bench", "shard", decoded)
+    Ingestor(store, spec).apply_batch("bench", "shard", decoded)
     return sum(len(d.events) + sum(d.skips.values()) for d in decoded), store
 
 
@@ -134,13 +134,13 @@ def best_of(runs: int, fn: Any) -> tuple[float, Any]:
 
 
 def dynamodb_writes(records: list[dict[str, Any]], spec: Any) -> dict[str, float]:
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
     from processors.store import DynamoDBStore, dynamodb_client
     from processors.store.tables import table_definition
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -148,7 +148,8 @@ def dynamodb_writes(records: list[dict[str, Any]], spec: Any) -> dict[str, float
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1").create_table(**table_definition("bench"))
+        client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+        client.create_table(**table_definition("bench"))
         store = DynamoDBStore(dynamodb_client(endpoint, read_timeout=300), "bench")  # moto is slow
         decoded = [decode_record(record) for record in records]
         events = sum(len(d.events) for d in decoded)
@@ -185,15 +186,17 @@ def main() -> None:
     floor_s, floor_events = best_of(args.runs, lambda: floor_pass(records))
     floor2_s, _ = best_of(args.runs, lambda: floor_with_messages(records))
     sli_s, sli_events = best_of(args.runs, lambda: sli_pass(records, spec))
-    ours_s, (our_events, store) = best_of(args.runs, lambda: our_pass(records, spec))
+    ours_s, (our_events, _store) = best_of(args.runs, lambda: our_pass(records, spec))
     assert floor_events == our_events == sli_events, (floor_events, our_events, sli_events)
     floor_rate, sli_rate, our_rate = floor_events / floor_s, sli_events / sli_s, our_events / ours_s
     print(f"batch: {len(records):,} Kinesis records, {floor_events:,} log events (best of {args.runs})")
     print(f"  decode floor (base64+gzip+JSON)            {floor_rate:>10,.0f} events/s")
     print(f"  floor + each message's JSON                {floor_events / floor2_s:>10,.0f} events/s   "
           f"{floor_s / floor2_s:.2f}x floor")
-    print(f"  decode+classify+aggregate (SLI path)       {sli_rate:>10,.0f} events/s   {sli_rate / floor_rate:.2f}x floor")
-    print(f"  full ingest: + stitch, sketches, commits   {our_rate:>10,.0f} events/s   {our_rate / floor_rate:.2f}x floor")
+    print(f"  decode+classify+aggregate (SLI path)       {sli_rate:>10,.0f} events/s   "
+          f"{sli_rate / floor_rate:.2f}x floor")
+    print(f"  full ingest: + stitch, sketches, commits   {our_rate:>10,.0f} events/s   "
+          f"{our_rate / floor_rate:.2f}x floor")
     print(f"  full ingest CPU per 1,000 log events       {1e6 * ours_s / our_events:>10.1f} ms")
     writes = dynamodb_writes(records, spec)
     print(f"DynamoDB (moto server) for {writes['events']:,} structured events:")

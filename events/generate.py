@@ -106,7 +106,8 @@ class Traffic:
             t_lookup = t + timedelta(milliseconds=rng.uniform(2000, 20000))
             hit = rng.random() < (0.25 if incident else 0.82)
             self.log(t_lookup, "Runner", cid, "cache_hit" if hit else "cache_miss", "build cache lookup",
-                     runner_stream, **ids, cacheKey=f"deps-{repository.split('/')[1]}", bytes=rng.randrange(10**6, 10**8))
+                     runner_stream, **ids, cacheKey=f"deps-{repository.split('/')[1]}",
+                     bytes=rng.randrange(10**6, 10**8))
             build_ms += 0 if hit else rng.uniform(30_000, 90_000)
         if orphan == "silent":
             return
@@ -175,7 +176,8 @@ def kinesis_events(traffic: Traffic) -> dict[str, list[dict[str, object]]]:
         payloads[(group, stream, window)].append((moment, message))
     records: dict[str, list[tuple[float, dict[str, object]]]] = defaultdict(list)
     event_id = 36_000_000_000_000_000_000_000_000_000_000_000_000
-    for (group, stream, window), lines in sorted(payloads.items(), key=lambda item: (item[0][2], item[0][0], item[0][1])):
+    by_time = sorted(payloads.items(), key=lambda item: (item[0][2], item[0][0], item[0][1]))
+    for (group, stream, window), lines in by_time:
         arrival = START + timedelta(seconds=(window + 1) * PAYLOAD_SECONDS + 1.5)
         document = {
             "messageType": "DATA_MESSAGE",

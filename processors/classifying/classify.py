@@ -48,8 +48,8 @@ class Classifier:
                 self._index(self._sketches_by_action, sketch.match, sketch)
 
     @staticmethod
-    def _index(table: dict, matcher: Matcher, item: object) -> None:  # type: ignore[type-arg]
-        actions = matcher.actions or frozenset({None})  # None: the matcher does not pin an action
+    def _index(table: dict, matcher: Matcher, item: object) -> None:
+        actions: frozenset[str | None] = matcher.actions or frozenset({None})  # None: no pinned action
         for action in actions:
             if item not in table[action]:
                 table[action].append(item)
@@ -93,7 +93,7 @@ class Classifier:
         )
 
     @staticmethod
-    def _candidates(table: dict, action: str) -> list:  # type: ignore[type-arg]
+    def _candidates(table: dict, action: str) -> list:
         exact = table.get(action, [])
         wildcard = table.get(None, [])
         return exact + wildcard if wildcard else exact

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 from processors.cli.common import UsageError, add_spec_argument, add_store_arguments, load_spec_argument, open_store
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "replay",
         help="replay Kinesis events, CloudWatch Logs payloads or JSON-lines logs into the store",
@@ -25,12 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from processors.replay import Replayer, SourceError, expand_paths, read_batches
+    from processors.replay import Replayer, ShardBatch, SourceError, expand_paths, read_batches
     from processors.replay.sources import NotLogEventsError
 
     spec = load_spec_argument(args)
     named = {str(path) for path in args.paths}
-    batches = []
+    batches: list[ShardBatch] = []
     try:
         files = expand_paths(args.paths)
         for path in list(files):
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failed_batches else 0
 
 
-def minute_hooks(store, spec):  # type: ignore[no-untyped-def]
+def minute_hooks(store, spec):
     """The evaluator's backtest: evaluate at every minute boundary, notifications to the alert log."""
     try:
         from processors.alerting.service import backtest_hook
@@ -70,9 +71,9 @@ class _progress:
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self.bar = None
+        self.bar: Any = None
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self):
         if sys.stderr.isatty() and self.total:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -82,7 +83,7 @@ class _progress:
             )
             self.bar.start()
             task = self.bar.add_task("replay", total=self.total)
-            return lambda n: self.bar.advance(task, n)  # type: ignore[union-attr]
+            return lambda n: self.bar.advance(task, n)
         return None
 
     def __exit__(self, *exc: object) -> None:
@@ -90,7 +91,7 @@ class _progress:
             self.bar.stop()
 
 
-def print_summary(report, elapsed: float, *, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def print_summary(report, elapsed: float, *, as_json: bool) -> None:
     import json
 
     from processors import conventions

@@ -19,7 +19,7 @@ from processors.cli.common import (
 from processors.timeutil import floor_to, format_duration, iso_seconds
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help="SLO attainment, error budgets and burn rates")
     add_store_arguments(parser)
     add_spec_argument(parser)
@@ -44,9 +44,8 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
     """The status document (fixed fields) plus trace coverage."""
     from processors.alerting.service import alert_log_since
     from processors.evaluating import evaluate, status_document
-    from processors.store.view import StoreView
-
     from processors.rendering.collect import firing_at
+    from processors.store.view import StoreView
 
     view = StoreView(store)
     log = store.alert_log(since=alert_log_since(spec, at))
@@ -90,7 +89,9 @@ def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> i
     digest = store.digest(args.latency, at - window, at)
     quantiles = None
     if digest is not None:
-        quantiles = {name: round(float(digest.quantile(q)), 3) for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+        quantiles = {
+            name: round(float(digest.quantile(q)), 3) for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+        }
     document = {
         "sketch": args.latency,
         "window": format_duration(window),

@@ -7,7 +7,7 @@ import argparse
 from processors.cli.common import UsageError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("validate", help="validate an SLO spec (default ./slos.yaml)")
     parser.add_argument("spec", nargs="?", metavar="SPEC", help="spec file")
     parser.set_defaults(func=run)

@@ -122,11 +122,11 @@ def decode_payload(data: bytes, sequence: int, sub_sequence: int, into: DecodedR
         )
         if isinstance(result, str):
             into.skips[result] += 1
-            if result in (conventions.SKIP_NO_CORRELATION_ID, conventions.SKIP_BAD_CORRELATION_ID):
-                if _is_vocabulary(log_event.get("message", "")):
-                    stamp = log_event.get("timestamp")
-                    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-                        into.uncorrelated_times.append(stamp / 1000.0)
+            uncorrelated = result in (conventions.SKIP_NO_CORRELATION_ID, conventions.SKIP_BAD_CORRELATION_ID)
+            if uncorrelated and _is_vocabulary(log_event.get("message", "")):
+                stamp = log_event.get("timestamp")
+                if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+                    into.uncorrelated_times.append(stamp / 1000.0)
         else:
             into.events.append(result)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -49,9 +49,9 @@ class CheckpointedKinesisProcessor(BatchProcessor):
         self.decoded = []
         self.report = BatchReport()
 
-    def process(self) -> list[tuple]:  # type: ignore[type-arg]
+    def process(self) -> list[tuple]:
         results = super().process()
-        failed = {int(m.kinesis.sequence_number) for m in self.fail_messages}
+        failed = {int(cast(KinesisStreamRecord, m).kinesis.sequence_number) for m in self.fail_messages}
         first_failed = min(failed) if failed else None
         applicable = [d for _, d in self.decoded if first_failed is None or d.sequence < first_failed]
         if applicable:
@@ -66,10 +66,10 @@ class CheckpointedKinesisProcessor(BatchProcessor):
         """Move every succeeded record at or after `sequence` to the failures Powertools reports."""
         keep = []
         for message in self.success_messages:  # raw dicts here; Powertools reports data classes
-            record = message if isinstance(message, KinesisStreamRecord) else KinesisStreamRecord(message)
+            record = message if isinstance(message, KinesisStreamRecord) else KinesisStreamRecord(cast(Any, message))
             if int(record.kinesis.sequence_number) >= sequence:
                 self.fail_messages.append(record)
-                self.exceptions.append((None, None, None))  # type: ignore[arg-type]
+                self.exceptions.append((None, None, None))
             else:
                 keep.append(message)
         self.success_messages[:] = keep

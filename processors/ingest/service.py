@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from processors import conventions
 from processors.classifying.builtin import RUNNERS_ACTIVE_GAUGE
-from processors.classifying.classify import Classifier, LatencySample, SliEvent
+from processors.classifying.classify import Classifier, LatencySample
 from processors.counting import slice_field_index
 from processors.decoding.types import DecodedRecord, LogEvent, Position
 from processors.spec.model import Spec, TimeSliceSli
@@ -197,7 +197,9 @@ class Ingestor:
             digests = {key: TDigest.from_values(values) for key, values in chunk.latency.items()}
         return Commit(
             checkpoint=advance,
-            counters={key: {name: value for name, value in fields.items() if value} for key, fields in chunk.counters.items()},
+            counters={
+                key: {name: value for name, value in fields.items() if value} for key, fields in chunk.counters.items()
+            },
             exemplars={key: ids for key, ids in chunk.exemplars.items() if ids},
             digests=digests,
             gauges={name: delta for name, delta in chunk.gauges.items() if delta},

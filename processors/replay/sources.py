@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from processors import conventions
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+
 from processors.decoding import DecodedRecord, Position, decode_payload, decode_record, parse_structured_log
 from processors.decoding.records import sequence_of, shard_of, stream_of
-from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 LINES_PER_BATCH = 1000
 SUFFIXES = {".json", ".jsonl", ".ndjson", ".gz", ".log", ".txt"}
@@ -107,9 +107,8 @@ def _from_document(path: Path, document: dict[str, Any], index: int) -> Iterator
     elif "metadata" in document or "correlationId" in document:
         yield from _log_lines(path, [json.dumps(document)])
     else:
-        raise NotLogEventsError(
-            f"{path}: not a Kinesis event, CloudWatch Logs payload or structured log (keys: {', '.join(list(document)[:4])})"
-        )
+        keys = ", ".join(list(document)[:4])
+        raise NotLogEventsError(f"{path}: not a Kinesis event, CloudWatch Logs payload or log line (keys: {keys})")
 
 
 def _kinesis_batches(path: Path, records: list[Any]) -> Iterator[ShardBatch]:

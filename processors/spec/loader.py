@@ -9,7 +9,7 @@ import math
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import yaml
 
@@ -18,6 +18,7 @@ from processors.spec.exceptions import SpecError
 from processors.spec.model import (
     AlertPolicy,
     BurnRateTier,
+    Comparison,
     Condition,
     EventsSli,
     LatencySketch,
@@ -63,7 +64,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     return mapping
 
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def default_spec_path() -> str:
@@ -88,7 +89,7 @@ def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
     try:
-        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_LineLoader)
     except SpecError as exc:
         raise SpecError(exc.reason, path=source, line=exc.line, field=exc.field) from None
     except yaml.YAMLError as exc:
@@ -279,7 +280,7 @@ class _Reader:
                     raise self.fail(f"{op} takes a list", node, name, f"{field}.{name}")
                 if op in {"lt", "le", "gt", "ge"} and not _is_number(value):
                     raise self.fail(f"{op} takes a number", node, name, f"{field}.{name}")
-                conditions.append(Condition(path, op, value))
+                conditions.append(Condition(path, cast(Comparison, op), value))
             elif isinstance(expected, list):
                 raise self.fail("use {in: [...]} for a list of values", node, name, f"{field}.{name}")
             else:
@@ -396,5 +397,5 @@ def _field_path(name: str) -> tuple[str, ...]:
     return ("metadata", *parts)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -58,7 +58,7 @@ class Stitcher:
     def apply(self, head: TraceHead, event: LogEvent, identity: str) -> StitchResult:
         """Apply one event to `head` in place; the result lists the decisions it caused."""
         result = StitchResult(head=head)
-        time_ms = int(round(event.time * 1000))
+        time_ms = round(event.time * 1000)
         result.changed |= _record_event(head, event, time_ms)
         rules = self._rules.get(event.action, [])
         wildcard = self._rules.get(None)

@@ -104,7 +104,8 @@ class Store(ABC):
             (conventions.RESOLUTION_MINUTE, plan.tail_minutes),
         ):
             if low < high:
-                parts.extend(TDigest.from_bytes(blob) for blob in self._query_digests(sketch, resolution, low, high).values())
+                rows = self._query_digests(sketch, resolution, low, high)
+                parts.extend(TDigest.from_bytes(blob) for blob in rows.values())
         if not parts:
             return None
         merged = TDigest.merge(parts)

@@ -78,7 +78,7 @@ def trace_pk(correlation_id: str) -> str:
 def _raise_mapped(exc: ClientError, what: str) -> None:
     code = exc.response.get("Error", {}).get("Code", "")
     if code == "TransactionCanceledException":
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", []) if r.get("Code") != "None"]
+        reasons = [str(r.get("Code")) for r in exc.response.get("CancellationReasons", []) if r.get("Code") != "None"]
         if any(reason in CONFLICT_REASONS for reason in reasons):
             raise CommitConflictError(f"{what}: a condition failed ({', '.join(reasons)})") from exc
         raise TransientStoreError(f"{what}: transaction cancelled ({', '.join(reasons) or code})") from exc
@@ -287,16 +287,16 @@ class DynamoDBStore(Store):
                 if key.resolution == conventions.RESOLUTION_MINUTE
                 else HOUR_BUCKET_TTL
             )
-            item = {
+            digest_item: dict[str, Any] = {
                 **_key(digest_pk(key.sketch, key.resolution), bucket_key(key.bucket)),
                 "d": {"B": blob},
                 "v": _n(version + 1),
                 tables.TTL_ATTRIBUTE: _n(ttl),
             }
-            actions.append({"Put": self._versioned_put(item, version)})
+            actions.append({"Put": self._versioned_put(digest_item, version)})
         for cid, write in commit.heads.items():
             head = write.head
-            item = {
+            head_item: dict[str, Any] = {
                 **_key(trace_pk(cid), "HEAD"),
                 "v": _n(head.version + 1),
                 "doc": {"B": zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)},
@@ -304,15 +304,15 @@ class DynamoDBStore(Store):
             }
             first_seen = iso_seconds((head.first_seen_ms or 0) / 1000)
             if head.workflow_id:
-                item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(f"WF#{head.workflow_id}")
-                item[f"{tables.GSI_BY_WORKFLOW}SK"] = _s(first_seen)
+                head_item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(f"WF#{head.workflow_id}")
+                head_item[f"{tables.GSI_BY_WORKFLOW}SK"] = _s(first_seen)
             if head.repository:
-                item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(f"REPO#{head.repository}")
-                item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
+                head_item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(f"REPO#{head.repository}")
+                head_item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
             if head.open_since_ms is not None:
-                item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s("OPEN#" + iso_seconds(head.open_since_ms / 1000)[:13])
-                item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(f"{head.open_since_ms:015d}#{cid}")
-            actions.append({"Put": self._versioned_put(item, head.version)})
+                head_item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s("OPEN#" + iso_seconds(head.open_since_ms / 1000)[:13])
+                head_item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(f"{head.open_since_ms:015d}#{cid}")
+            actions.append({"Put": self._versioned_put(head_item, head.version)})
         return actions
 
     def _versioned_put(self, item: dict[str, Any], version: int) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from processors import conventions
 from processors.counting import Rows
 from processors.decoding.types import Position
 from processors.stitching.model import TraceHead

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from processors import conventions
 from processors.counting import Counts, Rows, count_slices, window_counts
 from processors.spec.model import Slo, TimeSliceSli
 from processors.store.base import Store
-from processors import conventions
 from processors.timeutil import floor_to
 
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}

@@ -8,6 +8,7 @@ pass, on both adapters.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from typing import Any
 
@@ -166,7 +167,10 @@ deliveries = st.lists(
 faults = st.tuples(st.sets(st.integers(1, 25), max_size=4), st.sets(st.integers(1, 25), max_size=3))
 
 
-def run_schedule(store: Any, spec: Any, schedule: list[tuple[float, int, bool]], fault: tuple[set[int], set[int]]) -> None:
+Schedule = list[tuple[float, int, bool]]
+
+
+def run_schedule(store: Any, spec: Any, schedule: Schedule, fault: tuple[set[int], set[int]]) -> None:
     proxy = FaultyStore(store, *fault)
     ingestor = Ingestor(proxy, spec)  # type: ignore[arg-type]
     for where, length, duplicate in schedule:
@@ -174,10 +178,8 @@ def run_schedule(store: Any, spec: Any, schedule: list[tuple[float, int, bool]],
         batch = RECORDS[start : start + length]
         if duplicate:
             batch = [*batch, batch[len(batch) // 2]]
-        try:
+        with contextlib.suppress(Crash):
             deliver(ingestor, batch)
-        except Crash:
-            pass
     drain(ingestor, store)
     deliver(ingestor, RECORDS)  # the whole input replayed once more
 

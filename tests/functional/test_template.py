@@ -58,7 +58,6 @@ def handler_cases() -> list[Any]:
     cases = []
     for name, resource in functions(decoded).items():
         handler = resource["Properties"]["Handler"]
-        module = handler.rsplit(".", 1)[0]
         cases.append(pytest.param(name, handler, id=name))
     return cases
 

@@ -31,7 +31,8 @@ def bad_kpl_digest() -> dict:
 
 BAD_RECORDS = [
     ("data that is not base64 is skipped as not_base64", raw_record("%%%not base64%%%"), conventions.SKIP_NOT_BASE64),
-    ("bytes that are not gzip are skipped as not_gzip", kinesis_record(b"\x00\x01binary", 1), conventions.SKIP_NOT_GZIP),
+    ("bytes that are not gzip are skipped as not_gzip", kinesis_record(b"\x00\x01binary", 1),
+     conventions.SKIP_NOT_GZIP),
     (
         "a truncated gzip stream is skipped as truncated_gzip",
         kinesis_record(gz(cw_payload([GOOD]))[:-12], 1),
@@ -62,10 +63,12 @@ def test_bad_records_are_counted_by_kind_and_never_raise(case: str, record: dict
 
 
 BAD_MESSAGES = [
-    ("a Lambda START line is message_not_json", "START RequestId: 1 Version: $LATEST", conventions.SKIP_MESSAGE_NOT_JSON),
+    ("a Lambda START line is message_not_json", "START RequestId: 1 Version: $LATEST",
+     conventions.SKIP_MESSAGE_NOT_JSON),
     ("a JSON array message is message_not_json", "[1, 2]", conventions.SKIP_MESSAGE_NOT_JSON),
     ("broken JSON is message_not_json", '{"timestamp": ', conventions.SKIP_MESSAGE_NOT_JSON),
-    ("JSON without correlationId is no_correlation_id", log_line("api_request", T0, None), conventions.SKIP_NO_CORRELATION_ID),
+    ("JSON without correlationId is no_correlation_id", log_line("api_request", T0, None),
+     conventions.SKIP_NO_CORRELATION_ID),
     ("a correlationId that is not a UUID is bad_correlation_id", log_line("api_request", T0, "abc"),
      conventions.SKIP_BAD_CORRELATION_ID),
     ("JSON without metadata.action is no_action", json.dumps({"correlationId": cid(1), "metadata": {}}),
