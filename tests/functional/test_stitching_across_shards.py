@@ -61,7 +61,8 @@ def deliveries(draw: Any) -> dict[str, Any]:
         size = draw(st.integers(1, 3))
         chunks = [order[i : i + size] for i in range(0, len(order), size)]
         records[shard] = [
-            kinesis_record(gz(cw_payload(chunk)), 100 + i, shard=f"shardId-{shard:012d}") for i, chunk in enumerate(chunks)
+            kinesis_record(gz(cw_payload(chunk)), 100 + i, shard=f"shardId-{shard:012d}")
+            for i, chunk in enumerate(chunks)
         ]
     # the interleaving of shard batches, each a slice that starts at or before the first unapplied record
     steps = draw(
@@ -162,6 +163,7 @@ def test_trace_writes_per_batch_equal_the_distinct_correlation_ids(sqlite_store,
         for action, service in JOURNEY:  # five events per correlation ID
             lines.append(log_line(action, T0 + n + 0.1 * len(lines), cid(n), service))
     records = [kinesis_record(gz(cw_payload(lines[i : i + 7])), 10 + i) for i in range(0, len(lines), 7)]
-    report = Ingestor(sqlite_store, spec).apply_batch(STREAM, "shardId-000000000000", [decode_record(r) for r in records])
+    decoded = [decode_record(r) for r in records]
+    report = Ingestor(sqlite_store, spec).apply_batch(STREAM, "shardId-000000000000", decoded)
     assert report.events == 100
     assert report.heads_written == 20
