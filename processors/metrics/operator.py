@@ -1,9 +1,9 @@
 """The operator metrics of one minute [now − 60 s, now), computed from the store: pure apart from reads.
 
 Counters come from the built-in minute buckets (processors/classifying/builtin.py), latencies from the
-per-minute t-digests of the spec's sketches, RunnersActive from the store gauge and MTTR from the alert
-log. The evaluator Lambda emits these points as EMF; `slo metrics` prints the same points. docs/dashboards.md
-says what each one means.
+per-minute t-digests of the spec's sketches, RunnersActive from the store gauge, MTTR from the alert log and
+TraceCoverage from the ingest's `_trace-coverage` counters. The evaluator Lambda emits these points as EMF;
+`slo metrics` prints the same points. docs/dashboards.md says what each one means.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ RECONCILIATION_FAILURES_METRIC: Final = "ReconciliationFailures"
 MTTR_METRIC: Final = "MTTR"
 FAILED_WORKFLOW_RATE_METRIC: Final = "FailedWorkflowRate"
 COST_PER_BUILD_METRIC: Final = "CostPerBuild"
+TRACE_COVERAGE_METRIC: Final = conventions.METRIC_TRACE_COVERAGE
 
 # Latency metric → the spec sketch (processors/slos.yaml `latency:`) it reads.
 LATENCY_SKETCHES: Final = (
@@ -94,9 +95,9 @@ def operator_metric_points(
 ) -> list[MetricPoint]:
     """Every operator metric of the minute before `now` (floored to the minute), in a fixed order.
 
-    Counters are always present (0 on a quiet minute). Ratios, latencies, CacheSize, CostPerBuild and MTTR
-    are omitted when they have no denominator or no samples, so nothing is ever NaN. `alert_log` defaults
-    to the store's log since the longest SLO window (plus the MTTR margin).
+    Counters are always present (0 on a quiet minute). Ratios (TraceCoverage among them), latencies, CacheSize,
+    CostPerBuild and MTTR are omitted when they have no denominator or no samples, so nothing is ever NaN.
+    `alert_log` defaults to the store's log since the longest SLO window (plus the MTTR margin).
     """
     store = source.store if isinstance(source, StoreView) else source
     start, end = metric_minute(now)
@@ -141,6 +142,11 @@ def operator_metric_points(
     if execution is not None and spec.runner_cost_per_hour > 0:
         cost = digest_mean(execution) * spec.runner_cost_per_hour / MS_PER_HOUR
         points.append(MetricPoint(COST_PER_BUILD_METRIC, round(cost, 6)))
+
+    # Tracing: vocabulary events of the minute that carried a propagated (not minted) correlation ID
+    coverage = _minute(store, conventions.TRACE_COVERAGE_SLI, start)
+    if coverage.total:
+        points.append(MetricPoint(TRACE_COVERAGE_METRIC, round(coverage.good / coverage.total, 6)))
     return points
 
 

@@ -165,6 +165,39 @@ def test_now_is_floored_to_the_minute(loaded: Any, spec: Any) -> None:
     assert metrics_timestamp_ms(NOW) == MINUTE * 1000
 
 
+@pytest.mark.parametrize(
+    ("extra_lines", "expected"),
+    [
+        ([], 1.0),  # the minute's 22 vocabulary events all carry a propagated ID
+        ([log_line("job_queued", MINUTE + 20, None, "WebhookHandlerGHA")], 22 / 23),
+        ([log_line("task_launched", MINUTE + 20, cid(70), "QueueProcessor", correlationIdMinted=True)], 22 / 23),
+        ([log_line("log", MINUTE + 20, None, "Runner")], 1.0),  # free-form lines are not vocabulary events
+    ],
+    ids=[
+        "every vocabulary event propagated its id",
+        "a vocabulary line without an id is uncovered",
+        "a vocabulary line whose id was minted is uncovered",
+        "a free form line without an id does not count",
+    ],
+)
+def test_trace_coverage_is_the_share_of_the_minutes_vocabulary_events_with_a_propagated_id(
+    loaded: Any, spec: Any, extra_lines: list[str], expected: float
+) -> None:
+    if extra_lines:  # CloudWatch's own timestamp places an uncorrelated line in the minute
+        record = kinesis_record(gz(cw_payload(extra_lines, t_ms=(MINUTE + 20) * 1000)), 900)
+        Ingestor(loaded, spec).apply_batch(STREAM_ARN, SHARD, [decode_record(record)])
+    values = by_name(operator_metric_points(loaded, spec, NOW))
+    assert values["TraceCoverage"] == pytest.approx(round(expected, 6), abs=1e-9)
+    coverage = StoreView(loaded).trace_coverage(MINUTE, NOW)
+    assert values["TraceCoverage"] == pytest.approx(round(coverage.good / coverage.total, 6), abs=1e-9)
+    point = next(p for p in operator_metric_points(loaded, spec, NOW) if p.name == "TraceCoverage")
+    assert point.unit == "None"  # a ratio 0..1, like CacheHitRate
+
+
+def test_a_minute_without_vocabulary_events_emits_no_trace_coverage(loaded: Any, spec: Any) -> None:
+    assert "TraceCoverage" not in by_name(operator_metric_points(loaded, spec, NOW + 3600))
+
+
 def test_a_spec_without_a_runner_cost_emits_no_cost_per_build(loaded: Any, spec: Any) -> None:
     from dataclasses import replace
 
