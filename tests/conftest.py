@@ -22,7 +22,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SloPipelineTest")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "slo-pipeline-test")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -33,7 +33,7 @@ def moto_endpoint() -> Iterator[str]:
     """moto's ThreadedMotoServer: real HTTP, real botocore serialization; no in-process patching."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -63,6 +63,18 @@ def load_spec_argument(args: argparse.Namespace) -> Spec:
         raise UsageError(str(exc)) from exc
 
 
+def resolve_at(args: argparse.Namespace, store: Store) -> int:
+    """--at, minute-aligned, or the end of the newest minute with ingested data."""
+    from processors.timeutil import floor_to
+
+    if getattr(args, "at", None):
+        return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
+    at = store.default_at()
+    if at is None:
+        raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")
+    return at
+
+
 def parse_time_argument(text: str, flag: str) -> datetime:
     from processors.timeutil import parse_iso8601
 

@@ -20,6 +20,7 @@ from processors.cli.common import (
     open_store,
     parse_duration_argument,
     parse_time_argument,
+    resolve_at,
 )
 from processors.timeutil import floor_to, iso_seconds
 
@@ -54,15 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     output.add_argument("--json", action="store_true", help="print the metrics as JSON")
     output.add_argument("--emf", action="store_true", help="print the EMF documents the evaluator Lambda prints")
     parser.set_defaults(func=run)
-
-
-def resolve_at(args: argparse.Namespace, store: Any) -> int:
-    if args.at:
-        return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
-    newest = store.newest_event_time()
-    if newest is None:
-        raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")
-    return floor_to(newest, conventions.MINUTE) + conventions.MINUTE
 
 
 def resolve_since(text: str, at: int) -> int:

@@ -14,9 +14,9 @@ from processors.cli.common import (
     load_spec_argument,
     open_store,
     parse_duration_argument,
-    parse_time_argument,
+    resolve_at,
 )
-from processors.timeutil import floor_to, format_duration, iso_seconds
+from processors.timeutil import format_duration, iso_seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,16 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--latency", metavar="SKETCH", help="percentiles of a latency sketch (e.g. queue-latency)")
     parser.add_argument("--window", metavar="DURATION", default="1h", help="window for --latency (default 1h)")
     parser.set_defaults(func=run)
-
-
-def resolve_at(args: argparse.Namespace, store: Any) -> int:
-    """--at, minute-aligned, or the end of the newest minute with ingested data."""
-    if args.at:
-        return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
-    newest = store.newest_event_time()
-    if newest is None:
-        raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")
-    return floor_to(newest, conventions.MINUTE) + conventions.MINUTE
 
 
 def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:

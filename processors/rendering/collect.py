@@ -87,10 +87,10 @@ def collect_report_data(
 
 
 def default_until(store: Store) -> int:
-    newest = store.newest_event_time()
-    if newest is None:
+    until = store.default_at()
+    if until is None:
         raise RenderingError("the store holds no events yet: run `slo replay PATH` first")
-    return floor_to(newest, conventions.MINUTE) + conventions.MINUTE
+    return until
 
 
 def first_data_hour(store: Store, spec: Spec, start: int, end: int) -> int | None:

@@ -88,24 +88,38 @@ def stitch(head: TraceHead | None, events: Iterable[tuple[LogEvent, str]], spec:
     return total
 
 
+def _claim_pair(
+    head: TraceHead, name: str, claim: str, start: Matcher, end: Matcher, event: LogEvent, time_ms: int, identity: str
+) -> tuple[bool, tuple[int, int] | None]:
+    """Mark the first start and first end of `name`; once both are known, claim the pair exactly once.
+
+    Returns (whether the head changed, (start ms, end ms) when this event made the claim).
+    """
+    changed = False
+    for side, matcher in (("start", start), ("end", end)):
+        mark = f"{name}:{side}"
+        if mark not in head.marks and matcher.matches(event.log):
+            head.marks[mark] = time_ms
+            changed = True
+    start_ms, end_ms = head.marks.get(f"{name}:start"), head.marks.get(f"{name}:end")
+    if start_ms is None or end_ms is None or claim in head.claims:
+        return changed, None
+    head.claims[claim] = identity
+    return True, (start_ms, end_ms)
+
+
 def _mark_between(
     head: TraceHead, sketch: LatencySketch, event: LogEvent, time_ms: int, identity: str, result: StitchResult
 ) -> bool:
     """Time from the first `start` event to the first `end` event of this correlation ID, sampled once."""
     assert sketch.start is not None and sketch.end is not None
-    changed = False
-    for end, matcher in (("start", sketch.start), ("end", sketch.end)):
-        mark = f"{sketch.name}:{end}"
-        if mark not in head.marks and matcher.matches(event.log):
-            head.marks[mark] = time_ms
-            changed = True
-    claim = f"sketch:{sketch.name}"
-    start_ms, end_ms = head.marks.get(f"{sketch.name}:start"), head.marks.get(f"{sketch.name}:end")
-    if start_ms is None or end_ms is None or claim in head.claims:
-        return changed
-    head.claims[claim] = identity
-    result.latency_samples.append(LatencySample(sketch.name, end_ms / 1000, float(max(end_ms - start_ms, 0))))
-    return True
+    changed, pair = _claim_pair(
+        head, sketch.name, f"sketch:{sketch.name}", sketch.start, sketch.end, event, time_ms, identity
+    )
+    if pair is not None:
+        start_ms, end_ms = pair
+        result.latency_samples.append(LatencySample(sketch.name, end_ms / 1000, float(max(end_ms - start_ms, 0))))
+    return changed
 
 
 def _record_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
@@ -172,16 +186,10 @@ def _mark_latency(
     spec: Spec,
     result: StitchResult,
 ) -> bool:
-    changed = False
-    for end, matcher in (("start", sli.start), ("end", sli.end)):
-        mark = f"{name}:{end}"
-        if mark not in head.marks and matcher.matches(event.log):
-            head.marks[mark] = time_ms
-            changed = True
-    start_ms, end_ms = head.marks.get(f"{name}:start"), head.marks.get(f"{name}:end")
-    if start_ms is None or end_ms is None or name in head.claims:
+    changed, pair = _claim_pair(head, name, name, sli.start, sli.end, event, time_ms, identity)
+    if pair is None:
         return changed
-    head.claims[name] = identity
+    start_ms, end_ms = pair
     latency_ms = end_ms - start_ms
     result.sli_events.append(SliEvent(name, end_ms / 1000, latency_ms <= sli.threshold_ms, head.correlation_id))
     for sketch in spec.latency:

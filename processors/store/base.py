@@ -42,6 +42,11 @@ class Store(ABC):
         times = [c.newest_event for c in self.checkpoints() if c.newest_event is not None]
         return max(times) if times else None
 
+    def default_at(self) -> int | None:
+        """The end of the newest minute with ingested data: where `slo status` and friends look by default."""
+        newest = self.newest_event_time()
+        return None if newest is None else floor_to(newest, conventions.MINUTE) + conventions.MINUTE
+
     def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]:
         wanted = sorted(set(correlation_ids))
         return self._get_heads(wanted) if wanted else {}

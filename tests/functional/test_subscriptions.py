@@ -7,9 +7,7 @@ exclusion of the pipeline's own log groups, idempotency and `distribution="Rando
 from __future__ import annotations
 
 import os
-import socket
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -17,31 +15,16 @@ import pytest
 
 from processors.store.tables import table_definition
 from subscriptions import SubscriptionConfig, backfill, subscribe_log_group
+from tests.conftest import free_port
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/logs-to-kinesis"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """Our own ThreadedMotoServer, so these tests don't depend on fixtures other suites own."""
-    from moto.server import ThreadedMotoServer
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+def moto_server(moto_endpoint: str) -> str:
+    """The suite's shared ThreadedMotoServer (tests/conftest.py)."""
+    return moto_endpoint
 
 
 def client(endpoint: str, service: str) -> Any:
@@ -319,7 +302,7 @@ def test_bootstrap_creates_the_table_and_stream_and_a_second_run_says_they_exist
 def test_bootstrap_against_an_unreachable_endpoint_is_a_one_line_usage_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    port = _free_port()
+    port = free_port()
     argv = ["bootstrap", "--endpoint-url", f"http://127.0.0.1:{port}", "--region", REGION]
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
