@@ -93,9 +93,12 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
     except SpecError as exc:
         raise SpecError(exc.reason, path=source, line=exc.line, field=exc.field) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # an unclosed bracket is detected at the end of the file; its opening line is the useful one
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise SpecError(str(problem), path=source, line=mark.line + 1 if mark else None) from None
+        context = getattr(exc, "context", None)
+        message = f"{problem} ({context})" if context else str(problem)
+        raise SpecError(message, path=source, line=mark.line + 1 if mark else None) from None
     return _Reader(source).spec(document)
 
 

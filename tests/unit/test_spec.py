@@ -1,0 +1,78 @@
+"""The SLO spec: the shipped file loads; every mistake is one line naming file:line and the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors.spec import SpecError, burn_rate_factor, default_tiers, load_spec, parse_spec
+
+VALID = """apiVersion: slo-pipeline/v1
+kind: SLOSpec
+slos:
+  - name: api
+    objective: 0.999
+    sli:
+      events:
+        match: {action: api_request}
+        good: {status: {lt: 500}}
+"""
+
+
+def test_the_shipped_spec_has_the_five_slos_with_their_objectives() -> None:
+    spec = load_spec()
+    assert {slo.name: slo.objective for slo in spec.slos} == {
+        "queue-latency": 0.999,
+        "cache-hit-rate": 0.95,
+        "deploy-success": 0.995,
+        "orphan-rate": 0.999,
+        "api-availability": 0.999,
+    }
+    assert spec.max_runtime == 6 * 3600
+    assert {s.name for s in spec.latency} >= {"queue-latency", "api-latency", "runner-startup"}
+
+
+def test_the_workbook_tiers_come_from_budget_percentages_as_data() -> None:
+    assert [(t.name, t.severity, t.factor) for t in default_tiers()] == [
+        ("1h/5m", "page", pytest.approx(14.4)),
+        ("6h/30m", "page", pytest.approx(6.0)),
+        ("1d/2h", "ticket", pytest.approx(3.0)),
+        ("3d/6h", "ticket", pytest.approx(1.0)),
+    ]
+    assert burn_rate_factor(2, 3600, 30 * 86400) == pytest.approx(14.4)
+
+
+def test_a_matcher_compares_numbers_and_never_matches_a_missing_field() -> None:
+    sli = parse_spec(VALID).slos[0].sli
+    assert sli.good.matches({"metadata": {"action": "api_request", "status": 200}})
+    assert not sli.good.matches({"metadata": {"action": "api_request", "status": 503}})
+    assert not sli.good.matches({"metadata": {"action": "api_request"}})
+    assert not sli.good.matches({"metadata": {"action": "api_request", "status": "200"}})
+
+
+ERRORS = [
+    ("a wrong apiVersion names the field", VALID.replace("slo-pipeline/v1", "v0"), 1, "apiVersion"),
+    ("an objective in percent is refused", VALID.replace("0.999", "99.9"), 5, "objective"),
+    ("an unknown SLO field is refused", VALID.replace("    objective", "    objectiv: 1\n    objective"), 5, "objectiv"),
+    ("a matcher that is not a mapping is refused", VALID.replace("{action: api_request}", "api_request"), 8, "match"),
+    ("an unknown comparison is refused", VALID.replace("{lt: 500}", "{below: 500}"), 9, "status"),
+    ("two SLI kinds at once are refused", VALID.replace("    sli:\n", "    sli:\n      resolution: {}\n"), 7, "sli"),
+    ("a bad window is refused", VALID.replace("    objective", "    window: forever\n    objective"), 5, "window"),
+    ("broken YAML points at its line", VALID + "  - name: [unclosed\n", 10, ""),
+    ("a duplicate key is refused", VALID.replace("    objective: 0.999", "    objective: 0.999\n    objective: 0.99"), 6,
+     "objective"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "line", "field"), ERRORS, ids=[c[0] for c in ERRORS])
+def test_spec_mistakes_are_one_line_with_file_line_and_field(case: str, text: str, line: int, field: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "my-slos.yaml")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"my-slos.yaml:{line}:"), message
+    assert field in message
+
+
+def test_a_missing_spec_file_is_a_spec_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SpecError, match="no such file"):
+        load_spec(tmp_path / "nope.yaml")
