@@ -233,7 +233,7 @@ def ship_to_cloudwatch(logs: Any, lines_by_service: Mapping[str, list[str]], str
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         outcome = subscribe_log_group(logs, config, group)
         assert outcome.action == "subscribed", outcome
-        events = sorted(({"timestamp": log_timestamp_ms(m), "message": m} for m in lines), key=lambda e: e["timestamp"])
+        events = [{"timestamp": log_timestamp_ms(m), "message": m} for m in sorted(lines, key=log_timestamp_ms)]
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 

@@ -48,7 +48,8 @@ def log_schema_validator() -> Draft202012Validator:
 
 
 def client(endpoint: str, service: str) -> Any:
-    return boto3.session.Session(region_name=system.REGION).client(service, endpoint_url=endpoint)
+    session: Any = boto3.session.Session(region_name=system.REGION)
+    return session.client(service, endpoint_url=endpoint)
 
 
 def github_workflow_job() -> dict[str, Any]:
@@ -61,7 +62,8 @@ def github_workflow_job() -> dict[str, Any]:
 
 def run_the_system(endpoint: str, lambda_context: Any, headers: dict[str, str]) -> tuple[str, dict[str, list[str]]]:
     """Webhook → SQS → consumer → runner. Returns the correlation ID echoed to the caller and each service's lines."""
-    system.WEBHOOK.drain(), system.CONSUMER.drain()  # nothing left over from an earlier test
+    for capture in (system.WEBHOOK, system.CONSUMER):
+        capture.drain()  # nothing left over from an earlier test
     sqs = client(endpoint, "sqs")
     queue_url = sqs.create_queue(QueueName=f"jobs-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -90,7 +92,7 @@ def run_the_system(endpoint: str, lambda_context: Any, headers: dict[str, str]) 
     return correlation_id, lines
 
 
-def deliver(endpoint: str, lines: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
+def deliver(endpoint: str, lines: dict[str, list[str]]) -> dict[str, Any]:
     """The lines through CloudWatch Logs and its Kinesis subscription; the ingest Lambda's event read back."""
     kinesis = client(endpoint, "kinesis")
     stack = f"e2e{uuid.uuid4().hex[:8]}"  # moto's server lives for the session: names of its own
@@ -100,7 +102,8 @@ def deliver(endpoint: str, lines: dict[str, list[str]]) -> tuple[str, dict[str, 
     system.ship_to_cloudwatch(client(endpoint, "logs"), lines, stream_arn, stack)
     shard_id, records = system.read_shard(kinesis, stream_name)
     assert len(records) == len(lines)  # one subscription record per put_log_events call, i.e. per service
-    return stream_arn, system.lambda_kinesis_event(records, stream_arn, shard_id)
+    assert all(record["Data"][:2] == b"\x1f\x8b" for record in records)  # gzip, as AWS delivers it
+    return system.lambda_kinesis_event(records, stream_arn, shard_id)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +125,7 @@ def test_one_correlation_id_carries_a_webhook_to_a_complete_trace_counted_once_w
         assert errors == [], line
     assert {json.loads(line)["correlationId"] for line in captured} == {correlation_id}
 
-    _stream_arn, event = deliver(moto_endpoint, lines)
+    event = deliver(moto_endpoint, lines)
     store = DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint))
     monkeypatch.setattr(ingest, "ingestor", lambda: Ingestor(store, load_spec()))
     for _delivery in range(2):  # Lambda may deliver a batch again: it must count once
