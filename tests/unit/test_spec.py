@@ -60,8 +60,8 @@ ERRORS = [
      "sli"),
     ("a bad window is refused", VALID.replace("    objective", "    window: forever\n    objective"), 5, "window"),
     ("broken YAML points at its line", VALID + "  - name: [unclosed\n", 10, ""),
-    ("a duplicate key is refused", VALID.replace("    objective: 0.999", "    objective: 0.999\n    objective: 0.99"), 6,
-     "objective"),
+    ("a duplicate key is refused",
+     VALID.replace("    objective: 0.999", "    objective: 0.999\n    objective: 0.99"), 6, "objective"),
 ]
 
 
