@@ -32,10 +32,13 @@ def _ingestor() -> Ingestor:
     from processors.spec import load_spec
     from processors.store import open_dynamodb_store
 
+    spec = load_spec(os.environ.get(conventions.ENV_SPEC_PATH) or None)
     store = open_dynamodb_store(
-        os.environ[conventions.ENV_TABLE_NAME], endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)
+        os.environ[conventions.ENV_TABLE_NAME],
+        endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL),
+        trace_ttl_days=spec.trace_ttl_days,
     )
-    return Ingestor(store, load_spec(os.environ.get(conventions.ENV_SPEC_PATH) or None))
+    return Ingestor(store, spec)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -48,5 +48,11 @@ def dynamodb_client(endpoint_url: str | None = None, *, read_timeout: int = 10) 
     return boto3.client("dynamodb", endpoint_url=endpoint_url, config=config)
 
 
-def open_dynamodb_store(table_name: str, *, endpoint_url: str | None = None, client: Any = None) -> DynamoDBStore:
-    return DynamoDBStore(client or dynamodb_client(endpoint_url), table_name)
+def open_dynamodb_store(
+    table_name: str, *, endpoint_url: str | None = None, client: Any = None, trace_ttl_days: int | None = None
+) -> DynamoDBStore:
+    """`trace_ttl_days` bounds how far back the orphan sweep looks for open runners (the spec's value)."""
+    store = DynamoDBStore(client or dynamodb_client(endpoint_url), table_name)
+    if trace_ttl_days is not None:
+        store.trace_ttl_days = trace_ttl_days
+    return store
