@@ -205,8 +205,12 @@ def request_tracing(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
             stat="p95",
             stacked=True,
         ),
-        # TraceCoverage is counted in the store (`slo status`), not emitted as a metric: show the ingest
-        # Lambda's own counters instead.
+        _graph(
+            "Trace coverage: vocabulary events with a propagated correlation ID (target 1.0)",
+            [_metric(conventions.METRIC_TRACE_COVERAGE, label="trace coverage")],
+            annotations={"horizontal": [{"label": "target", "value": 1.0}]},
+            yAxis={"left": {"min": 0, "max": 1}},
+        ),
         _graph(
             "Ingest: events processed / skipped / malformed records (per minute)",
             [
