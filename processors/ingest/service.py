@@ -58,6 +58,7 @@ class _Chunk:
         self.exemplars: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.latency: dict[DigestKey, list[float]] = defaultdict(list)
         self.heads: dict[str, TraceHead] = {}
+        self.decisions: set[str] = set()  # heads whose change counted something: they commit with the counters
         self.gauges: Counter[str] = Counter()
         self.last_position: Position | None = None
         self.newest_event: float | None = None
@@ -67,7 +68,14 @@ class _Chunk:
             self.gauges[name] += delta
 
     def item_count(self) -> int:
-        return len(self.counters) + len(self.latency) + len(self.heads) + len(self.gauges) + 1
+        """Items of the checkpointed commit; heads that decided nothing are written ahead of it."""
+        return len(self.counters) + len(self.latency) + len(self.decisions) + len(self.gauges) + 1
+
+    def split_heads(self) -> tuple[dict[str, TraceHead], dict[str, TraceHead]]:
+        """(heads that only recorded events, heads that made a claim or moved the gauge)."""
+        plain = {cid: head for cid, head in self.heads.items() if cid not in self.decisions}
+        decided = {cid: head for cid, head in self.heads.items() if cid in self.decisions}
+        return plain, decided
 
     def is_empty(self) -> bool:
         return not (self.counters or self.latency or self.heads or self.gauges)
@@ -157,7 +165,10 @@ class Ingestor:
         stitched = self.stitcher.apply(head, event, identity)  # in place: `heads` is this batch's working copy
         if stitched.changed:
             chunk.heads[event.correlation_id] = head
-            chunk.gauge(RUNNERS_ACTIVE_GAUGE, _open(head) - was_open)
+            delta = _open(head) - was_open
+            chunk.gauge(RUNNERS_ACTIVE_GAUGE, delta)
+            if stitched.sli_events or stitched.latency_samples or delta:
+                chunk.decisions.add(event.correlation_id)
         sli_events.extend(stitched.sli_events)
         samples.extend(stitched.latency_samples)
         for sli_event in sli_events:
@@ -189,7 +200,9 @@ class Ingestor:
         for resolution, step in conventions.RESOLUTIONS.items():
             chunk.latency[DigestKey(sample.sketch, resolution, floor_to(sample.time, step))].append(sample.value_ms)
 
-    def _to_commit(self, chunk: _Chunk, advance: CheckpointAdvance | None) -> Commit:
+    def _to_commit(
+        self, chunk: _Chunk, advance: CheckpointAdvance | None, heads: dict[str, TraceHead] | None = None
+    ) -> Commit:
         digests = {}
         if chunk.latency:
             from processors.sketch import TDigest
@@ -205,7 +218,7 @@ class Ingestor:
             gauges={name: delta for name, delta in chunk.gauges.items() if delta},
             heads={
                 cid: HeadWrite(head=head, ttl=int((head.first_seen_ms or 0) / 1000) + self.trace_ttl_seconds)
-                for cid, head in chunk.heads.items()
+                for cid, head in (chunk.heads if heads is None else heads).items()
             },
         )
 
@@ -223,15 +236,31 @@ class Ingestor:
         advance = CheckpointAdvance(
             stream, shard, expected, chunk.last_position, _newest(newest_known, chunk.newest_event)
         )
+        limit = self.store.max_items_per_commit
         try:
-            self.store.commit(self._to_commit(chunk, advance))
+            if limit is None:  # one transaction holds everything
+                self.store.commit(self._to_commit(chunk, advance))
+                committed = list(chunk.heads.values())
+            else:
+                # Heads that decided nothing only recorded events: re-applying those is a no-op, so they may
+                # land ahead of the checkpoint, packed densely, instead of crowding the counters' transactions.
+                plain, decided = chunk.split_heads()
+                cids = list(plain)
+                for offset in range(0, len(cids), limit):
+                    group = {cid: plain[cid] for cid in cids[offset : offset + limit]}
+                    self.store.commit(self._to_commit(_Chunk(), None, group))
+                    for head in group.values():
+                        head.version += 1
+                    report.heads_written += len(group)
+                self.store.commit(self._to_commit(chunk, advance, decided))
+                committed = list(decided.values())
         except TransientStoreError as exc:
             report.error = str(exc)
             report.failed_from_sequence = _first_unapplied(pending, expected)
             return False
         report.commits += 1
-        report.heads_written += len(chunk.heads)
-        for head in chunk.heads.values():
+        report.heads_written += len(committed)
+        for head in committed:
             head.version += 1
         return True
 
@@ -252,6 +281,7 @@ class Ingestor:
                 swept += self._commit_sweep(chunk)
                 chunk = _Chunk()
             chunk.heads[cid] = result.head
+            chunk.decisions.add(cid)
             chunk.gauge(RUNNERS_ACTIVE_GAUGE, _open(result.head) - _open(head))
             for sli_event in result.sli_events:
                 self._count(chunk, sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
