@@ -11,7 +11,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from processors.cli.common import UsageError
+from processors.store.exceptions import StoreError
 
 # Command modules, in the order `slo --help` lists them.
 COMMAND_MODULES = (
@@ -49,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"slo: error: {exc}", file=sys.stderr)
+        return 2
+    except (StoreError, BotoCoreError, ClientError) as exc:  # the store or AWS refused: one line, no traceback
+        print(f"slo: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("slo: interrupted", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 
@@ -31,6 +31,21 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--endpoint-url", metavar="URL", help="DynamoDB endpoint, e.g. moto or LocalStack")
 
 
+def require_table(client: Any, table: str, endpoint_url: str | None) -> None:
+    """A missing table is the user's to fix: say which, and how."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client.describe_table(TableName=table)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            where = endpoint_url or "this AWS account and region"
+            raise UsageError(f"no DynamoDB table {table!r} at {where}: create it with `slo bootstrap`") from None
+        raise UsageError(f"DynamoDB table {table!r}: {exc}") from None
+    except BotoCoreError as exc:
+        raise UsageError(f"DynamoDB at {endpoint_url or 'AWS'}: {exc}") from None
+
+
 def add_spec_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--spec",
@@ -48,7 +63,9 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
         table = args.table or os.environ.get(conventions.ENV_TABLE_NAME)
         if not table:
             raise UsageError("--store dynamodb needs --table NAME (or SLO_TABLE_NAME)")
-        return open_dynamodb_store(table, endpoint_url=args.endpoint_url)
+        store = open_dynamodb_store(table, endpoint_url=args.endpoint_url)
+        require_table(store.client, table, args.endpoint_url)  # never created implicitly: `slo bootstrap` does
+        return store
     if must_exist and not os.path.exists(args.db):
         raise UsageError(f"no store at {args.db}: run `slo replay PATH --db {args.db}` first")
     return open_sqlite_store(args.db)
