@@ -6,9 +6,8 @@ backtest) run at that minute, exactly as the scheduled functions would have.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from processors import conventions
 from processors.ingest import BatchReport, Ingestor
@@ -22,30 +21,18 @@ MAX_ATTEMPTS = 5
 
 
 @dataclass
-class ReplayReport:
+class ReplayReport(BatchReport):
+    """The batches' totals plus what only a replay has: files, the sweep and the backtest."""
+
     files: int = 0
     batches: int = 0
-    records: int = 0
-    records_already_applied: int = 0
-    events: int = 0
-    sli_events: int = 0
-    skips: Counter[str] = field(default_factory=Counter)
-    commits: int = 0
     orphans_swept: int = 0
     minutes_evaluated: int = 0
-    newest_event: float | None = None
     failed_batches: int = 0
 
     def add(self, report: BatchReport) -> None:
         self.batches += 1
-        self.records += report.records
-        self.records_already_applied += report.records_already_applied
-        self.events += report.events
-        self.sli_events += report.sli_events
-        self.skips.update(report.skips)
-        self.commits += report.commits
-        if report.newest_event is not None:
-            self.newest_event = max(self.newest_event or report.newest_event, report.newest_event)
+        self.merge(report)
 
 
 class Replayer:
