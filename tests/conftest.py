@@ -9,10 +9,16 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from hypothesis import settings
 
 from processors.spec import Spec, load_spec
 from processors.store import DynamoDBStore, SqliteStore, dynamodb_client
 from processors.store.tables import table_definition
+
+# Fixed seeds in CI: hypothesis draws the same examples every run (locally it keeps exploring).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
