@@ -126,6 +126,7 @@ METRICS_NAMESPACE_DEFAULT: Final = "SloPipeline"
 METRIC_EVENTS_PROCESSED: Final = "EventsProcessed"
 METRIC_RECORDS_PROCESSED: Final = "RecordsProcessed"
 METRIC_EVENTS_SKIPPED: Final = "EventsSkipped"
+METRIC_EVENTS_SKIPPED_BY_KIND: Final = "EventsSkippedByKind"  # dimension Kind: a conventions.SKIP_* value
 METRIC_MALFORMED_RECORDS: Final = "MalformedRecords"
 METRIC_ITERATOR_LAG: Final = "IteratorLagMs"
 METRIC_STORE_WRITES: Final = "StoreWriteRequests"

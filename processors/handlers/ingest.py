@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
@@ -22,7 +22,8 @@ from processors.decoding import DecodedRecord, decode_record, shard_of, stream_o
 from processors.ingest import BatchReport, Ingestor
 
 logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT))
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
+metrics = Metrics(namespace=NAMESPACE)
 tracer = Tracer()
 
 
@@ -98,8 +99,11 @@ def emit_batch_metrics(report: BatchReport, decoded: list[DecodedRecord], now: f
     if arrivals:
         lag_ms = max(0.0, (now - min(arrivals)) * 1000)
         metrics.add_metric(name=conventions.METRIC_ITERATOR_LAG, unit=MetricUnit.Milliseconds, value=lag_ms)
-    if report.skips:
-        metrics.add_metadata(key="skipped_by_kind", value=dict(report.skips))
+    for kind, count in sorted(report.skips.items()):  # one EMF document per kind: dimension Kind
+        with single_metric(
+            name=conventions.METRIC_EVENTS_SKIPPED_BY_KIND, unit=MetricUnit.Count, value=count, namespace=NAMESPACE
+        ) as metric:
+            metric.add_dimension(name="Kind", value=kind)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -105,3 +105,16 @@ def test_unprocessed_keys_are_retried_until_read(monkeypatch, moto_endpoint, tab
     assert ingest.lambda_handler(kinesis_event([api_record(1, 10)]), lambda_context) == {"batchItemFailures": []}
     assert client.calls >= 2
     assert api_counts(store) == (1, 1)
+
+
+def test_skips_are_emitted_by_kind_as_emf(monkeypatch, moto_endpoint, table, spec, lambda_context, capsys):
+    import json
+
+    use_store(monkeypatch, dynamodb_client(moto_endpoint), table, spec)
+    capsys.readouterr()
+    ingest.lambda_handler(kinesis_event([api_record(1, 10), kinesis_record(b"garbage", 11)]), lambda_context)
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    by_kind = {d["Kind"]: d["EventsSkippedByKind"] for d in documents if "EventsSkippedByKind" in d}
+    assert {kind: (v[0] if isinstance(v, list) else v) for kind, v in by_kind.items()} == {"not_gzip": 1.0}
+    totals = next(d for d in documents if "EventsProcessed" in d)
+    assert totals["MalformedRecords"] in (1.0, [1.0])
