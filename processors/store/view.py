@@ -16,13 +16,27 @@ from processors.timeutil import floor_to
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
+HOUR_HORIZON = 32 * conventions.DAY  # the longest window the evaluator asks for (a calendar month, 31 days)
+
+
 class StoreView:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._rows = lru_cache(maxsize=4096)(self._read_rows)
+        self._minutes = lru_cache(maxsize=4096)(self.store.buckets)
+        self._hours: dict[str, tuple[int, int, Rows]] = {}  # sli -> (start, end, rows) of one wide read
 
-    def _read_rows(self, sli: str, resolution: str, start: int, end: int) -> Rows:
-        return self.store.buckets(sli, resolution, start, end)
+    def _rows(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        """Minute ranges are read as asked (they are the windows' edges); hour buckets are read once per SLI
+        over the horizon, so the eight windows of one evaluation share a single Query."""
+        if resolution != conventions.RESOLUTION_HOUR:
+            return self._minutes(sli, resolution, start, end)
+        cached = self._hours.get(sli)
+        if cached is None or not (cached[0] <= start and end <= cached[1]):
+            low = min(start, floor_to(end - HOUR_HORIZON, conventions.HOUR))
+            high = max(end, cached[1]) if cached else end
+            cached = (low, high, self.store.buckets(sli, resolution, low, high))
+            self._hours[sli] = cached
+        return {bucket: fields for bucket, fields in cached[2].items() if start <= bucket < end}
 
     def counts(self, slo: Slo, start: int, end: int) -> Counts:
         return self.counts_for(slo.name, slo.sli, start, end)
