@@ -14,7 +14,6 @@ import argparse
 import base64
 import importlib.util
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -281,7 +280,6 @@ def main() -> None:
     print_writes("production density (50 events/s for 60 s)", dynamodb_writes(dense_records(), spec))
     print_writes(f"the sample's first {args.dynamodb_records} records (low traffic, ~40 events/min)",
                  dynamodb_writes(records[: args.dynamodb_records], spec))
-    _ = statistics
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ from typing import Final
 
 # --- Log schema v1 and the event vocabulary (metadata.action) -------------------------------------------
 
-LOG_SCHEMA_VERSION: Final = 1
-
 WEBHOOK_RECEIVED: Final = "webhook_received"
 JOB_QUEUED: Final = "job_queued"
 TASK_LAUNCHED: Final = "task_launched"
@@ -77,7 +75,6 @@ MAX_SPANS_PER_TRACE: Final = 1000
 
 # --- Store keys (single-table design; docs/store.md) ------------------------------------------------------
 
-KEY_SEPARATOR: Final = "#"
 PK_COUNTER: Final = "CNT"  # CNT#{sli}#{resolution}  SK = bucket start, ISO minute
 PK_DIGEST: Final = "DIG"  # DIG#{sli}#{resolution}  SK = bucket start
 PK_CHECKPOINT: Final = "CKPT"  # CKPT                    SK = {stream}#{shard}
@@ -85,7 +82,6 @@ PK_TRACE: Final = "TRACE"  # TRACE#{correlationId}    SK = HEAD | SPAN#...
 PK_ALERT: Final = "ALERT"
 BUCKET_KEY_FORMAT: Final = "%Y-%m-%dT%H:%MZ"  # lexicographic order is time order
 
-TTL_ATTRIBUTE: Final = "expiresAt"
 
 # --- Skip kinds: bad input is counted by kind, never raised -----------------------------------------------
 
@@ -100,7 +96,6 @@ SKIP_MESSAGE_NOT_JSON: Final = "message_not_json"
 SKIP_NO_CORRELATION_ID: Final = "no_correlation_id"
 SKIP_BAD_CORRELATION_ID: Final = "bad_correlation_id"
 SKIP_NO_ACTION: Final = "no_action"
-SKIP_UNKNOWN_ACTION: Final = "unknown_action"
 SKIP_DUPLICATE: Final = "already_applied"
 
 # Kinds that mean a malformed record (vs. ordinary noise such as platform lines).
@@ -129,7 +124,6 @@ METRIC_EVENTS_SKIPPED: Final = "EventsSkipped"
 METRIC_EVENTS_SKIPPED_BY_KIND: Final = "EventsSkippedByKind"  # dimension Kind: a conventions.SKIP_* value
 METRIC_MALFORMED_RECORDS: Final = "MalformedRecords"
 METRIC_ITERATOR_LAG: Final = "IteratorLagMs"
-METRIC_STORE_WRITES: Final = "StoreWriteRequests"
 METRIC_TRACE_COVERAGE: Final = "TraceCoverage"
 
 SLO_METRIC_NAMES: Final = {

@@ -49,8 +49,7 @@ class Classifier:
 
     @staticmethod
     def _index(table: dict, matcher: Matcher, item: object) -> None:
-        actions: frozenset[str | None] = matcher.actions or frozenset({None})  # None: no pinned action
-        for action in actions:
+        for action in matcher.dispatch_keys:
             if item not in table[action]:
                 table[action].append(item)
 

@@ -50,6 +50,11 @@ class Matcher:
         return bool(self.conditions) and all(c.holds(log) for c in self.conditions)
 
     @property
+    def dispatch_keys(self) -> frozenset[str | None]:
+        """Actions to index this matcher under; None when it does not pin the action (checked for every event)."""
+        return frozenset(self.actions) or frozenset({None})
+
+    @property
     def actions(self) -> frozenset[str]:
         """The metadata.action values this matcher can match (empty when it does not pin the action)."""
         for condition in self.conditions:

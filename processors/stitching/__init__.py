@@ -2,6 +2,6 @@
 
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.stitching.redaction import redact, storable_metadata
-from processors.stitching.stitch import StitchResult, stitch, sweep_orphan
+from processors.stitching.stitch import Stitcher, StitchResult, sweep_orphan
 
-__all__ = ["StitchResult", "TraceEvent", "TraceHead", "redact", "stitch", "storable_metadata", "sweep_orphan"]
+__all__ = ["StitchResult", "Stitcher", "TraceEvent", "TraceHead", "redact", "storable_metadata", "sweep_orphan"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import copy
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +47,7 @@ class Stitcher:
         self.resolution_names = [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
 
     def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
-        actions: set[str | None] = set()
-        for matcher in matchers:
-            actions |= set(matcher.actions) or {None}
-        for action in actions:
+        for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
             if rule not in self._rules[action]:
                 self._rules[action].append(rule)
 
@@ -71,21 +67,6 @@ class Stitcher:
                 result.changed |= _mark_between(head, rule, event, time_ms, identity, result)
         result.changed |= _update_open(head, self.resolution_names)
         return result
-
-
-def stitch(head: TraceHead | None, events: Iterable[tuple[LogEvent, str]], spec: Spec) -> StitchResult:
-    """Apply (event, event identity) pairs of one correlation ID, in position order, to a copy of `head`."""
-    events = list(events)
-    correlation_id = events[0][0].correlation_id if events else (head.correlation_id if head else "")
-    current = copy.deepcopy(head) if head is not None else TraceHead(correlation_id=correlation_id)
-    stitcher = Stitcher(spec)
-    total = StitchResult(head=current)
-    for event, identity in events:
-        step = stitcher.apply(current, event, identity)
-        total.changed |= step.changed
-        total.sli_events.extend(step.sli_events)
-        total.latency_samples.extend(step.latency_samples)
-    return total
 
 
 def _claim_pair(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from processors import conventions
-from processors.counting import Counts, Rows, count_slices, plan_window, window_counts
+from processors.counting import Counts, Rows, plan_window, window_counts
 from processors.store.types import Checkpoint, Commit, DigestKey, StoreStats
 from processors.timeutil import floor_to
 
@@ -79,10 +79,6 @@ class Store(ABC):
 
     def window_counts(self, sli: str, start: int, end: int) -> Counts:
         return window_counts(self.buckets, sli, start, end)
-
-    def slice_counts(self, sli: str, start: int, end: int, slice_seconds: int, min_ratio: float) -> Counts:
-        hours = self.buckets(sli, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end)
-        return count_slices(hours, start, end, slice_seconds, min_ratio)
 
     def exemplars(self, sli: str, start: int, end: int, limit: int = 5) -> list[str]:
         """Recent bad correlation IDs in [start, end), newest first, without repeats."""

@@ -119,7 +119,7 @@ class SqliteStore(Store):
             advance = commit.checkpoint
             if advance is not None:
                 row = db.execute(
-                    "SELECT position, newest_event FROM checkpoints WHERE stream = ? AND shard = ?",
+                    "SELECT position FROM checkpoints WHERE stream = ? AND shard = ?",
                     (advance.stream, advance.shard),
                 ).fetchone()
                 current = Position.decode(row[0]) if row else None
@@ -127,13 +127,10 @@ class SqliteStore(Store):
                     raise CommitConflictError(
                         f"checkpoint of {advance.shard} moved: expected {advance.expected}, found {current}"
                     )
-                newest = max(t for t in (advance.newest_event, row[1] if row else None) if t is not None) if (
-                    advance.newest_event is not None or (row and row[1] is not None)
-                ) else None
                 db.execute(
                     "INSERT INTO checkpoints VALUES (?, ?, ?, ?) ON CONFLICT (stream, shard) DO UPDATE "
                     "SET position = excluded.position, newest_event = excluded.newest_event",
-                    (advance.stream, advance.shard, advance.position.encode(), newest),
+                    (advance.stream, advance.shard, advance.position.encode(), advance.newest_event),
                 )
             for (sli, resolution, bucket), fields in commit.counters.items():
                 db.executemany(
