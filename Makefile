@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DB     ?= .slo/demo.db
 
-.PHONY: demo test test-browser lint bench events dashboards sam-build clean venv
+.PHONY: demo test test-slow test-browser lint bench events dashboards sam-build clean venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,17 @@ demo: events
 	@echo
 	$(BIN)/slo report --db $(DB) --out report.html
 
+# Two pytest-xdist workers (the machine has 2 cores; fewer when it has 1); each worker starts its own moto
+# server once (tests/conftest.py). Whole files go to one worker, so module fixtures are built once.
+WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 2 ] && n=2; echo $$n)
+PYTEST  := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --durations=15
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
+
+# The slow tier: long property runs and accuracy sweeps (`-m slow`); .ci/run runs it after `make test`.
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
 
 # Renders the HTML report in headless Chromium (installs Debian's chromium when missing).
 test-browser: $(STAMP)
