@@ -97,6 +97,18 @@ SKIP_NO_CORRELATION_ID: Final = "no_correlation_id"
 SKIP_BAD_CORRELATION_ID: Final = "bad_correlation_id"
 SKIP_NO_ACTION: Final = "no_action"
 SKIP_DUPLICATE: Final = "already_applied"
+SKIP_NO_SEQUENCE: Final = "no_sequence"
+SKIP_PAYLOAD_TOO_LARGE: Final = "payload_too_large"  # inflates past the cap, or more log events than CloudWatch sends
+SKIP_MESSAGE_TOO_LARGE: Final = "message_too_large"
+SKIP_BAD_TIMESTAMP: Final = "bad_timestamp"  # not finite, or outside [now - retention, now + 1 day]
+SKIP_LINE_NOT_JSON: Final = "line_not_json"  # a replayed JSON-lines file's cut-off or corrupt line
+SKIP_PROCESSING_ERROR: Final = "processing_error"  # an unexpected exception on one event: isolated, logged
+
+# Decoding bounds: one record can never exhaust the function's memory (docs/log-schema.md).
+MAX_PAYLOAD_BYTES_DEFAULT: Final = 8 * 1024 * 1024  # a payload's inflated size
+MAX_LOG_EVENTS_PER_PAYLOAD: Final = 10_000  # CloudWatch Logs' own limit per PutLogEvents batch
+MAX_MESSAGE_BYTES_DEFAULT: Final = 256 * 1024  # CloudWatch Logs' historical event size limit
+FUTURE_TOLERANCE_SECONDS: Final = DAY  # event times more than a day ahead of "now" are bad timestamps
 
 # Kinds that mean a malformed record (vs. ordinary noise such as platform lines).
 MALFORMED_KINDS: Final = frozenset(
@@ -107,6 +119,10 @@ MALFORMED_KINDS: Final = frozenset(
         SKIP_PAYLOAD_NOT_JSON,
         SKIP_PAYLOAD_SHAPE,
         SKIP_KPL_BAD_DIGEST,
+        SKIP_NO_SEQUENCE,
+        SKIP_PAYLOAD_TOO_LARGE,
+        SKIP_MESSAGE_TOO_LARGE,
+        SKIP_LINE_NOT_JSON,
     }
 )
 
@@ -140,6 +156,8 @@ DEFAULT_DB_PATH: Final = ".slo/slo.db"
 ENV_TABLE_NAME: Final = "SLO_TABLE_NAME"
 ENV_SPEC_PATH: Final = "SLO_SPEC_PATH"
 ENV_ENDPOINT_URL: Final = "SLO_ENDPOINT_URL"
+ENV_MAX_PAYLOAD_BYTES: Final = "SLO_MAX_PAYLOAD_BYTES"
+ENV_MAX_MESSAGE_BYTES: Final = "SLO_MAX_MESSAGE_BYTES"
 
 # --- Pipeline-internal SLIs -------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
@@ -45,12 +46,25 @@ def format_duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
+# datetime's range; decoding refuses times outside [now - retention, now + 1 day], but formatting and
+# bucketing never raise on whatever reaches them (NaN, inf, 1e30): they clamp.
+MIN_EPOCH = -62135596800.0  # 0001-01-01T00:00:00Z
+MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
+def clamp_epoch(seconds: float) -> float:
+    """`seconds` inside datetime's range; NaN becomes 0 (1970)."""
+    if math.isnan(seconds):
+        return 0.0
+    return min(max(float(seconds), MIN_EPOCH), MAX_EPOCH)
+
+
 def to_epoch(moment: datetime) -> float:
     return moment.timestamp()
 
 
 def from_epoch(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
+    return datetime.fromtimestamp(clamp_epoch(seconds), tz=UTC)
 
 
 def iso_seconds(seconds: float) -> str:
@@ -65,7 +79,7 @@ def iso_millis(seconds: float) -> str:
 
 
 def floor_to(seconds: float, step: int) -> int:
-    return int(seconds // step) * step
+    return int(clamp_epoch(seconds) // step) * step
 
 
 def bucket_key(bucket_start: int) -> str:

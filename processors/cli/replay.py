@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from processors.replay import Replayer, ShardBatch, SourceError, expand_paths, read_batches
-    from processors.replay.sources import NotLogEventsError
+    from processors.replay.sources import NotLogEventsError, require_decodable
 
     spec = load_spec_argument(args)
     named = {str(path) for path in args.paths}
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         files = expand_paths(args.paths)
         for path in list(files):
             try:
-                batches.extend(read_batches(path))
+                batches.extend(require_decodable(path, list(read_batches(path))))
             except NotLogEventsError as exc:
                 if str(path) in named:
                     raise

@@ -1,6 +1,8 @@
 """Decode one Lambda Kinesis record: KPL de-aggregation, gzip CloudWatch Logs payload, structured messages.
 
 Bad input never raises: each problem is counted by kind in `DecodedRecord.skips` and the rest proceeds.
+Decoding is bounded (DecodeLimits): a payload inflates to at most 8 MiB by default and holds at most
+CloudWatch's 10,000 log events, a message at most 256 KiB, and an event time must be believable.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import zlib
 from typing import Any
 
@@ -18,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import Ki
 
 from processors import conventions
 from processors.decoding.structured import parse_structured_log
-from processors.decoding.types import DecodedRecord, Position
+from processors.decoding.types import DEFAULT_LIMITS, DecodedRecord, DecodeLimits, LogEvent, Position
 
 GZIP_MAGIC = b"\x1f\x8b"
 _VOCABULARY = frozenset(conventions.VOCABULARY)
@@ -41,13 +44,15 @@ def sequence_of(record: KinesisStreamRecord) -> int | None:
         return None
 
 
-def decode_record(raw_record: dict[str, Any]) -> DecodedRecord:
+def decode_record(raw_record: dict[str, Any], limits: DecodeLimits = DEFAULT_LIMITS) -> DecodedRecord:
+    """`limits.now` judges event times (the Lambda's clock); None judges them by the record's arrival."""
     record = KinesisStreamRecord(raw_record)
     sequence = sequence_of(record)
     arrival = _arrival(record)
+    now = limits.now if limits.now is not None else arrival
     decoded = DecodedRecord(sequence=sequence if sequence is not None else -1, arrival=arrival)
     if sequence is None:
-        decoded.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
+        decoded.skips[conventions.SKIP_NO_SEQUENCE] += 1
         return decoded
     try:
         data = base64.b64decode(record.kinesis.data, validate=True)
@@ -60,17 +65,20 @@ def decode_record(raw_record: dict[str, Any]) -> DecodedRecord:
             decoded.skips[conventions.SKIP_KPL_BAD_DIGEST] += 1
             return decoded
         for sub_sequence, payload in user_records:
-            decode_payload(payload, sequence, sub_sequence, decoded)
+            decode_payload(payload, sequence, sub_sequence, decoded, limits=limits, now=now)
     else:
-        decode_payload(data, sequence, 0, decoded)
+        decode_payload(data, sequence, 0, decoded, limits=limits, now=now)
     return decoded
 
 
 def _arrival(record: KinesisStreamRecord) -> float | None:
     try:
-        return record.kinesis.approximate_arrival_timestamp
+        arrival = record.kinesis.approximate_arrival_timestamp
     except (KeyError, TypeError, ValueError):
         return None
+    if isinstance(arrival, int | float) and not isinstance(arrival, bool) and math.isfinite(arrival):
+        return float(arrival)
+    return None
 
 
 def _deaggregate(raw_record: dict[str, Any]) -> list[tuple[int, bytes]] | None:
@@ -81,16 +89,45 @@ def _deaggregate(raw_record: dict[str, Any]) -> list[tuple[int, bytes]] | None:
     return [(int(r["kinesis"]["subSequenceNumber"]), base64.b64decode(r["kinesis"]["data"])) for r in user_records]
 
 
-def decode_payload(data: bytes, sequence: int, sub_sequence: int, into: DecodedRecord, log_group: str = "") -> None:
-    """A CloudWatch Logs subscription payload (gzip JSON, or plain JSON) into `into`."""
+def inflate(data: bytes, max_length: int) -> bytes | str:
+    """The gunzipped bytes, or the skip kind: a streaming decompressor never holds more than `max_length`."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
+    try:
+        inflated = inflater.decompress(data, max_length)
+    except zlib.error:
+        return conventions.SKIP_TRUNCATED_GZIP
+    if inflater.eof:
+        return inflated
+    if inflater.unconsumed_tail or len(inflated) >= max_length:
+        return conventions.SKIP_PAYLOAD_TOO_LARGE
+    return conventions.SKIP_TRUNCATED_GZIP
+
+
+def decode_payload(
+    data: bytes,
+    sequence: int,
+    sub_sequence: int,
+    into: DecodedRecord,
+    log_group: str = "",
+    *,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    now: float | None = None,
+) -> None:
+    """A CloudWatch Logs subscription payload (gzip JSON, or plain JSON) into `into`.
+
+    `now` judges event times (DecodeLimits.believable); beyond a size cap the payload is one counted skip.
+    """
     if data.startswith(GZIP_MAGIC):
-        try:
-            data = zlib.decompress(data, zlib.MAX_WBITS | 32)
-        except zlib.error:
-            into.skips[conventions.SKIP_TRUNCATED_GZIP] += 1
+        inflated = inflate(data, limits.max_payload_bytes)
+        if isinstance(inflated, str):
+            into.skips[inflated] += 1
             return
+        data = inflated
     elif not data.lstrip().startswith(b"{"):
         into.skips[conventions.SKIP_NOT_GZIP] += 1
+        return
+    elif len(data) > limits.max_payload_bytes:
+        into.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1
         return
     try:
         payload = CloudWatchLogsDecodedData(json.loads(data))
@@ -109,31 +146,64 @@ def decode_payload(data: bytes, sequence: int, sub_sequence: int, into: DecodedR
     except (KeyError, TypeError, AttributeError):
         into.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
         return
+    if len(log_events) > limits.max_events_per_payload:
+        into.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1
+        return
     for index, log_event in enumerate(log_events):
         into.log_events_seen += 1
         if not isinstance(log_event, dict):
             into.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
             continue
-        result = parse_structured_log(
+        decode_message(
             log_event.get("message", ""),
             log_event.get("timestamp"),
             Position(sequence, sub_sequence, index),
+            into,
             log_group,
+            limits=limits,
+            now=now,
         )
-        if isinstance(result, str):
-            into.skips[result] += 1
-            uncorrelated = result in (conventions.SKIP_NO_CORRELATION_ID, conventions.SKIP_BAD_CORRELATION_ID)
-            if uncorrelated and _is_vocabulary(log_event.get("message", "")):
-                stamp = log_event.get("timestamp")
-                if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-                    into.uncorrelated_times.append(stamp / 1000.0)
-        else:
-            into.events.append(result)
 
 
-def _is_vocabulary(message: str) -> bool:
+def decode_message(
+    message: Any,
+    fallback_time_ms: Any,
+    position: Position,
+    into: DecodedRecord,
+    log_group: str = "",
+    *,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    now: float | None = None,
+) -> LogEvent | None:
+    """One log message (a CloudWatch log event's, or a replayed file's line) into `into`: an event or a skip."""
+    if isinstance(message, str) and _too_large(message, limits.max_message_bytes):
+        into.skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
+        return None
+    result = parse_structured_log(message, fallback_time_ms, position, log_group)
+    if isinstance(result, str):
+        into.skips[result] += 1
+        uncorrelated = result in (conventions.SKIP_NO_CORRELATION_ID, conventions.SKIP_BAD_CORRELATION_ID)
+        if uncorrelated and _is_vocabulary(message):
+            stamp = fallback_time_ms
+            numeric = isinstance(stamp, int | float) and not isinstance(stamp, bool)
+            if numeric and limits.believable(stamp / 1000.0, now):
+                into.uncorrelated_times.append(stamp / 1000.0)
+        return None
+    if not limits.believable(result.time, now):
+        into.skips[conventions.SKIP_BAD_TIMESTAMP] += 1
+        return None
+    into.events.append(result)
+    return result
+
+
+def _too_large(message: str, cap: int) -> bool:
+    # characters <= UTF-8 bytes <= 4 x characters: encode only when the answer is in doubt
+    return len(message) > cap or (len(message) * 4 > cap and len(message.encode("utf-8", "surrogatepass")) > cap)
+
+
+def _is_vocabulary(message: Any) -> bool:
     try:
         action = json.loads(message)["metadata"]["action"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return False
     return isinstance(action, str) and action in _VOCABULARY

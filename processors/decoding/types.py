@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import os
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from processors import conventions
 
 
 @dataclass(frozen=True, order=True)
@@ -47,6 +52,53 @@ class LogEvent:
     def metadata(self) -> dict[str, Any]:
         metadata = self.log.get("metadata")
         return metadata if isinstance(metadata, dict) else {}
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """How much one payload may inflate to and hold, and which event times are believable.
+
+    `now` is the clock in the Lambda; a replay leaves it None and each Kinesis record is judged against its
+    own arrival time (a file without arrivals: by the wall clock, with no lower bound, since replaying old
+    logs is the point). `retention_seconds` None means no lower bound.
+    """
+
+    max_payload_bytes: int = conventions.MAX_PAYLOAD_BYTES_DEFAULT
+    max_events_per_payload: int = conventions.MAX_LOG_EVENTS_PER_PAYLOAD
+    max_message_bytes: int = conventions.MAX_MESSAGE_BYTES_DEFAULT
+    retention_seconds: int | None = conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY
+    future_seconds: int = conventions.FUTURE_TOLERANCE_SECONDS
+    now: float | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, now: float | None = None) -> DecodeLimits:
+        """The Lambda's limits: SLO_MAX_PAYLOAD_BYTES / SLO_MAX_MESSAGE_BYTES override the defaults."""
+        payload = _positive_int(environ.get(conventions.ENV_MAX_PAYLOAD_BYTES), conventions.MAX_PAYLOAD_BYTES_DEFAULT)
+        message = _positive_int(environ.get(conventions.ENV_MAX_MESSAGE_BYTES), conventions.MAX_MESSAGE_BYTES_DEFAULT)
+        return cls(max_payload_bytes=payload, max_message_bytes=message, now=now)
+
+    def believable(self, moment: float, now: float | None) -> bool:
+        """Finite and inside [now - retention, now + future]; with no `now` at all, inside [1970, 2100)."""
+        if not math.isfinite(moment):
+            return False
+        if now is None:
+            return 0.0 <= moment < _YEAR_2100
+        low = -math.inf if self.retention_seconds is None else now - self.retention_seconds
+        return max(low, 0.0) <= moment <= now + self.future_seconds
+
+
+_YEAR_2100 = 4102444800.0
+
+
+def _positive_int(text: str | None, default: int) -> int:
+    try:
+        value = int(text) if text else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+DEFAULT_LIMITS = DecodeLimits()
 
 
 @dataclass

@@ -18,13 +18,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from processors import conventions
-from processors.decoding import DecodedRecord, decode_record, shard_of, stream_of
+from processors.decoding import DecodedRecord, DecodeLimits, decode_record, shard_of, stream_of
 from processors.ingest import BatchReport, Ingestor
 
 logger = Logger()
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
 metrics = Metrics(namespace=NAMESPACE)
 tracer = Tracer()
+clock = time.time  # "now" for judging event times; tests replace it to replay fixed-date samples
 
 
 @cache
@@ -80,7 +81,7 @@ processor = CheckpointedKinesisProcessor()
 
 
 def record_handler(record: KinesisStreamRecord) -> None:
-    decoded = decode_record(record.raw_event)
+    decoded = decode_record(record.raw_event, DecodeLimits.from_env(now=clock()))
     processor.decoded.append((record.raw_event, decoded))
     if decoded.events:
         logger.set_correlation_id(decoded.events[0].correlation_id)

@@ -20,8 +20,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
-from processors.decoding import DecodedRecord, Position, decode_payload, decode_record, parse_structured_log
-from processors.decoding.records import sequence_of, shard_of, stream_of
+from processors import conventions
+from processors.decoding import DEFAULT_LIMITS, DecodedRecord, Position, decode_message, decode_payload, decode_record
+from processors.decoding.records import inflate, sequence_of, shard_of, stream_of
 
 LINES_PER_BATCH = 1000
 SUFFIXES = {".json", ".jsonl", ".ndjson", ".gz", ".log", ".txt"}
@@ -33,6 +34,21 @@ class SourceError(Exception):
 
 class NotLogEventsError(SourceError):
     """A readable JSON file that holds no log events (e.g. an API Gateway test event)."""
+
+
+# what a file of garbage yields: a file with nothing else decoded is refused, not replayed as "0 records"
+_GARBAGE = conventions.MALFORMED_KINDS | {conventions.SKIP_MESSAGE_NOT_JSON}
+
+
+def require_decodable(path: Path, batches: list[ShardBatch]) -> list[ShardBatch]:
+    """`batches`, or NotLogEventsError naming `path` when it is empty or nothing in it decoded."""
+    records = [record for batch in batches for record in batch.records]
+    if not records:
+        raise NotLogEventsError(f"{path}: empty, nothing to replay")
+    if any(record.events or record.uncorrelated_times or set(record.skips) - _GARBAGE for record in records):
+        return batches
+    kinds = ", ".join(sorted({kind for record in records for kind in record.skips}))
+    raise NotLogEventsError(f"{path}: nothing decodable in {len(records)} record(s) ({kinds})")
 
 
 @dataclass
@@ -72,11 +88,13 @@ def read_batches(path: Path) -> Iterator[ShardBatch]:
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
     if data.startswith(b"\x1f\x8b"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error):
-            yield _payload_batch(path, [data])  # counted as a truncated payload, not an error
+        inflated = inflate(data, DEFAULT_LIMITS.max_payload_bytes)
+        if inflated == conventions.SKIP_PAYLOAD_TOO_LARGE and _is_lines(data):
+            inflated = _inflate_file(data)  # a large gzipped log file, not one payload
+        if isinstance(inflated, str):  # counted as a truncated or too large payload, not an error
+            yield _payload_batch(path, [data])
             return
+        data = inflated
     text = data.decode("utf-8", errors="replace").strip()
     whole = _json(text)
     if isinstance(whole, dict):
@@ -84,19 +102,50 @@ def read_batches(path: Path) -> Iterator[ShardBatch]:
         return
     lines = [line for line in text.splitlines() if line.strip()]
     documents = [_json(line) for line in lines]
-    if documents and isinstance(documents[0], dict) and ("Records" in documents[0] or "logEvents" in documents[0]):
+    first = next((document for document in documents if document is not None), None)
+    if isinstance(first, dict) and ("Records" in first or "logEvents" in first):
+        unparsed: list[int] = []
         for index, document in enumerate(documents):
             if isinstance(document, dict):
                 yield from _from_document(path, document, index)
+            else:
+                unparsed.append(index)
+        if unparsed:
+            yield _unparsed_lines(path, unparsed)
         return
     yield from _log_lines(path, lines)
+
+
+def _is_lines(data: bytes) -> bool:
+    """Whether a gzip file's first 64 KiB hold a line break: a log file, rather than one huge payload."""
+    return b"\n" in zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(data, 65536).strip()
+
+
+def _inflate_file(data: bytes) -> bytes | str:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error):
+        return conventions.SKIP_TRUNCATED_GZIP
 
 
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
+
+
+def _unparsed_lines(path: Path, indexes: list[int]) -> ShardBatch:
+    """A JSON-lines file's cut-off or corrupt lines: each a counted skip at its own position (applied once).
+
+    They sit on a shard of their own, so their checkpoint never hides the file's other batches.
+    """
+    batch = ShardBatch(stream=f"file:{os.path.abspath(path)}", shard="unparsed-lines", origin=str(path))
+    for index in indexes:
+        record = DecodedRecord(sequence=index, arrival=None)
+        record.skips[conventions.SKIP_LINE_NOT_JSON] += 1
+        batch.records.append(record)
+    return batch
 
 
 def _from_document(path: Path, document: dict[str, Any], index: int) -> Iterator[ShardBatch]:
@@ -144,11 +193,7 @@ def _log_lines(path: Path, lines: list[str]) -> Iterator[ShardBatch]:
         for number, line in enumerate(lines[offset : offset + LINES_PER_BATCH], start=offset + 1):
             record = DecodedRecord(sequence=number, arrival=None)
             record.log_events_seen = 1
-            result = parse_structured_log(line, None, Position(number), "")
-            if isinstance(result, str):
-                record.skips[result] += 1
-            else:
-                record.events.append(result)
+            decode_message(line, None, Position(number), record)
             batch.records.append(record)
         batch.order_time = _first_event_time(batch)
         yield batch

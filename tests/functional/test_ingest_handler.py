@@ -34,6 +34,12 @@ class ThrottlingClient:
         return self.client.transact_write_items(**kwargs)
 
 
+@pytest.fixture(autouse=True)
+def clock_at_the_sample_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler judges event times by its clock; these fixtures are dated 2026-10-01."""
+    monkeypatch.setattr(ingest, "clock", lambda: T0 + 12 * 3600)
+
+
 @pytest.fixture
 def table(moto_endpoint: str) -> str:
     return create_table(moto_endpoint)

@@ -112,4 +112,4 @@ def test_a_record_without_a_sequence_number_is_a_counted_skip() -> None:
     record = kinesis_record(gz(cw_payload([GOOD])), 1)
     record["kinesis"]["sequenceNumber"] = "not-a-number"
     decoded = decode_record(record)
-    assert decoded.events == [] and decoded.skips == {conventions.SKIP_PAYLOAD_SHAPE: 1}
+    assert decoded.events == [] and decoded.skips == {conventions.SKIP_NO_SEQUENCE: 1}

@@ -1,0 +1,98 @@
+"""`slo replay` on hostile files: never silent, never a traceback, never unbounded (time or memory)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from processors import conventions
+from processors.cli import main
+from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
+from tests.unit.test_decode_bounds import gzip_bomb
+
+
+def replay_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    capsys.readouterr()
+    assert main(["replay", *args, "--json", "--no-backtest"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    capsys.readouterr()
+    assert main(["replay", *args]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and len(captured.err.strip().splitlines()) == 1
+    return captured.err
+
+
+def test_a_cut_off_line_in_a_json_lines_event_file_is_counted_once_as_line_not_json(tmp_path, capsys) -> None:
+    lines = [json.dumps(kinesis_event([kinesis_record(gz(cw_payload([log_line("api_request", T0 + n, cid(n), "Api",
+                                                                               status=200)])), n + 1)]))
+             for n in range(3)]
+    lines[1] = lines[1][: len(lines[1]) // 2]  # cut off mid-line
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "slo.db")
+    first = replay_json(capsys, str(path), "--db", db)
+    assert first["skipped"] == {conventions.SKIP_LINE_NOT_JSON: 1}
+    assert first["events"] == 2 and first["malformed"] == 1
+    again = replay_json(capsys, str(path), "--db", db)
+    assert again["skipped"] == {} and again["events"] == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "content", "says"),
+    [
+        ("an empty file", b"", "empty"),
+        ("a file of blank lines", b"\n\n  \n", "empty"),
+        ("a file of text garbage", b"this is not a log\nnor is this\n", "nothing decodable"),
+        ("a gzip bomb of one payload", gzip_bomb(32 << 20), "payload_too_large"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_file_with_nothing_decodable_exits_2_with_one_line_naming_it(tmp_path, capsys, case, content, says) -> None:
+    path = tmp_path / "input.json"
+    path.write_bytes(content)
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert str(path) in err and says in err
+    assert not (tmp_path / "slo.db").exists()
+
+
+def test_a_gzip_bomb_beside_a_good_record_is_payload_too_large_and_the_good_one_counts(tmp_path, capsys) -> None:
+    good = kinesis_record(gz(cw_payload([log_line("api_request", T0, cid(1), "Api", status=200)])), 2)
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(kinesis_event([kinesis_record(gzip_bomb(32 << 20), 1), good])))
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1} and summary["events"] == 1
+
+
+def test_a_year_long_gap_in_event_time_is_jumped_not_walked(tmp_path, capsys) -> None:
+    year = 365 * 86400
+    lines = [log_line("api_request", T0 - year + n * 60, cid(n), "Api", status=200) for n in range(3)]
+    lines += [log_line("api_request", T0 + n * 60, cid(10 + n), "Api", status=200) for n in range(3)]
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["replay", str(path), "--db", str(tmp_path / "slo.db"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["events"] == 6
+    assert summary["minutes_evaluated"] <= 10  # ~5 minutes of data; walking the gap would be 525,600
+
+
+def test_a_year_9999_line_is_bad_timestamp_and_status_still_works(tmp_path, capsys) -> None:
+    line = json.loads(log_line("api_request", T0, cid(2), "Api", status=200))
+    line["timestamp"] = "9999-12-31T23:59:59Z"
+    path = tmp_path / "app.log"
+    path.write_text(log_line("api_request", T0, cid(1), "Api", status=200) + "\n" + json.dumps(line) + "\n")
+    db = str(tmp_path / "slo.db")
+    assert replay_json(capsys, str(path), "--db", db)["skipped"] == {conventions.SKIP_BAD_TIMESTAMP: 1}
+    assert main(["status", "--db", db, "--json"]) == 0
+
+
+def test_deeply_nested_json_is_garbage_not_a_recursion_error(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert "RecursionError" not in err
