@@ -36,6 +36,8 @@ API_VERSION = "slo-pipeline/v1"
 TOP_LEVEL_FIELDS = {"name", "objective", "sli", "window", "description", "runbook", "alerting"}
 LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "message"}
 COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
+MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
+MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows, tiers, max_runtime
 
 
 class _Mapping(dict[str, Any]):
@@ -46,7 +48,16 @@ class _Mapping(dict[str, Any]):
 
 
 class _LineLoader(yaml.SafeLoader):
-    pass
+    """SafeLoader that refuses anchors and aliases: an alias bomb in a description once took 1.6 GB."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise SpecError("YAML aliases are not allowed", line=event.start_mark.line + 1, field=f"*{event.anchor}")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise SpecError("YAML anchors are not allowed", line=event.start_mark.line + 1, field=f"&{anchor}")
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
@@ -79,6 +90,8 @@ def default_spec_path() -> str:
 def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
     source = str(path) if path is not None else default_spec_path()
     try:
+        if Path(source).stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short YAML file", path=source)
         text = Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError("no such file", path=source) from None
@@ -88,10 +101,14 @@ def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(f"larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short YAML file", path=source)
     try:
         document = yaml.load(text, Loader=_LineLoader)
     except SpecError as exc:
         raise SpecError(exc.reason, path=source, line=exc.line, field=exc.field) from None
+    except RecursionError:
+        raise SpecError("nested too deeply", path=source) from None
     except yaml.YAMLError as exc:
         # an unclosed bracket is detected at the end of the file; its opening line is the useful one
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -168,6 +185,8 @@ class _Reader:
         seconds = parse_duration(raw)
         if seconds is None:
             raise self.fail(f"not a duration: {raw!r} (e.g. 5m, 1h, 30d)", node, key, f"{prefix}.{key}")
+        if seconds > MAX_WINDOW_SECONDS:
+            raise self.fail("longer than 400d", node, key, f"{prefix}.{key}")
         return seconds
 
     def slo(self, node: Any, index: int, default_window: Any, root: _Mapping) -> Slo:
@@ -197,6 +216,11 @@ class _Reader:
             raise self.fail(
                 f"not a window: {window_raw!r} (e.g. 30d or calendar-month)", node, "window", f"{where}.window"
             )
+        if window > MAX_WINDOW_SECONDS:
+            raise self.fail("longer than 400d", node, "window", f"{where}.window")
+        for text_key in ("description", "runbook"):
+            if not isinstance(node.get(text_key, ""), str):
+                raise self.fail("must be a string", node, text_key, f"{where}.{text_key}")
         sli_node = self.mapping(node.get("sli"), f"{where}.sli", node, "sli")
         sli = self.sli(sli_node, where)
         alerting = self.alerting(node.get("alerting"), node, where, window)
@@ -359,6 +383,8 @@ def tier_from_mapping(body: dict[str, Any], period: int, fail: Any) -> BurnRateT
     short_window = parse_duration(body.get("short"))
     if long_window is None:
         raise fail("not a duration", "long")
+    if long_window > MAX_WINDOW_SECONDS:
+        raise fail("longer than 400d", "long")
     if short_window is None or short_window >= long_window:
         raise fail("must be a duration shorter than long", "short")
     if ("factor" in body) == ("budget_percent" in body):

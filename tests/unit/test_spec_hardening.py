@@ -1,0 +1,101 @@
+"""A hostile spec is refused in one line with exit 2: aliases, anchors, non-string text, huge files and windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from processors.cli import main
+from processors.spec import SpecError, parse_spec
+from processors.spec.loader import MAX_SPEC_BYTES
+
+HEAD = """apiVersion: slo-pipeline/v1
+kind: SLOSpec
+slos:
+  - name: api
+    objective: 0.999
+"""
+SLI = """    sli:
+      events:
+        match: {action: api_request}
+        good: {status: {lt: 500}}
+"""
+
+ALIAS_BOMB = """apiVersion: slo-pipeline/v1
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+slos:
+  - name: api
+    objective: 0.999
+    description: *g
+""" + SLI
+
+REFUSED = [
+    ("an alias bomb inside a description is refused at its first anchor", ALIAS_BOMB, "anchors are not allowed", 2),
+    ("a plain alias is refused", HEAD + "    description: *x\n" + SLI, "aliases are not allowed", 6),
+    ("an anchor alone is refused", HEAD + "    description: &x text\n" + SLI, "anchors are not allowed", 6),
+    ("a merge key is refused", HEAD + "    alerting: {<<: *base}\n" + SLI, "aliases are not allowed", 6),
+    ("a number as description is refused", HEAD + "    description: 42\n" + SLI, "must be a string", 6),
+    ("a list as runbook is refused", HEAD + "    runbook: [a, b]\n" + SLI, "must be a string", 6),
+    ("a mapping as description is refused", HEAD + "    description: {a: 1}\n" + SLI, "must be a string", 6),
+    ("a window of 9999999999999999999999d is refused", HEAD + "    window: 9999999999999999999999d\n" + SLI,
+     "longer than 400d", 6),
+    ("a window of 401d is refused", HEAD + "    window: 401d\n" + SLI, "longer than 400d", 6),
+    ("a default window of 58w is refused", HEAD.replace("slos:", "defaults: {window: 58w}\nslos:") + SLI,
+     "longer than 400d", None),
+    ("a max_runtime of 1000d is refused", HEAD.replace("slos:", "defaults:\n  max_runtime: 1000d\nslos:") + SLI,
+     "longer than 400d", 4),
+    ("a burn-rate tier over 401 days is refused",
+     HEAD + "    alerting:\n      tiers:\n        - {severity: page, long: 401d, short: 1h, factor: 2}\n" + SLI,
+     "longer than 400d", None),
+    ("deeply nested flow YAML is refused", HEAD + "    description: " + "[" * 5000 + "]" * 5000 + "\n" + SLI,
+     "", None),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "says", "line"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_a_hostile_spec_is_refused_with_file_line_and_reason(case: str, text: str, says: str,
+                                                             line: int | None) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "hostile.yaml")
+    assert says in str(caught.value)
+    assert "\n" not in str(caught.value) and str(caught.value).startswith("hostile.yaml")
+    if line is not None:
+        assert caught.value.line == line
+
+
+def test_the_limits_keep_what_a_real_spec_needs() -> None:
+    spec = parse_spec(HEAD + "    window: 400d\n    description: one line\n    runbook: https://runbooks/api\n" + SLI)
+    assert spec.slos[0].window == 400 * 86400 and spec.slos[0].runbook == "https://runbooks/api"
+
+
+def run_validate(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_validate_refuses_the_alias_bomb_in_one_line_with_exit_2(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(ALIAS_BOMB)
+    assert "anchors are not allowed" in run_validate(path, capsys)
+
+
+def test_validate_refuses_a_spec_file_over_the_size_cap_without_reading_it(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(HEAD + SLI + "#" * MAX_SPEC_BYTES + "\n")
+    assert "larger than 1024 KiB" in run_validate(path, capsys)
+
+
+def test_validate_refuses_a_huge_window_that_once_crashed_status(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "window.yaml"
+    path.write_text(HEAD + "    window: 9999999999999999999999d\n" + SLI)
+    assert "slos[api].window: longer than 400d" in run_validate(path, capsys)
