@@ -52,11 +52,12 @@ class _LineLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
         if isinstance(event, yaml.AliasEvent):
-            raise SpecError("YAML aliases are not allowed", line=event.start_mark.line + 1, field=f"*{event.anchor}")
+            raise SpecError("YAML aliases are not allowed", line=line, field=f"*{event.anchor}")
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise SpecError("YAML anchors are not allowed", line=event.start_mark.line + 1, field=f"&{anchor}")
+            raise SpecError("YAML anchors are not allowed", line=line, field=f"&{anchor}")
         return super().compose_node(parent, index)
 
 
