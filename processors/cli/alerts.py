@@ -1,4 +1,4 @@
-"""`slo alerts [--db FILE] [--since TIME] [--json]`: every alert transition in the store, oldest first."""
+"""`slo alerts [--db FILE] [--since TIME|DURATION] [--json]`: every alert transition in the store, oldest first."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from processors.cli.common import add_store_arguments, open_store, parse_time_argument
+from processors.cli.common import add_store_arguments, open_store, parse_since_argument
 
 # The fixed JSON fields, in the order they are printed; anything else a transition carries follows them.
 FIELDS = ("slo", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
@@ -21,15 +21,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         description="Every alert transition recorded by the evaluator or by `slo replay` backtests.",
     )
     add_store_arguments(parser)
-    parser.add_argument("--since", metavar="TIME", help="only transitions at or after TIME (ISO 8601)")
+    parser.add_argument(
+        "--since",
+        metavar="TIME|DURATION",
+        help="only transitions at or after TIME (ISO 8601), or within DURATION (e.g. 1h) of the newest event",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON array")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    since = int(parse_time_argument(args.since, "--since").timestamp()) if args.since else None
+    if args.since:
+        parse_since_argument(args.since, "--since", None)  # a typo fails before the store is opened
     store = open_store(args, must_exist=True)
     try:
+        since = parse_since_argument(args.since, "--since", _reference(store)) if args.since else None
         log = store.alert_log(since=since)
     finally:
         store.close()
@@ -38,6 +44,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_table(log))
     return 0
+
+
+def _reference(store: Any) -> int | None:
+    """What a --since duration counts back from: the newest event, else (an alert-only store) the newest transition."""
+    at = store.default_at()
+    if at is not None:
+        return int(at)
+    from processors.evaluating.mttr import transition_epoch
+
+    times = [t for t in map(transition_epoch, store.alert_log()) if t is not None]
+    return max(times) + 60 if times else None
 
 
 def wire(transition: Mapping[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,19 @@ def parse_time_argument(text: str, flag: str) -> datetime:
     return parsed
 
 
+def parse_since_argument(text: str, flag: str, reference: int | None) -> int | None:
+    """--since as an ISO 8601 time, or a duration counted back from `reference` (None when there is none)."""
+    from processors.timeutil import parse_duration, parse_iso8601
+
+    seconds = parse_duration(text)
+    if seconds is not None:
+        return None if reference is None else reference - seconds
+    parsed = parse_iso8601(text)
+    if parsed is None:
+        raise UsageError(f"{flag}: not an ISO 8601 time or a duration: {text!r} (e.g. 2026-10-01T06:00:00Z, 1h)")
+    return int(parsed.timestamp())
+
+
 def parse_duration_argument(text: str, flag: str) -> int:
     from processors.timeutil import parse_duration
 

@@ -66,3 +66,21 @@ def test_a_missing_store_is_a_one_line_usage_error(tmp_path: Path) -> None:
         alerts.run(parse("--db", str(tmp_path / "none.db")))
     with pytest.raises(UsageError, match="--since"):
         alerts.run(parse("--db", str(tmp_path / "none.db"), "--since", "yesterday"))
+
+
+@pytest.mark.parametrize(
+    ("since", "expected_states"),
+    [
+        ("2026-10-01T04:05:00Z", ["resolved"]),
+        ("2026-10-01T04:08:00Z", []),
+        # The store holds alerts only, so durations count back from the minute after the newest one (04:07).
+        ("1m", ["resolved"]),
+        ("6m", ["resolved"]),
+        ("7m", ["firing", "resolved"]),
+    ],
+)
+def test_since_takes_a_time_or_a_duration_back_from_the_newest_event(
+    db: str, since: str, expected_states: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert alerts.run(parse("--db", db, "--since", since, "--json")) == 0
+    assert [t["state"] for t in json.loads(capsys.readouterr().out)] == expected_states
