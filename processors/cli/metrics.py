@@ -131,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
     if args.emf:
         from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 
-        emit_points(operator_metric_points(store, spec, at), args.namespace, metrics_timestamp_ms(at))
+        # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
+        points = [*slo_metric_points(store, spec, at), *operator_metric_points(store, spec, at)]
+        emit_points(points, args.namespace, metrics_timestamp_ms(at))
         return 0
     document = metrics_document(store, spec, at, args.namespace)
     if args.json:

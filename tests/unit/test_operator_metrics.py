@@ -278,20 +278,24 @@ def test_slo_metrics_defaults_to_the_newest_minute_with_data(
     assert json.loads(out)["minute"]["from"] == "2026-10-01T00:11:00Z"  # the newest event is at NOW + 1 s
 
 
-def test_slo_metrics_emf_prints_exactly_the_documents_emit_points_prints(
+def test_slo_metrics_emf_prints_the_evaluators_slo_points_and_the_operator_points(
     loaded: Any, spec: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from processors.cli.metrics import slo_metric_points
     from processors.metrics import emit_points
 
     monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
     code, out = run_cli(monkeypatch, capsys, "metrics", "--db", str(loaded.path), "--at", "2026-10-01T00:11:00Z",
                         "--emf")
     lines: list[str] = []
-    emit_points(operator_metric_points(loaded, spec, NOW), "SloPipeline", metrics_timestamp_ms(NOW),
-                write=lines.append)
+    points = [*slo_metric_points(loaded, spec, NOW), *operator_metric_points(loaded, spec, NOW)]
+    emit_points(points, "SloPipeline", metrics_timestamp_ms(NOW), write=lines.append)
     assert code == 0
     assert out.splitlines() == lines
     assert json.loads(lines[0])["service"] == "slo-pipeline"
+    # what --help promises: the SLO* metrics the evaluator prints, by SLO
+    emitted = {name for name, _dimensions in document_values(json.loads(line) for line in lines)}
+    assert {"SLOAttainment", "SLOBurnRate", "SLOBudgetRemaining", "SLOOrphanRate", "RunnersStarted"} <= emitted
 
 
 @pytest.mark.parametrize(
