@@ -81,7 +81,7 @@ def waterfall_lines(head: TraceHead, *, width: int = MAX_WIDTH, unicode: bool = 
     action_width = max(MIN_ACTION, min(ACTION_WIDTH, width - fixed - MIN_BAR))  # narrow terminals shrink it
     bar_width = max(MIN_BAR, width - fixed - action_width)
     spans = derive_spans(head)
-    lines = _header(head, glyphs)
+    lines = _header(head, glyphs, width)
     if not spans:
         lines.append(Text("no events stored for this trace", style="dim"))
         return [_clip(line, width, glyphs) for line in lines]
@@ -120,22 +120,34 @@ def _clip(line: Text, width: int, glyphs: Glyphs) -> Text:
     return line
 
 
-def _header(head: TraceHead, glyphs: Glyphs) -> list[Text]:
-    title = Text("trace ", style="bold")
-    title.append(head.correlation_id, style="bold cyan")
+def _header(head: TraceHead, glyphs: Glyphs, width: int) -> list[Text]:
+    """Two lines at 100 columns; on a narrower terminal they wrap rather than lose the outcome."""
+    title: list[tuple[str, Text]] = [("", Text("trace ", style="bold") + Text(head.correlation_id, style="bold cyan"))]
     for label, value in (("workflow", head.workflow_id), ("repo", head.repository)):
         if value:
-            title.append(f"  {label} {value}")
+            title.append(("  ", Text(f"{label} {value}")))
     result = outcome(head)
-    title.append(f"  {result}", style=OUTCOME_STYLES.get(result, "bold"))
+    title.append(("  ", Text(result, style=OUTCOME_STYLES.get(result, "bold"))))
     phases = breakdown(head.milestones)
     order = ("total", "queue", "startup", "execution")  # dispatch is tens of ms: the waterfall shows it
-    parts = [f"{name} {_or_dash(phases[name])}" for name in order]
-    summary = Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-"))
-    summary.append("   " + "  ".join(parts), style="dim")
-    lines = [title, summary]
+    summary = [("", Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-")))]
+    for index, name in enumerate(order):
+        summary.append(("   " if index == 0 else "  ", Text(f"{name} {_or_dash(phases[name])}", style="dim")))
+    lines = _wrap(title, width) + _wrap(summary, width)
     if head.truncated:
         lines.append(Text(f"truncated: only the first {len(head.events)} events were kept", style="yellow"))
+    return lines
+
+
+def _wrap(segments: list[tuple[str, Text]], width: int) -> list[Text]:
+    """(separator, text) segments on as few lines as fit `width`; a continuation line is indented 2."""
+    lines: list[Text] = []
+    for separator, text in segments:
+        if lines and lines[-1].cell_len + len(separator) + text.cell_len <= width:
+            lines[-1].append(separator)
+            lines[-1].append_text(text)
+        else:
+            lines.append(Text("  ") + text if lines else text.copy())
     return lines
 
 

@@ -73,6 +73,41 @@ def test_a_non_utf8_console_gets_the_ascii_waterfall():
     assert "x workflow_completed" in text
 
 
+@pytest.mark.parametrize("width", [100, 80, 60])
+@pytest.mark.parametrize("events", [JOURNEY, FAILED, ORPHANED], ids=["journey", "failed", "orphaned"])
+def test_a_narrow_header_wraps_and_keeps_the_outcome_and_every_phase(width, events):
+    from processors.tracing.view import outcome
+
+    head = head_of(events)
+    lines = rendered(head, width=width)
+    header = " ".join(lines[: lines.index(next(line for line in lines if line.lstrip().startswith("offset")))])
+    assert f"  {outcome(head)}" in f" {header}"
+    for phase in ("total", "queue", "startup", "execution"):
+        assert f" {phase} " in header
+    assert "…" not in header
+
+
+def test_under_an_ascii_stdout_encoding_the_cli_waterfall_is_pure_ascii(tmp_path):
+    """docs/tracing.md: the fallback follows stdout's encoding (PYTHONIOENCODING=ascii), not LANG=C, which
+    Python 3.7+ coerces to UTF-8 (PEP 538)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.builders import T0, cw_payload, gz, kinesis_event, kinesis_record, log_line
+
+    lines = [log_line("webhook_received", T0, CID, "WebhookHandlerGHA"),
+             log_line("runner_orphaned", T0 + 5, CID, "Reconciler")]
+    source = tmp_path / "event.json"
+    source.write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload(lines)), 1)])))
+    db = str(tmp_path / "slo.db")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    run = [sys.executable, "-m", "processors.cli"]
+    subprocess.run([*run, "replay", str(source), "--db", db, "--no-backtest"], check=True, capture_output=True, env=env)
+    out = subprocess.run([*run, "trace", CID, "--db", db], check=True, capture_output=True, env=env).stdout
+    assert out.decode("ascii").count("\n") >= 4 and "*" in out.decode("ascii")
+
+
 @pytest.mark.parametrize(
     ("ms", "expected"),
     [
