@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if step % conventions.MINUTE:
         raise UsageError(f"--step: must be whole minutes, not {args.step!r}")
     trace_id = _trace_argument(args.trace)
+    directory = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(directory):  # checked first: a typo'd path fails before minutes of evaluation
+        raise UsageError(f"--out: no directory {directory} (create it first)")
     store = open_store(args, must_exist=True)
     until = None
     if args.until:
@@ -64,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
     except RenderingError as exc:
         raise UsageError(str(exc)) from None
     try:
-        directory = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(directory, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(html)
     except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
@@ -39,13 +40,17 @@ MISTAKES = [
     ("a trace ID that is not a UUID", ["trace", "not-a-uuid"], "not a correlation ID"),
     ("the dynamodb store without a table", ["status", "--store", "dynamodb"], "--table"),
     ("validate of a missing spec", ["validate", "/no/such/slos.yaml"], "no such file"),
+    ("a report into a directory that does not exist", ["report", "--out", "/nonexistent/dir/r.html"],
+     "--out: no directory /nonexistent/dir"),
+    ("alerts since something that is neither a time nor a duration", ["alerts", "--since", "lately"],
+     "--since: not an ISO 8601 time or a duration"),
 ]
 
 
 @pytest.mark.parametrize(("case", "argv", "message"), MISTAKES, ids=[m[0] for m in MISTAKES])
 def test_mistakes_are_one_line_and_exit_2(case, argv, message, db, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("SLO_TABLE_NAME", raising=False)
-    if "--db" not in argv and argv[0] in ("status", "trace"):
+    if "--db" not in argv and argv[0] in ("status", "trace", "report", "alerts"):
         argv = [*argv, "--db", db]
     before = dump(db)
     assert main(argv) == 2
@@ -53,6 +58,7 @@ def test_mistakes_are_one_line_and_exit_2(case, argv, message, db, capsys, monke
     assert message in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert dump(db) == before
+    assert not os.path.exists("/nonexistent")  # nothing was created on the way
 
 
 def test_validate_points_at_the_line_of_a_bad_objective(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
