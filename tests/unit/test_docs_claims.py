@@ -1,0 +1,43 @@
+"""Claims the README and docs make about the CLI and the metrics, checked against the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from processors.cli import build_parser
+from processors.evaluating import metrics as slo_metrics
+from processors.metrics import operator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def commands_taking(flag: str) -> set[str]:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return {
+        name for name, sub in subparsers.choices.items() if any(flag in a.option_strings for a in sub._actions)
+    }
+
+
+def test_the_readme_names_exactly_the_commands_that_take_db() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sentence = re.search(r"The commands that read or write the store \((.*?)\) take\s+`--db FILE`", readme, re.S)
+    assert sentence, "README: the sentence naming the commands that take --db"
+    assert set(re.findall(r"`(\w+)`", sentence.group(1))) == commands_taking("--db")
+    assert "Every command takes `--db" not in readme
+
+
+def emitted_metric_names() -> set[str]:
+    constants = [value for name, value in vars(operator).items() if name.endswith("_METRIC")]
+    constants += [value for name, value in vars(slo_metrics).items() if name.startswith("METRIC_")]
+    return {value for value in constants if isinstance(value, str)}
+
+
+def test_no_doc_says_an_emitted_metric_is_not_emitted() -> None:
+    emitted = emitted_metric_names()
+    assert "TraceCoverage" in emitted
+    for path in (ROOT / "docs").glob("*.md"):
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        denied = set(re.findall(r"`(\w+)` (?:is|are) not emitted", text))
+        assert not denied & emitted, f"{path.name} says {sorted(denied & emitted)} is not emitted"
