@@ -68,7 +68,9 @@ def ingest(store: Any, spec: Any, lines: list[str]) -> None:
 
 
 @pytest.fixture
-def slo():  # type: ignore[no-untyped-def]
+def slo(monkeypatch):  # type: ignore[no-untyped-def]
+    # pytest-xdist workers inherit COLUMNS=80 from the terminal; these tests are about a pipe (100 columns)
+    monkeypatch.delenv("COLUMNS", raising=False)
     return lambda *argv: cli.main([str(a) for a in argv])
 
 
