@@ -128,7 +128,11 @@ MALFORMED_KINDS: Final = frozenset(
 
 # --- Redaction --------------------------------------------------------------------------------------------
 
-SECRET_KEY_FRAGMENTS: Final = ("token", "secret", "password", "authorization", "cookie", "apikey")
+# compared with the key lower-cased and `_` / `-` removed, so `private_key` and `X-Api-Key` are caught
+SECRET_KEY_FRAGMENTS: Final = (
+    "token", "secret", "password", "passwd", "passphrase", "authorization", "cookie", "apikey", "credential",
+    "privatekey", "session", "accesskey", "signature", "bearer", "jwt", "otp",
+)
 REDACTED: Final = "[REDACTED]"
 
 # --- Metrics (CloudWatch EMF) -----------------------------------------------------------------------------

@@ -1,7 +1,13 @@
-"""What of a log's metadata may be stored: an allow-list, with secret-looking values redacted at any depth."""
+"""What of a log's metadata may be stored: an allow-list, with secrets redacted at any depth.
+
+A secret is caught by its key (`password`, `private_key`, `session`…) or by its shape inside any string value:
+bearer/basic credentials, `password=`/`token=`/`secret=` pairs, AWS access key IDs, JWTs, and URL userinfo.
+Paths keep no query string.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from processors import conventions
@@ -30,8 +36,31 @@ ALLOWED_METADATA = frozenset(
         "cacheKey",
     }
 )
+PATH_KEYS = frozenset({"path", "route", "url", "uri"})  # their values lose the query string
 MAX_DEPTH = 6
 MAX_STRING = 512
+_R = conventions.REDACTED
+
+# (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself
+_SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer abc / Basic dXNlcjpwYXNz / Token abc
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1\2{_R}"),
+    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose
+    (
+        re.compile(
+            r"(?i)\b([a-z0-9_\-]*(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key"
+            r"|credentials?|session(?:[_\-]?id)?|signature|authorization)[a-z0-9_\-]*)(\"?\s*[=:]\s*\"?)"
+            r"([^\s&;,\"'}]+)"
+        ),
+        rf"\1\2{_R}",
+    ),
+    # AWS access key IDs (long-term AKIA, temporary ASIA)
+    (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), _R),
+    # JSON Web Tokens: three base64url parts, the first two JSON objects ("eyJ")
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"), _R),
+    # https://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@]+:[^/\s@]+@"), rf"\1{_R}@"),
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -39,19 +68,35 @@ def is_secret_key(key: str) -> bool:
     return any(fragment in folded for fragment in conventions.SECRET_KEY_FRAGMENTS)
 
 
-def redact(value: Any, depth: int = 0) -> Any:
-    """A copy with values under secret-looking keys replaced, long strings cut, depth bounded."""
+def redact_text(text: str) -> str:
+    """`text` with every secret-shaped substring replaced by [REDACTED]."""
+    for pattern, replacement in _SECRET_SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def strip_query(path: str) -> str:
+    """/runs/1?token=abc#x -> /runs/1: query strings carry tokens and personal data."""
+    return path.split("?", 1)[0].split("#", 1)[0]
+
+
+def redact(value: Any, depth: int = 0, key: str = "") -> Any:
+    """A copy with secrets replaced (by key and by shape), long strings cut, depth bounded."""
     if depth > MAX_DEPTH:
         return "[TRUNCATED]"
     if isinstance(value, dict):
         return {
-            str(key): conventions.REDACTED if is_secret_key(str(key)) else redact(item, depth + 1)
-            for key, item in value.items()
+            str(name): _R if is_secret_key(str(name)) else redact(item, depth + 1, str(name))
+            for name, item in value.items()
         }
     if isinstance(value, list):
-        return [redact(item, depth + 1) for item in value[:50]]
-    if isinstance(value, str) and len(value) > MAX_STRING:
-        return value[:MAX_STRING] + "…"
+        return [redact(item, depth + 1, key) for item in value[:50]]
+    if isinstance(value, str):
+        if key in PATH_KEYS:
+            value = strip_query(value)
+        cut = len(value) > MAX_STRING * 2
+        value = redact_text(value[: MAX_STRING * 2])  # cut first: the scan is over a bounded string
+        return value[:MAX_STRING] + "…" if cut or len(value) > MAX_STRING else value
     return value
 
 
@@ -61,7 +106,7 @@ _SCALARS = (int, float, bool, type(None))
 def storable_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """Only allow-listed keys (none of which looks secret), their values redacted at any depth."""
     return {
-        key: value if isinstance(value, _SCALARS) else redact(value)
+        key: value if isinstance(value, _SCALARS) else redact(value, key=key)
         for key, value in metadata.items()
         if key in ALLOWED_METADATA
     }

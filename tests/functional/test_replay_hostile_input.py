@@ -96,3 +96,25 @@ def test_deeply_nested_json_is_garbage_not_a_recursion_error(tmp_path: Path, cap
     path.write_text("[" * 100_000 + "]" * 100_000)
     err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
     assert "RecursionError" not in err
+
+
+def test_secrets_in_values_never_reach_the_trace_json_or_the_report(tmp_path, capsys) -> None:
+    lines = [
+        log_line("webhook_received", T0, cid(1), "WebhookHandlerGHA", path="/hook?token=tok-123456&password=pw-98765",
+                 error="401 from upstream: Authorization: Bearer sekr1t-bearer-value"),
+        log_line("job_queued", T0 + 1, cid(1), "QueueProcessor",
+                 reason={"credentials": {"user": "bob"}, "note": "used AKIAIOSFODNN7EXAMPLE"}),
+    ]
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    db = str(tmp_path / "slo.db")
+    assert main(["replay", str(path), "--db", db, "--no-backtest"]) == 0
+    capsys.readouterr()
+    assert main(["trace", cid(1), "--db", db, "--json"]) == 0
+    served = capsys.readouterr().out
+    report = tmp_path / "report.html"
+    assert main(["report", "--db", db, "--trace", cid(1), "--out", str(report)]) == 0
+    for text in (served, report.read_text()):
+        for secret in ("tok-123456", "pw-98765", "sekr1t-bearer-value", "AKIAIOSFODNN7EXAMPLE", "bob"):
+            assert secret not in text
+    assert "Authorization: [REDACTED]" in served  # redacted in place, the rest of the error kept

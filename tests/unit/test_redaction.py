@@ -1,0 +1,88 @@
+"""Redaction: what a trace keeps and what it never stores, by key and by the shape of a value."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors import conventions
+from processors.stitching.redaction import redact_text, storable_metadata
+
+R = conventions.REDACTED
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+
+REDACTED_VALUES = [
+    ("a bearer token in an error string", "upstream 401: Authorization: Bearer abcdef0123456789xyz",
+     "Bearer abcdef0123456789xyz"),
+    ("basic credentials", "sent Basic dXNlcjpwYXNzd29yZA== to the proxy", "dXNlcjpwYXNzd29yZA=="),
+    ("password= in a query string", "GET /login?user=bob&password=hunter22", "hunter22"),
+    ("token= in a query string", "/hook?token=s3cr3t-t0k3n&x=1", "s3cr3t-t0k3n"),
+    ("secret= in prose", "config secret=topsecretvalue loaded", "topsecretvalue"),
+    ("client_secret in JSON text", '{"client_secret": "abc123def456"}', "abc123def456"),
+    ("an access_token pair", "refresh failed access_token=ya29.a0AfH6SM", "ya29.a0AfH6SM"),
+    ("an api-key header", "x-api-key: 0123456789abcdef", "0123456789abcdef"),
+    ("an AWS access key ID", "assumed AKIAIOSFODNN7EXAMPLE for the upload", "AKIAIOSFODNN7EXAMPLE"),
+    ("a temporary AWS access key ID", "ASIAY34FZKBOKMUTVV7A expired", "ASIAY34FZKBOKMUTVV7A"),
+    ("a JWT", f"token rejected: {JWT}", JWT),
+    ("userinfo in a URL", "clone https://bob:ghp_pAsSw0rd@github.com/org/repo failed", "ghp_pAsSw0rd"),
+    ("a presigned URL's signature", "PUT https://b.s3.amazonaws.com/k?X-Amz-Signature=abcdef0123", "abcdef0123"),
+    ("a session id pair", "lost session_id=8f14e45fceea167a", "8f14e45fceea167a"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "secret"), REDACTED_VALUES, ids=[c[0] for c in REDACTED_VALUES])
+def test_a_secret_inside_a_string_value_is_redacted(case: str, text: str, secret: str) -> None:
+    stored = storable_metadata({"error": text, "reason": {"detail": [text]}})
+    assert secret not in str(stored)
+    assert R in stored["error"] and R in stored["reason"]["detail"][0]
+
+
+KEPT_VALUES = [
+    ("an ordinary error", "runner exited with code 1 after 3 retries"),
+    ("an HTTP status line", "upstream returned 503 Service Unavailable"),
+    ("a repository", "octo-org/octo-repo"),
+    ("a task ARN", "arn:aws:ecs:us-east-1:123456789012:task/runners/0123456789abcdef"),
+    ("prose mentioning tokens", "token expired, refreshing"),
+    ("a word that contains auth", "author bob pushed 3 commits"),
+    ("a cache key", "npm-linux-x64-0a1b2c3d4e5f"),
+    ("an URL without userinfo", "https://github.com/org/repo/actions/runs/42"),
+]
+
+
+@pytest.mark.parametrize(("case", "text"), KEPT_VALUES, ids=[c[0] for c in KEPT_VALUES])
+def test_an_ordinary_string_value_is_kept_verbatim(case: str, text: str) -> None:
+    assert redact_text(text) == text
+    assert storable_metadata({"error": text}) == {"error": text}
+
+
+SECRET_KEYS = ["credentials", "passwd", "private_key", "session", "sessionToken", "X-Api-Key", "client_secret",
+               "Authorization", "cookie", "aws_access_key_id", "signature", "jwt", "passphrase", "otp"]
+
+
+@pytest.mark.parametrize("key", SECRET_KEYS)
+def test_a_nested_secret_looking_key_is_redacted_whatever_its_value(key: str) -> None:
+    stored = storable_metadata({"error": {"context": {key: {"anything": "here"}}}})
+    assert stored == {"error": {"context": {key: R}}}
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        ("/repos/o/r/hooks?token=abc&password=hunter2", "/repos/o/r/hooks"),
+        ("/runs/42#fragment", "/runs/42"),
+        ("/health", "/health"),
+    ],
+)
+def test_paths_and_routes_are_stored_without_their_query_string(path: str, kept: str) -> None:
+    assert storable_metadata({"path": path, "route": path}) == {"path": kept, "route": kept}
+
+
+def test_numbers_booleans_and_unlisted_keys_behave_as_before() -> None:
+    stored = storable_metadata({"status": 500, "duration": 1.5, "attempt": None, "headers": {"x": "y"}})
+    assert stored == {"status": 500, "duration": 1.5, "attempt": None}
+
+
+def test_a_long_string_is_cut_after_redaction_so_a_secret_on_the_cut_is_never_half_kept() -> None:
+    text = "x" * 500 + " password=" + "p" * 100
+    stored = storable_metadata({"error": text})["error"]
+    assert "ppp" not in stored and stored.endswith("…")
+    assert len(storable_metadata({"error": "y" * 5000})["error"]) == 513
