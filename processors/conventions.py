@@ -73,14 +73,7 @@ DEFAULT_TRACE_TTL_DAYS: Final = 14
 DEFAULT_COUNTER_TTL_DAYS: Final = 40  # minute buckets outlive the longest window they serve
 MAX_SPANS_PER_TRACE: Final = 1000
 
-# --- Store keys (single-table design; docs/store.md) ------------------------------------------------------
-
-PK_COUNTER: Final = "CNT"  # CNT#{sli}#{resolution}  SK = bucket start, ISO minute
-PK_DIGEST: Final = "DIG"  # DIG#{sli}#{resolution}  SK = bucket start
-PK_CHECKPOINT: Final = "CKPT"  # CKPT                    SK = {stream}#{shard}
-PK_TRACE: Final = "TRACE"  # TRACE#{correlationId}    SK = HEAD | SPAN#...
-PK_ALERT: Final = "ALERT"
-BUCKET_KEY_FORMAT: Final = "%Y-%m-%dT%H:%MZ"  # lexicographic order is time order
+# Store keys, TTLs and item encodings live in processors/store/keys.py (one codec module).
 
 
 # --- Skip kinds: bad input is counted by kind, never raised -----------------------------------------------

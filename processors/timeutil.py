@@ -6,8 +6,6 @@ import math
 import re
 from datetime import UTC, datetime
 
-from processors import conventions
-
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -80,12 +78,3 @@ def iso_millis(seconds: float) -> str:
 
 def floor_to(seconds: float, step: int) -> int:
     return int(clamp_epoch(seconds) // step) * step
-
-
-def bucket_key(bucket_start: int) -> str:
-    """The store's sort key for a bucket: ISO minute, so lexicographic order is time order."""
-    return from_epoch(bucket_start).strftime(conventions.BUCKET_KEY_FORMAT)
-
-
-def bucket_from_key(key: str) -> int:
-    return int(datetime.strptime(key, conventions.BUCKET_KEY_FORMAT).replace(tzinfo=UTC).timestamp())

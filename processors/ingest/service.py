@@ -23,6 +23,7 @@ from processors.stitching.model import TraceHead
 from processors.stitching.stitch import Stitcher, sweep_orphan
 from processors.store.base import Store
 from processors.store.exceptions import TransientStoreError
+from processors.store.keys import trace_expires_at
 from processors.store.types import CheckpointAdvance, Commit, CounterKey, DigestKey, HeadWrite
 from processors.timeutil import floor_to
 
@@ -217,7 +218,7 @@ class Ingestor:
             digests=digests,
             gauges={name: delta for name, delta in chunk.gauges.items() if delta},
             heads={
-                cid: HeadWrite(head=head, ttl=int((head.first_seen_ms or 0) / 1000) + self.trace_ttl_seconds)
+                cid: HeadWrite(head=head, ttl=trace_expires_at(head.first_seen_ms, self.trace_ttl_seconds))
                 for cid, head in (chunk.heads if heads is None else heads).items()
             },
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,7 +16,7 @@ from processors import conventions
 from processors.counting import Rows
 from processors.decoding.types import Position
 from processors.stitching.model import TraceHead
-from processors.store import tables
+from processors.store import keys, tables
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import (
     CommitConflictError,
@@ -26,11 +25,10 @@ from processors.store.exceptions import (
     TransientStoreError,
 )
 from processors.store.types import Checkpoint, Commit, DigestKey
-from processors.timeutil import bucket_from_key, bucket_key, iso_seconds
+from processors.timeutil import floor_to
 
 PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
 TRANSACTION_LIMIT = 100
-PK_GAUGE = "GAUGE"
 BATCH_GET_LIMIT = 100
 
 key_not_exists = "attribute_not_exists(#pk)"
@@ -48,7 +46,7 @@ TRANSIENT_CODES = {
     "TransactionConflictException",
 }
 CONFLICT_REASONS = {"ConditionalCheckFailed"}
-HOUR_BUCKET_TTL = 400 * conventions.DAY
+COUNTER_BOOKKEEPING = frozenset({tables.TTL_ATTRIBUTE})
 
 
 def _s(value: str) -> dict[str, str]:
@@ -61,18 +59,6 @@ def _n(value: float) -> dict[str, str]:
 
 def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
     return {PK: _s(pk), SK: _s(sk)}
-
-
-def counter_pk(sli: str, resolution: str) -> str:
-    return f"{conventions.PK_COUNTER}#{sli}#{resolution}"
-
-
-def digest_pk(sketch: str, resolution: str) -> str:
-    return f"{conventions.PK_DIGEST}#{sketch}#{resolution}"
-
-
-def trace_pk(correlation_id: str) -> str:
-    return f"{conventions.PK_TRACE}#{correlation_id}"
 
 
 def _raise_mapped(exc: ClientError, what: str) -> None:
@@ -133,8 +119,10 @@ class DynamoDBStore(Store):
                     time.sleep(min(0.05 * 2**attempt, 1.0))
         return items
 
-    def _range(self, pk: str, start: int, end: int, step: int) -> list[dict[str, Any]]:
-        last = end - step
+    def _range(self, pk: str, start: int, end: int) -> list[dict[str, Any]]:
+        """Buckets with start <= bucket < end. Bucket keys are minutes, so the last one is end's minute minus one
+        (not end - step: an hour read ending mid-hour must still see the current hour)."""
+        last = floor_to(end - 1, conventions.MINUTE)
         if last < start:
             return []
         return self._query(
@@ -143,24 +131,23 @@ class DynamoDBStore(Store):
             ExpressionAttributeNames={"#pk": PK, "#sk": SK},
             ExpressionAttributeValues={
                 ":pk": _s(pk),
-                ":low": _s(bucket_key(start)),
-                ":high": _s(bucket_key(last)),
+                ":low": _s(keys.bucket_key(start)),
+                ":high": _s(keys.bucket_key(last)),
             },
         )
 
     # --- ingest ---------------------------------------------------------------------------------------
 
     def _checkpoint_from(self, item: dict[str, Any]) -> Checkpoint:
-        stream, shard = item[SK]["S"].rsplit("#", 1)
+        stream, shard = keys.checkpoint_from_sk(item[SK]["S"])
         newest = float(item["newest"]["N"]) if "newest" in item else None
         return Checkpoint(stream, shard, Position.decode(item["pos"]["S"]), newest)
 
     def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None:
         self.stats.read_requests += 1
         try:
-            item = self.client.get_item(
-                TableName=self.table, Key=_key(conventions.PK_CHECKPOINT, f"{stream}#{shard}"), ConsistentRead=True
-            ).get("Item")
+            key = _key(keys.PK_CHECKPOINT, keys.checkpoint_sk(stream, shard))
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as exc:
             _raise_mapped(exc, "read checkpoint")
         return self._checkpoint_from(item) if item else None
@@ -170,21 +157,21 @@ class DynamoDBStore(Store):
             "list checkpoints",
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues={":pk": _s(conventions.PK_CHECKPOINT)},
+            ExpressionAttributeValues={":pk": _s(keys.PK_CHECKPOINT)},
             ConsistentRead=True,
         )
         return [self._checkpoint_from(item) for item in items]
 
     def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]:
-        keys = [_key(trace_pk(cid), "HEAD") for cid in correlation_ids]
+        wanted = [_key(keys.trace_pk(cid), keys.SK_TRACE_HEAD) for cid in correlation_ids]
         heads = {}
-        for item in self._batch_get(keys, "read trace heads"):
-            cid = item[PK]["S"].split("#", 1)[1]
-            heads[cid] = TraceHead.from_json(cid, int(item["v"]["N"]), json.loads(zlib.decompress(item["doc"]["B"])))
+        for item in self._batch_get(wanted, "read trace heads"):
+            cid = keys.correlation_id_of(item[PK]["S"])
+            heads[cid] = keys.decode_head(cid, int(item["v"]["N"]), bytes(item["doc"]["B"]))
         return heads
 
-    def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
-        wanted = {(digest_pk(k.sketch, k.resolution), bucket_key(k.bucket)): k for k in keys}
+    def _get_digests(self, digest_keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
+        wanted = {(keys.digest_pk(k.sketch, k.resolution), keys.bucket_key(k.bucket)): k for k in digest_keys}
         found = {}
         for item in self._batch_get([_key(pk, sk) for pk, sk in wanted], "read digests"):
             key = wanted[(item[PK]["S"], item[SK]["S"])]
@@ -210,7 +197,7 @@ class DynamoDBStore(Store):
         advance = commit.checkpoint
         if advance is not None:
             item = {
-                **_key(conventions.PK_CHECKPOINT, f"{advance.stream}#{advance.shard}"),
+                **_key(keys.PK_CHECKPOINT, keys.checkpoint_sk(advance.stream, advance.shard)),
                 "pos": _s(advance.position.encode()),
             }
             if advance.newest_event is not None:
@@ -229,12 +216,7 @@ class DynamoDBStore(Store):
         for (sli, resolution, bucket), fields in commit.counters.items():
             names = {f"#f{i}": name for i, name in enumerate(fields)}
             values: dict[str, Any] = {f":f{i}": _n(value) for i, value in enumerate(fields.values())}
-            ttl = bucket + (
-                conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY
-                if resolution == conventions.RESOLUTION_MINUTE
-                else HOUR_BUCKET_TTL
-            )
-            values[":ttl"] = _n(ttl)
+            values[":ttl"] = _n(keys.bucket_expires_at(resolution, bucket))
             names["#ttl"] = tables.TTL_ATTRIBUTE
             expression = "ADD " + ", ".join(f"#f{i} :f{i}" for i in range(len(fields))) + " SET #ttl = :ttl"
             if resolution == conventions.RESOLUTION_MINUTE and (sli, bucket) in exemplar_keys:
@@ -247,7 +229,7 @@ class DynamoDBStore(Store):
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": _key(counter_pk(sli, resolution), bucket_key(bucket)),
+                        "Key": _key(keys.counter_pk(sli, resolution), keys.bucket_key(bucket)),
                         "UpdateExpression": expression,
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": values,
@@ -259,7 +241,7 @@ class DynamoDBStore(Store):
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": _key(counter_pk(sli, conventions.RESOLUTION_MINUTE), bucket_key(bucket)),
+                        "Key": _key(keys.counter_pk(sli, conventions.RESOLUTION_MINUTE), keys.bucket_key(bucket)),
                         "UpdateExpression": "SET #x = list_append(if_not_exists(#x, :empty), :x)",
                         "ExpressionAttributeNames": {"#x": "x"},
                         "ExpressionAttributeValues": {
@@ -274,7 +256,7 @@ class DynamoDBStore(Store):
                 {
                     "Update": {
                         "TableName": self.table,
-                        "Key": _key(PK_GAUGE, name),
+                        "Key": _key(keys.PK_GAUGE, name),
                         "UpdateExpression": "ADD #value :delta",
                         "ExpressionAttributeNames": {"#value": "value"},
                         "ExpressionAttributeValues": {":delta": _n(delta)},
@@ -282,36 +264,31 @@ class DynamoDBStore(Store):
                 }
             )
         for key, (blob, version) in digests.items():
-            ttl = key.bucket + (
-                conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY
-                if key.resolution == conventions.RESOLUTION_MINUTE
-                else HOUR_BUCKET_TTL
-            )
             digest_item: dict[str, Any] = {
-                **_key(digest_pk(key.sketch, key.resolution), bucket_key(key.bucket)),
+                **_key(keys.digest_pk(key.sketch, key.resolution), keys.bucket_key(key.bucket)),
                 "d": {"B": blob},
                 "v": _n(version + 1),
-                tables.TTL_ATTRIBUTE: _n(ttl),
+                tables.TTL_ATTRIBUTE: _n(keys.bucket_expires_at(key.resolution, key.bucket)),
             }
             actions.append({"Put": self._versioned_put(digest_item, version)})
         for cid, write in commit.heads.items():
             head = write.head
             head_item: dict[str, Any] = {
-                **_key(trace_pk(cid), "HEAD"),
+                **_key(keys.trace_pk(cid), keys.SK_TRACE_HEAD),
                 "v": _n(head.version + 1),
-                "doc": {"B": zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)},
+                "doc": {"B": keys.encode_head(head)},
                 tables.TTL_ATTRIBUTE: _n(write.ttl),
             }
-            first_seen = iso_seconds((head.first_seen_ms or 0) / 1000)
+            first_seen = keys.first_seen_gsi_sk(head.first_seen_ms)
             if head.workflow_id:
-                head_item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(f"WF#{head.workflow_id}")
+                head_item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(keys.workflow_gsi_pk(head.workflow_id))
                 head_item[f"{tables.GSI_BY_WORKFLOW}SK"] = _s(first_seen)
             if head.repository:
-                head_item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(f"REPO#{head.repository}")
+                head_item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(keys.repository_gsi_pk(head.repository))
                 head_item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
             if head.open_since_ms is not None:
-                head_item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s("OPEN#" + iso_seconds(head.open_since_ms / 1000)[:13])
-                head_item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(f"{head.open_since_ms:015d}#{cid}")
+                head_item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s(keys.open_unit_gsi_pk(head.open_since_ms))
+                head_item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(keys.open_unit_gsi_sk(head.open_since_ms, cid))
             actions.append({"Put": self._versioned_put(head_item, head.version)})
         return actions
 
@@ -334,56 +311,50 @@ class DynamoDBStore(Store):
     # --- reads ----------------------------------------------------------------------------------------
 
     def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
-        step = conventions.RESOLUTIONS[resolution]
         rows: dict[int, dict[str, int]] = {}
-        for item in self._range(counter_pk(sli, resolution), start, end, step):
-            fields = {
-                name: int(value["N"])
-                for name, value in item.items()
-                if "N" in value and name not in (tables.TTL_ATTRIBUTE,)
-            }
-            rows[bucket_from_key(item[SK]["S"])] = fields
+        for item in self._range(keys.counter_pk(sli, resolution), start, end):
+            rows[keys.bucket_from_key(item[SK]["S"])] = keys.counter_fields(item, COUNTER_BOOKKEEPING)
         return rows
 
     def _get_gauge(self, name: str) -> int:
         self.stats.read_requests += 1
         try:
-            item = self.client.get_item(TableName=self.table, Key=_key(PK_GAUGE, name), ConsistentRead=True).get("Item")
+            key = _key(keys.PK_GAUGE, name)
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as exc:
             _raise_mapped(exc, "read gauge")
         return int(item["value"]["N"]) if item and "value" in item else 0
 
     def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
         found = {}
-        for item in self._range(counter_pk(sli, conventions.RESOLUTION_MINUTE), start, end, conventions.MINUTE):
+        for item in self._range(keys.counter_pk(sli, conventions.RESOLUTION_MINUTE), start, end):
             if "x" in item:
-                found[bucket_from_key(item[SK]["S"])] = [entry["S"] for entry in item["x"]["L"]]
+                found[keys.bucket_from_key(item[SK]["S"])] = [entry["S"] for entry in item["x"]["L"]]
         return found
 
     def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:
-        step = conventions.RESOLUTIONS[resolution]
         return {
-            bucket_from_key(item[SK]["S"]): bytes(item["d"]["B"])
-            for item in self._range(digest_pk(sketch, resolution), start, end, step)
+            keys.bucket_from_key(item[SK]["S"]): bytes(item["d"]["B"])
+            for item in self._range(keys.digest_pk(sketch, resolution), start, end)
         }
 
     def _find_traces(
         self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
     ) -> list[tuple[str, int]]:
         if workflow_id is not None:
-            index, partition = tables.GSI_BY_WORKFLOW, f"WF#{workflow_id}"
+            index, partition = tables.GSI_BY_WORKFLOW, keys.workflow_gsi_pk(workflow_id)
         else:
-            index, partition = tables.GSI_BY_REPOSITORY, f"REPO#{repository}"
+            index, partition = tables.GSI_BY_REPOSITORY, keys.repository_gsi_pk(repository or "")
         items = self._query(
             "search traces",
             IndexName=index,
             KeyConditionExpression="#pk = :pk AND #sk >= :since",
             ExpressionAttributeNames={"#pk": f"{index}PK", "#sk": f"{index}SK"},
-            ExpressionAttributeValues={":pk": _s(partition), ":since": _s(iso_seconds(since_ms / 1000))},
+            ExpressionAttributeValues={":pk": _s(partition), ":since": _s(keys.since_gsi_sk(since_ms))},
             ScanIndexForward=False,
             Limit=limit,
         )
-        heads = self._get_heads([item[PK]["S"].split("#", 1)[1] for item in items[:limit]])
+        heads = self._get_heads([keys.correlation_id_of(item[PK]["S"]) for item in items[:limit]])
         found = [(cid, head.first_seen_ms or 0) for cid, head in heads.items()]
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
@@ -399,11 +370,11 @@ class DynamoDBStore(Store):
                 KeyConditionExpression="#pk = :pk AND #sk < :before",
                 ExpressionAttributeNames={"#pk": f"{tables.GSI_OPEN_RUNNERS}PK", "#sk": f"{tables.GSI_OPEN_RUNNERS}SK"},
                 ExpressionAttributeValues={
-                    ":pk": _s("OPEN#" + iso_seconds(hour)[:13]),
-                    ":before": _s(f"{started_before_ms:015d}"),
+                    ":pk": _s(keys.open_hour_gsi_pk(hour)),
+                    ":before": _s(keys.open_before_gsi_sk(started_before_ms)),
                 },
             )
-            found.extend(item[PK]["S"].split("#", 1)[1] for item in items)
+            found.extend(keys.correlation_id_of(item[PK]["S"]) for item in items)
         return found
 
     # --- alerts ---------------------------------------------------------------------------------------
@@ -413,28 +384,28 @@ class DynamoDBStore(Store):
             "alert states",
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues={":pk": _s(f"{conventions.PK_ALERT}STATE")},
+            ExpressionAttributeValues={":pk": _s(keys.PK_ALERT_STATE)},
             ConsistentRead=True,
         )
         return {item[SK]["S"]: json.loads(item["doc"]["S"]) for item in items}
 
     def _log_key(self, transition: dict[str, Any], evaluated_at: int) -> dict[str, Any]:
         at = transition_time(transition, evaluated_at)
-        return _key(f"{conventions.PK_ALERT}LOG", f"{at:012d}#{transition['id']}")
+        return _key(keys.PK_ALERT_LOG, keys.alert_log_sk(at, transition["id"]))
 
     def _save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
     ) -> list[dict[str, Any]]:
-        keys = [self._log_key(t, evaluated_at) for t in transitions]
-        existing = {item[SK]["S"] for item in self._batch_get(keys, "read alert log")} if keys else set()
-        new = [(t, k) for t, k in zip(transitions, keys, strict=True) if k[SK]["S"] not in existing]
+        log_keys = [self._log_key(t, evaluated_at) for t in transitions]
+        existing = {item[SK]["S"] for item in self._batch_get(log_keys, "read alert log")} if log_keys else set()
+        new = [(t, k) for t, k in zip(transitions, log_keys, strict=True) if k[SK]["S"] not in existing]
         actions: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self.table,
                     "Item": {
-                        **_key(f"{conventions.PK_ALERT}STATE", slo),
-                        "doc": _s(json.dumps(state, sort_keys=True)),
+                        **_key(keys.PK_ALERT_STATE, keys.alert_state_sk(slo)),
+                        "doc": _s(keys.encode_json(state)),
                         "at": _n(evaluated_at),
                     },
                     "ConditionExpression": state_not_newer,
@@ -449,7 +420,7 @@ class DynamoDBStore(Store):
                 {
                     "Put": {
                         "TableName": self.table,
-                        "Item": {**key, "doc": _s(json.dumps(transition, sort_keys=True))},
+                        "Item": {**key, "doc": _s(keys.encode_json(transition))},
                         "ConditionExpression": key_not_exists,
                         "ExpressionAttributeNames": {"#pk": PK},
                     }
@@ -473,8 +444,8 @@ class DynamoDBStore(Store):
             KeyConditionExpression="#pk = :pk AND #sk >= :since",
             ExpressionAttributeNames={"#pk": PK, "#sk": SK},
             ExpressionAttributeValues={
-                ":pk": _s(f"{conventions.PK_ALERT}LOG"),
-                ":since": _s(f"{since or 0:012d}"),
+                ":pk": _s(keys.PK_ALERT_LOG),
+                ":since": _s(keys.alert_log_since(since or 0)),
             },
             ConsistentRead=True,
         )

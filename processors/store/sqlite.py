@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from processors.decoding.types import Position
 from processors.stitching.model import TraceHead
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import CommitConflictError, StoreUnavailableError
+from processors.store.keys import decode_head, encode_head
 from processors.store.types import Checkpoint, Commit, DigestKey
 
 SCHEMA_VERSION = 1
@@ -41,14 +41,6 @@ CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTE
 CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
 """
-
-
-def encode_head(head: TraceHead) -> bytes:
-    return zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)
-
-
-def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:
-    return TraceHead.from_json(correlation_id, version, json.loads(zlib.decompress(blob)))
 
 
 class SqliteStore(Store):

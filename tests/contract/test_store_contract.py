@@ -153,3 +153,9 @@ def test_gauges_move_by_their_deltas_and_start_at_zero(store):
     store.commit(Commit(gauges={"runners-active": 3}))
     store.commit(Commit(gauges={"runners-active": -1}))
     assert store.gauge("runners-active") == 2
+
+
+def test_an_hour_read_that_ends_mid_hour_still_sees_the_current_hour(store):
+    store.commit(Commit(counters=counters(("cache", H, HOUR0, 3, 4), ("cache", H, HOUR0 + 3600, 1, 1))))
+    assert store.buckets("cache", H, HOUR0, HOUR0 + 1800) == {HOUR0: {"good": 3, "total": 4}}
+    assert set(store.buckets("cache", H, HOUR0, HOUR0 + 3601)) == {HOUR0, HOUR0 + 3600}

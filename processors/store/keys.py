@@ -1,0 +1,280 @@
+"""The store's codec: every key format, TTL and item encoding, in one place. Both adapters use it.
+
+Nothing else in the project builds a partition key, a sort key or an expiry. docs/store.md shows the items.
+A *series id* names one counter or digest series (`series_id`); the store never parses it for meaning.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
+
+from processors import conventions
+
+if TYPE_CHECKING:
+    from processors.decoding.types import Position
+    from processors.stitching.model import TraceHead
+    from processors.store.types import Commit
+
+# --- series ids -------------------------------------------------------------------------------------------
+
+
+def series_id(sli: str, revision: str = "", group: str = "") -> str:
+    """The name of one counter/digest series: `sli`, `sli@revision`, or `sli@revision/group` (group quoted).
+
+    A group without a revision still gets the `@` (an empty revision), so ids never collide.
+    """
+    if not revision and not group:
+        return sli
+    if not group:
+        return f"{sli}@{revision}"
+    return f"{sli}@{revision}/{quote(group, safe='')}"
+
+
+# --- partition keys and sort keys -------------------------------------------------------------------------
+
+PK_COUNTER: Final = "CNT"  # CNT#{series}#{m|h}          SK = bucket start (ISO minute)
+PK_DIGEST: Final = "DIG"  # DIG#{sketch series}#{m|h}   SK = bucket start
+PK_CHECKPOINT: Final = "CKPT"  # CKPT                   SK = {stream}#{shard}
+PK_TRACE: Final = "TRACE"  # TRACE#{correlationId}      SK = HEAD
+SK_TRACE_HEAD: Final = "HEAD"
+PK_GAUGE: Final = "GAUGE"  # GAUGE                      SK = {name}
+PK_ALERT_STATE: Final = "ALERTSTATE"  # ALERTSTATE       SK = {slo} (#{group} with a group)
+PK_ALERT_LOG: Final = "ALERTLOG"  # ALERTLOG             SK = {at:012d}#{transition id}
+PK_PARTIAL: Final = "PART"  # PART#{stream}#{shard}      SK = chunk end position (padded)
+PK_CURSOR: Final = "CURSOR"  # CURSOR                    SK = ROLLUP | SWEEP
+SK_ROLLUP: Final = "ROLLUP"
+SK_SWEEP: Final = "SWEEP"
+PK_CLAIM: Final = "CLAIM"  # CLAIM#{slo}#{group}#{transition}#{minute}  SK = CLAIM
+PK_SILENCE: Final = "SILENCE"  # SILENCE                 SK = {id}
+PK_CORRECTION: Final = "CORRECTION"  # CORRECTION#{slo}  SK = {start}#{id}
+PK_IMPORT: Final = "IMPORT"  # IMPORT#{log group}        SK = {log stream}
+
+# Writers that are not a shard (the orphan sweep, test set-up) write their partials under this stream name.
+DIRECT_STREAM: Final = "_direct"
+
+BUCKET_KEY_FORMAT: Final = "%Y-%m-%dT%H:%MZ"  # lexicographic order is time order
+
+
+def bucket_key(bucket_start: int) -> str:
+    """A bucket's sort key: its start as an ISO minute."""
+    return datetime.fromtimestamp(bucket_start, tz=UTC).strftime(BUCKET_KEY_FORMAT)
+
+
+def bucket_from_key(key: str) -> int:
+    return int(datetime.strptime(key, BUCKET_KEY_FORMAT).replace(tzinfo=UTC).timestamp())
+
+
+def counter_pk(series: str, resolution: str) -> str:
+    return f"{PK_COUNTER}#{series}#{resolution}"
+
+
+def digest_pk(sketch: str, resolution: str) -> str:
+    return f"{PK_DIGEST}#{sketch}#{resolution}"
+
+
+def trace_pk(correlation_id: str) -> str:
+    return f"{PK_TRACE}#{correlation_id}"
+
+
+def correlation_id_of(trace_partition: str) -> str:
+    return trace_partition.split("#", 1)[1]
+
+
+def checkpoint_sk(stream: str, shard: str) -> str:
+    return f"{stream}#{shard}"
+
+
+def checkpoint_from_sk(sort_key: str) -> tuple[str, str]:
+    stream, shard = sort_key.rsplit("#", 1)
+    return stream, shard
+
+
+def alert_state_sk(slo: str) -> str:
+    return slo
+
+
+def alert_log_sk(at: int, transition_id: str) -> str:
+    return f"{at:012d}#{transition_id}"
+
+
+def alert_log_since(since: int) -> str:
+    return f"{since:012d}"
+
+
+def partial_pk(stream: str, shard: str) -> str:
+    return f"{PK_PARTIAL}#{stream}#{shard}"
+
+
+def partial_sk(position: Position) -> str:
+    """Zero-padded so a shard's partials sort in position order (Kinesis sequence numbers have ≤ 56 digits)."""
+    return f"{position.sequence:060d}:{position.sub_sequence:08d}:{position.event_index:08d}"
+
+
+def claim_pk(slo: str, group: str, transition: str, minute: int) -> str:
+    return f"{PK_CLAIM}#{slo}#{group}#{transition}#{minute}"
+
+
+def correction_pk(slo: str) -> str:
+    return f"{PK_CORRECTION}#{slo}"
+
+
+def import_pk(log_group: str) -> str:
+    return f"{PK_IMPORT}#{log_group}"
+
+
+# --- secondary indexes ------------------------------------------------------------------------------------
+
+
+def workflow_gsi_pk(workflow_id: str) -> str:
+    return f"WF#{workflow_id}"
+
+
+def repository_gsi_pk(repository: str) -> str:
+    return f"REPO#{repository}"
+
+
+def first_seen_gsi_sk(first_seen_ms: int | None) -> str:
+    return _iso_seconds((first_seen_ms or 0) / 1000)
+
+
+def since_gsi_sk(since_ms: int) -> str:
+    return _iso_seconds(since_ms / 1000)
+
+
+def open_unit_gsi_pk(started_ms: int) -> str:
+    """The open-unit index is bucketed by the hour the unit opened, so a sweep reads only hours that can be due."""
+    return "OPEN#" + _iso_seconds(started_ms / 1000)[:13]
+
+
+def open_hour_gsi_pk(hour_start: int) -> str:
+    return "OPEN#" + _iso_seconds(hour_start)[:13]
+
+
+def open_unit_gsi_sk(started_ms: int, correlation_id: str) -> str:
+    return f"{started_ms:015d}#{correlation_id}"
+
+
+def open_before_gsi_sk(before_ms: int) -> str:
+    return f"{before_ms:015d}"
+
+
+PENDING_GSI_PK: Final = "PENDING"  # the sparse pending-partials index has one partition: one Query reads it
+
+
+def pending_gsi_sk(newest_event: float | None, written_ns: int, pk: str, sk: str) -> str:
+    """Pending partials sort by their newest event, then by write time: the rollup folds a prefix."""
+    newest_ms = int((newest_event or 0) * 1000)
+    return f"{newest_ms:015d}#{written_ns:020d}#{pk}#{sk}"
+
+
+def pending_newest_ms(gsi_sk: str) -> int:
+    return int(gsi_sk.split("#", 1)[0])
+
+
+def pending_bound(watermark: float) -> str:
+    """Sort keys below this bound hold partials whose newest event is before `watermark`."""
+    return f"{int(watermark * 1000):015d}"
+
+
+# --- TTLs (expiresAt, epoch seconds) ----------------------------------------------------------------------
+
+HOUR_BUCKET_TTL: Final = 400 * conventions.DAY  # a year of hour rows for reports, plus slack
+MINUTE_BUCKET_TTL: Final = conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY  # outlives the longest window
+ROLLED_PARTIAL_TTL: Final = 2 * conventions.DAY  # a rolled partial is kept a while, to audit or re-check
+
+
+def bucket_expires_at(resolution: str, bucket: int) -> int:
+    return bucket + (MINUTE_BUCKET_TTL if resolution == conventions.RESOLUTION_MINUTE else HOUR_BUCKET_TTL)
+
+
+def trace_expires_at(first_seen_ms: int | None, trace_ttl_seconds: int) -> int:
+    return int((first_seen_ms or 0) / 1000) + trace_ttl_seconds
+
+
+def rolled_partial_expires_at(rolled_at: float) -> int:
+    return int(rolled_at) + ROLLED_PARTIAL_TTL
+
+
+# --- item encodings ---------------------------------------------------------------------------------------
+
+
+def encode_head(head: TraceHead) -> bytes:
+    """A trace head document: zlib'd compact JSON (the head's events dominate it)."""
+    return zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)
+
+
+def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:
+    from processors.stitching.model import TraceHead
+
+    return TraceHead.from_json(correlation_id, version, json.loads(zlib.decompress(blob)))
+
+
+def encode_json(document: Any) -> str:
+    """Alert states, transitions and cursors: sorted keys, so equal documents are equal strings."""
+    return json.dumps(document, sort_keys=True)
+
+
+@dataclass
+class PartialDelta:
+    """What one checkpointed chunk adds to the rolled items: decoded from (or encoded into) a partial item."""
+
+    counters: dict[tuple[str, str, int], dict[str, int]] = field(default_factory=dict)  # (series, res, bucket)
+    exemplars: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (series, minute) -> bad ids
+    digests: dict[tuple[str, str, int], bytes] = field(default_factory=dict)  # (sketch, res, bucket) -> t-digest
+    gauges: dict[str, int] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.counters or self.exemplars or self.digests or self.gauges)
+
+
+def delta_of(commit: Commit) -> PartialDelta:
+    return PartialDelta(
+        counters={tuple(key): dict(fields) for key, fields in commit.counters.items()},  # type: ignore[misc]
+        exemplars={key: list(ids) for key, ids in commit.exemplars.items()},
+        digests={tuple(key): digest.to_bytes() for key, digest in commit.digests.items()},  # type: ignore[misc]
+        gauges=dict(commit.gauges),
+    )
+
+
+PARTIAL_FORMAT: Final = 1  # bump when the layout below changes; unknown formats are refused
+
+
+def encode_partial(delta: PartialDelta) -> bytes:
+    """Layout: zlib(JSON {"f": format, "c": [[series, res, bucket, {field: n}]], "x": [[series, minute, [id]]],
+    "d": [[sketch, res, bucket, base64 t-digest]], "g": {name: n}}), lists sorted so equal deltas encode equally."""
+    document = {
+        "f": PARTIAL_FORMAT,
+        "c": [[s, r, b, fields] for (s, r, b), fields in sorted(delta.counters.items())],
+        "x": [[s, b, ids] for (s, b), ids in sorted(delta.exemplars.items())],
+        "d": [[s, r, b, base64.b64encode(blob).decode()] for (s, r, b), blob in sorted(delta.digests.items())],
+        "g": dict(sorted(delta.gauges.items())),
+    }
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+def decode_partial(blob: bytes) -> PartialDelta:
+    document = json.loads(zlib.decompress(blob))
+    if document.get("f") != PARTIAL_FORMAT:
+        raise ValueError(f"partial format {document.get('f')!r}: this slo reads format {PARTIAL_FORMAT}")
+    return PartialDelta(
+        counters={(s, r, int(b)): {k: int(v) for k, v in fields.items()} for s, r, b, fields in document["c"]},
+        exemplars={(s, int(b)): list(ids) for s, b, ids in document["x"]},
+        digests={(s, r, int(b)): base64.b64decode(text) for s, r, b, text in document["d"]},
+        gauges={k: int(v) for k, v in document["g"].items()},
+    )
+
+
+def counter_fields(item: Mapping[str, Mapping[str, str]], skip: frozenset[str]) -> dict[str, int]:
+    """A counter item's numeric fields, without key, TTL and bookkeeping attributes."""
+    return {name: int(value["N"]) for name, value in item.items() if "N" in value and name not in skip}
+
+
+def _iso_seconds(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,81 @@
+"""The store codec (processors/store/keys.py): series ids, bucket keys, TTLs and the partial encoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors import conventions
+from processors.decoding import Position
+from processors.stitching import TraceHead
+from processors.store import keys
+from tests.builders import T0
+
+
+@pytest.mark.parametrize(
+    ("sli", "revision", "group", "expected"),
+    [
+        ("api-availability", "", "", "api-availability"),
+        ("api-availability", "3f2a", "", "api-availability@3f2a"),
+        ("deploy-success", "3f2a", "acme/web", "deploy-success@3f2a/acme%2Fweb"),
+        ("deploy-success", "", "acme/web", "deploy-success@/acme%2Fweb"),
+        ("deploy-success", "r1", "a#b c", "deploy-success@r1/a%23b%20c"),
+    ],
+    ids=[
+        "an sli alone is its own series id",
+        "a revision is appended after an at sign",
+        "a group is quoted after the revision",
+        "a group without a revision keeps the at sign",
+        "a group never leaks the key separator",
+    ],
+)
+def test_series_ids_are_built_in_one_shape(sli, revision, group, expected):
+    assert keys.series_id(sli, revision, group) == expected
+
+
+def test_bucket_keys_sort_in_time_order_and_round_trip():
+    buckets = [int(T0) + n * 3599 for n in range(50)]
+    buckets = [b - b % 60 for b in buckets]
+    assert sorted(keys.bucket_key(b) for b in buckets) == [keys.bucket_key(b) for b in sorted(buckets)]
+    assert all(keys.bucket_from_key(keys.bucket_key(b)) == b for b in buckets)
+
+
+def test_partial_sort_keys_follow_position_order():
+    positions = [Position(9, 0, 0), Position(10, 0, 0), Position(10, 0, 2), Position(10, 1, 0), Position(10**50)]
+    assert sorted(positions, key=keys.partial_sk) == positions
+
+
+def test_minute_and_hour_buckets_expire_after_their_ttls():
+    assert keys.bucket_expires_at(conventions.RESOLUTION_MINUTE, 600) == 600 + 40 * conventions.DAY
+    assert keys.bucket_expires_at(conventions.RESOLUTION_HOUR, 3600) == 3600 + 400 * conventions.DAY
+    assert keys.trace_expires_at(1_500_000, 10) == 1510
+
+
+def test_a_trace_head_round_trips_through_its_encoding():
+    head = TraceHead(correlation_id="c1", milestones={"a": 1}, workflow_id="w", first_seen_ms=5, open_since_ms=7)
+    decoded = keys.decode_head("c1", 3, keys.encode_head(head))
+    assert (decoded.version, decoded.milestones, decoded.workflow_id, decoded.open_since_ms) == (3, {"a": 1}, "w", 7)
+
+
+def test_a_partial_delta_round_trips_and_unknown_formats_are_refused():
+    delta = keys.PartialDelta(
+        counters={("api", "m", 60): {"good": 1, "total": 2}, ("cache", "h", 0): {"g1": 1, "t1": 1}},
+        exemplars={("api", 60): ["c1", "c2"]},
+        digests={("queue", "m", 60): b"\x01\x02\x00"},
+        gauges={"runners-active": -1},
+    )
+    assert keys.decode_partial(keys.encode_partial(delta)) == delta
+    import json
+    import zlib
+
+    future = zlib.compress(json.dumps({"f": 99}).encode())
+    with pytest.raises(ValueError, match="format 99"):
+        keys.decode_partial(future)
+
+
+def test_pending_sort_keys_order_by_newest_event_then_write_time():
+    first = keys.pending_gsi_sk(100.5, 2, "PART#s#a", "x")
+    second = keys.pending_gsi_sk(100.5, 10, "PART#s#b", "x")
+    third = keys.pending_gsi_sk(101.0, 1, "PART#s#a", "y")
+    assert first < second < third
+    assert first < keys.pending_bound(100.6) <= third
+    assert keys.pending_newest_ms(third) == 101_000
