@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import Any, Final
 
-from processors.cli.common import UsageError
+from processors.cli.common import UsageError, check_endpoint_url
 
 DEFAULT_TABLE: Final = "slo-pipeline"
 DEFAULT_STREAM: Final = "slo-pipeline-logs"
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.shards < 0:
         raise UsageError(f"--shards: must be 0 (on-demand) or more, got {args.shards}")
     table = args.table or os.environ.get(conventions.ENV_TABLE_NAME) or DEFAULT_TABLE
+    check_endpoint_url(args.endpoint_url)
     session = boto3.session.Session(region_name=_region(args))
     try:
         dynamodb = session.client("dynamodb", endpoint_url=args.endpoint_url)

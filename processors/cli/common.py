@@ -46,6 +46,21 @@ def require_table(client: Any, table: str, endpoint_url: str | None) -> None:
         raise UsageError(f"DynamoDB at {endpoint_url or 'AWS'}: {exc}") from None
 
 
+def check_endpoint_url(url: str | None) -> None:
+    """An --endpoint-url botocore would refuse with a traceback (`localhost:8000`, `http//x`) is one line."""
+    from urllib.parse import urlsplit
+
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--endpoint-url: not an http(s) URL: {url!r} (e.g. http://localhost:8000)")
+
+
 def add_spec_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--spec",
@@ -63,12 +78,13 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
         table = args.table or os.environ.get(conventions.ENV_TABLE_NAME)
         if not table:
             raise UsageError("--store dynamodb needs --table NAME (or SLO_TABLE_NAME)")
+        check_endpoint_url(args.endpoint_url)
         store = open_dynamodb_store(table, endpoint_url=args.endpoint_url)
         require_table(store.client, table, args.endpoint_url)  # never created implicitly: `slo bootstrap` does
         return store
     if must_exist and not os.path.exists(args.db):
         raise UsageError(f"no store at {args.db}: run `slo replay PATH --db {args.db}` first")
-    return open_sqlite_store(args.db)
+    return open_sqlite_store(args.db, read_only=must_exist)  # read-only commands never create or change it
 
 
 def load_spec_argument(args: argparse.Namespace) -> Spec:

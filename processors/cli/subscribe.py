@@ -9,7 +9,7 @@ import os
 from collections import Counter
 from typing import Any
 
-from processors.cli.common import UsageError
+from processors.cli.common import UsageError, check_endpoint_url
 
 
 def register(subparsers: Any) -> None:
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except SubscriptionError as exc:
         raise UsageError(f"{exc} (--destination-arn / --role-arn)") from exc
+    check_endpoint_url(args.endpoint_url)
     logs = boto3.session.Session(region_name=args.region).client("logs", endpoint_url=args.endpoint_url)
     try:
         outcomes = backfill(logs, config, dry_run=args.dry_run)

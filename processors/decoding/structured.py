@@ -10,11 +10,12 @@ from processors import conventions
 from processors.decoding.types import LogEvent, Position
 from processors.timeutil import parse_iso8601
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def is_correlation_id(value: object) -> bool:
-    return isinstance(value, str) and _UUID.match(value) is not None
+    # fullmatch, not `$`: `$` also matches before a trailing newline, which would accept "<uuid>\n"
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
 def parse_structured_log(

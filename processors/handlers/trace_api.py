@@ -52,7 +52,7 @@ def _json(status: int, body: Any) -> Response:
 def get_trace(correlation_id: str) -> Response:
     caller = app.current_event.request_context.identity.user_arn
     try:
-        check_correlation_id(correlation_id)
+        correlation_id = check_correlation_id(correlation_id)
     except MalformedCorrelationIdError as exc:
         logger.info("malformed correlation ID refused", extra={"caller": caller, "id_length": len(correlation_id)})
         return _json(400, {"statusCode": 400, "message": str(exc)})

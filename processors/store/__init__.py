@@ -35,8 +35,8 @@ __all__ = [
 ]
 
 
-def open_sqlite_store(path: str) -> SqliteStore:
-    return SqliteStore(path)
+def open_sqlite_store(path: str, *, read_only: bool = False) -> SqliteStore:
+    return SqliteStore(path, read_only=read_only)
 
 
 def dynamodb_client(endpoint_url: str | None = None, *, read_timeout: int = 10) -> Any:

@@ -46,19 +46,26 @@ CREATE TABLE IF NOT EXISTS alert_log (
 class SqliteStore(Store):
     max_items_per_commit = None
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """`read_only` opens an existing store for reading and never creates or changes a file."""
         super().__init__()
         self.path = str(path)
-        if self.path != ":memory:":
+        if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+            if read_only:
+                uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+            else:
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailableError(f"{self.path}: not an slo-pipeline store ({exc})") from None
+        if read_only and row is None:
+            raise StoreUnavailableError(f"{self.path}: not an slo-pipeline store (no schema version)")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
@@ -178,7 +185,8 @@ class SqliteStore(Store):
                         raise CommitConflictError(f"trace {cid} moved")
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a Ctrl-C inside COMMIT may land after the commit took effect
+                db.execute("ROLLBACK")
             raise
         self.stats.write_requests += 1
         self.stats.items_written += commit.item_count()
@@ -279,7 +287,8 @@ class SqliteStore(Store):
                     recorded.append(transition)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a Ctrl-C inside COMMIT may land after the commit took effect
+                db.execute("ROLLBACK")
             raise
         self.stats.write_requests += 1
         return recorded

@@ -100,10 +100,10 @@ def iso_ms(time_ms: int) -> str:
 
 
 def check_correlation_id(value: str) -> str:
-    """`value` when it is a UUID; MalformedCorrelationIdError otherwise (callers never reach the store)."""
+    """`value` lower-cased (as ingest stores it) when it is a UUID; MalformedCorrelationIdError otherwise."""
     if not is_correlation_id(value):
         raise MalformedCorrelationIdError(value)
-    return value
+    return value.lower()
 
 
 # --- spans ------------------------------------------------------------------------------------------------

@@ -1,0 +1,152 @@
+"""The smaller defects of issue #12, each pinned: IDs, read-only commands, endpoint URLs, Ctrl-C in COMMIT."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import processors.store as store_package
+from processors import conventions
+from processors.cli import main
+from processors.decoding import decode_record, is_correlation_id
+from processors.handlers import trace_api
+from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line
+from tests.functional.test_trace_api import LambdaContext
+
+
+def test_a_uuid_with_a_trailing_newline_is_not_a_correlation_id() -> None:
+    assert is_correlation_id(cid(1)) and is_correlation_id(cid(1).upper())
+    assert not is_correlation_id(cid(1) + "\n") and not is_correlation_id(cid(1) + "\r\n")
+    decoded = decode_record(kinesis_record(gz(cw_payload([log_line("api_request", T0, cid(1) + "\n", "Api")])), 1))
+    assert decoded.skips == {conventions.SKIP_BAD_CORRELATION_ID: 1}
+
+
+@pytest.fixture
+def replayed(tmp_path: Path) -> str:
+    lines = [log_line("webhook_received", T0, cid(7), "WebhookHandlerGHA"),
+             log_line("runner_started", T0 + 2, cid(7), "Runner")]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload(lines)), 1)])))
+    db = str(tmp_path / "slo.db")
+    assert main(["replay", str(path), "--db", db, "--no-backtest"]) == 0
+    gc.collect()  # the replay's writer connection closes, as at the end of a real `slo replay` process
+    return db
+
+
+def test_an_upper_case_id_finds_the_trace_ingest_stored_in_lower_case(replayed: str, capsys) -> None:
+    capsys.readouterr()
+    assert main(["trace", cid(7).upper(), "--db", replayed, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["correlationId"] == cid(7)
+
+
+def test_the_trace_api_answers_an_upper_case_id(replayed: str, monkeypatch) -> None:
+    monkeypatch.setattr(trace_api, "store_factory", lambda: store_package.open_sqlite_store(replayed, read_only=True))
+    event = copy.deepcopy(load_event("apigw-get-trace.json"))
+    event["pathParameters"] = {"correlationId": cid(7).upper()}
+    event["path"] = f"/traces/{cid(7).upper()}"
+    response = trace_api.lambda_handler(event, LambdaContext())
+    assert response["statusCode"] == 200 and json.loads(response["body"])["correlationId"] == cid(7)
+
+
+READ_ONLY = [["status"], ["alerts"], ["metrics"], ["trace", cid(7)], ["report", "--out", "REPORT"]]
+
+
+def fingerprint(directory: Path) -> dict[str, str]:
+    """The store's bytes. SQLite's WAL index (-shm), which a reader of a WAL database maps, is not content;
+    a write-ahead log with anything in it would be."""
+    files = {p.name: p for p in directory.iterdir() if p.is_file() and not p.name.endswith("-shm")}
+    return {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in files.items()
+            if not (name.endswith("-wal") and p.stat().st_size == 0)}
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
+def test_a_read_only_command_never_turns_a_zero_byte_file_into_a_store(tmp_path: Path, capsys, command) -> None:
+    db = tmp_path / "empty.db"
+    db.touch()
+    argv = [arg.replace("REPORT", str(tmp_path / "r.html")) for arg in command]
+    capsys.readouterr()
+    assert main([*argv, "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "not an slo-pipeline store" in err and len(err.strip().splitlines()) == 1
+    assert db.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
+def test_a_read_only_command_leaves_every_byte_of_a_store_unchanged(replayed: str, tmp_path: Path, capsys,
+                                                                    command) -> None:
+    directory = Path(replayed).parent
+    before = fingerprint(directory)
+    argv = [arg.replace("REPORT", str(tmp_path / "out" / "r.html")) for arg in command]
+    (tmp_path / "out").mkdir()
+    main([*argv, "--db", replayed, "--at", "2026-10-01T00:05:00Z"] if command[0] in ("status", "metrics")
+         else [*argv, "--db", replayed])
+    assert fingerprint(directory) == before
+
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8000", "http//localhost", "ftp://h/x", "http://h:port", "http://", "://x"]
+)
+@pytest.mark.parametrize("command", [["status"], ["replay", "events"], ["bootstrap"]], ids=lambda c: c[0])
+def test_a_malformed_endpoint_url_is_one_line_exit_2(tmp_path: Path, capsys, url: str, command) -> None:
+    events = tmp_path / "events.log"
+    events.write_text(log_line("api_request", T0, cid(1), "Api", status=200) + "\n")
+    argv = [*[str(events) if arg == "events" else arg for arg in command], "--endpoint-url", url]
+    if command[0] != "bootstrap":
+        argv += ["--store", "dynamodb", "--table", "t"]
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--endpoint-url" in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+class InterruptAtCommit:
+    """Wraps the store's sqlite3 connection to model a Ctrl-C (SIGINT) Python delivers while COMMIT runs.
+
+    `after` True: the signal lands once SQLite finished the COMMIT; False: just before it ran.
+    """
+
+    def __init__(self, connection: Any, *, after: bool) -> None:
+        self.connection = connection
+        self.after = after
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT" and not self.after:
+            raise KeyboardInterrupt
+        result = self.connection.execute(sql, *args)
+        if sql == "COMMIT":
+            raise KeyboardInterrupt
+        return result
+
+
+@pytest.mark.parametrize("after", [True, False], ids=["after the commit landed", "before the commit ran"])
+def test_ctrl_c_inside_commit_is_one_line_and_the_store_stays_consistent(tmp_path, capsys, monkeypatch, after):
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(kinesis_event([kinesis_record(
+        gz(cw_payload([log_line("api_request", T0, cid(1), "Api", status=200)])), 1)])))
+    db = str(tmp_path / "slo.db")
+    real_open = store_package.open_sqlite_store
+
+    def interrupted(path: str, *, read_only: bool = False) -> Any:
+        store = real_open(path, read_only=read_only)
+        store.db = InterruptAtCommit(store.db, after=after)  # type: ignore[assignment]
+        return store
+
+    monkeypatch.setattr(store_package, "open_sqlite_store", interrupted)
+    capsys.readouterr()
+    assert main(["replay", str(path), "--db", db, "--no-backtest"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "slo: interrupted"
+    monkeypatch.setattr(store_package, "open_sqlite_store", real_open)
+    assert main(["replay", str(path), "--db", db, "--no-backtest", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["events"] == (0 if after else 1)  # applied exactly once either way
+    assert summary["records_already_applied"] == (1 if after else 0)
