@@ -11,7 +11,8 @@ import pytest
 
 from processors import conventions
 from processors.decoding import DecodeLimits, Position, decode_record, inflate
-from processors.timeutil import bucket_key, floor_to, from_epoch, iso_millis, iso_seconds
+from processors.store.keys import bucket_key
+from processors.timeutil import floor_to, from_epoch, iso_millis, iso_seconds
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
 
 GOOD = log_line("api_request", T0, cid(1), "Api", status=200)
