@@ -62,20 +62,27 @@ def slice_field_index(moment: float, slice_seconds: int) -> int:
     return int(moment - floor_to(moment, conventions.HOUR)) // slice_seconds
 
 
-def count_slices(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> Counts:
-    """Good and total slices wholly inside [start, end); slices with no lookups don't count."""
-    first = -(-start // slice_seconds) * slice_seconds
-    last = end - slice_seconds  # the last slice start that ends by `end`
-    good = total = 0
+def slice_outcomes(hour_rows: Rows, slice_seconds: int, min_ratio: float) -> dict[int, bool]:
+    """slice start -> whether it was good, for every slice with lookups (empty slices don't count)."""
+    outcomes: dict[int, bool] = {}
     for hour, fields in hour_rows.items():  # only hours with data: a 30-day window has 8,640 slices
         for name, lookups in fields.items():
             if name[0] != "t" or not name[1:].isdigit() or lookups <= 0:
                 continue
             index = int(name[1:])
-            slice_start = hour + index * slice_seconds
-            if first <= slice_start <= last:
-                total += 1
-                good += fields.get(f"g{index}", 0) >= min_ratio * lookups
+            outcomes[hour + index * slice_seconds] = fields.get(f"g{index}", 0) >= min_ratio * lookups
+    return outcomes
+
+
+def count_slices(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> Counts:
+    """Good and total slices wholly inside [start, end); slices with no lookups don't count."""
+    first = -(-start // slice_seconds) * slice_seconds
+    last = end - slice_seconds  # the last slice start that ends by `end`
+    good = total = 0
+    for slice_start, is_good in slice_outcomes(hour_rows, slice_seconds, min_ratio).items():
+        if first <= slice_start <= last:
+            total += 1
+            good += is_good
     return Counts(good, total)
 
 

@@ -247,9 +247,40 @@ def request_tracing(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
     }
 
 
-def slo_budgets(slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold]) -> dict[str, Any]:
+def scorecard_section(slos: Sequence[DashboardSlo], targets: Any) -> list[dict[str, Any]]:
+    """`slo scorecard` as widgets: the Average of the per-minute SLOCompliant over the time range is the share of
+    minutes compliant; SLOMonthBudgetUsed is the calendar month's budget spent so far. MTTR and trace coverage
+    sit on the reliability and request-tracing dashboards."""
+    compliant = _single(
+        f"Compliant time: share of minutes at objective over the range (target {targets.compliance_time:g})",
+        [_metric("SLOCompliant", "SLO", slo.name, label=slo.name) for slo in slos],
+    )
+    compliant["properties"]["setPeriodToTimeRange"] = True
+    return [
+        _text(
+            f"# Scorecard\nTargets from the spec: compliant ≥ {targets.compliance_time:g} of minutes, month budget "
+            f"used ≤ {targets.budget_use:g}, MTTR ≤ {targets.mttr // 60} min (*Reliability*), trace coverage ≥ "
+            f"{targets.trace_coverage:g} (*Request tracing*). Set the range to a month to read the month."
+        ),
+        compliant,
+        _graph(
+            "Month budget used (share of the calendar month's error budget)",
+            [_metric("SLOMonthBudgetUsed", "SLO", slo.name, label=slo.name) for slo in slos],
+            stat="Maximum",
+            period=300,
+            annotations={"horizontal": [{"label": "target", "value": targets.budget_use}]},
+        ),
+    ]
+
+
+def slo_budgets(
+    slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold], targets: Any = None
+) -> dict[str, Any]:
+    from processors.spec.model import Targets
+
     widgets: list[dict[str, Any]] = [
-        _text("# SLO & error budgets\nBurn-rate lines are the multi-window alert thresholds (SRE Workbook).")
+        *scorecard_section(slos, targets or Targets()),
+        _text("# SLO & error budgets\nBurn-rate lines are the multi-window alert thresholds (SRE Workbook)."),
     ]
     burn_lines = [{"label": f"{t.window} burn {t.factor:g}x", "value": t.factor} for t in thresholds]
     for slo in slos:
@@ -359,14 +390,14 @@ def reliability(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
 
 
 def build_dashboards(
-    slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold] | None = None
+    slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold] | None = None, targets: Any = None
 ) -> dict[str, dict[str, Any]]:
-    """Dashboard name → body, in DASHBOARD_NAMES order."""
+    """Dashboard name → body, in DASHBOARD_NAMES order; `targets` (a spec's Targets) default to the product's."""
     tiers = tuple(thresholds) if thresholds is not None else default_thresholds()
     return {
         SYSTEM_OVERVIEW: system_overview(slos),
         REQUEST_TRACING: request_tracing(slos),
-        SLO_BUDGETS: slo_budgets(slos, tiers),
+        SLO_BUDGETS: slo_budgets(slos, tiers, targets),
         PERFORMANCE: performance_trends(slos),
         RELIABILITY: reliability(slos),
     }

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "processors.cli.replay",
     "processors.cli.report",
     "processors.cli.status",
+    "processors.cli.scorecard",
     "processors.cli.alerts",
     "processors.cli.trace",
     "processors.cli.metrics",

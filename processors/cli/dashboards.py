@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         slos_from_spec,
     )
 
-    dashboards = build_dashboards(slos_from_spec(load_spec_argument(args)))
+    spec = load_spec_argument(args)
+    dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets)
     out = Path(args.out)
     wanted: dict[Path, str] = {out / f"{name}.json": render(body) for name, body in dashboards.items()}
     if not args.no_template:

@@ -7,6 +7,7 @@ a clock, so the Lambda, the CLI and `slo replay` backtests all evaluate the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from processors import conventions
@@ -63,6 +64,8 @@ def evaluate_slo(
         label: exhaustion_seconds(remaining, burn_rates.get(parse_duration(label) or 0, 0.0), period)
         for label in FORECAST_WINDOWS
     }
+    month_start = window_bounds(replace(slo, calendar_month=True), now)[0]
+    month = counts if slo.calendar_month else _sane(view.counts(slo, month_start, now))
     latency = recent = None
     if slo.kind == "latency":
         latency = view.latency_quantiles(slo.name, start, now)
@@ -82,6 +85,7 @@ def evaluate_slo(
         mttr_seconds=mttr_seconds(alert_log, slo.name, start, now + 1),
         latency_ms=latency,
         recent_latency_ms=recent,
+        month_counts=month,
     )
 
 

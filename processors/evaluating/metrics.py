@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from processors import conventions
+from processors.evaluating.budget import budget_consumed
 from processors.evaluating.evaluate import BURN_WINDOWS
+from processors.evaluating.scorecard import meets
 from processors.evaluating.types import Evaluation, SloEvaluation
 from processors.timeutil import format_duration
 
@@ -21,6 +23,10 @@ Dimensions = tuple[tuple[str, str], ...]
 METRIC_ATTAINMENT = "SLOAttainment"
 METRIC_BURN_RATE = "SLOBurnRate"
 METRIC_BUDGET_REMAINING = "SLOBudgetRemaining"
+# The scorecard's measures (processors/evaluating/scorecard.py), a minute at a time: the Average of SLOCompliant
+# over a month is the share of minutes compliant; SLOMonthBudgetUsed is the month's budget spent so far.
+METRIC_COMPLIANT = "SLOCompliant"
+METRIC_MONTH_BUDGET_USED = "SLOMonthBudgetUsed"
 METRIC_EVALUATIONS_COMPLETED = "EvaluationsCompleted"
 METRIC_EVALUATION_DURATION = "EvaluationDurationMs"
 DIMENSION_SLO = "SLO"
@@ -40,6 +46,10 @@ def slo_points(slo: SloEvaluation) -> list[MetricPoint]:
     points = [MetricPoint(METRIC_BUDGET_REMAINING, slo.remaining, dimensions=by_slo)]
     if slo.attainment is not None:
         points.append(MetricPoint(METRIC_ATTAINMENT, slo.attainment, dimensions=by_slo))
+        points.append(MetricPoint(METRIC_COMPLIANT, int(meets(slo.counts, slo.slo.objective)), dimensions=by_slo))
+    if slo.month_counts is not None and slo.month_counts.total:
+        used = budget_consumed(slo.month_counts, slo.slo.objective)
+        points.append(MetricPoint(METRIC_MONTH_BUDGET_USED, round(used, 6), dimensions=by_slo))
     for seconds in BURN_WINDOWS:
         window = ((DIMENSION_SLO, slo.name), (DIMENSION_WINDOW, format_duration(seconds)))
         points.append(MetricPoint(METRIC_BURN_RATE, slo.burn(seconds), dimensions=window))

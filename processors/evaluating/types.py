@@ -64,6 +64,7 @@ class SloEvaluation:
     mttr_seconds: float | None = None
     latency_ms: Mapping[str, float] | None = None  # quantiles over the SLO window (latency SLOs)
     recent_latency_ms: Mapping[str, float] | None = None  # quantiles over the last 5 minutes, for metrics
+    month_counts: Counts | None = None  # the calendar month to `now`: the scorecard's budget use
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

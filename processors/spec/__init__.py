@@ -14,6 +14,7 @@ from processors.spec.model import (
     Sli,
     Slo,
     Spec,
+    Targets,
     TimeSliceSli,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "Slo",
     "Spec",
     "SpecError",
+    "Targets",
     "TimeSliceSli",
     "burn_rate_factor",
     "default_spec_path",

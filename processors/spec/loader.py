@@ -28,9 +28,10 @@ from processors.spec.model import (
     Sli,
     Slo,
     Spec,
+    Targets,
     TimeSliceSli,
 )
-from processors.timeutil import parse_duration
+from processors.timeutil import format_duration, parse_duration
 
 API_VERSION = "slo-pipeline/v1"
 TOP_LEVEL_FIELDS = {"name", "objective", "sli", "window", "description", "runbook", "alerting"}
@@ -142,7 +143,7 @@ class _Reader:
         version = root.get("apiVersion")
         if version != API_VERSION:
             raise self.fail(f"must be {API_VERSION!r}, got {version!r}", root, "apiVersion", "apiVersion")
-        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata"}
+        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata", "targets"}
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail("unknown field", root, key, key)
@@ -178,8 +179,28 @@ class _Reader:
             max_runtime=max_runtime,
             trace_ttl_days=ttl,
             runner_cost_per_hour=float(cost),
+            targets=self.targets(root),
             source=self.source,
         )
+
+    def targets(self, root: _Mapping) -> Targets:
+        """`targets:` (all optional): ratios in [0, 1] and an MTTR duration; the product spec's values by default."""
+        node = root.get("targets")
+        if node is None:
+            return Targets()
+        node = self.mapping(node, "targets", root, "targets")
+        unknown = set(node) - {"compliance_time", "budget_use", "mttr", "trace_coverage"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", node, key, f"targets.{key}")
+        ratios: dict[str, float] = {}
+        for key in ("compliance_time", "budget_use", "trace_coverage"):
+            value = node.get(key, getattr(Targets, key))
+            if not _is_number(value) or not 0 <= value <= 1:
+                raise self.fail("must be a ratio in [0, 1] (0.99, not 99)", node, key, f"targets.{key}")
+            ratios[key] = float(value)
+        mttr = self.duration(node, "mttr", format_duration(Targets.mttr), "targets")
+        return Targets(mttr=mttr, **ratios)
 
     def duration(self, node: _Mapping, key: str, default: str, prefix: str) -> int:
         raw = node.get(key, default)

@@ -172,12 +172,28 @@ class LatencySketch:
 
 
 @dataclass(frozen=True)
+class Targets:
+    """What success means for the whole platform (the product spec's four measures); `slo scorecard` checks them.
+
+    compliance_time: share of evaluation minutes in which an SLO met its objective over its window;
+    budget_use: most of a calendar month's error budget an SLO may spend; mttr: mean page-to-recovery seconds;
+    trace_coverage: share of vocabulary events that carried a propagated correlation ID.
+    """
+
+    compliance_time: float = 0.99
+    budget_use: float = 0.5
+    mttr: int = 15 * conventions.MINUTE
+    trace_coverage: float = 1.0
+
+
+@dataclass(frozen=True)
 class Spec:
     slos: tuple[Slo, ...]
     latency: tuple[LatencySketch, ...] = ()
     max_runtime: int = 6 * conventions.HOUR
     trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS
     runner_cost_per_hour: float = 0.0
+    targets: Targets = Targets()
     source: str = "<spec>"
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from processors import conventions
-from processors.counting import Counts, Rows, count_slices, window_counts
+from processors.counting import Counts, Rows, count_slices, slice_outcomes, window_counts
 from processors.spec.model import Slo, TimeSliceSli
 from processors.store.base import Store
 from processors.timeutil import floor_to
@@ -46,6 +46,21 @@ class StoreView:
             hours = self._rows(name, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end)
             return count_slices(hours, start, end, sli.slice_seconds, sli.min_ratio)
         return window_counts(self._rows, name, start, end)
+
+    def minute_counts(self, slo: Slo, start: int, end: int) -> dict[int, Counts]:
+        """Per-minute counts in [start, end) in one read, for scorecards; a time-slice SLI gives one slice
+        (good or not) at each slice's start minute, its slices with no lookups left out."""
+        sli = slo.sli
+        if isinstance(sli, TimeSliceSli):
+            hours = self.store.buckets(slo.name, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end)
+            outcomes = slice_outcomes(hours, sli.slice_seconds, sli.min_ratio)
+            return {moment: Counts(int(good), 1) for moment, good in outcomes.items() if start <= moment < end}
+        rows = self.store.buckets(slo.name, conventions.RESOLUTION_MINUTE, start, end)
+        return {
+            minute: Counts(int(fields.get("good", 0)), int(fields.get("total", 0)))
+            for minute, fields in rows.items()
+            if fields.get("total", 0)
+        }
 
     def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
         return self.store.exemplars(slo_name, start, end, limit)

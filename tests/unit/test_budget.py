@@ -151,5 +151,6 @@ def test_one_evaluation_reads_each_slo_window_once_per_length() -> None:
     now = epoch("2026-10-01T06:00:00Z")
     spec, view = _evaluation(now)
     evaluate(view, spec, now)
-    assert view.reads["counts"] == len(spec.slos) * (1 + 7)  # the SLO window + seven burn-rate windows
+    # the SLO window + seven burn-rate windows + the calendar month so far (the scorecard's budget use)
+    assert view.reads["counts"] == len(spec.slos) * (1 + 7 + 1)
     assert view.reads["latency_quantiles"] == 2  # queue-latency: its window, and the last 5 minutes

@@ -41,6 +41,8 @@ def emitted_metrics() -> dict[str, set[tuple[str, ...]]]:
     emitted[operator.MTTR_METRIC] = plain | by_slo  # overall and per SLO (operator._mttr_points)
     emitted[evaluating.METRIC_ATTAINMENT] = set(by_slo)
     emitted[evaluating.METRIC_BUDGET_REMAINING] = set(by_slo)
+    emitted[evaluating.METRIC_COMPLIANT] = set(by_slo)
+    emitted[evaluating.METRIC_MONTH_BUDGET_USED] = set(by_slo)
     emitted[evaluating.METRIC_BURN_RATE] = {(evaluating.DIMENSION_SLO, evaluating.DIMENSION_WINDOW)}
     emitted[evaluating.METRIC_EVALUATIONS_COMPLETED] = set(plain)
     emitted[evaluating.METRIC_EVALUATION_DURATION] = set(plain)
