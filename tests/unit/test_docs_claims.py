@@ -22,7 +22,7 @@ def commands_taking(flag: str) -> set[str]:
 
 def test_the_readme_names_exactly_the_commands_that_take_db() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    sentence = re.search(r"The commands that read or write the store \((.*?)\) take\s+`--db FILE`", readme, re.S)
+    sentence = re.search(r"The commands that read or write the store \((.*?)\)\s+take\s+`--db FILE`", readme, re.S)
     assert sentence, "README: the sentence naming the commands that take --db"
     assert set(re.findall(r"`(\w+)`", sentence.group(1))) == commands_taking("--db")
     assert "Every command takes `--db" not in readme
