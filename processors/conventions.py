@@ -86,8 +86,6 @@ SKIP_PAYLOAD_SHAPE: Final = "payload_wrong_shape"
 SKIP_KPL_BAD_DIGEST: Final = "kpl_bad_digest"
 SKIP_CONTROL_MESSAGE: Final = "control_message"
 SKIP_MESSAGE_NOT_JSON: Final = "message_not_json"
-SKIP_NO_CORRELATION_ID: Final = "no_correlation_id"
-SKIP_BAD_CORRELATION_ID: Final = "bad_correlation_id"
 SKIP_NO_ACTION: Final = "no_action"
 SKIP_DUPLICATE: Final = "already_applied"
 SKIP_NO_SEQUENCE: Final = "no_sequence"
@@ -102,6 +100,12 @@ MAX_PAYLOAD_BYTES_DEFAULT: Final = 8 * 1024 * 1024  # a payload's inflated size
 MAX_LOG_EVENTS_PER_PAYLOAD: Final = 10_000  # CloudWatch Logs' own limit per PutLogEvents batch
 MAX_MESSAGE_BYTES_DEFAULT: Final = 256 * 1024  # CloudWatch Logs' historical event size limit
 FUTURE_TOLERANCE_SECONDS: Final = DAY  # event times more than a day ahead of "now" are bad timestamps
+SKIP_SCHEMA_INVALID: Final = "schema_invalid"  # log_format.validation: strict
+
+# Notes: lines accepted with a remark, counted by kind (warn-mode schema findings are `schema_<keyword>`).
+# A line without a usable correlation ID still counts for event-ratio and time-slice SLIs; traces skip it.
+NOTE_NO_CORRELATION_ID: Final = "no_correlation_id"
+NOTE_BAD_CORRELATION_ID: Final = "bad_correlation_id"
 
 # Kinds that mean a malformed record (vs. ordinary noise such as platform lines).
 MALFORMED_KINDS: Final = frozenset(

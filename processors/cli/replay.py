@@ -13,30 +13,42 @@ from processors.cli.common import UsageError, add_spec_argument, add_store_argum
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "replay",
-        help="replay Kinesis events, CloudWatch Logs payloads or JSON-lines logs into the store",
-        description="Replay Lambda Kinesis events (JSON or JSON Lines), raw CloudWatch Logs payloads (gzip or "
-        "JSON) or plain JSON-lines log files. Replaying the same input twice changes nothing.",
+        help="replay Kinesis events, CloudWatch Logs payloads, log-events output or JSON-lines logs into the store",
+        description="Replay Lambda Kinesis events, CloudWatch Logs payloads (raw, the awslogs envelope, Firehose), "
+        "filter-log-events / get-log-events output or plain JSON-lines log files, each optionally gzip. The "
+        "format is detected once per file. Replaying the same input twice changes nothing.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
     add_store_arguments(parser)
     add_spec_argument(parser)
+    parser.add_argument(
+        "--log-group", help="log group of filter-log-events / get-log-events output (default: the file name)"
+    )
     parser.add_argument("--no-backtest", action="store_true", help="skip the per-minute alert evaluation")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from processors.replay import Replayer, ShardBatch, SourceError, expand_paths, read_batches
-    from processors.replay.sources import NotLogEventsError, require_decodable
+    from collections import Counter
+
+    from processors.decoding import parser_for
+    from processors.replay import Replayer, ShardBatch, SourceError, expand_paths
+    from processors.replay.sources import FileSource, NotLogEventsError, require_decodable
 
     spec = load_spec_argument(args)
+    line_parser = parser_for(spec.log_format)
     named = {str(path) for path in args.paths}
     batches: list[ShardBatch] = []
+    formats: Counter[str] = Counter()
     try:
         files = expand_paths(args.paths)
         for path in list(files):
             try:
-                batches.extend(require_decodable(path, list(read_batches(path))))
+                source = FileSource(path, line_parser, args.log_group)
+                container = source.format != "json-lines"
+                batches.extend(require_decodable(path, list(source.batches()), container))
+                formats[source.format] += 1
             except NotLogEventsError as exc:
                 if str(path) in named:
                     raise
@@ -53,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         report = replayer.run(batches, advance)
     report.files = len(files)
     elapsed = time.perf_counter() - started
-    print_summary(report, elapsed, as_json=args.json)
+    print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(formats.items())))
     return 1 if report.failed_batches else 0
 
 
@@ -91,20 +103,23 @@ class _progress:
             self.bar.stop()
 
 
-def print_summary(report, elapsed: float, *, as_json: bool) -> None:
+def print_summary(report, elapsed: float, *, as_json: bool, formats: dict[str, int] | None = None) -> None:
     import json
 
     from processors import conventions
 
     skipped = dict(sorted(report.skips.items()))
+    notes = dict(sorted(report.notes.items()))
     summary = {
         "files": report.files,
+        "formats": formats or {},
         "batches": report.batches,
         "records": report.records,
         "records_already_applied": report.records_already_applied,
         "events": report.events,
         "sli_events": report.sli_events,
         "skipped": skipped,
+        "notes": notes,
         "malformed": sum(v for k, v in skipped.items() if k in conventions.MALFORMED_KINDS),
         "orphans_swept": report.orphans_swept,
         "minutes_evaluated": report.minutes_evaluated,
@@ -121,8 +136,12 @@ def print_summary(report, elapsed: float, *, as_json: bool) -> None:
     )
     if report.records_already_applied:
         print(f"  {report.records_already_applied} records were already applied (skipped, counted once)")
+    if formats:
+        print("  formats: " + ", ".join(f"{name} {count}" for name, count in formats.items()))
     if skipped:
         print("  skipped: " + ", ".join(f"{kind} {count}" for kind, count in skipped.items()))
+    if notes:
+        print("  counted with a note: " + ", ".join(f"{kind} {count}" for kind, count in notes.items()))
     if report.orphans_swept:
         print(f"  orphan sweep: {report.orphans_swept} runner(s) past max runtime")
     if report.failed_batches:

@@ -20,11 +20,10 @@ from aws_lambda_powertools.utilities.data_classes.cloud_watch_logs_event import 
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from processors import conventions
-from processors.decoding.structured import parse_structured_log
+from processors.decoding.formats import DEFAULT_PARSER, LineParser
 from processors.decoding.types import DEFAULT_LIMITS, DecodedRecord, DecodeLimits, LogEvent, Position
 
 GZIP_MAGIC = b"\x1f\x8b"
-_VOCABULARY = frozenset(conventions.VOCABULARY)
 
 
 def shard_of(record: KinesisStreamRecord) -> str:
@@ -44,8 +43,11 @@ def sequence_of(record: KinesisStreamRecord) -> int | None:
         return None
 
 
-def decode_record(raw_record: dict[str, Any], limits: DecodeLimits = DEFAULT_LIMITS) -> DecodedRecord:
-    """`limits.now` judges event times (the Lambda's clock); None judges them by the record's arrival."""
+def decode_record(
+    raw_record: dict[str, Any], limits: DecodeLimits = DEFAULT_LIMITS, parser: LineParser = DEFAULT_PARSER
+) -> DecodedRecord:
+    """`limits.now` judges event times (the Lambda's clock); None judges them by the record's arrival.
+    `parser` is the spec's log format (decoding/formats.py)."""
     record = KinesisStreamRecord(raw_record)
     sequence = sequence_of(record)
     arrival = _arrival(record)
@@ -65,9 +67,9 @@ def decode_record(raw_record: dict[str, Any], limits: DecodeLimits = DEFAULT_LIM
             decoded.skips[conventions.SKIP_KPL_BAD_DIGEST] += 1
             return decoded
         for sub_sequence, payload in user_records:
-            decode_payload(payload, sequence, sub_sequence, decoded, limits=limits, now=now)
+            decode_payload(payload, sequence, sub_sequence, decoded, limits=limits, now=now, parser=parser)
     else:
-        decode_payload(data, sequence, 0, decoded, limits=limits, now=now)
+        decode_payload(data, sequence, 0, decoded, limits=limits, now=now, parser=parser)
     return decoded
 
 
@@ -112,6 +114,7 @@ def decode_payload(
     *,
     limits: DecodeLimits = DEFAULT_LIMITS,
     now: float | None = None,
+    parser: LineParser = DEFAULT_PARSER,
 ) -> None:
     """A CloudWatch Logs subscription payload (gzip JSON, or plain JSON) into `into`.
 
@@ -146,6 +149,21 @@ def decode_payload(
     except (KeyError, TypeError, AttributeError):
         into.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
         return
+    decode_log_events(log_events, sequence, sub_sequence, into, log_group, limits=limits, now=now, parser=parser)
+
+
+def decode_log_events(
+    log_events: list[Any],
+    sequence: int,
+    sub_sequence: int,
+    into: DecodedRecord,
+    log_group: str = "",
+    *,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    now: float | None = None,
+    parser: LineParser = DEFAULT_PARSER,
+) -> None:
+    """CloudWatch log events ({timestamp, message}) into `into`, at positions (sequence, sub_sequence, index)."""
     if len(log_events) > limits.max_events_per_payload:
         into.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1
         return
@@ -162,6 +180,7 @@ def decode_payload(
             log_group,
             limits=limits,
             now=now,
+            parser=parser,
         )
 
 
@@ -174,20 +193,18 @@ def decode_message(
     *,
     limits: DecodeLimits = DEFAULT_LIMITS,
     now: float | None = None,
+    parser: LineParser = DEFAULT_PARSER,
 ) -> LogEvent | None:
-    """One log message (a CloudWatch log event's, or a replayed file's line) into `into`: an event or a skip."""
+    """One log message (a CloudWatch log event's, or a replayed file's line) into `into`: an event or a skip.
+
+    A line without a usable correlation ID is an event all the same (with an empty ID, noted in `into.notes`).
+    """
     if isinstance(message, str) and _too_large(message, limits.max_message_bytes):
         into.skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
         return None
-    result = parse_structured_log(message, fallback_time_ms, position, log_group)
+    result = parser.parse(message, fallback_time_ms, position, log_group, into.notes)
     if isinstance(result, str):
         into.skips[result] += 1
-        uncorrelated = result in (conventions.SKIP_NO_CORRELATION_ID, conventions.SKIP_BAD_CORRELATION_ID)
-        if uncorrelated and _is_vocabulary(message):
-            stamp = fallback_time_ms
-            numeric = isinstance(stamp, int | float) and not isinstance(stamp, bool)
-            if numeric and limits.believable(stamp / 1000.0, now):
-                into.uncorrelated_times.append(stamp / 1000.0)
         return None
     if not limits.believable(result.time, now):
         into.skips[conventions.SKIP_BAD_TIMESTAMP] += 1
@@ -199,11 +216,3 @@ def decode_message(
 def _too_large(message: str, cap: int) -> bool:
     # characters <= UTF-8 bytes <= 4 x characters: encode only when the answer is in doubt
     return len(message) > cap or (len(message) * 4 > cap and len(message.encode("utf-8", "surrogatepass")) > cap)
-
-
-def _is_vocabulary(message: Any) -> bool:
-    try:
-        action = json.loads(message)["metadata"]["action"]
-    except (ValueError, KeyError, TypeError, RecursionError):
-        return False
-    return isinstance(action, str) and action in _VOCABULARY

@@ -38,7 +38,9 @@ class Position:
 
 @dataclass(frozen=True)
 class LogEvent:
-    """One structured log line (schema v1) that carries a correlation ID and an action."""
+    """One log line mapped onto the internal event (decoding/formats.py): time, action, correlation ID (empty
+    when the line has none usable: it counts for SLIs but joins no trace), service, and `log`, the line in
+    schema-v1 shape that matchers read."""
 
     position: Position
     time: float  # epoch seconds: the log's `timestamp`, else the CloudWatch event's timestamp
@@ -110,8 +112,8 @@ class DecodedRecord:
     events: list[LogEvent] = field(default_factory=list)
     skips: Counter[str] = field(default_factory=Counter)
     log_events_seen: int = 0
-    # times (epoch s) of vocabulary events whose correlation ID is missing or malformed: trace coverage
-    uncorrelated_times: list[float] = field(default_factory=list)
+    # accepted with a remark, by kind: no_correlation_id, bad_correlation_id, schema_<keyword> (warn mode)
+    notes: Counter[str] = field(default_factory=Counter)
 
     @property
     def last_position(self) -> Position:

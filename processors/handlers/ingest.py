@@ -18,7 +18,16 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from processors import conventions
-from processors.decoding import DecodedRecord, DecodeLimits, decode_record, shard_of, stream_of
+from processors.decoding import (
+    DEFAULT_PARSER,
+    DecodedRecord,
+    DecodeLimits,
+    LineParser,
+    decode_record,
+    parser_for,
+    shard_of,
+    stream_of,
+)
 from processors.ingest import BatchReport, Ingestor
 
 logger = Logger()
@@ -45,11 +54,13 @@ class CheckpointedKinesisProcessor(BatchProcessor):
         super().__init__(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
         self.decoded: list[tuple[dict[str, Any], DecodedRecord]] = []
         self.report = BatchReport()
+        self.parser: LineParser = DEFAULT_PARSER
 
     def _prepare(self) -> None:
         super()._prepare()
         self.decoded = []
         self.report = BatchReport()
+        self.parser = parser_for(ingestor().spec.log_format)  # the spec's log format, compiled once
 
     def process(self) -> list[tuple]:
         results = super().process()
@@ -81,7 +92,7 @@ processor = CheckpointedKinesisProcessor()
 
 
 def record_handler(record: KinesisStreamRecord) -> None:
-    decoded = decode_record(record.raw_event, DecodeLimits.from_env(now=clock()))
+    decoded = decode_record(record.raw_event, DecodeLimits.from_env(now=clock()), processor.parser)
     processor.decoded.append((record.raw_event, decoded))
     if decoded.events:
         logger.set_correlation_id(decoded.events[0].correlation_id)

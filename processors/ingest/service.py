@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from processors import conventions
 from processors.classifying.builtin import RUNNERS_ACTIVE_GAUGE
-from processors.classifying.classify import Classifier, LatencySample
+from processors.classifying.classify import Classifier, LatencySample, SliEvent
 from processors.counting import slice_field_index
 from processors.decoding.types import DecodedRecord, LogEvent, Position
 from processors.spec.model import Spec, TimeSliceSli
@@ -36,6 +36,7 @@ class BatchReport:
     sli_events: int = 0
     latency_samples: int = 0
     skips: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)  # accepted with a remark (decoding/formats.py)
     commits: int = 0
     heads_written: int = 0
     newest_event: float | None = None
@@ -47,6 +48,7 @@ class BatchReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.heads_written += other.heads_written
         self.skips.update(other.skips)
+        self.notes.update(other.notes)
         if other.newest_event is not None:
             self.newest_event = max(self.newest_event or other.newest_event, other.newest_event)
 
@@ -122,7 +124,9 @@ class Ingestor:
         fresh_events = {
             record.sequence: [e for e in record.events if applied is None or e.position > applied] for record in pending
         }
-        heads = self.store.heads(e.correlation_id for events in fresh_events.values() for e in events)
+        heads = self.store.heads(
+            e.correlation_id for events in fresh_events.values() for e in events if e.correlation_id
+        )
 
         chunk = _Chunk()
         expected = applied
@@ -131,6 +135,7 @@ class Ingestor:
             first_apply = applied is None or Position(record.sequence) > applied
             if first_apply:  # skips are counted once, on the record's first application
                 report.skips.update(record.skips)
+                report.notes.update(record.notes)
             for event in fresh_events[record.sequence]:
                 if limit is not None and chunk.item_count() + self.items_per_event > limit and not chunk.is_empty():
                     if not self._commit(stream, shard, chunk, expected, newest_known, report, pending):
@@ -140,9 +145,6 @@ class Ingestor:
                     chunk = _Chunk()
                 self._add_event(event, stream, shard, chunk, heads, report)
                 chunk.last_position = event.position
-            if first_apply:
-                for moment in record.uncorrelated_times:
-                    self._count(chunk, conventions.TRACE_COVERAGE_SLI, moment, good=False)
         chunk.last_position = pending[-1].last_position
         self._commit(stream, shard, chunk, expected, newest_known, report, pending)
         return report
@@ -156,8 +158,11 @@ class Ingestor:
         sli_events = self.classifier.classify(event)
         samples = self.classifier.latency_samples(event)
         if event.action in conventions.VOCABULARY:  # an ID the producer had to mint is no propagation
-            minted = event.metadata.get("correlationIdMinted") is True
-            self._count(chunk, conventions.TRACE_COVERAGE_SLI, event.time, good=not minted)
+            propagated = bool(event.correlation_id) and event.metadata.get("correlationIdMinted") is not True
+            self._count(chunk, conventions.TRACE_COVERAGE_SLI, event.time, good=propagated)
+        if not event.correlation_id:  # counts for event-ratio and time-slice SLIs; joins no trace
+            self._count_all(chunk, sli_events, samples, report)
+            return
         identity = event.position.identity(stream, shard)
         head = heads.get(event.correlation_id)
         if head is None:
@@ -172,6 +177,11 @@ class Ingestor:
                 chunk.decisions.add(event.correlation_id)
         sli_events.extend(stitched.sli_events)
         samples.extend(stitched.latency_samples)
+        self._count_all(chunk, sli_events, samples, report)
+
+    def _count_all(
+        self, chunk: _Chunk, sli_events: list[SliEvent], samples: list[LatencySample], report: BatchReport
+    ) -> None:
         for sli_event in sli_events:
             self._count(chunk, sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
         for sample in samples:

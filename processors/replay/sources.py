@@ -1,31 +1,71 @@
-"""Read replay inputs into shard batches, whatever their form.
+"""Read replay inputs into shard batches, whatever their form: one generator of batches per file.
 
-A PATH is a file or a folder (read in name order) of: Lambda Kinesis events (one JSON document, as
-`sam local invoke -e` takes, or JSON Lines of them); raw CloudWatch Logs payloads (gzip or JSON); or plain
-JSON-lines log files (one structured log per line). Files that are not Kinesis events get a stable
-synthetic stream (their absolute path) and positions (payload or line number), so replaying the same
-file twice applies it once.
+A PATH is a file or a folder (read in name order). Each file's format is detected once, from its first
+document, and named in the replay summary (`FORMATS`):
+
+- `kinesis`: Lambda Kinesis events (`{"Records": [...]}`; one document, as `sam local invoke -e` takes, or
+  JSON Lines of them);
+- `cloudwatch-payload`: raw CloudWatch Logs subscription payloads (`logEvents`), one or concatenated, which is
+  also what a CloudWatch Logs → Firehose → S3 object holds;
+- `awslogs`: the envelope CloudWatch Logs hands a Lambda subscriber (`{"awslogs": {"data": ...}}`);
+- `firehose`: a Firehose transformation event (`records[].data`: a gzip payload or one log line);
+- `filter-log-events` / `get-log-events`: the output of those APIs (`aws logs ...`), one document or JSON
+  Lines of pages; the log group is `--log-group` or the file's name;
+- `json-lines`: one log line per line, whatever the first line holds;
+and gzip of any of these. Files that are not Kinesis events get a stable synthetic stream (their absolute
+path) and positions (document and line numbers), so replaying the same file twice applies it once.
+
+Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.max_payload_bytes, a
+document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
+import io
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from processors import conventions
-from processors.decoding import DEFAULT_LIMITS, DecodedRecord, Position, decode_message, decode_payload, decode_record
-from processors.decoding.records import inflate, sequence_of, shard_of, stream_of
+from processors.decoding import (
+    DEFAULT_LIMITS,
+    DEFAULT_PARSER,
+    DecodedRecord,
+    LineParser,
+    Position,
+    decode_log_events,
+    decode_message,
+    decode_payload,
+    decode_record,
+)
+from processors.decoding.records import sequence_of, shard_of, stream_of
 
 LINES_PER_BATCH = 1000
 SUFFIXES = {".json", ".jsonl", ".ndjson", ".gz", ".log", ".txt"}
+FORMATS = (
+    "kinesis", "cloudwatch-payload", "awslogs", "firehose", "filter-log-events", "get-log-events", "json-lines",
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a merged filter-log-events export)
+_READ_CHUNK = 1 << 20
+# what a file of garbage yields: a file with nothing else decoded is refused, not replayed as "0 records"
+_GARBAGE = conventions.MALFORMED_KINDS | {conventions.SKIP_MESSAGE_NOT_JSON}
+
+
+class _TooLarge:
+    """A line or document past the reading cap (consumed, never held)."""
+
+
+TOO_LARGE = _TooLarge()
 
 
 class SourceError(Exception):
@@ -36,16 +76,17 @@ class NotLogEventsError(SourceError):
     """A readable JSON file that holds no log events (e.g. an API Gateway test event)."""
 
 
-# what a file of garbage yields: a file with nothing else decoded is refused, not replayed as "0 records"
-_GARBAGE = conventions.MALFORMED_KINDS | {conventions.SKIP_MESSAGE_NOT_JSON}
+def require_decodable(path: Path, batches: list[ShardBatch], container: bool = False) -> list[ShardBatch]:
+    """`batches`, or NotLogEventsError naming `path` when it is empty or nothing in it decoded.
 
-
-def require_decodable(path: Path, batches: list[ShardBatch]) -> list[ShardBatch]:
-    """`batches`, or NotLogEventsError naming `path` when it is empty or nothing in it decoded."""
+    In a well-formed container (an awslogs envelope, say), lines that are not JSON are a Lambda's plain
+    output, not garbage: the file is replayed and they are counted.
+    """
     records = [record for batch in batches for record in batch.records]
     if not records:
         raise NotLogEventsError(f"{path}: empty, nothing to replay")
-    if any(record.events or record.uncorrelated_times or set(record.skips) - _GARBAGE for record in records):
+    garbage = conventions.MALFORMED_KINDS if container else _GARBAGE
+    if any(record.events or record.notes or set(record.skips) - garbage for record in records):
         return batches
     kinds = ", ".join(sorted({kind for record in records for kind in record.skips}))
     raise NotLogEventsError(f"{path}: nothing decodable in {len(records)} record(s) ({kinds})")
@@ -82,50 +123,227 @@ def expand_paths(paths: list[str]) -> list[Path]:
     return files
 
 
-def read_batches(path: Path) -> Iterator[ShardBatch]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
-    if data.startswith(b"\x1f\x8b"):
-        inflated = inflate(data, DEFAULT_LIMITS.max_payload_bytes)
-        if inflated == conventions.SKIP_PAYLOAD_TOO_LARGE and _is_lines(data):
-            inflated = _inflate_file(data)  # a large gzipped log file, not one payload
-        if isinstance(inflated, str):  # counted as a truncated or too large payload, not an error
-            yield _payload_batch(path, [data])
-            return
-        data = inflated
-    text = data.decode("utf-8", errors="replace").strip()
-    whole = _json(text)
-    if isinstance(whole, dict):
-        yield from _from_document(path, whole, 0)
-        return
-    lines = [line for line in text.splitlines() if line.strip()]
-    documents = [_json(line) for line in lines]
-    first = next((document for document in documents if document is not None), None)
-    if isinstance(first, dict) and ("Records" in first or "logEvents" in first):
-        unparsed: list[int] = []
-        for index, document in enumerate(documents):
-            if isinstance(document, dict):
-                yield from _from_document(path, document, index)
+def document_format(document: Any) -> str | None:
+    """The format a file's first JSON document announces; None when it is not a container of log events."""
+    if not isinstance(document, dict):
+        return None
+    if isinstance(document.get("Records"), list):
+        return "kinesis"
+    if isinstance(document.get("awslogs"), dict):
+        return "awslogs"
+    if "logEvents" in document or "messageType" in document:
+        return "cloudwatch-payload"
+    if isinstance(document.get("records"), list) and ("deliveryStreamArn" in document or "invocationId" in document):
+        return "firehose"
+    if isinstance(document.get("events"), list):
+        if "searchedLogStreams" in document or any(isinstance(e, dict) and "eventId" in e for e in document["events"]):
+            return "filter-log-events"
+        return "get-log-events"
+    return None
+
+
+class FileSource:
+    """One replay file: its format, detected once from the first document, and a generator of its batches."""
+
+    def __init__(self, path: Path, parser: LineParser = DEFAULT_PARSER, log_group: str | None = None) -> None:
+        self.path = path
+        self.parser = parser
+        self.log_group = log_group or path.name
+        self.stream = f"file:{os.path.abspath(path)}"
+        self._sequence = 0
+        self._order_time = 0.0
+        self.format, self._lines_mode = self._detect()
+
+    # --- detection ------------------------------------------------------------------------------------
+
+    def _open(self) -> IO[str]:
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the TextIOWrapper's owner
+            gzipped = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
+        if gzipped:
+            return io.TextIOWrapper(gzip.GzipFile(fileobj=handle), encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
+
+    def _detect(self) -> tuple[str, bool]:
+        """(format, whether documents are one per line)."""
+        try:
+            with self._open() as text:
+                first: str | _TooLarge = ""
+                for line in _bounded_lines(text, self.line_cap):
+                    if isinstance(line, _TooLarge) or line.strip():
+                        first = line if isinstance(line, _TooLarge) else line.strip()
+                        break
+        except (OSError, EOFError, zlib.error):
+            return "cloudwatch-payload", False  # a truncated gzip: counted as such, not an error
+        if isinstance(first, _TooLarge):
+            return "cloudwatch-payload", True  # one huge line: a counted payload_too_large
+        if not first.startswith(("{", "[")):
+            return "json-lines", True  # text lines: each is a counted skip
+        whole_line = _json(first)
+        if whole_line is not None:
+            return document_format(whole_line) or "json-lines", True
+        # a pretty-printed document, or documents concatenated without newlines (a Firehose S3 object)
+        first_document = next(self._documents(lines_mode=False), None)
+        found = document_format(first_document)
+        if found is None:
+            keys = ", ".join(list(first_document)[:4]) if isinstance(first_document, dict) else "not an object"
+            raise NotLogEventsError(
+                f"{self.path}: not a Kinesis event, CloudWatch Logs payload, awslogs or Firehose event, "
+                f"log-events output or log line (keys: {keys})"
+            )
+        return found, False
+
+    @property
+    def line_cap(self) -> int:
+        return DEFAULT_LIMITS.max_payload_bytes
+
+    def _documents(self, lines_mode: bool) -> Iterator[Any]:
+        """Documents: raw lines (lines mode), or parsed JSON concatenated or pretty-printed; TOO_LARGE past a
+        cap; the text after the last parsable document, once."""
+        with self._open() as text:
+            if lines_mode:
+                for line in _bounded_lines(text, self.line_cap):
+                    if isinstance(line, _TooLarge) or line.strip():
+                        yield line
+                return
+            decoder = json.JSONDecoder()
+            buffer, at, want, eof = "", 0, _READ_CHUNK, False
+            while True:
+                while at < len(buffer) and buffer[at].isspace():
+                    at += 1
+                if at >= len(buffer) and eof:
+                    return
+                try:
+                    document, end = decoder.raw_decode(buffer, at) if at < len(buffer) else (None, -1)
+                except (ValueError, RecursionError):
+                    end = -1
+                    if eof:
+                        yield buffer[at:]  # the rest is not JSON: one counted skip
+                        return
+                if end >= 0:
+                    yield document
+                    at = end
+                    continue
+                if len(buffer) - at > MAX_DOCUMENT_BYTES:
+                    yield TOO_LARGE
+                    return
+                chunk = text.read(want)
+                want = min(want * 2, MAX_DOCUMENT_BYTES)  # geometric: re-parsing a growing buffer stays linear
+                eof = chunk == ""
+                buffer = buffer[at:] + chunk
+                at = 0
+
+    # --- batches --------------------------------------------------------------------------------------
+
+    def batches(self) -> Iterator[ShardBatch]:
+        try:
+            if self.format == "json-lines":
+                yield from self._log_lines(self._documents(lines_mode=True))
+                return
+            for item in self._documents(self._lines_mode):
+                if isinstance(item, _TooLarge):
+                    yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)
+                    continue
+                document = _json(item) if isinstance(item, str) else item
+                if document is None:  # a cut-off or corrupt line
+                    yield self._skip(conventions.SKIP_LINE_NOT_JSON)
+                    continue
+                yield from self._container(document)
+        except (OSError, EOFError, zlib.error):
+            yield self._skip(conventions.SKIP_TRUNCATED_GZIP)
+
+    def _skip(self, kind: str) -> ShardBatch:
+        record = self._record()
+        record.skips[kind] += 1
+        return self._batch("unparsed", [record])
+
+    def _container(self, document: Any) -> Iterator[ShardBatch]:
+        kind = document_format(document)
+        if kind is None:  # a document of another shape inside a container file: counted, not fatal
+            yield self._skip(conventions.SKIP_PAYLOAD_SHAPE)
+        elif kind == "kinesis":
+            yield from _kinesis_batches(self.path, document["Records"], self.parser)
+        elif kind == "cloudwatch-payload":
+            record = self._record()
+            decode_payload(json.dumps(document).encode(), record.sequence, 0, record, parser=self.parser)
+            yield self._batch("payloads", [record])
+        elif kind == "awslogs":
+            record = self._record()
+            decode_payload(_b64(document["awslogs"].get("data")), record.sequence, 0, record, parser=self.parser)
+            yield self._batch("payloads", [record])
+        elif kind == "firehose":
+            yield self._batch("payloads", [self._firehose_record(r) for r in document["records"]])
+        else:
+            yield from self._log_events(document["events"])
+
+    def _firehose_record(self, raw: Any) -> DecodedRecord:
+        record = self._record()
+        data = _b64(raw.get("data") if isinstance(raw, dict) else None)
+        if data.startswith(_GZIP_MAGIC) or data.lstrip().startswith(b'{"messageType"'):
+            decode_payload(data, record.sequence, 0, record, parser=self.parser)
+        else:  # a Firehose record that is one log line (a direct PUT)
+            text = data.decode("utf-8", errors="replace")
+            decode_log_events([{"message": text, "timestamp": _arrival_ms(raw)}], record.sequence, 0, record,
+                              self.log_group, parser=self.parser)
+        return record
+
+    def _log_events(self, events: list[Any]) -> Iterator[ShardBatch]:
+        """filter-log-events / get-log-events events ({timestamp, message, ...}), cut into batches."""
+        for offset in range(0, len(events), LINES_PER_BATCH):
+            record = self._record()
+            decode_log_events(events[offset : offset + LINES_PER_BATCH], record.sequence, 0, record,
+                              self.log_group, parser=self.parser)
+            yield self._batch("events", [record])
+
+    def _log_lines(self, lines: Iterable[str | _TooLarge]) -> Iterator[ShardBatch]:
+        """Plain log lines: one record per line, positions = line numbers."""
+        records: list[DecodedRecord] = []
+        for line in lines:
+            record = self._record()
+            record.log_events_seen = 1
+            if isinstance(line, _TooLarge):
+                record.skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
             else:
-                unparsed.append(index)
-        if unparsed:
-            yield _unparsed_lines(path, unparsed)
-        return
-    yield from _log_lines(path, lines)
+                decode_message(line, None, Position(record.sequence), record, self.log_group, parser=self.parser)
+            records.append(record)
+            if len(records) == LINES_PER_BATCH:
+                yield self._batch("lines", records)
+                records = []
+        if records:
+            yield self._batch("lines", records)
+
+    def _record(self) -> DecodedRecord:
+        self._sequence += 1
+        return DecodedRecord(sequence=self._sequence, arrival=None)
+
+    def _batch(self, shard: str, records: list[DecodedRecord]) -> ShardBatch:
+        batch = ShardBatch(stream=self.stream, shard=shard, records=records, origin=str(self.path))
+        # never earlier than the file's previous batch: one shard's batches must apply in file order
+        self._order_time = max(self._order_time, _first_event_time(batch))
+        batch.order_time = self._order_time
+        return batch
 
 
-def _is_lines(data: bytes) -> bool:
-    """Whether a gzip file's first 64 KiB hold a line break: a log file, rather than one huge payload."""
-    return b"\n" in zlib.decompressobj(zlib.MAX_WBITS | 32).decompress(data, 65536).strip()
+def read_batches(path: Path, parser: LineParser = DEFAULT_PARSER, log_group: str | None = None) -> Iterator[ShardBatch]:
+    """The batches of one file, lazily (detection raises SourceError at once)."""
+    return FileSource(path, parser, log_group).batches()
 
 
-def _inflate_file(data: bytes) -> bytes | str:
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error):
-        return conventions.SKIP_TRUNCATED_GZIP
+def _bounded_lines(text: IO[str], cap: int) -> Iterator[str | _TooLarge]:
+    """Lines of at most `cap` characters; a longer one is consumed in pieces and yields TOO_LARGE."""
+    while True:
+        line = text.readline(cap + 1)
+        if not line:
+            return
+        if len(line) <= cap or line.endswith("\n"):
+            yield line
+            continue
+        while line and not line.endswith("\n"):
+            line = text.readline(cap)
+        yield TOO_LARGE
 
 
 def _json(text: str) -> Any:
@@ -135,32 +353,20 @@ def _json(text: str) -> Any:
         return None
 
 
-def _unparsed_lines(path: Path, indexes: list[int]) -> ShardBatch:
-    """A JSON-lines file's cut-off or corrupt lines: each a counted skip at its own position (applied once).
-
-    They sit on a shard of their own, so their checkpoint never hides the file's other batches.
-    """
-    batch = ShardBatch(stream=f"file:{os.path.abspath(path)}", shard="unparsed-lines", origin=str(path))
-    for index in indexes:
-        record = DecodedRecord(sequence=index, arrival=None)
-        record.skips[conventions.SKIP_LINE_NOT_JSON] += 1
-        batch.records.append(record)
-    return batch
+def _b64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return b""
 
 
-def _from_document(path: Path, document: dict[str, Any], index: int) -> Iterator[ShardBatch]:
-    if "Records" in document and isinstance(document["Records"], list):
-        yield from _kinesis_batches(path, document["Records"])
-    elif "logEvents" in document or "messageType" in document:
-        yield _payload_batch(path, [json.dumps(document).encode()], first_sequence=index)
-    elif "metadata" in document or "correlationId" in document:
-        yield from _log_lines(path, [json.dumps(document)])
-    else:
-        keys = ", ".join(list(document)[:4])
-        raise NotLogEventsError(f"{path}: not a Kinesis event, CloudWatch Logs payload or log line (keys: {keys})")
+def _arrival_ms(raw: Any) -> Any:
+    return raw.get("approximateArrivalTimestamp") if isinstance(raw, dict) else None
 
 
-def _kinesis_batches(path: Path, records: list[Any]) -> Iterator[ShardBatch]:
+def _kinesis_batches(path: Path, records: list[Any], parser: LineParser) -> Iterator[ShardBatch]:
     """One batch per (stream, shard), in the file's order, as Lambda would deliver them."""
     batches: dict[tuple[str, str], ShardBatch] = {}
     for raw in records:
@@ -169,38 +375,13 @@ def _kinesis_batches(path: Path, records: list[Any]) -> Iterator[ShardBatch]:
         record = KinesisStreamRecord(raw)
         key = (stream_of(record), shard_of(record))
         batch = batches.setdefault(key, ShardBatch(stream=key[0], shard=key[1], origin=str(path)))
-        decoded = decode_record(raw)
+        decoded = decode_record(raw, parser=parser)
         batch.records.append(decoded)
         if sequence_of(record) is not None and decoded.arrival is not None and not batch.order_time:
             batch.order_time = decoded.arrival
     yield from batches.values()
 
 
-def _payload_batch(path: Path, payloads: list[bytes], first_sequence: int = 0) -> ShardBatch:
-    batch = ShardBatch(stream=f"file:{os.path.abspath(path)}", shard="payloads", origin=str(path))
-    for offset, payload in enumerate(payloads):
-        record = DecodedRecord(sequence=first_sequence + offset, arrival=None)
-        decode_payload(payload, record.sequence, 0, record)
-        batch.records.append(record)
-    batch.order_time = _first_event_time(batch)
-    return batch
-
-
-def _log_lines(path: Path, lines: list[str]) -> Iterator[ShardBatch]:
-    stream = f"file:{os.path.abspath(path)}"
-    for offset in range(0, len(lines), LINES_PER_BATCH):
-        batch = ShardBatch(stream=stream, shard="lines", origin=str(path))
-        for number, line in enumerate(lines[offset : offset + LINES_PER_BATCH], start=offset + 1):
-            record = DecodedRecord(sequence=number, arrival=None)
-            record.log_events_seen = 1
-            decode_message(line, None, Position(number), record)
-            batch.records.append(record)
-        batch.order_time = _first_event_time(batch)
-        yield batch
-
-
 def _first_event_time(batch: ShardBatch) -> float:
     times = [event.time for record in batch.records for event in record.events]
     return min(times) if times else 0.0
-
-

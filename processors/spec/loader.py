@@ -16,6 +16,7 @@ import yaml
 from processors import conventions
 from processors.spec.exceptions import SpecError
 from processors.spec.model import (
+    AccessLogRule,
     AlertPolicy,
     BurnRateTier,
     Comparison,
@@ -23,6 +24,7 @@ from processors.spec.model import (
     EventsSli,
     LatencySketch,
     LatencySli,
+    LogFormat,
     Matcher,
     ResolutionSli,
     Sli,
@@ -39,6 +41,8 @@ LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "messa
 COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
 MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
 MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows, tiers, max_runtime
+LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
+VALIDATION_MODES = ("lax", "warn", "strict")
 
 
 class _Mapping(dict[str, Any]):
@@ -143,7 +147,7 @@ class _Reader:
         version = root.get("apiVersion")
         if version != API_VERSION:
             raise self.fail(f"must be {API_VERSION!r}, got {version!r}", root, "apiVersion", "apiVersion")
-        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata", "targets"}
+        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata", "targets", "log_format"}
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail("unknown field", root, key, key)
@@ -181,6 +185,7 @@ class _Reader:
             runner_cost_per_hour=float(cost),
             targets=self.targets(root),
             source=self.source,
+            log_format=self.log_format(root),
         )
 
     def targets(self, root: _Mapping) -> Targets:
@@ -201,6 +206,75 @@ class _Reader:
             ratios[key] = float(value)
         mttr = self.duration(node, "mttr", format_duration(Targets.mttr), "targets")
         return Targets(mttr=mttr, **ratios)
+
+    def log_format(self, root: _Mapping) -> LogFormat:
+        """The optional `log_format` section: where fields live, what to unwrap, how strictly to validate."""
+        if root.get("log_format") is None:
+            return LogFormat()
+        body = self.mapping(root["log_format"], "log_format", root, "log_format")
+        unknown = set(body) - {"validation", "unwrap", "fields", "access_log"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", body, key, f"log_format.{key}")
+        default = LogFormat()
+        validation = body.get("validation", default.validation)
+        if validation not in VALIDATION_MODES:
+            modes = ", ".join(VALIDATION_MODES)
+            raise self.fail(f"must be one of {modes}", body, "validation", "log_format.validation")
+        unwrap = self.paths(body, "unwrap", "log_format", default.unwrap, allow_empty=True)
+        paths: dict[str, tuple[str, ...]] = {}
+        if body.get("fields") is not None:
+            fields = self.mapping(body["fields"], "log_format.fields", body, "fields")
+            unknown = set(fields) - set(LOG_FORMAT_FIELDS)
+            if unknown:
+                key = sorted(unknown)[0]
+                raise self.fail(f"unknown field (one of {', '.join(LOG_FORMAT_FIELDS)})", fields, key,
+                                f"log_format.fields.{key}")
+            for name in LOG_FORMAT_FIELDS:
+                if name in fields:
+                    paths[name] = self.paths(fields, name, "log_format.fields", ())
+        access_log = self.access_log(body)
+        return LogFormat(**paths, unwrap=unwrap, access_log=access_log, validation=validation)
+
+    def access_log(self, body: _Mapping) -> AccessLogRule | None:
+        if "access_log" not in body:
+            return AccessLogRule()
+        raw = body["access_log"]
+        if raw is False or raw is None:
+            return None
+        node = self.mapping(raw, "log_format.access_log", body, "access_log")
+        at = "log_format.access_log"
+        unknown = set(node) - {"detect", "action", "numbers", "duration"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", node, key, f"{at}.{key}")
+        default = AccessLogRule()
+        action = node.get("action", default.action)
+        duration = node.get("duration", default.duration)
+        for key, value in (("action", action), ("duration", duration)):
+            if not isinstance(value, str) or not value:
+                raise self.fail("must be a non-empty string", node, key, f"{at}.{key}")
+        return AccessLogRule(
+            detect=self.paths(node, "detect", at, default.detect),
+            action=action,
+            numbers=self.paths(node, "numbers", at, default.numbers, allow_empty=True),
+            duration=duration,
+        )
+
+    def paths(
+        self, node: _Mapping, key: str, at: str, default: tuple[str, ...], allow_empty: bool = False
+    ) -> tuple[str, ...]:
+        """A field path or a list of them (dotted: `requestContext.requestId`), in the order they are tried."""
+        if key not in node:
+            return default
+        raw = node[key]
+        values = [raw] if isinstance(raw, str) else raw
+        valid = isinstance(values, list) and all(
+            isinstance(v, str) and v and all(part for part in v.split(".")) for v in values
+        )
+        if not valid or (not values and not allow_empty):
+            raise self.fail("must be a dotted field path or a list of them", node, key, f"{at}.{key}")
+        return tuple(values)
 
     def duration(self, node: _Mapping, key: str, default: str, prefix: str) -> int:
         raw = node.get(key, default)

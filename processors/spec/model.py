@@ -171,6 +171,39 @@ class LatencySketch:
         return self.start is not None and self.end is not None
 
 
+Validation = Literal["lax", "warn", "strict"]
+
+
+@dataclass(frozen=True)
+class AccessLogRule:
+    """A line that has every `detect` field but no action is one request of an access log (API Gateway's
+    JSON formats): it gets `action`, and the `numbers` fields (quoted by most formats) become numbers."""
+
+    detect: tuple[str, ...] = ("requestTime", "status")
+    action: str = conventions.API_REQUEST
+    numbers: tuple[str, ...] = ("status", "responseLatency", "integrationLatency", "responseLength")
+    duration: str = "responseLatency"  # copied to metadata.duration (ms) when present
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """Where a line's fields live (dotted paths, first present wins) and how strictly it is validated.
+
+    The defaults read schema v1, Powertools Logger output, Lambda's JSON log format (a JSON `message` is
+    unwrapped once) and API Gateway access logs with no configuration (docs/log-schema.md).
+    """
+
+    correlation_id: tuple[str, ...] = ("correlationId", "correlation_id")
+    action: tuple[str, ...] = ("metadata.action", "action")
+    time: tuple[str, ...] = ("timestamp", "time", "requestTime")
+    service: tuple[str, ...] = ("service",)
+    level: tuple[str, ...] = ("level",)
+    metadata: tuple[str, ...] = ("metadata",)
+    unwrap: tuple[str, ...] = ("message",)
+    access_log: AccessLogRule | None = field(default_factory=AccessLogRule)
+    validation: Validation = "lax"
+
+
 @dataclass(frozen=True)
 class Targets:
     """What success means for the whole platform (the product spec's four measures); `slo scorecard` checks them.
@@ -195,6 +228,7 @@ class Spec:
     runner_cost_per_hour: float = 0.0
     targets: Targets = Targets()
     source: str = "<spec>"
+    log_format: LogFormat = field(default_factory=LogFormat)
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def slo(self, name: str) -> Slo:

@@ -67,10 +67,6 @@ BAD_MESSAGES = [
      conventions.SKIP_MESSAGE_NOT_JSON),
     ("a JSON array message is message_not_json", "[1, 2]", conventions.SKIP_MESSAGE_NOT_JSON),
     ("broken JSON is message_not_json", '{"timestamp": ', conventions.SKIP_MESSAGE_NOT_JSON),
-    ("JSON without correlationId is no_correlation_id", log_line("api_request", T0, None),
-     conventions.SKIP_NO_CORRELATION_ID),
-    ("a correlationId that is not a UUID is bad_correlation_id", log_line("api_request", T0, "abc"),
-     conventions.SKIP_BAD_CORRELATION_ID),
     ("JSON without metadata.action is no_action", json.dumps({"correlationId": cid(1), "metadata": {}}),
      conventions.SKIP_NO_ACTION),
 ]
@@ -103,9 +99,22 @@ def test_plain_json_payloads_are_accepted_as_well_as_gzip() -> None:
     assert len(decoded.events) == 1
 
 
-def test_uncorrelated_vocabulary_events_are_remembered_for_trace_coverage() -> None:
-    decoded = decode_record(kinesis_record(gz(cw_payload([log_line("job_queued", T0, None), GOOD])), 1))
-    assert len(decoded.uncorrelated_times) == 1
+UNCORRELATED = [
+    ("a line without correlationId is an event without an ID, noted no_correlation_id",
+     log_line("api_request", T0, None), conventions.NOTE_NO_CORRELATION_ID),
+    ("a correlationId that is not a UUID is an event without an ID, noted bad_correlation_id",
+     log_line("api_request", T0, "abc"), conventions.NOTE_BAD_CORRELATION_ID),
+    ("API Gateway's '-' for a request that never reached the ID hop is noted bad_correlation_id",
+     log_line("api_request", T0, "-"), conventions.NOTE_BAD_CORRELATION_ID),
+]
+
+
+@pytest.mark.parametrize(("case", "message", "note"), UNCORRELATED, ids=[c[0] for c in UNCORRELATED])
+def test_lines_without_a_usable_correlation_id_are_events_without_one(case: str, message: str, note: str) -> None:
+    decoded = decode_record(kinesis_record(gz(cw_payload([message, GOOD])), 1))
+    assert decoded.skips == {}
+    assert [e.correlation_id for e in decoded.events] == ["", cid(1)]
+    assert decoded.notes == {note: 1}
 
 
 def test_a_record_without_a_sequence_number_is_a_counted_skip() -> None:

@@ -1,0 +1,306 @@
+"""The log-format layer: one log line (a CloudWatch message) onto the internal event, per the spec's `log_format`.
+
+A line is schema v1, or any JSON object whose fields the spec's paths find: Powertools Logger output,
+Lambda's JSON log format (a JSON `message` is unwrapped once), API Gateway access logs, a FireLens `log`.
+Field paths are compiled once; schema v1 takes a fast path that reads no path at all. docs/log-schema.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from processors import conventions
+from processors.decoding.types import LogEvent, Position
+from processors.spec.model import LogFormat
+from processors.timeutil import parse_iso8601
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Lambda's own lines in the JSON log format ("platform.start", "platform.report", ...): not service logs
+_PLATFORM_PREFIXES = ("platform.", "extension.", "telemetry.")
+_CLF = re.compile(r"^(\d{2})/([A-Za-z]{3})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$")
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), start=1)}
+_EPOCH_MS_FROM = 1e11  # a number above this is epoch milliseconds (1973 in ms; year 5138 in seconds)
+_MISSING = object()
+
+
+def is_correlation_id(value: object) -> bool:
+    # fullmatch, not `$`: `$` also matches before a trailing newline, which would accept "<uuid>\n"
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
+def parse_log_time(value: object) -> float | None:
+    """Epoch seconds from ISO 8601 (incl. Powertools' `2026-10-01 00:01:02,123+0000`), CLF
+    (`01/Oct/2026:00:01:02 +0000`, API Gateway's requestTime) or an epoch number (ms above 1e11)."""
+    if isinstance(value, str):
+        parsed = parse_iso8601(value)
+        if parsed is not None:
+            return parsed.timestamp()
+        match = _CLF.match(value.strip()) if len(value) < 40 else None
+        month = _MONTHS.get(match.group(2).lower()) if match else None
+        if match is None or month is None:
+            return None
+        day, _, year, hour, minute, second, sign, off_h, off_m = match.groups()
+        try:
+            moment = datetime(int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=UTC)
+        except ValueError:
+            return None
+        offset = (int(off_h) * 3600 + int(off_m) * 60) * (1 if sign == "+" else -1)
+        return moment.timestamp() - offset
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e14:
+        return float(value) / 1000.0 if value >= _EPOCH_MS_FROM else float(value)
+    return None
+
+
+def _path(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("."))
+
+
+def _get(document: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = document
+    for part in path:
+        if not isinstance(value, dict):
+            return _MISSING
+        value = value.get(part, _MISSING)
+        if value is _MISSING:
+            return _MISSING
+    return value
+
+
+def _first(document: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> Any:
+    """The first value that is present and not null or empty."""
+    for path in paths:
+        value = _get(document, path)
+        if value is not _MISSING and value is not None and value != "":
+            return value
+    return _MISSING
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    correlation_id: tuple[tuple[str, ...], ...]
+    action: tuple[tuple[str, ...], ...]
+    time: tuple[tuple[str, ...], ...]
+    service: tuple[tuple[str, ...], ...]
+    level: tuple[tuple[str, ...], ...]
+    metadata: tuple[tuple[str, ...], ...]
+    consumed: frozenset[str]  # top-level keys that are fields, not metadata
+
+
+class LineParser:
+    """A spec's `log_format`, compiled: `parse(message, ...)` → LogEvent or a skip kind.
+
+    `notes` counts, by kind, what was accepted with a remark: a line without a usable correlation ID
+    (`no_correlation_id` / `bad_correlation_id`: it still counts for SLIs, not for traces) and, in `warn`
+    mode, the JSON Schema keywords a line breaks (`schema_<keyword>`).
+    """
+
+    def __init__(self, log_format: LogFormat) -> None:
+        self.format = log_format
+        paths = {
+            name: tuple(_path(p) for p in getattr(log_format, name))
+            for name in ("correlation_id", "action", "time", "service", "level", "metadata")
+        }
+        consumed = {path[0] for group in paths.values() for path in group} | {"message"}
+        self._paths = _Compiled(**paths, consumed=frozenset(consumed))
+        self._unwrap = log_format.unwrap
+        self._access = log_format.access_log
+        self._access_detect = tuple(_path(p) for p in self._access.detect) if self._access else ()
+        # schema v1 needs no path lookups when the spec keeps v1's own fields first
+        self._v1_fast = (
+            paths["action"][:1] == (("metadata", "action"),)
+            and paths["correlation_id"][:1] == (("correlationId",),)
+            and paths["time"][:1] == (("timestamp",),)
+            and paths["service"][:1] == (("service",),)
+            and paths["metadata"][:1] == (("metadata",),)
+        )
+        self._validator = _validator() if log_format.validation != "lax" else None
+
+    def parse(
+        self, message: Any, fallback_time_ms: Any, position: Position, log_group: str = "",
+        notes: Any = None,
+    ) -> LogEvent | str:
+        text = message.strip() if isinstance(message, str) else ""
+        if not text.startswith("{"):
+            return conventions.SKIP_MESSAGE_NOT_JSON
+        try:
+            log = json.loads(text)
+        except (ValueError, RecursionError):
+            return conventions.SKIP_MESSAGE_NOT_JSON
+        if not isinstance(log, dict):
+            return conventions.SKIP_MESSAGE_NOT_JSON
+        fallback = _fallback(fallback_time_ms)
+        v1 = self._is_v1(log)
+        if not v1:
+            inner = self._unwrapped(log)
+            if inner is not None:  # the envelope's time is the better fallback
+                fallback = parse_log_time(_first(log, self._paths.time)) or fallback
+                log = inner
+                v1 = self._is_v1(log)
+        if self._validator is not None:
+            skip = self._validate(log, notes)
+            if skip:
+                return skip
+        if v1:
+            return self._v1(log, fallback, position, log_group, notes)
+        return self._general(log, fallback, position, log_group, notes)
+
+    # --- schema v1: the hot path -----------------------------------------------------------------------
+
+    def _is_v1(self, log: dict[str, Any]) -> bool:
+        if not self._v1_fast:
+            return False
+        metadata = log.get("metadata")
+        if not isinstance(metadata, dict):
+            return False
+        action = metadata.get("action")
+        return isinstance(action, str) and action != ""
+
+    def _v1(
+        self, log: dict[str, Any], fallback: float | None, position: Position, log_group: str, notes: Any
+    ) -> LogEvent | str:
+        time = parse_log_time(log.get("timestamp"))
+        if time is None:
+            if fallback is None:
+                return conventions.SKIP_PAYLOAD_SHAPE
+            time = fallback
+        service = log.get("service")
+        return LogEvent(
+            position=position,
+            time=time,
+            correlation_id=self._correlation_id(log.get("correlationId"), notes),
+            action=log["metadata"]["action"],
+            service=service if isinstance(service, str) else "",
+            log=log,
+            log_group=log_group,
+        )
+
+    # --- any other shape: compiled paths onto a schema-v1-shaped log --------------------------------------
+
+    def _general(
+        self, log: dict[str, Any], fallback: float | None, position: Position, log_group: str, notes: Any
+    ) -> LogEvent | str:
+        kind = log.get("type")
+        if isinstance(kind, str) and kind.startswith(_PLATFORM_PREFIXES) and "record" in log:
+            return conventions.SKIP_MESSAGE_NOT_JSON  # Lambda platform line: not a service's log (docs)
+        paths = self._paths
+        action = _first(log, paths.action)
+        access = False
+        if not isinstance(action, str) or not action:
+            access = self._access is not None and all(_get(log, p) is not _MISSING for p in self._access_detect)
+            if not access:
+                return conventions.SKIP_NO_ACTION
+            assert self._access is not None
+            action = self._access.action
+        stamp = _first(log, paths.time)
+        time = parse_log_time(stamp) if stamp is not _MISSING else None
+        if time is None:
+            if fallback is None:
+                return conventions.SKIP_PAYLOAD_SHAPE
+            time = fallback
+        metadata: dict[str, Any] = {k: v for k, v in log.items() if k not in paths.consumed}
+        nested = _first(log, paths.metadata)
+        if isinstance(nested, dict):
+            metadata.update(nested)
+        metadata["action"] = action
+        if access:
+            self._access_numbers(metadata)
+        found_service = _first(log, paths.service)
+        service = found_service if isinstance(found_service, str) else ""
+        level = _first(log, paths.level)
+        raw_id = _first(log, paths.correlation_id)
+        correlation_id = self._correlation_id(None if raw_id is _MISSING else raw_id, notes)
+        normalized = {
+            "timestamp": stamp if isinstance(stamp, str) else log.get("timestamp"),
+            "level": level.upper() if isinstance(level, str) else None,
+            "correlationId": correlation_id or None,
+            "service": service,
+            "message": log.get("message"),
+            "metadata": metadata,
+        }
+        return LogEvent(
+            position=position,
+            time=time,
+            correlation_id=correlation_id,
+            action=action,
+            service=service,
+            log=normalized,
+            log_group=log_group,
+        )
+
+    def _access_numbers(self, metadata: dict[str, Any]) -> None:
+        assert self._access is not None
+        for key in self._access.numbers:
+            value = metadata.get(key)
+            if isinstance(value, str) and value.isdigit():
+                metadata[key] = int(value)
+        duration = metadata.get(self._access.duration)
+        if "duration" not in metadata and isinstance(duration, int | float):
+            metadata["duration"] = duration
+
+    def _unwrapped(self, log: dict[str, Any]) -> dict[str, Any] | None:
+        """The JSON document inside a string field (Lambda's `message`, FireLens' `log`), once."""
+        for key in self._unwrap:
+            value = log.get(key)
+            if isinstance(value, str) and value.lstrip().startswith("{"):
+                try:
+                    inner = json.loads(value)
+                except (ValueError, RecursionError):
+                    return None
+                return inner if isinstance(inner, dict) else None
+        return None
+
+    @staticmethod
+    def _correlation_id(value: Any, notes: Any) -> str:
+        if value is None or value == "":
+            if notes is not None:
+                notes[conventions.NOTE_NO_CORRELATION_ID] += 1
+            return ""
+        if not is_correlation_id(value):
+            if notes is not None:
+                notes[conventions.NOTE_BAD_CORRELATION_ID] += 1
+            return ""
+        return str(value).lower()
+
+    def _validate(self, log: dict[str, Any], notes: Any) -> str:
+        assert self._validator is not None
+        kinds = {f"schema_{error.validator}" for error in self._validator.iter_errors(log)}
+        if not kinds:
+            return ""
+        if self.format.validation == "strict":
+            return conventions.SKIP_SCHEMA_INVALID
+        if notes is not None:
+            for kind in kinds:
+                notes[kind] += 1
+        return ""
+
+
+def _fallback(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0
+    return None
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The shipped JSON Schema (Draft 2020-12), loaded once; jsonschema is imported only when a spec asks."""
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(resources.files("processors.decoding").joinpath("log-v1.schema.json").read_text("utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=8)
+def parser_for(log_format: LogFormat) -> LineParser:
+    """One compiled parser per format (the format is frozen and hashable)."""
+    return LineParser(log_format)
+
+
+DEFAULT_PARSER = LineParser(LogFormat())
