@@ -81,6 +81,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = scheduled_minute(event, time.time())
     deps = _dependencies()
     started = time.perf_counter()
+    rollup = deps.store.rollup(now)  # the single writer of rolled items: fold shards' partials, then read
     view = open_view(deps.store)
     alert_log = deps.store.alert_log(since=alert_log_since(deps.spec, now))
     evaluation = evaluate(view, deps.spec, now, alert_log)
@@ -100,7 +101,13 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for t in transitions
     ]
     logger.info(
-        "evaluated", extra={"at": iso_seconds(now), "transitions": summary, "ms": round(duration_ms, 1)}
+        "evaluated",
+        extra={
+            "at": iso_seconds(now),
+            "transitions": summary,
+            "ms": round(duration_ms, 1),
+            "rollup": {"folded": rollup.folded, "pending": rollup.pending, "skipped": rollup.skipped},
+        },
     )
     if failed is not None:
         logger.error("notifications failed; they will be re-sent", extra={"failures": failed.failures})

@@ -80,6 +80,7 @@ class Replayer:
             first = target  # the sweep and the evaluation at `target` see everything the gap held
         for minute in range(first, target + 1, conventions.MINUTE):
             self.report.orphans_swept += self.ingestor.sweep(minute)
+            self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
             for hook in self.minute_hooks:
                 hook(minute)
             self.report.minutes_evaluated += 1

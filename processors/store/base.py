@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
-from processors.store.types import Checkpoint, Commit, DigestKey, StoreStats
+from processors.store.keys import PartialDelta
+from processors.store.types import Checkpoint, Commit, DigestKey, RollupReport, StoreStats
 from processors.timeutil import floor_to
 
 if TYPE_CHECKING:
@@ -23,8 +24,13 @@ DigestRows = Mapping[int, bytes]
 
 
 class Store(ABC):
+    """Reads are the rolled items plus the pending partials (`_pending_deltas`); SQLite has none pending."""
+
     #: Items one commit may write; None means unbounded (a single SQL transaction).
     max_items_per_commit: int | None = None
+    #: True when a commit merges its digest deltas into the stored digests (read-merge-write); False when the
+    #: adapter stores the deltas as they are and a single-writer rollup merges them later (DynamoDB).
+    merges_digests_on_commit: bool = True
 
     def __init__(self) -> None:
         self.stats = StoreStats()
@@ -56,7 +62,7 @@ class Store(ABC):
         if commit.is_empty() and commit.checkpoint is None:
             return
         merged: dict[DigestKey, tuple[bytes, int]] = {}
-        if commit.digests:
+        if commit.digests and self.merges_digests_on_commit:
             from processors.sketch import TDigest
 
             existing = self._get_digests(sorted(commit.digests))
@@ -69,13 +75,41 @@ class Store(ABC):
 
     def gauge(self, name: str) -> int:
         """A level kept exactly once by commit deltas (e.g. runners-active)."""
-        return self._get_gauge(name)
+        return self._get_gauge(name) + sum(delta.gauges.get(name, 0) for delta in self._pending_deltas())
+
+    # --- rollup ---------------------------------------------------------------------------------------
+
+    def rollup(self, now: float) -> RollupReport:
+        """Fold pending partials into the rolled items, up to the watermark (docs/store.md). Reads are the same
+        before and after; only their cost changes. The scheduled evaluator calls this before it evaluates."""
+        return self._rollup(now)
+
+    def refresh(self) -> None:  # noqa: B027 - optional hook
+        """Forget cached pending partials: the next read sees what other writers committed meanwhile."""
+
+    def _rollup(self, now: float) -> RollupReport:
+        return RollupReport()
+
+    def _pending_deltas(self) -> list[PartialDelta]:
+        """Partials not yet folded into the rolled items, oldest first (none when commits write rolled items)."""
+        return []
 
     # --- counters -------------------------------------------------------------------------------------
 
     def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
         """Counter rows with start <= bucket < end."""
-        return self._query_buckets(sli, resolution, start, end)
+        rows = self._query_buckets(sli, resolution, start, end)
+        pending = self._pending_deltas()
+        if not pending:
+            return rows
+        merged = {bucket: dict(fields) for bucket, fields in rows.items()}
+        for delta in pending:
+            for (series, res, bucket), fields in delta.counters.items():
+                if series == sli and res == resolution and start <= bucket < end:
+                    row = merged.setdefault(bucket, {})
+                    for name, value in fields.items():
+                        row[name] = row.get(name, 0) + value
+        return merged
 
     def window_counts(self, sli: str, start: int, end: int) -> Counts:
         return window_counts(self.buckets, sli, start, end)
@@ -83,7 +117,12 @@ class Store(ABC):
     def exemplars(self, sli: str, start: int, end: int, limit: int = 5) -> list[str]:
         """Recent bad correlation IDs in [start, end), newest first, without repeats."""
         seen: list[str] = []
-        for _bucket, ids in sorted(self._query_exemplars(sli, start, end).items(), reverse=True):
+        found = {bucket: list(ids) for bucket, ids in self._query_exemplars(sli, start, end).items()}
+        for delta in self._pending_deltas():
+            for (series, bucket), ids in delta.exemplars.items():
+                if series == sli and start <= bucket < end:
+                    found.setdefault(bucket, []).extend(ids)
+        for _bucket, ids in sorted(found.items(), reverse=True):
             for correlation_id in reversed(ids):
                 if correlation_id not in seen:
                     seen.append(correlation_id)
@@ -99,6 +138,7 @@ class Store(ABC):
 
         plan = plan_window(start, end)
         parts: list[TDigest] = []
+        pending = self._pending_deltas()
         for resolution, (low, high) in (
             (conventions.RESOLUTION_MINUTE, plan.head_minutes),
             (conventions.RESOLUTION_HOUR, plan.hours),
@@ -107,6 +147,12 @@ class Store(ABC):
             if low < high:
                 rows = self._query_digests(sketch, resolution, low, high)
                 parts.extend(TDigest.from_bytes(blob) for blob in rows.values())
+                for delta in pending:
+                    parts.extend(
+                        TDigest.from_bytes(blob)
+                        for (name, res, bucket), blob in delta.digests.items()
+                        if name == sketch and res == resolution and low <= bucket < high
+                    )
         if not parts:
             return None
         merged = TDigest.merge(parts)

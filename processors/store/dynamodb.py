@@ -6,11 +6,13 @@ throttling or a transaction conflict becomes TransientStoreError, so the handler
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from typing import Any
+import uuid
+from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from processors import conventions
 from processors.counting import Rows
@@ -24,7 +26,7 @@ from processors.store.exceptions import (
     StoreUnavailableError,
     TransientStoreError,
 )
-from processors.store.types import Checkpoint, Commit, DigestKey
+from processors.store.types import Checkpoint, Commit, DigestKey, RollupReport
 from processors.timeutil import floor_to
 
 PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
@@ -35,6 +37,8 @@ key_not_exists = "attribute_not_exists(#pk)"
 version_matches = "#v = :expected"
 position_matches = "#pos = :expected"
 state_not_newer = "attribute_not_exists(#pk) OR #at <= :at"
+still_pending = "attribute_exists(#gpk)"
+lease_free = "attribute_not_exists(#pk) OR #until < :now OR #owner = :me"
 
 TRANSIENT_CODES = {
     "ProvisionedThroughputExceededException",
@@ -75,14 +79,36 @@ def _raise_mapped(exc: ClientError, what: str) -> None:
     raise StoreError(f"{what}: {code}: {exc}") from exc
 
 
+class _Pending(NamedTuple):
+    pk: str
+    sk: str
+    index_key: str  # its sort key in the pending index: newest bucket, write time
+    delta: keys.PartialDelta
+
+
+def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
+    """The rolled items folding `delta` writes (one per counter bucket, exemplar minute, gauge, digest)."""
+    found: set[tuple[str, ...]] = {("c", s, r, str(b)) for s, r, b in delta.counters}
+    found |= {("c", s, conventions.RESOLUTION_MINUTE, str(b)) for s, b in delta.exemplars}
+    found |= {("g", name) for name in delta.gauges}
+    found |= {("d", s, r, str(b)) for s, r, b in delta.digests}
+    return found
+
+
 class DynamoDBStore(Store):
     max_items_per_commit = TRANSACTION_LIMIT
+    merges_digests_on_commit = False  # ingest writes digest deltas into its partial; the rollup merges them
+    rollup_lateness = 2 * conventions.MINUTE  # the watermark trails the slowest active shard by this much
+    idle_shard_after = 15 * conventions.MINUTE
+    lease_seconds = 60
 
     def __init__(self, client: Any, table_name: str, *, trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS):
         super().__init__()
         self.client = client
         self.table = table_name
         self.trace_ttl_days = trace_ttl_days
+        self.writer_id = uuid.uuid4().hex[:12]  # names this process's direct partials and rollup lease
+        self._pending_cache: list[_Pending] | None = None
 
     # --- low-level helpers ----------------------------------------------------------------------------
 
@@ -179,20 +205,28 @@ class DynamoDBStore(Store):
         return found
 
     def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
-        actions = self._commit_actions(commit, digests)
+        """Checkpoint (conditional) + one insert-only partial + trace heads (versioned): no item two shards write."""
+        actions = self._commit_actions(commit)
+        self._transact(actions, "commit")
+        self._pending_cache = None  # our own partial is pending now
+
+    def _transact(self, actions: list[dict[str, Any]], what: str) -> None:
         if len(actions) > TRANSACTION_LIMIT:
-            raise StoreError(f"commit of {len(actions)} items exceeds the {TRANSACTION_LIMIT}-item transaction limit")
+            raise StoreError(f"{what} of {len(actions)} items exceeds the {TRANSACTION_LIMIT}-item transaction limit")
         if not actions:
             return
         try:
             self.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
-            _raise_mapped(exc, "commit")
+            _raise_mapped(exc, what)
+        except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError) as exc:
+            # the outcome is unknown; the retry's conditions (checkpoint, versions, insert-only) decide it
+            raise TransientStoreError(f"{what}: {type(exc).__name__}, outcome unknown") from exc
         finally:
             self.stats.write_requests += 1
         self.stats.items_written += len(actions)
 
-    def _commit_actions(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> list[dict[str, Any]]:
+    def _commit_actions(self, commit: Commit) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []
         advance = commit.checkpoint
         if advance is not None:
@@ -212,19 +246,217 @@ class DynamoDBStore(Store):
                     "ExpressionAttributeValues": {":expected": _s(advance.expected.encode())},
                 }
             actions.append({"Put": put})
-        exemplar_keys = set(commit.exemplars)
-        for (sli, resolution, bucket), fields in commit.counters.items():
+        delta = keys.delta_of(commit)
+        if not delta.is_empty():
+            written_ns = time.time_ns()
+            if advance is not None:
+                pk, sk = keys.partial_pk(advance.stream, advance.shard), keys.partial_sk(advance.position)
+            else:  # the sweep or a test: the heads' versions (if any) make it at most once
+                pk = keys.partial_pk(keys.DIRECT_STREAM, self.writer_id)
+                sk = keys.direct_partial_sk(written_ns)
+            partial = {
+                **_key(pk, sk),
+                "p": {"B": keys.encode_partial(delta)},
+                f"{tables.GSI_PENDING}PK": _s(keys.PENDING_GSI_PK),
+                f"{tables.GSI_PENDING}SK": _s(keys.pending_gsi_sk(keys.newest_bucket(delta), written_ns, pk, sk)),
+            }
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": partial,
+                        "ConditionExpression": key_not_exists,
+                        "ExpressionAttributeNames": {"#pk": PK},
+                    }
+                }
+            )
+        for cid, write in commit.heads.items():
+            head = write.head
+            head_item: dict[str, Any] = {
+                **_key(keys.trace_pk(cid), keys.SK_TRACE_HEAD),
+                "v": _n(head.version + 1),
+                "doc": {"B": keys.encode_head(head)},
+                tables.TTL_ATTRIBUTE: _n(write.ttl),
+            }
+            first_seen = keys.first_seen_gsi_sk(head.first_seen_ms)
+            if head.workflow_id:
+                head_item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(keys.workflow_gsi_pk(head.workflow_id))
+                head_item[f"{tables.GSI_BY_WORKFLOW}SK"] = _s(first_seen)
+            if head.repository:
+                head_item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(keys.repository_gsi_pk(head.repository))
+                head_item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
+            if head.open_since_ms is not None:
+                head_item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s(keys.open_unit_gsi_pk(head.open_since_ms))
+                head_item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(keys.open_unit_gsi_sk(head.open_since_ms, cid))
+            actions.append({"Put": self._versioned_put(head_item, head.version)})
+        return actions
+
+    # --- pending partials and the rollup --------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self._pending_cache = None
+
+    def _pending(self) -> list[_Pending]:
+        """Every pending partial, in write order: one Query of the sparse pending index (paged at 1 MB)."""
+        if self._pending_cache is None:
+            items = self._query(
+                "pending partials",
+                IndexName=tables.GSI_PENDING,
+                KeyConditionExpression="#pk = :pk",
+                ExpressionAttributeNames={"#pk": f"{tables.GSI_PENDING}PK"},
+                ExpressionAttributeValues={":pk": _s(keys.PENDING_GSI_PK)},
+            )
+            index_sk = f"{tables.GSI_PENDING}SK"
+            pending = [
+                _Pending(item[PK]["S"], item[SK]["S"], item[index_sk]["S"], keys.decode_partial(item["p"]["B"]))
+                for item in items
+            ]
+            self._pending_cache = sorted(pending, key=lambda p: keys.pending_written_ns(p.index_key))
+        return self._pending_cache
+
+    def _pending_deltas(self) -> list[keys.PartialDelta]:
+        return [pending.delta for pending in self._pending()]
+
+    def watermark(self, now: float) -> float:
+        """min over active shards of their newest applied event, minus the lateness allowance (docs/store.md).
+
+        A shard idle for longer than `idle_shard_after` (no records, so no invocations) does not hold it back."""
+        newest = [c.newest_event for c in self._list_checkpoints() if c.newest_event is not None]
+        active = [n for n in newest if n >= max(newest) - self.idle_shard_after] if newest else []
+        return min([*active, now]) - self.rollup_lateness
+
+    def _rollup(self, now: float) -> RollupReport:
+        report = RollupReport()
+        if not self._acquire_lease():
+            report.skipped = "another rollup holds the lease"
+            return report
+        try:
+            self._pending_cache = None
+            pending = self._pending()
+            report.watermark = watermark = self.watermark(now)
+            bound_ms = int(watermark * 1000) - conventions.MINUTE * 1000
+            fold = [p for p in pending if keys.pending_newest_ms(p.index_key) <= bound_ms]
+            keep = [p for p in pending if keys.pending_newest_ms(p.index_key) > bound_ms]
+            try:
+                self._fold(fold, report)
+            except TransientStoreError as exc:  # a racing rollup or a throttle: the next run folds what is left
+                report.skipped = str(exc)
+                self._pending_cache = None
+                report.pending = len(pending) - report.folded
+                return report
+            self._pending_cache = keep
+            report.pending = len(keep)
+            return report
+        finally:
+            self._release_lease()
+
+    def _fold(self, fold: list[_Pending], report: RollupReport) -> None:
+        """Fold partials in transactions of ≤ 100 items: each partial is unmarked (conditionally) in the same
+        transaction that adds it, so a partial is rolled exactly once whatever crashes or races."""
+        digest_keys = sorted({DigestKey(*key) for p in fold for key in p.delta.digests})
+        digests = self._get_digests(digest_keys) if digest_keys else {}
+        group: list[_Pending] = []
+        targets: set[tuple[str, ...]] = set()
+        for partial in fold:
+            mine = _targets(partial.delta)
+            if group and len(group) + 1 + len(targets | mine) > TRANSACTION_LIMIT:
+                self._fold_group(group, digests)
+                report.folded += len(group)
+                report.transactions += 1
+                group, targets = [], set()
+            group.append(partial)
+            targets |= mine
+        if group:
+            self._fold_group(group, digests)
+            report.folded += len(group)
+            report.transactions += 1
+
+    def _fold_group(self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]]) -> None:
+        from processors.sketch import TDigest
+
+        counters: dict[tuple[str, str, int], dict[str, int]] = {}
+        exemplars: dict[tuple[str, int], list[str]] = {}
+        gauges: dict[str, int] = {}
+        sketches: dict[DigestKey, list[bytes]] = {}
+        for partial in group:
+            for key, fields in partial.delta.counters.items():
+                row = counters.setdefault(key, {})
+                for name, value in fields.items():
+                    row[name] = row.get(name, 0) + value
+            for minute_key, ids in partial.delta.exemplars.items():
+                exemplars.setdefault(minute_key, []).extend(ids)
+            for name, value in partial.delta.gauges.items():
+                gauges[name] = gauges.get(name, 0) + value
+            for key, blob in partial.delta.digests.items():
+                sketches.setdefault(DigestKey(*key), []).append(blob)
+        rolled_at = _n(keys.rolled_partial_expires_at(time.time()))
+        actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _key(partial.pk, partial.sk),
+                    "UpdateExpression": "REMOVE #gpk, #gsk SET #ttl = :ttl",
+                    "ConditionExpression": still_pending,
+                    "ExpressionAttributeNames": {
+                        "#gpk": f"{tables.GSI_PENDING}PK",
+                        "#gsk": f"{tables.GSI_PENDING}SK",
+                        "#ttl": tables.TTL_ATTRIBUTE,
+                    },
+                    "ExpressionAttributeValues": {":ttl": rolled_at},
+                }
+            }
+            for partial in group
+        ]
+        actions += self._counter_actions(counters, exemplars)
+        for name, delta in sorted(gauges.items()):
+            if delta:
+                actions.append(
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": _key(keys.PK_GAUGE, name),
+                            "UpdateExpression": "ADD #value :delta",
+                            "ExpressionAttributeNames": {"#value": "value"},
+                            "ExpressionAttributeValues": {":delta": _n(delta)},
+                        }
+                    }
+                )
+        merged: dict[DigestKey, tuple[bytes, int]] = {}
+        for key, blobs in sketches.items():
+            stored, version = digests.get(key, (None, 0))
+            parts = [TDigest.from_bytes(blob) for blob in ([stored] if stored else []) + blobs]
+            merged[key] = (TDigest.merge(parts).to_bytes(), version)
+            digest_item: dict[str, Any] = {
+                **_key(keys.digest_pk(key.sketch, key.resolution), keys.bucket_key(key.bucket)),
+                "d": {"B": merged[key][0]},
+                "v": _n(version + 1),
+                tables.TTL_ATTRIBUTE: _n(keys.bucket_expires_at(key.resolution, key.bucket)),
+            }
+            actions.append({"Put": self._versioned_put(digest_item, version)})
+        self._transact(actions, "rollup")
+        for key, (blob, version) in merged.items():
+            digests[key] = (blob, version + 1)
+
+    def _counter_actions(
+        self, counters: dict[tuple[str, str, int], dict[str, int]], exemplars: dict[tuple[str, int], list[str]]
+    ) -> list[dict[str, Any]]:
+        actions: list[dict[str, Any]] = []
+        exemplar_keys = set(exemplars)
+        for (sli, resolution, bucket), fields in sorted(counters.items()):
+            fields = {name: value for name, value in fields.items() if value}
             names = {f"#f{i}": name for i, name in enumerate(fields)}
             values: dict[str, Any] = {f":f{i}": _n(value) for i, value in enumerate(fields.values())}
             values[":ttl"] = _n(keys.bucket_expires_at(resolution, bucket))
             names["#ttl"] = tables.TTL_ATTRIBUTE
-            expression = "ADD " + ", ".join(f"#f{i} :f{i}" for i in range(len(fields))) + " SET #ttl = :ttl"
+            expression = "SET #ttl = :ttl"
+            if fields:
+                expression = "ADD " + ", ".join(f"#f{i} :f{i}" for i in range(len(fields))) + " " + expression
             if resolution == conventions.RESOLUTION_MINUTE and (sli, bucket) in exemplar_keys:
                 exemplar_keys.discard((sli, bucket))
                 expression += ", #x = list_append(if_not_exists(#x, :empty), :x)"
                 names["#x"] = "x"
                 values[":empty"] = {"L": []}
-                values[":x"] = {"L": [_s(cid) for cid in commit.exemplars[(sli, bucket)]]}
+                values[":x"] = {"L": [_s(cid) for cid in exemplars[(sli, bucket)]]}
             actions.append(
                 {
                     "Update": {
@@ -246,51 +478,45 @@ class DynamoDBStore(Store):
                         "ExpressionAttributeNames": {"#x": "x"},
                         "ExpressionAttributeValues": {
                             ":empty": {"L": []},
-                            ":x": {"L": [_s(cid) for cid in commit.exemplars[(sli, bucket)]]},
+                            ":x": {"L": [_s(cid) for cid in exemplars[(sli, bucket)]]},
                         },
                     }
                 }
             )
-        for name, delta in sorted(commit.gauges.items()):
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": _key(keys.PK_GAUGE, name),
-                        "UpdateExpression": "ADD #value :delta",
-                        "ExpressionAttributeNames": {"#value": "value"},
-                        "ExpressionAttributeValues": {":delta": _n(delta)},
-                    }
-                }
-            )
-        for key, (blob, version) in digests.items():
-            digest_item: dict[str, Any] = {
-                **_key(keys.digest_pk(key.sketch, key.resolution), keys.bucket_key(key.bucket)),
-                "d": {"B": blob},
-                "v": _n(version + 1),
-                tables.TTL_ATTRIBUTE: _n(keys.bucket_expires_at(key.resolution, key.bucket)),
-            }
-            actions.append({"Put": self._versioned_put(digest_item, version)})
-        for cid, write in commit.heads.items():
-            head = write.head
-            head_item: dict[str, Any] = {
-                **_key(keys.trace_pk(cid), keys.SK_TRACE_HEAD),
-                "v": _n(head.version + 1),
-                "doc": {"B": keys.encode_head(head)},
-                tables.TTL_ATTRIBUTE: _n(write.ttl),
-            }
-            first_seen = keys.first_seen_gsi_sk(head.first_seen_ms)
-            if head.workflow_id:
-                head_item[f"{tables.GSI_BY_WORKFLOW}PK"] = _s(keys.workflow_gsi_pk(head.workflow_id))
-                head_item[f"{tables.GSI_BY_WORKFLOW}SK"] = _s(first_seen)
-            if head.repository:
-                head_item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(keys.repository_gsi_pk(head.repository))
-                head_item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
-            if head.open_since_ms is not None:
-                head_item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s(keys.open_unit_gsi_pk(head.open_since_ms))
-                head_item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(keys.open_unit_gsi_sk(head.open_since_ms, cid))
-            actions.append({"Put": self._versioned_put(head_item, head.version)})
         return actions
+
+    def _acquire_lease(self) -> bool:
+        """The rollup's single writer: a lease on the ROLLUP cursor item (expires, so a crash frees it)."""
+        wall = time.time()
+        self.stats.write_requests += 1
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    **_key(keys.PK_CURSOR, keys.SK_ROLLUP),
+                    "owner": _s(self.writer_id),
+                    "until": _n(int(wall) + self.lease_seconds),
+                },
+                ConditionExpression=lease_free,
+                ExpressionAttributeNames={"#pk": PK, "#until": "until", "#owner": "owner"},
+                ExpressionAttributeValues={":now": _n(int(wall)), ":me": _s(self.writer_id)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            _raise_mapped(exc, "rollup lease")
+        return True
+
+    def _release_lease(self) -> None:
+        self.stats.write_requests += 1
+        with contextlib.suppress(ClientError):  # expired and taken over, or already gone: not ours either way
+            self.client.delete_item(
+                TableName=self.table,
+                Key=_key(keys.PK_CURSOR, keys.SK_ROLLUP),
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":me": _s(self.writer_id)},
+            )
 
     def _versioned_put(self, item: dict[str, Any], version: int) -> dict[str, Any]:
         if version == 0:

@@ -178,6 +178,27 @@ def pending_newest_ms(gsi_sk: str) -> int:
     return int(gsi_sk.split("#", 1)[0])
 
 
+def pending_written_ns(gsi_sk: str) -> int:
+    return int(gsi_sk.split("#", 2)[1])
+
+
+def direct_partial_sk(written_ns: int) -> str:
+    """Partials of writers that are not a shard: unique by write time and a random suffix."""
+    import secrets
+
+    return f"{written_ns:020d}#{secrets.token_hex(4)}"
+
+
+def newest_bucket(delta: PartialDelta) -> int:
+    """The newest minute a partial touches (hour buckets only when it has no minutes, e.g. gauges: 0)."""
+    minutes = [b for (_s, r, b) in (*delta.counters, *delta.digests) if r == conventions.RESOLUTION_MINUTE]
+    minutes += [b for (_s, b) in delta.exemplars]
+    if minutes:
+        return max(minutes)
+    hours = [b for (_s, _r, b) in (*delta.counters, *delta.digests)]
+    return max(hours) if hours else 0
+
+
 def pending_bound(watermark: float) -> str:
     """Sort keys below this bound hold partials whose newest event is before `watermark`."""
     return f"{int(watermark * 1000):015d}"

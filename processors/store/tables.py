@@ -32,7 +32,9 @@ SORT_KEY: Final = "SK"
 GSI_BY_WORKFLOW: Final = "GSI1"
 GSI_BY_REPOSITORY: Final = "GSI2"
 GSI_OPEN_RUNNERS: Final = "GSI3"
-INDEXES: Final = (GSI_BY_WORKFLOW, GSI_BY_REPOSITORY, GSI_OPEN_RUNNERS)
+GSI_PENDING: Final = "GSI4"
+INDEXES: Final = (GSI_BY_WORKFLOW, GSI_BY_REPOSITORY, GSI_OPEN_RUNNERS, GSI_PENDING)
+PENDING_PAYLOAD: Final = "p"  # projected into GSI4, so one Query returns the pending partials' contents
 TTL_ATTRIBUTE: Final = "expiresAt"
 
 
@@ -50,6 +52,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": f"{GSI_BY_REPOSITORY}SK", "AttributeType": "S"},
             {"AttributeName": f"{GSI_OPEN_RUNNERS}PK", "AttributeType": "S"},
             {"AttributeName": f"{GSI_OPEN_RUNNERS}SK", "AttributeType": "S"},
+            {"AttributeName": f"{GSI_PENDING}PK", "AttributeType": "S"},
+            {"AttributeName": f"{GSI_PENDING}SK", "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -62,7 +66,11 @@ def table_definition(table_name: str) -> dict[str, Any]:
                     {"AttributeName": f"{index}PK", "KeyType": "HASH"},
                     {"AttributeName": f"{index}SK", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "Projection": (
+                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": [PENDING_PAYLOAD]}
+                    if index == GSI_PENDING
+                    else {"ProjectionType": "KEYS_ONLY"}
+                ),
             }
             for index in INDEXES
         ],

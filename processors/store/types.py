@@ -78,3 +78,14 @@ class StoreStats:
     items_written: int = 0
     read_requests: int = 0
     commits: int = 0
+
+
+@dataclass
+class RollupReport:
+    """What one rollup run did: partials folded into rolled items, and those left pending past the watermark."""
+
+    folded: int = 0
+    pending: int = 0
+    transactions: int = 0
+    watermark: float | None = None
+    skipped: str | None = None  # why nothing was folded (another rollup holds the lease, a lost race)

@@ -159,3 +159,63 @@ def test_an_hour_read_that_ends_mid_hour_still_sees_the_current_hour(store):
     store.commit(Commit(counters=counters(("cache", H, HOUR0, 3, 4), ("cache", H, HOUR0 + 3600, 1, 1))))
     assert store.buckets("cache", H, HOUR0, HOUR0 + 1800) == {HOUR0: {"good": 3, "total": 4}}
     assert set(store.buckets("cache", H, HOUR0, HOUR0 + 3601)) == {HOUR0, HOUR0 + 3600}
+
+
+def _reads(store, start: int, end: int) -> dict[str, object]:
+    """Everything the evaluator can read, as plain values."""
+    store.refresh()
+    digest = store.digest("lat", start, end)
+    return {
+        "minutes": store.buckets("api", M, start, end),
+        "hours": store.buckets("api", H, start, end),
+        "window": store.window_counts("api", start, end),
+        "exemplars": store.exemplars("api", start, end, limit=10),
+        "digest": None if digest is None else (digest.count, digest.quantile(0.5), digest.quantile(0.99)),
+        "gauge": store.gauge("runners-active"),
+    }
+
+
+def _chunk(expected: Position | None, to: Position, minute: int, bad_id: str, values: list[float]) -> Commit:
+    from processors.sketch import TDigest
+    from processors.store import DigestKey
+
+    bucket = HOUR0 + minute * 60
+    return Commit(
+        checkpoint=CheckpointAdvance("stream", "shard-0", expected, to, newest_event=bucket + 30),
+        counters=counters(("api", M, bucket, 1, 2), ("api", H, HOUR0 + (minute // 60) * 3600, 1, 2)),
+        exemplars={("api", bucket): [bad_id]},
+        digests={
+            DigestKey("lat", M, bucket): TDigest.from_values(values),
+            DigestKey("lat", H, HOUR0 + (minute // 60) * 3600): TDigest.from_values(values),
+        },
+        gauges={"runners-active": 1},
+    )
+
+
+def test_reads_are_the_same_before_and_after_a_rollup_and_a_second_rollup_changes_nothing(store):
+    position: Position | None = None
+    for minute in range(0, 90, 3):
+        to = Position(minute + 1)
+        store.commit(_chunk(position, to, minute, cid(minute), [float(minute), float(minute) + 0.5]))
+        position = to
+    before = _reads(store, HOUR0, HOUR0 + 2 * 3600)
+    first = store.rollup(HOUR0 + 2 * 3600)
+    assert _reads(store, HOUR0, HOUR0 + 2 * 3600) == before
+    store.rollup(HOUR0 + 2 * 3600)
+    assert _reads(store, HOUR0, HOUR0 + 2 * 3600) == before
+    assert before["window"].total == 60 and before["gauge"] == 30 and before["digest"][0] == 60
+    assert first.skipped is None
+
+
+def test_a_late_chunk_for_an_already_rolled_minute_is_counted_exactly_once(store):
+    store.commit(_chunk(None, Position(1), 0, cid(1), [10.0]))
+    store.commit(_chunk(Position(1), Position(2), 30, cid(2), [20.0]))
+    store.rollup(HOUR0 + 3600)
+    store.commit(_chunk(Position(2), Position(3), 0, cid(3), [30.0]))  # minute 0 again, after its rollup
+    late = _reads(store, HOUR0, HOUR0 + 3600)
+    store.rollup(HOUR0 + 3600)
+    store.rollup(HOUR0 + 3600)
+    assert _reads(store, HOUR0, HOUR0 + 3600) == late
+    assert late["minutes"][HOUR0] == {"good": 2, "total": 4}
+    assert late["digest"][0] == 3 and late["gauge"] == 3
+    assert late["exemplars"] == [cid(2), cid(3), cid(1)]  # newest minute first; within a minute, newest first

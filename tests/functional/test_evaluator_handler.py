@@ -15,6 +15,7 @@ from processors.alerting.fakes import MemoryAlertStore, MemoryNotifier
 from processors.evaluating.fakes import Phase, SeriesView, minute_counts
 from processors.handlers import evaluator
 from processors.spec import load_spec
+from processors.store.types import RollupReport
 
 T0 = 1_790_000_000 // 3600 * 3600
 HISTORY = 3 * 1440
@@ -59,6 +60,9 @@ class FakeStore(MemoryAlertStore):
 
     def gauge(self, name: str) -> int:
         return 0
+
+    def rollup(self, now: float) -> RollupReport:  # nothing pending in a fake
+        return RollupReport()
 
 
 @pytest.fixture
