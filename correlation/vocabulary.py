@@ -25,6 +25,7 @@ VOCABULARY: Final = (
     "runner_orphaned",
     "api_request",
     "reconcile_completed",
+    "cache_evicted",
 )
 
 # metadata.action of free-form lines (logger().info("...") without an action): outside the vocabulary,

@@ -19,6 +19,7 @@ WORKFLOW_COMPLETED: Final = "workflow_completed"
 RUNNER_ORPHANED: Final = "runner_orphaned"
 API_REQUEST: Final = "api_request"
 RECONCILE_COMPLETED: Final = "reconcile_completed"
+CACHE_EVICTED: Final = "cache_evicted"
 
 VOCABULARY: Final = (
     WEBHOOK_RECEIVED,
@@ -31,6 +32,7 @@ VOCABULARY: Final = (
     RUNNER_ORPHANED,
     API_REQUEST,
     RECONCILE_COMPLETED,
+    CACHE_EVICTED,
 )
 
 # The journey of one correlation ID, in order. runner_orphaned is a terminal milestone too.

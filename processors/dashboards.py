@@ -36,6 +36,9 @@ DASHBOARD_NAMES: Final = (SYSTEM_OVERVIEW, REQUEST_TRACING, SLO_BUDGETS, PERFORM
 BEGIN_MARKER: Final = "# BEGIN GENERATED dashboard: "
 END_MARKER: Final = "# END GENERATED dashboard: "
 
+# sam/template.yaml's ReconciliationFailingAlarm: success below this, or no runs at all, for 30 minutes.
+RECONCILIATION_ALARM_THRESHOLD: Final = 0.9
+
 _WIDTH: Final = 12
 _HEIGHT: Final = 6
 
@@ -178,8 +181,21 @@ def system_overview(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
             stat="Sum",
         ),
         _graph("Queue depth (SQS ApproximateNumberOfMessagesVisible)", [[queue_depth]], stat="Maximum"),
-        _graph("Active runners", [_metric("RunnersActive")], stat="Maximum"),
-        _graph("Cache hit rate", [_metric("CacheHitRate")]),
+        _graph(
+            "Active runners and utilization",
+            [
+                _metric("RunnersActive", label="active runners"),
+                _metric("RunnerUtilization", stat="Average", yAxis="right", label="utilization (of runner_capacity)"),
+            ],
+            stat="Maximum",
+        ),
+        _graph(
+            "Cache hit rate and evictions",
+            [
+                _metric("CacheHitRate", label="hit rate"),
+                _metric("CacheEvictions", stat="Sum", yAxis="right", label="evictions (count)"),
+            ],
+        ),
         _graph(
             "Error rate",
             [
@@ -373,17 +389,24 @@ def reliability(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
     widgets = [
         _text("# Reliability"),
         _graph("MTTR (minutes)", mttr, period=HOUR),
-        _graph("Orphan rate", [_metric("SLOOrphanRate")], period=300),
-        _graph("Failed workflow rate", [_metric("FailedWorkflowRate")], period=300),
         _graph(
-            "Reconciliation success rate",
+            "Orphan rate and orphaned runners",
             [
-                [*_metric("ReconciliationRuns", id="runs", visible=False)],
-                [*_metric("ReconciliationFailures", id="failures", visible=False)],
-                [{"expression": "IF(runs > 0, 1 - failures / runs, 1)", "id": "success", "label": "success"}],
+                _metric("SLOOrphanRate", label="orphan-rate attainment"),
+                _metric("OrphanedRunners", stat="Sum", yAxis="right", label="orphaned runners (count)"),
             ],
-            stat="Sum",
             period=300,
+        ),
+        _graph("Failed workflow rate", [_metric("FailedWorkflowRate")], period=300),
+        # Emitted only in minutes with runs: a silent reconciler draws a gap (and trips its alarm), never 100%.
+        _graph(
+            "Reconciliation success rate (gaps: no runs)",
+            [
+                _metric("ReconciliationSuccess", label="success rate"),
+                _metric("ReconciliationRuns", stat="Sum", yAxis="right", label="runs (count)"),
+            ],
+            period=300,
+            annotations={"horizontal": [{"label": "alarm", "value": RECONCILIATION_ALARM_THRESHOLD}]},
         ),
     ]
     return {"widgets": _layout(widgets)}

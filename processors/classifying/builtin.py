@@ -14,6 +14,7 @@ WORKFLOWS_COMPLETED = "_workflows-completed"  # good = conclusion success
 CACHE_LOOKUPS = "_cache-lookups"  # good = hit
 TASKS_LAUNCHED = "_tasks-launched"
 RECONCILIATIONS = "_reconciliations"  # good = status success
+CACHE_EVICTIONS = "_cache-evictions"
 RUNNERS_ACTIVE_GAUGE = "runners-active"
 
 
@@ -38,6 +39,7 @@ BUILTIN_COUNTERS: tuple[Slo, ...] = (
         Matcher((_action(c.CACHE_HIT),)),
     ),
     _counter(TASKS_LAUNCHED, Matcher((_action(c.TASK_LAUNCHED),))),
+    _counter(CACHE_EVICTIONS, Matcher((_action(c.CACHE_EVICTED),))),
     _counter(
         RECONCILIATIONS,
         Matcher((_action(c.RECONCILE_COMPLETED),)),

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from processors import conventions
 from processors.classifying.builtin import (
+    CACHE_EVICTIONS,
     CACHE_LOOKUPS,
     RECONCILIATIONS,
     RUNNERS_ACTIVE_GAUGE,
@@ -37,7 +38,13 @@ RUNNER_EXECUTION_METRIC: Final = "RunnerExecutionTime"
 CACHE_HITS_METRIC: Final = "CacheHits"
 CACHE_MISSES_METRIC: Final = "CacheMisses"
 CACHE_HIT_RATE_METRIC: Final = "CacheHitRate"
-CACHE_SIZE_METRIC: Final = "CacheSize"
+# The mean size of the entries looked up in the minute: the lookups' `bytes`, not the cache's total size,
+# which no log line reports (it was called CacheSize until that name promised more than it measured).
+CACHE_ENTRY_SIZE_METRIC: Final = "CacheEntrySize"
+CACHE_EVICTIONS_METRIC: Final = "CacheEvictions"
+RUNNER_UTILIZATION_METRIC: Final = "RunnerUtilization"
+RECONCILIATION_SUCCESS_METRIC: Final = "ReconciliationSuccess"
+ORPHANED_RUNNERS_METRIC: Final = "OrphanedRunners"
 QUEUE_PROCESSING_RATE_METRIC: Final = "QueueProcessingRate"
 QUEUE_AGE_METRIC: Final = "QueueAge"
 RECONCILIATION_RUNS_METRIC: Final = "ReconciliationRuns"
@@ -95,7 +102,8 @@ def operator_metric_points(
 ) -> list[MetricPoint]:
     """Every operator metric of the minute before `now` (floored to the minute), in a fixed order.
 
-    Counters are always present (0 on a quiet minute). Ratios (TraceCoverage among them), latencies, CacheSize,
+    Counters are always present (0 on a quiet minute). Ratios (TraceCoverage, ReconciliationSuccess among them),
+    latencies, CacheEntrySize, RunnerUtilization (without a spec capacity),
     CostPerBuild and MTTR are omitted when they have no denominator or no samples, so nothing is ever NaN.
     `alert_log` defaults to the store's log since the longest SLO window (plus the MTTR margin).
     """
@@ -107,7 +115,10 @@ def operator_metric_points(
     points.append(_count(RUNNERS_STARTED_METRIC, _minute(store, RUNNERS_STARTED, start).total))
     completed = _minute(store, WORKFLOWS_COMPLETED, start)
     points.append(_count(RUNNERS_COMPLETED_METRIC, completed.total))
-    points.append(_count(RUNNERS_ACTIVE_METRIC, store.gauge(RUNNERS_ACTIVE_GAUGE)))
+    active = store.gauge(RUNNERS_ACTIVE_GAUGE)
+    points.append(_count(RUNNERS_ACTIVE_METRIC, active))
+    if spec.runner_capacity > 0:  # busy runners over the spec's capacity; unknown capacity, no point
+        points.append(MetricPoint(RUNNER_UTILIZATION_METRIC, round(max(active, 0) / spec.runner_capacity, 6)))
     digests = {sketch: store.digest(sketch, start, end) for _metric, sketch in LATENCY_SKETCHES}
     for metric, sketch in LATENCY_SKETCHES[1:]:
         points.extend(_latency_points(metric, digests[sketch]))
@@ -118,9 +129,10 @@ def operator_metric_points(
     points.append(_count(CACHE_MISSES_METRIC, lookups.bad))
     if lookups.total:
         points.append(MetricPoint(CACHE_HIT_RATE_METRIC, round(lookups.good / lookups.total, 6)))
+    points.append(_count(CACHE_EVICTIONS_METRIC, _minute(store, CACHE_EVICTIONS, start).total))
     cache_bytes = store.digest(CACHE_BYTES_SKETCH, start, end)
     if cache_bytes is not None:
-        points.append(MetricPoint(CACHE_SIZE_METRIC, round(digest_mean(cache_bytes), 3), "Bytes"))
+        points.append(MetricPoint(CACHE_ENTRY_SIZE_METRIC, round(digest_mean(cache_bytes), 3), "Bytes"))
 
     # Queue
     launched = _minute(store, TASKS_LAUNCHED, start).total
@@ -131,6 +143,10 @@ def operator_metric_points(
     reconciliations = _minute(store, RECONCILIATIONS, start)
     points.append(_count(RECONCILIATION_RUNS_METRIC, reconciliations.total))
     points.append(_count(RECONCILIATION_FAILURES_METRIC, reconciliations.bad))
+    if reconciliations.total:  # a silent reconciler is missing data (the alarm treats it so), never 100%
+        success = reconciliations.good / reconciliations.total
+        points.append(MetricPoint(RECONCILIATION_SUCCESS_METRIC, round(success, 6)))
+    points.append(_count(ORPHANED_RUNNERS_METRIC, _orphaned(store, spec, start)))
     log: list[Mapping[str, Any]] = list(
         alert_log if alert_log is not None else store.alert_log(since=_alert_log_since(spec, end))
     )
@@ -186,6 +202,12 @@ def _mttr_points(log: list[Mapping[str, Any]], spec: Spec, start: int, end: int)
         if seconds is not None:
             points.append(MetricPoint(MTTR_METRIC, round(seconds, 3), "Seconds", ((DIMENSION_SLO, slo.name),)))
     return points
+
+
+def _orphaned(store: Store, spec: Spec, start: int) -> int:
+    """Units of work whose first resolution in the minute was bad (reported or swept orphans): the bad events of
+    the spec's resolution SLIs, so the definition follows the spec's resolution matchers."""
+    return sum(_minute(store, slo.name, start).bad for slo in spec.slos if slo.kind == "resolution")
 
 
 def _workflow_outcomes(store: Store, spec: Spec, start: int, completed: Counts) -> Counts:

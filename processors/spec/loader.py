@@ -177,12 +177,16 @@ class _Reader:
         cost = defaults.get("runner_cost_per_hour", 0.0)
         if not _is_number(cost) or cost < 0:
             raise self.fail("must be a number ≥ 0", defaults, "runner_cost_per_hour")
+        capacity = defaults.get("runner_capacity", 0)
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
+            raise self.fail("must be an integer ≥ 0", defaults, "runner_capacity", "defaults.runner_capacity")
         return Spec(
             slos=tuple(slos),
             latency=latency,
             max_runtime=max_runtime,
             trace_ttl_days=ttl,
             runner_cost_per_hour=float(cost),
+            runner_capacity=capacity,
             targets=self.targets(root),
             source=self.source,
             log_format=self.log_format(root),

@@ -226,6 +226,7 @@ class Spec:
     max_runtime: int = 6 * conventions.HOUR
     trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS
     runner_cost_per_hour: float = 0.0
+    runner_capacity: int = 0  # most runners that can run at once (RunnerUtilization's denominator); 0: unknown
     targets: Targets = Targets()
     source: str = "<spec>"
     log_format: LogFormat = field(default_factory=LogFormat)

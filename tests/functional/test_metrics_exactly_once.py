@@ -87,7 +87,7 @@ def test_the_clean_pass_has_traffic_in_every_minute_so_the_comparisons_mean_some
     started = [next(e["value"] for e in entries if e["name"] == "RunnersStarted") for entries in clean.values()]
     assert sum(started) == 24
     names = {e["name"] for entries in clean.values() for e in entries}
-    assert {"CacheHitRate", "CacheSize", "QueueAgeP95", "RunnerExecutionTimeP95", "FailedWorkflowRate",
+    assert {"CacheHitRate", "CacheEntrySize", "QueueAgeP95", "RunnerExecutionTimeP95", "FailedWorkflowRate",
             "CostPerBuild", "ReconciliationFailures"} <= names
 
 

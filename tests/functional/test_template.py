@@ -304,6 +304,19 @@ def test_the_evaluator_alarm_treats_silence_as_not_running(template: dict[str, A
     assert alarm["Period"] * alarm["EvaluationPeriods"] == 300
 
 
+def test_the_reconciliation_alarm_reads_the_emitted_rate_and_treats_a_silent_reconciler_as_failing(
+    template: dict[str, Any]
+) -> None:
+    from processors.dashboards import RECONCILIATION_ALARM_THRESHOLD
+    from processors.metrics.operator import RECONCILIATION_SUCCESS_METRIC
+
+    alarm = template["Resources"]["ReconciliationFailingAlarm"]["Properties"]
+    assert alarm["MetricName"] == RECONCILIATION_SUCCESS_METRIC
+    assert alarm["Threshold"] == RECONCILIATION_ALARM_THRESHOLD
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    assert alarm["TreatMissingData"] == "breaching"  # no runs is missing data, never 100%
+
+
 def test_every_alarm_routes_to_the_ticket_topic(template: dict[str, Any]) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     assert len(alarms) >= 5

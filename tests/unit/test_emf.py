@@ -252,7 +252,7 @@ def test_the_validator_counts_metrics_per_directive() -> None:
 def test_our_documents_carry_what_powertools_serialize_metric_set_carries_for_the_same_points() -> None:
     from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
-    points = [point("RunnersStarted", 4), point("CacheHitRate", 0.75, "None"), point("CacheSize", 3e6, "Bytes"),
+    points = [point("RunnersStarted", 4), point("CacheHitRate", 0.75, "None"), point("CacheEntrySize", 3e6, "Bytes"),
               point("QueueProcessingRate", 0.066667, "Count/Second"),
               *(point("QueueAge", v, "Milliseconds") for v in (500.0, 700.0, 900.0))]
     provider = AmazonCloudWatchEMFProvider(namespace="SloPipeline", service="slo-pipeline")

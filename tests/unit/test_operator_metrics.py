@@ -62,6 +62,8 @@ def minute_lines() -> list[str]:
         lines += workflow_lines(n, MINUTE + 1 + n, age, startup, execution, conclusion, cache, size)
     lines.append(log_line("reconcile_completed", MINUTE + 5, cid(50), "Reconciler", status="success"))
     lines.append(log_line("reconcile_completed", MINUTE + 35, cid(51), "Reconciler", status="failure"))
+    lines += [log_line("cache_evicted", MINUTE + 40 + n, cid(52 + n), "Runner", bytes=1000) for n in range(3)]
+    lines.append(log_line("runner_orphaned", MINUTE + 45, cid(70), "Reconciler", reason="instance terminated"))
     # the minute is half-open: an event at MINUTE - 0.001 or at NOW belongs to a neighbour
     lines.append(log_line("runner_started", MINUTE - 0.001, cid(60), "Runner"))
     lines.append(log_line("cache_miss", NOW, cid(61), "Runner", bytes=10**9))
@@ -105,10 +107,14 @@ def expected_quantile(values: list[float], q: float) -> float:
         ("CacheHits", 3),
         ("CacheMisses", 1),  # the miss at NOW is the next minute's
         ("CacheHitRate", 0.75),
-        ("CacheSize", 3000.0),  # mean of the lookups that carry metadata.bytes
+        ("CacheEntrySize", 3000.0),  # mean of the lookups that carry metadata.bytes
         ("QueueProcessingRate", round(4 / 60, 6)),
         ("ReconciliationRuns", 2),
         ("ReconciliationFailures", 1),
+        ("ReconciliationSuccess", 0.5),  # success / runs of the minute
+        ("CacheEvictions", 3),
+        ("OrphanedRunners", 1),  # cid(70)'s first resolution; cid(1..4) resolved by completing
+        ("RunnerUtilization", 1 / 20),  # the one open runner over the spec's runner_capacity
         ("FailedWorkflowRate", round(1 / 3, 6)),  # failure / (success + failure): cancelled is left out
         ("QueueAgeCount", 4),
         ("RunnerStartupTimeCount", 4),
@@ -150,7 +156,9 @@ def test_a_quiet_minute_emits_zero_counters_and_no_ratio_so_nothing_is_nan(loade
     values = by_name(operator_metric_points(loaded, spec, NOW + 3600))
     assert values["RunnersStarted"] == values["CacheHits"] == values["ReconciliationRuns"] == 0
     assert values["QueueProcessingRate"] == 0
-    for absent in ("CacheHitRate", "CacheSize", "FailedWorkflowRate", "CostPerBuild", "MTTR", "QueueAgeP95"):
+    assert values["CacheEvictions"] == values["OrphanedRunners"] == 0
+    for absent in ("CacheHitRate", "CacheEntrySize", "FailedWorkflowRate", "CostPerBuild", "MTTR", "QueueAgeP95",
+                   "ReconciliationSuccess"):  # no runs: missing, not 100%
         assert absent not in values
     assert all(math.isfinite(v) for v in values.values() if not isinstance(v, list))
 
@@ -168,9 +176,9 @@ def test_now_is_floored_to_the_minute(loaded: Any, spec: Any) -> None:
 @pytest.mark.parametrize(
     ("extra_lines", "expected"),
     [
-        ([], 1.0),  # the minute's 22 vocabulary events all carry a propagated ID
-        ([log_line("job_queued", MINUTE + 20, None, "WebhookHandlerGHA")], 22 / 23),
-        ([log_line("task_launched", MINUTE + 20, cid(70), "QueueProcessor", correlationIdMinted=True)], 22 / 23),
+        ([], 1.0),  # the minute's 26 vocabulary events all carry a propagated ID
+        ([log_line("job_queued", MINUTE + 20, None, "WebhookHandlerGHA")], 26 / 27),
+        ([log_line("task_launched", MINUTE + 20, cid(71), "QueueProcessor", correlationIdMinted=True)], 26 / 27),
         ([log_line("log", MINUTE + 20, None, "Runner")], 1.0),  # free-form lines are not vocabulary events
     ],
     ids=[
