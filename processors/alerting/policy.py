@@ -46,6 +46,13 @@ class TierReading:
         return self.burning and self.long_bad >= self.min_bad_events
 
     @property
+    def holding(self) -> bool:
+        """Still burning above the clear threshold (factor × clear_ratio): an open tier stays open."""
+        threshold = self.tier.factor * self.tier.clear_ratio
+        above = at_least(self.long_burn, threshold) and at_least(self.short_burn, threshold)
+        return above and self.long_bad >= self.min_bad_events
+
+    @property
     def gated(self) -> bool:
         """Burning fast enough, but on too few bad events to be trusted."""
         return self.burning and not self.firing
@@ -61,6 +68,9 @@ class Signals:
 
     def firing(self, severity: str | None = None) -> tuple[TierReading, ...]:
         return tuple(r for r in self.tiers if r.firing and (severity is None or r.tier.severity == severity))
+
+    def holding(self, severity: str) -> tuple[TierReading, ...]:
+        return tuple(r for r in self.tiers if r.holding and r.tier.severity == severity)
 
     def reading(self, tier_name: str | None) -> TierReading | None:
         return next((r for r in self.tiers if r.name == tier_name), None)

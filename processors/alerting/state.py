@@ -57,6 +57,11 @@ def coerce_state(document: Mapping[str, Any] | None) -> AlertState:
             "since": burn.get("since"),
             "suppressed": list(burn.get("suppressed") or []),
         }
+        if isinstance(burn.get("open_tiers"), list):
+            state["burn"]["open_tiers"] = [str(t) for t in burn["open_tiers"]]
+        for key in ("incident", "cleared_at", "page_ended_at", "ended_at"):
+            if isinstance(burn.get(key), int):
+                state["burn"][key] = burn[key]
     budget = document.get("budget") or {}
     state["budget"] = {"level": budget.get("level"), "since": budget.get("since")}
     no_data = document.get("no_data") or {}
@@ -128,58 +133,107 @@ def _burn_transition(
     return transition
 
 
+_RANK: dict[str, int] = {"ok": 0, "ticket": 1, "page": 2}
+
+
+def _hold(signals: Signals, tier_name: str | None) -> int:
+    reading = signals.reading(tier_name)
+    if reading is not None:
+        return reading.tier.hold
+    tier = next((t for t in signals.policy.tiers if t.name == tier_name), None)
+    return tier.hold if tier is not None else 0
+
+
 def advance_burn(
     evaluation: SloEvaluation, signals: Signals, previous: BurnState
 ) -> tuple[BurnState, list[Transition]]:
-    page = most_severe(signals.firing("page"))
-    ticket = most_severe(signals.firing("ticket"))
-    top = page or ticket
-    level: BurnLevel = "page" if page else "ticket" if ticket else "ok"
-    suppressed = [r.name for r in signals.firing() if top is not None and r.name != top.name]
+    now = evaluation.now
     before, before_tier = previous["level"], previous["tier"]
-    since = previous["since"] if level == before else evaluation.now
+    # A tier opens on the Workbook condition and stays open while it holds above its clear threshold.
+    was_open = set(previous.get("open_tiers") or ([before_tier] if before_tier and before != "ok" else []))
+    open_now = [r for r in signals.tiers if r.firing or (r.name in was_open and r.holding)]
+    pages = tuple(r for r in open_now if r.tier.severity == "page")
+    tickets = tuple(r for r in open_now if r.tier.severity == "ticket")
+    level: BurnLevel = "page" if pages else "ticket" if tickets else "ok"
+    top = most_severe(pages) if pages else most_severe(tickets)
+    cleared_at = previous.get("cleared_at")
+    held = False
+    if _RANK[level] < _RANK[before]:
+        # The open level stopped holding: keep it open for the tier's hold before letting go.
+        cleared_at = now if cleared_at is None else cleared_at
+        if now - cleared_at < _hold(signals, before_tier):
+            level, held = before, True
+            top = signals.reading(before_tier) if level == "page" else most_severe(tickets) or top
+    else:
+        cleared_at = None
+    tier_name = before_tier if held else (top.name if top else None)
+    suppressed = [r.name for r in signals.firing() if r.name != tier_name]
     state: BurnState = {
         "level": level,
-        "tier": top.name if top else None,
-        "since": since if level != "ok" else None,
-        "suppressed": suppressed,
+        "tier": tier_name if level != "ok" else None,
+        "since": previous["since"] if level == before else (now if level != "ok" else None),
+        "suppressed": suppressed if level != "ok" else [],
+        "open_tiers": sorted(was_open) if held else [r.name for r in open_now],
+        "incident": previous.get("incident"),
+        "cleared_at": cleared_at if held else None,
+        "page_ended_at": previous.get("page_ended_at"),
+        "ended_at": previous.get("ended_at"),
     }
+    cool_off = signals.policy.cool_off
     transitions: list[Transition] = []
-    if level == "page" and before != "page":
-        transition = _burn_transition(evaluation, "page", "firing", top, state["tier"], route="page")
-        transition["suppressed"] = suppressed
-        if before == "ticket" and before_tier:
-            transition["from_tier"] = before_tier
+
+    def burn(severity: Severity, name: State, reading: TierReading | None, tier: str | None, **kw: Any) -> None:
+        transition = _burn_transition(evaluation, severity, name, reading, tier, **kw)
+        transition["incident"] = f"{evaluation.name}#{state['incident']}"
         transitions.append(transition)
-    elif level == "page" and top is not None and top.name != before_tier:
+
+    def within_cool_off(ended: int | None) -> bool:
+        return state["incident"] is not None and ended is not None and now - ended < cool_off
+
+    if level == "page" and before != "page":
+        retrigger = within_cool_off(previous.get("page_ended_at"))
+        if not retrigger and before == "ok":
+            state["incident"] = now
+        burn("page", "retriggered" if retrigger else "firing", top, tier_name, route="page")
+        transitions[-1]["suppressed"] = suppressed
+        if before == "ticket" and before_tier:
+            transitions[-1]["from_tier"] = before_tier
+    elif level == "page" and top is not None and tier_name != before_tier and not held:
         was = signals.reading(before_tier)
         if was is None or top.tier.factor > was.tier.factor:
-            escalated = _burn_transition(
-                evaluation, "page", "escalated", top, top.name, route="page", notify=False
-            )
-            escalated["suppressed"] = suppressed
+            burn("page", "escalated", top, tier_name, route="page", notify=False)
+            transitions[-1]["suppressed"] = suppressed
             if before_tier:
-                escalated["from_tier"] = before_tier
-            transitions.append(escalated)
+                transitions[-1]["from_tier"] = before_tier
     elif level == "ticket" and before == "page":
-        transition = _burn_transition(evaluation, "page", "downgraded", top, state["tier"], route="page")
-        transition["downgrade"] = True
-        transition["suppressed"] = suppressed
+        burn("page", "downgraded", top, tier_name, route="page")
+        transitions[-1].update({"downgrade": True, "suppressed": suppressed})
         if before_tier:
-            transition["from_tier"] = before_tier
-        transitions.append(transition)
+            transitions[-1]["from_tier"] = before_tier
+        _mark_cleared(transitions[-1], cleared_at, now)
+        state["page_ended_at"] = now
     elif level == "ticket" and before == "ok":
-        transition = _burn_transition(evaluation, "ticket", "firing", top, state["tier"], route="ticket")
-        transition["suppressed"] = suppressed
-        transitions.append(transition)
+        retrigger = within_cool_off(previous.get("ended_at"))
+        if not retrigger:
+            state["incident"] = now
+        burn("ticket", "retriggered" if retrigger else "firing", top, tier_name, route="ticket")
+        transitions[-1]["suppressed"] = suppressed
     elif level == "ok" and before in ("page", "ticket"):
         route: Route = "page" if before == "page" else "ticket"
-        transitions.append(
-            _burn_transition(
-                evaluation, route, "resolved", signals.reading(before_tier), before_tier, route=route
-            )
-        )
+        burn(route, "resolved", signals.reading(before_tier), before_tier, route=route)
+        _mark_cleared(transitions[-1], cleared_at, now)
+        state["ended_at"] = now
+        if before == "page":
+            state["page_ended_at"] = now
     return state, transitions
+
+
+def _mark_cleared(transition: Transition, cleared_at: int | None, now: int) -> None:
+    """Where the condition cleared: incident durations and MTTR end here, not at the held resolve."""
+    at = now if cleared_at is None else cleared_at
+    transition["cleared_at"] = iso_seconds(at)
+    transition["cleared_at_epoch"] = at
+    transition["held_seconds"] = now - at
 
 
 def advance_budget(

@@ -6,16 +6,24 @@ from typing import Literal, TypedDict
 
 Kind = Literal["burn_rate", "budget", "no_data"]
 Severity = Literal["page", "ticket", "warning", "critical", "exhausted"]
-State = Literal["firing", "resolved", "downgraded", "escalated"]
+State = Literal["firing", "resolved", "downgraded", "escalated", "retriggered"]
 Route = Literal["page", "ticket"]
 BurnLevel = Literal["ok", "ticket", "page"]
 
 
-class BurnState(TypedDict):
+class _BurnRequired(TypedDict):
     level: BurnLevel
     tier: str | None  # the most severe firing tier, e.g. "1h/5m"
     since: int | None
     suppressed: list[str]
+
+
+class BurnState(_BurnRequired, total=False):
+    open_tiers: list[str]  # tiers that fired and still hold above their clear threshold (or are being held)
+    incident: int | None  # when the current (or last) incident opened: its identity across re-triggers
+    cleared_at: int | None  # the first evaluation where the open level stopped holding; the hold runs from here
+    page_ended_at: int | None  # when a page last ended (cool-off)
+    ended_at: int | None  # when an incident last closed to ok (cool-off)
 
 
 class BudgetState(TypedDict):
@@ -63,3 +71,7 @@ class Transition(_TransitionRequired, total=False):
     forecast: dict[str, float | None]
     runbook: str
     silent_for_seconds: int
+    incident: str  # "{slo}#{opened epoch}": stable across re-triggers (PagerDuty's dedup_key is built from it)
+    cleared_at: str  # when the condition cleared (ISO), on resolved/downgraded: MTTR ends here, not at the hold
+    cleared_at_epoch: int
+    held_seconds: int  # how long the page was held open after the condition cleared

@@ -19,9 +19,14 @@ def transition_epoch(transition: Mapping[str, Any]) -> int | None:
 
 
 def page_incidents(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[tuple[int, int | None]]:
-    """(fired, ended) of each page incident of one SLO, oldest first; ended is None while still firing."""
+    """(fired, ended) of each page incident of one SLO, oldest first; ended is None while still firing.
+
+    An incident ends where its condition cleared (`cleared_at_epoch`), not where a hold let the page go, and a
+    re-trigger within the cool-off reopens the same incident rather than starting another.
+    """
     incidents: list[tuple[int, int | None]] = []
     opened: int | None = None
+    ended: int | None = None
     for transition in log:
         if transition.get("slo") != slo_name or transition.get("kind") != "burn_rate":
             continue
@@ -31,13 +36,18 @@ def page_incidents(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[tupl
         if at is None:
             continue
         state = transition.get("state")
-        if state == "firing" and opened is None:
-            opened = at
-        elif state in PAGE_ENDS and opened is not None:
-            incidents.append((opened, at))
-            opened = None
+        if state in ("firing", "retriggered") and (opened is None or ended is not None):
+            if state == "retriggered" and opened is not None:
+                ended = None  # the same incident, open again
+                continue
+            if opened is not None:
+                incidents.append((opened, ended))
+            opened, ended = at, None
+        elif state in PAGE_ENDS and opened is not None and ended is None:
+            cleared = transition.get("cleared_at_epoch")
+            ended = int(cleared) if isinstance(cleared, int | float) and not isinstance(cleared, bool) else at
     if opened is not None:
-        incidents.append((opened, None))
+        incidents.append((opened, ended))
     return incidents
 
 

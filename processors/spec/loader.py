@@ -420,7 +420,7 @@ class _Reader:
             return AlertPolicy(tiers=tiers)
         body = self.mapping(node, f"{where}.alerting", slo_node, "alerting")
         at = f"{where}.alerting"
-        unknown = set(body) - {"tiers", "min_bad_events", "no_data", "budget_alerts"}
+        unknown = set(body) - {"tiers", "min_bad_events", "no_data", "budget_alerts", "cool_off"}
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail("unknown field", body, key, f"{at}.{key}")
@@ -446,7 +446,16 @@ class _Reader:
                     raise self.fail("must be a consumed-budget ratio > 0", raw, severity, severity)
                 parsed.append((severity, float(value)))
             thresholds = tuple(sorted(parsed, key=lambda item: item[1]))
-        return AlertPolicy(tiers=tiers, min_bad_events=min_bad, budget_thresholds=thresholds, no_data_after=no_data)
+        cool_off = conventions.HOUR
+        if body.get("cool_off") is not None:
+            cool_off = self.duration(body, "cool_off", "", at)
+        return AlertPolicy(
+            tiers=tiers,
+            min_bad_events=min_bad,
+            budget_thresholds=thresholds,
+            no_data_after=no_data,
+            cool_off=cool_off,
+        )
 
     def tier(self, node: Any, index: int, parent: _Mapping, at: str, window: int) -> BurnRateTier:
         field = f"{at}.tiers[{index}]"
@@ -498,7 +507,23 @@ def tier_from_mapping(body: dict[str, Any], period: int, fail: Any) -> BurnRateT
         if not _is_number(percent) or not 0 < percent <= 100:
             raise fail("must be a percentage in (0, 100]", "budget_percent")
         factor = burn_rate_factor(percent, long_window, period)
-    return BurnRateTier(severity=severity, long_window=long_window, short_window=short_window, factor=float(factor))
+    hold = None
+    if body.get("keep_firing_for") is not None:
+        raw = body["keep_firing_for"]
+        hold = 0 if raw in (0, "0", "0s", "0m") else parse_duration(raw)  # 0 turns the hold off
+        if hold is None or hold > long_window:
+            raise fail("must be a duration no longer than long", "keep_firing_for")
+    clear_ratio = body.get("clear_ratio", 0.5)
+    if not _is_number(clear_ratio) or not 0 < clear_ratio <= 1:
+        raise fail("must be a ratio in (0, 1]", "clear_ratio")
+    return BurnRateTier(
+        severity=severity,
+        long_window=long_window,
+        short_window=short_window,
+        factor=float(factor),
+        keep_firing_for=hold,
+        clear_ratio=float(clear_ratio),
+    )
 
 
 def burn_rate_factor(budget_percent: float, long_window: int, period: int) -> float:

@@ -111,10 +111,20 @@ Sli = EventsSli | TimeSliceSli | ResolutionSli | LatencySli
 
 @dataclass(frozen=True)
 class BurnRateTier:
+    """Opens (fires) on the Workbook condition: both windows burn ≥ factor. Once open it stays open while
+    both burn ≥ factor × clear_ratio, then for `keep_firing_for` more (Prometheus' keep_firing_for), so a
+    burn hovering around the factor is one incident, not one page per dip (docs/alerting.md)."""
+
     severity: Literal["page", "ticket"]
     long_window: int  # seconds
     short_window: int
     factor: float
+    keep_firing_for: int | None = None  # seconds; None means the short window
+    clear_ratio: float = 0.5
+
+    @property
+    def hold(self) -> int:
+        return self.short_window if self.keep_firing_for is None else self.keep_firing_for
 
     @property
     def name(self) -> str:
@@ -129,6 +139,7 @@ class AlertPolicy:
     min_bad_events: int = 5
     budget_thresholds: tuple[tuple[str, float], ...] = (("warning", 0.5), ("critical", 0.8), ("exhausted", 1.0))
     no_data_after: int | None = None  # seconds of silence before a no-data alert; None disables it
+    cool_off: int = conventions.HOUR  # a re-fire this soon after an incident closed re-triggers that incident
 
 
 @dataclass(frozen=True)

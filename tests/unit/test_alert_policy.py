@@ -97,9 +97,13 @@ def step(slo: Slo, state, burns, bad=100, consumed=0.1):  # type: ignore[no-unty
     return advance(current, read_signals(current, state["budget"]["level"]), state)
 
 
-def burn_state(level: str, tier: str | None) -> dict:  # type: ignore[type-arg]
+def burn_state(level: str, tier: str | None, **more: int) -> dict:  # type: ignore[type-arg]
+    """A burn state; `more` sets hysteresis fields, e.g. cleared_at (a hold running since then)."""
     state = initial_state()
     state["burn"] = {"level": level, "tier": tier, "since": NOW - 600, "suppressed": []}  # type: ignore[typeddict-item]
+    if level != "ok":
+        state["burn"]["incident"] = NOW - 600
+    state["burn"].update(more)  # type: ignore[typeddict-item]
     return state  # type: ignore[return-value]
 
 
@@ -116,16 +120,52 @@ def burn_state(level: str, tier: str | None) -> dict:  # type: ignore[type-arg]
             [("page", "escalated", "1h/5m", False)],
         ),
         (
-            "a page whose page tiers stop while a ticket tier holds downgrades once",
+            "a page whose page tiers stop is held open for the tier's hold (its short window)",
             ("page", "6h/30m"),
+            TICKET,
+            [],
+        ),
+        (
+            "a page whose short window dips under the factor but not under half of it stays open",
+            ("page", "1h/5m"),
+            {H: 15.0, 5 * M: 8.0},
+            [],
+        ),
+        (
+            "a page whose short window falls under half the factor starts its hold",
+            ("page", "1h/5m"),
+            {H: 15.0, 5 * M: 7.0},
+            [],
+        ),
+        (
+            "a page whose page tiers stopped a hold ago downgrades once while a ticket tier fires",
+            ("page", "6h/30m", {"cleared_at": NOW - 30 * M}),
             TICKET,
             [("page", "downgraded", "1d/2h", True)],
         ),
         (
-            "a page with nothing left firing resolves",
-            ("page", "1h/5m"),
+            "a page held for less than its hold sends nothing",
+            ("page", "1h/5m", {"cleared_at": NOW - 4 * M}),
+            {},
+            [],
+        ),
+        (
+            "a page with nothing left firing a hold ago resolves",
+            ("page", "1h/5m", {"cleared_at": NOW - 5 * M}),
             {},
             [("page", "resolved", "1h/5m", True)],
+        ),
+        (
+            "a fast burn within the cool-off of the last page re-triggers it",
+            ("ok", None, {"incident": NOW - 3 * H, "page_ended_at": NOW - 59 * M, "ended_at": NOW - 59 * M}),
+            FAST,
+            [("page", "retriggered", "1h/5m", True)],
+        ),
+        (
+            "a fast burn after the cool-off is a new page",
+            ("ok", None, {"incident": NOW - 3 * H, "page_ended_at": NOW - H, "ended_at": NOW - H}),
+            FAST,
+            [("page", "firing", "1h/5m", True)],
         ),
         (
             "a ticket tier from quiet opens a ticket",
@@ -140,15 +180,16 @@ def burn_state(level: str, tier: str | None) -> dict:  # type: ignore[type-arg]
             [("page", "firing", "1h/5m", True)],
         ),
         (
-            "a ticket with nothing left firing resolves",
-            ("ticket", "1d/2h"),
+            "a ticket with nothing left firing a hold ago resolves",
+            ("ticket", "1d/2h", {"cleared_at": NOW - 2 * H}),
             {},
             [("ticket", "resolved", "1d/2h", True)],
         ),
     ],
 )
 def test_burn_rate_transitions(slo: Slo, case: str, before, burns, expected) -> None:  # type: ignore[no-untyped-def]
-    _, transitions = step(slo, burn_state(*before), burns)
+    level, tier, *more = before
+    _, transitions = step(slo, burn_state(level, tier, **(more[0] if more else {})), burns)
     got = [
         (t["severity"], t["state"], t.get("tier"), t["notify"])
         for t in transitions
@@ -163,11 +204,22 @@ def test_a_page_names_the_suppressed_tiers_and_its_burn_rates(slo: Slo) -> None:
     assert page["burn_rates"] == {"1h": 15.0, "5m": 20.0}
     assert page["thresholds"]["factor"] == pytest.approx(14.4)
     assert page["route"] == "page" and page["id"] == f"api-availability#burn_rate#page#1h/5m#firing#{NOW}"
-    assert state["burn"] == {"level": "page", "tier": "1h/5m", "since": NOW, "suppressed": page["suppressed"]}
+    assert state["burn"] == {
+        "level": "page",
+        "tier": "1h/5m",
+        "since": NOW,
+        "suppressed": page["suppressed"],
+        "open_tiers": ["1h/5m", "6h/30m", "1d/2h", "3d/6h"],
+        "incident": NOW,
+        "cleared_at": None,
+        "page_ended_at": None,
+        "ended_at": None,
+    }
+    assert page["incident"] == f"api-availability#{NOW}"
 
 
 def test_a_downgrade_is_flagged_and_goes_to_the_page_topic(slo: Slo) -> None:
-    _, (downgrade,) = step(slo, burn_state("page", "1h/5m"), TICKET)
+    _, (downgrade,) = step(slo, burn_state("page", "1h/5m", cleared_at=NOW - 5 * M), TICKET)
     assert (
         downgrade["downgrade"] is True and downgrade["from_tier"] == "1h/5m" and downgrade["route"] == "page"
     )

@@ -46,8 +46,9 @@ def test_alerts_as_json_carry_the_fixed_fields(db: str, capsys: pytest.CaptureFi
     log = json.loads(capsys.readouterr().out)
     assert [(t["slo"], t["kind"], t["severity"], t["state"], t["at"]) for t in log] == [
         ("api-availability", "burn_rate", "page", "firing", "2026-10-01T04:01:00Z"),
-        ("api-availability", "burn_rate", "page", "resolved", "2026-10-01T04:07:00Z"),
+        ("api-availability", "burn_rate", "page", "resolved", "2026-10-01T04:12:00Z"),  # cleared 04:07, held 5m
     ]
+    assert log[1]["cleared_at"] == "2026-10-01T04:07:00Z"
     firing = log[0]
     assert list(firing)[:9] == list(alerts.FIELDS)
     assert firing["tier"] == "1h/5m" and firing["suppressed"] == [] and len(firing["exemplars"]) == 5

@@ -8,47 +8,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from dataclasses import dataclass
-from typing import Any
+from functools import cache
 
 import pytest
 
 from processors import conventions
 from processors.alerting import NotificationsFailedError, evaluate_and_record, read_signals
-from processors.alerting.fakes import MemoryAlertStore, MemoryNotifier
-from processors.evaluating import evaluate, status_document
-from processors.evaluating.fakes import Phase, SeriesView, minute_counts
+from processors.evaluating import evaluate, mttr_seconds, status_document
 from processors.spec import Slo, Spec, load_spec
-
-STEP = conventions.MINUTE
-T0 = 1_790_000_000 // conventions.DAY * conventions.DAY  # the moment the interesting part of a stream starts
-HISTORY = 30 * conventions.DAY // STEP  # a month of healthy traffic first, so budgets are realistic
-RATE = 20  # requests per minute
+from tests.alert_fakes import MemoryAlertStore, MemoryNotifier, Phase, SeriesView, minute_counts
+from tests.alert_scenarios import (
+    HISTORY,
+    RATE,
+    SCENARIOS,
+    STEP,
+    T0,
+    Run,
+    Scenario,
+    detection_seconds,
+    first_evaluation_at_or_after,
+    summary,
+)
+from tests.alert_scenarios import backtest as run_scenario
 
 
 @pytest.fixture(scope="module")
 def slo() -> Slo:
     return load_spec().slo(conventions.API_AVAILABILITY)  # objective 0.999, Workbook tiers
-
-
-@dataclass
-class Run:
-    slo: Slo
-    view: SeriesView
-    store: MemoryAlertStore
-    notifier: MemoryNotifier
-
-    def transitions(self, **match: Any) -> list[dict[str, Any]]:
-        return [t for t in self.store.log if all(t.get(k) == v for k, v in match.items())]
-
-    def first(self, **match: Any) -> int:
-        found = self.transitions(**match)
-        assert found, f"no transition matching {match}"
-        return int(found[0]["at_epoch"]) - T0
-
-    def tier(self, name: str) -> Any:
-        return next(t for t in self.slo.alerting.tiers if t.name == name)  # type: ignore[union-attr]
 
 
 def backtest(
@@ -62,22 +48,8 @@ def backtest(
     history_rate: float = RATE,
 ) -> Run:
     """Healthy history, then `phases` from T0; evaluate every minute from T0 + first for `minutes`."""
-    series = minute_counts([Phase(history, history_rate), *phases], seed=seed)
-    view = SeriesView(T0 - history * STEP, {slo.name: series})
-    run = Run(slo, view, MemoryAlertStore(), MemoryNotifier())
-    spec = Spec(slos=(slo,))
-    for minute in range(first, first + minutes):
-        evaluate_and_record(run.store, view, spec, T0 + minute * STEP, run.notifier)
-    return run
-
-
-def detection_seconds(factor: float, objective: float, error_ratio: float, long_window: int) -> float:
-    """SRE Workbook: time to detection = factor × (1 − objective) / error ratio × long window."""
-    return factor * (1 - objective) / error_ratio * long_window
-
-
-def first_evaluation_at_or_after(seconds: float) -> int:
-    return math.ceil(seconds / STEP - 1e-9) * STEP
+    scenario = Scenario("ad hoc", tuple(phases), minutes, first, seed, False, history_rate, history)
+    return run_scenario(scenario, slo)
 
 
 @pytest.mark.parametrize(
@@ -115,17 +87,26 @@ def hold_until(run: Run, outage_minutes: int, severity: str) -> int:
     return max(ends)
 
 
-def test_a_short_outage_resolves_when_it_leaves_the_five_minute_window(slo: Slo) -> None:
+def hold_of(run: Run, tier_name: str) -> int:
+    return int(run.tier(tier_name).hold)
+
+
+def cleared(transition: dict) -> int:  # type: ignore[type-arg]
+    return int(transition["cleared_at_epoch"]) - T0
+
+
+def test_a_short_outage_clears_when_it_leaves_the_five_minute_window_and_ends_one_hold_later(slo: Slo) -> None:
     run = backtest(slo, [Phase(2, RATE, 1.0), Phase(600, RATE)], minutes=120)
     expected = hold_until(run, 2, "page")
     assert expected == 2 * STEP + 5 * conventions.MINUTE  # only 1h/5m fires for 2 minutes at 99.9%
-    resolved = run.first(kind="burn_rate", severity="page", state="resolved")
-    assert abs(resolved - expected) <= STEP
+    (resolved,) = run.transitions(kind="burn_rate", severity="page", state="resolved")
+    assert abs(cleared(resolved) - expected) <= STEP
+    assert resolved["at_epoch"] - T0 - cleared(resolved) == hold_of(run, "1h/5m") == 5 * conventions.MINUTE
     assert not run.transitions(severity="ticket")
 
 
-def test_a_longer_outage_keeps_paging_while_6h_30m_holds_then_downgrades_to_a_ticket(slo: Slo) -> None:
-    run = backtest(slo, [Phase(10, RATE, 1.0), Phase(1000, RATE)], minutes=8 * 60)
+def test_a_longer_outage_pages_while_6h_30m_holds_then_downgrades_one_hold_later(slo: Slo) -> None:
+    run = backtest(slo, [Phase(10, RATE, 1.0), Phase(1000, RATE)], minutes=13 * 60)
     page_end = hold_until(run, 10, "page")
     ticket_end = hold_until(run, 10, "ticket")
     assert page_end == 10 * STEP + 30 * conventions.MINUTE and ticket_end == 10 * STEP + 6 * conventions.HOUR
@@ -135,11 +116,93 @@ def test_a_longer_outage_keeps_paging_while_6h_30m_holds_then_downgrades_to_a_ti
         ("page", "downgraded"),
         ("ticket", "resolved"),
     ]
-    assert abs(run.first(state="downgraded") - page_end) <= STEP
-    assert burn[1]["downgrade"] is True and burn[1]["from_tier"] in ("1h/5m", "6h/30m")
-    assert abs(run.first(kind="burn_rate", state="resolved") - ticket_end) <= STEP
+    downgraded, resolved = burn[1], burn[2]
+    assert abs(cleared(downgraded) - page_end) <= STEP
+    assert run.first(state="downgraded") == cleared(downgraded) + hold_of(run, "6h/30m")
+    assert downgraded["downgrade"] is True and downgraded["from_tier"] in ("1h/5m", "6h/30m")
+    assert abs(cleared(resolved) - ticket_end) <= STEP
+    assert resolved["at_epoch"] - T0 == cleared(resolved) + hold_of(run, "3d/6h")
     sent = [t["state"] for t in run.notifier.sent if t["kind"] == "burn_rate"]
     assert sent == ["firing", "downgraded", "resolved"]
+    (incident,) = {t["incident"] for t in burn}
+    assert incident == f"{slo.name}#{T0 + STEP}"
+
+
+@cache
+def scenario_run(name: str) -> Run:
+    return run_scenario(next(s for s in SCENARIOS if s.name == name))
+
+
+SCENARIO_NAMES = [s.name for s in SCENARIOS]
+SHARP = ["2-minute outage", "10-minute outage", "45-minute outage", "slow burn (10x) turning into an outage"]
+HOVERING = [
+    "flapping: 8x for 10 h, Poisson 20/min",
+    "near threshold at low traffic: 7x for 10 h, Poisson 5/min",
+    "alternating: 30 min at 30x, 30 min healthy, for 6 h",
+]
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_a_page_opens_at_the_first_evaluation_where_the_workbook_condition_holds(name: str) -> None:
+    run = scenario_run(name)
+    opened = [t for t in run.transitions(kind="burn_rate", severity="page") if t["state"] == "firing"]
+    if not run.condition:
+        assert not opened, name
+        return
+    assert int(opened[0]["at_epoch"]) - T0 == run.condition[0], name
+
+
+@pytest.mark.parametrize("name", SHARP)
+def test_a_sharp_incident_pages_once_and_ends_within_a_short_window_of_the_condition_clearing(name: str) -> None:
+    run = scenario_run(name)
+    row = summary(run)
+    ends = [t for t in run.transitions(kind="burn_rate", severity="page") if t["state"] != "firing"]
+    last_tier = run.tier(ends[-1]["from_tier"] if ends[-1]["state"] == "downgraded" else ends[-1]["tier"])
+    assert row["pages"] == 1, name
+    assert 0 <= row["reset_after_clear"] <= last_tier.short_window, name
+    assert cleared(ends[-1]) == row["condition_cleared"], name
+
+
+@pytest.mark.parametrize("name", HOVERING)
+def test_a_burn_hovering_around_a_threshold_for_hours_sends_one_page(name: str) -> None:
+    run = scenario_run(name)
+    assert run.pages == 1, name
+    assert len({t["incident"] for t in run.transitions(kind="burn_rate")}) == 1, name
+    assert all(t["state"] != "firing" for t in run.sent(route="page")[1:]), name
+
+
+def test_the_flapping_scenario_of_the_issue_still_flaps_without_hysteresis() -> None:
+    """Proves the scenario reproduces the report: with the Workbook's bare rule (no clear ratio, no hold, no
+    cool-off) the same stream pages several times."""
+    scenario = next(s for s in SCENARIOS if s.name == HOVERING[0])
+    slo = load_spec().slo(conventions.API_AVAILABILITY)
+    bare = tuple(dataclasses.replace(t, keep_firing_for=0, clear_ratio=1.0) for t in slo.alerting.tiers)  # type: ignore[union-attr]
+    slo = dataclasses.replace(slo, alerting=dataclasses.replace(slo.alerting, tiers=bare, cool_off=0))  # type: ignore[arg-type]
+    assert run_scenario(scenario, slo).pages >= 5
+
+
+def test_a_re_fire_within_the_cool_off_re_triggers_the_incident_and_a_later_one_pages_again(slo: Slo) -> None:
+    outage = Phase(2, RATE, 1.0)
+    run = backtest(slo, [outage, Phase(40, RATE), outage, Phase(180, RATE), outage, Phase(60, RATE)], minutes=300)
+    burn = [(t["state"], t["incident"]) for t in run.sent(kind="burn_rate")]
+    first, later = f"{slo.name}#{T0 + STEP}", f"{slo.name}#{T0 + 225 * STEP}"
+    assert burn == [
+        ("firing", first),
+        ("resolved", first),
+        ("retriggered", first),
+        ("resolved", first),
+        ("firing", later),
+        ("downgraded", later),  # three outages in a day are enough for 1d/2h: the ticket carries on
+    ]
+    assert run.pages == 2
+
+
+def test_mttr_counts_from_when_the_condition_cleared_not_from_the_held_resolve(slo: Slo) -> None:
+    run = backtest(slo, [Phase(10, RATE, 1.0), Phase(1000, RATE)], minutes=2 * 60)
+    (end,) = run.transitions(state="downgraded")
+    mttr = mttr_seconds(run.store.log, slo.name, T0, T0 + conventions.DAY)
+    assert mttr == cleared(end) - STEP
+    assert mttr < end["at_epoch"] - T0 - STEP
 
 
 def test_an_incident_sends_one_page_however_many_tiers_fire(slo: Slo) -> None:
