@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 PAGE_ENDS = ("resolved", "downgraded")
@@ -18,15 +19,23 @@ def transition_epoch(transition: Mapping[str, Any]) -> int | None:
     return int(parsed.timestamp()) if parsed else None
 
 
-def page_incidents(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[tuple[int, int | None]]:
-    """(fired, ended) of each page incident of one SLO, oldest first; ended is None while still firing.
+@dataclass(frozen=True)
+class PageIncident:
+    opened: int  # the page's first firing
+    cleared: int | None  # where its condition cleared (durations and MTTR end here); None while open
+    closed: int | None  # when the page ended, after any hold (when the log learned it ended)
+
+
+def page_incident_spans(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[PageIncident]:
+    """Each page incident of one SLO, oldest first.
 
     An incident ends where its condition cleared (`cleared_at_epoch`), not where a hold let the page go, and a
     re-trigger within the cool-off reopens the same incident rather than starting another.
     """
-    incidents: list[tuple[int, int | None]] = []
+    incidents: list[PageIncident] = []
     opened: int | None = None
-    ended: int | None = None
+    cleared: int | None = None
+    closed: int | None = None
     for transition in log:
         if transition.get("slo") != slo_name or transition.get("kind") != "burn_rate":
             continue
@@ -36,28 +45,39 @@ def page_incidents(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[tupl
         if at is None:
             continue
         state = transition.get("state")
-        if state in ("firing", "retriggered") and (opened is None or ended is not None):
+        if state in ("firing", "retriggered") and (opened is None or closed is not None):
             if state == "retriggered" and opened is not None:
-                ended = None  # the same incident, open again
+                cleared = closed = None  # the same incident, open again
                 continue
             if opened is not None:
-                incidents.append((opened, ended))
-            opened, ended = at, None
-        elif state in PAGE_ENDS and opened is not None and ended is None:
-            cleared = transition.get("cleared_at_epoch")
-            ended = int(cleared) if isinstance(cleared, int | float) and not isinstance(cleared, bool) else at
+                incidents.append(PageIncident(opened, cleared, closed))
+            opened, cleared, closed = at, None, None
+        elif state in PAGE_ENDS and opened is not None and closed is None:
+            value = transition.get("cleared_at_epoch")
+            cleared = int(value) if isinstance(value, int | float) and not isinstance(value, bool) else at
+            closed = at
     if opened is not None:
-        incidents.append((opened, ended))
+        incidents.append(PageIncident(opened, cleared, closed))
     return incidents
 
 
-def mttr_seconds(log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int) -> float | None:
-    """Mean duration of the page incidents that ended within [start, end); None when none did."""
-    durations = [
-        ended - fired
-        for fired, ended in page_incidents(log, slo_name)
-        if ended is not None and start <= ended < end
+def page_incidents(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[tuple[int, int | None]]:
+    """(fired, cleared) of each page incident of one SLO, oldest first; cleared is None while still open."""
+    return [(i.opened, i.cleared) for i in page_incident_spans(log, slo_name)]
+
+
+def incident_durations(log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int) -> list[int]:
+    """Durations (fired → condition cleared) of the page incidents whose page ended within [start, end)."""
+    return [
+        i.cleared - i.opened
+        for i in page_incident_spans(log, slo_name)
+        if i.cleared is not None and i.closed is not None and start <= i.closed < end
     ]
+
+
+def mttr_seconds(log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int) -> float | None:
+    """Mean duration of the page incidents whose page ended within [start, end); None when none did."""
+    durations = incident_durations(log, slo_name, start, end)
     if not durations:
         return None
     return sum(durations) / len(durations)

@@ -23,7 +23,7 @@ from processors.classifying.builtin import (
 )
 from processors.counting import Counts
 from processors.evaluating.metrics import DIMENSION_SLO, MetricPoint
-from processors.evaluating.mttr import mttr_seconds, page_incidents
+from processors.evaluating.mttr import incident_durations, mttr_seconds
 from processors.sketch import TDigest
 from processors.spec.model import EventsSli, Spec
 from processors.store.base import Store
@@ -188,12 +188,9 @@ def _latency_points(metric: str, digest: TDigest | None) -> list[MetricPoint]:
 
 def _mttr_points(log: list[Mapping[str, Any]], spec: Spec, start: int, end: int) -> list[MetricPoint]:
     """MTTR over every SLO's page incidents that ended in the minute, then per SLO (dimension SLO)."""
-    durations = [
-        ended - fired
-        for slo in spec.slos
-        for fired, ended in page_incidents(log, slo.name)
-        if ended is not None and start <= ended < end
-    ]
+    # An incident is reported in the minute its page ended (after any hold), with its duration to where the
+    # condition cleared: the evaluator only learns an incident is over when the page ends.
+    durations = [d for slo in spec.slos for d in incident_durations(log, slo.name, start, end)]
     if not durations:
         return []
     points = [MetricPoint(MTTR_METRIC, round(sum(durations) / len(durations), 3), "Seconds")]

@@ -73,11 +73,12 @@ def test_a_missing_store_is_a_one_line_usage_error(tmp_path: Path) -> None:
     ("since", "expected_states"),
     [
         ("2026-10-01T04:05:00Z", ["resolved"]),
-        ("2026-10-01T04:08:00Z", []),
-        # The store holds alerts only, so durations count back from the minute after the newest one (04:07).
+        ("2026-10-01T04:13:00Z", []),
+        # The store holds alerts only, so durations count back from the minute after the newest one (04:12, the
+        # resolve after the 5-minute hold).
         ("1m", ["resolved"]),
-        ("6m", ["resolved"]),
-        ("7m", ["firing", "resolved"]),
+        ("11m", ["resolved"]),
+        ("12m", ["firing", "resolved"]),
     ],
 )
 def test_since_takes_a_time_or_a_duration_back_from_the_newest_event(
