@@ -2,12 +2,18 @@
 
 Delivery is at least once. Notifications are published before the evaluation is saved; a publish that
 fails keeps that (SLO, kind) at its previous state, so the next evaluation (or Lambda's retry of this one)
-sends it again. A crash between publishing and saving re-sends too. A retry after a successful save finds
-the new state already stored and sends nothing; an evaluation older than the stored one is skipped.
+sends it again. A retry after a successful save finds the new state already stored and sends nothing; an
+evaluation older than the stored one is skipped.
+
+Two evaluations of the same minute that overlap publish once: before publishing, each claims
+(slo, group, transition, minute) with a conditional write (Store.claim_notification), and only the winner
+publishes. A claim is a short lease, so a claimant that crashed before publishing delays the page, never loses it.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -56,14 +62,45 @@ def attach_exemplars(view: SliView, signals: Signals, transition: Transition, no
     transition["exemplars"] = list(ids[:MAX_EXEMPLARS])
 
 
+def publish_once(
+    store: Any, notifier: Notifier, transition: Transition, owner: str, clock: Callable[[], float]
+) -> None:
+    """Publish `transition` unless another evaluation claimed it first (stores without claims just publish)."""
+    claim_notification = getattr(store, "claim_notification", None)
+    if claim_notification is None:  # an AlertStore double without the claim port
+        notifier.publish(transition)
+        return
+    from processors.store.types import NotificationClaim
+
+    claim = NotificationClaim(
+        slo=transition["slo"],
+        transition="#".join(
+            (transition["kind"], transition["severity"], transition.get("tier") or "-", transition["state"])
+        ),
+        minute=int(transition["at_epoch"]),
+        group=str(cast(dict[str, Any], transition).get("group") or ""),
+    )
+    if not claim_notification(claim, owner, clock()):
+        return  # an overlapping evaluation of this minute publishes it
+    try:
+        notifier.publish(transition)
+    except NotificationError:
+        store.settle_notification(claim, owner, published=False)  # a retry may claim and publish it
+        raise
+    store.settle_notification(claim, owner, published=True)
+
+
 def record_evaluation(
-    store: AlertStore, view: SliView, evaluation: Evaluation, notifier: Notifier
+    store: AlertStore, view: SliView, evaluation: Evaluation, notifier: Notifier,
+    clock: Callable[[], float] = time.time,
 ) -> list[Transition]:
     """Advance every SLO's alert state, publish what changed, save; returns the newly recorded transitions.
 
     Raises NotificationsFailedError (after saving everything else) when some publishes failed.
+    `clock` times the notification claims' leases (the wall clock, not the evaluated minute).
     """
     now = evaluation.now
+    owner = uuid.uuid4().hex  # this evaluation, as the owner of the claims it makes
     previous = store.load_alert_states()
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
@@ -81,7 +118,7 @@ def record_evaluation(
                 for transition in of_kind:
                     attach_exemplars(view, signals, transition, now)
                     if transition["notify"]:
-                        notifier.publish(transition)
+                        publish_once(store, notifier, transition, owner, clock)
             except NotificationError as exc:
                 failures.append((slo.name, kind, str(exc)))
                 part = _STATE_PART[kind]

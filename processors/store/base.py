@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
 from processors.store.keys import PartialDelta
-from processors.store.types import Checkpoint, Commit, DigestKey, RollupReport, StoreStats
+from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport, StoreStats
 from processors.timeutil import floor_to
 
 if TYPE_CHECKING:
@@ -192,6 +192,19 @@ class Store(ABC):
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         return self._alert_log(since)
 
+    def claim_notification(self, claim: NotificationClaim, owner: str, now: float) -> bool:
+        """True when `owner` may publish this transition: a conditional write that one caller wins.
+
+        The claim is a lease (`claim.lease_seconds` from `now`, the caller's clock): a claimant that crashed
+        before publishing loses it when the lease ends, so the page is late rather than lost. Claiming again
+        as the same owner succeeds. A published claim is never taken again.
+        """
+        return self._put_claim(claim, owner, now)
+
+    def settle_notification(self, claim: NotificationClaim, owner: str, *, published: bool) -> None:
+        """After publishing: mark the claim published, or (the publish failed) give it back for a retry."""
+        self._settle_claim(claim, owner, published)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
@@ -242,6 +255,12 @@ class Store(ABC):
 
     @abstractmethod
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool: ...
+
+    @abstractmethod
+    def _settle_claim(self, claim: NotificationClaim, owner: str, published: bool) -> None: ...
 
 
 def transition_time(transition: Mapping[str, Any], default: int) -> int:

@@ -26,7 +26,7 @@ from processors.store.exceptions import (
     StoreUnavailableError,
     TransientStoreError,
 )
-from processors.store.types import Checkpoint, Commit, DigestKey, RollupReport
+from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport
 from processors.timeutil import floor_to
 
 PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
@@ -39,6 +39,8 @@ position_matches = "#pos = :expected"
 state_not_newer = "attribute_not_exists(#pk) OR #at <= :at"
 still_pending = "attribute_exists(#gpk)"
 lease_free = "attribute_not_exists(#pk) OR #until < :now OR #owner = :me"
+claim_available = "attribute_not_exists(#pk) OR (#published = :no AND (#owner = :owner OR #lease < :now))"
+claim_owned = "#owner = :owner AND #published = :no"
 
 TRANSIENT_CODES = {
     "ProvisionedThroughputExceededException",
@@ -663,6 +665,52 @@ class DynamoDBStore(Store):
             finally:
                 self.stats.write_requests += 1
         return [transition for transition, _ in new]
+
+    def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool:
+        pk = keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute)
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={
+                    **_key(pk, keys.CLAIM_SK),
+                    "owner": _s(owner),
+                    "published": {"BOOL": False},
+                    "lease": _n(now + claim.lease_seconds),
+                    tables.TTL_ATTRIBUTE: _n(keys.claim_expires_at(claim.minute)),
+                },
+                ConditionExpression=claim_available,
+                ExpressionAttributeNames={"#pk": PK, "#published": "published", "#owner": "owner", "#lease": "lease"},
+                ExpressionAttributeValues={":no": {"BOOL": False}, ":owner": _s(owner), ":now": _n(float(now))},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # another evaluation holds (or published) this transition
+            _raise_mapped(exc, "claim notification")
+        finally:
+            self.stats.write_requests += 1
+        return True
+
+    def _settle_claim(self, claim: NotificationClaim, owner: str, published: bool) -> None:
+        key = _key(keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute), keys.CLAIM_SK)
+        names = {"#owner": "owner", "#published": "published"}
+        values: dict[str, Any] = {":owner": _s(owner), ":no": {"BOOL": False}}
+        try:
+            if published:
+                self.client.update_item(
+                    TableName=self.table, Key=key, UpdateExpression="SET #published = :yes",
+                    ConditionExpression=claim_owned, ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={**values, ":yes": {"BOOL": True}},
+                )
+            else:
+                self.client.delete_item(
+                    TableName=self.table, Key=key, ConditionExpression=claim_owned,
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                _raise_mapped(exc, "settle notification claim")
+        finally:
+            self.stats.write_requests += 1
 
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
         items = self._query(

@@ -121,6 +121,14 @@ def claim_pk(slo: str, group: str, transition: str, minute: int) -> str:
     return f"{PK_CLAIM}#{slo}#{group}#{transition}#{minute}"
 
 
+CLAIM_SK: Final = "CLAIM"
+CLAIM_TTL: Final = 2 * conventions.DAY  # a claim only has to outlive the evaluations that could race for it
+
+
+def claim_expires_at(minute: int) -> int:
+    return minute + CLAIM_TTL
+
+
 def correction_pk(slo: str) -> str:
     return f"{PK_CORRECTION}#{slo}"
 

@@ -12,8 +12,8 @@ from processors.decoding.types import Position
 from processors.stitching.model import TraceHead
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import CommitConflictError, StoreUnavailableError
-from processors.store.keys import decode_head, encode_head
-from processors.store.types import Checkpoint, Commit, DigestKey
+from processors.store.keys import claim_expires_at, claim_pk, decode_head, encode_head
+from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -37,6 +37,10 @@ CREATE INDEX IF NOT EXISTS traces_by_workflow ON traces (workflow_id, first_seen
 CREATE INDEX IF NOT EXISTS traces_by_repository ON traces (repository, first_seen_ms);
 CREATE INDEX IF NOT EXISTS traces_open ON traces (open_since_ms) WHERE open_since_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS gauges (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    pk TEXT PRIMARY KEY, owner TEXT NOT NULL, published INTEGER NOT NULL, lease_until REAL NOT NULL,
+    expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
@@ -292,6 +296,26 @@ class SqliteStore(Store):
             raise
         self.stats.write_requests += 1
         return recorded
+
+    def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool:
+        pk = claim_pk(claim.slo, claim.group, claim.transition, claim.minute)
+        self.stats.write_requests += 1
+        # one statement is atomic: insert, or take over the same owner's claim or an expired unpublished lease
+        won = self.db.execute(
+            "INSERT INTO claims VALUES (?, ?, 0, ?, ?) ON CONFLICT (pk) DO UPDATE "
+            "SET owner = excluded.owner, lease_until = excluded.lease_until "
+            "WHERE claims.published = 0 AND (claims.owner = excluded.owner OR claims.lease_until < ?)",
+            (pk, owner, now + claim.lease_seconds, claim_expires_at(claim.minute), now),
+        ).rowcount
+        return bool(won)
+
+    def _settle_claim(self, claim: NotificationClaim, owner: str, published: bool) -> None:
+        pk = claim_pk(claim.slo, claim.group, claim.transition, claim.minute)
+        self.stats.write_requests += 1
+        if published:
+            self.db.execute("UPDATE claims SET published = 1 WHERE pk = ? AND owner = ?", (pk, owner))
+        else:
+            self.db.execute("DELETE FROM claims WHERE pk = ? AND owner = ? AND published = 0", (pk, owner))
 
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
         self.stats.read_requests += 1

@@ -70,6 +70,17 @@ class Commit:
         return not (self.counters or self.digests or self.heads or self.exemplars or self.gauges)
 
 
+@dataclass(frozen=True)
+class NotificationClaim:
+    """The right to publish one alert transition: (slo, group, transition, minute), held as a lease."""
+
+    slo: str
+    transition: str  # kind/severity/tier/state, e.g. burn_rate#page#1h/5m#firing
+    minute: int
+    group: str = ""
+    lease_seconds: int = 120  # longer than an evaluation can take (the evaluator times out at 55 s)
+
+
 @dataclass
 class StoreStats:
     """Requests the adapter made, for benchmarks and the closing figures."""
