@@ -24,7 +24,8 @@ def test_a_uuid_with_a_trailing_newline_is_not_a_correlation_id() -> None:
     assert is_correlation_id(cid(1)) and is_correlation_id(cid(1).upper())
     assert not is_correlation_id(cid(1) + "\n") and not is_correlation_id(cid(1) + "\r\n")
     decoded = decode_record(kinesis_record(gz(cw_payload([log_line("api_request", T0, cid(1) + "\n", "Api")])), 1))
-    assert decoded.skips == {conventions.SKIP_BAD_CORRELATION_ID: 1}
+    assert decoded.notes == {conventions.NOTE_BAD_CORRELATION_ID: 1}
+    assert [event.correlation_id for event in decoded.events] == [""]  # counted, but joins no trace
 
 
 @pytest.fixture
