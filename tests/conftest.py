@@ -36,14 +36,14 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's ThreadedMotoServer: real HTTP, real botocore serialization; no in-process patching."""
-    from moto.server import ThreadedMotoServer
+    """moto's server as `slo local-dynamodb` runs it (serialized, per-item transaction rollback): real HTTP,
+    real botocore serialization; no in-process patching of our store."""
+    from processors.cli.local_dynamodb import LocalDynamoDB
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = LocalDynamoDB("127.0.0.1", 0)
     server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server.endpoint
     finally:
         server.stop()
 

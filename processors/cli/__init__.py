@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "processors.cli.validate",
     "correlation.emit",
     "processors.cli.bootstrap",
+    "processors.cli.local_dynamodb",
     "processors.cli.subscribe",
     "processors.cli.dashboards",
 )
