@@ -25,7 +25,7 @@ demo: events
 	$(BIN)/slo replay events/ --db $(DB)
 	@echo; echo "== slo status (at the end of the sample) =="
 	$(BIN)/slo status --db $(DB)
-	@echo; echo "== slo alerts: the short incident at 03:00 pages, then resolves =="
+	@echo; echo "== slo alerts: the short incident at 03:00 pages once; the page ends (down to a ticket) 30 min after it clears =="
 	$(BIN)/slo alerts --db $(DB)
 	@echo; echo "== one example: the trace behind the first page's first exemplar =="
 	$(BIN)/slo trace $$($(BIN)/slo alerts --db $(DB) --json | $(BIN)/python -c \

@@ -115,12 +115,21 @@ def subject(transition: Mapping[str, Any]) -> str:
     return ascii_subject(text)
 
 
+def trace_url(trace_api_url: str, correlation_id: str) -> str:
+    """The trace API's GET /traces/{id}. TRACE_API_URL is the traces collection, as sam/template.yaml sets it
+    (`…/v1/traces/`); a bare stage URL (`…/v1`) gets `/traces` added rather than a broken link."""
+    base = trace_api_url.rstrip("/")
+    if not base.endswith("/traces"):
+        base += "/traces"
+    return f"{base}/{correlation_id}"
+
+
 def exemplar_links(ids: list[str], trace_api_url: str | None) -> list[dict[str, str]]:
     links = []
     for correlation_id in ids[:MAX_EXEMPLARS]:
         link = {"id": correlation_id, "command": f"slo trace {correlation_id}"}
         if trace_api_url:
-            link["trace_url"] = f"{trace_api_url.rstrip('/')}/traces/{correlation_id}"
+            link["trace_url"] = trace_url(trace_api_url, correlation_id)
         links.append(link)
     return links
 

@@ -113,10 +113,11 @@ def read_signals(evaluation: SloEvaluation, previous_budget_level: str | None = 
         slo=evaluation.name,
         policy=policy,
         tiers=readings,
-        # the low-traffic gate holds for budget alerts too: 1 bad event of 3 is not an exhausted budget
+        # Budget alerts are gated on the window's total events only (docs/alerting.md): an exhausted budget is a
+        # fact however few bad events spent it, but over a handful of events one failure is the whole budget.
         budget_level=(
             budget_level(evaluation.consumed, policy.budget_thresholds, previous_budget_level)
-            if evaluation.counts.bad >= policy.min_bad_events
+            if evaluation.counts.total >= policy.budget_min_events
             else None
         ),
         silent=silent,

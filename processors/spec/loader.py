@@ -420,13 +420,16 @@ class _Reader:
             return AlertPolicy(tiers=tiers)
         body = self.mapping(node, f"{where}.alerting", slo_node, "alerting")
         at = f"{where}.alerting"
-        unknown = set(body) - {"tiers", "min_bad_events", "no_data", "budget_alerts", "cool_off"}
+        unknown = set(body) - {"tiers", "min_bad_events", "no_data", "budget_alerts", "cool_off", "budget_min_events"}
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail("unknown field", body, key, f"{at}.{key}")
         min_bad = body.get("min_bad_events", 5)
         if not isinstance(min_bad, int) or isinstance(min_bad, bool) or min_bad < 0:
             raise self.fail("must be an integer ≥ 0", body, "min_bad_events", f"{at}.min_bad_events")
+        budget_min = body.get("budget_min_events", 100)
+        if not isinstance(budget_min, int) or isinstance(budget_min, bool) or budget_min < 0:
+            raise self.fail("must be an integer ≥ 0", body, "budget_min_events", f"{at}.budget_min_events")
         no_data = None
         if body.get("no_data") is not None:
             no_data = self.duration(body, "no_data", "", at)
@@ -454,6 +457,7 @@ class _Reader:
             min_bad_events=min_bad,
             budget_thresholds=thresholds,
             no_data_after=no_data,
+            budget_min_events=budget_min,
             cool_off=cool_off,
         )
 

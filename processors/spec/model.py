@@ -139,6 +139,7 @@ class AlertPolicy:
     min_bad_events: int = 5
     budget_thresholds: tuple[tuple[str, float], ...] = (("warning", 0.5), ("critical", 0.8), ("exhausted", 1.0))
     no_data_after: int | None = None  # seconds of silence before a no-data alert; None disables it
+    budget_min_events: int = 100  # budget alerts need this many events in the SLO window
     cool_off: int = conventions.HOUR  # a re-fire this soon after an incident closed re-triggers that incident
 
 

@@ -329,3 +329,24 @@ def test_the_template_dashboards_equal_a_fresh_generation_from_the_spec(template
     assert embedded_bodies(template) == fresh
     for name, body in fresh.items():
         assert (DASHBOARDS / f"{name}.json").read_text() == render(body), f"run `slo dashboards`: {name}"
+
+
+def test_exemplar_links_built_from_the_template_s_trace_api_url_hit_the_trace_route(template: dict[str, Any]) -> None:
+    from processors.alerting.notify import exemplar_links
+
+    sub = template["Resources"]["EvaluatorFunction"]["Properties"]["Environment"]["Variables"]["TRACE_API_URL"]
+    values = {"TraceApi": "a1b2c3", "AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com"}
+    url = re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], sub["Fn::Sub"])
+    stage = template["Resources"]["TraceApi"]["Properties"]["StageName"]
+    (route,) = [
+        event["Properties"]["Path"]
+        for function in functions(template).values()
+        for event in (function["Properties"].get("Events") or {}).values()
+        if event.get("Type") == "Api" and event["Properties"].get("RestApiId", {}).get("Ref") == "TraceApi"
+    ]
+    (link,) = exemplar_links(["0b6c0000-0000-4000-8000-000000000000"], url)
+    expected = f"https://a1b2c3.execute-api.eu-west-1.amazonaws.com/{stage}" + route.replace(
+        "{correlationId}", "0b6c0000-0000-4000-8000-000000000000"
+    )
+    assert link["trace_url"] == expected
+    assert "/traces/traces/" not in link["trace_url"]

@@ -111,6 +111,8 @@ def test_the_message_links_five_exemplars_to_traces_and_drops_bookkeeping() -> N
     }
     assert not {"notify", "route", "at_epoch"} & set(body)
     assert "trace_url" not in message(page())["exemplars"][0]
+    collection = message(page(), "https://api.example.com/prod/traces/")["exemplars"][0]["trace_url"]
+    assert collection == first["trace_url"]  # the collection URL (as the template sets it) gives the same link
 
 
 def sns() -> Any:

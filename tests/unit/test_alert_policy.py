@@ -259,8 +259,18 @@ def test_no_data_fires_after_the_silence_and_resolves_when_data_returns(slo: Slo
     assert [(t["kind"], t["state"]) for t in transitions] == [("no_data", "resolved")]
 
 
-def test_a_budget_alert_waits_for_min_bad_events_so_low_traffic_does_not_exhaust_it(slo: Slo) -> None:
-    few = read_signals(evaluation(slo, {}, bad=1, consumed=6.0))
-    enough = read_signals(evaluation(slo, {}, bad=5, consumed=6.0))
-    assert few.budget_level is None
-    assert enough.budget_level == "exhausted"
+@pytest.mark.parametrize(
+    ("case", "bad", "total", "expected"),
+    [
+        ("one bad event among enough events exhausts the budget: no bad-event gate", 1, 100, "exhausted"),
+        ("one bad event among 99 events is too small a sample to judge", 1, 99, None),
+        ("many bad events among too few events are not judged either", 50, 99, None),
+    ],
+)
+def test_budget_alerts_are_gated_only_by_the_spec_s_minimum_total_events(
+    slo: Slo, case: str, bad: int, total: int, expected: str | None
+) -> None:
+    base = evaluation(slo, {}, bad=bad, consumed=6.0)
+    signals = read_signals(dataclasses.replace(base, counts=Counts(total - bad, total)))
+    assert slo.alerting is not None and slo.alerting.budget_min_events == 100
+    assert signals.budget_level == expected, case

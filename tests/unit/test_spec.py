@@ -78,3 +78,40 @@ def test_spec_mistakes_are_one_line_with_file_line_and_field(case: str, text: st
 def test_a_missing_spec_file_is_a_spec_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SpecError, match="no such file"):
         load_spec(tmp_path / "nope.yaml")
+
+
+def with_alerting(block: str) -> str:
+    return VALID.replace("    objective: 0.999", "    objective: 0.999\n    alerting:\n" + block)
+
+
+def test_recovery_and_budget_gating_are_configured_per_tier_and_per_slo() -> None:
+    text = with_alerting(
+        "      cool_off: 2h\n      budget_min_events: 500\n"
+        "      tiers:\n        - {severity: page, long: 1h, short: 5m, factor: 14.4, keep_firing_for: 10m,"
+        " clear_ratio: 0.8}\n        - {severity: page, long: 6h, short: 30m, factor: 6, keep_firing_for: 0}\n"
+    )
+    policy = parse_spec(text).slos[0].alerting
+    assert policy is not None and (policy.cool_off, policy.budget_min_events) == (7200, 500)
+    fast, slow = policy.tiers
+    assert (fast.hold, fast.clear_ratio) == (600, 0.8)
+    assert (slow.hold, slow.clear_ratio) == (0, 0.5)
+    assert [(t.hold, t.clear_ratio) for t in default_tiers()] == [(300, 0.5), (1800, 0.5), (7200, 0.5), (21600, 0.5)]
+
+
+RECOVERY_ERRORS = [
+    ("a clear ratio above 1 is refused", "clear_ratio: 1.5", "clear_ratio"),
+    ("a hold longer than the long window is refused", "keep_firing_for: 2h", "keep_firing_for"),
+    ("a hold that is not a duration is refused", "keep_firing_for: soon", "keep_firing_for"),
+]
+
+
+@pytest.mark.parametrize(("case", "field_text", "field"), RECOVERY_ERRORS, ids=[c[0] for c in RECOVERY_ERRORS])
+def test_recovery_mistakes_name_the_tier_field(case: str, field_text: str, field: str) -> None:
+    text = with_alerting(f"      tiers:\n        - {{severity: page, long: 1h, short: 5m, factor: 14.4, {field_text}}}\n")
+    with pytest.raises(SpecError, match=field):
+        parse_spec(text, "my-slos.yaml")
+
+
+def test_a_negative_budget_minimum_is_refused() -> None:
+    with pytest.raises(SpecError, match="budget_min_events"):
+        parse_spec(with_alerting("      budget_min_events: -1\n"), "my-slos.yaml")
