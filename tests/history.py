@@ -63,9 +63,10 @@ def history_messages() -> list[str]:
     return schema_v1_lines() + [line for line in powertools_lines() if '"api_request"' in line]
 
 
-def seed_log_group(logs: Any, group: str, messages: list[str]) -> None:
+def seed_log_group(logs: Any, group: str, messages: list[str], create: bool = True) -> None:
     """One stream, one put per message (CloudWatch Logs orders by timestamp within a put)."""
-    logs.create_log_group(logGroupName=group)
+    if create:
+        logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName=LOG_STREAM)
     for n, message in enumerate(messages):
         logs.put_log_events(logGroupName=group, logStreamName=LOG_STREAM,
@@ -161,8 +162,6 @@ def history_files(folder: Path, endpoint: str | None = None) -> list[tuple[str, 
         write("firehose-s3-object.gz", firehose_s3_object(url, messages))
         payload = kinesis_subscription_payload(url, messages)
         write("awslogs-envelope.json", json.dumps({"awslogs": {"data": base64.b64encode(payload).decode()}}).encode())
-    for sample in ("powertools-cloudWatchLogEvent.json", "sam-cloudwatch-logs-event.json",
-                   "powertools-kinesisFirehosePutEvent.json"):
-        if (SAMPLES / sample).exists():
-            files.append((sample, SAMPLES / sample, ()))
+    for sample in sorted(SAMPLES.glob("*.json")):
+        files.append((sample.name, sample, ()))
     return files
