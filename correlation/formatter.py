@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import traceback
 from collections.abc import Generator, Iterable, Mapping
 from contextlib import contextmanager
@@ -34,6 +35,16 @@ _CORRELATION_KEYS = ("correlationId", "correlation_id")
 _METADATA = "metadata"
 INVALID_FIELDS = "invalidFields"  # typed fields the schema would reject, kept as strings
 MINTED_FLAG = "correlationIdMinted"
+# Lambda sets this per invocation (Root=1-...;Parent=...;Sampled=1). Powertools' own formatter adds the Root
+# as `xray_trace_id` at format time, not through append_keys, so a custom formatter must add it itself.
+XRAY_TRACE_ENV = "_X_AMZN_TRACE_ID"
+XRAY_TRACE_KEY = "xray_trace_id"
+
+
+def xray_trace_id() -> str | None:
+    header = os.environ.get(XRAY_TRACE_ENV)
+    root = header.split(";")[0].removeprefix("Root=") if header else ""
+    return root or None
 
 
 def _level_name(levelno: int) -> str:
@@ -139,6 +150,9 @@ class SchemaV1Formatter(BasePowertoolsFormatter):
                 del fields[key]
         for key in _DROPPED:
             fields.pop(key, None)
+        trace_id = xray_trace_id()
+        if trace_id is not None:
+            fields.setdefault(XRAY_TRACE_KEY, trace_id)  # under metadata, as docs/producers.md says
 
         if isinstance(record.msg, Mapping):  # logger.info({...}): a dict message is metadata
             fields = {**record.msg, **fields}

@@ -152,6 +152,16 @@ def test_inject_lambda_context_adds_its_keys_under_metadata() -> None:
     assert line["metadata"]["function_name"] == "webhook"
 
 
+def test_the_xray_trace_id_lands_under_metadata_as_producers_md_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+    set_correlation_id(CID)
+    LOG.info("handled")
+    assert only_line()["metadata"]["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    monkeypatch.delenv("_X_AMZN_TRACE_ID")
+    LOG.info("outside Lambda")
+    assert "xray_trace_id" not in only_line()["metadata"]
+
+
 def test_exception_info_goes_under_metadata_error() -> None:
     set_correlation_id(CID)
     try:
