@@ -35,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
         rewrite_template,
         slos_from_spec,
     )
+    from processors.insights import InsightsError, queries
+    from processors.insights import rewrite_template as rewrite_queries
 
     spec = load_spec_argument(args)
     dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets)
@@ -45,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
         if not template.is_file():
             raise UsageError(f"no template at {template} (give --template FILE, or --no-template)")
         try:
-            wanted[template] = rewrite_template(template.read_text(encoding="utf-8"), dashboards)
-        except DashboardError as exc:
+            text = rewrite_template(template.read_text(encoding="utf-8"), dashboards)
+            wanted[template] = rewrite_queries(text, queries(spec))  # the saved Logs Insights queries too
+        except (DashboardError, InsightsError) as exc:
             raise UsageError(f"{template}: {exc}") from exc
     stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text("utf-8") != text]
     if args.check:

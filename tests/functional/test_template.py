@@ -350,3 +350,19 @@ def test_exemplar_links_built_from_the_template_s_trace_api_url_hit_the_trace_ro
     )
     assert link["trace_url"] == expected
     assert "/traces/traces/" not in link["trace_url"]
+
+
+def test_the_template_saves_one_logs_insights_query_per_slo_plus_trace_and_errors_as_generated(
+    template: dict[str, Any]
+) -> None:
+    from processors.insights import queries
+
+    spec = load_spec(ROOT / "processors" / "slos.yaml")
+    saved = resources(template, "AWS::Logs::QueryDefinition")
+    generated = queries(spec)
+    assert len(generated) == len(spec.slos) + 2
+    assert set(saved) == {query.resource for query in generated}
+    for query in generated:
+        properties = saved[query.resource]["Properties"]
+        assert properties["QueryString"].rstrip("\n") == query.text
+        assert "LogGroupNames" in properties  # the stack's parameter, or chosen in the console when empty
