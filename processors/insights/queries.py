@@ -8,8 +8,8 @@ A comparison inside sum() counts as 1 or 0. tests/logs_insights.py interprets ex
 test checks each SLO query's counts against `slo status` on the sample.
 
 What a log query cannot see, and `slo status` counts: runners swept after max_runtime without a log line
-(orphan-rate), and events the pipeline skipped (no or a malformed correlation ID, which the queries filter out
-the same way).
+(orphan-rate). Events and time-slice SLIs count lines without a usable correlation ID, as the pipeline does;
+resolution and latency SLIs are stitched by correlation ID, so their queries keep only lines with a UUID one.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from processors.spec.model import (
 )
 from processors.timeutil import format_duration
 
-# The decoder's rule (processors/decoding): a UUID correlation ID, any case; other events are skipped.
+# The decoder's rule (processors/decoding): a UUID correlation ID, any case; others join no trace.
 CORRELATED: Final = (
     "correlationId =~ /(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/"
 )
@@ -89,10 +89,10 @@ def slo_query(slo: Slo) -> str:
         where = matcher(sli.match)
         if sli.exclude is not None:
             where += f" and not {matcher(sli.exclude)}"
-        lines += [f"filter {CORRELATED} and {where}", f"| stats sum({matcher(sli.good)}) as good, count(*) as total"]
+        lines += [f"filter {where}", f"| stats sum({matcher(sli.good)}) as good, count(*) as total"]
     elif isinstance(sli, TimeSliceSli):
         lines += [
-            f"filter {CORRELATED} and ({matcher(sli.good)} or {matcher(sli.bad)})",
+            f"filter {matcher(sli.good)} or {matcher(sli.bad)}",
             f"| stats sum({matcher(sli.good)}) as hits, count(*) as lookups "
             f"by bin({format_duration(sli.slice_seconds)})",
             f"| stats sum(hits >= {sli.min_ratio!r} * lookups) as good, count(*) as total",

@@ -262,7 +262,10 @@ def test_slo_dashboards_check_fails_on_stale_files_and_passes_after_writing(
     import processors.cli as cli
 
     dashboards = build_dashboards(SLOS)
-    (tmp_path / "template.yaml").write_text("".join(TEMPLATE.format(name=name) for name in dashboards))
+    (tmp_path / "template.yaml").write_text(
+        "".join(TEMPLATE.format(name=name) for name in dashboards)
+        + "  # BEGIN GENERATED query definitions\n  # END GENERATED query definitions\n"  # the saved queries
+    )
     out = tmp_path / "dashboards"
     assert cli.main(["dashboards", "--out", str(out), "--check"]) == 1
     assert cli.main(["dashboards", "--out", str(out)]) == 0
