@@ -212,11 +212,22 @@ def test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_
     assert snapshot(store) == sqlite_clean
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(schedule=deliveries, fault=faults)
-def test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_on_dynamodb(
+def any_schedule_ends_in_the_clean_state_on_dynamodb(
     moto_endpoint: str, spec: Any, sqlite_clean: dict[str, Any], schedule: Any, fault: Any
 ) -> None:
     store = DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint))
     run_schedule(store, spec, schedule, fault)
     assert snapshot(store) == sqlite_clean
+
+
+# Each DynamoDB example is hundreds of HTTP calls to moto: a few in `make test`, many in the slow tier.
+def _on_dynamodb(examples: int) -> Any:
+    run = given(schedule=deliveries, fault=faults)(any_schedule_ends_in_the_clean_state_on_dynamodb)
+    fixtures_ok = [HealthCheck.function_scoped_fixture]
+    return settings(max_examples=examples, deadline=None, suppress_health_check=fixtures_ok)(run)
+
+
+test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_on_dynamodb = _on_dynamodb(3)
+test_many_more_schedules_of_retries_crashes_and_duplicates_end_in_the_clean_state_on_dynamodb = pytest.mark.slow(
+    _on_dynamodb(25)
+)

@@ -135,6 +135,7 @@ def test_queue_latency_percentiles_agree_with_exact_percentiles_within_rank_erro
         assert low - 0.005 <= q <= rank + 0.005, name
 
 
+@pytest.mark.slow  # a second replay of the 8-hour sample; exactly-once is also tests/functional/test_exactly_once.py
 def test_replaying_the_same_events_again_changes_nothing(replayed, capsys) -> None:
     before = status(replayed["db"], capsys)
     assert main(["replay", str(replayed["out"]), "--db", str(replayed["db"])]) == 0

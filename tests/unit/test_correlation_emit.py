@@ -198,9 +198,7 @@ keys = st.text(st.characters(blacklist_characters="=", blacklist_categories=("Cs
 raw_values = st.text(max_size=12) | st.integers().map(str) | st.floats().map(repr)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
-@given(action=st.sampled_from(correlation.VOCABULARY), pairs=st.dictionaries(keys, raw_values, max_size=6))
-def test_any_pairs_either_print_a_valid_line_or_are_refused(action: str, pairs: dict[str, str]) -> None:
+def any_pairs_either_print_a_valid_line_or_are_refused(action: str, pairs: dict[str, str]) -> None:
     argv = [f"{key}={value}" for key, value in pairs.items()]
     try:
         metadata = emit.parse_pairs(argv)
@@ -213,3 +211,14 @@ def test_any_pairs_either_print_a_valid_line_or_are_refused(action: str, pairs: 
         if value is not None:
             got = line["metadata"][key]
             assert got == value or (isinstance(value, float) and math.isclose(got, value))
+
+
+# A quick run in `make test`, the long one in the slow tier (same property, same derandomized examples first).
+_pairs = given(action=st.sampled_from(correlation.VOCABULARY), pairs=st.dictionaries(keys, raw_values, max_size=6))
+_property = any_pairs_either_print_a_valid_line_or_are_refused
+test_any_pairs_either_print_a_valid_line_or_are_refused = settings(max_examples=40, deadline=None, derandomize=True)(
+    _pairs(_property)
+)
+test_any_pairs_over_many_more_examples_print_a_valid_line_or_are_refused = pytest.mark.slow(
+    settings(max_examples=300, deadline=None, derandomize=True)(_pairs(_property))
+)

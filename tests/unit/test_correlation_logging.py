@@ -348,9 +348,7 @@ levels = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
-@given(metadata=metadata_dicts, message=st.text(max_size=40), level=levels, with_id=st.booleans())
-def test_any_metadata_logs_a_line_that_validates(
+def any_metadata_logs_a_line_that_validates(
     metadata: dict[str, Any], message: str, level: int, with_id: bool
 ) -> None:
     STREAM.seek(0)
@@ -379,8 +377,7 @@ valid_typed = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
-@given(
+_milestones = given(
     action=st.sampled_from(correlation.VOCABULARY),
     typed=valid_typed,
     free=st.dictionaries(
@@ -391,7 +388,9 @@ valid_typed = st.fixed_dictionaries(
         max_size=4,
     ),
 )
-def test_milestones_with_well_typed_metadata_validate_and_keep_every_field(
+
+
+def milestones_with_well_typed_metadata_validate_and_keep_every_field(
     action: str, typed: dict[str, Any], free: dict[str, Any]
 ) -> None:
     STREAM.seek(0)
@@ -408,3 +407,21 @@ def test_milestones_with_well_typed_metadata_validate_and_keep_every_field(
 def test_the_logger_writes_to_stdout_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     log = correlation.logger(f"StdoutSvc{id(capsys)}")
     assert log.registered_handler.stream is sys.stdout  # type: ignore[attr-defined]
+
+
+# Quick runs in `make test`, the long ones in the slow tier (derandomized: the same examples come first).
+_any_metadata = given(metadata=metadata_dicts, message=st.text(max_size=40), level=levels, with_id=st.booleans())
+test_any_metadata_logs_a_line_that_validates = settings(max_examples=40, deadline=None, derandomize=True)(
+    _any_metadata(any_metadata_logs_a_line_that_validates)
+)
+test_any_metadata_over_many_more_examples_logs_a_line_that_validates = pytest.mark.slow(
+    settings(max_examples=300, deadline=None, derandomize=True)(_any_metadata(any_metadata_logs_a_line_that_validates))
+)
+test_milestones_with_well_typed_metadata_validate_and_keep_every_field = settings(
+    max_examples=30, deadline=None, derandomize=True
+)(_milestones(milestones_with_well_typed_metadata_validate_and_keep_every_field))
+test_milestones_over_many_more_examples_validate_and_keep_every_field = pytest.mark.slow(
+    settings(max_examples=200, deadline=None, derandomize=True)(
+        _milestones(milestones_with_well_typed_metadata_validate_and_keep_every_field)
+    )
+)

@@ -103,6 +103,7 @@ def test_no_input_gives_no_quantiles() -> None:
     assert all(TDigest.from_values([]).quantile(q) is None for q in BOUNDS)
 
 
+@pytest.mark.slow  # the reference package is pure Python: seconds per case
 @pytest.mark.parametrize("name", ["lognormal", "bimodal", "pareto heavy tail"])
 def test_the_reference_package_and_ours_both_meet_the_bounds_on_continuous_data(name: str) -> None:
     values = data(name, 20_000)
@@ -113,6 +114,7 @@ def test_the_reference_package_and_ours_both_meet_the_bounds_on_continuous_data(
     assert_within_bounds(errors(TDigest.from_values(values).quantile, values))
 
 
+@pytest.mark.slow
 def test_on_tied_data_ours_is_exact_at_the_median_where_the_reference_is_not() -> None:
     values = data("integer milliseconds (heavily tied)", 20_000)
     random.seed(20261001)  # the reference package shuffles with the global random generator
