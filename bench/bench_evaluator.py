@@ -17,11 +17,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from processors import conventions
-from processors.alerting import LocalNotifier, open_view, record_evaluation
-from processors.alerting.fakes import MemoryAlertStore
-from processors.evaluating import evaluate
-from processors.evaluating.fakes import CountingView, Phase, SeriesView, minute_counts
+from processors.alerting import LocalNotifier, record_evaluation
+from processors.evaluating.service import evaluate_at
 from processors.spec import load_spec
+from tests.fakes.alerting import MemoryAlertStore
+from tests.fakes.evaluating import CountingView, Phase, SeriesView, minute_counts
 
 DAYS = 30
 
@@ -48,7 +48,7 @@ def measure(make_view: Any, store: Any, now: int, rounds: int) -> dict[str, Any]
         view = CountingView(make_view())
         before = getattr(getattr(store, "stats", None), "read_requests", 0)
         started = time.process_time()
-        evaluation = evaluate(view, spec, at, store.alert_log(since=at - 40 * conventions.DAY))
+        evaluation = evaluate_at(view, spec, at, readings=False).evaluation
         transitions += len(record_evaluation(store, view, evaluation, LocalNotifier()))
         cpu_ms.append((time.process_time() - started) * 1000)
         store_reads.append(getattr(getattr(store, "stats", None), "read_requests", 0) - before)
@@ -75,16 +75,18 @@ def main() -> int:
     args = parser.parse_args()
     if args.db:
         from processors.store import SqliteStore
+        from processors.store.view import StoreView
 
         store: Any = SqliteStore(args.db)
         newest = store.newest_event_time() or time.time()
         now = args.at or int(newest // 60 * 60)
-        result = measure(lambda: open_view(store), store, now, args.rounds)
+        result = measure(lambda: StoreView(store), store, now, args.rounds)
         result["source"] = args.db
     else:
         now = 1_790_000_000 // 60 * 60
         view = generated_view(now + args.rounds * conventions.MINUTE)
-        result = measure(lambda: view, MemoryAlertStore(), now, args.rounds)
+        view.alerts = alerts = MemoryAlertStore()
+        result = measure(lambda: view, alerts, now, args.rounds)
         result["source"] = "generated (in-memory view: reads are calls, not I/O)"
     print(json.dumps(result, indent=2))
     return 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -57,12 +59,17 @@ def clamp_epoch(seconds: float) -> float:
     return min(max(float(seconds), MIN_EPOCH), MAX_EPOCH)
 
 
-def to_epoch(moment: datetime) -> float:
-    return moment.timestamp()
-
-
 def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(clamp_epoch(seconds), tz=UTC)
+
+
+def transition_epoch(record: Mapping[str, Any]) -> int | None:
+    """An alert transition's time in epoch seconds: its `at_epoch`, else its ISO `at`; None without either."""
+    at = record.get("at_epoch")
+    if isinstance(at, int | float) and not isinstance(at, bool):
+        return int(at)
+    parsed = parse_iso8601(record.get("at"))
+    return int(parsed.timestamp()) if parsed else None
 
 
 def iso_seconds(seconds: float) -> str:

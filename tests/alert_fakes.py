@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from processors.alerting.fakes import MemoryAlertStore, MemoryNotifier
-from processors.evaluating.fakes import Phase, SeriesView, minute_counts
+from tests.fakes.alerting import MemoryAlertStore, MemoryNotifier
+from tests.fakes.evaluating import Phase, SeriesView, minute_counts
 
 __all__ = ["MemoryAlertStore", "MemoryNotifier", "Phase", "SeriesView", "minute_counts"]

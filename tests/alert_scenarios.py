@@ -109,8 +109,9 @@ def backtest(scenario: Scenario, slo: Slo | None = None) -> Run:
         series = poisson_counts(phases, scenario.seed)
     else:
         series = minute_counts(phases, seed=scenario.seed)
-    view = SeriesView(T0 - scenario.history * STEP, {slo.name: series})
-    run = Run(scenario, slo, view, MemoryAlertStore(), MemoryNotifier(), [])
+    store = MemoryAlertStore()
+    view = SeriesView(T0 - scenario.history * STEP, {slo.name: series}, alerts=store)  # MTTR reads its log
+    run = Run(scenario, slo, view, store, MemoryNotifier(), [])
     spec = Spec(slos=(slo,))
     for minute in range(scenario.first, scenario.first + scenario.minutes):
         now = T0 + minute * STEP

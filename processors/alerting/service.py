@@ -18,33 +18,16 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
-from processors.alerting.notify import MAX_EXEMPLARS, LocalNotifier, Notifier
+from processors.alerting.notify import MAX_EXEMPLARS, Notifier
 from processors.alerting.policy import Signals, read_signals
 from processors.alerting.state import KINDS, advance, coerce_state
-from processors.alerting.types import AlertState, Transition
-from processors.evaluating import AlertStore, Evaluation, SliView, evaluate
-from processors.evaluating.budget import window_bounds
+from processors.alerting.types import Transition
+from processors.evaluating import AlertStore, Evaluation, SliView
+from processors.evaluating.service import evaluate_at
 from processors.spec.model import Spec
 
-# Incidents that opened up to this long before an SLO window still count towards its MTTR.
-MTTR_LOOKBACK_MARGIN = 7 * 86400
 _STATE_PART = {"burn_rate": "burn", "budget": "budget", "no_data": "no_data"}
 _WITH_EXEMPLARS = ("firing", "downgraded", "escalated")
-
-
-def open_view(store: Any) -> SliView:
-    """The store's SliView for one evaluation (the one place that knows how a store hands one out)."""
-    factory = getattr(store, "view", None)
-    if callable(factory):
-        return cast(SliView, factory())
-    from processors.store.view import StoreView
-
-    return cast(SliView, StoreView(store))
-
-
-def alert_log_since(spec: Spec, now: int) -> int:
-    starts = [window_bounds(slo, now)[0] for slo in spec.slos] or [now]
-    return min(starts) - MTTR_LOOKBACK_MARGIN
 
 
 def attach_exemplars(view: SliView, signals: Signals, transition: Transition, now: int) -> None:
@@ -135,20 +118,6 @@ def record_evaluation(
 def evaluate_and_record(
     store: AlertStore, view: SliView, spec: Spec, now: int, notifier: Notifier
 ) -> list[dict[str, Any]]:
-    """Evaluate every SLO at `now`, then record_evaluation; the backtest hook of `slo replay`."""
-    evaluation = evaluate(view, spec, now, store.alert_log(since=alert_log_since(spec, now)))
+    """evaluate_at `now` (no metrics readings), then record_evaluation; the replay backtest's minute."""
+    evaluation = evaluate_at(view, spec, now, readings=False).evaluation
     return cast(list[dict[str, Any]], record_evaluation(store, view, evaluation, notifier))
-
-
-def backtest_hook(store: Any, spec: Spec) -> Callable[[int], None]:
-    """A replay minute hook: evaluate at each minute boundary of event time; transitions go to the log."""
-    notifier = LocalNotifier()
-
-    def hook(minute: int) -> None:
-        evaluate_and_record(store, open_view(store), spec, minute, notifier)
-
-    return hook
-
-
-def current_states(store: AlertStore) -> dict[str, AlertState]:
-    return {name: coerce_state(doc) for name, doc in store.load_alert_states().items()}

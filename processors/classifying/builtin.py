@@ -16,6 +16,11 @@ TASKS_LAUNCHED = "_tasks-launched"
 RECONCILIATIONS = "_reconciliations"  # good = status success
 CACHE_EVICTIONS = "_cache-evictions"
 RUNNERS_ACTIVE_GAUGE = "runners-active"
+# The spec's sketches (slos.yaml `latency:`) the operator metrics read each minute.
+QUEUE_AGE_SKETCH = "queue-age"
+RUNNER_STARTUP_SKETCH = "runner-startup"
+RUNNER_EXECUTION_SKETCH = "runner-execution"
+CACHE_BYTES_SKETCH = "cache-bytes"
 
 
 def _action(name: str) -> Condition:
@@ -45,4 +50,14 @@ BUILTIN_COUNTERS: tuple[Slo, ...] = (
         Matcher((_action(c.RECONCILE_COMPLETED),)),
         Matcher((Condition(("metadata", "status"), "eq", "success"),)),
     ),
+)
+
+# What the operator metrics of a minute read (processors.evaluating.service.minute_readings).
+OPERATOR_COUNTERS: tuple[str, ...] = tuple(slo.name for slo in BUILTIN_COUNTERS)
+OPERATOR_GAUGES: tuple[str, ...] = (RUNNERS_ACTIVE_GAUGE,)
+OPERATOR_SKETCHES: tuple[str, ...] = (
+    QUEUE_AGE_SKETCH,
+    RUNNER_STARTUP_SKETCH,
+    RUNNER_EXECUTION_SKETCH,
+    CACHE_BYTES_SKETCH,
 )

@@ -95,29 +95,28 @@ def metric_entries(points: Iterable[Any]) -> list[dict[str, Any]]:
     return list(entries.values())
 
 
-def slo_metric_points(store: Any, spec: Any, at: int) -> list[Any]:
-    """The evaluator's SLO points (SLOAttainment, SLOBurnRate, SLOQueueLatencyP95, …) at `at`."""
-    from processors.alerting.service import alert_log_since
-    from processors.evaluating import evaluate
-    from processors.evaluating.metrics import slo_points
-    from processors.store.view import StoreView
-
-    evaluation = evaluate(StoreView(store), spec, at, store.alert_log(since=alert_log_since(spec, at)))
-    return [point for slo in evaluation.slos for point in slo_points(slo)]
-
-
 def metrics_document(store: Any, spec: Any, at: int, namespace: str) -> dict[str, Any]:
-    from processors.metrics import metric_minute, metrics_timestamp_ms, operator_metric_points
+    from processors.evaluating.metrics import slo_points
+    from processors.metrics import metrics_timestamp_ms, operator_metric_points
 
-    start, end = metric_minute(at)
+    evaluated = _evaluate_at(store, spec, at)
+    assert evaluated.minute is not None
     return {
-        "at": iso_seconds(end),
-        "minute": {"from": iso_seconds(start), "to": iso_seconds(end)},
+        "at": iso_seconds(evaluated.minute.end),
+        "minute": {"from": iso_seconds(evaluated.minute.start), "to": iso_seconds(evaluated.minute.end)},
         "namespace": namespace,
         "timestamp_ms": metrics_timestamp_ms(at),
-        "operator": metric_entries(operator_metric_points(store, spec, at)),
-        "slo": metric_entries(slo_metric_points(store, spec, at)),
+        "operator": metric_entries(operator_metric_points(evaluated.minute, spec, evaluated.alert_log)),
+        # the evaluator's SLO points (SLOAttainment, SLOBurnRate, SLOQueueLatencyP95, …)
+        "slo": metric_entries(point for slo in evaluated.evaluation.slos for point in slo_points(slo)),
     }
+
+
+def _evaluate_at(store: Any, spec: Any, at: int) -> Any:
+    from processors.evaluating.service import evaluate_at
+    from processors.store.view import StoreView
+
+    return evaluate_at(StoreView(store), spec, at)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,10 +128,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--emf prints one minute; drop --since")
         return print_range(args, store, spec, resolve_since(args.since, at), at)
     if args.emf:
+        # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
+        from processors.evaluating.metrics import slo_points
         from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 
-        # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
-        points = [*slo_metric_points(store, spec, at), *operator_metric_points(store, spec, at)]
+        evaluated = _evaluate_at(store, spec, at)
+        points = [point for slo in evaluated.evaluation.slos for point in slo_points(slo)]
+        points += operator_metric_points(evaluated.minute, spec, evaluated.alert_log)
         emit_points(points, args.namespace, metrics_timestamp_ms(at))
         return 0
     document = metrics_document(store, spec, at, args.namespace)
@@ -161,14 +163,16 @@ def _format_value(value: Any) -> str:
 
 
 def print_range(args: argparse.Namespace, store: Any, spec: Any, since: int, at: int) -> int:
-    from processors.alerting.service import alert_log_since
+    from processors.evaluating.service import alert_log_since, minute_readings
     from processors.metrics import operator_metric_points
+    from processors.store.view import StoreView
 
-    # One alert-log read serves every minute of the range.
-    log = store.alert_log(since=alert_log_since(spec, since))
+    # One view, so one alert-log read, serves every minute of the range (the evaluation itself is not needed).
+    view = StoreView(store)
+    log = view.alert_log(since=alert_log_since(spec, since))
     minutes: list[dict[str, Any]] = []
     for end in range(since + conventions.MINUTE, at + 1, conventions.MINUTE):
-        points = operator_metric_points(store, spec, end, alert_log=log)
+        points = operator_metric_points(minute_readings(view, spec, end), spec, log)
         minutes.append({"from": iso_seconds(end - conventions.MINUTE), "operator": metric_entries(points)})
     if args.json:
         print(json.dumps({"from": iso_seconds(since), "to": iso_seconds(at), "minutes": minutes}, indent=2))

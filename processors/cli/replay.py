@@ -71,10 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 def minute_hooks(store, spec):
     """The evaluator's backtest: evaluate at every minute boundary, notifications to the alert log."""
-    try:
-        from processors.alerting.service import backtest_hook
-    except ImportError:  # the evaluator is optional in a trimmed install
-        return []
+    from processors.replay.backtest import backtest_hook
+
     return [backtest_hook(store, spec)]
 
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from processors import conventions
 from processors.cli.common import (
@@ -18,6 +19,9 @@ from processors.cli.common import (
     parse_time_argument,
 )
 from processors.timeutil import floor_to, parse_duration
+
+if TYPE_CHECKING:
+    from processors.rendering.types import ReportView
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from processors.rendering import RenderingError, build_report, collect_report_data
+    from processors.store.view import StoreView
 
     spec = load_spec_argument(args)
     step = parse_duration_argument(args.step, "--step")
@@ -53,16 +58,16 @@ def run(args: argparse.Namespace) -> int:
     directory = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(directory):  # checked first: a typo'd path fails before minutes of evaluation
         raise UsageError(f"--out: no directory {directory} (create it first)")
-    store = open_store(args, must_exist=True)
+    view = StoreView(open_store(args, must_exist=True))
     until = None
     if args.until:
         until = floor_to(parse_time_argument(args.until, "--until").timestamp(), conventions.MINUTE)
     since = None
     if args.since:
-        since = _since_argument(args.since, until, store)
+        since = _since_argument(args.since, until, view)
     started = time.perf_counter()
     try:
-        data = collect_report_data(store, spec, since, until, trace_id, step)
+        data = collect_report_data(view, spec, since, until, trace_id, step)
         html = build_report(data)
     except RenderingError as exc:
         raise UsageError(str(exc)) from None
@@ -81,13 +86,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _since_argument(text: str, until: int | None, store: object) -> int:
+def _since_argument(text: str, until: int | None, view: ReportView) -> int:
     if parse_duration(text) is not None:
         from processors.rendering.collect import default_until
         from processors.rendering.exceptions import RenderingError
 
         try:
-            end = until if until is not None else default_until(store)  # type: ignore[arg-type]
+            end = until if until is not None else default_until(view)
         except RenderingError as exc:
             raise UsageError(str(exc)) from None
         return end - parse_duration_argument(text, "--since")

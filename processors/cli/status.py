@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from processors import conventions
 from processors.cli.common import (
     UsageError,
     add_spec_argument,
@@ -16,6 +15,7 @@ from processors.cli.common import (
     parse_duration_argument,
     resolve_at,
 )
+from processors.counting import Counts
 from processors.timeutil import format_duration, iso_seconds
 
 
@@ -31,19 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
-    """The status document (fixed fields) plus trace coverage."""
-    from processors.alerting.service import alert_log_since
-    from processors.evaluating import evaluate, status_document
+    """The status document (fixed fields) plus the alerts firing at `at` and the trace coverage."""
+    from processors.evaluating import status_document
+    from processors.evaluating.service import evaluate_at
     from processors.rendering.collect import firing_at
     from processors.store.view import StoreView
 
-    view = StoreView(store)
-    log = store.alert_log(since=alert_log_since(spec, at))
-    evaluation = evaluate(view, spec, at, log)
-    document: dict[str, Any] = dict(status_document(evaluation, at))
-    firing = firing_at(log, at)  # from the log, so a past --at shows what was firing then
+    evaluated = evaluate_at(StoreView(store), spec, at)
+    document: dict[str, Any] = dict(status_document(evaluated.evaluation, at))
+    firing = firing_at(evaluated.alert_log, at)  # from the log, so a past --at shows what was firing then
     document["slos"] = [dict(slo, alerts=firing.get(slo["name"], [])) for slo in document["slos"]]
-    coverage = view.trace_coverage(at - 30 * conventions.DAY, at)
+    coverage = evaluated.trace_coverage or Counts()
     document["trace_coverage"] = {
         "with_correlation_id": coverage.good,
         "vocabulary_events": coverage.total,

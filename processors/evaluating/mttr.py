@@ -6,17 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from processors.timeutil import transition_epoch
+
 PAGE_ENDS = ("resolved", "downgraded")
-
-
-def transition_epoch(transition: Mapping[str, Any]) -> int | None:
-    at = transition.get("at_epoch")
-    if isinstance(at, int | float) and not isinstance(at, bool):
-        return int(at)
-    from processors.timeutil import parse_iso8601
-
-    parsed = parse_iso8601(transition.get("at"))
-    return int(parsed.timestamp()) if parsed else None
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from processors.counting import Counts
 from processors.spec.model import Slo
 from processors.timeutil import format_duration
 
+if TYPE_CHECKING:  # numpy only where digests are merged
+    from processors.sketch import TDigest
+
 
 class SliView(Protocol):
-    """A read view of SLI data at one evaluation; the store provides one (processors.store.view)."""
+    """The read interface of one evaluation ("the view"): everything `evaluate_at` reads at one `now`.
+
+    processors.store.view.StoreView implements it over a store; the replay's in-memory window view and the
+    test fakes implement it without one. Each method is a read; none changes anything.
+    """
 
     def counts(self, slo: Slo, start: int, end: int) -> Counts:
         """Ratio SLIs: events in [start, end). Time-slice SLIs: slices wholly inside [start, end)."""
@@ -24,6 +31,26 @@ class SliView(Protocol):
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
         """{"p50", "p95", "p99"} in ms over [start, end), or None without samples."""
+        ...
+
+    def trace_coverage(self, start: int, end: int) -> Counts:
+        """Vocabulary events in [start, end): good = they carried a propagated correlation ID."""
+        ...
+
+    def minute_bucket(self, sli: str, start: int) -> Counts:
+        """One counter series' minute bucket starting at `start` (zero when empty)."""
+        ...
+
+    def digest(self, sketch: str, start: int, end: int) -> TDigest | None:
+        """A latency sketch's values in [start, end) as one digest, or None without samples."""
+        ...
+
+    def gauge(self, name: str) -> int:
+        """A gauge's current value."""
+        ...
+
+    def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
+        """Every alert transition at or after `since`, oldest first."""
         ...
 
 
@@ -65,7 +92,6 @@ class SloEvaluation:
     latency_ms: Mapping[str, float] | None = None  # quantiles over the SLO window (latency SLOs)
     recent_latency_ms: Mapping[str, float] | None = None  # quantiles over the last 5 minutes, for metrics
     month_counts: Counts | None = None  # the calendar month to `now`: the scorecard's budget use
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -79,6 +105,17 @@ class SloEvaluation:
 
     def burn_rates_by_label(self) -> dict[str, float]:
         return {format_duration(seconds): rate for seconds, rate in sorted(self.burn_rates.items())}
+
+
+@dataclass(frozen=True)
+class MinuteReadings:
+    """What the operator metrics of the minute [start, end) are computed from: data, never a store."""
+
+    start: int
+    end: int
+    counts: Mapping[str, Counts]  # counter series -> its minute bucket
+    gauges: Mapping[str, int]
+    digests: Mapping[str, TDigest | None]  # sketch -> the minute's values
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from processors import conventions
-from processors.alerting import NotificationsFailedError, Notifier, open_view, record_evaluation
-from processors.alerting.service import alert_log_since
-from processors.evaluating import MetricPoint, evaluate, evaluation_points, group_by_dimensions
+from processors.alerting import NotificationsFailedError, Notifier, record_evaluation
+from processors.evaluating import AlertStore, MetricPoint, SliView, evaluation_points, group_by_dimensions
+from processors.evaluating.service import evaluate_at
 from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 from processors.spec.model import Spec
+from processors.store.types import RollupReport
 from processors.timeutil import floor_to, iso_seconds, parse_iso8601
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
@@ -32,11 +34,18 @@ metrics = Metrics(namespace=NAMESPACE)
 tracer = Tracer()
 
 
+class EvaluatorStore(AlertStore, Protocol):
+    """Alert state and log, plus the single-writer rollup the evaluator runs before it reads."""
+
+    def rollup(self, now: float) -> RollupReport: ...
+
+
 @dataclass(frozen=True)
 class Dependencies:
-    store: Any  # an AlertStore that can also hand out an SliView (processors.alerting.open_view)
+    store: EvaluatorStore
     spec: Spec
     notifier: Notifier
+    open_view: Callable[[], SliView]  # a fresh view per invocation: its reads are memoised
 
 
 @cache
@@ -47,12 +56,13 @@ def _dependencies() -> Dependencies:
     from processors.alerting import SnsNotifier
     from processors.spec import load_spec
     from processors.store import open_dynamodb_store
+    from processors.store.view import StoreView
 
     store = open_dynamodb_store(
         os.environ[conventions.ENV_TABLE_NAME], endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)
     )
     spec = load_spec(os.environ.get(conventions.ENV_SPEC_PATH) or None)
-    return Dependencies(store, spec, SnsNotifier.from_environment(boto3.client("sns")))
+    return Dependencies(store, spec, SnsNotifier.from_environment(boto3.client("sns")), lambda: StoreView(store))
 
 
 def scheduled_minute(event: dict[str, Any], wall_clock: float) -> int:
@@ -62,7 +72,7 @@ def scheduled_minute(event: dict[str, Any], wall_clock: float) -> int:
     return floor_to(seconds, conventions.MINUTE)
 
 
-def emit_metrics(points: list[MetricPoint], at: int) -> None:
+def emit_metrics(points: list[MetricPoint]) -> None:
     """Points without dimensions go to the handler's Metrics; each dimension set is its own EMF document."""
     for dimensions, group in group_by_dimensions(points):
         target: Any = metrics if not dimensions else EphemeralMetrics(namespace=NAMESPACE)
@@ -82,9 +92,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deps = _dependencies()
     started = time.perf_counter()
     rollup = deps.store.rollup(now)  # the single writer of rolled items: fold shards' partials, then read
-    view = open_view(deps.store)
-    alert_log = deps.store.alert_log(since=alert_log_since(deps.spec, now))
-    evaluation = evaluate(view, deps.spec, now, alert_log)
+    view = deps.open_view()
+    evaluated = evaluate_at(view, deps.spec, now)
+    evaluation = evaluated.evaluation
     failed: NotificationsFailedError | None = None
     try:
         transitions: list[Any] = list(record_evaluation(deps.store, view, evaluation, deps.notifier))
@@ -93,8 +103,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     duration_ms = (time.perf_counter() - started) * 1000
     points = evaluation_points(evaluation, duration_ms)
     points.append(MetricPoint(METRIC_NOTIFICATION_FAILURES, len(failed.failures) if failed else 0, "Count"))
-    emit_metrics(points, now)
-    operator = operator_metric_points(deps.store, deps.spec, now, alert_log=alert_log)
+    emit_metrics(points)
+    assert evaluated.minute is not None  # evaluate_at reads the minute unless told not to
+    operator = operator_metric_points(evaluated.minute, deps.spec, evaluated.alert_log)
     emit_points(operator, NAMESPACE, metrics_timestamp_ms(now))
     summary = [
         {k: t.get(k) for k in ("slo", "kind", "severity", "tier", "state") if t.get(k) is not None}

@@ -1,7 +1,8 @@
 """Operator metrics (runners, cache, queue, reliability) of one minute, and their EMF documents.
 
-`operator_metric_points(store, spec, now)` computes them from the store; `emit_points` prints them as
-CloudWatch Embedded Metric Format lines. `slo metrics` shows the same points locally.
+`operator_metric_points(minute, spec, alert_log)` computes them from one minute's readings
+(processors.evaluating.service); `emit_points` prints them as CloudWatch Embedded Metric Format lines.
+`slo metrics` shows the same points locally.
 """
 
 from processors.metrics.emf import (
@@ -17,7 +18,6 @@ from processors.metrics.exceptions import EmfError, MetricsError
 from processors.metrics.operator import (
     LATENCY_SKETCHES,
     distribution_values,
-    metric_minute,
     metrics_timestamp_ms,
     operator_metric_points,
 )
@@ -38,7 +38,6 @@ __all__ = [
     "distribution_values",
     "document_values",
     "emit_points",
-    "metric_minute",
     "metrics_timestamp_ms",
     "operator_metric_points",
     "validate_document",

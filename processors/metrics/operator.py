@@ -1,9 +1,9 @@
-"""The operator metrics of one minute [now − 60 s, now), computed from the store: pure apart from reads.
+"""The operator metrics of one minute [now − 60 s, now): a pure function of that minute's readings.
 
-Counters come from the built-in minute buckets (processors/classifying/builtin.py), latencies from the
-per-minute t-digests of the spec's sketches, RunnersActive from the store gauge, MTTR from the alert log and
-TraceCoverage from the ingest's `_trace-coverage` counters. The evaluator Lambda emits these points as EMF;
-`slo metrics` prints the same points. docs/dashboards.md says what each one means.
+processors.evaluating.service reads the minute (MinuteReadings): counters from the built-in minute buckets
+(processors/classifying/builtin.py), the per-minute t-digests of the spec's sketches, the RunnersActive
+gauge and the ingest's `_trace-coverage` counters; MTTR comes from the alert log. The evaluator Lambda
+emits these points as EMF; `slo metrics` prints the same points. docs/dashboards.md says what each means.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ from typing import Any, Final
 
 from processors import conventions
 from processors.classifying.builtin import (
+    CACHE_BYTES_SKETCH,
     CACHE_EVICTIONS,
     CACHE_LOOKUPS,
+    QUEUE_AGE_SKETCH,
     RECONCILIATIONS,
+    RUNNER_EXECUTION_SKETCH,
+    RUNNER_STARTUP_SKETCH,
     RUNNERS_ACTIVE_GAUGE,
     RUNNERS_STARTED,
     TASKS_LAUNCHED,
@@ -24,11 +28,10 @@ from processors.classifying.builtin import (
 from processors.counting import Counts
 from processors.evaluating.metrics import DIMENSION_SLO, MetricPoint
 from processors.evaluating.mttr import incident_durations, mttr_seconds
+from processors.evaluating.service import metric_minute
+from processors.evaluating.types import MinuteReadings
 from processors.sketch import TDigest
-from processors.spec.model import EventsSli, Spec
-from processors.store.base import Store
-from processors.store.view import StoreView
-from processors.timeutil import floor_to
+from processors.spec.model import Spec
 
 RUNNERS_STARTED_METRIC: Final = "RunnersStarted"
 RUNNERS_COMPLETED_METRIC: Final = "RunnersCompleted"
@@ -56,22 +59,14 @@ TRACE_COVERAGE_METRIC: Final = conventions.METRIC_TRACE_COVERAGE
 
 # Latency metric → the spec sketch (processors/slos.yaml `latency:`) it reads.
 LATENCY_SKETCHES: Final = (
-    (QUEUE_AGE_METRIC, "queue-age"),
-    (RUNNER_STARTUP_METRIC, "runner-startup"),
-    (RUNNER_EXECUTION_METRIC, "runner-execution"),
+    (QUEUE_AGE_METRIC, QUEUE_AGE_SKETCH),
+    (RUNNER_STARTUP_METRIC, RUNNER_STARTUP_SKETCH),
+    (RUNNER_EXECUTION_METRIC, RUNNER_EXECUTION_SKETCH),
 )
-CACHE_BYTES_SKETCH: Final = "cache-bytes"
-EXECUTION_SKETCH: Final = "runner-execution"
 QUANTILES: Final = (("P50", 0.5), ("P95", 0.95), ("P99", 0.99))
 # A distribution metric carries at most this many values a minute: EMF's cap on one member's array.
 DISTRIBUTION_VALUES: Final = 100
 MS_PER_HOUR: Final = 3_600_000
-
-
-def metric_minute(now: float) -> tuple[int, int]:
-    """The minute the metrics at `now` describe: [floor(now) − 60, floor(now))."""
-    end = floor_to(now, conventions.MINUTE)
-    return end - conventions.MINUTE, end
 
 
 def metrics_timestamp_ms(now: float) -> int:
@@ -95,72 +90,66 @@ def digest_mean(digest: TDigest) -> float:
 
 
 def operator_metric_points(
-    source: Store | StoreView,
-    spec: Spec,
-    now: float,
-    alert_log: Iterable[Mapping[str, Any]] | None = None,
+    minute: MinuteReadings, spec: Spec, alert_log: Iterable[Mapping[str, Any]]
 ) -> list[MetricPoint]:
-    """Every operator metric of the minute before `now` (floored to the minute), in a fixed order.
+    """Every operator metric of the minute `minute` describes, in a fixed order.
 
     Counters are always present (0 on a quiet minute). Ratios (TraceCoverage, ReconciliationSuccess among them),
     latencies, CacheEntrySize, RunnerUtilization (without a spec capacity),
     CostPerBuild and MTTR are omitted when they have no denominator or no samples, so nothing is ever NaN.
-    `alert_log` defaults to the store's log since the longest SLO window (plus the MTTR margin).
+    `alert_log` must reach back to the longest SLO window plus the MTTR margin (EvaluatedAt.alert_log does).
     """
-    store = source.store if isinstance(source, StoreView) else source
-    start, end = metric_minute(now)
+    start, end = minute.start, minute.end
     points: list[MetricPoint] = []
 
     # Runner
-    points.append(_count(RUNNERS_STARTED_METRIC, _minute(store, RUNNERS_STARTED, start).total))
-    completed = _minute(store, WORKFLOWS_COMPLETED, start)
+    points.append(_count(RUNNERS_STARTED_METRIC, _counts(minute, RUNNERS_STARTED).total))
+    completed = _counts(minute, WORKFLOWS_COMPLETED)
     points.append(_count(RUNNERS_COMPLETED_METRIC, completed.total))
-    active = store.gauge(RUNNERS_ACTIVE_GAUGE)
+    active = minute.gauges.get(RUNNERS_ACTIVE_GAUGE, 0)
     points.append(_count(RUNNERS_ACTIVE_METRIC, active))
     if spec.runner_capacity > 0:  # busy runners over the spec's capacity; unknown capacity, no point
         points.append(MetricPoint(RUNNER_UTILIZATION_METRIC, round(max(active, 0) / spec.runner_capacity, 6)))
-    digests = {sketch: store.digest(sketch, start, end) for _metric, sketch in LATENCY_SKETCHES}
+    digests = minute.digests
     for metric, sketch in LATENCY_SKETCHES[1:]:
-        points.extend(_latency_points(metric, digests[sketch]))
+        points.extend(_latency_points(metric, digests.get(sketch)))
 
     # Cache
-    lookups = _minute(store, CACHE_LOOKUPS, start)
+    lookups = _counts(minute, CACHE_LOOKUPS)
     points.append(_count(CACHE_HITS_METRIC, lookups.good))
     points.append(_count(CACHE_MISSES_METRIC, lookups.bad))
     if lookups.total:
         points.append(MetricPoint(CACHE_HIT_RATE_METRIC, round(lookups.good / lookups.total, 6)))
-    points.append(_count(CACHE_EVICTIONS_METRIC, _minute(store, CACHE_EVICTIONS, start).total))
-    cache_bytes = store.digest(CACHE_BYTES_SKETCH, start, end)
+    points.append(_count(CACHE_EVICTIONS_METRIC, _counts(minute, CACHE_EVICTIONS).total))
+    cache_bytes = digests.get(CACHE_BYTES_SKETCH)
     if cache_bytes is not None:
         points.append(MetricPoint(CACHE_ENTRY_SIZE_METRIC, round(digest_mean(cache_bytes), 3), "Bytes"))
 
     # Queue
-    launched = _minute(store, TASKS_LAUNCHED, start).total
+    launched = _counts(minute, TASKS_LAUNCHED).total
     points.append(MetricPoint(QUEUE_PROCESSING_RATE_METRIC, round(launched / conventions.MINUTE, 6), "Count/Second"))
-    points.extend(_latency_points(QUEUE_AGE_METRIC, digests[LATENCY_SKETCHES[0][1]]))
+    points.extend(_latency_points(QUEUE_AGE_METRIC, digests.get(QUEUE_AGE_SKETCH)))
 
     # Reliability
-    reconciliations = _minute(store, RECONCILIATIONS, start)
+    reconciliations = _counts(minute, RECONCILIATIONS)
     points.append(_count(RECONCILIATION_RUNS_METRIC, reconciliations.total))
     points.append(_count(RECONCILIATION_FAILURES_METRIC, reconciliations.bad))
     if reconciliations.total:  # a silent reconciler is missing data (the alarm treats it so), never 100%
         success = reconciliations.good / reconciliations.total
         points.append(MetricPoint(RECONCILIATION_SUCCESS_METRIC, round(success, 6)))
-    points.append(_count(ORPHANED_RUNNERS_METRIC, _orphaned(store, spec, start)))
-    log: list[Mapping[str, Any]] = list(
-        alert_log if alert_log is not None else store.alert_log(since=_alert_log_since(spec, end))
-    )
-    points.extend(_mttr_points(log, spec, start, end))
-    workflows = _workflow_outcomes(store, spec, start, completed)
+    points.append(_count(ORPHANED_RUNNERS_METRIC, _orphaned(minute, spec)))
+    points.extend(_mttr_points(list(alert_log), spec, start, end))
+    # completions judged as the deploy-success SLO judges them (cancelled left out) when it was read
+    workflows = minute.counts.get(conventions.DEPLOY_SUCCESS, completed)
     if workflows.total:
         points.append(MetricPoint(FAILED_WORKFLOW_RATE_METRIC, round(workflows.bad / workflows.total, 6)))
-    execution = digests[EXECUTION_SKETCH]
+    execution = digests.get(RUNNER_EXECUTION_SKETCH)
     if execution is not None and spec.runner_cost_per_hour > 0:
         cost = digest_mean(execution) * spec.runner_cost_per_hour / MS_PER_HOUR
         points.append(MetricPoint(COST_PER_BUILD_METRIC, round(cost, 6)))
 
     # Tracing: vocabulary events of the minute that carried a propagated (not minted) correlation ID
-    coverage = _minute(store, conventions.TRACE_COVERAGE_SLI, start)
+    coverage = _counts(minute, conventions.TRACE_COVERAGE_SLI)
     if coverage.total:
         points.append(MetricPoint(TRACE_COVERAGE_METRIC, round(coverage.good / coverage.total, 6)))
     return points
@@ -170,9 +159,8 @@ def _count(name: str, value: int) -> MetricPoint:
     return MetricPoint(name, value, "Count")
 
 
-def _minute(store: Store, sli: str, start: int) -> Counts:
-    row = store.buckets(sli, conventions.RESOLUTION_MINUTE, start, start + conventions.MINUTE).get(start, {})
-    return Counts(int(row.get("good", 0)), int(row.get("total", 0)))
+def _counts(minute: MinuteReadings, series: str) -> Counts:
+    return minute.counts.get(series, Counts())
 
 
 def _latency_points(metric: str, digest: TDigest | None) -> list[MetricPoint]:
@@ -201,21 +189,7 @@ def _mttr_points(log: list[Mapping[str, Any]], spec: Spec, start: int, end: int)
     return points
 
 
-def _orphaned(store: Store, spec: Spec, start: int) -> int:
+def _orphaned(minute: MinuteReadings, spec: Spec) -> int:
     """Units of work whose first resolution in the minute was bad (reported or swept orphans): the bad events of
     the spec's resolution SLIs, so the definition follows the spec's resolution matchers."""
-    return sum(_minute(store, slo.name, start).bad for slo in spec.slos if slo.kind == "resolution")
-
-
-def _workflow_outcomes(store: Store, spec: Spec, start: int, completed: Counts) -> Counts:
-    """Completions of the minute, good = success. Cancelled runs are left out as the deploy-success SLO
-    leaves them out (its buckets); a spec without that events SLO falls back to every completion."""
-    if conventions.DEPLOY_SUCCESS in spec.names and isinstance(spec.slo(conventions.DEPLOY_SUCCESS).sli, EventsSli):
-        return _minute(store, conventions.DEPLOY_SUCCESS, start)
-    return completed
-
-
-def _alert_log_since(spec: Spec, now: int) -> int:
-    from processors.alerting.service import alert_log_since
-
-    return alert_log_since(spec, now)
+    return sum(_counts(minute, slo.name).bad for slo in spec.slos if slo.kind == "resolution")

@@ -1,7 +1,7 @@
-"""Gather a report's data from a store: status documents at regular steps, the alert log, latency quantiles
-per step, cache slices and one trace. Everything comes out JSON-shaped (types.ReportData).
+"""Gather a report's data through a ReportView: status documents at regular steps (evaluate_at), the alert
+log, latency quantiles per step, cache slices and one trace. Everything comes out JSON-shaped (ReportData).
 
-Time is epoch seconds in, ISO 8601 out. One StoreView serves every step, so its memoised reads are shared.
+Time is epoch seconds in, ISO 8601 out. One view serves every step, so its memoised reads are shared.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Rows, slice_field_index
+from processors.evaluating import alert_policy, status_document
+from processors.evaluating.service import alert_log_since, evaluate_at
 from processors.rendering.exceptions import RenderingError
-from processors.rendering.types import CacheSlice, LatencyPoint, ReportData, SloInfo, TierInfo
-from processors.timeutil import floor_to, format_duration, iso_seconds, parse_iso8601
+from processors.rendering.types import CacheSlice, LatencyPoint, ReportData, ReportView, SloInfo, TierInfo
+from processors.timeutil import floor_to, format_duration, iso_seconds, parse_iso8601, transition_epoch
 
 if TYPE_CHECKING:
     from processors.spec.model import Spec
-    from processors.store.base import Store
 
 DEFAULT_RANGE = conventions.DAY
 DEFAULT_STEP = 5 * conventions.MINUTE
@@ -27,7 +28,7 @@ EXEMPLAR_ALERTS_CONSIDERED = 3
 
 
 def collect_report_data(
-    store: Store,
+    view: ReportView,
     spec: Spec,
     since: int | None = None,
     until: int | None = None,
@@ -39,16 +40,13 @@ def collect_report_data(
     `until` defaults to the end of the newest minute with data; `since` to 24 hours before it, but no earlier
     than the first hour with any SLI data (so eight hours of sample data don't make a mostly empty report).
     """
-    from processors.evaluating import evaluate, status_document
-    from processors.store.view import StoreView
-
     if step <= 0 or step % conventions.MINUTE:
         raise RenderingError(f"step must be a whole number of minutes, not {step}s")
     if until is None:
-        until = default_until(store)
+        until = default_until(view)
     until = floor_to(until, conventions.MINUTE)
     if since is None:
-        since = max(until - DEFAULT_RANGE, first_data_hour(store, spec, until - DEFAULT_RANGE, until) or until)
+        since = max(until - DEFAULT_RANGE, first_data_hour(view, spec, until - DEFAULT_RANGE, until) or until)
     since = floor_to(since, step)
     if since >= until:
         raise RenderingError(f"empty report range: since {iso_seconds(since)} is not before {iso_seconds(until)}")
@@ -56,9 +54,9 @@ def collect_report_data(
     if len(moments) > MAX_STEPS:
         raise RenderingError(f"{len(moments)} steps is too many: use a longer step or a shorter range")
 
-    view = StoreView(store)
-    log = store.alert_log(since=_alert_log_since(spec, since))
-    series = [dict(status_document(evaluate(view, spec, at, log), at)) for at in moments]
+    # every step sees the same MTTR lookback as `slo status` at that moment (evaluate_at reads it)
+    series = [dict(status_document(evaluate_at(view, spec, at, readings=False).evaluation, at)) for at in moments]
+    log = view.alert_log(since=alert_log_since(spec, since))
     now = _with_firing(dict(series[-1]), firing_at(log, until))
     in_range = [t for t in log if since <= _epoch(t, since - 1) <= until]
     latency: dict[str, list[LatencyPoint]] = {}
@@ -68,9 +66,9 @@ def collect_report_data(
             latency[slo.name] = [_latency_point(view.latency_quantiles(slo.name, at - step, at), at) for at in moments]
         elif slo.kind == "time_slice":
             sli: Any = slo.sli
-            hours = store.buckets(slo.name, conventions.RESOLUTION_HOUR, floor_to(since, conventions.HOUR), until)
+            hours = view.hour_rows(slo.name, floor_to(since, conventions.HOUR), until)
             slices[slo.name] = cache_slice_strip(hours, since, until, sli.slice_seconds, sli.min_ratio)
-    trace, reason = pick_trace(store, in_range, trace_id)
+    trace, reason = pick_trace(view, in_range, trace_id)
     return ReportData(
         status_now=now,
         status_series=series,
@@ -86,19 +84,17 @@ def collect_report_data(
     )
 
 
-def default_until(store: Store) -> int:
-    until = store.default_at()
+def default_until(view: ReportView) -> int:
+    until = view.default_at()
     if until is None:
         raise RenderingError("the store holds no events yet: run `slo replay PATH` first")
     return until
 
 
-def first_data_hour(store: Store, spec: Spec, start: int, end: int) -> int | None:
+def first_data_hour(view: ReportView, spec: Spec, start: int, end: int) -> int | None:
     """The first hour in [start, end) with counters for any SLO."""
     hours = [
-        min(rows)
-        for slo in spec.slos
-        if (rows := store.buckets(slo.name, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end))
+        min(rows) for slo in spec.slos if (rows := view.hour_rows(slo.name, floor_to(start, conventions.HOUR), end))
     ]
     return min(hours) if hours else None
 
@@ -135,7 +131,7 @@ def firing_at(log: Iterable[Mapping[str, Any]], at: int) -> dict[str, list[dict[
 
 
 def pick_trace(
-    store: Store, log: Sequence[Mapping[str, Any]], trace_id: str | None
+    view: ReportView, log: Sequence[Mapping[str, Any]], trace_id: str | None
 ) -> tuple[dict[str, Any] | None, str]:
     """The trace to show and why: `trace_id`, else the worst exemplar of the most recent alert with exemplars.
 
@@ -145,7 +141,7 @@ def pick_trace(
     from processors.tracing import not_found_view, trace_view
 
     if trace_id:
-        head = store.trace(trace_id)
+        head = view.trace(trace_id)
         document = trace_view(head) if head is not None else not_found_view(trace_id)
         return dict(document), f"trace {trace_id} (asked for with --trace)"
     with_exemplars = [t for t in log if t.get("exemplars") and t.get("state") in ("firing", "escalated")]
@@ -153,7 +149,7 @@ def pick_trace(
     with_exemplars.sort(key=lambda t: (t.get("severity") == "page", _epoch(t, 0)), reverse=True)
     candidates: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
     for transition in with_exemplars[:EXEMPLAR_ALERTS_CONSIDERED]:
-        heads = store.heads(str(i) for i in transition["exemplars"])
+        heads = view.heads(str(i) for i in transition["exemplars"])
         candidates.extend((dict(trace_view(head)), transition) for head in heads.values())
     if not candidates:
         return None, "no alert in this range carried exemplars, and no --trace was given"
@@ -167,8 +163,6 @@ def pick_trace(
 
 
 def slo_info(spec: Spec) -> dict[str, SloInfo]:
-    from processors.evaluating import alert_policy
-
     info: dict[str, SloInfo] = {}
     for slo in spec.slos:
         tiers: list[TierInfo] = [
@@ -210,15 +204,6 @@ def _with_firing(document: dict[str, Any], firing: Mapping[str, list[dict[str, A
     return document
 
 
-def _alert_log_since(spec: Spec, since: int) -> int:
-    from processors.evaluating.budget import window_bounds
-
-    # MTTR at the first step needs incidents that ended inside its SLO window
-    return min([window_bounds(slo, since)[0] for slo in spec.slos] or [since])
-
-
 def _epoch(transition: Mapping[str, Any], default: int) -> int:
-    from processors.evaluating.mttr import transition_epoch
-
     at = transition_epoch(transition)
     return default if at is None else at

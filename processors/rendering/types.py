@@ -1,10 +1,30 @@
-"""The report's input: JSON-shaped documents gathered by collect.py (or built by hand in tests)."""
+"""The report's input: JSON-shaped documents gathered by collect.py (or built by hand in tests), and the
+read interface collect.py gathers them through."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+
+from processors.evaluating.types import SliView
+
+if TYPE_CHECKING:
+    from processors.counting import Rows
+    from processors.stitching.model import TraceHead
+
+
+class ReportView(SliView, Protocol):
+    """The evaluation's view plus what a report draws besides evaluations: the newest data, cache slices,
+    traces (processors.store.view.StoreView implements it). Rendering never sees a store."""
+
+    def default_at(self) -> int | None: ...
+
+    def hour_rows(self, sli: str, start: int, end: int) -> Rows: ...
+
+    def trace(self, correlation_id: str) -> TraceHead | None: ...
+
+    def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]: ...
 
 
 class CacheSlice(TypedDict):

@@ -264,10 +264,8 @@ class Store(ABC):
 
 
 def transition_time(transition: Mapping[str, Any], default: int) -> int:
-    """A transition's time in epoch seconds, from `at_epoch` or its ISO `at`."""
-    from processors.timeutil import parse_iso8601
+    """A transition's time in epoch seconds (timeutil.transition_epoch), or `default` without one."""
+    from processors.timeutil import transition_epoch
 
-    if isinstance(transition.get("at_epoch"), int | float):
-        return int(transition["at_epoch"])
-    parsed = parse_iso8601(transition.get("at"))
-    return int(parsed.timestamp()) if parsed else default
+    at = transition_epoch(transition)
+    return default if at is None else at

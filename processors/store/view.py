@@ -1,17 +1,24 @@
-"""A read view of the store for one evaluation: SLI counts, exemplars and latency over any window.
+"""A read view of the store for one evaluation (or one report): the evaluator's SliView over a Store.
 
-Reads are memoised per view, so the evaluator's many windows over one `now` share bucket queries.
+Reads are memoised per view, so the evaluator's many windows over one `now` share bucket queries, and a
+report's many steps share one alert-log read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Counts, Rows, count_slices, slice_outcomes, window_counts
 from processors.spec.model import Slo, TimeSliceSli
-from processors.store.base import Store
+from processors.stitching.model import TraceHead
+from processors.store.base import Store, transition_time
 from processors.timeutil import floor_to
+
+if TYPE_CHECKING:
+    from processors.sketch import TDigest
 
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
@@ -24,6 +31,7 @@ class StoreView:
         self.store = store
         self._minutes = lru_cache(maxsize=4096)(self.store.buckets)
         self._hours: dict[str, tuple[int, int, Rows]] = {}  # sli -> (start, end, rows) of one wide read
+        self._alert_log: tuple[int | None, list[dict[str, Any]]] | None = None  # (since, log) of the widest read
 
     def _rows(self, sli: str, resolution: str, start: int, end: int) -> Rows:
         """Minute ranges are read as asked (they are the windows' edges); hour buckets are read once per SLI
@@ -74,3 +82,35 @@ class StoreView:
 
     def trace_coverage(self, start: int, end: int) -> Counts:
         return window_counts(self._rows, conventions.TRACE_COVERAGE_SLI, start, end)
+
+    def minute_bucket(self, sli: str, start: int) -> Counts:
+        row = self._minutes(sli, conventions.RESOLUTION_MINUTE, start, start + conventions.MINUTE).get(start, {})
+        return Counts(int(row.get("good", 0)), int(row.get("total", 0)))
+
+    def hour_rows(self, sli: str, start: int, end: int) -> Rows:
+        """Hour buckets in [start, end): the time-slice fields a report draws."""
+        return self._rows(sli, conventions.RESOLUTION_HOUR, start, end)
+
+    def digest(self, sketch: str, start: int, end: int) -> TDigest | None:
+        return self.store.digest(sketch, start, end)
+
+    def gauge(self, name: str) -> int:
+        return self.store.gauge(name)
+
+    def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
+        """One read serves every later `since` of this view (a report asks once per step)."""
+        cached = self._alert_log
+        if cached is None or (cached[0] is not None and (since is None or since < cached[0])):
+            cached = self._alert_log = (since, self.store.alert_log(since=since))
+        if since is None or since == cached[0]:
+            return list(cached[1])
+        return [t for t in cached[1] if transition_time(t, since) >= since]
+
+    def default_at(self) -> int | None:
+        return self.store.default_at()
+
+    def trace(self, correlation_id: str) -> TraceHead | None:
+        return self.store.trace(correlation_id)
+
+    def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]:
+        return self.store.heads(correlation_ids)

@@ -95,7 +95,7 @@ class SeriesView:
     def trace_coverage(self, start: int, end: int) -> Counts:
         return Counts()
 
-    def minute_counts(self, sli: str, start: int) -> Counts:
+    def minute_bucket(self, sli: str, start: int) -> Counts:
         return Counts()
 
     def digest(self, sketch: str, start: int, end: int) -> None:

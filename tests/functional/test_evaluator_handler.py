@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from processors import conventions
-from processors.alerting.fakes import MemoryAlertStore, MemoryNotifier
-from processors.evaluating.fakes import Phase, SeriesView, minute_counts
 from processors.handlers import evaluator
 from processors.spec import load_spec
 from processors.store.types import RollupReport
+from tests.fakes.alerting import MemoryAlertStore, MemoryNotifier
+from tests.fakes.evaluating import Phase, SeriesView, minute_counts
 
 T0 = 1_790_000_000 // 3600 * 3600
 HISTORY = 3 * 1440
@@ -44,23 +44,6 @@ def scheduled_event(at: str) -> dict[str, Any]:
 
 
 class FakeStore(MemoryAlertStore):
-    def __init__(self, view: SeriesView) -> None:
-        super().__init__()
-        self._view = view
-
-    def view(self) -> SeriesView:
-        return self._view
-
-    # the operator metrics read raw buckets, digests and the gauge: a quiet pipeline here
-    def buckets(self, sli: str, resolution: str, start: int, end: int) -> dict[int, dict[str, int]]:
-        return {}
-
-    def digest(self, sketch: str, start: int, end: int) -> None:
-        return None
-
-    def gauge(self, name: str) -> int:
-        return 0
-
     def rollup(self, now: float) -> RollupReport:  # nothing pending in a fake
         return RollupReport()
 
@@ -71,8 +54,10 @@ def deps(monkeypatch: pytest.MonkeyPatch) -> evaluator.Dependencies:
     api = conventions.API_AVAILABILITY
     series = {slo.name: minute_counts([Phase(HISTORY + 60, 20)]) for slo in spec.slos}
     series[api] = minute_counts([Phase(HISTORY, 20), Phase(60, 20, 1.0)])  # an outage from T0
-    view = SeriesView(T0 - HISTORY * 60, series, latency={"queue-latency": {"p50": 900.0, "p95": 2000.0}})
-    built = evaluator.Dependencies(FakeStore(view), spec, MemoryNotifier())
+    alerts = FakeStore()
+    latency = {"queue-latency": {"p50": 900.0, "p95": 2000.0}}
+    view = SeriesView(T0 - HISTORY * 60, series, latency=latency, alerts=alerts)
+    built = evaluator.Dependencies(alerts, spec, MemoryNotifier(), lambda: view)
     monkeypatch.setattr(evaluator, "_dependencies", lambda: built)
     return built
 

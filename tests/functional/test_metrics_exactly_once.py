@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from processors.cli.metrics import metric_entries
 from processors.decoding import decode_record
+from processors.evaluating.service import minute_readings
 from processors.ingest import Ingestor
 from processors.metrics import operator_metric_points
 from processors.store import SqliteStore
+from processors.store.view import StoreView
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
 
 SHARD = "shardId-000000000000"
@@ -65,7 +67,9 @@ def deliver(store: Any, spec: Any, records: list[dict[str, Any]]) -> None:
 
 
 def metrics_by_minute(store: Any, spec: Any) -> dict[int, list[dict[str, Any]]]:
-    return {end: metric_entries(operator_metric_points(store, spec, end, alert_log=[])) for end in MINUTES[1:]}
+    view = StoreView(store)
+    readings = {end: minute_readings(view, spec, end) for end in MINUTES[1:]}
+    return {end: metric_entries(operator_metric_points(minute, spec, [])) for end, minute in readings.items()}
 
 
 @pytest.fixture(scope="module")

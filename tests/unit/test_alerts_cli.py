@@ -13,9 +13,9 @@ from processors.alerting import evaluate_and_record
 from processors.alerting.notify import LocalNotifier
 from processors.cli import alerts
 from processors.cli.common import UsageError
-from processors.evaluating.fakes import Phase, SeriesView, minute_counts
 from processors.spec import Spec, load_spec
 from processors.store import SqliteStore
+from tests.fakes.evaluating import Phase, SeriesView, minute_counts
 
 T0 = int(datetime(2026, 10, 1, 4, tzinfo=UTC).timestamp())
 HISTORY = 30 * 1440

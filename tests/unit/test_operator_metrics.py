@@ -13,20 +13,23 @@ import pytest
 from processors import conventions
 from processors.decoding import decode_record
 from processors.evaluating import MetricPoint
+from processors.evaluating.service import alert_log_since, evaluate_at, metric_minute, minute_readings
 from processors.ingest import Ingestor
-from processors.metrics import (
-    build_documents,
-    distribution_values,
-    document_values,
-    metric_minute,
-    metrics_timestamp_ms,
-    operator_metric_points,
-)
+from processors.metrics import build_documents, distribution_values, document_values, metrics_timestamp_ms
+from processors.metrics import operator_metric_points as points_of
 from processors.sketch import TDigest
 from processors.store.view import StoreView
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 
 SHARD = "shardId-000000000000"
+
+
+def operator_metric_points(store: Any, spec: Any, now: float, alert_log: Any = None) -> list[MetricPoint]:
+    """The points of the minute before `now`, read as the evaluator reads them."""
+    view = StoreView(store)
+    log = view.alert_log(since=alert_log_since(spec, int(now))) if alert_log is None else alert_log
+    return points_of(minute_readings(view, spec, now), spec, log)
+
 MINUTE = int(T0) + 10 * 60  # the minute under test: [MINUTE, MINUTE + 60)
 NOW = MINUTE + 60
 
@@ -163,8 +166,10 @@ def test_a_quiet_minute_emits_zero_counters_and_no_ratio_so_nothing_is_nan(loade
     assert all(math.isfinite(v) for v in values.values() if not isinstance(v, list))
 
 
-def test_a_store_view_gives_the_same_points_as_its_store(loaded: Any, spec: Any) -> None:
-    assert operator_metric_points(StoreView(loaded), spec, NOW) == operator_metric_points(loaded, spec, NOW)
+def test_evaluate_at_reads_the_same_minute_the_metrics_range_reads(loaded: Any, spec: Any) -> None:
+    evaluated = evaluate_at(StoreView(loaded), spec, NOW)
+    assert evaluated.minute is not None and (evaluated.minute.start, evaluated.minute.end) == (MINUTE, NOW)
+    assert points_of(evaluated.minute, spec, evaluated.alert_log) == operator_metric_points(loaded, spec, NOW)
 
 
 def test_now_is_floored_to_the_minute(loaded: Any, spec: Any) -> None:
@@ -289,14 +294,15 @@ def test_slo_metrics_defaults_to_the_newest_minute_with_data(
 def test_slo_metrics_emf_prints_the_evaluators_slo_points_and_the_operator_points(
     loaded: Any, spec: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from processors.cli.metrics import slo_metric_points
+    from processors.evaluating.metrics import slo_points
     from processors.metrics import emit_points
 
     monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
     code, out = run_cli(monkeypatch, capsys, "metrics", "--db", str(loaded.path), "--at", "2026-10-01T00:11:00Z",
                         "--emf")
     lines: list[str] = []
-    points = [*slo_metric_points(loaded, spec, NOW), *operator_metric_points(loaded, spec, NOW)]
+    evaluation = evaluate_at(StoreView(loaded), spec, NOW, readings=False).evaluation
+    points = [*(p for slo in evaluation.slos for p in slo_points(slo)), *operator_metric_points(loaded, spec, NOW)]
     emit_points(points, "SloPipeline", metrics_timestamp_ms(NOW), write=lines.append)
     assert code == 0
     assert out.splitlines() == lines

@@ -17,6 +17,7 @@ from processors.counting import count_slices
 from processors.rendering import ReportData, build_report, cache_slice_strip
 from processors.rendering.collect import firing_at
 from processors.rendering.svg import Segment, alert_segments
+from processors.store.view import StoreView
 from processors.timeutil import iso_seconds
 
 T0 = 1790812800  # 2026-10-01T00:00:00Z
@@ -228,7 +229,7 @@ def test_collect_evaluates_every_step_from_the_first_data_to_the_newest_minute(s
     from processors.spec import load_spec
 
     spec = load_spec(None)
-    data = collect_report_data(sample_store, spec, step=600)
+    data = collect_report_data(StoreView(sample_store), spec, step=600)
     assert data.since == "2026-10-01T00:00:00Z", "an hour of data doesn't make a 24-hour report"
     assert [doc["at"] for doc in data.status_series][:2] == ["2026-10-01T00:00:00Z", "2026-10-01T00:10:00Z"]
     assert data.status_series[-1]["at"] == data.until == data.status_now["at"]
@@ -247,7 +248,37 @@ def test_collect_with_a_trace_id_shows_that_trace(sample_store: Any) -> None:
     from processors.spec import load_spec
 
     correlation_id, _first_seen = sample_store.find_traces(repository="acme/infra", limit=1)[0]
-    data = collect_report_data(sample_store, load_spec(None), trace_id=correlation_id, step=1800)
+    data = collect_report_data(StoreView(sample_store), load_spec(None), trace_id=correlation_id, step=1800)
     assert data.trace is not None and data.trace["correlationId"] == correlation_id and data.trace["found"]
-    missing = collect_report_data(sample_store, load_spec(None), trace_id="00000000-0000-4000-8000-000000000000")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    missing = collect_report_data(StoreView(sample_store), load_spec(None), trace_id=unknown)
     assert missing.trace == {"correlationId": "00000000-0000-4000-8000-000000000000", "found": False}
+
+
+def test_the_report_counts_an_incident_that_opened_before_the_window_as_status_does(tmp_path: Path) -> None:
+    from processors.cli.status import status_at
+    from processors.evaluating import window_bounds
+    from processors.rendering import collect_report_data
+    from processors.spec import load_spec
+    from processors.store import SqliteStore
+
+    spec = load_spec(None)
+    slo = spec.slo("api-availability")
+    until = T0 + 40 * 86400
+    start, _period = window_bounds(slo, until)
+    fired, resolved = start - 86400, start + 3600  # opened a day before the window, ended inside it
+    store = SqliteStore(tmp_path / "slo.db")
+    log = [
+        {"id": f"page-{state}", "slo": slo.name, "kind": "burn_rate", "severity": "page", "state": state,
+         "at": iso_seconds(at), "at_epoch": at}
+        for state, at in (("firing", fired), ("resolved", resolved))
+    ]
+    store.save_alert_evaluation({}, log, resolved)
+    status = {s["name"]: s for s in status_at(store, spec, until)["slos"]}
+    data = collect_report_data(StoreView(store), spec, since=until - 3600, until=until, step=1800)
+    report = {s["name"]: s for s in data.status_now["slos"]}
+    assert status[slo.name]["mttr_seconds"] == resolved - fired
+    assert report[slo.name]["mttr_seconds"] == status[slo.name]["mttr_seconds"]
+    for document in data.status_series:
+        (step,) = [s for s in document["slos"] if s["name"] == slo.name]
+        assert step["mttr_seconds"] == resolved - fired, document["at"]

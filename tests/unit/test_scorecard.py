@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from processors.evaluating.fakes import Phase, SeriesView, minute_counts
 
 from processors.counting import Counts
 from processors.evaluating import evaluate
-from processors.evaluating.fakes import Phase, SeriesView, minute_counts
 from processors.evaluating.metrics import METRIC_COMPLIANT, slo_points
 from processors.evaluating.scorecard import (
     MET,

@@ -1,0 +1,77 @@
+"""Evaluate at one `now`: the one place that turns a view and a time into evaluations, the alert log
+they were judged against, and the operator metrics' inputs.
+
+The evaluator Lambda, `slo status`, `slo metrics`, the report and the replay backtest all call
+`evaluate_at`, so they read the same windows and the same alert-log lookback (MTTR included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from processors import conventions
+from processors.classifying.builtin import OPERATOR_COUNTERS, OPERATOR_GAUGES, OPERATOR_SKETCHES
+from processors.counting import Counts
+from processors.evaluating.budget import window_bounds
+from processors.evaluating.evaluate import evaluate
+from processors.evaluating.types import Evaluation, MinuteReadings, SliView
+from processors.spec.model import EventsSli, Spec
+from processors.timeutil import floor_to
+
+# Incidents that opened up to this long before an SLO window still count towards its MTTR.
+MTTR_LOOKBACK_MARGIN = 7 * conventions.DAY
+TRACE_COVERAGE_WINDOW = 30 * conventions.DAY
+
+
+@dataclass(frozen=True)
+class EvaluatedAt:
+    """Everything one `now` yields. `minute` and `trace_coverage` are None when not asked for."""
+
+    now: int
+    evaluation: Evaluation
+    alert_log: tuple[dict[str, Any], ...]  # from alert_log_since(spec, now): MTTR's lookback
+    minute: MinuteReadings | None = None
+    trace_coverage: Counts | None = None  # over the TRACE_COVERAGE_WINDOW before now
+
+
+def alert_log_since(spec: Spec, now: int) -> int:
+    """The earliest transition any SLO's MTTR at `now` can need: its window start minus the lookback margin."""
+    starts = [window_bounds(slo, now)[0] for slo in spec.slos] or [now]
+    return min(starts) - MTTR_LOOKBACK_MARGIN
+
+
+def evaluate_at(view: SliView, spec: Spec, now: int, *, readings: bool = True) -> EvaluatedAt:
+    """Every SLO of `spec` at `now` (epoch seconds, minute-aligned), read through `view`.
+
+    With `readings` (the default) it also reads the operator metrics' minute and the trace coverage;
+    the backtest, which needs only the evaluation, turns that off.
+    """
+    log = tuple(view.alert_log(since=alert_log_since(spec, now)))
+    evaluation = evaluate(view, spec, now, log)
+    if not readings:
+        return EvaluatedAt(now, evaluation, log)
+    coverage = view.trace_coverage(now - TRACE_COVERAGE_WINDOW, now)
+    return EvaluatedAt(now, evaluation, log, minute_readings(view, spec, now), coverage)
+
+
+def metric_minute(now: float) -> tuple[int, int]:
+    """The minute the metrics at `now` describe: [floor(now) − 60, floor(now))."""
+    end = floor_to(now, conventions.MINUTE)
+    return end - conventions.MINUTE, end
+
+
+def minute_readings(view: SliView, spec: Spec, now: float) -> MinuteReadings:
+    """The operator counters, gauges and sketches of the minute before `now` (its own read, for ranges)."""
+    start, end = metric_minute(now)
+    series = [*OPERATOR_COUNTERS, conventions.TRACE_COVERAGE_SLI]
+    # completions judged by the deploy-success SLO's own rule (cancelled runs left out) when the spec has it
+    series += [s.name for s in spec.slos if s.name == conventions.DEPLOY_SUCCESS and isinstance(s.sli, EventsSli)]
+    series += [s.name for s in spec.slos if s.kind == "resolution"]  # OrphanedRunners: bad first resolutions
+    return MinuteReadings(
+        start=start,
+        end=end,
+        counts={name: view.minute_bucket(name, start) for name in series},
+        gauges={name: view.gauge(name) for name in OPERATOR_GAUGES},
+        digests={sketch: view.digest(sketch, start, end) for sketch in OPERATOR_SKETCHES},
+    )
