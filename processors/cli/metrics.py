@@ -128,10 +128,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--emf prints one minute; drop --since")
         return print_range(args, store, spec, resolve_since(args.since, at), at)
     if args.emf:
-        # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
         from processors.evaluating.metrics import slo_points
         from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 
+        # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
         evaluated = _evaluate_at(store, spec, at)
         points = [point for slo in evaluated.evaluation.slos for point in slo_points(slo)]
         points += operator_metric_points(evaluated.minute, spec, evaluated.alert_log)
