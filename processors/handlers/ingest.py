@@ -1,8 +1,9 @@
-"""Kinesis → ingest Lambda. Decodes each record (BatchProcessor), then applies the shard batch exactly once.
+"""Kinesis → ingest Lambda: decode each record, apply the shard batch exactly once, report failures.
 
 Data errors are counted skips and never fail a record. Transient store errors (throttling, a conflict)
-report the first unapplied record and everything after it as batch item failures, so Lambda retries
-from there; the per-shard checkpoint makes that retry apply each record once.
+report the first unapplied record and everything after it as batch item failures (ReportBatchItemFailures),
+so Lambda retries from there; the per-shard checkpoint makes that retry apply each record once. The response
+is built from the ingest report alone: no batch-processor internals, so a Powertools upgrade cannot break it.
 """
 
 from __future__ import annotations
@@ -10,21 +11,20 @@ from __future__ import annotations
 import os
 import time
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypedDict
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from processors import conventions
 from processors.decoding import (
-    DEFAULT_PARSER,
     DecodedRecord,
     DecodeLimits,
-    LineParser,
     decode_record,
     parser_for,
+    sequence_of,
     shard_of,
     stream_of,
 )
@@ -37,6 +37,14 @@ tracer = Tracer()
 clock = time.time  # "now" for judging event times; tests replace it to replay fixed-date samples
 
 
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class BatchResponse(TypedDict):
+    batchItemFailures: list[BatchItemFailure]
+
+
 @cache
 def ingestor() -> Ingestor:
     """Created once per container: the store client and the compiled spec."""
@@ -47,57 +55,39 @@ def ingestor() -> Ingestor:
     return Ingestor(open_dynamodb_store(table, endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)), load_spec())
 
 
-class CheckpointedKinesisProcessor(BatchProcessor):
-    """BatchProcessor whose records are applied together, after decoding, under the shard checkpoint."""
+def decode_batch(records: list[KinesisStreamRecord]) -> tuple[list[DecodedRecord], int | None]:
+    """Every record decoded, up to the first that raised: (decoded, that record's sequence or None).
 
-    def __init__(self) -> None:
-        super().__init__(event_type=EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
-        self.decoded: list[tuple[dict[str, Any], DecodedRecord]] = []
-        self.report = BatchReport()
-        self.parser: LineParser = DEFAULT_PARSER
-
-    def _prepare(self) -> None:
-        super()._prepare()
-        self.decoded = []
-        self.report = BatchReport()
-        self.parser = parser_for(ingestor().spec.log_format)  # the spec's log format, compiled once
-
-    def process(self) -> list[tuple]:
-        results = super().process()
-        failed = {int(cast(KinesisStreamRecord, m).kinesis.sequence_number) for m in self.fail_messages}
-        first_failed = min(failed) if failed else None
-        applicable = [d for _, d in self.decoded if first_failed is None or d.sequence < first_failed]
-        if applicable:
-            record = KinesisStreamRecord(self.decoded[0][0])
-            self.report = ingestor().apply_batch(stream_of(record), shard_of(record), applicable)
-            if self.report.failed_from_sequence is not None:
-                logger.warning("store commit failed; reporting for retry", extra={"error": self.report.error})
-                self._fail_from(self.report.failed_from_sequence)
-        return results
-
-    def _fail_from(self, sequence: int) -> None:
-        """Move every succeeded record at or after `sequence` to the failures Powertools reports."""
-        keep = []
-        for message in self.success_messages:  # raw dicts here; Powertools reports data classes
-            record = message if isinstance(message, KinesisStreamRecord) else KinesisStreamRecord(cast(Any, message))
-            if int(record.kinesis.sequence_number) >= sequence:
-                self.fail_messages.append(record)
-                self.exceptions.append((None, None, None))
-            else:
-                keep.append(message)
-        self.success_messages[:] = keep
+    decode_record counts bad input as skips; an exception here is a bug, retried from that record on.
+    """
+    decoded: list[DecodedRecord] = []
+    limits = DecodeLimits.from_env(now=clock())
+    parser = parser_for(ingestor().spec.log_format)  # the spec's log format
+    for record in records:
+        try:
+            one = decode_record(record.raw_event, limits, parser)
+        except Exception:
+            logger.exception("record failed to decode", extra={"sequence": record.kinesis.sequence_number})
+            return decoded, sequence_of(record)
+        decoded.append(one)
+        if one.events:
+            logger.set_correlation_id(one.events[0].correlation_id)
+        if one.skips:
+            logger.debug("skipped log events", extra={"sequence": one.sequence, "skips": dict(one.skips)})
+    return decoded, None
 
 
-processor = CheckpointedKinesisProcessor()
-
-
-def record_handler(record: KinesisStreamRecord) -> None:
-    decoded = decode_record(record.raw_event, DecodeLimits.from_env(now=clock()), processor.parser)
-    processor.decoded.append((record.raw_event, decoded))
-    if decoded.events:
-        logger.set_correlation_id(decoded.events[0].correlation_id)
-    if decoded.skips:
-        logger.debug("skipped log events", extra={"sequence": decoded.sequence, "skips": dict(decoded.skips)})
+def batch_response(records: list[KinesisStreamRecord], failed_from: int | None) -> BatchResponse:
+    """Every record at or after `failed_from` (Lambda resumes the shard at the lowest one)."""
+    if failed_from is None:
+        return {"batchItemFailures": []}
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": record.kinesis.sequence_number}
+            for record in records
+            if (sequence_of(record) or 0) >= failed_from
+        ]
+    }
 
 
 def emit_batch_metrics(report: BatchReport, decoded: list[DecodedRecord], now: float) -> None:
@@ -122,19 +112,25 @@ def emit_batch_metrics(report: BatchReport, decoded: list[DecodedRecord], now: f
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    emit_batch_metrics(processor.report, [d for _, d in processor.decoded], time.time())
+    records = list(KinesisStreamEvent(event).records)
+    decoded, failed_from = decode_batch(records)
+    report = BatchReport()
+    if decoded:
+        report = ingestor().apply_batch(stream_of(records[0]), shard_of(records[0]), decoded)
+        if report.failed_from_sequence is not None:
+            logger.warning("store commit failed; reporting for retry", extra={"error": report.error})
+            failed_from = min(report.failed_from_sequence, failed_from or report.failed_from_sequence)
+    response = batch_response(records, failed_from)
+    emit_batch_metrics(report, decoded, time.time())
     logger.info(
         "batch applied",
         extra={
-            "records": processor.report.records,
-            "events": processor.report.events,
-            "already_applied": processor.report.records_already_applied,
-            "skips": dict(processor.report.skips),
-            "commits": processor.report.commits,
-            "failures": len(response.get("batchItemFailures", [])),
+            "records": report.records,
+            "events": report.events,
+            "already_applied": report.records_already_applied,
+            "skips": dict(report.skips),
+            "commits": report.commits,
+            "failures": len(response["batchItemFailures"]),
         },
     )
     return dict(response)

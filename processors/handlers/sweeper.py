@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from processors import conventions
 from processors.handlers.evaluator import scheduled_minute
-from processors.ingest import Ingestor
+from processors.sweeping import Sweeper
 from processors.timeutil import iso_seconds
 
 METRIC_ORPHANS_SWEPT = "OrphansSwept"
@@ -27,7 +27,7 @@ tracer = Tracer()
 
 
 @cache
-def _ingestor() -> Ingestor:
+def _sweeper() -> Sweeper:
     """Built once per container from the environment; tests monkeypatch this function."""
     from processors.spec import load_spec
     from processors.store import open_dynamodb_store
@@ -38,7 +38,7 @@ def _ingestor() -> Ingestor:
         endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL),
         trace_ttl_days=spec.trace_ttl_days,
     )
-    return Ingestor(store, spec)
+    return Sweeper(store, spec)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -46,7 +46,7 @@ def _ingestor() -> Ingestor:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = scheduled_minute(event, time.time())
-    swept = _ingestor().sweep(now)
+    swept = _sweeper().sweep(now)
     metrics.add_metric(name=METRIC_ORPHANS_SWEPT, unit=MetricUnit.Count, value=swept)
     logger.info("orphan sweep", extra={"at": iso_seconds(now), "swept": swept})
     return {"at": iso_seconds(now), "swept": swept}

@@ -1,4 +1,5 @@
-"""Ingest: the exactly-once application of decoded shard batches (and the orphan sweep) to the store."""
+"""Ingest: the exactly-once application of decoded shard batches to the store (service.py), in commits
+that fit the store's transaction limit (chunking.py)."""
 
 from processors.ingest.service import BatchReport, Ingestor
 

@@ -14,6 +14,7 @@ from processors.ingest import BatchReport, Ingestor
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
 from processors.store.base import Store
+from processors.sweeping import Sweeper
 from processors.timeutil import floor_to
 
 MinuteHook = Callable[[int], None]
@@ -41,6 +42,7 @@ class ReplayReport(BatchReport):
 class Replayer:
     def __init__(self, store: Store, spec: Spec, minute_hooks: Iterable[MinuteHook] = ()) -> None:
         self.ingestor = Ingestor(store, spec)
+        self.sweeper = Sweeper(store, spec)
         self.minute_hooks = list(minute_hooks)
         self.report = ReplayReport()
         self._last_minute: int | None = None
@@ -79,7 +81,7 @@ class Replayer:
         if target - self._last_minute > GAP_SECONDS:
             first = target  # the sweep and the evaluation at `target` see everything the gap held
         for minute in range(first, target + 1, conventions.MINUTE):
-            self.report.orphans_swept += self.ingestor.sweep(minute)
+            self.report.orphans_swept += self.sweeper.sweep(minute)
             self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
             for hook in self.minute_hooks:
                 hook(minute)

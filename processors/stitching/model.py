@@ -94,3 +94,8 @@ class TraceHead:
             first_seen_ms=data.get("firstSeen"),
             open_since_ms=data.get("openSince"),
         )
+
+
+def is_open(head: TraceHead | None) -> bool:
+    """A runner started and not yet resolved: what the runners-active gauge and the orphan sweep count."""
+    return head is not None and head.open_since_ms is not None

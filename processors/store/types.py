@@ -44,6 +44,14 @@ class HeadWrite:
     ttl: int  # expiresAt, epoch seconds
 
 
+def commit_item_count(
+    *, checkpoint: bool, counters: int, digests: int, heads: int, gauges: int, lone_exemplars: int = 0
+) -> int:
+    """Items one commit writes: the one definition ingest's chunking and the adapters' statistics share.
+    Exemplars ride on their minute's counter item; only those without one are items of their own."""
+    return int(checkpoint) + counters + digests + heads + gauges + lone_exemplars
+
+
 @dataclass
 class Commit:
     """Everything one chunk of a batch changes, applied atomically and at most once."""
@@ -57,13 +65,13 @@ class Commit:
 
     def item_count(self) -> int:
         """Items the commit writes (a DynamoDB transaction allows 100)."""
-        return (
-            (1 if self.checkpoint else 0)
-            + len(self.counters)
-            + len(self.digests)
-            + len(self.heads)
-            + len(self.gauges)
-            + sum(1 for key in self.exemplars if (key[0], "m", key[1]) not in self.counters)
+        return commit_item_count(
+            checkpoint=self.checkpoint is not None,
+            counters=len(self.counters),
+            digests=len(self.digests),
+            heads=len(self.heads),
+            gauges=len(self.gauges),
+            lone_exemplars=sum(1 for key in self.exemplars if (key[0], "m", key[1]) not in self.counters),
         )
 
     def is_empty(self) -> bool:

@@ -10,6 +10,7 @@ from processors import conventions
 from processors.decoding import decode_record
 from processors.handlers import sweeper
 from processors.ingest import Ingestor
+from processors.sweeping import Sweeper
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line
 
 
@@ -24,7 +25,8 @@ def ingestor(store: Any, spec: Any, monkeypatch: pytest.MonkeyPatch) -> Ingestor
     lines = [log_line("runner_started", T0, cid(1)), log_line("runner_started", T0 + 60, cid(2)),
              log_line("workflow_completed", T0 + 120, cid(2), conclusion="success")]
     built.apply_batch("s", "shard", [decode_record(kinesis_record(gz(cw_payload(lines)), 1))])
-    monkeypatch.setattr(sweeper, "_ingestor", lambda: built)
+    swept = Sweeper(store, spec)  # the sweeper's own service: no Ingestor needed to sweep
+    monkeypatch.setattr(sweeper, "_sweeper", lambda: swept)
     return built
 
 

@@ -1,0 +1,152 @@
+"""Commits within the store's item limit: a Chunk gathers one commit's changes, `write_chunk` lands it.
+
+A batch is cut into chunks so that no transaction exceeds the store's limit (DynamoDB: 100 items); each
+chunk carries its own checkpoint advance, so a crash between two chunks resumes after the first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+
+from processors import conventions
+from processors.classifying.classify import LatencySample
+from processors.counting import slice_field_index
+from processors.decoding.types import Position
+from processors.spec.model import Spec, TimeSliceSli
+from processors.stitching.model import TraceHead
+from processors.store.base import Store
+from processors.store.keys import trace_expires_at
+from processors.store.types import CheckpointAdvance, Commit, CounterKey, DigestKey, HeadWrite, commit_item_count
+from processors.timeutil import floor_to
+
+
+def time_slices(spec: Spec) -> dict[str, TimeSliceSli]:
+    """SLO name -> its time-slice SLI, for the per-slice fields of hour buckets."""
+    return {slo.name: slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
+
+
+def items_per_event(spec: Spec, max_matches: int) -> int:
+    """An upper bound on the items one event can add to a commit, to cut chunks before the limit: minute and
+    hour items for each SLI or sketch it can feed (`max_matches` from the classifier), coverage, its head, the
+    gauge."""
+    stitched = sum(1 for slo in spec.slos if slo.kind in ("resolution", "latency"))
+    stitched += sum(1 for sketch in spec.latency if sketch.stitched or sketch.between)
+    return 2 * (max_matches + stitched + 1) + 2
+
+
+class Chunk:
+    """One commit under construction: counters, exemplars, latency values, trace heads and gauge deltas."""
+
+    def __init__(self, slices: Mapping[str, TimeSliceSli]) -> None:
+        self.slices = slices
+        self.counters: dict[CounterKey, Counter[str]] = defaultdict(Counter)
+        self.exemplars: dict[tuple[str, int], list[str]] = defaultdict(list)
+        self.latency: dict[DigestKey, list[float]] = defaultdict(list)
+        self.heads: dict[str, TraceHead] = {}
+        self.decisions: set[str] = set()  # heads whose change counted something: they commit with the counters
+        self.gauges: Counter[str] = Counter()
+        self.last_position: Position | None = None
+        self.newest_event: float | None = None
+
+    def count(self, sli: str, moment: float, good: bool, correlation_id: str = "") -> None:
+        minute = floor_to(moment, conventions.MINUTE)
+        hour = floor_to(moment, conventions.HOUR)
+        increment = {"good": int(good), "total": 1}
+        self.counters[CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)].update(increment)
+        hourly = self.counters[CounterKey(sli, conventions.RESOLUTION_HOUR, hour)]
+        hourly.update(increment)
+        time_slice = self.slices.get(sli)
+        if time_slice is not None:
+            index = slice_field_index(moment, time_slice.slice_seconds)
+            hourly.update({f"g{index}": int(good), f"t{index}": 1})
+        if not good and correlation_id:
+            ids = self.exemplars[(sli, minute)]
+            if len(ids) < conventions.EXEMPLARS_PER_BUCKET_PER_COMMIT and correlation_id not in ids:
+                ids.append(correlation_id)
+
+    def sample(self, sample: LatencySample) -> None:
+        if not math.isfinite(sample.value_ms):
+            return
+        for resolution, step in conventions.RESOLUTIONS.items():
+            self.latency[DigestKey(sample.sketch, resolution, floor_to(sample.time, step))].append(sample.value_ms)
+
+    def gauge(self, name: str, delta: int) -> None:
+        if delta:
+            self.gauges[name] += delta
+
+    def item_count(self) -> int:
+        """Items of the checkpointed commit (heads that decided nothing are written ahead of it)."""
+        return commit_item_count(
+            checkpoint=True,
+            counters=len(self.counters),
+            digests=len(self.latency),
+            heads=len(self.decisions),
+            gauges=len(self.gauges),
+        )
+
+    def split_heads(self) -> tuple[dict[str, TraceHead], dict[str, TraceHead]]:
+        """(heads that only recorded events, heads that made a claim or moved the gauge)."""
+        plain = {cid: head for cid, head in self.heads.items() if cid not in self.decisions}
+        decided = {cid: head for cid, head in self.heads.items() if cid in self.decisions}
+        return plain, decided
+
+    def is_empty(self) -> bool:
+        return not (self.counters or self.latency or self.heads or self.gauges)
+
+    def to_commit(
+        self, advance: CheckpointAdvance | None, trace_ttl: int, heads: Mapping[str, TraceHead] | None = None
+    ) -> Commit:
+        """The store's Commit of this chunk, with `heads` (default: all of the chunk's) expiring `trace_ttl`
+        seconds after they were first seen."""
+        digests = {}
+        if self.latency:
+            from processors.sketch import TDigest  # numpy only when a chunk has values to sketch
+
+            digests = {key: TDigest.from_values(values) for key, values in self.latency.items()}
+        return Commit(
+            checkpoint=advance,
+            counters={key: {name: n for name, n in fields.items() if n} for key, fields in self.counters.items()},
+            exemplars={key: ids for key, ids in self.exemplars.items() if ids},
+            digests=digests,
+            gauges={name: delta for name, delta in self.gauges.items() if delta},
+            heads={
+                cid: HeadWrite(head=head, ttl=trace_expires_at(head.first_seen_ms, trace_ttl))
+                for cid, head in (self.heads if heads is None else heads).items()
+            },
+        )
+
+
+def write_chunk(
+    store: Store,
+    chunk: Chunk,
+    advance: CheckpointAdvance | None,
+    trace_ttl: int,
+    heads_written: Callable[[int], None] = lambda count: None,
+) -> None:
+    """Land one chunk; `heads_written` hears of each group of heads as it lands.
+
+    With a limit, heads that decided nothing only recorded events: re-applying those is a no-op, so they land
+    ahead of the checkpoint, packed densely, instead of crowding the counters' transactions. The store's
+    errors propagate; a TransientStoreError after some of the ahead-of-checkpoint groups is harmless.
+    """
+    limit = store.max_items_per_commit
+    groups: list[Mapping[str, TraceHead]] = []
+    if limit is None:  # one transaction holds everything
+        decided: Mapping[str, TraceHead] = chunk.heads
+    else:
+        plain, decided = chunk.split_heads()
+        cids = list(plain)
+        groups = [{cid: plain[cid] for cid in cids[offset : offset + limit]} for offset in range(0, len(cids), limit)]
+    for group in groups:
+        store.commit(Chunk(chunk.slices).to_commit(None, trace_ttl, group))
+        _written(group, heads_written)
+    store.commit(chunk.to_commit(advance, trace_ttl, decided))
+    _written(decided, heads_written)
+
+
+def _written(heads: Mapping[str, TraceHead], heads_written: Callable[[int], None]) -> None:
+    for head in heads.values():
+        head.version += 1  # the batch's working copy now matches what the store holds
+    heads_written(len(heads))

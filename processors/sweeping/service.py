@@ -1,0 +1,58 @@
+"""Sweep open runners past max_runtime into bad resolutions, once each.
+
+Each swept trace head is written under its version with its counters in one commit, so a retried or
+overlapping sweep finds the claim already made and counts nothing twice. The scheduled sweeper Lambda and
+`slo replay` (at each minute of event time) both call `Sweeper.sweep`.
+"""
+
+from __future__ import annotations
+
+from processors.classifying.builtin import RUNNERS_ACTIVE_GAUGE
+from processors.classifying.classify import Classifier
+from processors.conventions import DAY
+from processors.ingest.chunking import Chunk, items_per_event, time_slices, write_chunk
+from processors.spec.model import Spec
+from processors.stitching.model import is_open
+from processors.stitching.stitch import sweep_orphan
+from processors.store.base import Store
+from processors.store.exceptions import TransientStoreError
+
+
+class Sweeper:
+    def __init__(self, store: Store, spec: Spec) -> None:
+        self.store = store
+        self.spec = spec
+        self.slices = time_slices(spec)
+        self.items_per_event = items_per_event(spec, Classifier(spec).max_matches())
+        self.trace_ttl_seconds = spec.trace_ttl_days * DAY
+
+    def sweep(self, now: float) -> int:
+        """Count open runners past max_runtime as bad resolutions, once each. Returns how many."""
+        due = self.store.open_runners(now - self.spec.max_runtime)
+        swept = 0
+        heads = self.store.heads(due)
+        chunk = Chunk(self.slices)
+        limit = self.store.max_items_per_commit
+        for cid in due:
+            head = heads.get(cid)
+            result = sweep_orphan(head, self.spec, now) if head else None
+            if result is None:
+                continue
+            if limit and chunk.item_count() + self.items_per_event > limit:
+                swept += self._commit(chunk)
+                chunk = Chunk(self.slices)
+            chunk.heads[cid] = result.head
+            chunk.decisions.add(cid)
+            chunk.gauge(RUNNERS_ACTIVE_GAUGE, int(is_open(result.head)) - int(is_open(head)))
+            for sli_event in result.sli_events:
+                chunk.count(sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
+        return swept + self._commit(chunk)
+
+    def _commit(self, chunk: Chunk) -> int:
+        if chunk.is_empty():
+            return 0
+        try:
+            write_chunk(self.store, chunk, None, self.trace_ttl_seconds)
+        except TransientStoreError:
+            return 0  # a racing writer moved a head; the next sweep sees the new state
+        return len(chunk.heads)
