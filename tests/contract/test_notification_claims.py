@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
-from processors.alerting.service import evaluate_and_record, open_view
+from processors.alerting.service import evaluate_and_record
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
 from processors.store import DynamoDBStore, dynamodb_client
 from processors.store.types import NotificationClaim
+from processors.store.view import StoreView
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 from tests.conftest import create_table
 
@@ -107,10 +108,10 @@ def race(store: Any, spec: Any, now: int) -> tuple[list[str], list[str]]:
     second = RecordingNotifier()
 
     def rival_evaluation() -> None:
-        evaluate_and_record(store, open_view(store), spec, now, second)
+        evaluate_and_record(store, StoreView(store), spec, now, second)
 
     first = RecordingNotifier(during_publish=rival_evaluation)
-    evaluate_and_record(store, open_view(store), spec, now, first)
+    evaluate_and_record(store, StoreView(store), spec, now, first)
     return [t["id"] for t in first.published], [t["id"] for t in second.published]
 
 
@@ -118,7 +119,7 @@ def test_two_evaluations_of_the_same_minute_that_overlap_publish_each_transition
     alone = DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint))
     now = outage(alone, spec)
     lone = RecordingNotifier()
-    evaluate_and_record(alone, open_view(alone), spec, now, lone)
+    evaluate_and_record(alone, StoreView(alone), spec, now, lone)
     expected = sorted(t["id"] for t in lone.published)
     assert any("api-availability#burn_rate#page" in i and i.endswith(f"firing#{now}") for i in expected)
 
@@ -137,7 +138,7 @@ def test_two_evaluations_of_the_same_minute_that_overlap_publish_each_transition
 def test_a_failed_publish_gives_the_claim_back_so_the_retry_pages(racing_store, spec) -> None:
     now = outage(racing_store, spec)
     with pytest.raises(NotificationsFailedError):
-        evaluate_and_record(racing_store, open_view(racing_store), spec, now, RecordingNotifier(fail=True))
+        evaluate_and_record(racing_store, StoreView(racing_store), spec, now, RecordingNotifier(fail=True))
     retry = RecordingNotifier()
-    evaluate_and_record(racing_store, open_view(racing_store), spec, now, retry)
+    evaluate_and_record(racing_store, StoreView(racing_store), spec, now, retry)
     assert any(t["slo"] == "api-availability" and t["state"] == "firing" for t in retry.published)
