@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DB     ?= .slo/demo.db
 
-.PHONY: demo test test-slow test-browser lint bench events dashboards sam-build clean venv
+.PHONY: demo test test-slow test-browser lint bench events dashboards sam-build clean venv checkov
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ test-slow: $(STAMP)
 test-browser: $(STAMP)
 	bash .ci/install-chromium
 	$(BIN)/python -m pytest -q -m browser tests/browser
+
+# checkov in its own venv: it pins boto3/botocore older than the project's, so it never joins .venv.
+# tests/functional/test_template_hardening.py runs it when present (and says how to get it when not).
+checkov: $(STAMP)
+	test -x .venv-checkov/bin/checkov || ($(PYTHON) -m venv .venv-checkov && \
+	  .venv-checkov/bin/python -m pip install -q 'checkov>=3.2,<4')
+	$(BIN)/python -m pytest -q tests/functional/test_template_hardening.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check processors correlation subscriptions tests bench events
