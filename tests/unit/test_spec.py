@@ -107,7 +107,8 @@ RECOVERY_ERRORS = [
 
 @pytest.mark.parametrize(("case", "field_text", "field"), RECOVERY_ERRORS, ids=[c[0] for c in RECOVERY_ERRORS])
 def test_recovery_mistakes_name_the_tier_field(case: str, field_text: str, field: str) -> None:
-    text = with_alerting(f"      tiers:\n        - {{severity: page, long: 1h, short: 5m, factor: 14.4, {field_text}}}\n")
+    tier = f"{{severity: page, long: 1h, short: 5m, factor: 14.4, {field_text}}}"
+    text = with_alerting(f"      tiers:\n        - {tier}\n")
     with pytest.raises(SpecError, match=field):
         parse_spec(text, "my-slos.yaml")
 
