@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
@@ -48,25 +49,47 @@ def attach_exemplars(view: SliView, signals: Signals, transition: Transition, no
 def publish_once(
     store: Any, notifier: Notifier, transition: Transition, owner: str, clock: Callable[[], float]
 ) -> None:
-    """Publish `transition` unless another evaluation claimed it first (stores without claims just publish)."""
+    """Publish `transition` unless another evaluation claimed it first (stores without claims just publish).
+
+    A notifier with several routes (RoutedNotifier) is claimed per route, so a retry re-sends only the routes
+    that failed, and every route is tried before the failures are raised together.
+    """
+    targets = getattr(notifier, "targets", None)
+    if targets is None:
+        _publish_claimed(store, transition, None, owner, clock, lambda: notifier.publish(transition))
+        return
+    send_to: Callable[[str, Transition], None] = notifier.send_to  # type: ignore[attr-defined]
+    errors = []
+    for name in targets(transition):
+        try:
+            _publish_claimed(store, transition, name, owner, clock, partial(send_to, name, transition))
+        except NotificationError as exc:
+            errors.append(f"{name}: {exc}")
+    if errors:
+        raise NotificationError("; ".join(errors))
+
+
+def _publish_claimed(
+    store: Any, transition: Transition, route: str | None, owner: str, clock: Callable[[], float],
+    publish: Callable[[], None],
+) -> None:
     claim_notification = getattr(store, "claim_notification", None)
     if claim_notification is None:  # an AlertStore double without the claim port
-        notifier.publish(transition)
+        publish()
         return
     from processors.store.types import NotificationClaim
 
+    parts = [transition["kind"], transition["severity"], transition.get("tier") or "-", transition["state"]]
     claim = NotificationClaim(
         slo=transition["slo"],
-        transition="#".join(
-            (transition["kind"], transition["severity"], transition.get("tier") or "-", transition["state"])
-        ),
+        transition="#".join([*parts, route] if route else parts),
         minute=int(transition["at_epoch"]),
         group=str(cast(dict[str, Any], transition).get("group") or ""),
     )
     if not claim_notification(claim, owner, clock()):
         return  # an overlapping evaluation of this minute publishes it
     try:
-        notifier.publish(transition)
+        publish()
     except NotificationError:
         store.settle_notification(claim, owner, published=False)  # a retry may claim and publish it
         raise

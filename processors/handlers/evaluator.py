@@ -28,6 +28,7 @@ from processors.timeutil import floor_to, iso_seconds, parse_iso8601
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
 METRIC_NOTIFICATION_FAILURES = "NotificationFailures"
+DIMENSION_ROUTE = "Route"
 
 logger = Logger()
 metrics = Metrics(namespace=NAMESPACE)
@@ -53,7 +54,6 @@ def _dependencies() -> Dependencies:
     """Built once per container from the environment; tests monkeypatch this function with fakes."""
     import boto3
 
-    from processors.alerting import SnsNotifier
     from processors.spec import load_spec
     from processors.store import open_dynamodb_store
     from processors.store.view import StoreView
@@ -62,7 +62,40 @@ def _dependencies() -> Dependencies:
         os.environ[conventions.ENV_TABLE_NAME], endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)
     )
     spec = load_spec(os.environ.get(conventions.ENV_SPEC_PATH) or None)
-    return Dependencies(store, spec, SnsNotifier.from_environment(boto3.client("sns")), lambda: StoreView(store))
+    notifier = routed_notifier(spec, boto3.client("sns"), boto3.client("secretsmanager"))
+    return Dependencies(store, spec, notifier, lambda: StoreView(store))
+
+
+def routed_notifier(spec: Spec, sns_client: Any, secrets_client: Any) -> Notifier:
+    """The spec's routes per severity; PagerDuty and Slack read their secret once per container (SecretCache)."""
+    from processors.alerting import SnsNotifier
+    from processors.alerting.notify import ENV_TRACE_API_URL
+    from processors.alerting.routes import (
+        ENV_PAGERDUTY_SECRET,
+        ENV_PAGERDUTY_URL,
+        ENV_SLACK_SECRET,
+        PAGERDUTY_EVENTS_URL,
+        PagerDutySender,
+        RoutedNotifier,
+        SecretCache,
+        Sender,
+        SlackSender,
+        SnsSender,
+    )
+
+    secrets = SecretCache(secrets_client)
+    trace_api_url = os.environ.get(ENV_TRACE_API_URL) or None
+    senders: dict[str, Sender] = {
+        "sns": SnsSender(SnsNotifier.from_environment(sns_client)),
+        "pagerduty": PagerDutySender(
+            secrets,
+            os.environ.get(ENV_PAGERDUTY_SECRET) or None,
+            os.environ.get(ENV_PAGERDUTY_URL) or PAGERDUTY_EVENTS_URL,
+            trace_api_url,
+        ),
+        "slack": SlackSender(secrets, os.environ.get(ENV_SLACK_SECRET) or None, trace_api_url),
+    }
+    return RoutedNotifier(spec.routes, senders)
 
 
 def scheduled_minute(event: dict[str, Any], wall_clock: float) -> int:
@@ -96,6 +129,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     evaluated = evaluate_at(view, deps.spec, now)
     evaluation = evaluated.evaluation
     failed: NotificationsFailedError | None = None
+    route_failures: dict[str, int] | None = getattr(deps.notifier, "failures", None)
+    if route_failures is not None:
+        route_failures.clear()  # counts of this invocation only
     try:
         transitions: list[Any] = list(record_evaluation(deps.store, view, evaluation, deps.notifier))
     except NotificationsFailedError as exc:
@@ -103,6 +139,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     duration_ms = (time.perf_counter() - started) * 1000
     points = evaluation_points(evaluation, duration_ms)
     points.append(MetricPoint(METRIC_NOTIFICATION_FAILURES, len(failed.failures) if failed else 0, "Count"))
+    for route, count in sorted((route_failures or {}).items()):  # which route failed (after its retries)
+        points.append(MetricPoint(METRIC_NOTIFICATION_FAILURES, count, "Count", ((DIMENSION_ROUTE, route),)))
     emit_metrics(points)
     assert evaluated.minute is not None  # evaluate_at reads the minute unless told not to
     operator = operator_metric_points(evaluated.minute, deps.spec, evaluated.alert_log)

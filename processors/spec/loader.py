@@ -16,6 +16,8 @@ import yaml
 from processors import conventions
 from processors.spec.exceptions import SpecError
 from processors.spec.model import (
+    DEFAULT_ROUTES,
+    ROUTE_NAMES,
     AccessLogRule,
     AlertPolicy,
     BurnRateTier,
@@ -147,7 +149,8 @@ class _Reader:
         version = root.get("apiVersion")
         if version != API_VERSION:
             raise self.fail(f"must be {API_VERSION!r}, got {version!r}", root, "apiVersion", "apiVersion")
-        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata", "targets", "log_format"}
+        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata", "targets", "log_format",
+                               "routes"}
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail("unknown field", root, key, key)
@@ -190,7 +193,24 @@ class _Reader:
             targets=self.targets(root),
             source=self.source,
             log_format=self.log_format(root),
+            routes=self.routes(root),
         )
+
+    def routes(self, root: _Mapping) -> dict[str, tuple[str, ...]]:
+        """`routes: {page: [pagerduty, sns], ticket: [slack, sns]}`; SNS alone for a severity not given."""
+        node = root.get("routes")
+        routes = dict(DEFAULT_ROUTES)
+        if node is None:
+            return routes
+        node = self.mapping(node, "routes", root, "routes")
+        for severity, names in node.items():
+            if severity not in DEFAULT_ROUTES:
+                raise self.fail("must be page or ticket", node, severity, f"routes.{severity}")
+            if not isinstance(names, list) or not names or not set(names) <= set(ROUTE_NAMES):
+                raise self.fail(f"must be a non-empty list of {', '.join(ROUTE_NAMES)}", node, severity,
+                                f"routes.{severity}")
+            routes[severity] = tuple(dict.fromkeys(names))
+        return routes
 
     def targets(self, root: _Mapping) -> Targets:
         """`targets:` (all optional): ratios in [0, 1] and an MTTR duration; the product spec's values by default."""

@@ -231,6 +231,10 @@ class Targets:
     trace_coverage: float = 1.0
 
 
+ROUTE_NAMES: tuple[str, ...] = ("pagerduty", "slack", "sns")
+DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {"page": ("sns",), "ticket": ("sns",)}
+
+
 @dataclass(frozen=True)
 class Spec:
     slos: tuple[Slo, ...]
@@ -242,6 +246,7 @@ class Spec:
     targets: Targets = Targets()
     source: str = "<spec>"
     log_format: LogFormat = field(default_factory=LogFormat)
+    routes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))  # severity -> routes
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def slo(self, name: str) -> Slo:

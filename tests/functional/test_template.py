@@ -134,7 +134,10 @@ def policy_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any
         elif "Statement" in properties.get("PolicyDocument", {}):
             documents.append(properties["PolicyDocument"])
         for document in documents:
-            found += [(name, statement) for statement in document["Statement"]]
+            for statement in document["Statement"]:
+                # a conditional statement (Fn::If [condition, statement, AWS::NoValue]) counts as its statements
+                branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+                found += [(name, branch) for branch in branches if isinstance(branch, dict) and "Action" in branch]
     return found
 
 
@@ -366,3 +369,23 @@ def test_the_template_saves_one_logs_insights_query_per_slo_plus_trace_and_error
         properties = saved[query.resource]["Properties"]
         assert properties["QueryString"].rstrip("\n") == query.text
         assert "LogGroupNames" in properties  # the stack's parameter, or chosen in the console when empty
+
+
+def test_the_evaluator_reads_only_the_two_route_secrets_and_only_when_they_are_given(template: dict[str, Any]) -> None:
+    secret_statements = [
+        (name, statement)
+        for name, statement in policy_statements(template)
+        if any(action.startswith("secretsmanager:") for action in actions_of(statement))
+    ]
+    assert sorted((name, statement["Resource"]["Ref"]) for name, statement in secret_statements) == [
+        ("EvaluatorFunction", "PagerDutySecretArn"),
+        ("EvaluatorFunction", "SlackSecretArn"),
+    ]
+    assert all(actions_of(statement) == ["secretsmanager:GetSecretValue"] for _, statement in secret_statements)
+    conditions = template["Conditions"]
+    assert conditions["HasPagerDutySecret"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PagerDutySecretArn"}, ""]}]}
+    variables = template["Resources"]["EvaluatorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PAGERDUTY_SECRET_ARN"] == {"Ref": "PagerDutySecretArn"}
+    assert variables["SLACK_SECRET_ARN"] == {"Ref": "SlackSecretArn"}
+    alarm = template["Resources"]["NotificationFailuresAlarm"]["Properties"]
+    assert alarm["MetricName"] == "NotificationFailures" and alarm["Threshold"] == 1
