@@ -26,7 +26,7 @@ COMMAND_MODULES = (
     "processors.cli.trace",
     "processors.cli.metrics",
     "processors.cli.validate",
-    "correlation.emit",
+    "processors.cli.emit",
     "processors.cli.bootstrap",
     "processors.cli.local_dynamodb",
     "processors.cli.subscribe",

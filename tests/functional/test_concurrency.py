@@ -8,8 +8,8 @@ import pytest
 
 from processors.store import DynamoDBStore, dynamodb_client
 from tests.concurrency import WorkerJob, partition, reference, run_workers, sample_events, snapshot
-from tests.conftest import create_table
 from tests.conflict_model import ModelStats
+from tests.conftest import create_table
 
 SHARED_KINDS = ("CNT", "DIG", "GAUGE", "PART")  # items that, before partials, every shard wrote
 

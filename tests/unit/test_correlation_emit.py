@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 import correlation
 import processors.cli
 from correlation import InvalidMetadataError, InvalidPairError, UnknownActionError, emit
+from processors.cli import emit as emit_command
 
 VALIDATOR = Draft202012Validator(
     json.loads((Path(__file__).parents[2] / "schema" / "log-v1.schema.json").read_text())
@@ -37,7 +38,7 @@ def slo(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
 
 def run_emit(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="slo")
-    emit.register(parser.add_subparsers(dest="command"))
+    emit_command.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["emit", *argv])
     return int(args.func(args))
 
