@@ -56,9 +56,9 @@ def ingestor() -> Ingestor:
 
 
 def decode_batch(records: list[KinesisStreamRecord]) -> tuple[list[DecodedRecord], int | None]:
-    """Every record decoded, up to the first that raised: (decoded, that record's sequence or None).
-
-    decode_record counts bad input as skips; an exception here is a bug, retried from that record on.
+    """Every record decoded: (decoded, None). decode_record counts bad input as skips; a record on which it
+    raises anyway (a bug, or input no one foresaw) is a `processing_error` skip at its position, logged, so
+    it never blocks the shard. Only a record without a sequence number can't be placed: it stops there.
     """
     decoded: list[DecodedRecord] = []
     limits = DecodeLimits.from_env(now=clock())
@@ -67,8 +67,10 @@ def decode_batch(records: list[KinesisStreamRecord]) -> tuple[list[DecodedRecord
         try:
             one = decode_record(record.raw_event, limits, parser)
         except Exception:
-            logger.exception("record failed to decode", extra={"sequence": record.kinesis.sequence_number})
-            return decoded, sequence_of(record)
+            sequence = sequence_of(record)
+            logger.exception("record failed to decode; skipped as processing_error", extra={"sequence": sequence})
+            one = DecodedRecord(sequence=sequence if sequence is not None else -1, arrival=None)
+            one.skips[conventions.SKIP_PROCESSING_ERROR] += 1
         decoded.append(one)
         if one.events:
             logger.set_correlation_id(one.events[0].correlation_id)

@@ -5,10 +5,18 @@ and trace heads it covers. Records at or below the checkpoint are skipped, so a 
 retry, a retry after ReportBatchItemFailures, a duplicate record or a replayed file changes nothing.
 Commits that would exceed the store's transaction limit are cut into chunks (chunking.py), each with its
 own checkpoint.
+
+One bad event never fails a batch. An unexpected exception while applying an event, or a store that refuses
+a chunk for good (DynamoDB's ValidationException: an item too large), discards the uncommitted chunk and
+applies the batch again from the checkpoint with the offending event skipped as `processing_error` (a refused
+chunk of several events is first retried one event per commit, to find which one). Only transient store
+errors (throttling, conflicts, timeouts) fail the batch for Lambda to retry.
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +30,7 @@ from processors.spec.model import Spec
 from processors.stitching.model import TraceHead, is_open
 from processors.stitching.stitch import Stitcher
 from processors.store.base import Store
-from processors.store.exceptions import TransientStoreError
+from processors.store.exceptions import StoreError, StoreUnavailableError, TransientStoreError
 from processors.store.types import CheckpointAdvance
 
 
@@ -51,6 +59,20 @@ class BatchReport:
             self.newest_event = max(self.newest_event or other.newest_event, other.newest_event)
 
 
+logger = logging.getLogger(__name__)
+
+
+class _Retry(Exception):
+    """Abandon this pass over the batch: `committed` is the report of what did land before it."""
+
+    def __init__(self, committed: BatchReport, reason: str, event: Position | None, chunk: list[Position]) -> None:
+        super().__init__(reason)
+        self.committed = committed
+        self.reason = reason
+        self.event = event  # the event that raised, or None when the store refused a chunk
+        self.chunk = chunk  # the refused chunk's events
+
+
 class Ingestor:
     """The domain stage chain (classify → stitch → aggregate) bound to a store and a spec."""
 
@@ -64,15 +86,62 @@ class Ingestor:
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
 
     def apply_batch(self, stream: str, shard: str, records: Sequence[DecodedRecord]) -> BatchReport:
+        """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch."""
+        poisoned: set[Position] = set()
+        isolate = False  # one event per commit, to find the event a store refuses
+        landed = BatchReport()  # what passes abandoned by a bad event committed before it
+        first_already_applied: int | None = None
+        while True:
+            try:
+                report = self._apply(stream, shard, records, poisoned, isolate)
+            except _Retry as retry:
+                landed.merge(retry.committed)
+                if first_already_applied is None:
+                    first_already_applied = retry.committed.records_already_applied
+                suspect = retry.event
+                if suspect is None and (isolate or len(retry.chunk) == 1):
+                    suspect = retry.chunk[-1]  # one event per commit: the chunk holds the last one's changes
+                if suspect is None:
+                    isolate = True
+                elif suspect in poisoned:  # no progress possible: let the error surface
+                    raise StoreError(f"cannot isolate the failure at {suspect.encode()}: {retry.reason}") from retry
+                else:
+                    poisoned.add(suspect)
+                    landed.skips[conventions.SKIP_PROCESSING_ERROR] += 1
+                    logger.error(
+                        "event skipped as processing_error",
+                        extra={"stream": stream, "shard": shard, "position": suspect.encode(), "error": retry.reason},
+                    )
+                continue
+            if first_already_applied is not None:
+                report.records_already_applied = first_already_applied
+            landed.records = landed.records_already_applied = 0
+            report.merge(landed)
+            report.records = len(records)
+            return report
+
+    def _apply(
+        self,
+        stream: str,
+        shard: str,
+        records: Sequence[DecodedRecord],
+        poisoned: set[Position],
+        isolate: bool,
+    ) -> BatchReport:
         report = BatchReport(records=len(records))
         checkpoint = self.store.checkpoint(stream, shard)
         applied = checkpoint.position if checkpoint else None
         newest_known = checkpoint.newest_event if checkpoint else None
         pending: list[DecodedRecord] = []
         seen_sequences: set[int] = set()
+        for index, record in enumerate(records):
+            if record.sequence < 0 and _fresh_neighbour(records, index, applied):
+                report.skips.update(record.skips or Counter({conventions.SKIP_NO_SEQUENCE: 1}))
         for record in sorted(records, key=lambda r: r.sequence):
-            if record.sequence < 0 or record.sequence in seen_sequences:
-                report.skips[conventions.SKIP_DUPLICATE if record.sequence >= 0 else "no_sequence"] += 1
+            if record.sequence < 0:
+                continue
+            if record.sequence in seen_sequences:
+                report.skips[conventions.SKIP_DUPLICATE] += 1
                 continue
             seen_sequences.add(record.sequence)
             if applied is not None and record.last_position <= applied:
@@ -90,6 +159,8 @@ class Ingestor:
         )
 
         chunk = Chunk(self.slices)
+        in_chunk: list[Position] = []
+        committed = copy.deepcopy(report)
         expected = applied
         limit = self.store.max_items_per_commit
         for record in pending:
@@ -98,16 +169,24 @@ class Ingestor:
                 report.skips.update(record.skips)
                 report.notes.update(record.notes)
             for event in fresh_events[record.sequence]:
-                if limit is not None and chunk.item_count() + self.items_per_event > limit and not chunk.is_empty():
-                    if not self._commit(stream, shard, chunk, expected, newest_known, report, pending):
+                full = limit is not None and chunk.item_count() + self.items_per_event > limit
+                if (full or isolate) and not chunk.is_empty():
+                    if not self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed,
+                                        in_chunk):
                         return report
+                    committed = copy.deepcopy(report)
                     expected = chunk.last_position
                     newest_known = _newest(newest_known, chunk.newest_event)
-                    chunk = Chunk(self.slices)
-                self._add_event(event, stream, shard, chunk, heads, report)
+                    chunk, in_chunk = Chunk(self.slices), []
+                if event.position not in poisoned:
+                    try:
+                        self._add_event(event, stream, shard, chunk, heads, report)
+                    except Exception as exc:  # a bug or a hostile event: isolate it, never fail the batch
+                        raise _Retry(committed, repr(exc), event.position, []) from exc
+                    in_chunk.append(event.position)
                 chunk.last_position = event.position
         chunk.last_position = pending[-1].last_position
-        self._commit(stream, shard, chunk, expected, newest_known, report, pending)
+        self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed, in_chunk)
         return report
 
     def _add_event(
@@ -149,6 +228,8 @@ class Ingestor:
         newest_known: float | None,
         report: BatchReport,
         pending: Sequence[DecodedRecord],
+        committed: BatchReport,
+        in_chunk: list[Position],
     ) -> bool:
         assert chunk.last_position is not None
         advance = CheckpointAdvance(
@@ -164,6 +245,12 @@ class Ingestor:
             report.error = str(exc)
             report.failed_from_sequence = _first_unapplied(pending, expected)
             return False
+        except StoreUnavailableError:
+            raise
+        except StoreError as exc:  # refused for good (an item too large): find the event, skip it
+            if not in_chunk:
+                raise
+            raise _Retry(committed, str(exc), None, list(in_chunk)) from exc
         report.commits += 1
         return True
 
@@ -181,6 +268,15 @@ def _newest(current: float | None, candidate: float | None) -> float | None:
     if candidate is None:
         return current
     return candidate if current is None else max(current, candidate)
+
+
+def _fresh_neighbour(records: Sequence[DecodedRecord], index: int, applied: Position | None) -> bool:
+    """Whether a record without a sequence number arrives for the first time: it has no position of its own,
+    so it goes by its nearest neighbour in delivery order (the next one, else the previous one)."""
+    later = [r for r in records[index + 1 :] if r.sequence >= 0]
+    earlier = [r for r in records[:index] if r.sequence >= 0]
+    neighbour = later[0] if later else (earlier[-1] if earlier else None)
+    return neighbour is None or applied is None or neighbour.last_position > applied
 
 
 def _first_unapplied(pending: Sequence[DecodedRecord], applied: Position | None) -> int:

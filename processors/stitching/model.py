@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,16 @@ class TraceHead:
     first_seen_ms: int | None = None
     open_since_ms: int | None = None  # runner started, not yet resolved: the orphan sweeper looks here
     _keys: set[tuple[int, str, str]] | None = field(default=None, repr=False, compare=False)
+    _bytes: int | None = field(default=None, repr=False, compare=False)
+
+    def approx_bytes(self) -> int:
+        """The events' JSON size, kept alongside them so the head's size cap is O(1) per event."""
+        if self._bytes is None:
+            self._bytes = sum(event_bytes(event) for event in self.events)
+        return self._bytes
+
+    def add_bytes(self, size: int) -> None:
+        self._bytes = self.approx_bytes() + size
 
     def event_keys(self) -> set[tuple[int, str, str]]:
         """Keys of the recorded events, kept alongside them so deduplication is O(1)."""
@@ -94,6 +105,11 @@ class TraceHead:
             first_seen_ms=data.get("firstSeen"),
             open_since_ms=data.get("openSince"),
         )
+
+
+def event_bytes(event: TraceEvent) -> int:
+    """An event's share of its head's stored JSON."""
+    return len(json.dumps(event.to_json(), separators=(",", ":"), default=str))
 
 
 def is_open(head: TraceHead | None) -> bool:

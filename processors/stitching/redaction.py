@@ -7,6 +7,7 @@ Paths keep no query string.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -39,6 +40,9 @@ ALLOWED_METADATA = frozenset(
 PATH_KEYS = frozenset({"path", "route", "url", "uri"})  # their values lose the query string
 MAX_DEPTH = 6
 MAX_STRING = 512
+MAX_KEYS = 32  # per dict, at any depth
+MAX_EVENT_BYTES = 4096  # one event's stored metadata (JSON); beyond it only short scalars are kept
+SHORT_STRING = 64
 _R = conventions.REDACTED
 
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself
@@ -85,10 +89,13 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
     if depth > MAX_DEPTH:
         return "[TRUNCATED]"
     if isinstance(value, dict):
-        return {
+        kept = {
             str(name): _R if is_secret_key(str(name)) else redact(item, depth + 1, str(name))
-            for name, item in value.items()
+            for name, item in list(value.items())[:MAX_KEYS]
         }
+        if len(value) > MAX_KEYS:
+            kept["_truncated"] = True
+        return kept
     if isinstance(value, list):
         return [redact(item, depth + 1, key) for item in value[:50]]
     if isinstance(value, str):
@@ -104,12 +111,24 @@ _SCALARS = (int, float, bool, type(None))
 
 
 def storable_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Only allow-listed keys (none of which looks secret), their values redacted at any depth."""
-    return {
+    """Only allow-listed keys (none of which looks secret), their values redacted at any depth.
+
+    Beyond MAX_EVENT_BYTES of JSON, nested values are dropped and strings cut short, marked `_truncated`.
+    """
+    stored = {
         key: value if isinstance(value, _SCALARS) else redact(value, key=key)
         for key, value in metadata.items()
         if key in ALLOWED_METADATA
     }
+    if len(json.dumps(stored, separators=(",", ":"), default=str)) <= MAX_EVENT_BYTES:
+        return stored
+    small: dict[str, Any] = {"_truncated": True}
+    for key, value in stored.items():
+        if isinstance(value, str):
+            small[key] = value if len(value) <= SHORT_STRING else value[:SHORT_STRING] + "…"
+        elif isinstance(value, _SCALARS):
+            small[key] = value
+    return small
 
 
 assert not any(is_secret_key(key) for key in ALLOWED_METADATA), "an allow-listed key looks secret"

@@ -18,8 +18,13 @@ from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Spec
-from processors.stitching.model import TraceEvent, TraceHead
+from processors.stitching.model import TraceEvent, TraceHead, event_bytes
 from processors.stitching.redaction import storable_metadata
+
+# A head is one DynamoDB item (400 KB at most). Its events stop at ~64 KB of JSON (before zlib), so a head
+# with large, incompressible metadata is marked truncated instead of failing its commit.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_ID_CHARS = 256  # workflowId / repository kept on the head (GSI keys too)
 
 
 @dataclass
@@ -114,11 +119,11 @@ def _record_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
     metadata = event.metadata
     workflow_id = metadata.get("workflowId")
     if head.workflow_id is None and isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
-        head.workflow_id = str(workflow_id)
+        head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
         changed = True
     repository = metadata.get("repository")
     if head.repository is None and isinstance(repository, str) and repository:
-        head.repository = repository
+        head.repository = repository[:MAX_ID_CHARS]
         changed = True
     level = event.log.get("level")
     trace_event = TraceEvent(
@@ -131,12 +136,15 @@ def _record_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
     known = head.event_keys()
     if trace_event.key in known:
         return changed
-    if len(head.events) >= conventions.MAX_SPANS_PER_TRACE:
+    size = event_bytes(trace_event)
+    if len(head.events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
+        # milestones, marks and claims are recorded above: a full head still decides and times the journey
         if not head.truncated:
             head.truncated = True
             return True
         return changed
     known.add(trace_event.key)
+    head.add_bytes(size)
     bisect.insort(head.events, trace_event, key=lambda e: e.key)
     return True
 

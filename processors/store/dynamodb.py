@@ -52,6 +52,7 @@ TRANSIENT_CODES = {
     "TransactionConflictException",
 }
 CONFLICT_REASONS = {"ConditionalCheckFailed"}
+PERMANENT_REASONS = {"ValidationError"}  # e.g. an item over 400 KB
 COUNTER_BOOKKEEPING = frozenset({tables.TTL_ATTRIBUTE})
 
 
@@ -73,6 +74,8 @@ def _raise_mapped(exc: ClientError, what: str) -> None:
         reasons = [str(r.get("Code")) for r in exc.response.get("CancellationReasons", []) if r.get("Code") != "None"]
         if any(reason in CONFLICT_REASONS for reason in reasons):
             raise CommitConflictError(f"{what}: a condition failed ({', '.join(reasons)})") from exc
+        if any(reason in PERMANENT_REASONS for reason in reasons):  # retrying the same items fails again
+            raise StoreError(f"{what}: transaction refused ({', '.join(reasons)})") from exc
         raise TransientStoreError(f"{what}: transaction cancelled ({', '.join(reasons) or code})") from exc
     if code in TRANSIENT_CODES:
         raise TransientStoreError(f"{what}: {code}") from exc
