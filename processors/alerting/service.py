@@ -21,7 +21,7 @@ from typing import Any, cast
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
 from processors.alerting.notify import MAX_EXEMPLARS, Notifier
 from processors.alerting.policy import Signals, read_signals
-from processors.alerting.state import KINDS, advance, coerce_state
+from processors.alerting.state import KINDS, advance, apply_silence, coerce_state, silenced_at
 from processors.alerting.types import Transition
 from processors.evaluating import AlertStore, Evaluation, SliView
 from processors.evaluating.service import evaluate_at
@@ -108,6 +108,7 @@ def record_evaluation(
     now = evaluation.now
     owner = uuid.uuid4().hex  # this evaluation, as the owner of the claims it makes
     previous = store.load_alert_states()
+    silences = list(getattr(store, "silences", list)())  # AlertStore doubles without silences have none
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
     failures: list[tuple[str, str, str]] = []
@@ -118,6 +119,7 @@ def record_evaluation(
         before = coerce_state(stored)
         signals = read_signals(slo, before["budget"]["level"])
         state, transitions = advance(slo, signals, before)
+        transitions = apply_silence(slo, signals, state, transitions, silenced_at(silences, slo.name, now))
         for kind in KINDS:
             of_kind = [t for t in transitions if t["kind"] == kind]
             try:

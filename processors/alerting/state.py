@@ -59,6 +59,8 @@ def coerce_state(document: Mapping[str, Any] | None) -> AlertState:
         }
         if isinstance(burn.get("open_tiers"), list):
             state["burn"]["open_tiers"] = [str(t) for t in burn["open_tiers"]]
+        if burn.get("unnotified"):
+            state["burn"]["unnotified"] = True
         for key in ("incident", "cleared_at", "page_ended_at", "ended_at"):
             if isinstance(burn.get(key), int):
                 state["burn"][key] = burn[key]
@@ -178,6 +180,7 @@ def advance_burn(
         "cleared_at": cleared_at if held else None,
         "page_ended_at": previous.get("page_ended_at"),
         "ended_at": previous.get("ended_at"),
+        "unnotified": bool(previous.get("unnotified")),
     }
     cool_off = signals.policy.cool_off
     transitions: list[Transition] = []
@@ -276,3 +279,46 @@ def advance(
     no_data, no_data_transitions = advance_no_data(evaluation, signals, before["no_data"])
     state: AlertState = {"burn": burn, "budget": budget, "no_data": no_data, "evaluated_at": evaluation.now}
     return state, [*burn_transitions, *budget_transitions, *no_data_transitions]
+
+
+def silenced_at(silences: list[Mapping[str, Any]], slo: str, now: int) -> bool:
+    """True when a silence for this SLO (or for all, slo "*") covers `now`."""
+    return any(
+        s.get("slo") in ("*", slo) and int(s.get("starts", 0)) <= now < int(s.get("ends", 0)) for s in silences
+    )
+
+
+def apply_silence(
+    evaluation: SloEvaluation, signals: Signals, state: AlertState, transitions: list[Transition], silenced: bool
+) -> list[Transition]:
+    """Silences change what is sent, never what is evaluated or logged.
+
+    While silenced, transitions are logged with `silenced: true` and not sent; an incident opened under the
+    silence is remembered as unsent (`burn.unnotified`). When the silence ends while it still fires, one
+    `firing` notification (`after_silence: true`) goes out. A page that was sent before the silence still gets
+    its resolve, so the pager does not keep an incident open forever; one never sent is never resolved.
+    """
+    burn = state["burn"]
+    unnotified = bool(burn.get("unnotified"))
+    for transition in transitions:
+        opening = transition["kind"] == "burn_rate" and transition["state"] in ("firing", "retriggered")
+        ending = transition["kind"] == "burn_rate" and transition["state"] in ("resolved", "downgraded")
+        if silenced:
+            transition["silenced"] = True
+        if opening:
+            unnotified = silenced
+        if silenced and not ending:
+            transition["notify"] = False
+        elif ending and unnotified:
+            transition["notify"] = False  # the pager never heard of it: nothing to close
+            unnotified = transition["state"] == "downgraded"  # the ticket carries on, still unsent
+    opened_now = any(t["kind"] == "burn_rate" and t["state"] in ("firing", "retriggered") for t in transitions)
+    if not silenced and unnotified and burn["level"] != "ok" and not opened_now:
+        level: Route = "page" if burn["level"] == "page" else "ticket"
+        late = _burn_transition(evaluation, level, "firing", signals.reading(burn["tier"]), burn["tier"], route=level)
+        late["after_silence"] = True
+        late["incident"] = f"{evaluation.name}#{burn.get('incident')}"
+        transitions.append(late)
+        unnotified = False
+    burn["unnotified"] = unnotified
+    return transitions

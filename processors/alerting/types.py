@@ -24,6 +24,7 @@ class BurnState(_BurnRequired, total=False):
     cleared_at: int | None  # the first evaluation where the open level stopped holding; the hold runs from here
     page_ended_at: int | None  # when a page last ended (cool-off)
     ended_at: int | None  # when an incident last closed to ok (cool-off)
+    unnotified: bool  # the open incident was opened under a silence and nothing was sent yet
 
 
 class BudgetState(TypedDict):
@@ -75,3 +76,5 @@ class Transition(_TransitionRequired, total=False):
     cleared_at: str  # when the condition cleared (ISO), on resolved/downgraded: MTTR ends here, not at the hold
     cleared_at_epoch: int
     held_seconds: int  # how long the page was held open after the condition cleared
+    silenced: bool  # logged while a silence covered the SLO: not sent
+    after_silence: bool  # the one notification of an incident that opened under a silence that has ended

@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "processors.cli.status",
     "processors.cli.scorecard",
     "processors.cli.alerts",
+    "processors.cli.silence",
+    "processors.cli.correct",
     "processors.cli.trace",
     "processors.cli.metrics",
     "processors.cli.validate",

@@ -47,7 +47,22 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
         "vocabulary_events": coverage.total,
         "ratio": round(coverage.good / coverage.total, 6) if coverage.total else None,
     }
+    document["corrections"] = [correction_document(c) for c in store.corrections(spec.names)]
     return document
+
+
+def correction_document(correction: dict[str, Any]) -> dict[str, Any]:
+    """A budget correction as `slo status --json` and the report show it (ISO times)."""
+    return {
+        "id": correction["id"],
+        "slo": correction["slo"],
+        "version": correction.get("version"),
+        "from": iso_seconds(int(correction["start"])),
+        "to": iso_seconds(int(correction["end"])),
+        "reason": correction.get("reason", ""),
+        "by": correction.get("created_by", ""),
+        "at": iso_seconds(int(correction.get("created_at", 0))),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     render_dashboard(document, Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100))
+    for correction in document["corrections"]:  # what the numbers above leave out, and why
+        print(f"correction {correction['id']}: {correction['slo']} excludes {correction['from']} to "
+              f"{correction['to']} ({correction['reason']}; {correction['by']}, {correction['at']})")
     return 0
 
 

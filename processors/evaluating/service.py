@@ -14,6 +14,7 @@ from processors import conventions
 from processors.classifying.builtin import OPERATOR_COUNTERS, OPERATOR_GAUGES, OPERATOR_SKETCHES
 from processors.counting import Counts
 from processors.evaluating.budget import window_bounds
+from processors.evaluating.corrections import corrected, corrections_of
 from processors.evaluating.evaluate import evaluate
 from processors.evaluating.types import Evaluation, MinuteReadings, SliView
 from processors.spec.model import EventsSli, Spec
@@ -48,6 +49,8 @@ def evaluate_at(view: SliView, spec: Spec, now: int, *, readings: bool = True) -
     the backtest, which needs only the evaluation, turns that off.
     """
     log = tuple(view.alert_log(since=alert_log_since(spec, now)))
+    # budget corrections apply here, once, for every caller (status, evaluator, report, backtest)
+    view = corrected(view, corrections_of(view, spec.names))
     evaluation = evaluate(view, spec, now, log)
     if not readings:
         return EvaluatedAt(now, evaluation, log)

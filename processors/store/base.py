@@ -205,10 +205,54 @@ class Store(ABC):
         """After publishing: mark the claim published, or (the publish failed) give it back for a retry."""
         self._settle_claim(claim, owner, published)
 
+    # --- silences and budget corrections (small documents, insert-only) -------------------------------
+
+    def add_silence(self, silence: Mapping[str, Any]) -> bool:
+        """Store a silence document (needs "id"); False when that id exists already."""
+        from processors.store import keys
+
+        return self._insert_document(keys.SILENCE_PK, keys.silence_sk(str(silence["id"])), dict(silence))
+
+    def silences(self) -> list[dict[str, Any]]:
+        from processors.store import keys
+
+        return self._list_documents(keys.SILENCE_PK)
+
+    def remove_silence(self, silence_id: str) -> bool:
+        from processors.store import keys
+
+        return self._delete_document(keys.SILENCE_PK, keys.silence_sk(silence_id))
+
+    def add_correction(self, correction: Mapping[str, Any]) -> bool:
+        """Store one version of a budget correction (needs "id", "slo", "start"); never overwrites one.
+
+        Corrections are audit records (who, when, why): they are added, never edited or deleted here.
+        """
+        from processors.store import keys
+
+        pk = keys.correction_pk(str(correction["slo"]))
+        return self._insert_document(pk, keys.correction_sk(int(correction["start"]), str(correction["id"])),
+                                     dict(correction))
+
+    def corrections(self, slos: Iterable[str]) -> list[dict[str, Any]]:
+        """Every correction of these SLOs, by SLO then window start."""
+        from processors.store import keys
+
+        return [doc for slo in sorted(set(slos)) for doc in self._list_documents(keys.correction_pk(slo))]
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
     # --- hooks ----------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _insert_document(self, pk: str, sk: str, doc: dict[str, Any]) -> bool: ...
+
+    @abstractmethod
+    def _list_documents(self, pk: str) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _delete_document(self, pk: str, sk: str) -> bool: ...
 
     @abstractmethod
     def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None: ...

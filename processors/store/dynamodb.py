@@ -715,6 +715,38 @@ class DynamoDBStore(Store):
         finally:
             self.stats.write_requests += 1
 
+    def _insert_document(self, pk: str, sk: str, doc: dict[str, Any]) -> bool:
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item={**_key(pk, sk), "doc": _s(json.dumps(doc, sort_keys=True))},
+                ConditionExpression="attribute_not_exists(#pk)",
+                ExpressionAttributeNames={"#pk": PK},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # insert-only: that id exists
+            _raise_mapped(exc, "insert document")
+        finally:
+            self.stats.write_requests += 1
+        return True
+
+    def _list_documents(self, pk: str) -> list[dict[str, Any]]:
+        items = self._query(
+            "list documents", KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues={":pk": _s(pk)},
+        )
+        return [json.loads(item["doc"]["S"]) for item in items]
+
+    def _delete_document(self, pk: str, sk: str) -> bool:
+        try:
+            response = self.client.delete_item(TableName=self.table, Key=_key(pk, sk), ReturnValues="ALL_OLD")
+        except ClientError as exc:
+            _raise_mapped(exc, "delete document")
+        finally:
+            self.stats.write_requests += 1
+        return "Attributes" in response
+
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
         items = self._query(
             "alert log",

@@ -133,6 +133,18 @@ def correction_pk(slo: str) -> str:
     return f"{PK_CORRECTION}#{slo}"
 
 
+def correction_sk(start: int, correction_id: str) -> str:
+    """Sorted by the corrected window's start, then id (corrections are insert-only: a version each)."""
+    return f"{start:012d}#{correction_id}"
+
+
+SILENCE_PK: Final = PK_SILENCE  # one partition: silences are few and always listed whole
+
+
+def silence_sk(silence_id: str) -> str:
+    return silence_id
+
+
 def import_pk(log_group: str) -> str:
     return f"{PK_IMPORT}#{log_group}"
 

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS claims (
     pk TEXT PRIMARY KEY, owner TEXT NOT NULL, published INTEGER NOT NULL, lease_until REAL NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS documents (pk TEXT NOT NULL, sk TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (pk, sk));
 CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
@@ -316,6 +317,27 @@ class SqliteStore(Store):
             self.db.execute("UPDATE claims SET published = 1 WHERE pk = ? AND owner = ?", (pk, owner))
         else:
             self.db.execute("DELETE FROM claims WHERE pk = ? AND owner = ? AND published = 0", (pk, owner))
+
+    def _insert_document(self, pk: str, sk: str, doc: dict[str, Any]) -> bool:
+        self.stats.write_requests += 1
+        with self.db:
+            inserted = self.db.execute(
+                "INSERT OR IGNORE INTO documents VALUES (?, ?, ?)", (pk, sk, json.dumps(doc, sort_keys=True))
+            ).rowcount
+        return bool(inserted)
+
+    def _list_documents(self, pk: str) -> list[dict[str, Any]]:
+        self.stats.read_requests += 1
+        try:
+            rows = self.db.execute("SELECT doc FROM documents WHERE pk = ? ORDER BY sk", (pk,)).fetchall()
+        except sqlite3.OperationalError:
+            return []  # a store written before documents existed, opened read-only: it has none
+        return [json.loads(doc) for (doc,) in rows]
+
+    def _delete_document(self, pk: str, sk: str) -> bool:
+        self.stats.write_requests += 1
+        with self.db:
+            return bool(self.db.execute("DELETE FROM documents WHERE pk = ? AND sk = ?", (pk, sk)).rowcount)
 
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
         self.stats.read_requests += 1

@@ -97,6 +97,10 @@ class StoreView:
     def gauge(self, name: str) -> int:
         return self.store.gauge(name)
 
+    def corrections(self, slos: list[str]) -> list[dict[str, Any]]:
+        """Budget corrections of these SLOs (processors.evaluating.corrections reads them through the view)."""
+        return self.store.corrections(slos)
+
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         """One read serves every later `since` of this view (a report asks once per step)."""
         cached = self._alert_log

@@ -219,3 +219,26 @@ def test_a_late_chunk_for_an_already_rolled_minute_is_counted_exactly_once(store
     assert late["minutes"][HOUR0] == {"good": 2, "total": 4}
     assert late["digest"][0] == 3 and late["gauge"] == 3
     assert late["exemplars"] == [cid(2), cid(3), cid(1)]  # newest minute first; within a minute, newest first
+
+
+def test_silences_are_insert_only_listed_and_removed_by_id(store):
+    silence = {"id": "s1", "slo": "*", "starts": 100, "ends": 200, "reason": "maintenance", "created_by": "ann"}
+    assert store.add_silence(silence)
+    assert not store.add_silence({**silence, "reason": "changed"})  # an id is never overwritten
+    assert store.add_silence({**silence, "id": "s2", "slo": "api-availability"})
+    assert [s["id"] for s in store.silences()] == ["s1", "s2"]
+    assert store.silences()[0] == silence
+    assert store.remove_silence("s1") and not store.remove_silence("s1")
+    assert [s["id"] for s in store.silences()] == ["s2"]
+
+
+def test_corrections_are_versioned_audit_records_listed_per_slo_by_window_start(store):
+    first = {"id": "api-v1", "slo": "api", "version": 1, "start": 300, "end": 400, "reason": "bad deploy",
+             "created_by": "ann", "created_at": 1000}
+    later = {**first, "id": "api-v2", "version": 2, "start": 100, "end": 200, "reason": "load test"}
+    assert store.add_correction(first) and store.add_correction(later)
+    assert not store.add_correction({**first, "reason": "rewritten"})  # history cannot be edited
+    assert store.add_correction({**first, "id": "other-v1", "slo": "other"})
+    assert [c["id"] for c in store.corrections(["api"])] == ["api-v2", "api-v1"]
+    assert [c["id"] for c in store.corrections(["api", "other", "none"])] == ["api-v2", "api-v1", "other-v1"]
+    assert store.corrections(["api"])[1] == first

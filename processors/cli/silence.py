@@ -1,0 +1,129 @@
+"""`slo silence add|list|remove`: silence an SLO (or all) for planned maintenance.
+
+A silenced SLO is still evaluated and its transitions are logged with `silenced: true`; only notifications
+are held back (docs/alerting.md). Silences live in the store, so the evaluator Lambda sees the CLI's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import time
+import uuid
+from typing import Any
+
+from processors.cli.common import (
+    UsageError,
+    add_spec_argument,
+    add_store_arguments,
+    load_spec_argument,
+    open_store,
+    parse_duration_argument,
+    parse_time_argument,
+)
+from processors.timeutil import iso_seconds
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser("silence", help="silence notifications of an SLO (or all) for a while")
+    actions = parser.add_subparsers(dest="silence_action", metavar="ACTION")
+    actions.required = True
+    add = actions.add_parser("add", help="add a silence", description="Hold back notifications; keep evaluating.")
+    add_store_arguments(add)
+    add_spec_argument(add)
+    which = add.add_mutually_exclusive_group(required=True)
+    which.add_argument("--slo", metavar="NAME", help="the SLO to silence")
+    which.add_argument("--all", action="store_true", help="silence every SLO")
+    until = add.add_mutually_exclusive_group(required=True)
+    until.add_argument("--until", metavar="TIME", help="end of the silence (ISO 8601)")
+    until.add_argument("--for", dest="duration", metavar="DURATION", help="length of the silence (e.g. 2h)")
+    add.add_argument("--from", dest="starts", metavar="TIME", help="start (ISO 8601; default now)")
+    add.add_argument("--reason", required=True, help="why (kept with the silence)")
+    add.add_argument("--by", default=None, help="who (default: the login name)")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=run_add)
+    listing = actions.add_parser("list", help="list silences")
+    add_store_arguments(listing)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=run_list)
+    remove = actions.add_parser("remove", help="remove a silence by id")
+    add_store_arguments(remove)
+    remove.add_argument("id")
+    remove.set_defaults(func=run_remove)
+
+
+def who(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def run_add(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise UsageError("--reason: say why (it is kept with the silence)")
+    now = int(time.time())
+    starts = int(parse_time_argument(args.starts, "--from").timestamp()) if args.starts else now
+    if args.duration:
+        ends = starts + parse_duration_argument(args.duration, "--for")
+    else:
+        ends = int(parse_time_argument(args.until, "--until").timestamp())
+    if ends <= starts:
+        raise UsageError("--until: the silence must end after it starts")
+    if args.slo:
+        spec = load_spec_argument(args)
+        if args.slo not in spec.names:
+            raise UsageError(f"--slo: no SLO named {args.slo!r} (the spec has {', '.join(spec.names)})")
+    silence = {
+        "id": uuid.uuid4().hex[:8],
+        "slo": "*" if args.all else args.slo,
+        "starts": starts,
+        "ends": ends,
+        "reason": args.reason.strip(),
+        "created_by": who(args.by),
+        "created_at": now,
+    }
+    store = open_store(args)
+    try:
+        store.add_silence(silence)
+    finally:
+        store.close()
+    print(json.dumps(silence) if args.json else f"silence {silence['id']} added: {_line(silence)}")
+    return 0
+
+
+def _line(silence: dict[str, Any]) -> str:
+    target = "all SLOs" if silence["slo"] == "*" else silence["slo"]
+    return (f"{target} from {iso_seconds(silence['starts'])} until {iso_seconds(silence['ends'])} "
+            f"by {silence.get('created_by', '?')}: {silence.get('reason', '')}")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    store = open_store(args, must_exist=True)
+    try:
+        silences = store.silences()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(silences, indent=2))
+    elif not silences:
+        print("no silences")
+    else:
+        for silence in sorted(silences, key=lambda s: s["starts"]):
+            print(f"{silence['id']}  {_line(silence)}")
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        removed = store.remove_silence(args.id)
+    finally:
+        store.close()
+    if not removed:
+        raise UsageError(f"no silence {args.id!r} (see `slo silence list`)")
+    print(f"silence {args.id} removed")
+    return 0
