@@ -214,6 +214,7 @@ def test_a_page_names_the_suppressed_tiers_and_its_burn_rates(slo: Slo) -> None:
         "cleared_at": None,
         "page_ended_at": None,
         "ended_at": None,
+        "unnotified": False,
     }
     assert page["incident"] == f"api-availability#{NOW}"
 
