@@ -1,7 +1,7 @@
 """The evaluation as CloudWatch metric points (pure); the handler turns them into EMF documents.
 
 Powertools Metrics serialises one dimension set per flush, so points carry their dimensions and the
-emitter flushes one group per dimension set. Names match processors/dashboards.py: SLOAttainment and
+emitter flushes one group per dimension set. Names match processors/dashboards/: SLOAttainment and
 SLOBudgetRemaining by SLO, SLOBurnRate by SLO and Window, and the per-SLO headline metrics
 (conventions.SLO_METRIC_NAMES) with the service dimension only.
 """

@@ -3,7 +3,7 @@
 Layout follows the EMF specification: `_aws.Timestamp` (epoch ms), one MetricDirective per document
 with one dimension set, each dimension a string member and each metric a numeric member (an array when
 a name repeats: a distribution). Every set starts with `service`, as Powertools does, so these metrics
-match the dashboards' `["service", "slo-pipeline"]` rows (processors/dashboards.py).
+match the dashboards' `["service", "slo-pipeline"]` rows (processors/dashboards/).
 """
 
 from __future__ import annotations
