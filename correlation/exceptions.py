@@ -12,7 +12,7 @@ class InvalidCorrelationIdError(CorrelationError):
 
 
 class UnknownActionError(CorrelationError):
-    """A milestone action outside the event vocabulary: the pipeline would skip it as unknown_action."""
+    """A milestone action outside the event vocabulary: no SLI of the pipeline would count it."""
 
 
 class InvalidMetadataError(CorrelationError):

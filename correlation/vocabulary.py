@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
+from correlation.exceptions import UnknownActionError
+
 HEADER: Final = "X-Correlation-ID"  # HTTP request and response header
 ENV_VAR: Final = "CORRELATION_ID"  # ECS tasks (runner) and `slo emit`
 SQS_ATTRIBUTE: Final = "CorrelationId"  # SQS message attribute, DataType String
@@ -28,26 +30,22 @@ VOCABULARY: Final = (
     "cache_evicted",
 )
 
-# metadata.action of free-form lines (logger().info("...") without an action): outside the vocabulary,
-# so the pipeline skips them as unknown_action, but the line still satisfies the schema's required action.
+# metadata.action of free-form lines (logger().info("...") without an action): outside the vocabulary, so no
+# SLI of the spec matches it (the pipeline decodes it and counts it for nothing), but the line still
+# satisfies the schema's required action.
 DEFAULT_ACTION: Final = "log"
 
 LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CONCLUSIONS: Final = ("success", "failure", "cancelled")
 
-# Top-level keys of schema v1, in the order every helper writes them.
-TOP_LEVEL_KEYS: Final = ("timestamp", "level", "correlationId", "service", "message", "metadata")
-
 
 def check_action(action: object) -> str:
     """The action, if it is in the vocabulary; otherwise UnknownActionError naming the vocabulary."""
-    from correlation.exceptions import UnknownActionError
-
     if isinstance(action, str) and action in VOCABULARY:
         return action
     raise UnknownActionError(
         f"unknown action {action!r}: not in the event vocabulary ({', '.join(VOCABULARY)}); "
-        "the pipeline would skip it as unknown_action"
+        "no SLI would count it"
     )
 
 

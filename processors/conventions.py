@@ -1,6 +1,5 @@
-"""The project's conventions in one place: event vocabulary, SLO names, windows, key formats, metric names.
-
-Read this module first: every other package takes its names and formats from here.
+"""True constants shared across packages: the event vocabulary, SLO names, windows, skip kinds, metric and
+environment names. Store key formats live in processors/store/keys.py; the domain's names live in the spec.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ SERVICE_WEBHOOK: Final = "WebhookHandlerGHA"
 SERVICE_QUEUE: Final = "QueueProcessor"
 SERVICE_RUNNER: Final = "Runner"
 SERVICE_RECONCILER: Final = "Reconciler"
-SERVICE_API: Final = "Api"
 
 # --- The five shipped SLOs --------------------------------------------------------------------------------
 
@@ -89,7 +87,7 @@ SKIP_KPL_BAD_DIGEST: Final = "kpl_bad_digest"
 SKIP_CONTROL_MESSAGE: Final = "control_message"
 SKIP_MESSAGE_NOT_JSON: Final = "message_not_json"
 SKIP_NO_ACTION: Final = "no_action"
-SKIP_DUPLICATE: Final = "already_applied"
+SKIP_IN_BATCH_DUPLICATE: Final = "duplicate_in_batch"  # the same sequence number twice in one batch
 SKIP_NO_SEQUENCE: Final = "no_sequence"
 SKIP_PAYLOAD_TOO_LARGE: Final = "payload_too_large"  # inflates past the cap, or more log events than CloudWatch sends
 SKIP_MESSAGE_TOO_LARGE: Final = "message_too_large"

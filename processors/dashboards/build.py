@@ -30,6 +30,7 @@ from processors.dashboards.widgets import (
     single,
     text,
 )
+from processors.spec.model import Targets
 
 
 def system_overview(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
@@ -167,8 +168,6 @@ def scorecard_section(slos: Sequence[DashboardSlo], targets: Any) -> list[dict[s
 def slo_budgets(
     slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold], targets: Any = None
 ) -> dict[str, Any]:
-    from processors.spec.model import Targets
-
     widgets: list[dict[str, Any]] = [
         *scorecard_section(slos, targets or Targets()),
         text("# SLO & error budgets\nBurn-rate lines are the multi-window alert thresholds (SRE Workbook)."),

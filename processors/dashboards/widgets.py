@@ -8,6 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from processors.spec import default_tiers
+from processors.timeutil import format_duration
+
 # Powertools adds `service` to every EMF metric; the template sets POWERTOOLS_SERVICE_NAME to this.
 SERVICE_NAME: Final = "slo-pipeline"
 NAMESPACE: Final = "${MetricsNamespace}"
@@ -53,9 +56,6 @@ def slos_from_spec(spec: Any) -> tuple[DashboardSlo, ...]:
 
 def default_thresholds() -> tuple[BurnThreshold, ...]:
     """The Workbook tiers' long windows and factors (14.4, 6, 3, 1) from burn_rate_windows.yaml."""
-    from processors.spec import default_tiers
-    from processors.timeutil import format_duration
-
     return tuple(BurnThreshold(format_duration(t.long_window), t.factor) for t in default_tiers())
 
 

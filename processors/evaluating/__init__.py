@@ -10,7 +10,6 @@ from processors.evaluating.budget import (
     window_bounds,
 )
 from processors.evaluating.evaluate import BURN_WINDOWS, alert_policy, evaluate, evaluate_slo, windows_to_read
-from processors.evaluating.exceptions import EvaluationError
 from processors.evaluating.metrics import MetricPoint, evaluation_points, group_by_dimensions
 from processors.evaluating.mttr import mttr_seconds, page_incidents
 from processors.evaluating.status import slo_status, status_document
@@ -29,7 +28,6 @@ __all__ = [
     "AlertStore",
     "BudgetDocument",
     "Evaluation",
-    "EvaluationError",
     "MetricPoint",
     "SliView",
     "SloEvaluation",

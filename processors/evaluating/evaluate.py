@@ -21,6 +21,7 @@ from processors.evaluating.budget import (
 )
 from processors.evaluating.mttr import mttr_seconds
 from processors.evaluating.types import Evaluation, SliView, SloEvaluation
+from processors.spec import default_tiers
 from processors.spec.model import AlertPolicy, Slo, Spec
 from processors.timeutil import parse_duration
 
@@ -33,8 +34,6 @@ def alert_policy(slo: Slo) -> AlertPolicy:
     """The SLO's alerting policy; a hand-built Slo without one gets the Workbook defaults."""
     if slo.alerting is not None:
         return slo.alerting
-    from processors.spec import default_tiers
-
     return AlertPolicy(tiers=default_tiers(slo.window))
 
 

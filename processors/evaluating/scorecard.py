@@ -23,6 +23,7 @@ from processors.counting import Counts
 from processors.evaluating.budget import budget_consumed, window_bounds
 from processors.evaluating.mttr import page_incidents
 from processors.spec.model import Slo, Spec, Targets, TimeSliceSli
+from processors.timeutil import iso_seconds
 
 Verdict = Literal["met", "not met", "not enough data"]
 MET: Verdict = "met"
@@ -283,8 +284,6 @@ def _measure(measure: Measure, digits: int = 6) -> MeasureDocument:
 
 
 def scorecard_document(card: Scorecard) -> ScorecardDocument:
-    from processors.timeutil import iso_seconds
-
     slos: list[SloScoreDocument] = []
     for score in card.slos:
         slos.append(

@@ -141,7 +141,7 @@ class Ingestor:
             if record.sequence < 0:
                 continue
             if record.sequence in seen_sequences:
-                report.skips[conventions.SKIP_DUPLICATE] += 1
+                report.skips[conventions.SKIP_IN_BATCH_DUPLICATE] += 1
                 continue
             seen_sequences.add(record.sequence)
             if applied is not None and record.last_position <= applied:

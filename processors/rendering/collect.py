@@ -16,6 +16,7 @@ from processors.evaluating.service import alert_log_since, evaluate_at
 from processors.rendering.exceptions import RenderingError
 from processors.rendering.types import CacheSlice, LatencyPoint, ReportData, ReportView, SloInfo, TierInfo
 from processors.timeutil import floor_to, format_duration, iso_seconds, parse_iso8601, transition_epoch
+from processors.tracing import not_found_view, trace_view
 
 if TYPE_CHECKING:
     from processors.spec.model import Spec
@@ -138,8 +139,6 @@ def pick_trace(
     Worst: a whole job journey before a lone request, then one with errors, then the longest time to a runner,
     then the longest total. The exemplars of the latest few pages (then tickets) are the candidates.
     """
-    from processors.tracing import not_found_view, trace_view
-
     if trace_id:
         head = view.trace(trace_id)
         document = trace_view(head) if head is not None else not_found_view(trace_id)

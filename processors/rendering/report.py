@@ -15,6 +15,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from processors.evaluating.mttr import page_incidents
 from processors.rendering import svg
 from processors.rendering.exceptions import RenderingError
 from processors.rendering.summary import (
@@ -125,8 +126,6 @@ def _overview(slos: Sequence[Mapping[str, Any]]) -> str:
 def _alerts_section(
     data: ReportData, segments: Sequence[svg.Segment], names: Sequence[str], start: int, end: int
 ) -> str:
-    from processors.evaluating.mttr import page_incidents
-
     mttr_rows = []
     for name in names:
         incidents = [(f, e) for f, e in page_incidents(data.alert_log, name) if start <= f <= end]

@@ -87,7 +87,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 def default_spec_path() -> str:
-    """./slos.yaml when present, else $SLO_SPEC_PATH, else the packaged default."""
+    """$SLO_SPEC_PATH when set, else ./slos.yaml when present, else the packaged default."""
     if os.environ.get(conventions.ENV_SPEC_PATH):
         return os.environ[conventions.ENV_SPEC_PATH]
     if Path("slos.yaml").is_file():

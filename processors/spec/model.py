@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from processors import conventions
+from processors.timeutil import format_duration
 
 Comparison = Literal["eq", "in", "not_in", "lt", "le", "gt", "ge"]
 SliKind = Literal["events", "time_slice", "resolution", "latency"]
@@ -128,8 +129,6 @@ class BurnRateTier:
 
     @property
     def name(self) -> str:
-        from processors.timeutil import format_duration
-
         return f"{format_duration(self.long_window)}/{format_duration(self.short_window)}"
 
 
@@ -161,8 +160,6 @@ class Slo:
 
     @property
     def window_label(self) -> str:
-        from processors.timeutil import format_duration
-
         return "calendar-month" if self.calendar_month else format_duration(self.window)
 
 

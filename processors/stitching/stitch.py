@@ -49,7 +49,7 @@ class Stitcher:
         for sketch in spec.latency:
             if sketch.start is not None and sketch.end is not None:
                 self._index(("between", sketch), sketch.start, sketch.end)
-        self.resolution_names = [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
+        self.resolution_names = _resolution_names(spec)
 
     def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
         for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
@@ -210,10 +210,11 @@ def sweep_orphan(head: TraceHead, spec: Spec, now: float) -> StitchResult | None
     current = copy.deepcopy(head)
     result = StitchResult(head=current)
     due = started / 1000 + spec.max_runtime
-    for name in _resolution_names(spec):
+    names = _resolution_names(spec)
+    for name in names:
         if name not in current.claims:
             current.claims[name] = f"sweeper/{int(due)}"
             result.sli_events.append(SliEvent(name, due, False, head.correlation_id))
             result.changed = True
-    result.changed |= _update_open(current, _resolution_names(spec))
+    result.changed |= _update_open(current, names)
     return result if result.changed else None

@@ -14,7 +14,7 @@ from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
 from processors.store.keys import PartialDelta
 from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport, StoreStats
-from processors.timeutil import floor_to
+from processors.timeutil import floor_to, transition_epoch
 
 if TYPE_CHECKING:
     from processors.sketch import TDigest
@@ -309,7 +309,5 @@ class Store(ABC):
 
 def transition_time(transition: Mapping[str, Any], default: int) -> int:
     """A transition's time in epoch seconds (timeutil.transition_epoch), or `default` without one."""
-    from processors.timeutil import transition_epoch
-
     at = transition_epoch(transition)
     return default if at is None else at
