@@ -82,6 +82,7 @@ def collect_report_data(
         step_seconds=step,
         slo_info=slo_info(spec),
         trace_reason=reason,
+        corrections=tuple(getattr(view, "corrections", lambda names: [])(list(spec.names))),
     )
 
 

@@ -152,6 +152,7 @@ def _alerts_section(
         if log_rows
         else '<p class="empty">No alert fired or resolved in this range.</p>'
     )
+    history = _history_table(data, start, end)
     return (
         '<section id="alerts"><h2>Alerts</h2>'
         '<p class="help">Each bar is a burn-rate alert from firing to resolved: '
@@ -163,7 +164,46 @@ def _alerts_section(
         + "".join(mttr_rows)
         + "</tbody></table></div><div><h3>Alert log</h3>"
         + log_table
-        + "</div></div></section>"
+        + "</div></div>"
+        + history
+        + "</section>"
+    )
+
+
+def _history_table(data: ReportData, start: int, end: int) -> str:
+    """One row per incident: opened, closed, peak tier, duration (to where the condition cleared), notifications
+    sent, silenced; then the budget corrections in force."""
+    from processors.alerting.history import incident_history
+    from processors.timeutil import iso_seconds
+
+    rows = []
+    for row in incident_history(data.alert_log):
+        if not start <= row.opened <= end:
+            continue
+        duration = "open" if row.duration is None else _minutes(row.duration)
+        rows.append(
+            f"<tr><td>{escape(row.slo)}</td><td>{iso_seconds(row.opened)}</td>"
+            f"<td>{iso_seconds(row.closed) if row.closed is not None else '—'}</td>"
+            f"<td>{escape(row.peak_severity)} {escape(row.peak_tier)}</td><td class='num'>{duration}</td>"
+            f"<td class='num'>{row.notifications}</td><td>{'yes' if row.silenced else 'no'}</td></tr>"
+        )
+    table = (
+        '<table class="log history"><thead><tr><th>SLO</th><th>Opened (UTC)</th><th>Closed</th><th>Peak</th>'
+        "<th>Duration</th><th>Notifications sent</th><th>Silenced</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table>"
+        if rows
+        else '<p class="empty">No incident in this range.</p>'
+    )
+    corrections = "".join(
+        f"<li>{escape(str(c.get('slo')))}: {iso_seconds(int(c['start']))} to {iso_seconds(int(c['end']))} "
+        f"left out ({escape(str(c.get('reason', '')))}; {escape(str(c.get('created_by', '')))}, "
+        f"v{escape(str(c.get('version', 1)))})</li>"
+        for c in data.corrections
+    )
+    return (
+        '<h3>Alert history</h3><p class="help">One row per incident. Duration runs to where the condition '
+        "cleared (as MTTR), not to the held resolve.</p>" + table
+        + (f"<h3>Budget corrections</h3><ul class='corrections'>{corrections}</ul>" if corrections else "")
     )
 
 

@@ -75,3 +75,4 @@ class ReportData:
     step_seconds: int = 300
     slo_info: Mapping[str, SloInfo] = field(default_factory=dict)
     trace_reason: str = ""  # why this trace is shown, e.g. "worst exemplar of queue-latency page 1h/5m"
+    corrections: Sequence[Mapping[str, Any]] = ()  # budget corrections of the spec's SLOs (audit records)
