@@ -150,25 +150,31 @@ def test_publish_sends_subject_and_json_message_to_the_route_topic(
         stub.assert_no_pending_responses()
 
 
-def test_the_published_message_is_exactly_the_json_body() -> None:
+def test_the_published_message_is_the_transition_without_bookkeeping_with_five_linked_exemplars() -> None:
     client = sns()
+    published: list[dict[str, Any]] = []
+    client.meta.events.register("provide-client-params.sns.Publish", lambda params, **_: published.append(params))
     transition = page()
+    headline = "PAGE api-availability burning 176x (1h/5m) - budget 54% left, exhausted in 3h10m"
+    # the expected body, built from the transition by hand (not by `message`, the function under test)
+    expected = {key: value for key, value in transition.items() if key not in ("notify", "route", "at_epoch")}
+    expected["subject"] = headline
+    expected["exemplars"] = [
+        {"id": cid, "command": f"slo trace {cid}", "trace_url": f"https://t.example.com/traces/{cid}"}
+        for cid in transition["exemplars"][:5]
+    ]
     with Stubber(client) as stub:
-        stub.add_response(
-            "publish",
-            {"MessageId": "m-1"},
-            {
-                "TopicArn": PAGE_ARN,
-                "Subject": "PAGE api-availability burning 176x (1h/5m) - budget 54% left, exhausted in 3h10m",
-                "Message": json.dumps(message(transition, "https://t.example.com"), sort_keys=True),
-                "MessageAttributes": {
-                    "slo": {"DataType": "String", "StringValue": "api-availability"},
-                    "severity": {"DataType": "String", "StringValue": "page"},
-                    "state": {"DataType": "String", "StringValue": "firing"},
-                },
-            },
-        )
+        stub.add_response("publish", {"MessageId": "m-1"})
         SnsNotifier(client, PAGE_ARN, TICKET_ARN, "https://t.example.com").publish(transition)  # type: ignore[arg-type]
+        stub.assert_no_pending_responses()
+    (params,) = published
+    assert params["TopicArn"] == PAGE_ARN and params["Subject"] == headline
+    assert json.loads(params["Message"]) == expected
+    assert params["MessageAttributes"] == {
+        "slo": {"DataType": "String", "StringValue": "api-availability"},
+        "severity": {"DataType": "String", "StringValue": "page"},
+        "state": {"DataType": "String", "StringValue": "firing"},
+    }
 
 
 def test_a_refused_publish_raises_a_notification_error() -> None:
