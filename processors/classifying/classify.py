@@ -8,11 +8,15 @@ stitching decides them.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from processors.classifying.builtin import BUILTIN_COUNTERS
 from processors.decoding.types import LogEvent
 from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,12 @@ class Classifier:
 
     @staticmethod
     def _candidates(table: dict, action: str) -> list:
-        exact = table.get(action, [])
-        wildcard = table.get(None, [])
-        return exact + wildcard if wildcard else exact
+        return dispatch(table, action)
+
+
+def dispatch(table: Mapping[str | None, list[T]], action: str) -> list[T]:
+    """What an action meets in a table built from Matcher.dispatch_keys: its own entries, then the wildcard's
+    (None: matchers that name no action). The classifier and the stitcher look up the same way."""
+    exact = table.get(action, [])
+    wildcard = table.get(None, [])
+    return exact + wildcard if wildcard else exact

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors import conventions
-from processors.classifying.classify import LatencySample, SliEvent
+from processors.classifying.classify import LatencySample, SliEvent, dispatch
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Spec
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
@@ -61,9 +61,7 @@ class Stitcher:
         result = StitchResult(head=head)
         time_ms = round(event.time * 1000)
         result.changed |= _record_event(head, event, time_ms)
-        rules = self._rules.get(event.action, [])
-        wildcard = self._rules.get(None)
-        for kind, rule in (rules + wildcard) if wildcard else rules:
+        for kind, rule in dispatch(self._rules, event.action):
             if kind == "resolution":
                 result.changed |= _resolve(head, rule.name, rule.sli, event, identity, result)
             elif kind == "latency":

@@ -1,0 +1,130 @@
+"""The pure stages on their own, as tables: classify (log event -> SLI events) and stitch (events of one
+correlation ID -> pair claims, first resolutions, latency). No store, no decoding: events are built here.
+
+A redelivered milestone (a producer retry, or the same line delivered twice) never moves a mark that was
+already set: the FIRST PROCESSED copy wins, even when the later copy carries an earlier timestamp. A claim
+counts something exactly once, and a count cannot be taken back, so a mark must not change once a claim may
+have read it. Within a shard the processing order is the sequence order, so the winner is the same on every
+replay; the copies of one service's milestone travel in one log stream, hence one shard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from processors import conventions
+from processors.classifying.classify import Classifier, SliEvent
+from processors.decoding.types import LogEvent, Position
+from processors.spec import Spec, load_spec
+from processors.stitching.model import TraceHead
+from processors.stitching.stitch import Stitcher
+
+T0 = 1_790_812_800.0  # 2026-10-01T00:00:00Z
+CID = "7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01"
+SPEC = load_spec(None)
+
+
+def event(action: str, at: float = T0, sequence: int = 1, **metadata: Any) -> LogEvent:
+    log = {"timestamp": at, "level": "INFO", "correlationId": CID, "service": "Svc", "message": action,
+           "metadata": {"action": action, **metadata}}
+    return LogEvent(Position(sequence), at, CID, action, "Svc", log)
+
+
+def spec_slis(spec: Spec) -> set[str]:
+    return set(spec.names)
+
+
+CLASSIFY: list[tuple[str, LogEvent, set[tuple[str, bool]]]] = [
+    ("a successful api request is a good api-availability event", event("api_request", status=200),
+     {("api-availability", True)}),
+    ("a 503 is a bad api-availability event", event("api_request", status=503), {("api-availability", False)}),
+    ("a 499 is still good: only 5xx burn the budget", event("api_request", status=499), {("api-availability", True)}),
+    ("a successful workflow is good for deploy-success", event("workflow_completed", conclusion="success"),
+     {("deploy-success", True)}),
+    ("a failed workflow is bad for deploy-success", event("workflow_completed", conclusion="failure"),
+     {("deploy-success", False)}),
+    ("a cancelled workflow is excluded from deploy-success", event("workflow_completed", conclusion="cancelled"),
+     set()),
+    ("a cache hit is a good lookup of the cache-hit-rate slice", event("cache_hit"), {("cache-hit-rate", True)}),
+    ("a cache miss is a bad lookup of the cache-hit-rate slice", event("cache_miss"), {("cache-hit-rate", False)}),
+    ("an action no SLI names counts for nothing", event("something_else"), set()),
+    ("a milestone with no ratio SLI counts for nothing here (stitching decides it)", event("webhook_received"),
+     set()),
+]
+
+
+@pytest.mark.parametrize(("case", "log_event", "expected"), CLASSIFY, ids=[c[0] for c in CLASSIFY])
+def test_classify(case: str, log_event: LogEvent, expected: set[tuple[str, bool]]) -> None:
+    results = Classifier(SPEC).classify(log_event)
+    # only the spec's SLIs; the built-in operator counters (names starting with "_") are not the spec's
+    assert {(r.sli, r.good) for r in results if r.sli in spec_slis(SPEC)} == expected
+    assert all(r.time == log_event.time and r.correlation_id == CID for r in results)
+
+
+def stitch(events: list[LogEvent]) -> tuple[TraceHead, list[SliEvent], list[Any]]:
+    """Apply `events` in order to one head, as ingest does; every SLI event and latency sample they caused."""
+    stitcher, head = Stitcher(SPEC), TraceHead(correlation_id=CID)
+    slis: list[SliEvent] = []
+    samples: list[Any] = []
+    for e in events:
+        result = stitcher.apply(head, e, e.position.identity("stream", "shard"))
+        slis += result.sli_events
+        samples += result.latency_samples
+    return head, slis, samples
+
+
+def queue_latency(slis: list[SliEvent]) -> list[tuple[float, bool]]:
+    return [(s.time - T0, s.good) for s in slis if s.sli == conventions.QUEUE_LATENCY]
+
+
+STITCH: list[tuple[str, list[LogEvent], list[tuple[float, bool]]]] = [
+    ("a runner starting 3 s after the webhook is a good queue-latency event at the start",
+     [event("webhook_received"), event("runner_started", T0 + 3, 2)], [(3.0, True)]),
+    ("a runner starting 6 s after the webhook is a bad one (threshold 5 s)",
+     [event("webhook_received"), event("runner_started", T0 + 6, 2)], [(6.0, False)]),
+    ("the end arriving before the start still pairs them, once",
+     [event("runner_started", T0 + 2, 1), event("webhook_received", T0, 2)], [(2.0, True)]),
+    ("a start alone decides nothing", [event("webhook_received")], []),
+    ("a redelivered start with a later timestamp does not move the start: first processed wins",
+     [event("webhook_received"), event("webhook_received", T0 + 4, 2), event("runner_started", T0 + 6, 3)],
+     [(6.0, False)]),
+    ("a redelivered start with an earlier timestamp does not move it either: first processed wins",
+     [event("webhook_received", T0 + 4), event("webhook_received", T0, 2), event("runner_started", T0 + 6, 3)],
+     [(6.0, True)]),
+    ("a redelivered end after the claim counts nothing again",
+     [event("webhook_received"), event("runner_started", T0 + 3, 2), event("runner_started", T0 + 9, 3)],
+     [(3.0, True)]),
+]
+
+
+@pytest.mark.parametrize(("case", "events", "expected"), STITCH, ids=[c[0] for c in STITCH])
+def test_stitch_queue_latency(case: str, events: list[LogEvent], expected: list[tuple[float, bool]]) -> None:
+    _head, slis, _samples = stitch(events)
+    assert queue_latency(slis) == expected
+
+
+def test_a_redelivered_milestone_keeps_the_first_processed_time_on_the_head() -> None:
+    head, _slis, _samples = stitch([event("webhook_received", T0 + 4), event("webhook_received", T0, 2)])
+    assert head.milestones["webhook_received"] == round((T0 + 4) * 1000)
+    assert head.first_seen_ms == round(T0 * 1000)  # first seen is a minimum, not a mark: the earliest line
+    assert len(head.events) == 2  # both lines stay visible in the trace
+
+
+RESOLUTION: list[tuple[str, list[LogEvent], list[bool]]] = [
+    ("a completed runner resolves orphan-rate as good",
+     [event("runner_started"), event("workflow_completed", T0 + 60, 2, conclusion="success")], [True]),
+    ("an orphaned runner resolves orphan-rate as bad",
+     [event("runner_started"), event("runner_orphaned", T0 + 60, 2)], [False]),
+    ("the first resolution wins: an orphan report after completion counts nothing",
+     [event("runner_started"), event("workflow_completed", T0 + 60, 2, conclusion="failure"),
+      event("runner_orphaned", T0 + 90, 3)], [True]),
+]
+
+
+@pytest.mark.parametrize(("case", "events", "expected"), RESOLUTION, ids=[c[0] for c in RESOLUTION])
+def test_stitch_first_resolution(case: str, events: list[LogEvent], expected: list[bool]) -> None:
+    head, slis, _samples = stitch(events)
+    assert [s.good for s in slis if s.sli == conventions.ORPHAN_RATE] == expected
+    assert head.open_since_ms is None  # resolved: no longer an open runner for the sweep
