@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from processors.evaluating.fakes import Phase, SeriesView, minute_counts
 
 from processors.counting import Counts
 from processors.evaluating import evaluate
@@ -24,6 +23,7 @@ from processors.evaluating.scorecard import (
     scorecard_document,
 )
 from processors.spec import Spec, SpecError, Targets, load_spec, parse_spec
+from tests.fakes.evaluating import Phase, SeriesView, minute_counts
 
 T0 = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp())
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "slos.md"
