@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -73,6 +74,7 @@ class LocalDynamoDB:
         from werkzeug.serving import make_server
 
         install_per_item_rollback()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         app = serialized(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self._server.server_address[1])

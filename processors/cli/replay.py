@@ -122,6 +122,9 @@ def print_summary(report, elapsed: float, *, as_json: bool, formats: dict[str, i
         "orphans_swept": report.orphans_swept,
         "minutes_evaluated": report.minutes_evaluated,
         "failed_batches": report.failed_batches,
+        "commits": report.commits,
+        "conflict_retries": report.conflict_retries,
+        "throttle_retries": report.throttle_retries,
         "seconds": round(elapsed, 3),
     }
     if as_json:
@@ -142,5 +145,10 @@ def print_summary(report, elapsed: float, *, as_json: bool, formats: dict[str, i
         print("  counted with a note: " + ", ".join(f"{kind} {count}" for kind, count in notes.items()))
     if report.orphans_swept:
         print(f"  orphan sweep: {report.orphans_swept} runner(s) past max runtime")
+    if report.conflict_retries or report.throttle_retries or report.transient_retries:
+        print(
+            f"  {report.commits} commits; retried {report.conflict_retries} after a conflict, "
+            f"{report.throttle_retries} after throttling, {report.transient_retries} after a timeout or 5xx"
+        )
     if report.failed_batches:
         print(f"  {report.failed_batches} batch(es) could not be committed; run the replay again", file=sys.stderr)

@@ -48,6 +48,7 @@ class BatchReport:
     newest_event: float | None = None
     failed_from_sequence: int | None = None  # first record to report as a batch item failure
     error: str | None = None
+    error_kind: str | None = None  # conflict | throttle | transient: how a retry counts it
 
     def merge(self, other: BatchReport) -> None:
         for name in ("records", "records_already_applied", "events", "sli_events", "latency_samples", "commits"):
@@ -243,6 +244,7 @@ class Ingestor:
             write_chunk(self.store, chunk, advance, self.trace_ttl_seconds, written)
         except TransientStoreError as exc:
             report.error = str(exc)
+            report.error_kind = exc.kind
             report.failed_from_sequence = _first_unapplied(pending, expected)
             return False
         except StoreUnavailableError:

@@ -6,6 +6,8 @@ backtest) run at that minute, exactly as the scheduled functions would have.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -18,7 +20,9 @@ from processors.sweeping import Sweeper
 from processors.timeutil import floor_to
 
 MinuteHook = Callable[[int], None]
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 0.05  # seconds; doubled per attempt, capped, with full jitter (AWS's advice for retries)
+BACKOFF_CAP = 2.0
 # a stretch of event time with no data longer than this is jumped, not walked minute by minute: the
 # backtest never steps more minutes than the data spans (a year-long gap once took minutes of CPU)
 GAP_SECONDS = conventions.HOUR
@@ -33,6 +37,9 @@ class ReplayReport(BatchReport):
     orphans_swept: int = 0
     minutes_evaluated: int = 0
     failed_batches: int = 0
+    conflict_retries: int = 0  # attempts repeated after a lost race (checkpoint, head version, TransactionConflict)
+    throttle_retries: int = 0
+    transient_retries: int = 0  # timeouts and 5xx: the retry's conditions decide whether the first one committed
 
     def add(self, report: BatchReport) -> None:
         self.batches += 1
@@ -45,6 +52,8 @@ class Replayer:
         self.sweeper = Sweeper(store, spec)
         self.minute_hooks = list(minute_hooks)
         self.report = ReplayReport()
+        self.random = random.Random(0)  # jitter only: a fixed seed keeps replays reproducible
+        self.sleep: Callable[[float], None] = time.sleep
         self._last_minute: int | None = None
 
     def run(self, batches: list[ShardBatch], progress: Callable[[int], None] | None = None) -> ReplayReport:
@@ -60,11 +69,15 @@ class Replayer:
 
     def apply(self, batch: ShardBatch) -> None:
         applied = BatchReport()
-        for _attempt in range(MAX_ATTEMPTS):  # a retry resumes from the checkpoint, as Lambda's would
+        for attempt in range(MAX_ATTEMPTS):  # a retry resumes from the checkpoint, as Lambda's would
             report = self.ingestor.apply_batch(batch.stream, batch.shard, batch.records)
             applied.merge(report)
             if report.failed_from_sequence is None:
                 break
+            kind = report.error_kind or "transient"
+            setattr(self.report, f"{kind}_retries", getattr(self.report, f"{kind}_retries") + 1)
+            if attempt + 1 < MAX_ATTEMPTS:
+                self.sleep(self.random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
         else:
             self.report.failed_batches += 1
         applied.records = len(batch.records)

@@ -10,6 +10,8 @@ from processors.store.exceptions import (
     CommitConflictError,
     StoreError,
     StoreUnavailableError,
+    ThrottledError,
+    TransactionConflictError,
     TransientStoreError,
 )
 from processors.store.sqlite import SqliteStore
@@ -28,6 +30,8 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailableError",
+    "ThrottledError",
+    "TransactionConflictError",
     "TransientStoreError",
     "dynamodb_client",
     "open_dynamodb_store",

@@ -24,6 +24,8 @@ from processors.store.exceptions import (
     CommitConflictError,
     StoreError,
     StoreUnavailableError,
+    ThrottledError,
+    TransactionConflictError,
     TransientStoreError,
 )
 from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport
@@ -42,15 +44,9 @@ lease_free = "attribute_not_exists(#pk) OR #until < :now OR #owner = :me"
 claim_available = "attribute_not_exists(#pk) OR (#published = :no AND (#owner = :owner OR #lease < :now))"
 claim_owned = "#owner = :owner AND #published = :no"
 
-TRANSIENT_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-    "TransactionConflictException",
-}
+THROTTLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+CONFLICT_CODES = {"TransactionInProgressException", "TransactionConflictException"}
+TRANSIENT_CODES = {"InternalServerError", "ServiceUnavailable"}
 CONFLICT_REASONS = {"ConditionalCheckFailed"}
 PERMANENT_REASONS = {"ValidationError"}  # e.g. an item over 400 KB
 COUNTER_BOOKKEEPING = frozenset({tables.TTL_ATTRIBUTE})
@@ -76,7 +72,15 @@ def _raise_mapped(exc: ClientError, what: str) -> None:
             raise CommitConflictError(f"{what}: a condition failed ({', '.join(reasons)})") from exc
         if any(reason in PERMANENT_REASONS for reason in reasons):  # retrying the same items fails again
             raise StoreError(f"{what}: transaction refused ({', '.join(reasons)})") from exc
+        if "TransactionConflict" in reasons:
+            raise TransactionConflictError(f"{what}: transaction conflict ({', '.join(reasons)})") from exc
+        if any(reason in THROTTLE_CODES for reason in reasons):
+            raise ThrottledError(f"{what}: throttled ({', '.join(reasons)})") from exc
         raise TransientStoreError(f"{what}: transaction cancelled ({', '.join(reasons) or code})") from exc
+    if code in THROTTLE_CODES:
+        raise ThrottledError(f"{what}: {code}") from exc
+    if code in CONFLICT_CODES:
+        raise TransactionConflictError(f"{what}: {code}") from exc
     if code in TRANSIENT_CODES:
         raise TransientStoreError(f"{what}: {code}") from exc
     if code == "ResourceNotFoundException":
@@ -106,6 +110,7 @@ class DynamoDBStore(Store):
     rollup_lateness = 2 * conventions.MINUTE  # the watermark trails the slowest active shard by this much
     idle_shard_after = 15 * conventions.MINUTE
     lease_seconds = 60
+    late_open_allowance = conventions.DAY  # the sweep re-reads this far back whatever its cursor says
 
     def __init__(self, client: Any, table_name: str, *, trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS):
         super().__init__()
@@ -332,7 +337,12 @@ class DynamoDBStore(Store):
 
     def _rollup(self, now: float) -> RollupReport:
         report = RollupReport()
-        if not self._acquire_lease():
+        try:
+            acquired = self._acquire_lease()
+        except TransientStoreError as exc:  # throttled: this minute's reads still see every partial
+            report.skipped = str(exc)
+            return report
+        if not acquired:
             report.skipped = "another rollup holds the lease"
             return report
         try:
@@ -590,13 +600,22 @@ class DynamoDBStore(Store):
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
     def _open_runners(self, started_before_ms: int) -> list[str]:
-        """Query the sparse open-runner index hour by hour, over the trace TTL."""
+        """Query the sparse open-unit index hour by hour, from the sweep cursor (the oldest hour that held an
+        open unit last time) or the late-arrival floor, whichever is older, to the hour of `started_before`.
+
+        A unit can only open in an hour before the cursor if its start event arrives later than
+        `late_open_allowance` (Kinesis keeps records 24 h by default): those hours are always read again."""
+        before = started_before_ms // 1000
+        last_hour = floor_to(before, conventions.HOUR)
+        horizon = floor_to(before - self.trace_ttl_days * conventions.DAY, conventions.HOUR)
+        cursor = self._get_sweep_cursor()
+        floor = floor_to(before - self.late_open_allowance, conventions.HOUR)
+        first_hour = horizon if cursor is None else max(horizon, min(cursor, floor))
         found: list[str] = []
-        first_hour = started_before_ms // 1000 - self.trace_ttl_days * conventions.DAY
-        first_hour -= first_hour % conventions.HOUR
-        for hour in range(first_hour, started_before_ms // 1000 + 1, conventions.HOUR):
+        oldest_open: int | None = None
+        for hour in range(first_hour, last_hour + 1, conventions.HOUR):
             items = self._query(
-                "open runners",
+                "open units",
                 IndexName=tables.GSI_OPEN_RUNNERS,
                 KeyConditionExpression="#pk = :pk AND #sk < :before",
                 ExpressionAttributeNames={"#pk": f"{tables.GSI_OPEN_RUNNERS}PK", "#sk": f"{tables.GSI_OPEN_RUNNERS}SK"},
@@ -605,8 +624,31 @@ class DynamoDBStore(Store):
                     ":before": _s(keys.open_before_gsi_sk(started_before_ms)),
                 },
             )
+            if items and oldest_open is None:
+                oldest_open = hour
             found.extend(keys.correlation_id_of(item[PK]["S"]) for item in items)
+        new_cursor = last_hour if oldest_open is None else oldest_open
+        if new_cursor != cursor:
+            self._put_sweep_cursor(new_cursor)
         return found
+
+    def _get_sweep_cursor(self) -> int | None:
+        self.stats.read_requests += 1
+        try:
+            key = _key(keys.PK_CURSOR, keys.SK_SWEEP)
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            _raise_mapped(exc, "read sweep cursor")
+        return int(item["hour"]["N"]) if item and "hour" in item else None
+
+    def _put_sweep_cursor(self, hour: int) -> None:
+        """A hint, not a claim: the last sweep to finish wins, and the late-arrival floor bounds any mistake."""
+        self.stats.write_requests += 1
+        try:
+            self.client.put_item(TableName=self.table, Item={**_key(keys.PK_CURSOR, keys.SK_SWEEP), "hour": _n(hour)})
+        except ClientError as exc:
+            with contextlib.suppress(TransientStoreError):  # the next sweep reads from the older cursor: safe
+                _raise_mapped(exc, "write sweep cursor")
 
     # --- alerts ---------------------------------------------------------------------------------------
 

@@ -10,9 +10,25 @@ class StoreError(Exception):
 class TransientStoreError(StoreError):
     """Throttling, a transaction conflict or a lost race: retrying the same batch is correct."""
 
+    kind = "transient"  # what a retry counts it as: conflict, throttle, or transient (e.g. a timeout)
+
 
 class CommitConflictError(TransientStoreError):
     """A checkpoint, trace head or digest changed since it was read; re-read and retry."""
+
+    kind = "conflict"
+
+
+class TransactionConflictError(TransientStoreError):
+    """DynamoDB cancelled the transaction because another in-flight transaction was writing one of its items."""
+
+    kind = "conflict"
+
+
+class ThrottledError(TransientStoreError):
+    """The table (or a partition of it) is over its throughput: back off and retry."""
+
+    kind = "throttle"
 
 
 class StoreUnavailableError(StoreError):
