@@ -40,7 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="ISO 8601 time, or a duration before --until such as 6h (default 24h, from the first data in it)",
     )
     parser.add_argument("--until", metavar="TIME", help="ISO 8601; default: end of the newest minute with data")
-    parser.add_argument("--step", metavar="DURATION", default="5m", help="evaluate every DURATION (default 5m)")
+    parser.add_argument(
+        "--month",
+        metavar="YYYY-MM",
+        help="the monthly report: that UTC month (to the newest data), with the scorecard, compliance per day and "
+        "the incident table",
+    )
+    parser.add_argument(
+        "--step", metavar="DURATION", default=None, help="evaluate every DURATION (default 5m; 1h with --month)"
+    )
+    parser.add_argument("--csv", metavar="DIR", help="also write the report's tables as CSV files into DIR")
     parser.add_argument("--trace", metavar="ID", help="correlation ID to draw (default: worst recent alert exemplar)")
     parser.add_argument("--out", metavar="FILE", required=True, help="where to write the HTML report")
     parser.set_defaults(func=run)
@@ -51,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from processors.store.view import StoreView
 
     spec = load_spec_argument(args)
-    step = parse_duration_argument(args.step, "--step")
+    step = parse_duration_argument(args.step or ("1h" if args.month else "5m"), "--step")
+    if args.month and (args.since or args.until):
+        raise UsageError("--month sets the range: drop --since and --until")
+    if args.csv and not os.path.isdir(os.path.dirname(os.path.abspath(args.csv)) or "."):
+        raise UsageError(f"--csv: no directory {os.path.dirname(os.path.abspath(args.csv))} to create {args.csv} in")
     if step % conventions.MINUTE:
         raise UsageError(f"--step: must be whole minutes, not {args.step!r}")
     trace_id = _trace_argument(args.trace)
@@ -65,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
     since = None
     if args.since:
         since = _since_argument(args.since, until, view)
+    if args.month:
+        since, until = _month_range(args.month, view)
     started = time.perf_counter()
     try:
-        data = collect_report_data(view, spec, since, until, trace_id, step)
+        data = collect_report_data(view, spec, since, until, trace_id, step, monthly=bool(args.month))
         html = build_report(data)
     except RenderingError as exc:
         raise UsageError(str(exc)) from None
@@ -76,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             handle.write(html)
     except OSError as exc:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
+    if args.csv:
+        _write_csv(args.csv, data)
     elapsed = time.perf_counter() - started
     print(
         f"{len(data.status_series)} evaluations from {data.since} to {data.until}, "
@@ -84,6 +101,31 @@ def run(args: argparse.Namespace) -> int:
     )
     print(args.out)
     return 0
+
+
+def _month_range(text: str, view: ReportView) -> tuple[int, int]:
+    """The UTC month, ended at the newest data when that comes sooner (a month to date)."""
+    from processors.cli.scorecard import month_argument
+
+    start, end = month_argument(text)
+    newest = view.default_at()
+    if newest is None or newest <= start:
+        raise UsageError(f"--month {text}: the store holds no data in or after that month")
+    return start, min(end, newest)
+
+
+def _write_csv(directory: str, data: object) -> None:
+    import csv
+
+    from processors.rendering.tables import report_tables
+
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for stem, rows in report_tables(data).items():  # type: ignore[arg-type]
+            with open(os.path.join(directory, f"{stem}.csv"), "w", encoding="utf-8", newline="") as handle:
+                csv.writer(handle).writerows(rows)
+    except OSError as exc:
+        raise UsageError(f"--csv: cannot write {directory}: {exc.strerror or exc}") from None
 
 
 def _since_argument(text: str, until: int | None, view: ReportView) -> int:

@@ -215,15 +215,27 @@ class ScoreView(Protocol):
     def trace_coverage(self, start: int, end: int) -> Counts: ...
 
 
-def scorecard_of(view: ScoreView, spec: Spec, start: int, end: int, log: Iterable[Mapping[str, Any]]) -> Scorecard:
-    """The scorecard of [start, end) read through `view` (one minute-series read per SLO); `log` must reach back
-    far enough to hold the pages open at `start`."""
+def read_minutes(view: ScoreView, spec: Spec, start: int, end: int) -> dict[str, Mapping[int, Counts]]:
+    """Each SLO's minute series from its first evaluation's window start to `end`: one read per SLO."""
+    return {slo.name: view.minute_counts(slo, series_start(slo, start), end) for slo in spec.slos}
+
+
+def scorecard_of(
+    view: ScoreView,
+    spec: Spec,
+    start: int,
+    end: int,
+    log: Iterable[Mapping[str, Any]],
+    minutes: Mapping[str, Mapping[int, Counts]] | None = None,
+) -> Scorecard:
+    """The scorecard of [start, end) read through `view`; `log` must reach back far enough to hold the pages open
+    at `start`; `minutes` (read_minutes) when the caller has them already."""
     month_start, _ = month_bounds(end - 1)
     return build_scorecard(
         spec,
         start,
         end,
-        {slo.name: view.minute_counts(slo, series_start(slo, start), end) for slo in spec.slos},
+        minutes if minutes is not None else read_minutes(view, spec, start, end),
         {slo.name: view.counts(slo, month_start, end) for slo in spec.slos},
         log,
         view.trace_coverage(start, end),
@@ -326,3 +338,17 @@ def scorecard_document(card: Scorecard) -> ScorecardDocument:
         "trace_coverage": _measure(card.trace_coverage),
         "trace_events": {"with_correlation_id": card.trace_counts.good, "vocabulary_events": card.trace_counts.total},
     }
+
+
+def daily_compliance(
+    slo: Slo, minute_counts: Mapping[int, Counts], start: int, end: int
+) -> list[tuple[int, int, int]]:
+    """(day start, evaluated, compliant) for each UTC day overlapping [start, end): the compliance-time chart."""
+    days = []
+    day = start - start % conventions.DAY
+    while day < end:
+        low, high = max(day, start), min(day + conventions.DAY, end)
+        evaluated, compliant = compliance_minutes(slo, minute_counts, low, high)
+        days.append((day, evaluated, compliant))
+        day += conventions.DAY
+    return days

@@ -35,6 +35,7 @@ def collect_report_data(
     until: int | None = None,
     trace_id: str | None = None,
     step: int = DEFAULT_STEP,
+    monthly: bool = False,
 ) -> ReportData:
     """The report over [since, until], evaluated every `step` seconds.
 
@@ -70,6 +71,7 @@ def collect_report_data(
             hours = view.hour_rows(slo.name, floor_to(since, conventions.HOUR), until)
             slices[slo.name] = cache_slice_strip(hours, since, until, sli.slice_seconds, sli.min_ratio)
     trace, reason = pick_trace(view, in_range, trace_id)
+    monthly_fields = monthly_sections(view, spec, since, until) if monthly else {}
     return ReportData(
         status_now=now,
         status_series=series,
@@ -83,7 +85,31 @@ def collect_report_data(
         slo_info=slo_info(spec),
         trace_reason=reason,
         corrections=tuple(getattr(view, "corrections", lambda names: [])(list(spec.names))),
+        **monthly_fields,
     )
+
+
+NOTE_KINDS = ("silence", "correction")
+SCORECARD_LOOKBACK = 7 * conventions.DAY
+
+
+def monthly_sections(view: ReportView, spec: Spec, since: int, until: int) -> dict[str, Any]:
+    """The scorecard of [since, until), each SLO's compliance per UTC day, and the silences and corrections."""
+    from processors.evaluating.scorecard import daily_compliance, read_minutes, scorecard_document, scorecard_of
+
+    log = view.alert_log(since=since - SCORECARD_LOOKBACK)
+    minutes = read_minutes(view, spec, since, until)
+    card = scorecard_of(view, spec, since, until, log, minutes)
+    days = {
+        slo.name: [
+            {"day": iso_seconds(day)[:10], "evaluated": evaluated, "compliant": compliant,
+             "share": round(compliant / evaluated, 6) if evaluated else None}
+            for day, evaluated, compliant in daily_compliance(slo, minutes[slo.name], since, until)
+        ]
+        for slo in spec.slos
+    }
+    notes = [t for t in log if t.get("kind") in NOTE_KINDS and since <= _epoch(t, since - 1) <= until]
+    return {"scorecard": scorecard_document(card), "compliance_days": days, "notes": notes}
 
 
 def default_until(view: ReportView) -> int:

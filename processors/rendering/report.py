@@ -65,6 +65,7 @@ def build_report(data: ReportData) -> str:
         _GUIDE,
         "</header>",
         _overview(slos),
+        *((_scorecard_section(data.scorecard), _incidents_section(data)) if data.scorecard is not None else ()),
         _alerts_section(data, segments, names, start, end),
         *(_slo_section(slo, data, start, end) for slo in slos),
         _trace_section(data),
@@ -257,14 +258,109 @@ def _slo_section(slo: Mapping[str, Any], data: ReportData, start: int, end: int)
             + svg.cache_strip(slices, start, end, f"{name} slices")
             + "</div>"
         )
+    compliance = ""
+    if name in data.compliance_days and data.scorecard is not None:
+        target = float(data.scorecard["targets"]["compliance_time"])
+        compliance = (
+            '<div class="chart-box wide"><h3>Compliance over time</h3>'
+            f'<p class="help">Each UTC day: the share of evaluation minutes at which {escape(name)} met its objective '
+            f'over its window; <span class="key good"></span> at least the target ({target:.0%}), '
+            '<span class="key bad"></span> under it, <span class="key empty"></span> no data.</p>'
+            + svg.compliance_strip(data.compliance_days[name], target, f"{name} compliance per day")
+            + "</div>"
+        )
     return (
         f'<section class="slo" id="{key}"><h2>{escape(name)} <span class="badge {verdict(slo)}">'
         f"{_VERDICT_WORDS[verdict(slo)]}</span></h2>"
         f'<p class="help">{escape(description)} Target {percent(_num(slo.get("objective")))} over '
         f"{escape(str(slo.get('window', '')))}; attained {attainment_text(slo)} "
         f"({int(slo.get('good', 0)):,} good of {int(slo.get('total', 0)):,}).</p>"
-        f'<div class="grid">{"".join(charts)}</div>{strip}</section>'
+        f'<div class="grid">{"".join(charts)}</div>{compliance}{strip}</section>'
     )
+
+
+_MEASURE_CLASS = {"met": "ok", "not met": "fail", "not enough data": "warn"}
+
+
+def _measure_cell(measure: Mapping[str, Any], text: str) -> str:
+    verdict_word = str(measure.get("verdict"))
+    return (
+        f'<td class="num">{escape(text)} <span class="badge {_MEASURE_CLASS.get(verdict_word, "warn")}">'
+        f"{escape(verdict_word)}</span></td>"
+    )
+
+
+def _scorecard_section(card: Mapping[str, Any]) -> str:
+    """The scorecard (processors.evaluating.scorecard): every SLO against the spec's targets."""
+    targets = card["targets"]
+    rows = []
+    for slo in card["slos"]:
+        compliance, budget, mttr = slo["compliance_time"], slo["budget_use"], slo["mttr_seconds"]
+        longest = slo["longest_recovery_seconds"]
+        recovery = "no pages" if not slo["incidents"] else (
+            f"{_minutes(mttr['value']) if mttr['value'] is not None else '—'} (longest {_minutes(longest or 0)})"
+        )
+        rows.append(
+            f"<tr><td>{escape(slo['name'])}</td>"
+            + _measure_cell(compliance, _share(compliance["value"]))
+            + _measure_cell(budget, _share(budget["value"], 0))
+            + f"<td class='num'>{len(slo['incidents'])}</td>"
+            + _measure_cell(mttr, recovery)
+            + f'<td><span class="badge {_MEASURE_CLASS.get(slo["verdict"], "warn")}">{escape(slo["verdict"])}'
+            "</span></td></tr>"
+        )
+    coverage, events = card["trace_coverage"], card["trace_events"]
+    rows.append(
+        "<tr><td>trace coverage</td>" + _measure_cell(coverage, _share(coverage["value"]))
+        + f"<td colspan='4'>{events['with_correlation_id']:,} of {events['vocabulary_events']:,} vocabulary events "
+        "carried a propagated correlation ID</td></tr>"
+    )
+    return (
+        '<section id="scorecard"><h2>Scorecard</h2>'
+        f'<p class="help">{escape(card["period"]["from"])} → {escape(card["period"]["to"])}. Targets from the spec: '
+        f"compliant at least {targets['compliance_time']:.0%} of evaluation minutes, at most "
+        f"{targets['budget_use']:.0%} of the calendar month's error budget used, MTTR at most "
+        f"{_minutes(targets['mttr_seconds'])}, trace coverage at least {targets['trace_coverage']:.0%}.</p>"
+        f'<table class="scorecard" data-chart="scorecard" data-points="{len(card["slos"])}"><thead><tr><th>SLO</th>'
+        "<th>Compliant time</th><th>Month budget used</th><th>Pages</th><th>MTTR</th><th>Verdict</th></tr></thead>"
+        "<tbody>" + "".join(rows) + "</tbody></table></section>"
+    )
+
+
+def _incidents_section(data: ReportData) -> str:
+    """Every page incident of the period, then the silences and corrections the alert log holds, if any."""
+    card = data.scorecard or {}
+    rows = [
+        f"<tr><td>{escape(slo['name'])}</td><td>{escape(incident['fired'])}</td>"
+        f"<td>{escape(incident['ended'] or 'still paging')}</td>"
+        f"<td class='num'>{_minutes(incident['seconds'])}</td></tr>"
+        for slo in card.get("slos", [])
+        for incident in slo["incidents"]
+    ]
+    table = (
+        f'<table class="incidents" data-chart="incidents" data-points="{len(rows)}"><thead><tr><th>SLO</th>'
+        "<th>Paged (UTC)</th><th>Ended</th><th>Time to recover</th></tr></thead><tbody>" + "".join(rows)
+        + "</tbody></table>"
+        if rows
+        else '<p class="empty">No page in this period.</p>'
+    )
+    notes = ""
+    if data.notes:
+        note_rows = "".join(
+            f"<tr><td>{escape(str(n.get('at')))}</td><td>{escape(str(n.get('slo')))}</td>"
+            f"<td>{escape(str(n.get('kind')))}</td>"
+            f"<td>{escape(str(n.get('reason') or n.get('detail') or ''))}</td></tr>"
+            for n in data.notes
+        )
+        notes = (
+            "<h3>Silences and corrections</h3><table class='notes'><thead><tr><th>At (UTC)</th><th>SLO</th>"
+            f"<th>Kind</th><th>Why</th></tr></thead><tbody>{note_rows}</tbody></table>"
+        )
+    return f'<section id="incidents"><h2>Incidents</h2>{table}{notes}</section>'
+
+
+def _share(value: object, digits: int = 2) -> str:
+    return "—" if not isinstance(value, int | float) else f"{value * 100:.{digits}f}%"
 
 
 def _trace_section(data: ReportData) -> str:

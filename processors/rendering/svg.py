@@ -284,3 +284,37 @@ def _seconds(value: float) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def compliance_strip(days: Sequence[Mapping[str, Any]], target: float, title: str) -> str:
+    """One cell per UTC day: green when the day's share of compliant minutes met the target, red when not, grey
+    without evaluations; the share is written in the cell and in its hover title."""
+    height, gap = 30, 2
+    count = max(len(days), 1)
+    width = (WIDTH - 2 * MARGIN) / count
+    cells: list[str] = []
+    for index, day in enumerate(days):
+        share = day.get("share")
+        colour = COLOURS["empty"] if share is None else COLOURS["good"] if share >= target else COLOURS["bad"]
+        x = MARGIN + index * width
+        text = "no data" if share is None else f"{share * 100:.1f}%"
+        label = f"{escape(str(day.get('day')))}: {text} of {int(day.get('evaluated', 0)):,} evaluated minutes"
+        cells.append(
+            f'<rect x="{x:.2f}" y="0" width="{max(width - gap, 1):.2f}" height="{height}" fill="{colour}">'
+            f"<title>{label}</title></rect>"
+        )
+        if width >= 40:
+            cells.append(
+                f'<text x="{x + width / 2:.2f}" y="{height / 2 + 4}" text-anchor="middle" font-size="11" '
+                f'fill="#fff">{escape(text)}</text>'
+            )
+        if width >= 28 or index % max(1, int(28 // width)) == 0:
+            cells.append(
+                f'<text x="{x + width / 2:.2f}" y="{height + 13}" text-anchor="middle" font-size="10" '
+                f'fill="#555">{escape(str(day.get("day"))[5:])}</text>'
+            )
+    evaluated = sum(1 for day in days if day.get("share") is not None)
+    return (
+        f'<svg class="strip" data-chart="compliance" data-points="{evaluated}" viewBox="0 -2 {WIDTH} '
+        f'{height + AXIS_HEIGHT + 4}" role="img" aria-label="{escape(title)}">' + "".join(cells) + "</svg>"
+    )

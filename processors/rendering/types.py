@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from processors.evaluating.types import SliView
 
 if TYPE_CHECKING:
-    from processors.counting import Rows
+    from processors.counting import Counts, Rows
+    from processors.spec.model import Slo
     from processors.stitching.model import TraceHead
 
 
@@ -21,6 +22,8 @@ class ReportView(SliView, Protocol):
     def default_at(self) -> int | None: ...
 
     def hour_rows(self, sli: str, start: int, end: int) -> Rows: ...
+
+    def minute_counts(self, slo: Slo, start: int, end: int) -> Mapping[int, Counts]: ...
 
     def trace(self, correlation_id: str) -> TraceHead | None: ...
 
@@ -76,3 +79,8 @@ class ReportData:
     slo_info: Mapping[str, SloInfo] = field(default_factory=dict)
     trace_reason: str = ""  # why this trace is shown, e.g. "worst exemplar of queue-latency page 1h/5m"
     corrections: Sequence[Mapping[str, Any]] = ()  # budget corrections of the spec's SLOs (audit records)
+    # The monthly sections (`slo report --month`): the scorecard document (processors.evaluating.scorecard),
+    # each SLO's compliance per UTC day, and the log's silences and corrections (kinds "silence", "correction").
+    scorecard: Mapping[str, Any] | None = None
+    compliance_days: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    notes: Sequence[Mapping[str, Any]] = ()

@@ -80,7 +80,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = ARTIFACTS / "report.html"
     parser = argparse.ArgumentParser()
     report_command.register(parser.add_subparsers())
-    args = parser.parse_args(["report", "--db", str(db), "--out", str(out)])
+    # the monthly report: the sample's month, with the scorecard, compliance per day and the incidents
+    args = parser.parse_args(["report", "--db", str(db), "--month", "2026-10", "--step", "5m", "--out", str(out)])
     assert args.func(args) == 0
     return out
 
@@ -112,6 +113,7 @@ def test_the_report_renders_every_chart_without_script_errors(report: Path, tmp_
     expected = {
         "overview": 1, "alert-timeline": 1, "attainment": SLO_COUNT, "burn": SLO_COUNT, "latency": LATENCY_SLOS,
         "cache-strip": 1, "trace-breakdown": 1, "trace-waterfall": 1,
+        "scorecard": 1, "compliance": SLO_COUNT, "incidents": 1,
     }
     assert {kind: kinds.count(kind) for kind in expected} == expected
     for chart in dom.charts:
