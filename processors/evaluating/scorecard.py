@@ -21,7 +21,9 @@ from typing import Any, Literal, Protocol, TypedDict
 from processors import conventions
 from processors.counting import Counts
 from processors.evaluating.budget import budget_consumed, window_bounds
+from processors.evaluating.corrections import corrected, corrections_of, merged_windows
 from processors.evaluating.mttr import page_incidents
+from processors.evaluating.types import SliView
 from processors.spec.model import Slo, Spec, Targets, TimeSliceSli
 from processors.timeutil import iso_seconds
 
@@ -205,19 +207,23 @@ def series_start(slo: Slo, start: int) -> int:
     return window_bounds(slo, start + conventions.MINUTE)[0]
 
 
-class ScoreView(Protocol):
-    """What a scorecard reads (processors.store.view.StoreView provides it)."""
-
-    def counts(self, slo: Slo, start: int, end: int) -> Counts: ...
+class ScoreView(SliView, Protocol):
+    """What a scorecard reads: the evaluator's view plus one minute series per SLO
+    (processors.store.view.StoreView provides it)."""
 
     def minute_counts(self, slo: Slo, start: int, end: int) -> Mapping[int, Counts]: ...
 
-    def trace_coverage(self, start: int, end: int) -> Counts: ...
-
 
 def read_minutes(view: ScoreView, spec: Spec, start: int, end: int) -> dict[str, Mapping[int, Counts]]:
-    """Each SLO's minute series from its first evaluation's window start to `end`: one read per SLO."""
-    return {slo.name: view.minute_counts(slo, series_start(slo, start), end) for slo in spec.slos}
+    """Each SLO's minute series from its first evaluation's window start to `end`: one read per SLO. Minutes
+    inside a budget correction are left out, as the evaluator leaves them out of every window."""
+    corrections = corrections_of(view, spec.names)
+    found: dict[str, Mapping[int, Counts]] = {}
+    for slo in spec.slos:
+        minutes = view.minute_counts(slo, series_start(slo, start), end)
+        windows = merged_windows(corrections, slo.name)
+        found[slo.name] = {m: c for m, c in minutes.items() if not any(low <= m < high for low, high in windows)}
+    return found
 
 
 def scorecard_of(
@@ -231,12 +237,13 @@ def scorecard_of(
     """The scorecard of [start, end) read through `view`; `log` must reach back far enough to hold the pages open
     at `start`; `minutes` (read_minutes) when the caller has them already."""
     month_start, _ = month_bounds(end - 1)
+    corrections = corrections_of(view, spec.names)  # corrected windows count as the evaluator counts them
     return build_scorecard(
         spec,
         start,
         end,
         minutes if minutes is not None else read_minutes(view, spec, start, end),
-        {slo.name: view.counts(slo, month_start, end) for slo in spec.slos},
+        {slo.name: corrected(view, corrections).counts(slo, month_start, end) for slo in spec.slos},
         log,
         view.trace_coverage(start, end),
     )

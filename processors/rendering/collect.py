@@ -89,7 +89,6 @@ def collect_report_data(
     )
 
 
-NOTE_KINDS = ("silence", "correction")
 SCORECARD_LOOKBACK = 7 * conventions.DAY
 
 
@@ -108,8 +107,27 @@ def monthly_sections(view: ReportView, spec: Spec, since: int, until: int) -> di
         ]
         for slo in spec.slos
     }
-    notes = [t for t in log if t.get("kind") in NOTE_KINDS and since <= _epoch(t, since - 1) <= until]
-    return {"scorecard": scorecard_document(card), "compliance_days": days, "notes": notes}
+    return {"scorecard": scorecard_document(card), "compliance_days": days, "notes": notes_of(view, spec, since, until)}
+
+
+def notes_of(view: ReportView, spec: Spec, since: int, until: int) -> list[dict[str, Any]]:
+    """The silences and budget corrections that overlap [since, until), by start: what the period's numbers
+    were judged with (corrections left events out; silences held notifications back)."""
+    from processors.evaluating.corrections import corrections_of
+
+    notes: list[dict[str, Any]] = [
+        {"at": iso_seconds(c.start), "until": iso_seconds(c.end), "slo": c.slo, "kind": "correction",
+         "reason": c.reason, "by": c.created_by}
+        for c in corrections_of(view, spec.names)
+        if c.start < until and c.end > since
+    ]
+    read = getattr(view, "silences", None)  # a view without a store has none
+    for silence in read() if callable(read) else ():
+        starts, ends = int(silence.get("starts", 0)), int(silence.get("ends", 0))
+        if starts < until and ends > since:
+            notes.append({"at": iso_seconds(starts), "until": iso_seconds(ends), "slo": silence.get("slo", "*"),
+                          "kind": "silence", "reason": silence.get("reason", ""), "by": silence.get("created_by", "")})
+    return sorted(notes, key=lambda note: str(note["at"]))
 
 
 def default_until(view: ReportView) -> int:

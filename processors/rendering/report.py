@@ -347,14 +347,17 @@ def _incidents_section(data: ReportData) -> str:
     notes = ""
     if data.notes:
         note_rows = "".join(
-            f"<tr><td>{escape(str(n.get('at')))}</td><td>{escape(str(n.get('slo')))}</td>"
-            f"<td>{escape(str(n.get('kind')))}</td>"
-            f"<td>{escape(str(n.get('reason') or n.get('detail') or ''))}</td></tr>"
+            f"<tr><td>{escape(str(n.get('at')))}</td><td>{escape(str(n.get('until')))}</td>"
+            f"<td>{escape(str(n.get('slo')))}</td><td>{escape(str(n.get('kind')))}</td>"
+            f"<td>{escape(str(n.get('reason') or ''))}</td><td>{escape(str(n.get('by') or ''))}</td></tr>"
             for n in data.notes
         )
         notes = (
-            "<h3>Silences and corrections</h3><table class='notes'><thead><tr><th>At (UTC)</th><th>SLO</th>"
-            f"<th>Kind</th><th>Why</th></tr></thead><tbody>{note_rows}</tbody></table>"
+            "<h3>Silences and corrections</h3><p class='help'>Corrections leave their window's events out of the "
+            "numbers above; silences held notifications back (alerts were still evaluated and logged).</p>"
+            f"<table class='notes' data-chart='notes' data-points='{len(data.notes)}'><thead><tr><th>From (UTC)</th>"
+            f"<th>Until</th><th>SLO</th><th>Kind</th><th>Why</th><th>By</th></tr></thead><tbody>{note_rows}</tbody>"
+            "</table>"
         )
     return f'<section id="incidents"><h2>Incidents</h2>{table}{notes}</section>'
 

@@ -51,8 +51,9 @@ def report_tables(data: ReportData) -> dict[str, Table]:
         for t in data.alert_log
     ]
     if data.notes:
-        tables["notes"] = [["at", "slo", "kind", "reason"]] + [
-            [n.get("at", ""), n.get("slo", ""), n.get("kind", ""), n.get("reason") or n.get("detail") or ""]
+        tables["notes"] = [["from", "until", "slo", "kind", "reason", "by"]] + [
+            [n.get("at", ""), n.get("until", ""), n.get("slo", ""), n.get("kind", ""), n.get("reason") or "",
+             n.get("by") or ""]
             for n in data.notes
         ]
     return tables

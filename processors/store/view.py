@@ -97,6 +97,10 @@ class StoreView:
     def gauge(self, name: str) -> int:
         return self.store.gauge(name)
 
+    def silences(self) -> list[dict[str, Any]]:
+        """Silence documents, for the monthly report's notes (the evaluator reads the store's directly)."""
+        return self.store.silences()
+
     def corrections(self, slos: list[str]) -> list[dict[str, Any]]:
         """Budget corrections of these SLOs (processors.evaluating.corrections reads them through the view)."""
         return self.store.corrections(slos)

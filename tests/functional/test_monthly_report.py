@@ -28,6 +28,7 @@ from processors.store.view import StoreView
 OCTOBER = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp())
 DAYS = 31
 OUTAGE = OCTOBER + 11 * conventions.DAY + 10 * conventions.HOUR  # 12 October, 10:00-10:20, every request fails
+CORRECTED = OCTOBER + 4 * conventions.DAY
 PER_MINUTE = {"queue-latency": 2, "deploy-success": 2, "orphan-rate": 2, "api-availability": 20}
 
 
@@ -64,6 +65,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> str:
                                          Position(day), newest_event=newest),
             counters=counters,
         ))
+    # a budget correction (a load test on 5 October, 00:00-01:00) and a silence over the outage
+    store.add_correction({"id": "c1", "slo": "deploy-success", "start": CORRECTED, "end": CORRECTED + 3600,
+                          "reason": "load test", "created_by": "ops", "created_at": CORRECTED, "version": 1})
+    store.add_silence({"id": "s1", "slo": "*", "starts": OUTAGE, "ends": OUTAGE + 1800, "reason": "maintenance",
+                       "created_by": "ops"})
     view = StoreView(store)
     for now in range(OUTAGE, OUTAGE + 3 * conventions.HOUR, conventions.MINUTE):
         evaluate_and_record(store, view, spec, now, LocalNotifier())
@@ -94,6 +100,8 @@ def test_the_scorecard_of_the_month_meets_every_target_but_the_outages(history, 
     assert len(api["incidents"]) == 1 and api["incidents"][0]["fired"].startswith("2026-10-12T10:0")
     assert api["incidents"][0]["ended"] is not None
     assert card["trace_coverage"]["verdict"] == "not enough data"  # the history has no vocabulary events
+    # the corrected hour's 120 completions are left out, as `slo status` leaves them out
+    assert scores["deploy-success"]["month_total"] == 2 * DAYS * 1440 - 120
 
 
 def test_the_monthly_report_adds_the_scorecard_compliance_per_day_and_the_incidents(  # type: ignore[no-untyped-def]
@@ -120,6 +128,11 @@ def test_the_monthly_report_adds_the_scorecard_compliance_per_day_and_the_incide
     assert int(twelfth["minutes_compliant"]) < int(twelfth["minutes_evaluated"]) == 1440
     assert rows("incidents")[0]["slo"] == "api-availability"
     assert {row["state"] for row in rows("alerts")} >= {"firing"}
+    notes = rows("notes")
+    assert [(n["kind"], n["slo"], n["reason"]) for n in notes] == [
+        ("correction", "deploy-success", "load test"), ("silence", "*", "maintenance")
+    ]
+    assert "data-chart='notes' data-points='2'" in html
 
 
 @pytest.mark.parametrize(
