@@ -101,7 +101,9 @@ class _progress:
             self.bar.stop()
 
 
-def print_summary(report, elapsed: float, *, as_json: bool, formats: dict[str, int] | None = None) -> None:
+def print_summary(
+    report, elapsed: float, *, as_json: bool, formats: dict[str, int] | None = None, extra: dict | None = None
+) -> None:
     import json
 
     from processors import conventions
@@ -128,7 +130,7 @@ def print_summary(report, elapsed: float, *, as_json: bool, formats: dict[str, i
         "seconds": round(elapsed, 3),
     }
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps({**summary, **(extra or {})}, indent=2))
         return
     rate = report.events / elapsed if elapsed > 0 else 0.0
     print(
