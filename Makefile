@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DB     ?= .slo/demo.db
 
-.PHONY: demo test test-slow test-browser lint bench events dashboards sam-build clean venv checkov
+DB_IMPORT ?= .slo/demo-import.db
+
+.PHONY: demo demo-import test test-slow test-browser lint bench events dashboards sam-build clean venv checkov
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +39,16 @@ demo: events
 # server once (tests/conftest.py). Whole files go to one worker, so module fixtures are built once.
 WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 2 ] && n=2; echo $$n)
 PYTEST  := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --durations=15
+
+# The same sample, backfilled with `slo import` from a local CloudWatch Logs (moto's server) seeded with it;
+# prints the same status as `make demo`.
+demo-import: events
+	rm -f $(DB_IMPORT)
+	$(BIN)/python events/local_logs.py events/ -- $(BIN)/slo import \
+	  --log-group-prefix /aws/lambda/gha- --log-group-prefix /ecs/gha- --log-group-prefix /aws/apigateway/gha- \
+	  --since 2026-10-01T00:00:00Z --until 2026-10-01T09:00:00Z --logs-endpoint-url {endpoint} --db $(DB_IMPORT)
+	@echo; echo "== slo status (at the end of the sample) =="
+	$(BIN)/slo status --db $(DB_IMPORT)
 
 test: $(STAMP)
 	$(PYTEST)

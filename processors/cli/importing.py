@@ -20,6 +20,7 @@ from processors.cli.common import (
     check_endpoint_url,
     load_spec_argument,
     open_store,
+    parse_duration_argument,
     parse_since_argument,
     parse_time_argument,
 )
@@ -37,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-group", action="append", default=[], metavar="NAME", help="one log group (repeatable)")
     parser.add_argument("--since", default="30d", help="ISO 8601 time, or a duration back from now (default 30d)")
     parser.add_argument("--until", help="ISO 8601 time (default: now)")
+    parser.add_argument("--window", default="1h",
+                        help="read all log groups one window of time at a time, so the backtest sees them "
+                        "interleaved (default 1h; memory holds one window's events)")
     parser.add_argument("--region", help="AWS region of the log groups (default: the AWS configuration's)")
     parser.add_argument("--logs-endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (moto, LocalStack)")
     add_store_arguments(parser)
@@ -70,22 +74,19 @@ def run(args: argparse.Namespace) -> int:
                                                           importer.rng)))
     if not groups:
         raise UsageError(f"no log group starts with {', '.join(args.log_group_prefix)}")
+    window_ms = parse_duration_argument(args.window, "--window") * 1000
     store = open_store(args)
     replayer = Replayer(store, spec, [] if args.no_backtest else minute_hooks(store, spec))
     started = time.perf_counter()
-    span_ms = (until - since) * 1000
-    with _progress(len(groups) * span_ms) as advance:
-        for index, group in enumerate(groups):
-            base = index * span_ms
-
-            def moved(newest_ms: int, base: int = base) -> None:
-                advance(base + max(0, newest_ms - since * 1000))
-
-            for batch in importer.batches(group, since * 1000, until * 1000, moved):
-                if batch.order_time:
-                    replayer.advance_to(batch.order_time)
+    with _progress((until - since) * 1000) as advance:
+        for start_ms in range(since * 1000, until * 1000, window_ms):
+            end_ms = min(start_ms + window_ms, until * 1000)
+            window = [batch for group in groups for batch in importer.batches(group, start_ms, end_ms)]
+            # every log group's minute batches in time order (stable: one stream's batches keep their order)
+            for batch in sorted(window, key=lambda b: b.order_time):
+                replayer.advance_to(batch.order_time)
                 replayer.apply(batch)
-            advance(base + span_ms)
+            advance(end_ms - since * 1000)
     report = _finish(replayer)
     elapsed = time.perf_counter() - started
     summary = {

@@ -104,7 +104,6 @@ class LogGroupImporter:
         """Batches in page order; `progress(ms)` gets the newest event time seen so far."""
         pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
         token: str | None = None
-        self.stats.log_groups += 1
         while True:
             kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms, "endTime": end_ms,
                                       "limit": PAGE_LIMIT}
@@ -139,7 +138,11 @@ class LogGroupImporter:
             if not ready:
                 continue
             self.stats.log_streams.add(f"{group}/{stream_name}")
-            yield self._batch(group, stream_name, [(ms, by_ms[ms]) for ms in ready])
+            by_minute: dict[int, list[tuple[int, list[dict[str, Any]]]]] = defaultdict(list)
+            for ms in ready:  # one batch per minute, so a backtest can interleave log streams minute by minute
+                by_minute[ms // 60_000].append((ms, by_ms[ms]))
+            for minute in sorted(by_minute):
+                yield self._batch(group, stream_name, by_minute[minute])
 
     def _batch(self, group: str, stream_name: str, milliseconds: list[tuple[int, list[dict[str, Any]]]]) -> ShardBatch:
         batch = ShardBatch(stream=keys.import_pk(group), shard=stream_name, origin=f"{group}/{stream_name}")
@@ -152,6 +155,6 @@ class LogGroupImporter:
             record = DecodedRecord(sequence=ms, arrival=None)
             decode_log_events(ordered, ms, 0, record, group, parser=self.parser)
             batch.records.append(record)
-        times = [event.time for record in batch.records for event in record.events]
-        batch.order_time = min(times) if times else milliseconds[0][0] / 1000.0
+        # CloudWatch's timestamp, not the lines' own: it orders one log stream's batches as their checkpoint does
+        batch.order_time = milliseconds[0][0] / 1000.0
         return batch
