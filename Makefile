@@ -4,7 +4,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DB     ?= .slo/demo.db
-
 DB_IMPORT ?= .slo/demo-import.db
 
 .PHONY: demo demo-import test test-slow test-browser lint bench events dashboards sam-build clean venv checkov
