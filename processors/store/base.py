@@ -32,6 +32,8 @@ class Store(ABC):
     #: adapter stores the deltas as they are and a single-writer rollup merges them later (DynamoDB).
     merges_digests_on_commit: bool = True
 
+    trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS  # the open-runner lookback (the spec's value)
+
     def __init__(self) -> None:
         self.stats = StoreStats()
 
@@ -172,8 +174,15 @@ class Store(ABC):
         return self._find_traces(workflow_id, repository, since * 1000, limit)
 
     def open_runners(self, started_before: float) -> list[str]:
-        """Correlation IDs of runners that started before `started_before` and have not resolved."""
+        """Correlation IDs of runners that started before `started_before` and have not resolved, oldest first
+        (ties by ID). Both adapters look back the same way: from the hour `trace_ttl_days` before it, as far as
+        trace heads live."""
         return self._open_runners(int(started_before * 1000))
+
+    def open_runners_since_ms(self, started_before_ms: int) -> int:
+        """The first hour (epoch ms) the open-runner lookback reads: the same bound in every adapter."""
+        first = started_before_ms // 1000 - self.trace_ttl_days * conventions.DAY
+        return (first - first % conventions.HOUR) * 1000
 
     # --- alerts ---------------------------------------------------------------------------------------
 

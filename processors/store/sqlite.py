@@ -251,8 +251,8 @@ class SqliteStore(Store):
         self.stats.read_requests += 1
         rows = self.db.execute(
             "SELECT correlation_id FROM traces WHERE open_since_ms IS NOT NULL AND open_since_ms < ? "
-            "ORDER BY open_since_ms",
-            (started_before_ms,),
+            "AND open_since_ms >= ? ORDER BY open_since_ms, correlation_id",
+            (started_before_ms, self.open_runners_since_ms(started_before_ms)),
         ).fetchall()
         return [cid for (cid,) in rows]
 
@@ -269,7 +269,11 @@ class SqliteStore(Store):
         recorded: list[dict[str, Any]] = []
         db.execute("BEGIN IMMEDIATE")
         try:
-            (newest,) = db.execute("SELECT COALESCE(MAX(evaluated_at), 0) FROM alert_states").fetchone()
+            # per SLO, as DynamoDB's conditions are: only the states this save writes can make it stale
+            marks = ",".join("?" * len(states))
+            (newest,) = db.execute(
+                f"SELECT COALESCE(MAX(evaluated_at), 0) FROM alert_states WHERE slo IN ({marks})", list(states)
+            ).fetchone()
             if newest > evaluated_at:  # a newer evaluation was recorded first: this one is stale
                 db.execute("ROLLBACK")
                 return []
