@@ -54,8 +54,22 @@ class FaultyStore:
             raise Crash
 
 
+# What the generated input holds, counted as it is generated (not by the pipeline): SLO -> (good, total),
+# and sketch -> values. The final state of every schedule is anchored to this, not only to a clean pass.
+TRUTH: dict[str, list[int]] = {}
+TRUTH_VALUES: dict[str, int] = {}
+
+
+def _truth(slo: str, good: bool) -> None:
+    counts = TRUTH.setdefault(slo, [0, 0])
+    counts[0] += int(good)
+    counts[1] += 1
+
+
 def build_records() -> list[dict[str, Any]]:
     """One shard's records: workflows split across records, API traffic, cache lookups, KPL, junk."""
+    TRUTH.clear()
+    TRUTH_VALUES.clear()
     rng = random.Random(7)
     lines: list[list[str]] = [[] for _ in range(12)]
     for n in range(8):
@@ -71,6 +85,12 @@ def build_records() -> list[dict[str, Any]]:
         ]
         if n == 6:
             journey[-1] = ("runner_orphaned", 3000, "Reconciler", {})
+        queue_seconds = journey[3][1] - journey[0][1]
+        _truth(conventions.QUEUE_LATENCY, queue_seconds <= 5.0)  # the spec's 5 s threshold
+        TRUTH_VALUES["queue-latency"] = TRUTH_VALUES.get("queue-latency", 0) + 1
+        _truth(conventions.ORPHAN_RATE, n != 6)  # the first resolution: completed (good) or orphaned (bad)
+        if n != 6:
+            _truth(conventions.DEPLOY_SUCCESS, n != 5)  # one failure; no cancelled run to leave out
         for action, offset, service, metadata in journey:
             target = rng.randrange(len(lines))
             lines[target].append(log_line(action, t + offset, cid(n), service, workflowId=str(n), repository="o/r",
@@ -78,6 +98,8 @@ def build_records() -> list[dict[str, Any]]:
     for n in range(40):
         target = rng.randrange(len(lines))
         status = 503 if n % 9 == 0 else 200
+        _truth(conventions.API_AVAILABILITY, status < 500)
+        TRUTH_VALUES["api-latency"] = TRUTH_VALUES.get("api-latency", 0) + 1
         lines[target].append(log_line("api_request", T0 + n * 17, cid(100 + n), "Api", status=status, duration=40.0))
     records = []
     sequence = 1000
@@ -189,14 +211,24 @@ def sqlite_clean(tmp_path_factory: pytest.TempPathFactory, spec: Any) -> dict[st
     return clean_state(lambda: SqliteStore(tmp_path_factory.mktemp("clean") / "slo.db"), spec)
 
 
-def test_the_clean_pass_counts_what_the_records_hold(sqlite_clean: dict[str, Any]) -> None:
-    hours = sqlite_clean["api-availability/h"]
-    assert sum(row["total"] for row in hours.values()) == 40
-    assert sum(row["total"] - row.get("good", 0) for row in hours.values()) == 5  # n % 9 == 0 for n < 40
-    queue = sum(row["total"] for row in sqlite_clean["queue-latency/h"].values())
-    assert queue == 8
-    orphan_bad = sum(row["total"] - row.get("good", 0) for row in sqlite_clean["orphan-rate/h"].values())
-    assert orphan_bad == 1
+def counted(state: dict[str, Any]) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """(SLO -> [good, total] summed over hour buckets, sketch -> values) of a snapshot, comparable to TRUTH."""
+    slos = {
+        slo: [sum(row.get("good", 0) for row in state[f"{slo}/h"].values()),
+              sum(row["total"] for row in state[f"{slo}/h"].values())]
+        for slo in TRUTH
+    }
+    return slos, {sketch: state[f"digest/{sketch}"][0] for sketch in TRUTH_VALUES}
+
+
+def test_the_generated_input_holds_what_the_test_says() -> None:
+    assert TRUTH[conventions.API_AVAILABILITY] == [35, 40]  # n % 9 == 0 for n < 40 is 5 errors
+    assert TRUTH[conventions.QUEUE_LATENCY] == [5, 8]  # n % 3 == 0 starts its runner after 7 s
+    assert TRUTH[conventions.ORPHAN_RATE] == [7, 8] and TRUTH[conventions.DEPLOY_SUCCESS] == [6, 7]
+
+
+def test_the_clean_pass_counts_what_the_generator_put_in(sqlite_clean: dict[str, Any]) -> None:
+    assert counted(sqlite_clean) == (TRUTH, TRUTH_VALUES)
     assert sqlite_clean["runners-active"] == 0  # every started runner resolved (one orphaned)
     assert sqlite_clean["digest/queue-latency"][0] == 8
     assert sqlite_clean["digest/api-latency"][0] == 40
@@ -209,7 +241,9 @@ def test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_
 ) -> None:
     store = SqliteStore(tmp_path_factory.mktemp("faulty") / "slo.db")
     run_schedule(store, spec, schedule, fault)
-    assert snapshot(store) == sqlite_clean
+    final = snapshot(store)
+    assert counted(final) == (TRUTH, TRUTH_VALUES)  # the independent count of the input
+    assert final == sqlite_clean  # and every bucket, head and digest as one clean pass left them
 
 
 def any_schedule_ends_in_the_clean_state_on_dynamodb(
@@ -217,7 +251,9 @@ def any_schedule_ends_in_the_clean_state_on_dynamodb(
 ) -> None:
     store = DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint))
     run_schedule(store, spec, schedule, fault)
-    assert snapshot(store) == sqlite_clean
+    final = snapshot(store)
+    assert counted(final) == (TRUTH, TRUTH_VALUES)  # the independent count of the input
+    assert final == sqlite_clean  # and every bucket, head and digest as one clean pass left them
 
 
 # Each DynamoDB example is hundreds of HTTP calls to moto: a few in `make test`, many in the slow tier.
