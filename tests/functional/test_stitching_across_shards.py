@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from processors import conventions
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
-from processors.store import SqliteStore
+from processors.store import DynamoDBStore, SqliteStore, dynamodb_client
+from processors.store.dynamodb import TRANSACTION_LIMIT
 from processors.timeutil import parse_iso8601
 from tests.builders import T0, cid, cw_payload, gz, iso, kinesis_record, log_line
+from tests.conftest import create_table
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/test"
 JOURNEY = (
@@ -95,11 +97,34 @@ def queue_truth(truth: dict[str, dict[str, float]]) -> tuple[int, int]:
     return good, len(truth)
 
 
+class ChunkedAsDynamoDB:
+    """SQLite cut into commits of DynamoDB's real transaction limit (SQLite alone commits a batch at once)."""
+
+    max_items_per_commit = TRANSACTION_LIMIT
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=deliveries())
 def test_queue_latency_and_every_trace_equal_the_truth_whatever_the_shards_order_and_retries(tmp_path_factory, spec,
                                                                                           case) -> None:
-    store = SqliteStore(tmp_path_factory.mktemp("stitch") / "slo.db")
+    check_against_the_truth(ChunkedAsDynamoDB(SqliteStore(tmp_path_factory.mktemp("stitch") / "slo.db")), spec, case)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=deliveries())
+def test_on_dynamodb_queue_latency_and_every_trace_equal_the_truth_whatever_the_shards_order_and_retries(
+    moto_endpoint, spec, case
+) -> None:
+    check_against_the_truth(DynamoDBStore(dynamodb_client(moto_endpoint), create_table(moto_endpoint)), spec, case)
+
+
+def check_against_the_truth(store: Any, spec: Any, case: dict[str, Any]) -> None:
     ingestor = Ingestor(store, spec)
     records = case["records"]
     for shard, where, length, duplicate in case["steps"]:
