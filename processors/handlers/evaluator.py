@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from processors import conventions
 from processors.alerting import NotificationsFailedError, Notifier, record_evaluation
 from processors.evaluating import AlertStore, MetricPoint, SliView, evaluation_points, group_by_dimensions
 from processors.evaluating.service import evaluate_at
+from processors.handlers.schedule import scheduled_minute
+from processors.handlers.tracing import LazyTracer
 from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 from processors.spec.model import Spec
 from processors.store.types import RollupReport
-from processors.timeutil import floor_to, iso_seconds, parse_iso8601
+from processors.timeutil import iso_seconds
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
 METRIC_NOTIFICATION_FAILURES = "NotificationFailures"
@@ -32,7 +33,7 @@ DIMENSION_ROUTE = "Route"
 
 logger = Logger()
 metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
+tracer = LazyTracer()  # no aws_xray_sdk at import (processors/handlers/tracing.py)
 
 
 class EvaluatorStore(AlertStore, Protocol):
@@ -96,13 +97,6 @@ def routed_notifier(spec: Spec, sns_client: Any, secrets_client: Any) -> Notifie
         "slack": SlackSender(secrets, os.environ.get(ENV_SLACK_SECRET) or None, trace_api_url),
     }
     return RoutedNotifier(spec.routes, senders)
-
-
-def scheduled_minute(event: dict[str, Any], wall_clock: float) -> int:
-    """The scheduled event's `time` floored to the minute; the wall clock when the event has none."""
-    moment = parse_iso8601(EventBridgeEvent(event).get("time")) if isinstance(event, dict) else None
-    seconds = moment.timestamp() if moment is not None else wall_clock
-    return floor_to(seconds, conventions.MINUTE)
 
 
 def emit_metrics(points: list[MetricPoint]) -> None:

@@ -13,7 +13,7 @@ import time
 from functools import cache
 from typing import Any, TypedDict
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
@@ -28,12 +28,13 @@ from processors.decoding import (
     shard_of,
     stream_of,
 )
+from processors.handlers.tracing import LazyTracer
 from processors.ingest import BatchReport, Ingestor
 
 logger = Logger()
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
 metrics = Metrics(namespace=NAMESPACE)
-tracer = Tracer()
+tracer = LazyTracer()  # no aws_xray_sdk at import (processors/handlers/tracing.py)
 clock = time.time  # "now" for judging event times; tests replace it to replay fixed-date samples
 
 

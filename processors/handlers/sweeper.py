@@ -11,11 +11,12 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from processors import conventions
-from processors.handlers.evaluator import scheduled_minute
+from processors.handlers.schedule import scheduled_minute
+from processors.handlers.tracing import LazyTracer
 from processors.sweeping import Sweeper
 from processors.timeutil import iso_seconds
 
@@ -23,7 +24,7 @@ METRIC_ORPHANS_SWEPT = "OrphansSwept"
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT))
-tracer = Tracer()
+tracer = LazyTracer()  # no aws_xray_sdk at import (processors/handlers/tracing.py)
 
 
 @cache

@@ -11,15 +11,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
 from processors import conventions
+from processors.handlers.tracing import LazyTracer
 from processors.store import Store, StoreError
 from processors.tracing import MalformedCorrelationIdError, check_correlation_id, not_found_view, trace_view
 
 logger = Logger()
-tracer = Tracer()
+tracer = LazyTracer()  # no aws_xray_sdk at import (processors/handlers/tracing.py)
 app = APIGatewayRestResolver()
 
 

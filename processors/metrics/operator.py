@@ -9,7 +9,7 @@ emits these points as EMF; `slo metrics` prints the same points. docs/dashboards
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from processors import conventions
 from processors.classifying.builtin import (
@@ -30,8 +30,10 @@ from processors.evaluating.metrics import DIMENSION_SLO, MetricPoint
 from processors.evaluating.mttr import incident_durations, mttr_seconds
 from processors.evaluating.service import metric_minute
 from processors.evaluating.types import MinuteReadings
-from processors.sketch import TDigest
 from processors.spec.model import Spec
+
+if TYPE_CHECKING:  # numpy only where digests are merged, not at import (cold start)
+    from processors.sketch import TDigest
 
 RUNNERS_STARTED_METRIC: Final = "RunnersStarted"
 RUNNERS_COMPLETED_METRIC: Final = "RunnersCompleted"

@@ -1,5 +1,7 @@
 """Tracing: spans derived at read time from a stored trace head; the JSON view, the waterfall, OTLP export."""
 
+from typing import Any
+
 from processors.tracing.exceptions import MalformedCorrelationIdError, TracingError
 from processors.tracing.otlp import otlp_trace
 from processors.tracing.types import ErrorDocument, NotFoundDocument, SpanDocument, TraceDocument, TraceSummary
@@ -13,7 +15,6 @@ from processors.tracing.view import (
     trace_summary,
     trace_view,
 )
-from processors.tracing.waterfall import print_waterfall, waterfall_lines
 
 __all__ = [
     "ErrorDocument",
@@ -35,3 +36,12 @@ __all__ = [
     "trace_view",
     "waterfall_lines",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The waterfall (and rich, which it needs) loads on first use: the trace API never draws one (cold start)."""
+    if name in ("print_waterfall", "waterfall_lines"):
+        from processors.tracing import waterfall
+
+        return getattr(waterfall, name)
+    raise AttributeError(f"module 'processors.tracing' has no attribute {name!r}")

@@ -1,0 +1,34 @@
+"""Cold start: a handler's import pulls in neither the X-Ray SDK (tracing is lazy, processors/handlers/tracing.py)
+nor numpy (only digest merges need it). Timing lives in bench/bench_coldstart.py; this checks what is imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HANDLERS = ("evaluator", "ingest", "sweeper", "trace_api")
+PROBE = "import sys, processors.handlers.{name}; print(sorted({{'aws_xray_sdk', 'numpy', 'rich'}} & set(sys.modules)))"
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_importing_a_handler_loads_no_xray_sdk_numpy_or_rich(name):
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(name=name)],
+        capture_output=True, text=True, check=True, env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_tracer_is_built_on_first_use_only_when_tracing_is_enabled(monkeypatch):
+    from processors.handlers.tracing import LazyTracer
+
+    calls = []
+    tracer = LazyTracer()
+    handler = tracer.capture_lambda_handler(lambda event, context: calls.append(event) or "done")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    assert handler({"n": 1}, None) == "done" and calls == [{"n": 1}]
+    assert tracer._tracer is None  # disabled: no Tracer, so no X-Ray SDK
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    assert tracer._real() is not None
