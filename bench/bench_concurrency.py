@@ -28,14 +28,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from processors import conventions
-from processors.alerting import LocalNotifier, open_view, record_evaluation
+from processors.alerting import LocalNotifier, record_evaluation
 from processors.cli.local_dynamodb import LOCAL_CREDENTIALS, LocalDynamoDB
-from processors.evaluating import evaluate
+from processors.evaluating.service import evaluate_at
 from processors.ingest import Ingestor
 from processors.spec import load_spec
 from processors.store import DynamoDBStore, dynamodb_client
 from processors.store.tables import table_definition
+from processors.store.view import StoreView
 from tests.concurrency import (
     RECORDS_PER_BATCH,
     STREAM,
@@ -61,8 +61,8 @@ def evaluation_reads(store: Any, now: int) -> tuple[int, int]:
     before = store.stats.read_requests
     store.rollup(now)
     rolled = store.stats.read_requests
-    view = open_view(store)
-    evaluation = evaluate(view, spec, now, store.alert_log(since=now - 40 * conventions.DAY))
+    view = StoreView(store)
+    evaluation = evaluate_at(view, spec, now, readings=False).evaluation
     record_evaluation(store, view, evaluation, LocalNotifier())
     return rolled - before, store.stats.read_requests - rolled
 
