@@ -31,7 +31,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "alerting": BASE | {"spec", "evaluating", "store.types"},
     "metrics": BASE | {"spec", "sketch", "classifying", "evaluating"},
     "tracing": BASE | {"decoding", "stitching"},
-    "rendering": BASE | {"spec", "evaluating", "stitching", "tracing"},
+    "rendering": BASE | {"spec", "evaluating", "alerting", "stitching", "tracing"},
     "insights": BASE | {"spec"},
     "dashboards": BASE | {"spec"},
     "replay": BASE | {"spec", "decoding", "ingest", "sweeping", "evaluating", "alerting", "store"},
