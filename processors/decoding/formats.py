@@ -134,6 +134,25 @@ class LineParser:
             return conventions.SKIP_MESSAGE_NOT_JSON
         if not isinstance(log, dict):
             return conventions.SKIP_MESSAGE_NOT_JSON
+        if self._validator is None and self._v1_fast:  # the hot path: schema v1, no validation, few calls
+            metadata = log.get("metadata")
+            action = metadata.get("action") if type(metadata) is dict else None
+            if type(action) is str and action:
+                stamp = log.get("timestamp")
+                parsed = parse_iso8601(stamp) if type(stamp) is str else None
+                time = parsed.timestamp() if parsed is not None else parse_log_time(stamp)
+                if time is None:
+                    time = _fallback(fallback_time_ms)
+                    if time is None:
+                        return conventions.SKIP_PAYLOAD_SHAPE
+                raw_id = log.get("correlationId")
+                if type(raw_id) is str and _UUID.fullmatch(raw_id) is not None:
+                    correlation_id = raw_id.lower()
+                else:
+                    correlation_id = self._correlation_id(raw_id, notes)
+                service = log.get("service")
+                return LogEvent(position, time, correlation_id, action, service if type(service) is str else "",
+                                log, log_group)
         fallback = _fallback(fallback_time_ms)
         v1 = self._is_v1(log)
         if not v1:
