@@ -37,10 +37,16 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
     from processors.rendering.collect import firing_at
     from processors.store.view import StoreView
 
-    evaluated = evaluate_at(StoreView(store), spec, at)
+    view = StoreView(store)
+    evaluated = evaluate_at(view, spec, at)
     document: dict[str, Any] = dict(status_document(evaluated.evaluation, at))
     firing = firing_at(evaluated.alert_log, at)  # from the log, so a past --at shows what was firing then
-    document["slos"] = [dict(slo, alerts=firing.get(slo["name"], [])) for slo in document["slos"]]
+    first = data_from(view, spec, evaluated.evaluation)
+    document["data_from"] = None if first is None else iso_seconds(first)
+    document["slos"] = [
+        dict(slo, alerts=firing.get(slo["name"], []), data_coverage=_coverage(first, slo_eval.window_start, at))
+        for slo, slo_eval in zip(document["slos"], evaluated.evaluation.slos, strict=True)
+    ]
     coverage = evaluated.trace_coverage or Counts()
     document["trace_coverage"] = {
         "with_correlation_id": coverage.good,
@@ -49,6 +55,21 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
     }
     document["corrections"] = [correction_document(c) for c in store.corrections(spec.names)]
     return document
+
+
+def data_from(view: Any, spec: Any, evaluation: Any) -> int | None:
+    """The first hour with SLI data inside the longest SLO window: where the store's history begins."""
+    from processors.rendering.collect import first_data_hour
+
+    earliest = min((slo.window_start for slo in evaluation.slos), default=evaluation.now)
+    return first_data_hour(view, spec, earliest, evaluation.now)
+
+
+def _coverage(first: int | None, window_start: int, at: int) -> float:
+    """The share of the SLO window [window_start, at) that lies after the first data: 1.0 for a full window."""
+    if first is None or at <= window_start:
+        return 0.0
+    return round(min(max((at - max(first, window_start)) / (at - window_start), 0.0), 1.0), 4)
 
 
 def correction_document(correction: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ _MARKS: dict[Verdict, tuple[str, str, str]] = {  # (emoji, ASCII word, colour)
     "ok": ("✅", "OK", "green"),
     "warn": ("⚠️", "WARN", "yellow"),
     "fail": ("❌", "FAIL", "red"),
+    "nodata": ("·", "NO DATA", "dim"),  # never a tick: nothing measured is not a pass
 }
 # SIMPLE_HEAD with a dashed header rule: no vertical lines, so columns cost one space each.
 SIMPLE_HEAD_ASCII = Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
@@ -67,8 +68,6 @@ def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only:
     plain = plain_mode(console) if ascii_only is None else ascii_only
     slos = list(status.get("slos") or [])
     table = Table(
-        title=_text(f"SLO status at {status.get('at', '?')}", plain),
-        title_justify="left",
         box=SIMPLE_HEAD_ASCII if plain else SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
@@ -86,6 +85,10 @@ def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only:
     table.add_column("Alerts firing", no_wrap=True, overflow=cut, max_width=22)
     for slo in slos:
         table.add_row(*_row(slo, plain))
+    console.print(_text(f"SLO status at {status.get('at', '?')}", plain), style=None if plain else "italic")
+    note = _data_note(status, slos)
+    if note:  # a history shorter than the windows: say so before anyone reads the budgets
+        console.print(_text(note, plain), style=None if plain else "yellow")
     console.print(table)
     if not slos:
         console.print(_text("no SLOs in this status document", plain))
@@ -131,6 +134,21 @@ def _row(slo: Mapping[str, Any], plain: bool) -> list[Text]:
         _text(alerts, plain, None if plain or alerts == "—" else colour),
     ]
     return cells
+
+
+def _data_note(status: Mapping[str, Any], slos: list[Mapping[str, Any]]) -> str:
+    """How much of the SLO windows the data covers, when the store's history is shorter than them."""
+    shares = [s["data_coverage"] for s in slos if isinstance(s.get("data_coverage"), int | float)]
+    first = status.get("data_from")
+    if not shares:
+        return ""
+    if not first:
+        return "No data in the SLO windows."
+    if min(shares) >= 1.0:
+        return ""
+    low, high = min(shares), max(shares)
+    share = f"{low:.0%}" if round(low, 2) == round(high, 2) else f"{low:.0%}–{high:.0%}"
+    return f"Data since {_clock(str(first))} covers {share} of each SLO window: budgets are over that data."
 
 
 def _clock(iso: str) -> str:

@@ -34,7 +34,7 @@ from processors.timeutil import format_duration, iso_seconds
 BURN_FLOOR = 0.01  # burn rates are drawn on a log scale; zero sits on this floor and reads "0"
 UPLOT_VERSION = "1.6.32"
 CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
-_VERDICT_WORDS = {"ok": "OK", "warn": "At risk", "fail": "Failing"}
+_VERDICT_WORDS = {"ok": "OK", "warn": "At risk", "fail": "Failing", "nodata": "No data"}
 _STATE_WORDS = {"firing": "fired", "resolved": "resolved", "escalated": "escalated", "downgraded": "downgraded"}
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from processors.timeutil import iso_seconds, parse_duration
 
-Verdict = Literal["ok", "warn", "fail"]
+Verdict = Literal["ok", "warn", "fail", "nodata"]
 BUDGET_WARNING = 0.5  # share of the error budget consumed that turns an SLO amber
 
 
@@ -76,9 +76,12 @@ def headline_burn(slo: Mapping[str, Any]) -> tuple[str, float] | None:
 
 
 def verdict(slo: Mapping[str, Any]) -> Verdict:
-    """fail: budget spent or a page firing; warn: half the budget spent or any other alert; else ok."""
+    """fail: budget spent or a page firing; warn: half the budget spent or any other alert; nodata: no events
+    and no alert; else ok."""
     consumed = budget_consumed(slo)
     alerts = firing_alerts(slo)
+    if not isinstance(slo.get("attainment"), int | float) and not alerts:
+        return "nodata"  # nothing measured is not a pass
     if consumed >= 1.0 or any(a.kind == "burn_rate" and a.severity == "page" for a in alerts):
         return "fail"
     if consumed >= BUDGET_WARNING or alerts:

@@ -65,7 +65,7 @@ def test_every_slo_gets_a_row_with_target_attainment_verdict_budget_and_burn() -
     cache = rows["cache-hit-rate"]
     assert "❌" in cache and "167%" in cache and "ticket 3d/6h" in cache
     assert "⚠️" in rows["deploy-success"] and " 60% " in rows["deploy-success"]
-    assert "no data" in rows["orphan-rate"]
+    assert "no data" in rows["orphan-rate"] and "✅" not in rows["orphan-rate"], "no data is never a pass"
     assert "×15.2 1h" in rows["api-availability"], "the firing tier's long window, not the highest rate"
     assert "page 1h/5m" in rows["api-availability"]
     assert "SLO status at 2026-10-01T06:00:00Z" in text
@@ -162,6 +162,12 @@ def test_the_unicode_budget_bar_has_the_same_number_of_cells() -> None:
             "ok",
             id="a resolved alert is no alert",
         ),
+        pytest.param(slo("a", 0.999, 0, 0, 0.0), "nodata", id="no events is no data, never ok"),
+        pytest.param(
+            slo("a", 0.999, 0, 0, 0.0, alerts=[{"kind": "no_data", "severity": "ticket", "state": "firing"}]),
+            "warn",
+            id="a firing no-data alert is a warning",
+        ),
     ],
 )
 def test_verdicts(entry: dict[str, Any], expected: str) -> None:
@@ -184,3 +190,27 @@ def test_both_shapes_of_alerts_name_the_same_firing_alerts() -> None:
 def test_without_a_firing_tier_the_headline_is_the_highest_burn_rate() -> None:
     assert headline_burn(slo("a", 0.999, 1, 1, 0.0, burn_rates={"6h": 2.0, "5m": 3.5})) == ("5m", 3.5)
     assert headline_burn({"burn_rates": {}}) is None
+
+
+@pytest.mark.parametrize(
+    ("coverage", "data_from", "note"),
+    [
+        ([1.0, 1.0], "2026-09-01T00:00:00Z", None),
+        ([0.1, 0.1], "2026-09-28T00:00:00Z", "Data since 09-28 00:00Z covers 10% of each SLO window"),
+        ([0.1, 0.4], "2026-09-28T00:00:00Z", "covers 10%–40% of each SLO window"),
+        ([0.0, 0.0], None, "No data in the SLO windows."),
+    ],
+)
+def test_the_header_says_how_much_of_each_window_the_data_covers(
+    coverage: list[float], data_from: str | None, note: str | None
+) -> None:
+    status = {"at": "2026-10-01T00:00:00Z", "data_from": data_from,
+              "slos": [dict(slo(f"s{i}", 0.999, 1, 1, 0.0), data_coverage=c) for i, c in enumerate(coverage)]}
+    console = Console(record=True, width=100, file=io.StringIO())
+    render_dashboard(status, console)
+    head = console.export_text().splitlines()
+    assert head[0].strip() == "SLO status at 2026-10-01T00:00:00Z"
+    if note is None:
+        assert head[1].split()[0] == "SLO", "no note under a full history"
+    else:
+        assert note in head[1]
