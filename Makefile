@@ -24,15 +24,17 @@ events: $(STAMP)
 demo: events
 	rm -f $(DB)
 	$(BIN)/slo replay events/ --db $(DB)
-	@echo; echo "== slo status (at the end of the sample) =="
+	@echo; echo "== slo status at the end of the sample (the line under the time says how much of each SLO window 8 hours cover) =="
 	$(BIN)/slo status --db $(DB)
-	@echo; echo "== slo alerts: the short incident at 03:00 pages once; the page ends (down to a ticket) 30 min after it clears =="
+	@echo; echo "== slo alerts: every transition the backtest recorded, minute by minute (pages, tickets, budget alerts) =="
 	$(BIN)/slo alerts --db $(DB)
-	@echo; echo "== one example: the trace behind the first page's first exemplar =="
+	@echo; echo "== slo trace: the trace behind the first page's first exemplar =="
 	$(BIN)/slo trace $$($(BIN)/slo alerts --db $(DB) --json | $(BIN)/python -c \
 	  "import json,sys; print(next(t['exemplars'][0] for t in json.load(sys.stdin) if t['severity']=='page' and t.get('exemplars')))") --db $(DB)
-	@echo
-	$(BIN)/slo report --db $(DB) --out report.html
+	@echo; echo "== slo scorecard: each SLO against the spec's targets, October so far =="
+	$(BIN)/slo scorecard --db $(DB)
+	@echo; echo "== slo report --month: the monthly HTML report (scorecard, compliance per day, incidents) =="
+	$(BIN)/slo report --db $(DB) --month 2026-10 --step 5m --out report.html
 
 # Two pytest-xdist workers (the machine has 2 cores; fewer when it has 1); each worker starts its own moto
 # server once (tests/conftest.py). Whole files go to one worker, so module fixtures are built once.

@@ -15,6 +15,9 @@ from aws_kinesis_agg.aggregator import RecordAggregator
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/test"
 T0 = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+# API Gateway requests for the trace API live with the stack (sam local invoke -e), where `slo replay events/`
+# does not read them.
+API_EVENTS_DIR = EVENTS_DIR.parent / "sam" / "events"
 
 
 def cid(n: int) -> str:
@@ -85,5 +88,6 @@ def kinesis_event(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """A sample event from events/ (one folder, one loader)."""
-    return json.loads((EVENTS_DIR / name).read_text())
+    """A sample event from events/, or an API Gateway request from sam/events/ (one loader)."""
+    path = EVENTS_DIR / name
+    return json.loads((path if path.exists() else API_EVENTS_DIR / name).read_text())
