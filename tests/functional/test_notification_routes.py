@@ -195,3 +195,27 @@ def test_the_event_builders_are_pure_and_a_resolve_carries_only_the_key() -> Non
     assert set(pagerduty_event(resolved, ROUTING_KEY, TRACE_API)) == {"routing_key", "event_action", "dedup_key"}
     assert "trace_url" not in json.dumps(slack_message(firing, None))  # no TRACE_API_URL: commands, not links
     assert "`slo trace " in json.dumps(slack_message(firing, None))
+
+
+def test_the_evaluator_wires_the_spec_s_routes_from_its_environment(
+    secrets: tuple[Any, dict[str, str]], moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from processors.handlers.evaluator import routed_notifier
+    from processors.spec import load_spec
+
+    client, arns = secrets
+    sns = boto3.client("sns", endpoint_url=moto_endpoint, region_name="us-east-1")
+    topic = sns.create_topic(Name="page-routes")["TopicArn"]
+    spec = dataclasses.replace(load_spec(), routes={"page": ("pagerduty", "sns"), "ticket": ("sns",)})
+    with recording_server() as server:
+        monkeypatch.setenv("PAGERDUTY_SECRET_ARN", arns["pagerduty"])
+        monkeypatch.setenv("PAGERDUTY_EVENTS_URL", server.url + "/v2/enqueue")
+        monkeypatch.setenv("PAGE_TOPIC_ARN", topic)
+        monkeypatch.setenv("TRACE_API_URL", TRACE_API)
+        notifier = routed_notifier(spec, sns, client)
+        notifier.publish(copy.deepcopy(incident()[0]))  # type: ignore[arg-type]
+        (event,) = server.json_bodies()
+    assert event["event_action"] == "trigger" and event["routing_key"] == ROUTING_KEY
+    assert notifier.targets(incident()[0]) == ("pagerduty", "sns")  # type: ignore[attr-defined, arg-type]
