@@ -19,7 +19,15 @@ def events():  # type: ignore[no-untyped-def]
     return sample_events(hours=1)
 
 
-@pytest.mark.parametrize("shards", [1, 4, 16], ids=["one shard", "four shards", "sixteen shards"])
+# Four and sixteen worker processes over one moto server take minutes on two cores: the slow tier (CI) runs them.
+@pytest.mark.parametrize(
+    "shards",
+    [
+        pytest.param(1, id="one shard"),
+        pytest.param(4, id="four shards", marks=pytest.mark.slow),
+        pytest.param(16, id="sixteen shards", marks=pytest.mark.slow),
+    ],
+)
 def test_shard_workers_in_parallel_count_exactly_what_one_sqlite_pass_counts_without_a_shared_item_conflict(
     shards, events, moto_endpoint, tmp_path
 ):
