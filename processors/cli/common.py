@@ -31,6 +31,7 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--endpoint-url", metavar="URL", help="DynamoDB endpoint, e.g. moto or LocalStack")
 
 
+
 def require_table(client: Any, table: str, endpoint_url: str | None) -> None:
     """A missing table is the user's to fix: say which, and how."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -79,7 +80,7 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
         if not table:
             raise UsageError("--store dynamodb needs --table NAME (or SLO_TABLE_NAME)")
         check_endpoint_url(args.endpoint_url)
-        store = open_dynamodb_store(table, endpoint_url=args.endpoint_url)
+        store = open_dynamodb_store(table, endpoint_url=args.endpoint_url, region=getattr(args, "region", None))
         require_table(store.client, table, args.endpoint_url)  # never created implicitly: `slo bootstrap` does
         return store
     if must_exist and not os.path.exists(args.db):

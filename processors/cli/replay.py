@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="file or folder")
     add_store_arguments(parser)
+    parser.add_argument(
+        "--region", metavar="NAME", help="AWS region of the table (default $AWS_REGION, $AWS_DEFAULT_REGION, profile)"
+    )
     add_spec_argument(parser)
     parser.add_argument(
         "--log-group", help="log group of filter-log-events / get-log-events output (default: the file name)"
