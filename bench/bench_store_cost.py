@@ -7,7 +7,7 @@ units don't depend on parallelism) into `slo local-dynamodb`; the rollup runs ev
 evaluator does. Every transaction the adapter sends is sized with DynamoDB's rules (a transactional write costs
 2 WRU per started KB per item; an item also written to GSI4, the pending index, costs 1 WRU per KB there on
 insert and 1 on removal). Reads: the evaluator's and rollup's read requests per minute, at 4 KB or less each
-(1 RRU strongly consistent, 0.5 eventually). Prices: on-demand us-east-1, $1.25 per million WRU, $0.25 per
+(1 RRU strongly consistent, 0.5 eventually). Prices: on-demand us-east-1, $0.625 per million WRU, $0.125 per
 million RRU.
 """
 
@@ -31,7 +31,7 @@ from processors.store import DynamoDBStore, dynamodb_client
 from processors.store.tables import table_definition
 from tests.concurrency import RECORDS_PER_BATCH, STREAM, partition, sample_events
 
-WRU_PRICE, RRU_PRICE = 1.25e-6, 0.25e-6
+WRU_PRICE, RRU_PRICE = 0.625e-6, 0.125e-6  # on-demand, us-east-1 (docs/deploy.md §6)
 EVALUATIONS_PER_MINUTE = 1
 
 
