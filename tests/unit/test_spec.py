@@ -116,3 +116,13 @@ def test_recovery_mistakes_name_the_tier_field(case: str, field_text: str, field
 def test_a_negative_budget_minimum_is_refused() -> None:
     with pytest.raises(SpecError, match="budget_min_events"):
         parse_spec(with_alerting("      budget_min_events: -1\n"), "my-slos.yaml")
+
+
+def test_routes_are_chosen_per_severity_and_default_to_sns() -> None:
+    assert parse_spec(VALID).routes == {"page": ("sns",), "ticket": ("sns",)}
+    text = VALID.replace("slos:", "routes: {page: [pagerduty, sns], ticket: [slack, sns]}\nslos:", 1)
+    assert parse_spec(text).routes == {"page": ("pagerduty", "sns"), "ticket": ("slack", "sns")}
+    with pytest.raises(SpecError, match=r"routes\.page"):
+        parse_spec(VALID.replace("slos:", "routes: {page: [opsgenie]}\nslos:", 1), "my-slos.yaml")
+    with pytest.raises(SpecError, match=r"routes\.urgent"):
+        parse_spec(VALID.replace("slos:", "routes: {urgent: [sns]}\nslos:", 1), "my-slos.yaml")
