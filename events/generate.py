@@ -7,8 +7,14 @@ platform noise, a few malformed lines, and one short incident at 03:00-03:08 (AP
 starts, cache misses, failed workflows). CloudWatch Logs batches each log stream's events into gzip
 payloads; the stream's name is the partition key, so payloads land on one of two shards.
 
-    python events/generate.py --out events            # what `make demo` runs
+    python events/generate.py --out events                     # what `make demo` runs
     python events/generate.py --out /tmp/e --hours 48 --seed 7
+    python events/generate.py --out /tmp/h2 --days 2 --rate 1.6  # a 2-day history, ~140k log events
+    python events/generate.py --out /tmp/h30 --days 30           # a month, written as it is generated
+
+Generation streams: each minute's lines are flushed once no later line can precede them, so memory stays
+flat and a month takes a few minutes. `--rate` scales API requests and workflow arrivals (1.0 keeps the
+sample byte for byte).
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from __future__ import annotations
 import argparse
 import base64
 import gzip
+import heapq
 import json
 import random
 import uuid
 import zlib
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,11 +49,21 @@ GROUPS = {
 }
 
 
+Line = tuple[datetime, str, str, str]  # (time, log group, log stream, message)
+# A line is never written earlier than this before the minute being generated (platform START lines).
+LOOKBEHIND = timedelta(seconds=1)
+
+
 class Traffic:
-    def __init__(self, seed: int, hours: int) -> None:
+    def __init__(self, seed: int, hours: int, rate: float = 1.0) -> None:
         self.rng = random.Random(seed)
         self.hours = hours
-        self.lines: list[tuple[datetime, str, str, str]] = []  # (time, group, stream, message)
+        self.rate = rate
+        self.lines: list[Line] = []  # generate() keeps every line here, in generation order
+        self._pending: list[tuple[datetime, int, Line]] = []  # iter_lines(): a heap by (time, generation order)
+        self._emitted = 0
+        self.flushed = 0  # lines iter_lines() has yielded
+        self._keep = True
         # Lambda writes one log stream per concurrent execution environment: three each here
         self.instances = {
             service: [f"2026/10/01/[$LATEST]{self.rng.getrandbits(128):032x}" for _ in range(3)] for service in GROUPS
@@ -69,18 +87,28 @@ class Traffic:
         if cid is not None:
             line["correlationId"] = cid
         line |= {"service": service, "message": message, "metadata": {"action": action, **metadata}}
-        self.lines.append((moment, GROUPS[service], stream or self.stream(service), json.dumps(line)))
+        self.emit((moment, GROUPS[service], stream or self.stream(service), json.dumps(line)))
+
+    def emit(self, line: Line) -> None:
+        if self._keep:
+            self.lines.append(line)
+        else:
+            heapq.heappush(self._pending, (line[0], self._emitted, line))
+        self._emitted += 1
+
+    def scaled(self, count: int) -> int:
+        return count if self.rate == 1.0 else round(count * self.rate)
 
     def platform_noise(self, moment: datetime, service: str, duration_ms: float) -> None:
         request = self.uuid()
         stream = self.stream(service)
         group = GROUPS[service]
-        self.lines.append((moment - timedelta(milliseconds=2), group, stream,
-                           f"START RequestId: {request} Version: $LATEST"))
+        self.emit((moment - timedelta(milliseconds=2), group, stream,
+                   f"START RequestId: {request} Version: $LATEST"))
         end = moment + timedelta(milliseconds=duration_ms)
-        self.lines.append((end, group, stream, f"END RequestId: {request}"))
-        self.lines.append((end, group, stream, f"REPORT RequestId: {request}\tDuration: {duration_ms:.2f} ms\t"
-                           f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB"))
+        self.emit((end, group, stream, f"END RequestId: {request}"))
+        self.emit((end, group, stream, f"REPORT RequestId: {request}\tDuration: {duration_ms:.2f} ms\t"
+                   f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB"))
 
     def workflow(self, at: datetime, orphan: str | None = None) -> None:
         rng = self.rng
@@ -125,7 +153,7 @@ class Traffic:
 
     def api_requests(self, minute: datetime) -> None:
         rng = self.rng
-        for _ in range(rng.randrange(15, 26)):
+        for _ in range(self.scaled(rng.randrange(15, 26))):
             at = minute + timedelta(seconds=rng.uniform(0, 60))
             bad_rate = 0.3 if self.in_incident(at) else 0.0003
             status = 503 if rng.random() < bad_rate else rng.choice((200, 200, 200, 200, 201, 204, 404))
@@ -141,73 +169,114 @@ class Traffic:
                  duration=round(self.rng.uniform(300, 900), 1))
 
     def malformed(self, at: datetime) -> None:
-        self.lines.append((at, GROUPS["QueueProcessor"], self.stream("QueueProcessor"),
-                           "Task timed out after 3.00 seconds"))
+        self.emit((at, GROUPS["QueueProcessor"], self.stream("QueueProcessor"), "Task timed out after 3.00 seconds"))
         self.log(at, "QueueProcessor", None, "task_launched", "ECS RunTask accepted (correlation lost)")
         self.log(at, "QueueProcessor", "not-a-uuid", "task_launched", "ECS RunTask accepted (bad id)")
 
     def generate(self) -> None:
-        minutes = self.hours * 60
+        """Every line in memory, in generation order (the tests' oracle); iter_lines() streams instead."""
+        self._keep = True
         orphans = {12: "silent", 95: "reported", 301: "reported"}
-        for minute_index in range(minutes):
-            minute = START + timedelta(minutes=minute_index)
-            self.api_requests(minute)
-            if minute_index % 5 == 0:
-                self.reconciler(minute + timedelta(seconds=self.rng.uniform(0, 30)))
-            if minute_index in (77, 203, 401):
-                self.malformed(minute + timedelta(seconds=17))
-            arrivals = 2 if self.in_incident(minute) else self.rng.choice((0, 1, 1, 1, 2))
-            arrivals = max(arrivals, int(minute_index in orphans))
-            for _ in range(arrivals):
-                self.workflow(minute + timedelta(seconds=self.rng.uniform(0, 60)), orphans.pop(minute_index, None))
-        end = START + timedelta(minutes=minutes)
+        for minute_index in range(self.hours * 60):
+            self.minute(minute_index, orphans)
+        end = START + timedelta(hours=self.hours)
         self.lines = [line for line in self.lines if line[0] < end]
+
+    def iter_lines(self) -> Iterator[Line]:
+        """Lines in time order (ties in generation order), flushed minute by minute in bounded memory."""
+        self._keep = False
+        orphans = {12: "silent", 95: "reported", 301: "reported"}
+        end = START + timedelta(hours=self.hours)
+        for minute_index in range(self.hours * 60):
+            self.minute(minute_index, orphans)
+            final = START + timedelta(minutes=minute_index) - LOOKBEHIND  # nothing later can precede this
+            while self._pending and self._pending[0][0] < final:
+                self.flushed += 1
+                yield heapq.heappop(self._pending)[2]
+        while self._pending and self._pending[0][0] < end:
+            self.flushed += 1
+            yield heapq.heappop(self._pending)[2]
+        self._pending.clear()
+
+    def minute(self, minute_index: int, orphans: dict[int, str]) -> None:
+        minute = START + timedelta(minutes=minute_index)
+        self.api_requests(minute)
+        if minute_index % 5 == 0:
+            self.reconciler(minute + timedelta(seconds=self.rng.uniform(0, 30)))
+        if minute_index in (77, 203, 401):
+            self.malformed(minute + timedelta(seconds=17))
+        arrivals = 2 if self.in_incident(minute) else self.rng.choice((0, 1, 1, 1, 2))
+        arrivals = max(self.scaled(arrivals), int(minute_index in orphans))
+        for _ in range(arrivals):
+            self.workflow(minute + timedelta(seconds=self.rng.uniform(0, 60)), orphans.pop(minute_index, None))
 
 
 def shard_for(stream: str) -> str:
     return SHARDS[zlib.crc32(stream.encode()) % len(SHARDS)]
 
 
-def kinesis_events(traffic: Traffic) -> dict[str, list[dict[str, object]]]:
-    """Lambda Kinesis events per shard: each log stream's lines in 10 s gzip payloads, batched per minute."""
-    payloads: dict[tuple[str, str, int], list[tuple[datetime, str]]] = defaultdict(list)
-    for moment, group, stream, message in sorted(traffic.lines, key=lambda line: line[0]):
-        window = int((moment - START).total_seconds()) // PAYLOAD_SECONDS
-        payloads[(group, stream, window)].append((moment, message))
-    records: dict[str, list[tuple[float, dict[str, object]]]] = defaultdict(list)
-    event_id = 36_000_000_000_000_000_000_000_000_000_000_000_000
-    by_time = sorted(payloads.items(), key=lambda item: (item[0][2], item[0][0], item[0][1]))
-    for (group, stream, window), lines in by_time:
+def kinesis_events(traffic: Traffic) -> Iterator[tuple[str, dict[str, object]]]:
+    """(shard, Lambda Kinesis event) in arrival order: each log stream's lines in 10 s gzip payloads, one
+    event per shard per minute. Streams: a payload window is closed once a later window's line is seen."""
+    writer = _KinesisWriter()
+    window: int | None = None
+    payloads: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for moment, group, stream, message in traffic.iter_lines():
+        index = int((moment - START).total_seconds()) // PAYLOAD_SECONDS
+        if index != window:
+            if window is not None:
+                yield from writer.window(window, payloads)
+            window, payloads = index, defaultdict(list)
+        payloads[(group, stream)].append((moment, message))
+    if window is not None:
+        yield from writer.window(window, payloads)
+    yield from writer.flush()
+
+
+class _KinesisWriter:
+    """Numbers records per shard (sequence) and globally (CloudWatch event IDs); groups them per minute."""
+
+    def __init__(self) -> None:
+        self.event_id = 36_000_000_000_000_000_000_000_000_000_000_000_000
+        self.sequences = {shard: FIRST_SEQUENCE + index * 10**40 for index, shard in enumerate(SHARDS)}
+        self.batches: dict[str, tuple[int, list[dict[str, object]]]] = {}
+
+    def window(
+        self, window: int, payloads: dict[tuple[str, str], list[tuple[datetime, str]]]
+    ) -> Iterator[tuple[str, dict[str, object]]]:
         arrival = START + timedelta(seconds=(window + 1) * PAYLOAD_SECONDS + 1.5)
-        document = {
-            "messageType": "DATA_MESSAGE",
-            "owner": "123456789012",
-            "logGroup": group,
-            "logStream": stream,
-            "subscriptionFilters": ["slo-pipeline"],
-            "logEvents": [
-                {"id": str(event_id + index), "timestamp": int(moment.timestamp() * 1000), "message": message}
-                for index, (moment, message) in enumerate(lines)
-            ],
-        }
-        event_id += len(lines)
-        data = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0)
-        shard = shard_for(stream)
-        records[shard].append((arrival.timestamp(), {"data": base64.b64encode(data).decode(), "partitionKey": stream}))
-    events: dict[str, list[dict[str, object]]] = {}
-    for shard_index, shard in enumerate(SHARDS):
-        sequence = FIRST_SEQUENCE + shard_index * 10**40
-        batches: dict[int, list[dict[str, object]]] = defaultdict(list)
-        for arrival, record in sorted(records[shard], key=lambda item: item[0]):
-            sequence += 1_000_000
-            batches[int(arrival - START.timestamp()) // BATCH_SECONDS].append(
+        minute = int(arrival.timestamp() - START.timestamp()) // BATCH_SECONDS
+        for (group, stream), lines in sorted(payloads.items()):
+            document = {
+                "messageType": "DATA_MESSAGE",
+                "owner": "123456789012",
+                "logGroup": group,
+                "logStream": stream,
+                "subscriptionFilters": ["slo-pipeline"],
+                "logEvents": [
+                    {"id": str(self.event_id + index), "timestamp": int(moment.timestamp() * 1000), "message": message}
+                    for index, (moment, message) in enumerate(lines)
+                ],
+            }
+            self.event_id += len(lines)
+            data = gzip.compress(json.dumps(document, separators=(",", ":")).encode(), mtime=0)
+            shard = shard_for(stream)
+            self.sequences[shard] += 1_000_000
+            sequence = self.sequences[shard]
+            current = self.batches.get(shard)
+            if current is not None and current[0] != minute:
+                yield shard, {"Records": current[1]}
+                current = None
+            if current is None:
+                current = self.batches[shard] = (minute, [])
+            current[1].append(
                 {
                     "kinesis": {
                         "kinesisSchemaVersion": "1.0",
-                        "partitionKey": record["partitionKey"],
+                        "partitionKey": stream,
                         "sequenceNumber": str(sequence),
-                        "data": record["data"],
-                        "approximateArrivalTimestamp": round(arrival, 3),
+                        "data": base64.b64encode(data).decode(),
+                        "approximateArrivalTimestamp": round(arrival.timestamp(), 3),
                     },
                     "eventSource": "aws:kinesis",
                     "eventVersion": "1.0",
@@ -218,8 +287,11 @@ def kinesis_events(traffic: Traffic) -> dict[str, list[dict[str, object]]]:
                     "eventSourceARN": STREAM_ARN,
                 }
             )
-        events[shard] = [{"Records": batch} for _, batch in sorted(batches.items())]
-    return events
+
+    def flush(self) -> Iterator[tuple[str, dict[str, object]]]:
+        for shard in SHARDS:
+            if shard in self.batches:
+                yield shard, {"Records": self.batches.pop(shard)[1]}
 
 
 def sample_event() -> dict[str, object]:
@@ -251,18 +323,21 @@ def sample_event() -> dict[str, object]:
         "awsRegion": "us-east-1", "eventSourceARN": STREAM_ARN}]}
 
 
-def write(out: Path, seed: int, hours: int) -> dict[str, int]:
-    traffic = Traffic(seed, hours)
-    traffic.generate()
+def write(out: Path, seed: int, hours: int, rate: float = 1.0) -> dict[str, int]:
+    traffic = Traffic(seed, hours, rate)
     stream_dir = out / "stream"
     stream_dir.mkdir(parents=True, exist_ok=True)
-    counts = {"log_lines": len(traffic.lines)}
-    for shard, events in kinesis_events(traffic).items():
-        path = stream_dir / f"{shard}.jsonl"
-        path.write_text("".join(json.dumps(event, separators=(",", ":")) + "\n" for event in events))
-        counts[shard] = sum(len(event["Records"]) for event in events)  # type: ignore[arg-type]
+    files = {shard: (stream_dir / f"{shard}.jsonl").open("w") for shard in SHARDS}
+    counts = dict.fromkeys(SHARDS, 0)
+    try:
+        for shard, event in kinesis_events(traffic):
+            files[shard].write(json.dumps(event, separators=(",", ":")) + "\n")
+            counts[shard] += len(event["Records"])  # type: ignore[arg-type]
+    finally:
+        for handle in files.values():
+            handle.close()
     (out / "sample-kinesis-event.json").write_text(json.dumps(sample_event(), indent=2) + "\n")
-    return counts
+    return {"log_lines": traffic.flushed, **counts}
 
 
 def main() -> None:
@@ -270,8 +345,13 @@ def main() -> None:
     parser.add_argument("--out", default="events", help="output folder (default events/)")
     parser.add_argument("--seed", type=int, default=20261001)
     parser.add_argument("--hours", type=int, default=8)
+    parser.add_argument("--days", type=int, help="generate this many days instead of --hours")
+    parser.add_argument("--rate", type=float, default=1.0, help="scale API requests and workflow arrivals")
     args = parser.parse_args()
-    counts = write(Path(args.out), args.seed, args.hours)
+    hours = args.days * 24 if args.days else args.hours
+    if hours <= 0 or args.rate <= 0:
+        parser.error("--hours/--days and --rate must be positive")
+    counts = write(Path(args.out), args.seed, hours, args.rate)
     print(f"generated {counts['log_lines']} log lines as " +
           ", ".join(f"{v} records on {k}" for k, v in counts.items() if k != "log_lines") + f" in {args.out}/stream/")
 
