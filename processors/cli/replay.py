@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from processors.cli.common import UsageError, add_spec_argument, add_store_arguments, load_spec_argument, open_store
@@ -37,35 +38,38 @@ def run(args: argparse.Namespace) -> int:
 
     from processors.decoding import parser_for
     from processors.replay import Replayer, ShardBatch, SourceError, expand_paths
-    from processors.replay.sources import FileSource, NotLogEventsError, require_decodable
+    from processors.replay.sources import FileSource, NotLogEventsError, arrival_order, decodable_batches
 
     spec = load_spec_argument(args)
     line_parser = parser_for(spec.log_format)
     named = {str(path) for path in args.paths}
-    batches: list[ShardBatch] = []
+    sources: list[Iterator[ShardBatch]] = []
     formats: Counter[str] = Counter()
     try:
         files = expand_paths(args.paths)
         for path in list(files):
-            try:
+            try:  # each file is checked before anything is applied; only its first batch is held
                 source = FileSource(path, line_parser, args.log_group)
                 container = source.format != "json-lines"
-                batches.extend(require_decodable(path, list(source.batches()), container))
+                sources.append(decodable_batches(path, source.batches, container))
                 formats[source.format] += 1
             except NotLogEventsError as exc:
                 if str(path) in named:
                     raise
                 files.remove(path)  # a non-log file inside a folder, e.g. an API Gateway test event
                 print(f"slo: skipping {exc}", file=sys.stderr)
-    except SourceError as exc:
+        total = sum(path.stat().st_size for path in files)
+    except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
     store = open_store(args)
     hooks = [] if args.no_backtest else minute_hooks(store, spec)
     replayer = Replayer(store, spec, hooks)
-    total = sum(batch.record_count for batch in batches)
     started = time.perf_counter()
-    with _progress(total) as advance:
-        report = replayer.run(batches, advance)
+    try:
+        with _progress(total) as advance:
+            report = replayer.run(arrival_order(sources), advance)
+    except SourceError as exc:  # a file that went bad part way through
+        raise UsageError(str(exc)) from None
     report.files = len(files)
     elapsed = time.perf_counter() - started
     print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(formats.items())))
@@ -80,24 +84,31 @@ def minute_hooks(store, spec):
 
 
 class _progress:
-    """A rich progress bar on a terminal (stderr); nothing otherwise."""
+    """A rich progress bar on a terminal (stderr) over the bytes read, with events/s and an ETA."""
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    def __init__(self, total_bytes: int) -> None:
+        self.total = total_bytes
         self.bar: Any = None
 
-    def __enter__(self):
-        if sys.stderr.isatty() and self.total:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not (sys.stderr.isatty() and self.total):
+            return None
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-            self.bar = Progress(
-                TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TextColumn("records"),
-                TimeRemainingColumn(), transient=True,
-            )
-            self.bar.start()
-            task = self.bar.add_task("replay", total=self.total)
-            return lambda n: self.bar.advance(task, n)
-        return None
+        self.bar = Progress(
+            TextColumn("replaying"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA"), TimeRemainingColumn(), transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("replay", total=self.total, rate="")
+        started = time.perf_counter()
+
+        def advance(bytes_read: int, events: int) -> None:
+            elapsed = time.perf_counter() - started
+            rate = f"{events / elapsed:,.0f} events/s" if elapsed > 0 else ""
+            self.bar.update(task, advance=bytes_read, rate=rate)
+
+        return advance
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

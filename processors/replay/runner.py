@@ -56,13 +56,17 @@ class Replayer:
         self.sleep: Callable[[float], None] = time.sleep
         self._last_minute: int | None = None
 
-    def run(self, batches: list[ShardBatch], progress: Callable[[int], None] | None = None) -> ReplayReport:
-        for batch in sorted(batches, key=lambda b: b.order_time):
+    def run(
+        self, batches: Iterable[ShardBatch], progress: Callable[[int, int], None] | None = None
+    ) -> ReplayReport:
+        """Apply `batches` in the order given (arrival order: see sources.arrival_order), one at a time, so
+        memory holds one batch per input file. `progress(bytes_read, events)` follows each batch."""
+        for batch in batches:
             if batch.order_time:
                 self.advance_to(batch.order_time)
             self.apply(batch)
             if progress:
-                progress(batch.record_count)
+                progress(batch.bytes_read, self.report.events)
         if self.report.newest_event is not None:
             self.advance_to(floor_to(self.report.newest_event, conventions.MINUTE) + conventions.MINUTE)
         return self.report

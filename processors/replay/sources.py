@@ -17,6 +17,11 @@ path) and positions (document and line numbers), so replaying the same file twic
 
 Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.max_payload_bytes, a
 document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large.
+
+Each file's batches are decoded as they are read, and `slo replay` applies them as they come: across files,
+`arrival_order` merges the per-file generators by arrival time (a k-way merge, one batch held per file), so
+memory does not grow with the input. Each batch says how many bytes of its file it consumed (compressed
+bytes for gzip), for a progress bar over the bytes read.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import heapq
 import io
+import itertools
 import json
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -82,14 +89,46 @@ def require_decodable(path: Path, batches: list[ShardBatch], container: bool = F
     In a well-formed container (an awslogs envelope, say), lines that are not JSON are a Lambda's plain
     output, not garbage: the file is replayed and they are counted.
     """
-    records = [record for batch in batches for record in batch.records]
-    if not records:
-        raise NotLogEventsError(f"{path}: empty, nothing to replay")
+    return list(decodable_batches(path, lambda: iter(batches), container))
+
+
+# A file whose first records hold nothing decodable is looked at to its end before anything is applied;
+# this many records are held while looking (past that, the file is read again rather than held).
+PRIME_RECORDS = 10_000
+
+
+def decodable_batches(
+    path: Path, open_batches: Callable[[], Iterator[ShardBatch]], container: bool = False
+) -> Iterator[ShardBatch]:
+    """The file's batches as a lazy iterator, or NotLogEventsError (raised here, before anything is applied)
+    when it is empty or nothing in it decodes, as require_decodable judges. Holds at most PRIME_RECORDS
+    records while it looks; past that it scans on without holding them and, once something decodes, reads
+    the file again from the start."""
     garbage = conventions.MALFORMED_KINDS if container else _GARBAGE
-    if any(record.events or record.notes or set(record.skips) - garbage for record in records):
-        return batches
-    kinds = ", ".join(sorted({kind for record in records for kind in record.skips}))
-    raise NotLogEventsError(f"{path}: nothing decodable in {len(records)} record(s) ({kinds})")
+    batches = open_batches()
+    held: list[ShardBatch] = []
+    count = 0
+    overflowed = False
+    kinds: set[str] = set()
+    for batch in batches:
+        if any(record.events or record.notes or set(record.skips) - garbage for record in batch.records):
+            return open_batches() if overflowed else itertools.chain(held, [batch], batches)
+        kinds.update(kind for record in batch.records for kind in record.skips)
+        count += batch.record_count
+        if not overflowed:
+            held.append(batch)
+            overflowed = count > PRIME_RECORDS
+            if overflowed:
+                held.clear()
+    if not count:
+        raise NotLogEventsError(f"{path}: empty, nothing to replay")
+    raise NotLogEventsError(f"{path}: nothing decodable in {count} record(s) ({', '.join(sorted(kinds))})")
+
+
+def arrival_order(files: Iterable[Iterator[ShardBatch]]) -> Iterator[ShardBatch]:
+    """One stream of batches in arrival order: a k-way merge of per-file iterators (each in arrival order
+    already), holding one batch per file; batches without an arrival time sort first, as they always did."""
+    return heapq.merge(*files, key=lambda batch: batch.order_time)
 
 
 @dataclass
@@ -99,6 +138,7 @@ class ShardBatch:
     records: list[DecodedRecord] = field(default_factory=list)
     order_time: float = 0.0  # when this batch would have arrived: orders batches across shards
     origin: str = ""
+    bytes_read: int = 0  # bytes of its file consumed since the file's previous batch (compressed for gzip)
 
     @property
     def record_count(self) -> int:
@@ -152,6 +192,8 @@ class FileSource:
         self.stream = f"file:{os.path.abspath(path)}"
         self._sequence = 0
         self._order_time = 0.0
+        self._raw: IO[bytes] | None = None  # the open file under the decoder, for bytes read
+        self._charged = 0
         self.format, self._lines_mode = self._detect()
 
     # --- detection ------------------------------------------------------------------------------------
@@ -163,6 +205,7 @@ class FileSource:
             handle.seek(0)
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
+        self._raw, self._charged = handle, 0
         if gzipped:
             return io.TextIOWrapper(gzip.GzipFile(fileobj=handle), encoding="utf-8", errors="replace")
         return io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
@@ -239,6 +282,13 @@ class FileSource:
     # --- batches --------------------------------------------------------------------------------------
 
     def batches(self) -> Iterator[ShardBatch]:
+        for batch in self._batches():
+            if self._raw is not None and not self._raw.closed:
+                position = self._raw.tell()
+                batch.bytes_read, self._charged = max(position - self._charged, 0), position
+            yield batch
+
+    def _batches(self) -> Iterator[ShardBatch]:
         try:
             if self.format == "json-lines":
                 yield from self._log_lines(self._documents(lines_mode=True))
