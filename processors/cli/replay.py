@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
     from processors.decoding import parser_for
     from processors.replay import Replayer, ShardBatch, SourceError, expand_paths
-    from processors.replay.sources import FileSource, NotLogEventsError, arrival_order, decodable_batches
+    from processors.replay.sources import (
+        FileSource,
+        NotLogEventsError,
+        arrival_order,
+        decodable_batches,
+        read_batches,
+    )
 
     spec = load_spec_argument(args)
     line_parser = parser_for(spec.log_format)
@@ -51,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
             try:  # each file is checked before anything is applied; only its first batch is held
                 source = FileSource(path, line_parser, args.log_group)
                 container = source.format != "json-lines"
-                sources.append(decodable_batches(path, source.batches, container))
+                # a fresh reader each time: a file read twice (see decodable_batches) keeps its positions
+                reader = functools.partial(read_batches, path, line_parser, args.log_group)
+                sources.append(decodable_batches(path, reader, container))
                 formats[source.format] += 1
             except NotLogEventsError as exc:
                 if str(path) in named:
