@@ -147,7 +147,6 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
 
     def timed_hooks(*a: Any, **k: Any) -> Any:
         hooks = original(*a, **k)
-
         def wrap(hook: Any) -> Any:
             def timed(minute: int) -> None:
                 wall, cpu = time.perf_counter(), time.process_time()
@@ -156,7 +155,16 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
 
             return timed
 
+        if isinstance(hooks, tuple):  # (hooks, commit listener): the hooks of one minute timed together
+            return [_together(hooks[0], wrap)], hooks[1]
         return [wrap(hook) for hook in hooks]
+
+    def _together(hooks: list[Any], wrapper: Any) -> Any:
+        def all_of(minute: int) -> None:
+            for hook in hooks:
+                hook(minute)
+
+        return wrapper(all_of)
 
     replay_cli.minute_hooks = timed_hooks  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as folder:

@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
     store = open_store(args)
-    hooks = [] if args.no_backtest else minute_hooks(store, spec)
-    replayer = Replayer(store, spec, hooks)
+    hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
+    replayer = Replayer(store, spec, hooks, on_commit)
     started = time.perf_counter()
     try:
         with _progress(total) as advance:
@@ -86,10 +86,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def minute_hooks(store, spec):
-    """The evaluator's backtest: evaluate at every minute boundary, notifications to the alert log."""
+    """The evaluator's backtest: (minute hooks, commit listener). Each minute boundary is evaluated, with
+    notifications to the alert log. Into a fresh store the evaluation reads an in-memory window view fed by
+    the replay's own commits; into a store that already holds data it reads the store (the view would not
+    know what was there before)."""
     from processors.replay.backtest import backtest_hook
 
-    return [backtest_hook(store, spec)]
+    if store.checkpoints():
+        return [backtest_hook(store, spec)], None
+    from processors.replay.window_view import WindowView
+
+    view = WindowView(spec)
+
+    def advance_view(minute: int) -> None:
+        view.advance(minute)
+
+    return [advance_view, backtest_hook(store, spec, view=view)], view.apply
 
 
 class _progress:

@@ -29,8 +29,9 @@ class SliView(Protocol):
         """Correlation IDs of recent bad events in [start, end), newest first."""
         ...
 
-    def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
-        """{"p50", "p95", "p99"} in ms over [start, end), or None without samples."""
+    def latency_quantiles(self, sketch: str, start: int, end: int) -> Mapping[str, float] | None:
+        """{"p50", "p95", "p99"} in ms over [start, end), or None without samples (a view may compute the
+        values when first read: the backtest's never are)."""
         ...
 
     def trace_coverage(self, start: int, end: int) -> Counts:

@@ -10,12 +10,14 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from processors import conventions
 from processors.ingest import BatchReport, Ingestor
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
 from processors.store.base import Store
+from processors.store.types import Commit
 from processors.sweeping import Sweeper
 from processors.timeutil import floor_to
 
@@ -23,6 +25,7 @@ MinuteHook = Callable[[int], None]
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 0.05  # seconds; doubled per attempt, capped, with full jitter (AWS's advice for retries)
 BACKOFF_CAP = 2.0
+CommitListener = Callable[[Commit], None]
 # a stretch of event time with no data longer than this is jumped, not walked minute by minute: the
 # backtest never steps more minutes than the data spans (a year-long gap once took minutes of CPU)
 GAP_SECONDS = conventions.HOUR
@@ -46,10 +49,32 @@ class ReplayReport(BatchReport):
         self.merge(report)
 
 
+class _Observed:
+    """The store, with each commit it accepts also handed to a listener (the backtest's window view)."""
+
+    def __init__(self, store: Store, listener: CommitListener) -> None:
+        self._store = store
+        self._listener = listener
+
+    def commit(self, commit: Commit) -> None:
+        self._store.commit(commit)  # raises when refused: the listener sees only what the store applied
+        self._listener(commit)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 class Replayer:
-    def __init__(self, store: Store, spec: Spec, minute_hooks: Iterable[MinuteHook] = ()) -> None:
-        self.ingestor = Ingestor(store, spec)
-        self.sweeper = Sweeper(store, spec)
+    def __init__(
+        self,
+        store: Store,
+        spec: Spec,
+        minute_hooks: Iterable[MinuteHook] = (),
+        on_commit: CommitListener | None = None,
+    ) -> None:
+        observed = store if on_commit is None else cast(Store, _Observed(store, on_commit))
+        self.ingestor = Ingestor(observed, spec)
+        self.sweeper = Sweeper(observed, spec)
         self.minute_hooks = list(minute_hooks)
         self.report = ReplayReport()
         self.random = random.Random(0)  # jitter only: a fixed seed keeps replays reproducible
