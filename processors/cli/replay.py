@@ -96,7 +96,7 @@ def minute_hooks(store, spec):
         return [backtest_hook(store, spec)], None
     from processors.replay.window_view import WindowView
 
-    view = WindowView(spec)
+    view = WindowView(spec, store)
 
     def advance_view(minute: int) -> None:
         view.advance(minute)

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from processors import conventions
 from processors.decoding.types import LogEvent, Position
 from processors.spec.model import LogFormat
@@ -27,6 +29,16 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
                                        "dec"), start=1)}
 _EPOCH_MS_FROM = 1e11  # a number above this is epoch milliseconds (1973 in ms; year 5138 in seconds)
 _MISSING = object()
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON through orjson (several times the stdlib's speed on log messages). orjson is stricter (NaN
+    literals, lone surrogates, integers beyond 64 bits): what it refuses is retried with the stdlib, so
+    what decodes is exactly what json.loads accepts, and errors are ValueErrors as before."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
 
 
 def is_correlation_id(value: object) -> bool:
@@ -129,7 +141,7 @@ class LineParser:
         if not text.startswith("{"):
             return conventions.SKIP_MESSAGE_NOT_JSON
         try:
-            log = json.loads(text)
+            log = loads(text)
         except (ValueError, RecursionError):
             return conventions.SKIP_MESSAGE_NOT_JSON
         if not isinstance(log, dict):

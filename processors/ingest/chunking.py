@@ -52,15 +52,19 @@ class Chunk:
 
     def count(self, sli: str, moment: float, good: bool, correlation_id: str = "") -> None:
         minute = floor_to(moment, conventions.MINUTE)
-        hour = floor_to(moment, conventions.HOUR)
-        increment = {"good": int(good), "total": 1}
-        self.counters[CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)].update(increment)
+        hour = minute // conventions.HOUR * conventions.HOUR
+        good_count = int(good)
+        minutely = self.counters[CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)]
+        minutely["good"] += good_count  # item arithmetic: Counter.update costs a Python-level loop per call
+        minutely["total"] += 1
         hourly = self.counters[CounterKey(sli, conventions.RESOLUTION_HOUR, hour)]
-        hourly.update(increment)
+        hourly["good"] += good_count
+        hourly["total"] += 1
         time_slice = self.slices.get(sli)
         if time_slice is not None:
             index = slice_field_index(moment, time_slice.slice_seconds)
-            hourly.update({f"g{index}": int(good), f"t{index}": 1})
+            hourly[f"g{index}"] += good_count
+            hourly[f"t{index}"] += 1
         if not good and correlation_id:
             ids = self.exemplars[(sli, minute)]
             if len(ids) < conventions.EXEMPLARS_PER_BUCKET_PER_COMMIT and correlation_id not in ids:

@@ -15,6 +15,7 @@ from typing import Any
 
 from processors import conventions
 from processors.counting import Counts, plan_window
+from processors.evaluating.types import AlertStore
 from processors.spec.model import Slo, Spec, TimeSliceSli
 from processors.store.types import Commit
 from processors.timeutil import floor_to
@@ -124,8 +125,10 @@ class _Slices:
 class WindowView:
     """An SliView over the commits seen so far, at the minute last passed to `advance`."""
 
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, alerts: AlertStore | None = None) -> None:
         self.spec = spec
+        self._alerts = alerts  # the alert log lives in the store: the backtest writes it every minute
+        self._gauges: dict[str, int] = {}
         self._slice_specs = {slo.name: slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
         self._minutes: dict[str, _Prefix] = {}
         self._slices: dict[str, _Slices] = {}
@@ -143,6 +146,8 @@ class WindowView:
                 self._minute_series(series, bucket).add(bucket, fields.get("good", 0), fields.get("total", 0))
             elif series in self._slice_specs:
                 self._slice_fields(series, bucket, fields)
+        for name, delta in commit.gauges.items():
+            self._gauges[name] = self._gauges.get(name, 0) + delta
         for (series, minute), ids in commit.exemplars.items():
             self._exemplars.setdefault(series, {}).setdefault(minute, []).extend(ids)
         for (sketch, resolution, bucket), delta in commit.digests.items():
@@ -216,6 +221,17 @@ class WindowView:
 
     def trace_coverage(self, start: int, end: int) -> Counts:
         return self.counts_for(conventions.TRACE_COVERAGE_SLI, None, start, end)
+
+    def minute_bucket(self, sli: str, start: int) -> Counts:
+        prefix = self._minutes.get(sli)
+        return Counts(*prefix.sum(start, start + conventions.MINUTE)) if prefix else Counts()
+
+    def gauge(self, name: str) -> int:
+        """The sum of the replay's deltas (a fresh store starts every gauge at zero)."""
+        return self._gauges.get(name, 0)
+
+    def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
+        return self._alerts.alert_log(since=since) if self._alerts is not None else []
 
     def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
         """Newest first, without repeats: as Store.exemplars reads them."""

@@ -8,10 +8,11 @@ from processors.sketch.exceptions import (
     TruncatedSketchError,
     UnknownFormatVersionError,
 )
-from processors.sketch.tdigest import DEFAULT_COMPRESSION, FORMAT_VERSION, TDigest
+from processors.sketch.tdigest import DEFAULT_COMPRESSION, EXACT_FACTOR, FORMAT_VERSION, TDigest
 
 __all__ = [
     "DEFAULT_COMPRESSION",
+    "EXACT_FACTOR",
     "FORMAT_VERSION",
     "CorruptSketchError",
     "NonFiniteValueError",

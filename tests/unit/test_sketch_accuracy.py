@@ -157,3 +157,50 @@ def test_hours_merged_from_minutes_and_days_from_hours_stay_within_bounds(name: 
     hours = [TDigest.merge(minutes[i : i + 60]) for i in range(0, len(minutes), 60)]
     status = TDigest.merge([TDigest.from_bytes(h.to_bytes()) for h in hours])
     assert_within_bounds(errors(status.quantile, values))
+
+
+# --- small n: windows merged from minute digests of a few values each ---------------------------------
+
+
+def merged_like_the_store(values: np.ndarray, rng: np.random.Generator) -> TDigest:
+    """Minute digests of 1-5 values; each hour digest folded in as the store does (read, merge one delta,
+    write bytes); the window is the merge of the hours, as `slo status` reads it."""
+    cuts = np.cumsum(rng.integers(1, 6, size=len(values)))
+    minutes = [TDigest.from_values(part) for part in np.split(values, cuts[cuts < len(values)])]
+    hours = []
+    for start in range(0, len(minutes), 60):
+        hour = TDigest.empty()
+        for minute in minutes[start : start + 60]:
+            hour = TDigest.merge([TDigest.from_bytes(hour.to_bytes()), minute])
+        hours.append(hour)
+    return TDigest.merge(hours)
+
+
+def test_the_median_of_two_values_is_their_midpoint_not_the_larger() -> None:
+    assert TDigest.from_values([2000.0, 7000.0]).quantile(0.5) == 4500.0
+    assert TDigest.merge([TDigest.from_values([7000.0]), TDigest.from_values([2000.0])]).quantile(0.5) == 4500.0
+
+
+def test_330_values_merged_from_minute_digests_are_within_the_median_bound() -> None:
+    rng = np.random.default_rng(SEED)
+    values = rng.lognormal(7.0, 0.4, 330)  # queue latency in ms over a few hours of the sample
+    merged = merged_like_the_store(values, rng)
+    assert merged.count == 330
+    assert_within_bounds(errors(merged.quantile, values))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [10, 33, 100, 199, 200, 201, 330, 399, 400, 401, 450, 600, 799, 800, 801, 1000,
+                               2000, 5000])
+@pytest.mark.parametrize("kind", ["continuous", "tied"])
+def test_small_windows_merged_from_minute_digests_stay_within_the_bounds(n: int, kind: str) -> None:
+    rng = np.random.default_rng(SEED + n)
+    for _trial in range(5):
+        values = rng.lognormal(7.0, 0.5, n)
+        if kind == "tied":
+            values = np.rint(values / 50.0) * 50.0  # 50 ms steps: heavy ties
+        merged = merged_like_the_store(values, rng)
+        assert merged.count == n
+        # below n = 1 / bound a tail bound is finer than one value: about a rank is the resolution allowed there
+        over = {q: e for q, e in errors(merged.quantile, values).items() if e > max(BOUNDS[q], 1.5 / n) + 1e-12}
+        assert not over, f"rank error over bound at {over} (n = {n})"
