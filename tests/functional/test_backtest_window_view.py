@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from processors.alerting.service import backtest_hook
 from processors.cli.replay import minute_hooks
 from processors.replay import Replayer, read_batches
+from processors.replay.backtest import backtest_hook
 from processors.replay.sources import arrival_order, decodable_batches, expand_paths
 from processors.spec import load_spec
 from processors.store import SqliteStore
