@@ -74,11 +74,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check processors correlation subscriptions tests bench events
 	$(BIN)/mypy
 
+# Every README figure, before (the commit issue #15 started from) and after, in one run: bench/harness.py.
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -r bench/requirements.txt
-	$(BIN)/python bench/bench_ingest.py
-	$(BIN)/python bench/bench_sketch.py
-	$(BIN)/python bench/bench_evaluator.py
+	$(BIN)/python bench/harness.py
 
 dashboards: $(STAMP)
 	$(BIN)/slo dashboards --out sam/dashboards/
