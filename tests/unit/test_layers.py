@@ -34,7 +34,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "rendering": BASE | {"spec", "evaluating", "alerting", "stitching", "tracing"},
     "insights": BASE | {"spec"},
     "dashboards": BASE | {"spec"},
-    "replay": BASE | {"spec", "decoding", "ingest", "sweeping", "evaluating", "alerting", "store"},
+    "replay": BASE | {"spec", "decoding", "ingest", "sweeping", "evaluating", "alerting", "store", "sketch"},
     # the composition roots: they wire stages to stores and may import anything below them
     "handlers": {"*"},
     "cli": {"*"},
