@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no log group starts with {', '.join(args.log_group_prefix)}")
     window_ms = parse_duration_argument(args.window, "--window") * 1000
     store = open_store(args)
-    replayer = Replayer(store, spec, [] if args.no_backtest else minute_hooks(store, spec))
+    hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
+    replayer = Replayer(store, spec, hooks, on_commit)
     started = time.perf_counter()
     with _progress((until - since) * 1000) as advance:
         for start_ms in range(since * 1000, until * 1000, window_ms):
