@@ -1,6 +1,6 @@
 """Names the producers share: the event vocabulary, the propagation keys, and schema v1's typed fields.
 
-The vocabulary mirrors processors/conventions.py (a test keeps them equal); it is copied so that services
+The vocabulary mirrors the shipped spec, processors/slos.yaml (a test keeps them equal); it is copied so that services
 can install this package without the pipeline.
 """
 

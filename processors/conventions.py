@@ -1,58 +1,11 @@
-"""True constants shared across packages: the event vocabulary, SLO names, windows, skip kinds, metric and
-environment names. Store key formats live in processors/store/keys.py; the domain's names live in the spec.
+"""The engine's true constants in one place: windows, key formats, skip kinds, pipeline metric names.
+
+The domain (the event vocabulary, the journey, SLO and operator metric names) lives in the spec (slos.yaml).
 """
 
 from __future__ import annotations
 
 from typing import Final
-
-# --- Log schema v1 and the event vocabulary (metadata.action) -------------------------------------------
-
-WEBHOOK_RECEIVED: Final = "webhook_received"
-JOB_QUEUED: Final = "job_queued"
-TASK_LAUNCHED: Final = "task_launched"
-RUNNER_STARTED: Final = "runner_started"
-CACHE_HIT: Final = "cache_hit"
-CACHE_MISS: Final = "cache_miss"
-WORKFLOW_COMPLETED: Final = "workflow_completed"
-RUNNER_ORPHANED: Final = "runner_orphaned"
-API_REQUEST: Final = "api_request"
-RECONCILE_COMPLETED: Final = "reconcile_completed"
-CACHE_EVICTED: Final = "cache_evicted"
-
-VOCABULARY: Final = (
-    WEBHOOK_RECEIVED,
-    JOB_QUEUED,
-    TASK_LAUNCHED,
-    RUNNER_STARTED,
-    CACHE_HIT,
-    CACHE_MISS,
-    WORKFLOW_COMPLETED,
-    RUNNER_ORPHANED,
-    API_REQUEST,
-    RECONCILE_COMPLETED,
-    CACHE_EVICTED,
-)
-
-# The journey of one correlation ID, in order. runner_orphaned is a terminal milestone too.
-MILESTONES: Final = (WEBHOOK_RECEIVED, JOB_QUEUED, TASK_LAUNCHED, RUNNER_STARTED, WORKFLOW_COMPLETED)
-TERMINAL_MILESTONES: Final = (WORKFLOW_COMPLETED, RUNNER_ORPHANED)
-TRACKED_MILESTONES: Final = (*MILESTONES, RUNNER_ORPHANED)
-
-SERVICE_WEBHOOK: Final = "WebhookHandlerGHA"
-SERVICE_QUEUE: Final = "QueueProcessor"
-SERVICE_RUNNER: Final = "Runner"
-SERVICE_RECONCILER: Final = "Reconciler"
-
-# --- The five shipped SLOs --------------------------------------------------------------------------------
-
-QUEUE_LATENCY: Final = "queue-latency"
-CACHE_HIT_RATE: Final = "cache-hit-rate"
-DEPLOY_SUCCESS: Final = "deploy-success"
-ORPHAN_RATE: Final = "orphan-rate"
-API_AVAILABILITY: Final = "api-availability"
-
-SLO_NAMES: Final = (QUEUE_LATENCY, CACHE_HIT_RATE, DEPLOY_SUCCESS, ORPHAN_RATE, API_AVAILABILITY)
 
 # --- Time: buckets and windows (seconds) ------------------------------------------------------------------
 
@@ -68,7 +21,7 @@ RESOLUTIONS: Final = {RESOLUTION_MINUTE: MINUTE, RESOLUTION_HOUR: HOUR}
 DEFAULT_SLO_WINDOW: Final = "30d"
 BURN_RATE_WINDOWS: Final = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 
-DEFAULT_MAX_RUNTIME: Final = "6h"  # orphan sweep: started + max_runtime without a resolution
+DEFAULT_MAX_RUNTIME: Final = "6h"  # orphan sweep: opened + max_runtime without a resolution
 DEFAULT_TRACE_TTL_DAYS: Final = 14
 DEFAULT_COUNTER_TTL_DAYS: Final = 40  # minute buckets outlive the longest window they serve
 MAX_SPANS_PER_TRACE: Final = 1000
@@ -143,13 +96,6 @@ METRIC_MALFORMED_RECORDS: Final = "MalformedRecords"
 METRIC_ITERATOR_LAG: Final = "IteratorLagMs"
 METRIC_TRACE_COVERAGE: Final = "TraceCoverage"
 
-SLO_METRIC_NAMES: Final = {
-    QUEUE_LATENCY: "SLOQueueLatencyP95",
-    CACHE_HIT_RATE: "SLOCacheHitRate",
-    DEPLOY_SUCCESS: "SLODeploySuccessRate",
-    ORPHAN_RATE: "SLOOrphanRate",
-    API_AVAILABILITY: "SLOApiAvailability",
-}
 
 # --- Local defaults ---------------------------------------------------------------------------------------
 
@@ -164,4 +110,6 @@ ENV_MAX_MESSAGE_BYTES: Final = "SLO_MAX_MESSAGE_BYTES"
 
 # good = vocabulary events with a valid correlation ID, total = all vocabulary events
 TRACE_COVERAGE_SLI: Final = "_trace-coverage"
+# the level of open units of work (the spec's journey: opened, not yet resolved), kept by commit deltas
+OPEN_UNITS_GAUGE: Final = "open-units"
 EXEMPLARS_PER_BUCKET_PER_COMMIT: Final = 5

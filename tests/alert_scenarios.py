@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors import conventions
 from processors.alerting import evaluate_and_record, read_signals
 from processors.counting import Counts
 from processors.evaluating import evaluate
 from processors.spec import Slo, Spec, load_spec
+from tests import runner_platform as conventions
 from tests.alert_fakes import MemoryAlertStore, MemoryNotifier, Phase, SeriesView, minute_counts
 
 STEP = conventions.MINUTE

@@ -91,3 +91,14 @@ def load_event(name: str) -> dict[str, Any]:
     """A sample event from events/, or an API Gateway request from sam/events/ (one loader)."""
     path = EVENTS_DIR / name
     return json.loads((path if path.exists() else API_EVENTS_DIR / name).read_text())
+
+
+def _shipped_journey() -> Any:
+    from importlib import resources
+
+    from processors.spec import load_spec
+
+    return load_spec(str(resources.files("processors").joinpath("slos.yaml"))).journey
+
+
+SPEC_JOURNEY = _shipped_journey()  # the shipped spec's journey (the runner platform)

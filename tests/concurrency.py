@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from processors import conventions
 from processors.classifying.builtin import BUILTIN_COUNTERS
+
+from processors import conventions
 from processors.decoding.types import DecodedRecord, LogEvent, Position
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/slo-pipeline-logs"

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from processors.classifying.builtin import BUILTIN_COUNTERS
 from processors.decoding.types import LogEvent
 from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
 
@@ -41,7 +40,7 @@ class Classifier:
         self.spec = spec
         self._by_action: dict[str | None, list[Slo]] = defaultdict(list)
         self._sketches_by_action: dict[str | None, list[LatencySketch]] = defaultdict(list)
-        for slo in (*spec.slos, *BUILTIN_COUNTERS):
+        for slo in (*spec.slos, *spec.counters):
             if isinstance(slo.sli, EventsSli):
                 self._index(self._by_action, slo.sli.match, slo)
             elif isinstance(slo.sli, TimeSliceSli):

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from processors.cli.common import (
     UsageError,
+    add_spec_argument,
     add_store_arguments,
+    load_spec_argument,
     open_store,
     parse_duration_argument,
     parse_time_argument,
@@ -57,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--limit", metavar="N", type=int, default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})"
     )
     add_store_arguments(parser)
+    add_spec_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -80,6 +83,7 @@ def _run_show(args: argparse.Namespace) -> int:
         correlation_id = check_correlation_id(args.correlation_id)
     except MalformedCorrelationIdError as exc:
         raise UsageError(f"trace: {exc}") from None
+    journey = load_spec_argument(args).journey
     store = open_store(args, must_exist=True)
     try:
         head = store.trace(correlation_id)
@@ -96,20 +100,20 @@ def _run_show(args: argparse.Namespace) -> int:
     if args.json:
         from processors.tracing import trace_view
 
-        _print_json(trace_view(head))
+        _print_json(trace_view(head, journey))
     elif args.otlp:
-        _write_otlp(head, args.out)
+        _write_otlp(head, journey, args.out)
     else:
         from processors.tracing import print_waterfall
 
-        print_waterfall(head, _console())
+        print_waterfall(head, journey, _console())
     return 0
 
 
-def _write_otlp(head: Any, out: str | None) -> None:
+def _write_otlp(head: Any, journey: Any, out: str | None) -> None:
     from processors.tracing import otlp_trace
 
-    document = otlp_trace(head)
+    document = otlp_trace(head, journey)
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     if out is None:
         sys.stdout.write(text)
@@ -136,6 +140,7 @@ def _run_search(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise UsageError(f"trace: --limit must be at least 1, not {args.limit}")
     since_seconds = parse_duration_argument(args.since, "--since")
+    journey = load_spec_argument(args).journey
     reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at else None
     store = open_store(args, must_exist=True)
     try:
@@ -145,7 +150,7 @@ def _run_search(args: argparse.Namespace) -> int:
         heads = store.heads(cid for cid, _ in found)
     finally:
         store.close()
-    rows = [trace_summary(cid, first_seen, heads.get(cid)) for cid, first_seen in found]
+    rows = [trace_summary(cid, first_seen, heads.get(cid), journey) for cid, first_seen in found]
     query = {"workflowId": args.workflow} if args.workflow is not None else {"repository": args.repository}
     if args.json:
         _print_json({"query": {**query, "since": iso_seconds(since), "limit": args.limit}, "traces": rows})

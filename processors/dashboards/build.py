@@ -61,7 +61,7 @@ def system_overview(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
             "Active runners and utilization",
             [
                 metric("RunnersActive", label="active runners"),
-                metric("RunnerUtilization", stat="Average", yAxis="right", label="utilization (of runner_capacity)"),
+                metric("RunnerUtilization", stat="Average", yAxis="right", label="utilization (of capacity)"),
             ],
             stat="Maximum",
         ),
@@ -207,13 +207,12 @@ def slo_budgets(
 
 
 def performance_trends(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
-    names = conventions.SLO_METRIC_NAMES
     per_slo = [
-        metric(names[slo.name], yAxis="right", label=f"{names[slo.name]} (ms)")
-        if names[slo.name].endswith("P95")
-        else metric(names[slo.name], label=names[slo.name])
+        metric(slo.metric, yAxis="right", label=f"{slo.metric} (ms)")
+        if slo.metric.endswith("P95")
+        else metric(slo.metric, label=slo.metric)
         for slo in slos
-        if slo.name in names
+        if slo.metric
     ]
     widgets = [
         text("# Performance trends"),

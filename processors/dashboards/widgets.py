@@ -41,6 +41,7 @@ _HEIGHT: Final = 6
 class DashboardSlo:
     name: str
     objective: float  # a ratio, e.g. 0.999
+    metric: str = ""  # the SLO's headline metric (the spec's `metric:`), if any
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class BurnThreshold:
 
 def slos_from_spec(spec: Any) -> tuple[DashboardSlo, ...]:
     """The (name, objective) pairs of a processors.spec.Spec."""
-    return tuple(DashboardSlo(slo.name, slo.objective) for slo in spec.slos)
+    return tuple(DashboardSlo(slo.name, slo.objective, slo.metric) for slo in spec.slos)
 
 
 def default_thresholds() -> tuple[BurnThreshold, ...]:

@@ -2,8 +2,8 @@
 
 Powertools Metrics serialises one dimension set per flush, so points carry their dimensions and the
 emitter flushes one group per dimension set. Names match processors/dashboards/: SLOAttainment and
-SLOBudgetRemaining by SLO, SLOBurnRate by SLO and Window, and the per-SLO headline metrics
-(conventions.SLO_METRIC_NAMES) with the service dimension only.
+SLOBudgetRemaining by SLO, SLOBurnRate by SLO and Window, and each SLO's headline metric (the spec's
+`metric:` field) with the service dimension only.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from processors import conventions
 from processors.evaluating.budget import budget_consumed
 from processors.evaluating.evaluate import BURN_WINDOWS
 from processors.evaluating.scorecard import meets
@@ -53,7 +52,7 @@ def slo_points(slo: SloEvaluation) -> list[MetricPoint]:
     for seconds in BURN_WINDOWS:
         window = ((DIMENSION_SLO, slo.name), (DIMENSION_WINDOW, format_duration(seconds)))
         points.append(MetricPoint(METRIC_BURN_RATE, slo.burn(seconds), dimensions=window))
-    headline = conventions.SLO_METRIC_NAMES.get(slo.name)
+    headline = slo.slo.metric
     if slo.slo.kind == "latency":
         quantiles = slo.recent_latency_ms or {}
         base = headline[: -len("P95")] if headline and headline.endswith("P95") else f"SLO{_camel(slo.name)}"

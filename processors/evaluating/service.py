@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from processors import conventions
-from processors.classifying.builtin import OPERATOR_COUNTERS, OPERATOR_GAUGES, OPERATOR_SKETCHES
 from processors.counting import Counts
 from processors.evaluating.budget import window_bounds
 from processors.evaluating.corrections import corrected, corrections_of
 from processors.evaluating.evaluate import evaluate
 from processors.evaluating.types import Evaluation, MinuteReadings, SliView
-from processors.spec.model import EventsSli, Spec
+from processors.spec.model import Spec
 from processors.timeutil import floor_to
 
 # Incidents that opened up to this long before an SLO window still count towards its MTTR.
@@ -65,16 +64,16 @@ def metric_minute(now: float) -> tuple[int, int]:
 
 
 def minute_readings(view: SliView, spec: Spec, now: float) -> MinuteReadings:
-    """The operator counters, gauges and sketches of the minute before `now` (its own read, for ranges)."""
+    """The counters, gauges and sketches the spec's operator metrics read, of the minute before `now` (its own
+    read, for ranges), plus the ingest's trace coverage."""
     start, end = metric_minute(now)
-    series = [*OPERATOR_COUNTERS, conventions.TRACE_COVERAGE_SLI]
-    # completions judged by the deploy-success SLO's own rule (cancelled runs left out) when the spec has it
-    series += [s.name for s in spec.slos if s.name == conventions.DEPLOY_SUCCESS and isinstance(s.sli, EventsSli)]
-    series += [s.name for s in spec.slos if s.kind == "resolution"]  # OrphanedRunners: bad first resolutions
+    series = [*dict.fromkeys(m.counter for m in spec.metrics if m.counter), conventions.TRACE_COVERAGE_SLI]
+    sketches = dict.fromkeys(m.sketch for m in spec.metrics if m.sketch)
+    gauges = [conventions.OPEN_UNITS_GAUGE] if any(m.kind in ("gauge", "utilization") for m in spec.metrics) else []
     return MinuteReadings(
         start=start,
         end=end,
         counts={name: view.minute_bucket(name, start) for name in series},
-        gauges={name: view.gauge(name) for name in OPERATOR_GAUGES},
-        digests={sketch: view.digest(sketch, start, end) for sketch in OPERATOR_SKETCHES},
+        gauges={name: view.gauge(name) for name in gauges},
+        digests={sketch: view.digest(sketch, start, end) for sketch in sketches},
     )

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from processors import conventions
 from processors.handlers.tracing import LazyTracer
+from processors.spec import Journey, default_spec_path, load_spec
 from processors.store import Store, StoreError
 from processors.tracing import MalformedCorrelationIdError, check_correlation_id, not_found_view, trace_view
 
@@ -44,6 +45,18 @@ def get_store() -> Store:
     return _cached[1]
 
 
+_journey: tuple[str, Journey | None] | None = None
+
+
+def get_journey() -> Journey | None:
+    """The spec's journey (SLO_SPEC_PATH or the packaged spec), loaded once per container."""
+    global _journey
+    path = default_spec_path()
+    if _journey is None or _journey[0] != path:
+        _journey = (path, load_spec(path).journey)
+    return _journey[1]
+
+
 def _json(status: int, body: Any) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
@@ -63,7 +76,7 @@ def get_trace(correlation_id: str) -> Response:
     if head is None:
         logger.info("trace not found", extra={"caller": caller})
         return _json(404, {**not_found_view(correlation_id), "statusCode": 404, "message": "trace not found"})
-    document = trace_view(head)
+    document = trace_view(head, get_journey())
     logger.info(
         "trace served",
         extra={"caller": caller, "spans": len(document["spans"]), "errors": len(document["errors"])},

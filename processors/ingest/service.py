@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from processors import conventions
-from processors.classifying.builtin import RUNNERS_ACTIVE_GAUGE
 from processors.classifying.classify import Classifier, LatencySample, SliEvent
 from processors.decoding.types import DecodedRecord, LogEvent, Position
 from processors.ingest.chunking import Chunk, items_per_event, time_slices, write_chunk
@@ -85,6 +84,7 @@ class Ingestor:
         self.slices = time_slices(spec)
         self.items_per_event = items_per_event(spec, self.classifier.max_matches())
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
+        self.vocabulary = frozenset(spec.vocabulary)
 
     def apply_batch(self, stream: str, shard: str, records: Sequence[DecodedRecord]) -> BatchReport:
         """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch."""
@@ -198,7 +198,7 @@ class Ingestor:
         report.newest_event = _newest(report.newest_event, event.time)
         sli_events = self.classifier.classify(event)
         samples = self.classifier.latency_samples(event)
-        if event.action in conventions.VOCABULARY:  # an ID the producer had to mint is no propagation
+        if event.action in self.vocabulary:  # an ID the producer had to mint is no propagation
             propagated = bool(event.correlation_id) and event.metadata.get("correlationIdMinted") is not True
             chunk.count(conventions.TRACE_COVERAGE_SLI, event.time, good=propagated)
         if not event.correlation_id:  # counts for event-ratio and time-slice SLIs; joins no trace
@@ -213,7 +213,7 @@ class Ingestor:
         if stitched.changed:
             chunk.heads[event.correlation_id] = head
             delta = int(is_open(head)) - int(was_open)
-            chunk.gauge(RUNNERS_ACTIVE_GAUGE, delta)
+            chunk.gauge(conventions.OPEN_UNITS_GAUGE, delta)
             if stitched.sli_events or stitched.latency_samples or delta:
                 chunk.decisions.add(event.correlation_id)
         sli_events.extend(stitched.sli_events)

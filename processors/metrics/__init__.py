@@ -1,4 +1,4 @@
-"""Operator metrics (runners, cache, queue, reliability) of one minute, and their EMF documents.
+"""Operator metrics (the spec's `metrics:` list) of one minute, and their EMF documents.
 
 `operator_metric_points(minute, spec, alert_log)` computes them from one minute's readings
 (processors.evaluating.service); `emit_points` prints them as CloudWatch Embedded Metric Format lines.
@@ -16,7 +16,6 @@ from processors.metrics.emf import (
 )
 from processors.metrics.exceptions import EmfError, MetricsError
 from processors.metrics.operator import (
-    LATENCY_SKETCHES,
     distribution_values,
     metrics_timestamp_ms,
     operator_metric_points,
@@ -24,7 +23,6 @@ from processors.metrics.operator import (
 from processors.metrics.types import AwsMetadata, EmfDocument, MetricDefinition, MetricDirective
 
 __all__ = [
-    "LATENCY_SKETCHES",
     "MAX_DIMENSIONS_PER_SET",
     "MAX_METRICS_PER_DOCUMENT",
     "MAX_VALUES_PER_METRIC",

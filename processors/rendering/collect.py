@@ -19,7 +19,7 @@ from processors.timeutil import floor_to, format_duration, iso_seconds, parse_is
 from processors.tracing import not_found_view, trace_view
 
 if TYPE_CHECKING:
-    from processors.spec.model import Spec
+    from processors.spec.model import Journey, Spec
 
 DEFAULT_RANGE = conventions.DAY
 DEFAULT_STEP = 5 * conventions.MINUTE
@@ -70,7 +70,7 @@ def collect_report_data(
             sli: Any = slo.sli
             hours = view.hour_rows(slo.name, floor_to(since, conventions.HOUR), until)
             slices[slo.name] = cache_slice_strip(hours, since, until, sli.slice_seconds, sli.min_ratio)
-    trace, reason = pick_trace(view, in_range, trace_id)
+    trace, reason = pick_trace(view, in_range, trace_id, spec.journey)
     monthly_fields = monthly_sections(view, spec, since, until) if monthly else {}
     return ReportData(
         status_now=now,
@@ -177,16 +177,17 @@ def firing_at(log: Iterable[Mapping[str, Any]], at: int) -> dict[str, list[dict[
 
 
 def pick_trace(
-    view: ReportView, log: Sequence[Mapping[str, Any]], trace_id: str | None
+    view: ReportView, log: Sequence[Mapping[str, Any]], trace_id: str | None, journey: Journey | None
 ) -> tuple[dict[str, Any] | None, str]:
     """The trace to show and why: `trace_id`, else the worst exemplar of the most recent alert with exemplars.
 
-    Worst: a whole job journey before a lone request, then one with errors, then the longest time to a runner,
-    then the longest total. The exemplars of the latest few pages (then tickets) are the candidates.
+    Worst: a whole journey before a lone request, then one with errors, then the longest time from the first
+    milestone to the one that opens the unit, then the longest total.
+    The exemplars of the latest few pages (then tickets) are the candidates.
     """
     if trace_id:
         head = view.trace(trace_id)
-        document = trace_view(head) if head is not None else not_found_view(trace_id)
+        document = trace_view(head, journey) if head is not None else not_found_view(trace_id)
         return dict(document), f"trace {trace_id} (asked for with --trace)"
     with_exemplars = [t for t in log if t.get("exemplars") and t.get("state") in ("firing", "escalated")]
     # pages before tickets, newest first
@@ -194,10 +195,10 @@ def pick_trace(
     candidates: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
     for transition in with_exemplars[:EXEMPLAR_ALERTS_CONSIDERED]:
         heads = view.heads(str(i) for i in transition["exemplars"])
-        candidates.extend((dict(trace_view(head)), transition) for head in heads.values())
+        candidates.extend((dict(trace_view(head, journey)), transition) for head in heads.values())
     if not candidates:
         return None, "no alert in this range carried exemplars, and no --trace was given"
-    worst, transition = max(candidates, key=lambda pair: _badness(pair[0]))
+    worst, transition = max(candidates, key=lambda pair: _badness(pair[0], journey))
     tier = f" {transition['tier']}" if transition.get("tier") else ""
     reason = (
         f"the worst exemplar of the latest alerts: {worst.get('correlationId')}, from the "
@@ -228,14 +229,15 @@ def slo_info(spec: Spec) -> dict[str, SloInfo]:
     return info
 
 
-def _badness(trace: Mapping[str, Any]) -> tuple[bool, bool, int, int]:
+def _badness(trace: Mapping[str, Any], journey: Journey | None) -> tuple[bool, bool, int, int]:
     milestones = trace.get("milestones") or {}
-    start = parse_iso8601(milestones.get(conventions.WEBHOOK_RECEIVED))
-    end = parse_iso8601(milestones.get(conventions.RUNNER_STARTED))
-    to_runner = int((end - start).total_seconds() * 1000) if start and end else 0
+    first = journey.milestones[0] if journey else None
+    start = parse_iso8601(milestones.get(first)) if first else None
+    end = parse_iso8601(milestones.get(journey.opens)) if journey else None
+    to_open = int((end - start).total_seconds() * 1000) if start and end else 0
     total = (trace.get("breakdownMs") or {}).get("total") or 0
-    journey = bool(start) and any(milestones.get(m) for m in conventions.TERMINAL_MILESTONES)
-    return journey, bool(trace.get("errors")), to_runner, int(total)
+    whole = bool(start) and any(milestones.get(m) for m in (journey.terminal if journey else ()))
+    return whole, bool(trace.get("errors")), to_open, int(total)
 
 
 def _latency_point(quantiles: Mapping[str, float] | None, at: int) -> LatencyPoint:

@@ -24,10 +24,15 @@ from processors.spec.model import (
     Comparison,
     Condition,
     EventsSli,
+    Journey,
     LatencySketch,
     LatencySli,
     LogFormat,
     Matcher,
+    MetricKind,
+    OperatorMetric,
+    Phase,
+    Resolution,
     ResolutionSli,
     Sli,
     Slo,
@@ -38,7 +43,26 @@ from processors.spec.model import (
 from processors.timeutil import format_duration, parse_duration
 
 API_VERSION = "slo-pipeline/v1"
-TOP_LEVEL_FIELDS = {"name", "objective", "sli", "window", "description", "runbook", "alerting"}
+TOP_LEVEL_FIELDS = {"name", "objective", "sli", "window", "description", "runbook", "alerting", "metric"}
+ROOT_FIELDS = {
+    "apiVersion", "kind", "defaults", "slos", "latency", "metadata", "journey", "vocabulary", "metrics", "targets",
+    "routes",
+    "log_format",
+}
+JOURNEY_FIELDS = {"name", "milestones", "phases", "opens", "resolutions", "max_runtime", "fields", "services"}
+METRIC_KINDS: dict[str, str] = {  # kind -> default unit
+    "count": "Count",
+    "rate": "Count/Second",
+    "ratio": "None",
+    "gauge": "Count",
+    "utilization": "None",
+    "latency": "Milliseconds",
+    "mean": "None",
+    "cost": "None",
+    "mttr": "Seconds",
+}
+GAUGE_OPEN_UNITS = "open_units"
+MTTR_SOURCE = "alert_log"
 LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "message"}
 COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
 MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
@@ -149,8 +173,7 @@ class _Reader:
         version = root.get("apiVersion")
         if version != API_VERSION:
             raise self.fail(f"must be {API_VERSION!r}, got {version!r}", root, "apiVersion", "apiVersion")
-        unknown = set(root) - {"apiVersion", "kind", "defaults", "slos", "latency", "metadata", "targets", "log_format",
-                               "routes"}
+        unknown = set(root) - ROOT_FIELDS
         if unknown:
             key = sorted(unknown)[0]
             raise self.fail("unknown field", root, key, key)
@@ -173,28 +196,231 @@ class _Reader:
         for index, name in enumerate(sketch_names):
             if name in sketch_names[:index]:
                 raise self.fail("duplicate sketch name", latency_nodes[index], "name", f"latency[{index}].name")
+        unknown = set(defaults) - {"window", "max_runtime", "trace_ttl_days"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", defaults, key, f"defaults.{key}")
         max_runtime = self.duration(defaults, "max_runtime", conventions.DEFAULT_MAX_RUNTIME, "defaults")
         ttl = defaults.get("trace_ttl_days", conventions.DEFAULT_TRACE_TTL_DAYS)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
             raise self.fail("must be a positive integer", defaults, "trace_ttl_days", "defaults.trace_ttl_days")
-        cost = defaults.get("runner_cost_per_hour", 0.0)
-        if not _is_number(cost) or cost < 0:
-            raise self.fail("must be a number ≥ 0", defaults, "runner_cost_per_hour")
-        capacity = defaults.get("runner_capacity", 0)
-        if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
-            raise self.fail("must be an integer ≥ 0", defaults, "runner_capacity", "defaults.runner_capacity")
+        journey = None
+        if root.get("journey") is not None:
+            journey = self.journey(self.mapping(root["journey"], "journey", root, "journey"), max_runtime)
+        declared = self.names_list(root, "vocabulary")
+        metrics, counters = self.metrics(root, slos, latency)
+        matchers = (*_spec_matchers(slos, latency), *_counter_matchers(counters))
+        used = [action for matcher in matchers for action in sorted(matcher.actions)]
+        vocabulary = tuple(dict.fromkeys((*(journey.tracked if journey else ()), *declared, *used)))
         return Spec(
             slos=tuple(slos),
             latency=latency,
-            max_runtime=max_runtime,
             trace_ttl_days=ttl,
-            runner_cost_per_hour=float(cost),
-            runner_capacity=capacity,
             targets=self.targets(root),
-            source=self.source,
             log_format=self.log_format(root),
             routes=self.routes(root),
+            journey=journey,
+            metrics=metrics,
+            counters=counters,
+            vocabulary=vocabulary,
+            default_max_runtime=max_runtime,
+            source=self.source,
+            extras={"declared_vocabulary": tuple(declared)},
         )
+
+    def names_list(self, node: _Mapping, key: str, prefix: str = "") -> list[str]:
+        raw = node.get(key, [])
+        field = f"{prefix}{key}"
+        if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
+            raise self.fail("must be a list of non-empty strings", node, key, field)
+        if len(set(raw)) != len(raw):
+            raise self.fail("lists a name twice", node, key, field)
+        return list(raw)
+
+    def journey(self, node: _Mapping, default_max_runtime: int) -> Journey:
+        unknown = set(node) - JOURNEY_FIELDS
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", node, key, f"journey.{key}")
+        milestones = self.names_list(node, "milestones", "journey.")
+        if len(milestones) < 2:
+            raise self.fail("must list at least two milestones, in order", node, "milestones", "journey.milestones")
+        resolution_nodes = node.get("resolutions")
+        if not isinstance(resolution_nodes, list) or not resolution_nodes:
+            raise self.fail("must be a non-empty list", node, "resolutions", "journey.resolutions")
+        resolutions = [self.resolution(item, index, node) for index, item in enumerate(resolution_nodes)]
+        if len({r.name for r in resolutions}) != len(resolutions):
+            raise self.fail("resolution names must be unique", node, "resolutions", "journey.resolutions")
+        if sum(r.sweep for r in resolutions) > 1:
+            raise self.fail("at most one resolution may be the sweep's", node, "resolutions", "journey.resolutions")
+        known = set(milestones) | {r.action for r in resolutions}
+        opens = node.get("opens")
+        if opens not in milestones:
+            raise self.fail("must name one of the milestones", node, "opens", "journey.opens")
+        phases = []
+        phase_nodes = node.get("phases", [])
+        if not isinstance(phase_nodes, list):
+            raise self.fail("must be a list", node, "phases", "journey.phases")
+        for index, item in enumerate(phase_nodes):
+            at = f"journey.phases[{index}]"
+            body = self.mapping(item, at, node, "phases")
+            unknown = set(body) - {"name", "from", "to"}
+            if unknown:
+                key = sorted(unknown)[0]
+                raise self.fail("unknown field", body, key, f"{at}.{key}")
+            name = body.get("name")
+            if not isinstance(name, str) or not name or name == "total":
+                raise self.fail("must be a non-empty string other than 'total'", body, "name", f"{at}.name")
+            for key in ("from", "to"):
+                if body.get(key) not in known:
+                    raise self.fail("must name a milestone or a resolution action", body, key, f"{at}.{key}")
+            phases.append(Phase(name, body["from"], body["to"]))
+        if len({p.name for p in phases}) != len(phases) or len({p.end for p in phases}) != len(phases):
+            raise self.fail("phase names and their `to` milestones must be unique", node, "phases", "journey.phases")
+        fields = self.mapping(node.get("fields", _Mapping()), "journey.fields", node, "fields")
+        unknown = set(fields) - {"workflow", "repository"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", fields, key, f"journey.fields.{key}")
+        for key in ("workflow", "repository"):
+            if key in fields and (not isinstance(fields[key], str) or not fields[key]):
+                raise self.fail("must be a field name", fields, key, f"journey.fields.{key}")
+        services = self.mapping(node.get("services", _Mapping()), "journey.services", node, "services")
+        for key, value in services.items():
+            if key not in known or not isinstance(value, str) or not value:
+                raise self.fail("maps a milestone to a service name", services, key, f"journey.services.{key}")
+        max_runtime = default_max_runtime
+        if "max_runtime" in node:
+            max_runtime = self.duration(node, "max_runtime", "", "journey")
+        name = node.get("name", "unit")
+        if not isinstance(name, str) or not name:
+            raise self.fail("must be a non-empty string", node, "name", "journey.name")
+        return Journey(
+            milestones=tuple(milestones),
+            opens=opens,
+            resolutions=tuple(resolutions),
+            phases=tuple(phases),
+            max_runtime=max_runtime,
+            name=name,
+            workflow_field=_field_path(fields.get("workflow", "workflowId")),
+            repository_field=_field_path(fields.get("repository", "repository")),
+            services=tuple((str(k), str(v)) for k, v in services.items()),
+        )
+
+    def resolution(self, node: Any, index: int, parent: _Mapping) -> Resolution:
+        at = f"journey.resolutions[{index}]"
+        body = self.mapping(node, at, parent, "resolutions")
+        unknown = set(body) - {"name", "action", "sweep", "outcome", "error"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", body, key, f"{at}.{key}")
+        for key in ("name", "action"):
+            if not isinstance(body.get(key), str) or not body[key]:
+                raise self.fail("must be a non-empty string", body, key, f"{at}.{key}")
+        sweep = body.get("sweep", False)
+        if not isinstance(sweep, bool):
+            raise self.fail("must be true or false", body, "sweep", f"{at}.sweep")
+        outcome = body.get("outcome")
+        if outcome is not None and (not isinstance(outcome, str) or not outcome):
+            raise self.fail("must be a field name", body, "outcome", f"{at}.outcome")
+        error = body.get("error", "")
+        if not isinstance(error, str):
+            raise self.fail("must be a string", body, "error", f"{at}.error")
+        return Resolution(
+            name=body["name"],
+            action=body["action"],
+            sweep=sweep,
+            outcome_field=_field_path(outcome) if outcome else None,
+            error=error,
+        )
+
+    def metrics(
+        self, root: _Mapping, slos: list[Slo], latency: tuple[LatencySketch, ...]
+    ) -> tuple[tuple[OperatorMetric, ...], tuple[Slo, ...]]:
+        nodes = root.get("metrics", [])
+        if not isinstance(nodes, list):
+            raise self.fail("must be a list", root, "metrics", "metrics")
+        metrics: list[OperatorMetric] = []
+        counters: list[Slo] = []
+        slo_names = {slo.name: slo for slo in slos}
+        sketch_names = {sketch.name for sketch in latency}
+        for index, item in enumerate(nodes):
+            at = f"metrics[{index}]"
+            body = self.mapping(item, at, root, "metrics")
+            unknown = set(body) - {"name", "kind", "source", "unit", "of", "per_hour", "capacity"}
+            if unknown:
+                key = sorted(unknown)[0]
+                raise self.fail("unknown field", body, key, f"{at}.{key}")
+            name = body.get("name")
+            if not isinstance(name, str) or not name.isidentifier():
+                raise self.fail("must be a metric name (letters, digits, _)", body, "name", f"{at}.name")
+            if any(m.name == name for m in metrics):
+                raise self.fail("duplicate metric name", body, "name", f"{at}.name")
+            at = f"metrics[{name}]"
+            kind = body.get("kind")
+            if kind not in METRIC_KINDS:
+                raise self.fail(f"must be one of {', '.join(METRIC_KINDS)}", body, "kind", f"{at}.kind")
+            unit = body.get("unit", METRIC_KINDS[kind])
+            if not isinstance(unit, str) or not unit:
+                raise self.fail("must be a CloudWatch unit name", body, "unit", f"{at}.unit")
+            of = body.get("of", "total")
+            if of not in ("total", "good", "bad") or (of != "total" and kind not in ("count", "rate", "ratio")):
+                raise self.fail("must be total, good or bad (count, rate, ratio)", body, "of", f"{at}.of")
+            per_hour = body.get("per_hour", 0.0)
+            if not _is_number(per_hour) or per_hour < 0 or ("per_hour" in body) != (kind == "cost"):
+                raise self.fail("a cost metric needs per_hour, a number ≥ 0", body, "per_hour", f"{at}.per_hour")
+            capacity = body.get("capacity", 0)
+            valid = isinstance(capacity, int) and not isinstance(capacity, bool) and capacity > 0
+            if ("capacity" in body or kind == "utilization") and (kind != "utilization" or not valid):
+                raise self.fail("a utilization metric needs capacity, an integer > 0", body, "capacity",
+                                f"{at}.capacity")
+            source = body.get("source")
+            counter = sketch = None
+            if kind in ("gauge", "utilization"):
+                if source != GAUGE_OPEN_UNITS:
+                    raise self.fail(f"a gauge reads {GAUGE_OPEN_UNITS}", body, "source", f"{at}.source")
+            elif kind == "mttr":
+                if source != MTTR_SOURCE:
+                    raise self.fail(f"mttr reads {MTTR_SOURCE}", body, "source", f"{at}.source")
+            else:
+                src = self.mapping(source, f"{at}.source", body, "source")
+                if kind in ("latency", "mean", "cost"):
+                    if set(src) != {"sketch"} or src["sketch"] not in sketch_names:
+                        raise self.fail("must be {sketch: NAME} of a latency sketch", body, "source", f"{at}.source")
+                    sketch = str(src["sketch"])
+                elif "slo" in src:
+                    target = slo_names.get(src["slo"]) if len(src) == 1 else None
+                    if target is None or target.kind not in ("events", "resolution", "latency", "time_slice"):
+                        raise self.fail("must be {slo: NAME} of an SLO in this spec", body, "source", f"{at}.source")
+                    counter = target.name
+                else:
+                    unknown = set(src) - {"match", "good", "exclude"}
+                    if unknown:
+                        key = sorted(unknown)[0]
+                        raise self.fail("unknown field", src, key, f"{at}.source.{key}")
+                    match = self.matcher(src, "match", f"{at}.source")
+                    good = self.matcher(src, "good", f"{at}.source") if "good" in src else match
+                    exclude = self.matcher(src, "exclude", f"{at}.source") if "exclude" in src else None
+                    sli = EventsSli(match=match, good=good, exclude=exclude)
+                    existing = next((c for c in counters if c.sli == sli), None)
+                    if existing is None:
+                        existing = Slo(name=f"_{_kebab(name)}", objective=0.5, sli=sli, window=30 * conventions.DAY)
+                        counters.append(existing)
+                    counter = existing.name
+            metrics.append(
+                OperatorMetric(
+                    name=name,
+                    kind=cast(MetricKind, kind),
+                    unit=unit,
+                    counter=counter,
+                    of=of,
+                    sketch=sketch,
+                    per_hour=float(per_hour),
+                    capacity=capacity,
+                    line=body.line,
+                )
+            )
+        return tuple(metrics), tuple(counters)
 
     def routes(self, root: _Mapping) -> dict[str, tuple[str, ...]]:
         """`routes: {page: [pagerduty, sns], ticket: [slack, sns]}`; SNS alone for a severity not given."""
@@ -354,7 +580,14 @@ class _Reader:
             runbook=str(node.get("runbook", "")),
             alerting=alerting,
             line=node.line,
+            metric=self.metric_name(node, where),
         )
+
+    def metric_name(self, node: _Mapping, where: str) -> str:
+        metric = node.get("metric", "")
+        if not isinstance(metric, str) or (metric and not metric.isidentifier()):
+            raise self.fail("must be a metric name (letters, digits, _)", node, "metric", f"{where}.metric")
+        return metric
 
     def sli(self, node: _Mapping, where: str) -> Sli:
         kinds = [key for key in node if key in {"events", "time_slice", "resolution", "latency"}]
@@ -564,6 +797,34 @@ def default_tiers(period: int = 30 * conventions.DAY) -> tuple[BurnRateTier, ...
         return SpecError(message, path="burn_rate_windows.yaml", field=key)
 
     return tuple(tier_from_mapping(tier, period, fail) for tier in data["tiers"])
+
+
+def _spec_matchers(slos: list[Slo], latency: tuple[LatencySketch, ...]) -> list[Matcher]:
+    """Every matcher of the SLOs and sketches, in spec order."""
+    found: list[Matcher] = []
+    for slo in slos:
+        sli: Any = slo.sli
+        for name in ("match", "good", "bad", "exclude", "start", "end"):
+            matcher = getattr(sli, name, None)
+            if isinstance(matcher, Matcher):
+                found.append(matcher)
+    for sketch in latency:
+        found.extend(m for m in (sketch.match, sketch.start, sketch.end) if m is not None)
+    return found
+
+
+def _counter_matchers(counters: tuple[Slo, ...]) -> list[Matcher]:
+    return [m for c in counters for m in (c.sli.match, c.sli.good, c.sli.exclude) if isinstance(m, Matcher)]  # type: ignore[union-attr]
+
+
+def _kebab(name: str) -> str:
+    """RunnersStarted -> runners-started."""
+    out = []
+    for index, char in enumerate(name):
+        if char.isupper() and index and not name[index - 1].isupper():
+            out.append("-")
+        out.append(char.lower())
+    return "".join(out).replace("_", "-")
 
 
 def _field_path(name: str) -> tuple[str, ...]:

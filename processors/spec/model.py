@@ -153,6 +153,7 @@ class Slo:
     runbook: str = ""
     alerting: AlertPolicy | None = None
     line: int | None = None
+    metric: str = ""  # the headline CloudWatch metric (e.g. SLOApiAvailability); empty: none
 
     @property
     def kind(self) -> SliKind:
@@ -189,7 +190,7 @@ class AccessLogRule:
     JSON formats): it gets `action`, and the `numbers` fields (quoted by most formats) become numbers."""
 
     detect: tuple[str, ...] = ("requestTime", "status")
-    action: str = conventions.API_REQUEST
+    action: str = "api_request"  # the action a request line gets (the shipped spec's name for it)
     numbers: tuple[str, ...] = ("status", "responseLatency", "integrationLatency", "responseLength")
     duration: str = "responseLatency"  # copied to metadata.duration (ms) when present
 
@@ -233,18 +234,111 @@ DEFAULT_ROUTES: dict[str, tuple[str, ...]] = {"page": ("sns",), "ticket": ("sns"
 
 
 @dataclass(frozen=True)
+class Phase:
+    """The time from milestone `start` to milestone `end` of one unit of work (e.g. queue, startup)."""
+
+    name: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """An action that ends a unit of work. The `sweep` resolution is what a unit past max_runtime becomes."""
+
+    name: str
+    action: str
+    sweep: bool = False
+    outcome_field: tuple[str, ...] | None = None  # the event field whose value names the outcome
+    error: str = ""  # the error type a trace shows for this resolution's event (sweep resolutions fail)
+
+
+@dataclass(frozen=True)
+class Journey:
+    """The platform's unit of work: milestones in order, the phases between them, what opens and closes it."""
+
+    milestones: tuple[str, ...]
+    opens: str
+    resolutions: tuple[Resolution, ...]
+    phases: tuple[Phase, ...] = ()
+    max_runtime: int = 6 * conventions.HOUR
+    name: str = "unit"
+    workflow_field: tuple[str, ...] = ("metadata", "workflowId")
+    repository_field: tuple[str, ...] = ("metadata", "repository")
+    services: tuple[tuple[str, str], ...] = ()  # milestone -> the service that logs it
+
+    @property
+    def terminal(self) -> tuple[str, ...]:
+        """Actions that resolve a unit, in declared order."""
+        return tuple(dict.fromkeys(r.action for r in self.resolutions))
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The milestones before any resolution: each phase span starts at the last of these present."""
+        return tuple(m for m in self.milestones if m not in self.terminal)
+
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        """Every action whose first time a trace head keeps: milestones, then resolutions."""
+        return tuple(dict.fromkeys((*self.milestones, *self.terminal)))
+
+    @property
+    def sweep(self) -> Resolution | None:
+        return next((r for r in self.resolutions if r.sweep), None)
+
+    def phase_ending(self, milestone: str) -> str | None:
+        """The name of the phase that ends at `milestone` (a resolution without a phase: its own name)."""
+        for phase in self.phases:
+            if phase.end == milestone:
+                return phase.name
+        for resolution in self.resolutions:
+            if resolution.action == milestone and milestone not in self.milestones:
+                return resolution.name
+        return None
+
+    def service_of(self, milestone: str) -> str:
+        return dict(self.services).get(milestone, "")
+
+
+MetricKind = Literal["count", "rate", "ratio", "gauge", "utilization", "latency", "mean", "cost", "mttr"]
+MetricOf = Literal["total", "good", "bad"]
+
+
+@dataclass(frozen=True)
+class OperatorMetric:
+    """An operator metric the evaluator emits each minute: what it reads (`counter` series, `sketch`, the
+    open-unit gauge or the alert log) and how it turns that into a value."""
+
+    name: str
+    kind: MetricKind
+    unit: str
+    counter: str | None = None  # a counted series: a built-in counter (Spec.counters) or an SLO's
+    of: MetricOf = "total"
+    sketch: str | None = None
+    per_hour: float = 0.0  # cost: currency per hour of the sketch's mean duration
+    capacity: int = 0  # utilization: the most units that can be open at once (open units / capacity)
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Spec:
     slos: tuple[Slo, ...]
     latency: tuple[LatencySketch, ...] = ()
-    max_runtime: int = 6 * conventions.HOUR
     trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS
-    runner_cost_per_hour: float = 0.0
-    runner_capacity: int = 0  # most runners that can run at once (RunnerUtilization's denominator); 0: unknown
     targets: Targets = Targets()
+    journey: Journey | None = None
+    metrics: tuple[OperatorMetric, ...] = ()
+    counters: tuple[Slo, ...] = ()  # events SLIs behind the operator metrics, named `_…`
+    vocabulary: tuple[str, ...] = ()  # every action the spec declares or matches on
+    default_max_runtime: int = 6 * conventions.HOUR
     source: str = "<spec>"
     log_format: LogFormat = field(default_factory=LogFormat)
     routes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))  # severity -> routes
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def max_runtime(self) -> int:
+        return self.journey.max_runtime if self.journey is not None else self.default_max_runtime
 
     def slo(self, name: str) -> Slo:
         for slo in self.slos:

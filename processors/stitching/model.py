@@ -6,8 +6,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors import conventions
-
 
 @dataclass
 class TraceEvent:
@@ -33,7 +31,6 @@ class TraceEvent:
             or bool(self.metadata.get("error"))
             or self.metadata.get("conclusion") == "failure"
             or (isinstance(status, int) and not isinstance(status, bool) and status >= 500)
-            or self.action == conventions.RUNNER_ORPHANED
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -58,7 +55,7 @@ class TraceHead:
     workflow_id: str | None = None
     repository: str | None = None
     first_seen_ms: int | None = None
-    open_since_ms: int | None = None  # runner started, not yet resolved: the orphan sweeper looks here
+    open_since_ms: int | None = None  # the unit opened and is not yet resolved: the orphan sweeper looks here
     _keys: set[tuple[int, str, str]] | None = field(default=None, repr=False, compare=False)
     _bytes: int | None = field(default=None, repr=False, compare=False)
 

@@ -1,9 +1,10 @@
 """Stitch log events into per-correlation-ID traces and decide the cross-event SLI events. Pure.
 
-Resolution SLIs (orphan-rate) count the first resolution of a correlation ID; latency SLIs (queue-latency)
-count once both ends are known, whichever arrives first. A decision is recorded as a claim on the trace
-head, and the store writes the head under an optimistic version check in the same commit as the counters
-and the checkpoint, so retries re-decide the same way and concurrent shards cannot both claim.
+Resolution SLIs count the first resolution of a correlation ID; latency SLIs count once both ends are known,
+whichever arrives first. The spec's journey says which milestones a head keeps and which one opens a unit.
+A decision is recorded as a claim on the trace head, and the store writes the head under an optimistic
+version check in the same commit as the counters and the checkpoint, so retries re-decide the same way and
+concurrent shards cannot both claim.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class Stitcher:
             if sketch.start is not None and sketch.end is not None:
                 self._index(("between", sketch), sketch.start, sketch.end)
         self.resolution_names = _resolution_names(spec)
+        journey = spec.journey
+        self.tracked = frozenset(journey.tracked) if journey else frozenset()
+        self.opens = journey.opens if journey else None
+        self.workflow_field = journey.workflow_field if journey else None
+        self.repository_field = journey.repository_field if journey else None
 
     def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
         for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
@@ -60,7 +66,7 @@ class Stitcher:
         """Apply one event to `head` in place; the result lists the decisions it caused."""
         result = StitchResult(head=head)
         time_ms = round(event.time * 1000)
-        result.changed |= _record_event(head, event, time_ms)
+        result.changed |= self._record_event(head, event, time_ms)
         for kind, rule in dispatch(self._rules, event.action):
             if kind == "resolution":
                 result.changed |= _resolve(head, rule.name, rule.sli, event, identity, result)
@@ -68,8 +74,26 @@ class Stitcher:
                 result.changed |= _mark_latency(head, rule.name, rule.sli, event, time_ms, identity, self.spec, result)
             else:
                 result.changed |= _mark_between(head, rule, event, time_ms, identity, result)
-        result.changed |= _update_open(head, self.resolution_names)
+        result.changed |= _update_open(head, self.opens, self.resolution_names)
         return result
+
+    def _record_event(self, head: TraceHead, event: LogEvent, time_ms: int) -> bool:
+        changed = False
+        if head.first_seen_ms is None or time_ms < head.first_seen_ms:
+            head.first_seen_ms = time_ms
+            changed = True
+        if event.action in self.tracked and event.action not in head.milestones:
+            head.milestones[event.action] = time_ms
+            changed = True
+        workflow_id = _field(event.log, self.workflow_field)
+        if head.workflow_id is None and isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
+            head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
+            changed = True
+        repository = _field(event.log, self.repository_field)
+        if head.repository is None and isinstance(repository, str) and repository:
+            head.repository = repository[:MAX_ID_CHARS]
+            changed = True
+        return _record_trace_event(head, event, time_ms) or changed
 
 
 def _claim_pair(
@@ -106,41 +130,32 @@ def _mark_between(
     return changed
 
 
-def _record_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
-    changed = False
-    if head.first_seen_ms is None or time_ms < head.first_seen_ms:
-        head.first_seen_ms = time_ms
-        changed = True
-    if event.action in conventions.TRACKED_MILESTONES and event.action not in head.milestones:
-        head.milestones[event.action] = time_ms
-        changed = True
-    metadata = event.metadata
-    workflow_id = metadata.get("workflowId")
-    if head.workflow_id is None and isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
-        head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
-        changed = True
-    repository = metadata.get("repository")
-    if head.repository is None and isinstance(repository, str) and repository:
-        head.repository = repository[:MAX_ID_CHARS]
-        changed = True
+def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
+    value: Any = log if path else None
+    for part in path or ():
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
     level = event.log.get("level")
     trace_event = TraceEvent(
         time_ms=time_ms,
         service=event.service,
         action=event.action,
         level=level.upper() if isinstance(level, str) else "INFO",
-        metadata=storable_metadata(metadata),
+        metadata=storable_metadata(event.metadata),
     )
     known = head.event_keys()
     if trace_event.key in known:
-        return changed
+        return False
     size = event_bytes(trace_event)
     if len(head.events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
-        # milestones, marks and claims are recorded above: a full head still decides and times the journey
+        # milestones, marks and claims are recorded before: a full head still decides and times the journey
         if not head.truncated:
             head.truncated = True
             return True
-        return changed
+        return False
     known.add(trace_event.key)
     head.add_bytes(size)
     bisect.insort(head.events, trace_event, key=lambda e: e.key)
@@ -189,9 +204,9 @@ def _resolution_names(spec: Spec) -> list[str]:
     return [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
 
 
-def _update_open(head: TraceHead, names: list[str]) -> bool:
-    """A runner is open from runner_started until every resolution SLI has claimed it."""
-    started = head.milestones.get(conventions.RUNNER_STARTED)
+def _update_open(head: TraceHead, opens: str | None, names: list[str]) -> bool:
+    """A unit is open from the journey's opening milestone until every resolution SLI has claimed it."""
+    started = head.milestones.get(opens) if opens else None
     is_open = started is not None and bool(names) and any(name not in head.claims for name in names)
     open_since = started if is_open else None
     if open_since != head.open_since_ms:
@@ -201,8 +216,9 @@ def _update_open(head: TraceHead, names: list[str]) -> bool:
 
 
 def sweep_orphan(head: TraceHead, spec: Spec, now: float) -> StitchResult | None:
-    """An open runner past max_runtime becomes one bad resolution event at started + max_runtime."""
-    started = head.milestones.get(conventions.RUNNER_STARTED)
+    """An open unit past max_runtime becomes one bad resolution event at opened + max_runtime."""
+    opens = spec.journey.opens if spec.journey else None
+    started = head.milestones.get(opens) if opens else None
     if started is None or started / 1000 + spec.max_runtime > now:
         return None
     current = copy.deepcopy(head)
@@ -214,5 +230,5 @@ def sweep_orphan(head: TraceHead, spec: Spec, now: float) -> StitchResult | None
             current.claims[name] = f"sweeper/{int(due)}"
             result.sli_events.append(SliEvent(name, due, False, head.correlation_id))
             result.changed = True
-    result.changed |= _update_open(current, names)
+    result.changed |= _update_open(current, opens, _resolution_names(spec))
     return result if result.changed else None

@@ -62,7 +62,7 @@ def open_dynamodb_store(
     trace_ttl_days: int | None = None,
     region: str | None = None,
 ) -> DynamoDBStore:
-    """`trace_ttl_days` bounds how far back the orphan sweep looks for open runners (the spec's value)."""
+    """`trace_ttl_days` bounds how far back the orphan sweep looks for open units (the spec's value)."""
     store = DynamoDBStore(client or dynamodb_client(endpoint_url, region=region), table_name)
     if trace_ttl_days is not None:
         store.trace_ttl_days = trace_ttl_days

@@ -76,7 +76,7 @@ class Store(ABC):
         self.stats.commits += 1
 
     def gauge(self, name: str) -> int:
-        """A level kept exactly once by commit deltas (e.g. runners-active)."""
+        """A level kept exactly once by commit deltas (e.g. open-units)."""
         return self._get_gauge(name) + sum(delta.gauges.get(name, 0) for delta in self._pending_deltas())
 
     # --- rollup ---------------------------------------------------------------------------------------
@@ -173,11 +173,11 @@ class Store(ABC):
             raise ValueError("give exactly one of workflow_id or repository")
         return self._find_traces(workflow_id, repository, since * 1000, limit)
 
-    def open_runners(self, started_before: float) -> list[str]:
-        """Correlation IDs of runners that started before `started_before` and have not resolved, oldest first
+    def open_units(self, opened_before: float) -> list[str]:
+        """Correlation IDs of units of work that opened before `opened_before` and have not resolved, oldest first
         (ties by ID). Both adapters look back the same way: from the hour `trace_ttl_days` before it, as far as
         trace heads live."""
-        return self._open_runners(int(started_before * 1000))
+        return self._open_units(int(opened_before * 1000))
 
     def open_runners_since_ms(self, started_before_ms: int) -> int:
         """The first hour (epoch ms) the open-runner lookback reads: the same bound in every adapter."""
@@ -296,7 +296,7 @@ class Store(ABC):
     ) -> list[tuple[str, int]]: ...
 
     @abstractmethod
-    def _open_runners(self, started_before_ms: int) -> list[str]: ...
+    def _open_units(self, opened_before_ms: int) -> list[str]: ...
 
     @abstractmethod
     def _load_alert_states(self) -> dict[str, dict[str, Any]]: ...

@@ -599,13 +599,13 @@ class DynamoDBStore(Store):
         found = [(cid, head.first_seen_ms or 0) for cid, head in heads.items()]
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
-    def _open_runners(self, started_before_ms: int) -> list[str]:
+    def _open_units(self, opened_before_ms: int) -> list[str]:
         """Query the sparse open-unit index hour by hour, from the sweep cursor (the oldest hour that held an
-        open unit last time) or the late-arrival floor, whichever is older, to the hour of `started_before`.
+        open unit last time) or the late-arrival floor, whichever is older, to the hour of `opened_before`.
 
         A unit can only open in an hour before the cursor if its start event arrives later than
         `late_open_allowance` (Kinesis keeps records 24 h by default): those hours are always read again."""
-        before = started_before_ms // 1000
+        before = opened_before_ms // 1000
         last_hour = floor_to(before, conventions.HOUR)
         horizon = floor_to(before - self.trace_ttl_days * conventions.DAY, conventions.HOUR)
         cursor = self._get_sweep_cursor()
@@ -621,7 +621,7 @@ class DynamoDBStore(Store):
                 ExpressionAttributeNames={"#pk": f"{tables.GSI_OPEN_RUNNERS}PK", "#sk": f"{tables.GSI_OPEN_RUNNERS}SK"},
                 ExpressionAttributeValues={
                     ":pk": _s(keys.open_hour_gsi_pk(hour)),
-                    ":before": _s(keys.open_before_gsi_sk(started_before_ms)),
+                    ":before": _s(keys.open_before_gsi_sk(opened_before_ms)),
                 },
             )
             if items and oldest_open is None:

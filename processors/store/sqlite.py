@@ -247,12 +247,12 @@ class SqliteStore(Store):
         ).fetchall()
         return [(cid, int(first)) for cid, first in rows]
 
-    def _open_runners(self, started_before_ms: int) -> list[str]:
+    def _open_units(self, opened_before_ms: int) -> list[str]:
         self.stats.read_requests += 1
         rows = self.db.execute(
             "SELECT correlation_id FROM traces WHERE open_since_ms IS NOT NULL AND open_since_ms < ? "
             "AND open_since_ms >= ? ORDER BY open_since_ms, correlation_id",
-            (started_before_ms, self.open_runners_since_ms(started_before_ms)),
+            (opened_before_ms, self.open_runners_since_ms(opened_before_ms)),
         ).fetchall()
         return [cid for (cid,) in rows]
 

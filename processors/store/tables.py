@@ -8,7 +8,7 @@ Single-table design (docs/store.md has attributes, measured item sizes and the w
 | latency digest  | DIG#{sketch}#{m or h} | 2026-10-01T06:00Z      | d (binary t-digest), v (version)                |
 | checkpoint      | CKPT                  | {stream}#{shard}       | pos (sequence:sub-sequence:event-index), newest |
 | trace head      | TRACE#{correlationId} | HEAD                   | v, doc (zlib JSON: milestones, claims, events)  |
-| gauge           | GAUGE                 | {name}                 | value (e.g. runners-active)                     |
+| gauge           | GAUGE                 | {name}                 | value (e.g. open-units)                     |
 | alert state     | ALERTSTATE            | {slo}                  | doc (JSON), at                                  |
 | alert log       | ALERTLOG              | {at:012d}#{id}         | doc (JSON transition)                           |
 
@@ -18,8 +18,8 @@ trace heads trace_ttl_days after first seen.
 
 All three GSIs project KEYS_ONLY. GSI1 finds traces by workflow (GSI1PK = WF#{workflowId}), GSI2 by
 repository (GSI2PK = REPO#{org/repo}); both sort by GSI?SK = the trace's first-seen ISO time. GSI3 is a
-sparse open-runner index: only trace heads of runners that started and have not resolved carry
-GSI3PK = OPEN#{hour the runner started} and GSI3SK = {startedMs:015d}#{correlationId}, so the orphan sweeper
+sparse open-unit index: only trace heads of units of work that opened and have not resolved carry
+GSI3PK = OPEN#{hour the unit opened} and GSI3SK = {startedMs:015d}#{correlationId}, so the orphan sweeper
 queries just those hours.
 """
 

@@ -61,7 +61,7 @@ class Commit:
     exemplars: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (sli, minute) -> bad ids
     digests: dict[DigestKey, Any] = field(default_factory=dict)  # TDigest of this chunk's values
     heads: dict[str, HeadWrite] = field(default_factory=dict)
-    gauges: dict[str, int] = field(default_factory=dict)  # name -> delta, e.g. runners-active
+    gauges: dict[str, int] = field(default_factory=dict)  # name -> delta, e.g. open-units
 
     def item_count(self) -> int:
         """Items the commit writes (a DynamoDB transaction allows 100)."""

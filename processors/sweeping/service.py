@@ -1,4 +1,4 @@
-"""Sweep open runners past max_runtime into bad resolutions, once each.
+"""Sweep open units of work (the spec's journey) past max_runtime into bad resolutions, once each.
 
 Each swept trace head is written under its version with its counters in one commit, so a retried or
 overlapping sweep finds the claim already made and counts nothing twice. The scheduled sweeper Lambda and
@@ -7,9 +7,8 @@ overlapping sweep finds the claim already made and counts nothing twice. The sch
 
 from __future__ import annotations
 
-from processors.classifying.builtin import RUNNERS_ACTIVE_GAUGE
 from processors.classifying.classify import Classifier
-from processors.conventions import DAY
+from processors.conventions import DAY, OPEN_UNITS_GAUGE
 from processors.ingest.chunking import Chunk, items_per_event, time_slices, write_chunk
 from processors.spec.model import Spec
 from processors.stitching.model import is_open
@@ -27,8 +26,8 @@ class Sweeper:
         self.trace_ttl_seconds = spec.trace_ttl_days * DAY
 
     def sweep(self, now: float) -> int:
-        """Count open runners past max_runtime as bad resolutions, once each. Returns how many."""
-        due = self.store.open_runners(now - self.spec.max_runtime)
+        """Count open units past max_runtime as bad resolutions, once each. Returns how many."""
+        due = self.store.open_units(now - self.spec.max_runtime)
         swept = 0
         heads = self.store.heads(due)
         chunk = Chunk(self.slices)
@@ -43,7 +42,7 @@ class Sweeper:
                 chunk = Chunk(self.slices)
             chunk.heads[cid] = result.head
             chunk.decisions.add(cid)
-            chunk.gauge(RUNNERS_ACTIVE_GAUGE, int(is_open(result.head)) - int(is_open(head)))
+            chunk.gauge(OPEN_UNITS_GAUGE, int(is_open(result.head)) - int(is_open(head)))
             for sli_event in result.sli_events:
                 chunk.count(sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
         return swept + self._commit(chunk)

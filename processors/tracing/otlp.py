@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from processors.spec.model import Journey
 from processors.stitching.model import TraceHead
 from processors.tracing.view import Span, derive_spans, outcome
 
@@ -62,10 +63,10 @@ def _metadata_attributes(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def otlp_trace(head: TraceHead) -> dict[str, Any]:
+def otlp_trace(head: TraceHead, journey: Journey | None) -> dict[str, Any]:
     """The ExportTraceServiceRequest JSON document for one stored trace."""
     cid = head.correlation_id
-    spans = derive_spans(head)
+    spans = derive_spans(head, journey)
     common = [attribute("slo.correlation_id", cid)]
     if head.workflow_id:
         common.append(attribute("github.workflow_id", head.workflow_id))
@@ -77,7 +78,7 @@ def otlp_trace(head: TraceHead) -> dict[str, Any]:
     root_service = spans[0].service if spans else "slo-pipeline"
     root_name = f"{head.repository} workflow {head.workflow_id}" if head.workflow_id else f"trace {cid}"
     root_id = span_id(cid, root_service, root_name, ROOT_KIND, start, end)
-    result = outcome(head)
+    result = outcome(head, journey)
     root = {
         "traceId": trace_id(cid),
         "spanId": root_id,

@@ -2,13 +2,14 @@
 
 Spans are not stored; they are derived here at read time from the head's milestones and events:
 
-* a **phase** span between consecutive milestones (webhook_received → job_queued → task_launched →
-  runner_started → workflow_completed | runner_orphaned), named "{phase}: {from}→{to}" and attributed to
-  the service of the later milestone; a missing milestone is skipped, so the phase spans the gap;
+* a **phase** span between consecutive milestones of the spec's journey (then to a resolution), named
+  "{phase}: {from}→{to}" and attributed to the service of the later milestone; a missing milestone is
+  skipped, so the phase spans the gap;
 * a **duration** span `[time − metadata.duration, time]` for every event that reports a duration (ms);
 * a **point** span (durationMs 0) for every other event.
 
-A span's status is "error" when its event failed (TraceEvent.failed); a phase takes its later milestone's.
+A span's status is "error" when its event failed (TraceEvent.failed, or the journey's sweep resolution);
+a phase takes its later milestone's.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors import conventions
 from processors.decoding.structured import is_correlation_id
+from processors.spec.model import Journey
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.timeutil import iso_millis
 from processors.tracing.exceptions import MalformedCorrelationIdError
@@ -36,31 +37,6 @@ PHASE: SpanKind = "phase"
 DURATION: SpanKind = "duration"
 POINT: SpanKind = "point"
 
-# Phase names, keyed by the milestone that ends the phase. queue/startup/execution are the breakdown's keys.
-PHASE_NAMES: Mapping[str, str] = {
-    conventions.JOB_QUEUED: "dispatch",
-    conventions.TASK_LAUNCHED: "queue",
-    conventions.RUNNER_STARTED: "startup",
-    conventions.WORKFLOW_COMPLETED: "execution",
-    conventions.RUNNER_ORPHANED: "orphaned",
-}
-# Who logs each milestone, for a phase whose milestone event was dropped (a truncated trace).
-MILESTONE_SERVICES: Mapping[str, str] = {
-    conventions.WEBHOOK_RECEIVED: conventions.SERVICE_WEBHOOK,
-    conventions.JOB_QUEUED: conventions.SERVICE_WEBHOOK,
-    conventions.TASK_LAUNCHED: conventions.SERVICE_QUEUE,
-    conventions.RUNNER_STARTED: conventions.SERVICE_RUNNER,
-    conventions.WORKFLOW_COMPLETED: conventions.SERVICE_RUNNER,
-    conventions.RUNNER_ORPHANED: conventions.SERVICE_RECONCILER,
-}
-# breakdownMs: name -> (from milestone, to milestone).
-BREAKDOWN: Mapping[str, tuple[str, str]] = {
-    "dispatch": (conventions.WEBHOOK_RECEIVED, conventions.JOB_QUEUED),
-    "queue": (conventions.JOB_QUEUED, conventions.TASK_LAUNCHED),
-    "startup": (conventions.TASK_LAUNCHED, conventions.RUNNER_STARTED),
-    "execution": (conventions.RUNNER_STARTED, conventions.WORKFLOW_COMPLETED),
-    "total": (conventions.WEBHOOK_RECEIVED, conventions.WORKFLOW_COMPLETED),
-}
 ARROW = "→"
 
 
@@ -109,39 +85,49 @@ def check_correlation_id(value: str) -> str:
 # --- spans ------------------------------------------------------------------------------------------------
 
 
-def derive_spans(head: TraceHead) -> list[Span]:
+def derive_spans(head: TraceHead, journey: Journey | None) -> list[Span]:
     """Phase, point and duration spans, ordered by start (phases, then points, first on ties), then end."""
-    spans = phase_spans(head) + [event_span(event) for event in head.events]
+    spans = phase_spans(head, journey) + [event_span(event, journey) for event in head.events]
     order = {PHASE: 0, POINT: 1, DURATION: 2}
     return sorted(spans, key=lambda s: (s.start_ms, order[s.kind], s.end_ms, s.action, s.service))
 
 
-def phase_spans(head: TraceHead) -> list[Span]:
+def phase_spans(head: TraceHead, journey: Journey | None) -> list[Span]:
+    if journey is None:
+        return []
     milestones = head.milestones
-    journey = [m for m in conventions.TRACKED_MILESTONES if m not in conventions.TERMINAL_MILESTONES]
+    path = list(journey.path)
     spans = []
-    for milestone in PHASE_NAMES:
-        if milestone not in milestones:
+    for milestone in (*journey.milestones[1:], *(a for a in journey.terminal if a not in journey.milestones)):
+        name = journey.phase_ending(milestone)
+        if milestone not in milestones or name is None:
             continue
-        # A journey milestone follows the last one present before it; a terminal one, the last present at all.
-        earlier = journey[: journey.index(milestone)] if milestone in journey else journey
+        # A path milestone follows the last one present before it; a resolution, the last present at all.
+        earlier = path[: path.index(milestone)] if milestone in path else path
         previous = next((m for m in reversed(earlier) if m in milestones), None)
         if previous is None:
             continue
         event = milestone_event(head, milestone)
+        failed = bool(event and failed_event(event, journey))
         start, end = milestones[previous], milestones[milestone]
         spans.append(
             Span(
-                service=event.service if event else MILESTONE_SERVICES[milestone],
-                action=f"{PHASE_NAMES[milestone]}: {previous}{ARROW}{milestone}",
+                service=event.service if event else journey.service_of(milestone),
+                action=f"{name}: {previous}{ARROW}{milestone}",
                 kind=PHASE,
                 start_ms=start,
                 end_ms=max(start, end),  # clock skew between services must not draw a negative bar
-                failed=bool(event and event.failed),
-                error=error_of(event) if event and event.failed else None,
+                failed=failed,
+                error=error_of(event, journey) if event and failed else None,
             )
         )
     return spans
+
+
+def failed_event(event: TraceEvent, journey: Journey | None) -> bool:
+    """The event failed on its own, or it is the journey's sweep resolution (e.g. an orphaned unit)."""
+    sweep = journey.sweep if journey else None
+    return event.failed or (sweep is not None and event.action == sweep.action)
 
 
 def milestone_event(head: TraceHead, milestone: str) -> TraceEvent | None:
@@ -160,16 +146,17 @@ def event_duration_ms(event: TraceEvent) -> int | None:
     return round(value)
 
 
-def event_span(event: TraceEvent) -> Span:
+def event_span(event: TraceEvent, journey: Journey | None) -> Span:
     duration = event_duration_ms(event)
+    failed = failed_event(event, journey)
     return Span(
         service=event.service,
         action=event.action,
         kind=POINT if duration is None else DURATION,
         start_ms=event.time_ms - (duration or 0),
         end_ms=event.time_ms,
-        failed=event.failed,
-        error=error_of(event) if event.failed else None,
+        failed=failed,
+        error=error_of(event, journey) if failed else None,
         metadata=event.metadata,
     )
 
@@ -177,15 +164,20 @@ def event_span(event: TraceEvent) -> Span:
 # --- breakdown, errors, outcome ---------------------------------------------------------------------------
 
 
-def breakdown(milestones: Mapping[str, int]) -> dict[str, int | None]:
-    """Milliseconds per phase; None when either end is missing. Negative means clock skew, shown as is."""
+def breakdown(milestones: Mapping[str, int], journey: Journey | None) -> dict[str, int | None]:
+    """Milliseconds per phase, then `total` (first to last milestone); None when either end is missing.
+    Negative means clock skew, shown as is."""
+    if journey is None:
+        return {}
+    pairs = [(phase.name, phase.start, phase.end) for phase in journey.phases]
+    pairs.append(("total", journey.milestones[0], journey.milestones[-1]))
     return {
         name: milestones[end] - milestones[start] if start in milestones and end in milestones else None
-        for name, (start, end) in BREAKDOWN.items()
+        for name, start, end in pairs
     }
 
 
-def error_of(event: TraceEvent) -> dict[str, Any]:
+def error_of(event: TraceEvent, journey: Journey | None = None) -> dict[str, Any]:
     """The logged `metadata.error` as an object with a `type`, or one made from why the event failed."""
     error = event.error
     if isinstance(error, dict) and error:
@@ -193,8 +185,9 @@ def error_of(event: TraceEvent) -> dict[str, Any]:
     if isinstance(error, str | int | float) and not isinstance(error, bool) and error != "":
         return {"type": "Error", "message": str(error)}
     metadata = event.metadata
-    if event.action == conventions.RUNNER_ORPHANED:
-        found: dict[str, Any] = {"type": "RunnerOrphaned"}
+    sweep = journey.sweep if journey else None
+    if sweep is not None and event.action == sweep.action:
+        found: dict[str, Any] = {"type": sweep.error or "Unresolved"}
     elif metadata.get("conclusion") == "failure":
         found = {"type": "WorkflowFailed"}
     elif isinstance(metadata.get("status"), int) and not isinstance(metadata.get("status"), bool):
@@ -206,53 +199,70 @@ def error_of(event: TraceEvent) -> dict[str, Any]:
     return found
 
 
-def trace_errors(head: TraceHead) -> list[ErrorDocument]:
+def trace_errors(head: TraceHead, journey: Journey | None) -> list[ErrorDocument]:
     return [
-        {"service": e.service, "action": e.action, "time": iso_ms(e.time_ms), "error": error_of(e)}
+        {"service": e.service, "action": e.action, "time": iso_ms(e.time_ms), "error": error_of(e, journey)}
         for e in head.events
-        if e.failed
+        if failed_event(e, journey)
     ]
 
 
-def outcome(head: TraceHead) -> str:
-    """success | failure | cancelled | orphaned | running | pending: how the journey ended, so far."""
-    if conventions.RUNNER_ORPHANED in head.milestones or any(
-        str(claim).startswith("sweeper/") for claim in head.claims.values()
+def outcome(head: TraceHead, journey: Journey | None) -> str:
+    """How the unit ended, so far: the sweep resolution's name (e.g. orphaned) when swept or reported; else a
+    resolution's outcome field (e.g. the conclusion), or failure / success; else running once it opened,
+    else pending."""
+    if journey is None:
+        return "pending"
+    sweep = journey.sweep
+    if sweep is not None and (
+        sweep.action in head.milestones or any(str(claim).startswith("sweeper/") for claim in head.claims.values())
     ):
-        return "orphaned"
-    if conventions.WORKFLOW_COMPLETED in head.milestones:
-        event = milestone_event(head, conventions.WORKFLOW_COMPLETED)
-        conclusion = event.metadata.get("conclusion") if event else None
-        if isinstance(conclusion, str) and conclusion:
-            return conclusion
-        return "failure" if event and event.failed else "success"
-    if conventions.RUNNER_STARTED in head.milestones:
+        return sweep.name
+    for resolution in journey.resolutions:
+        if resolution.sweep or resolution.action not in head.milestones:
+            continue
+        event = milestone_event(head, resolution.action)
+        value = _event_field(event, resolution.outcome_field) if event and resolution.outcome_field else None
+        if isinstance(value, str) and value:
+            return value
+        return "failure" if event and failed_event(event, journey) else "success"
+    if journey.opens in head.milestones:
         return "running"
     return "pending"
+
+
+def _event_field(event: TraceEvent, path: tuple[str, ...]) -> Any:
+    """A field of a stored event, addressed as in a matcher (metadata.x, level, service, action)."""
+    value: Any = {"metadata": event.metadata, "level": event.level, "service": event.service}
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 # --- documents --------------------------------------------------------------------------------------------
 
 
-def trace_view(head: TraceHead) -> TraceDocument:
+def trace_view(head: TraceHead, journey: Journey | None) -> TraceDocument:
     """The trace as the JSON document shared by `slo trace --json` and GET /traces/{id}."""
+    declared = journey.milestones if journey else ()
     milestones: dict[str, str | None] = {
-        m: iso_ms(head.milestones[m]) if m in head.milestones else None for m in conventions.MILESTONES
+        m: iso_ms(head.milestones[m]) if m in head.milestones else None for m in declared
     }
-    if conventions.RUNNER_ORPHANED in head.milestones:
-        milestones[conventions.RUNNER_ORPHANED] = iso_ms(head.milestones[conventions.RUNNER_ORPHANED])
+    for action in journey.terminal if journey else ():  # a resolution off the path shows only when it happened
+        if action not in milestones and action in head.milestones:
+            milestones[action] = iso_ms(head.milestones[action])
     return {
         "correlationId": head.correlation_id,
         "found": True,
         "workflowId": head.workflow_id,
         "repository": head.repository,
         "firstSeen": iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else None,
-        "outcome": outcome(head),
+        "outcome": outcome(head, journey),
         "truncated": head.truncated,
         "milestones": milestones,
-        "breakdownMs": breakdown(head.milestones),
-        "spans": [span.to_json() for span in derive_spans(head)],
-        "errors": trace_errors(head),
+        "breakdownMs": breakdown(head.milestones, journey),
+        "spans": [span.to_json() for span in derive_spans(head, journey)],
+        "errors": trace_errors(head, journey),
     }
 
 
@@ -260,11 +270,13 @@ def not_found_view(correlation_id: str) -> NotFoundDocument:
     return {"correlationId": correlation_id, "found": False}
 
 
-def trace_summary(correlation_id: str, first_seen_ms: int, head: TraceHead | None) -> TraceSummary:
+def trace_summary(
+    correlation_id: str, first_seen_ms: int, head: TraceHead | None, journey: Journey | None
+) -> TraceSummary:
     return {
         "correlationId": correlation_id,
         "firstSeen": iso_ms(first_seen_ms),
         "workflowId": head.workflow_id if head else None,
         "repository": head.repository if head else None,
-        "outcome": outcome(head) if head else "unknown",
+        "outcome": outcome(head, journey) if head else "unknown",
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
+from processors.spec.model import Journey
 from processors.stitching.model import TraceHead
 from processors.timeutil import parse_iso8601
 from processors.tracing.view import ARROW, PHASE, POINT, Span, breakdown, derive_spans, iso_ms, outcome, trace_errors
@@ -24,7 +25,7 @@ MIN_ACTION = 16
 DURATION_WIDTH = 7
 
 
-OUTCOME_STYLES = {"success": "bold green", "failure": "bold red", "orphaned": "bold red", "cancelled": "bold yellow"}
+OUTCOME_STYLES = {"success": "bold green", "failure": "bold red", "cancelled": "bold yellow"}
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,16 @@ def _fit(text: str, width: int, glyphs: Glyphs) -> str:
     return text if len(text) <= width else text[: width - len(glyphs.ellipsis)] + glyphs.ellipsis
 
 
-def waterfall_lines(head: TraceHead, *, width: int = MAX_WIDTH, unicode: bool = True) -> list[Text]:
+def waterfall_lines(
+    head: TraceHead, journey: Journey | None, *, width: int = MAX_WIDTH, unicode: bool = True
+) -> list[Text]:
     glyphs = Glyphs.for_console(unicode)
     width = min(width, MAX_WIDTH)
     fixed = OFFSET_WIDTH + SERVICE_WIDTH + DURATION_WIDTH + 5
     action_width = max(MIN_ACTION, min(ACTION_WIDTH, width - fixed - MIN_BAR))  # narrow terminals shrink it
     bar_width = max(MIN_BAR, width - fixed - action_width)
-    spans = derive_spans(head)
-    lines = _header(head, glyphs, width)
+    spans = derive_spans(head, journey)
+    lines = _header(head, journey, glyphs, width)
     if not spans:
         lines.append(Text("no events stored for this trace", style="dim"))
         return [_clip(line, width, glyphs) for line in lines]
@@ -98,7 +101,7 @@ def waterfall_lines(head: TraceHead, *, width: int = MAX_WIDTH, unicode: bool = 
     )
     for span in spans:
         lines.append(_span_line(span, origin, extent, action_width, bar_width, glyphs))
-    errors = trace_errors(head)
+    errors = trace_errors(head, journey)
     if errors:
         lines.append(Text(f"errors ({len(errors)})", style="bold red"))
         for error in errors:
@@ -120,16 +123,17 @@ def _clip(line: Text, width: int, glyphs: Glyphs) -> Text:
     return line
 
 
-def _header(head: TraceHead, glyphs: Glyphs, width: int) -> list[Text]:
+def _header(head: TraceHead, journey: Journey | None, glyphs: Glyphs, width: int) -> list[Text]:
     """Two lines at 100 columns; on a narrower terminal they wrap rather than lose the outcome."""
     title: list[tuple[str, Text]] = [("", Text("trace ", style="bold") + Text(head.correlation_id, style="bold cyan"))]
     for label, value in (("workflow", head.workflow_id), ("repo", head.repository)):
         if value:
             title.append(("  ", Text(f"{label} {value}")))
-    result = outcome(head)
-    title.append(("  ", Text(result, style=OUTCOME_STYLES.get(result, "bold"))))
-    phases = breakdown(head.milestones)
-    order = ("total", "queue", "startup", "execution")  # dispatch is tens of ms: the waterfall shows it
+    result = outcome(head, journey)
+    swept = journey is not None and journey.sweep is not None and result == journey.sweep.name
+    title.append(("  ", Text(result, style="bold red" if swept else OUTCOME_STYLES.get(result, "bold"))))
+    phases = breakdown(head.milestones, journey)
+    order = ("total", *(name for name in phases if name != "total"))
     summary = [("", Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-")))]
     for index, name in enumerate(order):
         summary.append(("   " if index == 0 else "  ", Text(f"{name} {_or_dash(phases[name])}", style="dim")))
@@ -178,7 +182,7 @@ def console_is_unicode(console: Console) -> bool:
     return console.encoding.lower().replace("-", "").replace("_", "").startswith("utf")
 
 
-def print_waterfall(head: TraceHead, console: Console | None = None) -> None:
+def print_waterfall(head: TraceHead, journey: Journey | None, console: Console | None = None) -> None:
     console = console or Console()
-    for line in waterfall_lines(head, width=console.width, unicode=console_is_unicode(console)):
+    for line in waterfall_lines(head, journey, width=console.width, unicode=console_is_unicode(console)):
         console.print(line, no_wrap=True, overflow="crop", crop=True, soft_wrap=False)

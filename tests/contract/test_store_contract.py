@@ -115,17 +115,17 @@ def test_traces_are_found_by_workflow_and_by_repository_newest_first(store):
     assert store.find_traces(workflow_id="nope") == []
 
 
-def test_open_runners_are_listed_until_they_resolve(store):
+def test_open_units_are_listed_until_they_resolve(store):
     started = int(T0 * 1000)
     head = TraceHead(correlation_id=cid(7), milestones={"runner_started": started}, open_since_ms=started,
                      first_seen_ms=started)
     store.commit(Commit(heads={cid(7): HeadWrite(head, ttl=0)}))
-    assert store.open_runners(T0 + 1) == [cid(7)]
-    assert store.open_runners(T0 - 1) == []
+    assert store.open_units(T0 + 1) == [cid(7)]
+    assert store.open_units(T0 - 1) == []
     resolved = store.trace(cid(7))
     resolved.open_since_ms = None
     store.commit(Commit(heads={cid(7): HeadWrite(resolved, ttl=0)}))
-    assert store.open_runners(T0 + 1) == []
+    assert store.open_units(T0 + 1) == []
 
 
 def test_exemplars_come_back_newest_first_without_repeats(store):
@@ -149,10 +149,10 @@ def test_alert_transitions_are_recorded_once_and_states_never_go_back_in_time(st
 
 
 def test_gauges_move_by_their_deltas_and_start_at_zero(store):
-    assert store.gauge("runners-active") == 0
-    store.commit(Commit(gauges={"runners-active": 3}))
-    store.commit(Commit(gauges={"runners-active": -1}))
-    assert store.gauge("runners-active") == 2
+    assert store.gauge("open-units") == 0
+    store.commit(Commit(gauges={"open-units": 3}))
+    store.commit(Commit(gauges={"open-units": -1}))
+    assert store.gauge("open-units") == 2
 
 
 def test_an_hour_read_that_ends_mid_hour_still_sees_the_current_hour(store):
@@ -171,7 +171,7 @@ def _reads(store, start: int, end: int) -> dict[str, object]:
         "window": store.window_counts("api", start, end),
         "exemplars": store.exemplars("api", start, end, limit=10),
         "digest": None if digest is None else (digest.count, digest.quantile(0.5), digest.quantile(0.99)),
-        "gauge": store.gauge("runners-active"),
+        "gauge": store.gauge("open-units"),
     }
 
 
@@ -188,7 +188,7 @@ def _chunk(expected: Position | None, to: Position, minute: int, bad_id: str, va
             DigestKey("lat", M, bucket): TDigest.from_values(values),
             DigestKey("lat", H, HOUR0 + (minute // 60) * 3600): TDigest.from_values(values),
         },
-        gauges={"runners-active": 1},
+        gauges={"open-units": 1},
     )
 
 

@@ -35,7 +35,7 @@ def open_runner(n: int, started_ms: int) -> dict[str, HeadWrite]:
     return {cid(n): HeadWrite(head, ttl=0)}
 
 
-def test_open_runners_are_looked_back_over_the_trace_ttl_oldest_first_ties_by_id(store):
+def test_open_units_are_looked_back_over_the_trace_ttl_oldest_first_ties_by_id(store):
     now = int(T0)
     ttl = store.trace_ttl_days * DAY
     started = {
@@ -46,5 +46,5 @@ def test_open_runners_are_looked_back_over_the_trace_ttl_oldest_first_ties_by_id
     }
     for n, seconds in started.items():
         store.commit(Commit(heads=open_runner(n, seconds * 1000)))
-    assert store.open_runners(now) == [cid(4), cid(2), cid(3), cid(5)]
-    assert store.open_runners(now - 3600) == [cid(4)]
+    assert store.open_units(now) == [cid(4), cid(2), cid(3), cid(5)]
+    assert store.open_units(now - 3600) == [cid(4)]

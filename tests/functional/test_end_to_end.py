@@ -27,13 +27,13 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from correlation import HEADER
-from processors import conventions
 from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.spec import load_spec
 from processors.store import DynamoDBStore, dynamodb_client
 from processors.store.view import StoreView
 from tests import e2e_system as system
+from tests import runner_platform as conventions
 from tests.conftest import create_table
 
 MILESTONES = ("webhook_received", "job_queued", "task_launched", "runner_started", "workflow_completed")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from processors import conventions
 from processors.handlers import evaluator
 from processors.spec import load_spec
 from processors.store.types import RollupReport
+from tests import runner_platform as conventions
 from tests.fakes.alerting import MemoryAlertStore, MemoryNotifier
 from tests.fakes.evaluating import Phase, SeriesView, minute_counts
 

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processors import conventions
-from processors.classifying.builtin import BUILTIN_COUNTERS
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
+from processors.spec import load_spec
 from processors.store import DynamoDBStore, SqliteStore, TransientStoreError, dynamodb_client
+from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
 from tests.conftest import create_table
 
@@ -118,7 +118,7 @@ def build_records() -> list[dict[str, Any]]:
 
 
 RECORDS = build_records()
-SLIS = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in BUILTIN_COUNTERS))
+SLIS = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in load_spec().counters))
 SKETCHES = ("queue-latency", "api-latency", "runner-startup")
 
 
@@ -134,7 +134,7 @@ def snapshot(store: Any) -> dict[str, Any]:
     }
     checkpoint = store.checkpoint("arn:aws:kinesis:us-east-1:123456789012:stream/test", SHARD)
     state["checkpoint"] = checkpoint.position if checkpoint else None
-    state["runners-active"] = store.gauge("runners-active")
+    state["open-units"] = store.gauge("open-units")
     for sketch in SKETCHES:  # digests: same count and same quantiles as the clean pass
         digest = store.digest(sketch, start, end)
         state[f"digest/{sketch}"] = (digest.count, digest.quantile(0.5), digest.quantile(0.99)) if digest else None
@@ -229,7 +229,7 @@ def test_the_generated_input_holds_what_the_test_says() -> None:
 
 def test_the_clean_pass_counts_what_the_generator_put_in(sqlite_clean: dict[str, Any]) -> None:
     assert counted(sqlite_clean) == (TRUTH, TRUTH_VALUES)
-    assert sqlite_clean["runners-active"] == 0  # every started runner resolved (one orphaned)
+    assert sqlite_clean["open-units"] == 0  # every started runner resolved (one orphaned)
     assert sqlite_clean["digest/queue-latency"][0] == 8
     assert sqlite_clean["digest/api-latency"][0] == 40
 

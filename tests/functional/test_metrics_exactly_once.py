@@ -102,7 +102,7 @@ def test_replaying_the_same_input_twice_leaves_every_operator_metric_identical(
     assert metrics_by_minute(store, spec) == clean
     deliver(store, spec, RECORDS)
     assert metrics_by_minute(store, spec) == clean
-    assert store.gauge("runners-active") == 1
+    assert store.gauge("open-units") == 1
 
 
 def test_a_bisected_retry_leaves_every_operator_metric_identical(

@@ -8,12 +8,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processors import conventions
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
 from processors.store import DynamoDBStore, SqliteStore, dynamodb_client
 from processors.store.dynamodb import TRANSACTION_LIMIT
 from processors.timeutil import parse_iso8601
+from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, iso, kinesis_record, log_line
 from tests.conftest import create_table
 

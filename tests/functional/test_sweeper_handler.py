@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from processors import conventions
 from processors.decoding import decode_record
 from processors.handlers import sweeper
 from processors.ingest import Ingestor
 from processors.sweeping import Sweeper
+from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line
 
 
@@ -41,7 +41,7 @@ def test_a_runner_past_max_runtime_is_swept_once_however_often_the_sweeper_runs(
     assert sweeper.lambda_handler(scheduled("2026-10-01T06:01:00Z"), lambda_context)["swept"] == 0  # a retry
     assert sweeper.lambda_handler(scheduled("2026-10-01T07:00:00Z"), lambda_context)["swept"] == 0
     assert orphan_counts(ingestor.store) == (1, 2)  # the completed runner good, the silent one bad
-    assert ingestor.store.gauge("runners-active") == 0
+    assert ingestor.store.gauge("open-units") == 0
 
 
 def test_a_completion_that_arrives_after_the_sweep_does_not_flip_it(ingestor, lambda_context) -> None:

@@ -11,7 +11,7 @@ import pytest
 from processors.handlers import trace_api
 from processors.store import StoreUnavailableError
 from processors.tracing import trace_view
-from tests.builders import T0, load_event
+from tests.builders import SPEC_JOURNEY, T0, load_event
 from tests.functional.test_trace_cli import SECRET, ingest, journey
 
 SAMPLE_ID = "7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01"  # the ID in events/apigw-get-trace.json
@@ -45,7 +45,7 @@ def test_a_known_id_returns_200_with_the_trace_json_in_one_read(served):
     assert status == 200
     assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
     assert served.stats.read_requests - reads == 1
-    assert body == json.loads(json.dumps(trace_view(served.trace(SAMPLE_ID))))
+    assert body == json.loads(json.dumps(trace_view(served.trace(SAMPLE_ID), SPEC_JOURNEY)))
     assert body["found"] is True and body["breakdownMs"]["queue"] == 312
     assert trace_api.logger.get_correlation_id() == SAMPLE_ID
 

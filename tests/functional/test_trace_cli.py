@@ -14,9 +14,9 @@ import pytest
 
 import processors.cli as cli
 import processors.cli.trace as trace_command
-from processors import conventions as c
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
+from tests import runner_platform as c
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 
 SECRET = "ghp_TopSecret123"

@@ -26,7 +26,7 @@ from correlation import (
     set_correlation_id,
     sqs_attributes,
 )
-from processors import conventions
+from tests import runner_platform as conventions
 
 CID = "6f1c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
 OTHER = "0b9e8d7c-6b5a-4f3e-9d2c-1b0a9f8e7d6c"
@@ -303,8 +303,13 @@ def test_setting_an_invalid_id_fails_and_keeps_the_current_one() -> None:
     assert get_correlation_id() == CID
 
 
-def test_the_vocabulary_copy_equals_the_pipeline_conventions() -> None:
-    assert correlation.VOCABULARY == conventions.VOCABULARY
+def test_the_vocabulary_copy_equals_the_shipped_spec_vocabulary() -> None:
+    from importlib import resources
+
+    from processors.spec import load_spec
+
+    spec = load_spec(str(resources.files("processors").joinpath("slos.yaml")))
+    assert set(correlation.VOCABULARY) == set(spec.vocabulary) == set(conventions.VOCABULARY)
 
 
 def test_the_package_exports_exactly_its_public_names() -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from processors import conventions
 from processors.dashboards import (
     DASHBOARD_NAMES,
     DashboardError,
@@ -18,6 +17,7 @@ from processors.dashboards import (
     render,
     rewrite_template,
 )
+from tests import runner_platform as conventions
 
 SLOS = (DashboardSlo("queue-latency", 0.999), DashboardSlo("api-availability", 0.999))
 
@@ -32,13 +32,14 @@ def emitted_metrics() -> dict[str, set[tuple[str, ...]]]:
     plain: set[tuple[str, ...]] = {()}
     by_slo = {(evaluating.DIMENSION_SLO,)}
     emitted: dict[str, set[tuple[str, ...]]] = {}
-    operator_names = [v for k, v in vars(operator).items() if k.endswith("_METRIC") and isinstance(v, str)]
-    for name in operator_names:
-        emitted[name] = set(plain)
-    for latency, _sketch in operator.LATENCY_SKETCHES:
-        for suffix in (*(s for s, _q in operator.QUANTILES), "Count"):
-            emitted[f"{latency}{suffix}"] = set(plain)
-    emitted[operator.MTTR_METRIC] = plain | by_slo  # overall and per SLO (operator._mttr_points)
+    from processors.spec import load_spec
+
+    for metric in load_spec().metrics:  # the spec's operator metrics
+        emitted[metric.name] = plain | by_slo if metric.kind == "mttr" else set(plain)  # MTTR: overall and per SLO
+        if metric.kind == "latency":
+            for suffix in (*(s for s, _q in operator.QUANTILES), "Count"):
+                emitted[f"{metric.name}{suffix}"] = set(plain)
+    emitted[operator.TRACE_COVERAGE_METRIC] = set(plain)
     emitted[evaluating.METRIC_ATTAINMENT] = set(by_slo)
     emitted[evaluating.METRIC_BUDGET_REMAINING] = set(by_slo)
     emitted[evaluating.METRIC_COMPLIANT] = set(by_slo)

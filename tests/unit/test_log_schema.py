@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from processors import conventions
 from processors.decoding.structured import is_correlation_id
+from tests import runner_platform as conventions
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "schema" / "log-v1.schema.json"

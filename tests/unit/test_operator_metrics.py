@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from processors import conventions
 from processors.decoding import decode_record
 from processors.evaluating import MetricPoint
 from processors.evaluating.service import alert_log_since, evaluate_at, metric_minute, minute_readings
@@ -19,6 +18,7 @@ from processors.metrics import build_documents, distribution_values, document_va
 from processors.metrics import operator_metric_points as points_of
 from processors.sketch import TDigest
 from processors.store.view import StoreView
+from tests import runner_platform as conventions
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 
 SHARD = "shardId-000000000000"
@@ -150,9 +150,9 @@ def test_latency_percentiles_come_from_the_minute_digest_and_the_distribution_ho
     assert sorted(values[metric]) == pytest.approx(sorted(millis), abs=0.01)
 
 
-def test_the_gauge_is_the_store_level_of_open_runners(loaded: Any, spec: Any) -> None:
+def test_the_gauge_is_the_store_level_of_open_units(loaded: Any, spec: Any) -> None:
     values = by_name(operator_metric_points(loaded, spec, NOW))
-    assert values["RunnersActive"] == loaded.gauge("runners-active") == 1  # only cid(60) never completed
+    assert values["RunnersActive"] == loaded.gauge("open-units") == 1  # only cid(60) never completed
 
 
 def test_a_quiet_minute_emits_zero_counters_and_no_ratio_so_nothing_is_nan(loaded: Any, spec: Any) -> None:
@@ -211,10 +211,11 @@ def test_a_minute_without_vocabulary_events_emits_no_trace_coverage(loaded: Any,
     assert "TraceCoverage" not in by_name(operator_metric_points(loaded, spec, NOW + 3600))
 
 
-def test_a_spec_without_a_runner_cost_emits_no_cost_per_build(loaded: Any, spec: Any) -> None:
+def test_a_spec_without_a_cost_metric_emits_no_cost_per_build(loaded: Any, spec: Any) -> None:
     from dataclasses import replace
 
-    values = by_name(operator_metric_points(loaded, replace(spec, runner_cost_per_hour=0.0), NOW))
+    metrics = tuple(m for m in spec.metrics if m.kind != "cost")
+    values = by_name(operator_metric_points(loaded, replace(spec, metrics=metrics), NOW))
     assert "CostPerBuild" not in values
 
 

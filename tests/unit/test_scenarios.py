@@ -12,10 +12,10 @@ from functools import cache
 
 import pytest
 
-from processors import conventions
 from processors.alerting import NotificationsFailedError, evaluate_and_record, read_signals
 from processors.evaluating import evaluate, mttr_seconds, status_document
 from processors.spec import Slo, Spec, load_spec
+from tests import runner_platform as conventions
 from tests.alert_fakes import MemoryAlertStore, MemoryNotifier, Phase, SeriesView, minute_counts
 from tests.alert_scenarios import (
     HISTORY,

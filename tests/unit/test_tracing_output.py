@@ -9,16 +9,17 @@ import re
 import pytest
 from rich.console import Console
 
-from processors import conventions as c
 from processors.tracing import otlp_trace, print_waterfall, waterfall_lines
 from processors.tracing.waterfall import human_ms
+from tests import runner_platform as c
+from tests.builders import SPEC_JOURNEY
 from tests.unit.test_tracing_view import CID, FAILED, JOURNEY, ORPHANED, head_of
 
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9]m|\x1b\[[0-9;]*38;")
 
 
 def rendered(head, *, width=100, unicode=True) -> list[str]:  # type: ignore[no-untyped-def]
-    return [line.plain for line in waterfall_lines(head, width=width, unicode=unicode)]
+    return [line.plain for line in waterfall_lines(head, SPEC_JOURNEY, width=width, unicode=unicode)]
 
 
 @pytest.mark.parametrize("width", [100, 140, 80, 60])
@@ -54,7 +55,7 @@ def test_without_unicode_the_waterfall_is_pure_ascii():
 def test_no_color_drops_the_colours_but_keeps_the_marks(monkeypatch):
     def render() -> str:
         out = io.StringIO()
-        print_waterfall(head_of(FAILED), Console(file=out, width=100, force_terminal=True))
+        print_waterfall(head_of(FAILED), SPEC_JOURNEY, Console(file=out, width=100, force_terminal=True))
         return out.getvalue()
 
     monkeypatch.delenv("NO_COLOR", raising=False)
@@ -67,7 +68,7 @@ def test_no_color_drops_the_colours_but_keeps_the_marks(monkeypatch):
 
 def test_a_non_utf8_console_gets_the_ascii_waterfall():
     out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
-    print_waterfall(head_of(FAILED), Console(file=out, width=100, color_system=None))
+    print_waterfall(head_of(FAILED), SPEC_JOURNEY, Console(file=out, width=100, color_system=None))
     out.flush()
     text = out.buffer.getvalue().decode("ascii")  # type: ignore[attr-defined]
     assert "x workflow_completed" in text
@@ -140,7 +141,7 @@ def all_spans(document):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("events", [JOURNEY, FAILED, ORPHANED], ids=["journey", "failed", "orphaned"])
 def test_otlp_ids_are_hex_and_every_span_hangs_off_one_root(events):
-    document = otlp_trace(head_of(events))
+    document = otlp_trace(head_of(events), SPEC_JOURNEY)
     spans = [span for _, span in all_spans(document)]
     assert {s["traceId"] for s in spans} == {CID.replace("-", "")}
     assert all(HEX32.match(s["traceId"]) and HEX16.match(s["spanId"]) for s in spans)
@@ -152,7 +153,7 @@ def test_otlp_ids_are_hex_and_every_span_hangs_off_one_root(events):
 
 def test_otlp_times_are_nanosecond_strings_and_the_root_covers_the_trace():
     head = head_of(JOURNEY)
-    spans = [span for _, span in all_spans(otlp_trace(head))]
+    spans = [span for _, span in all_spans(otlp_trace(head, SPEC_JOURNEY))]
     for span in spans:
         assert isinstance(span["startTimeUnixNano"], str) and span["startTimeUnixNano"].isdigit()
         assert int(span["endTimeUnixNano"]) >= int(span["startTimeUnixNano"])
@@ -165,7 +166,7 @@ def test_otlp_times_are_nanosecond_strings_and_the_root_covers_the_trace():
 
 
 def test_otlp_groups_spans_by_service_into_resources():
-    document = otlp_trace(head_of(JOURNEY))
+    document = otlp_trace(head_of(JOURNEY), SPEC_JOURNEY)
     services = [rs["resource"]["attributes"][0]["value"]["stringValue"] for rs in document["resourceSpans"]]
     assert sorted(services) == sorted({c.SERVICE_WEBHOOK, c.SERVICE_QUEUE, c.SERVICE_RUNNER})
     for service, span in all_spans(document):
@@ -175,7 +176,7 @@ def test_otlp_groups_spans_by_service_into_resources():
 
 
 def test_otlp_failed_spans_have_status_error_and_the_others_ok():
-    spans = [span for _, span in all_spans(otlp_trace(head_of(FAILED)))]
+    spans = [span for _, span in all_spans(otlp_trace(head_of(FAILED), SPEC_JOURNEY))]
     by_name = {s["name"]: s for s in spans}
     assert by_name[c.WORKFLOW_COMPLETED]["status"] == {"code": 2, "message": "StepFailed"}
     assert by_name["execution: runner_started→workflow_completed"]["status"]["code"] == 2
@@ -184,13 +185,13 @@ def test_otlp_failed_spans_have_status_error_and_the_others_ok():
 
 
 def test_otlp_export_is_deterministic_and_json():
-    first, second = otlp_trace(head_of(FAILED)), otlp_trace(head_of(FAILED))
+    first, second = otlp_trace(head_of(FAILED), SPEC_JOURNEY), otlp_trace(head_of(FAILED), SPEC_JOURNEY)
     assert json.dumps(first) == json.dumps(second)
     assert json.loads(json.dumps(first)) == first
 
 
 def test_otlp_attribute_values_follow_the_proto_json_mapping():
-    spans = {s["name"]: s for _, s in all_spans(otlp_trace(head_of(JOURNEY)))}
+    spans = {s["name"]: s for _, s in all_spans(otlp_trace(head_of(JOURNEY), SPEC_JOURNEY))}
     attributes = {a["key"]: a["value"] for a in spans[c.CACHE_HIT]["attributes"]}
     assert attributes["slo.metadata.bytes"] == {"intValue": "1234"}  # int64 as a string
     assert attributes["slo.correlation_id"] == {"stringValue": CID}

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from processors import conventions as c
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.tracing import MalformedCorrelationIdError, check_correlation_id, derive_spans, outcome, trace_view
 from processors.tracing.view import error_of
+from tests import runner_platform as c
+from tests.builders import SPEC_JOURNEY
 
 CID = "7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01"
 T = 1_790_812_801_234  # 2026-10-01T00:00:01.234Z in epoch ms
@@ -83,7 +84,7 @@ FAILED = replaced(
     ],
 )
 def test_the_breakdown_is_milestone_differences_with_nulls_for_missing_ends(case, events, expected):
-    assert trace_view(head_of(events))["breakdownMs"] == expected, case
+    assert trace_view(head_of(events), SPEC_JOURNEY)["breakdownMs"] == expected, case
 
 
 @pytest.mark.parametrize(
@@ -96,21 +97,21 @@ def test_the_breakdown_is_milestone_differences_with_nulls_for_missing_ends(case
     ],
 )
 def test_milestones_always_list_the_five_keys(case, events, nulls, orphaned_key):
-    milestones = trace_view(head_of(events))["milestones"]
+    milestones = trace_view(head_of(events), SPEC_JOURNEY)["milestones"]
     assert list(milestones)[:5] == list(c.MILESTONES), case
     assert [k for k, v in milestones.items() if v is None] == nulls, case
     assert (c.RUNNER_ORPHANED in milestones) is orphaned_key, case
 
 
 def test_timestamps_are_iso_utc_with_milliseconds():
-    document = trace_view(head_of(JOURNEY))
+    document = trace_view(head_of(JOURNEY), SPEC_JOURNEY)
     assert document["milestones"][c.WEBHOOK_RECEIVED] == "2026-10-01T00:00:01.234Z"
     assert document["milestones"][c.JOB_QUEUED] == "2026-10-01T00:00:01.314Z"
     assert document["firstSeen"] == "2026-10-01T00:00:01.234Z"
 
 
 def spans_by_action(events: list[tuple[int, str, str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    return {s["action"]: dict(s) for s in trace_view(head_of(events))["spans"]}
+    return {s["action"]: dict(s) for s in trace_view(head_of(events), SPEC_JOURNEY)["spans"]}
 
 
 @pytest.mark.parametrize(
@@ -189,7 +190,7 @@ def test_spans_are_derived_from_milestones_and_events(case, events, action, expe
 
 
 def test_every_event_gives_one_span_and_every_milestone_gap_one_phase():
-    spans = derive_spans(head_of(JOURNEY))
+    spans = derive_spans(head_of(JOURNEY), SPEC_JOURNEY)
     assert sum(s.kind != "phase" for s in spans) == len(JOURNEY)
     assert [s.action.split(":")[0] for s in spans if s.kind == "phase"] == ["dispatch", "queue", "startup", "execution"]
     assert [s.start_ms for s in spans] == sorted(s.start_ms for s in spans)
@@ -232,7 +233,7 @@ def test_every_event_gives_one_span_and_every_milestone_gap_one_phase():
     ],
 )
 def test_errors_list_every_failed_event(case, events, levels, expected):
-    errors = trace_view(head_of(events, level=levels))["errors"]
+    errors = trace_view(head_of(events, level=levels), SPEC_JOURNEY)["errors"]
     assert [{k: e[k] for k in ("service", "action", "error")} for e in errors] == expected, case
 
 
@@ -245,7 +246,7 @@ def test_errors_list_every_failed_event(case, events, levels, expected):
     ],
 )
 def test_an_error_always_has_a_type(case, metadata, expected):
-    assert error_of(TraceEvent(T, "Api", c.API_REQUEST, "ERROR", metadata)) == expected, case
+    assert error_of(TraceEvent(T, "Api", c.API_REQUEST, "ERROR", metadata), SPEC_JOURNEY) == expected, case
 
 
 @pytest.mark.parametrize(
@@ -260,17 +261,17 @@ def test_an_error_always_has_a_type(case, metadata, expected):
     ],
 )
 def test_the_outcome_says_how_the_journey_ended(case, events, expected):
-    assert outcome(head_of(events)) == expected, case
+    assert outcome(head_of(events), SPEC_JOURNEY) == expected, case
 
 
 def test_a_silent_orphan_claimed_by_the_sweeper_is_orphaned():
     head = head_of(without(c.WORKFLOW_COMPLETED))
     head.claims[c.ORPHAN_RATE] = "sweeper/1790834400"
-    assert outcome(head) == "orphaned"
+    assert outcome(head, SPEC_JOURNEY) == "orphaned"
 
 
 def test_the_document_carries_identity_fields_and_is_json():
-    document = trace_view(head_of(JOURNEY))
+    document = trace_view(head_of(JOURNEY), SPEC_JOURNEY)
     assert {k: document[k] for k in ("correlationId", "found", "workflowId", "repository", "truncated")} == {
         "correlationId": CID,
         "found": True,
