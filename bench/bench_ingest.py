@@ -58,7 +58,7 @@ class DiscardingStore(Store):
         return {}
 
     _query_buckets = _query_exemplars = _query_digests = _noop  # type: ignore[assignment]
-    _find_traces = _open_runners = _alert_log = lambda self, *a: []  # type: ignore[assignment]
+    _find_traces = _open_units = _alert_log = lambda self, *a: []  # type: ignore[assignment]
     _load_alert_states = _noop  # type: ignore[assignment]
     _save_alert_evaluation = lambda self, *a: []  # type: ignore[assignment]  # noqa: E731
     _get_gauge = lambda self, name: 0  # type: ignore[assignment]  # noqa: E731
