@@ -729,15 +729,20 @@ class _Reader:
         if stitched is not None:
             if stitched not in {s.name for s in slos if s.kind == "latency"}:
                 raise self.fail("must name a latency SLO", body, "stitched", f"{field}.stitched")
-            return LatencySketch(name=name, stitched=stitched)
+            return LatencySketch(name=name, stitched=stitched, line=body.line)
         if "start" in body or "end" in body:
             return LatencySketch(
-                name=name, start=self.matcher(body, "start", field), end=self.matcher(body, "end", field)
+                name=name,
+                start=self.matcher(body, "start", field),
+                end=self.matcher(body, "end", field),
+                line=body.line,
             )
         value = body.get("value", "duration")
         if not isinstance(value, str):
             raise self.fail("must be a field name", body, "value", f"{field}.value")
-        return LatencySketch(name=name, match=self.matcher(body, "match", field), value_path=_field_path(value))
+        return LatencySketch(
+            name=name, match=self.matcher(body, "match", field), value_path=_field_path(value), line=body.line
+        )
 
 
 def tier_from_mapping(body: dict[str, Any], period: int, fail: Any) -> BurnRateTier:

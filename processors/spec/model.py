@@ -175,6 +175,7 @@ class LatencySketch:
     value_path: tuple[str, ...] = ("metadata", "duration")
     start: Matcher | None = None
     end: Matcher | None = None
+    line: int | None = field(default=None, compare=False)
 
     @property
     def between(self) -> bool:
