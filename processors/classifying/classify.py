@@ -65,7 +65,7 @@ class Classifier:
                     continue
                 if sli.exclude is not None and sli.exclude.matches(event.log):
                     continue
-                results.append(SliEvent(slo.name, event.time, sli.good.matches(event.log), event.correlation_id))
+                results.append(SliEvent(slo.name, event.time, sli.is_good(event.log), event.correlation_id))
             elif isinstance(sli, TimeSliceSli):
                 if sli.good.matches(event.log):
                     results.append(SliEvent(slo.name, event.time, True, event.correlation_id))

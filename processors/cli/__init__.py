@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "processors.cli.trace",
     "processors.cli.metrics",
     "processors.cli.validate",
+    "processors.cli.export",
     "processors.cli.emit",
     "processors.cli.bootstrap",
     "processors.cli.local_dynamodb",

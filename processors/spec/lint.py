@@ -2,7 +2,8 @@
 
 An action that only one SLO, sketch or metric matches on, that no other matcher and no journey uses, and that
 the spec's `vocabulary` does not declare is most likely a typo (`runner_startd`): it would silently count
-nothing. Declaring the action in `vocabulary:` (or matching it elsewhere) says it is meant.
+nothing. Declaring the action in `vocabulary:` (or matching it elsewhere) says it is meant. A spec that declares
+no vocabulary (no journey, no `vocabulary:`) is not linted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def lint(spec: Spec) -> list[SpecWarning]:
         for action in sorted({a for matcher in matchers for a in matcher.actions}):
             users[action].append((owner, line))
     declared = set(spec.journey.tracked if spec.journey else ()) | set(spec.extras.get("declared_vocabulary", ()))
+    if not declared:  # a spec that declares no vocabulary gives nothing to compare against
+        return []
     warnings = []
     for action, owners in users.items():
         if action in declared or len({owner for owner, _ in owners}) > 1:

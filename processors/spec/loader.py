@@ -136,7 +136,7 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError(f"larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short YAML file", path=source)
     try:
-        document = yaml.load(text, Loader=_LineLoader)
+        documents = list(yaml.load_all(text, Loader=_LineLoader))
     except SpecError as exc:
         raise SpecError(exc.reason, path=source, line=exc.line, field=exc.field) from None
     except RecursionError:
@@ -148,7 +148,13 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         context = getattr(exc, "context", None)
         message = f"{problem} ({context})" if context else str(problem)
         raise SpecError(message, path=source, line=mark.line + 1 if mark else None) from None
-    return _Reader(source).spec(document)
+    from processors.spec.openslo import is_openslo, openslo_to_native
+
+    if is_openslo(documents):  # OpenSLO v1: mapped onto the native document, then read like one
+        return _Reader(source).spec(openslo_to_native(documents, source, _Mapping))
+    if len(documents) > 1:
+        raise SpecError("one YAML document expected (or OpenSLO v1 documents)", path=source, line=1)
+    return _Reader(source).spec(documents[0] if documents else None)
 
 
 class _Reader:
@@ -599,7 +605,7 @@ class _Reader:
         body = self.mapping(node[kind], f"{where}.sli.{kind}", node, kind)
         at = f"{where}.sli.{kind}"
         allowed = {
-            "events": {"match", "good", "exclude"},
+            "events": {"match", "good", "bad", "exclude"},
             "time_slice": {"slice", "min_ratio", "good", "bad"},
             "resolution": {"good", "bad"},
             "latency": {"start", "end", "threshold_ms"},
@@ -610,9 +616,12 @@ class _Reader:
             raise self.fail("unknown field", body, key, f"{at}.{key}")
         if kind == "events":
             exclude = body.get("exclude")
+            if ("good" in body) == ("bad" in body):
+                raise self.fail("give exactly one of good or bad", body, None, f"{at}.good")
             return EventsSli(
                 match=self.matcher(body, "match", at),
-                good=self.matcher(body, "good", at),
+                good=self.matcher(body, "good", at) if "good" in body else None,
+                bad=self.matcher(body, "bad", at) if "bad" in body else None,
                 exclude=self.matcher(body, "exclude", at) if exclude is not None else None,
             )
         if kind == "time_slice":
@@ -806,20 +815,19 @@ def default_tiers(period: int = 30 * conventions.DAY) -> tuple[BurnRateTier, ...
 
 def _spec_matchers(slos: list[Slo], latency: tuple[LatencySketch, ...]) -> list[Matcher]:
     """Every matcher of the SLOs and sketches, in spec order."""
-    found: list[Matcher] = []
-    for slo in slos:
-        sli: Any = slo.sli
-        for name in ("match", "good", "bad", "exclude", "start", "end"):
-            matcher = getattr(sli, name, None)
-            if isinstance(matcher, Matcher):
-                found.append(matcher)
+    found = [matcher for slo in slos for matcher in _sli_matchers(slo.sli)]
     for sketch in latency:
         found.extend(m for m in (sketch.match, sketch.start, sketch.end) if m is not None)
     return found
 
 
+def _sli_matchers(sli: Any) -> list[Matcher]:
+    names = ("match", "good", "bad", "exclude", "start", "end")
+    return [m for m in (getattr(sli, name, None) for name in names) if isinstance(m, Matcher)]
+
+
 def _counter_matchers(counters: tuple[Slo, ...]) -> list[Matcher]:
-    return [m for c in counters for m in (c.sli.match, c.sli.good, c.sli.exclude) if isinstance(m, Matcher)]  # type: ignore[union-attr]
+    return [m for c in counters for m in _sli_matchers(c.sli)]
 
 
 def _kebab(name: str) -> str:

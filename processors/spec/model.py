@@ -69,12 +69,19 @@ class Matcher:
 
 @dataclass(frozen=True)
 class EventsSli:
-    """Each matching event counts once; good when `good` matches; `exclude` drops it."""
+    """Each matching event counts once; good when `good` matches (or, given `bad` instead, when `bad` does not);
+    `exclude` drops it."""
 
     match: Matcher
-    good: Matcher
+    good: Matcher | None
     exclude: Matcher | None = None
     kind: SliKind = "events"
+    bad: Matcher | None = None
+
+    def is_good(self, log: dict[str, Any]) -> bool:
+        if self.good is not None:
+            return self.good.matches(log)
+        return self.bad is None or not self.bad.matches(log)
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ class Slo:
     description: str = ""
     runbook: str = ""
     alerting: AlertPolicy | None = None
-    line: int | None = None
+    line: int | None = field(default=None, compare=False)
     metric: str = ""  # the headline CloudWatch metric (e.g. SLOApiAvailability); empty: none
 
     @property

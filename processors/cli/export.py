@@ -1,0 +1,38 @@
+"""`slo export --format openslo [--spec SPEC] [--out FILE]`: the compiled spec as OpenSLO v1 documents.
+
+Re-importing the output (every command reads OpenSLO v1) gives an equal compiled spec; docs/openslo.md
+describes the mapping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from processors.cli.common import UsageError, add_spec_argument, load_spec_argument
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("export", help="write the spec in another format (OpenSLO v1)")
+    parser.add_argument("--format", choices=("openslo",), default="openslo", help="output format (openslo)")
+    parser.add_argument("--service", default="slo-pipeline", help="the OpenSLO Service the SLOs belong to")
+    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
+    add_spec_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from processors.spec.openslo import export_openslo
+
+    spec = load_spec_argument(args)
+    text = export_openslo(spec, service=args.service)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"export: cannot write {args.out}: {exc.strerror}") from None
+    print(f"wrote {len(spec.slos)} SLOs as OpenSLO v1 to {args.out}", file=sys.stderr)
+    return 0

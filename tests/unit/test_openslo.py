@@ -1,0 +1,178 @@
+"""OpenSLO v1 in and out: fixtures written from the specification's field definitions (every kind, inline and
+by reference, good/total and bad/total, thresholdMetric, Timeslices) compile to the SLIs the native syntax
+gives; `slo export --format openslo` round-trips to an identical compiled spec; what can't be mapped is refused
+with one line naming the field."""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from processors.cli import main
+from processors.spec import Spec, SpecError, load_spec, parse_spec
+from processors.spec.openslo import export_openslo
+from tests.builders import EVENTS_DIR
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openslo"
+SHIPPED = str(resources.files("processors").joinpath("slos.yaml"))
+HEADER = "apiVersion: slo-pipeline/v1\nkind: SLOSpec\n"
+
+
+def native(slos: str) -> Spec:
+    return parse_spec(HEADER + "slos:\n" + slos, "native.yaml")
+
+
+def same(a: Spec, b: Spec) -> bool:
+    return dataclasses.replace(a, source="") == dataclasses.replace(b, source="")
+
+
+@pytest.mark.parametrize(
+    ("fixture", "equivalent"),
+    [
+        (
+            "ratio-good-total-inline.yaml",
+            """  - name: api-availability
+    description: API requests answered without a server error.
+    objective: 0.999
+    window: 4w
+    sli: {events: {match: {action: api_request}, good: {status: {lt: 500}}}}
+""",
+        ),
+        (
+            "ratio-bad-total-by-reference.yaml",
+            """  - name: deploy-success
+    objective: 0.995
+    window: calendar-month
+    sli:
+      events:
+        match: {action: workflow_completed}
+        exclude: {conclusion: cancelled}
+        bad: {conclusion: failure}
+    alerting:
+      tiers:
+        - {severity: page, long: 1h, short: 5m, factor: 14.4}
+        - {severity: ticket, long: 1d, short: 2h, factor: 3}
+""",
+        ),
+        (
+            "threshold-latency.yaml",
+            """  - name: queue-latency
+    objective: 0.999
+    sli: {latency: {start: {action: webhook_received}, end: {action: runner_started}, threshold_ms: 5000}}
+""",
+        ),
+        (
+            "timeslices.yaml",
+            """  - name: cache-hit-rate
+    objective: 0.95
+    sli: {time_slice: {slice: 5m, min_ratio: 0.6, good: {action: cache_hit}, bad: {action: cache_miss}}}
+  - name: orphan-rate
+    description: "First resolution of each runner: total {first: [GOOD, BAD]}."
+    objective: 0.999
+    window: 4w
+    sli: {resolution: {good: {action: workflow_completed}, bad: {action: runner_orphaned}}}
+""",
+        ),
+    ],
+)
+def test_each_openslo_fixture_compiles_to_what_the_native_syntax_gives(fixture: str, equivalent: str) -> None:
+    assert same(load_spec(FIXTURES / fixture), native(equivalent))
+
+
+def test_a_bad_total_sli_counts_good_when_the_bad_matcher_does_not_match() -> None:
+    sli: Any = load_spec(FIXTURES / "ratio-bad-total-by-reference.yaml").slo("deploy-success").sli
+    assert sli.is_good({"metadata": {"action": "workflow_completed", "conclusion": "success"}})
+    assert not sli.is_good({"metadata": {"action": "workflow_completed", "conclusion": "failure"}})
+
+
+@pytest.mark.parametrize("source", [SHIPPED, *sorted(str(p) for p in FIXTURES.glob("*.yaml"))])
+def test_export_then_import_gives_an_identical_compiled_spec(source: str) -> None:
+    original = load_spec(source)
+    text = export_openslo(original)
+    assert "apiVersion: openslo/v1" in text and "slo-pipeline/v1" not in text
+    assert same(parse_spec(text, "exported.yaml"), original)
+    assert export_openslo(parse_spec(text, "exported.yaml")) == text  # and the export is stable
+
+
+def test_slo_export_writes_the_shipped_spec_and_every_command_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "openslo.yaml"
+    assert main(["export", "--format", "openslo", "--spec", SHIPPED, "--out", str(out)]) == 0
+    assert main(["validate", str(out), "--strict"]) == 0
+    assert "valid, 5 SLOs, 7 latency sketches" in capsys.readouterr().out
+    db = tmp_path / "slo.db"
+    sample = str(EVENTS_DIR / "sample-kinesis-event.json")
+    assert main(["replay", sample, "--db", str(db), "--spec", str(out), "--no-backtest"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--db", str(db), "--spec", str(out), "--json"]) == 0
+    assert '"queue-latency"' in capsys.readouterr().out
+
+
+FIXTURE = (FIXTURES / "ratio-bad-total-by-reference.yaml").read_text()
+INLINE = (FIXTURES / "ratio-good-total-inline.yaml").read_text()
+THRESHOLD = (FIXTURES / "threshold-latency.yaml").read_text()
+SLICES = (FIXTURES / "timeslices.yaml").read_text()
+
+
+def swap(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "field"),
+    [
+        (
+            "RatioTimeslices budgeting",
+            swap(INLINE, "budgetingMethod: Occurrences", "budgetingMethod: RatioTimeslices"),
+            "budgetingMethod",
+        ),
+        (
+            "a second objective",
+            swap(INLINE, "      target: 0.999", "      target: 0.999\n    - target: 0.99"),
+            "spec.objectives",
+        ),
+        ("a metric source of another product", swap(INLINE, "type: slo-pipeline", "type: Prometheus"), "good"),
+        (
+            "a raw ratio",
+            swap(INLINE, "        counter: true\n", "        counter: true\n        rawType: success\n"),
+            "ratioMetric.rawType",
+        ),
+        ("both target and targetPercent", swap(INLINE, "target: 0.999", "target: 0.999\n      targetPercent: 99"),
+         "objectives[0].target"),
+        ("a quarter calendar window", swap(FIXTURE, "duration: 1M", "duration: 1Q"), "timeWindow[0].duration"),
+        ("a threshold good above the value", swap(THRESHOLD, "op: lte", "op: gte"), "objectives[0].op"),
+        ("a burn-rate condition on lte", swap(FIXTURE, "op: gte", "op: lte"), "condition.op"),
+        ("a severity this product has no route for", swap(FIXTURE, "severity: page", "severity: sev1"),
+         "severity"),
+        ("an SLI reference to nothing", swap(FIXTURE, "indicatorRef: failed-deploys", "indicatorRef: nope"),
+         "indicatorRef"),
+        ("an unknown kind", swap(INLINE, "kind: SLO", "kind: Composite"), "kind"),
+        ("bad/total with Timeslices", swap(SLICES, "        good:\n", "        bad:\n"), "ratioMetric.bad"),
+        (
+            "a field this product can't map",
+            swap(INLINE, "  budgetingMethod", "  compositeSlo: {}\n  budgetingMethod"),
+            "spec.compositeSlo",
+        ),
+    ],
+)
+def test_what_cannot_be_mapped_is_refused_in_one_line_naming_the_field(case: str, text: str, field: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "openslo.yaml")
+    message = str(caught.value)
+    assert "\n" not in message, case
+    assert field in message, (case, message)
+    assert message.startswith("openslo.yaml:"), case
+
+
+def test_the_cli_refuses_an_unmappable_document_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "slo.yaml"
+    path.write_text(swap(INLINE, "budgetingMethod: Occurrences", "budgetingMethod: RatioTimeslices"))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "budgetingMethod" in err
