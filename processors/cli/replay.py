@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     report.files = len(files)
     elapsed = time.perf_counter() - started
-    print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(formats.items())))
+    unit = spec.journey.name if spec.journey else "unit"
+    print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(formats.items())), unit=unit)
     return 1 if report.failed_batches else 0
 
 
@@ -137,7 +138,13 @@ class _progress:
 
 
 def print_summary(
-    report, elapsed: float, *, as_json: bool, formats: dict[str, int] | None = None, extra: dict | None = None
+    report,
+    elapsed: float,
+    *,
+    as_json: bool,
+    formats: dict[str, int] | None = None,
+    extra: dict | None = None,
+    unit: str = "unit",
 ) -> None:
     import json
 
@@ -181,7 +188,7 @@ def print_summary(
     if notes:
         print("  counted with a note: " + ", ".join(f"{kind} {count}" for kind, count in notes.items()))
     if report.orphans_swept:
-        print(f"  orphan sweep: {report.orphans_swept} runner(s) past max runtime")
+        print(f"  orphan sweep: {report.orphans_swept} {unit}(s) past max runtime")
     if report.conflict_retries or report.throttle_retries or report.transient_retries:
         print(
             f"  {report.commits} commits; retried {report.conflict_retries} after a conflict, "

@@ -120,15 +120,16 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
 _SCALARS = (int, float, bool, type(None))
 
 
-def storable_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Only allow-listed keys (none of which looks secret), their values redacted at any depth.
+def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Only allow-listed keys (none of which looks secret), their values redacted at any depth. `also`: keys
+    the spec's journey reads from stored events (e.g. a resolution's outcome field); secret-looking ones never.
 
     Beyond MAX_EVENT_BYTES of JSON, nested values are dropped and strings cut short, marked `_truncated`.
     """
     stored = {
         key: value if isinstance(value, _SCALARS) else redact(value, key=key)
         for key, value in metadata.items()
-        if key in ALLOWED_METADATA
+        if key in ALLOWED_METADATA or (key in also and not is_secret_key(key))
     }
     if len(json.dumps(stored, separators=(",", ":"), default=str)) <= MAX_EVENT_BYTES:
         return stored

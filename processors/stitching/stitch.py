@@ -56,6 +56,11 @@ class Stitcher:
         self.opens = journey.opens if journey else None
         self.workflow_field = journey.workflow_field if journey else None
         self.repository_field = journey.repository_field if journey else None
+        # metadata keys the trace view reads from stored events (outcomes, identity) are stored too
+        paths = [r.outcome_field for r in journey.resolutions if r.outcome_field] if journey else []
+        if journey:
+            paths += [journey.workflow_field, journey.repository_field]
+        self.trace_keys = frozenset(p[1] for p in paths if len(p) == 2 and p[0] == "metadata")
 
     def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
         for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
@@ -93,7 +98,7 @@ class Stitcher:
         if head.repository is None and isinstance(repository, str) and repository:
             head.repository = repository[:MAX_ID_CHARS]
             changed = True
-        return _record_trace_event(head, event, time_ms) or changed
+        return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
 
 
 def _claim_pair(
@@ -137,14 +142,14 @@ def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
     return value
 
 
-def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int) -> bool:
+def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: frozenset[str]) -> bool:
     level = event.log.get("level")
     trace_event = TraceEvent(
         time_ms=time_ms,
         service=event.service,
         action=event.action,
         level=level.upper() if isinstance(level, str) else "INFO",
-        metadata=storable_metadata(event.metadata),
+        metadata=storable_metadata(event.metadata, keys),
     )
     known = head.event_keys()
     if trace_event.key in known:
