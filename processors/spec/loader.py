@@ -270,7 +270,7 @@ class _Reader:
         for index, item in enumerate(phase_nodes):
             at = f"journey.phases[{index}]"
             body = self.mapping(item, at, node, "phases")
-            unknown = set(body) - {"name", "from", "to"}
+            unknown = set(body) - {"name", "from", "to", "summary"}
             if unknown:
                 key = sorted(unknown)[0]
                 raise self.fail("unknown field", body, key, f"{at}.{key}")
@@ -280,7 +280,10 @@ class _Reader:
             for key in ("from", "to"):
                 if body.get(key) not in known:
                     raise self.fail("must name a milestone or a resolution action", body, key, f"{at}.{key}")
-            phases.append(Phase(name, body["from"], body["to"]))
+            summary = body.get("summary", True)
+            if not isinstance(summary, bool):
+                raise self.fail("must be true or false", body, "summary", f"{at}.summary")
+            phases.append(Phase(name, body["from"], body["to"], summary))
         if len({p.name for p in phases}) != len(phases) or len({p.end for p in phases}) != len(phases):
             raise self.fail("phase names and their `to` milestones must be unique", node, "phases", "journey.phases")
         fields = self.mapping(node.get("fields", _Mapping()), "journey.fields", node, "fields")

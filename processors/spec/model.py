@@ -248,6 +248,7 @@ class Phase:
     name: str
     start: str
     end: str
+    summary: bool = True  # shown in the waterfall's header (a phase of a few ms is left to its span)
 
 
 @dataclass(frozen=True)

@@ -561,7 +561,10 @@ def _extras(spec: Spec) -> dict[str, Any]:
         data["journey"] = {
             "name": journey.name,
             "milestones": list(journey.milestones),
-            "phases": [{"name": p.name, "from": p.start, "to": p.end} for p in journey.phases],
+            "phases": [
+                {"name": p.name, "from": p.start, "to": p.end, **({} if p.summary else {"summary": False})}
+                for p in journey.phases
+            ],
             "opens": journey.opens,
             "resolutions": [_resolution(r) for r in journey.resolutions],
             "max_runtime": format_duration(journey.max_runtime),

@@ -133,7 +133,8 @@ def _header(head: TraceHead, journey: Journey | None, glyphs: Glyphs, width: int
     swept = journey is not None and journey.sweep is not None and result == journey.sweep.name
     title.append(("  ", Text(result, style="bold red" if swept else OUTCOME_STYLES.get(result, "bold"))))
     phases = breakdown(head.milestones, journey)
-    order = ("total", *(name for name in phases if name != "total"))
+    brief = {p.name for p in journey.phases if not p.summary} if journey else set()
+    order = ("total", *(name for name in phases if name != "total" and name not in brief))
     summary = [("", Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-")))]
     for index, name in enumerate(order):
         summary.append(("   " if index == 0 else "  ", Text(f"{name} {_or_dash(phases[name])}", style="dim")))

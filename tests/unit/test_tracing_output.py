@@ -82,7 +82,7 @@ def test_a_narrow_header_wraps_and_keeps_the_outcome_and_every_phase(width, even
     head = head_of(events)
     lines = rendered(head, width=width)
     header = " ".join(lines[: lines.index(next(line for line in lines if line.lstrip().startswith("offset")))])
-    assert f"  {outcome(head)}" in f" {header}"
+    assert f"  {outcome(head, SPEC_JOURNEY)}" in f" {header}"
     for phase in ("total", "queue", "startup", "execution"):
         assert f" {phase} " in header
     assert "…" not in header
