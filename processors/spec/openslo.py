@@ -26,7 +26,16 @@ from typing import Any
 import yaml
 
 from processors.spec.exceptions import SpecError
-from processors.spec.model import Condition, EventsSli, LatencySli, Matcher, ResolutionSli, Spec, TimeSliceSli
+from processors.spec.model import (
+    Condition,
+    EventsSli,
+    LatencySli,
+    LogFormat,
+    Matcher,
+    ResolutionSli,
+    Spec,
+    TimeSliceSli,
+)
 from processors.timeutil import format_duration, parse_duration
 
 OPENSLO_VERSION = "openslo/v1"
@@ -142,7 +151,7 @@ class _Importer:
             data = yaml.load(text, Loader=_LineLoader)
         except (yaml.YAMLError, SpecError) as exc:
             raise self.fail(f"not valid YAML: {exc}", service, "metadata", field) from None
-        allowed = {"defaults", "journey", "vocabulary", "latency", "metrics"}
+        allowed = {"defaults", "journey", "vocabulary", "latency", "metrics", "targets", "log_format"}
         if not isinstance(data, dict) or set(data) - allowed:
             raise self.fail(f"must be a mapping of {', '.join(sorted(allowed))}", service, "metadata", field)
         return dict(data)
@@ -572,6 +581,14 @@ def _extras(spec: Spec) -> dict[str, Any]:
                        "repository": field_name(journey.repository_field)},
             "services": dict(journey.services),
         }
+    data["targets"] = {
+        "compliance_time": spec.targets.compliance_time,
+        "budget_use": spec.targets.budget_use,
+        "mttr": format_duration(spec.targets.mttr),
+        "trace_coverage": spec.targets.trace_coverage,
+    }
+    if spec.log_format != LogFormat():
+        data["log_format"] = _log_format(spec.log_format)
     declared = list(spec.extras.get("declared_vocabulary", ()))
     if declared:
         data["vocabulary"] = declared
@@ -581,6 +598,21 @@ def _extras(spec: Spec) -> dict[str, Any]:
         counters = {counter.name: counter for counter in spec.counters}
         data["metrics"] = [_metric(metric, counters) for metric in spec.metrics]
     return data
+
+
+def _log_format(log_format: LogFormat) -> dict[str, Any]:
+    from processors.spec.loader import LOG_FORMAT_FIELDS
+
+    found: dict[str, Any] = {
+        "validation": log_format.validation,
+        "unwrap": list(log_format.unwrap),
+        "fields": {name: list(getattr(log_format, name)) for name in LOG_FORMAT_FIELDS},
+    }
+    rule = log_format.access_log
+    found["access_log"] = False if rule is None else {
+        "detect": list(rule.detect), "action": rule.action, "numbers": list(rule.numbers), "duration": rule.duration,
+    }
+    return found
 
 
 def _resolution(resolution: Any) -> dict[str, Any]:
@@ -608,7 +640,9 @@ def _metric(metric: Any, counters: dict[str, Any]) -> dict[str, Any]:
         found["of"] = metric.of
     if metric.kind == "cost":
         found["per_hour"] = metric.per_hour
-    if metric.kind == "gauge":
+    if metric.kind == "utilization":
+        found["capacity"] = metric.capacity
+    if metric.kind in ("gauge", "utilization"):
         found["source"] = "open_units"
     elif metric.kind == "mttr":
         found["source"] = "alert_log"

@@ -311,10 +311,11 @@ def test_the_reconciliation_alarm_reads_the_emitted_rate_and_treats_a_silent_rec
     template: dict[str, Any]
 ) -> None:
     from processors.dashboards import RECONCILIATION_ALARM_THRESHOLD
-    from processors.metrics.operator import RECONCILIATION_SUCCESS_METRIC
+    from processors.spec import load_spec
 
     alarm = template["Resources"]["ReconciliationFailingAlarm"]["Properties"]
-    assert alarm["MetricName"] == RECONCILIATION_SUCCESS_METRIC
+    assert alarm["MetricName"] == "ReconciliationSuccess"
+    assert "ReconciliationSuccess" in {metric.name for metric in load_spec().metrics}  # the spec emits it
     assert alarm["Threshold"] == RECONCILIATION_ALARM_THRESHOLD
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
     assert alarm["TreatMissingData"] == "breaching"  # no runs is missing data, never 100%

@@ -89,7 +89,10 @@ def test_a_bad_total_sli_counts_good_when_the_bad_matcher_does_not_match() -> No
     assert not sli.is_good({"metadata": {"action": "workflow_completed", "conclusion": "failure"}})
 
 
-@pytest.mark.parametrize("source", [SHIPPED, *sorted(str(p) for p in FIXTURES.glob("*.yaml"))])
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "order-pipeline" / "slos.yaml")
+
+
+@pytest.mark.parametrize("source", [SHIPPED, EXAMPLE, *sorted(str(p) for p in FIXTURES.glob("*.yaml"))])
 def test_export_then_import_gives_an_identical_compiled_spec(source: str) -> None:
     original = load_spec(source)
     text = export_openslo(original)
