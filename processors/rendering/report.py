@@ -382,11 +382,17 @@ def _trace_section(data: ReportData) -> str:
         f"outcome <b>{escape(str(trace.get('outcome') or '—'))}</b>",
         f"first seen {escape(str(trace.get('firstSeen') or '—'))}",
     ]
+    phases = svg.phase_names(breakdown)
     legend = "".join(
-        f'<span class="phase"><span class="key {p}"></span>{p} {_ms(breakdown.get(p))}</span>'
-        for p in (*svg.PHASES, "total")
-        if p in breakdown
+        f'<span class="phase"><span class="key {escape(p)}" style="background: {svg.phase_colour(p, phases)}">'
+        f"</span>{escape(p)} {_ms(breakdown.get(p))}</span>"
+        for p in phases
     )
+    if "total" in breakdown:
+        legend += f'<span class="phase"><span class="key total"></span>total {_ms(breakdown.get("total"))}</span>'
+    # the spec's phases, as the phase spans name them: "queue: job_queued→task_launched"
+    named = dict.fromkeys(str(s.get("action")) for s in trace.get("spans") or [] if s.get("kind") == "phase")
+    phase_help = "; ".join(escape(name) for name in named) or "no phases"
     errors = trace.get("errors") or []
     error_rows = "".join(
         f"<tr><td>{escape(str(e.get('time', '')))}</td><td>{escape(str(e.get('service', '')))}</td>"
@@ -403,8 +409,7 @@ def _trace_section(data: ReportData) -> str:
         head
         + f'<p class="help">Showing {escape(data.trace_reason)}.</p>'
         + f'<p class="facts">{" · ".join(facts)}</p>'
-        + '<h3>Where the time went</h3><p class="help">Dispatch: webhook to queued; queue: queued to task launched; '
-        "startup: launch to runner started; execution: runner started to workflow completed.</p>"
+        + f'<h3>Where the time went</h3><p class="help">Phases of the spec\'s journey: {phase_help}.</p>'
         + svg.breakdown_bar(breakdown)
         + f'<p class="legend">{legend}</p>'
         + '<h3>Waterfall</h3><p class="help">Phases coloured as above, service spans grey, ◆ single events; '

@@ -22,16 +22,22 @@ COLOURS = {
     "empty": "#e5e7eb",
     "page": "#dc2626",
     "ticket": "#f59e0b",
-    "dispatch": "#a855f7",
-    "queue": "#f59e0b",
-    "startup": "#0ea5e9",
-    "execution": "#16a34a",
     "span": "#64748b",
     "error": "#dc2626",
     "axis": "#94a3b8",
     "text": "#1e293b",
 }
-PHASES = ("dispatch", "queue", "startup", "execution")
+# The journey's phases (the spec names them) take these colours in their order; `total` is not a phase.
+PHASE_PALETTE = ("#a855f7", "#f59e0b", "#0ea5e9", "#16a34a", "#ec4899", "#14b8a6", "#eab308", "#6366f1")
+
+
+def phase_names(breakdown: Mapping[str, Any]) -> list[str]:
+    """The trace's phases in journey order: its breakdown's keys without `total`."""
+    return [name for name in breakdown if name != "total"]
+
+
+def phase_colour(name: str, phases: Sequence[str]) -> str:
+    return PHASE_PALETTE[phases.index(name) % len(PHASE_PALETTE)] if name in phases else COLOURS["span"]
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,7 @@ def waterfall(trace: Mapping[str, Any]) -> str:
     duration = max(last - origin, 1.0)
     label_width, row = 400, 20
     plot = WIDTH - label_width - 110
+    phases = phase_names(trace.get("breakdownMs") or {})
     parts: list[str] = []
     for index, (span, begin, finish) in enumerate(zip(spans, starts, ends, strict=True)):
         y = index * row
@@ -190,7 +197,7 @@ def waterfall(trace: Mapping[str, Any]) -> str:
         kind = span.get("kind")
         action = str(span.get("action", ""))
         phase = action.split(":", 1)[0] if kind == "phase" else None
-        colour = COLOURS["error"] if error else COLOURS.get(phase or "", COLOURS["span"])
+        colour = COLOURS["error"] if error else phase_colour(phase or "", phases)
         x0 = _x(begin, origin, origin + duration, label_width, plot)
         x1 = _x(finish, origin, origin + duration, label_width, plot)
         label = f"{span.get('service', '')} · {action}"
@@ -247,7 +254,8 @@ def waterfall(trace: Mapping[str, Any]) -> str:
 
 def breakdown_bar(breakdown: Mapping[str, Any]) -> str:
     """The journey's phases side by side, each at least a sliver wide so short phases stay visible."""
-    values = {p: float(breakdown[p]) for p in PHASES if isinstance(breakdown.get(p), int | float)}
+    phases = phase_names(breakdown)
+    values = {p: float(breakdown[p]) for p in phases if isinstance(breakdown.get(p), int | float)}
     total = sum(values.values())
     if total <= 0:
         return '<p class="empty">No phase breakdown: the trace is missing milestones.</p>'
@@ -258,7 +266,7 @@ def breakdown_bar(breakdown: Mapping[str, Any]) -> str:
     for phase, share in widths.items():
         w = share * scale
         parts.append(
-            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" fill="{COLOURS[phase]}">'
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" fill="{phase_colour(phase, phases)}">'
             f"<title>{phase}: {_ms(values[phase])}</title></rect>"
         )
         x += w
