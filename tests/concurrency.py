@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from processors.classifying.builtin import BUILTIN_COUNTERS
-
-from processors import conventions
 from processors.decoding.types import DecodedRecord, LogEvent, Position
+from processors.spec import load_spec
+from tests import runner_platform as conventions
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/slo-pipeline-logs"
 EVENTS_PER_RECORD = 4  # a CloudWatch payload carries a few events of one log stream
 RECORDS_PER_BATCH = 100  # the template's BatchSize
 MAX_ATTEMPTS = 200  # Lambda retries the batch; the suite wants to see every one succeed
 SKETCHES = ("queue-latency", "api-latency", "runner-startup")
-SERIES = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in BUILTIN_COUNTERS))
+SERIES = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in load_spec().counters))
 
 
 def sample_events(hours: int = 1, seed: int = 20261001) -> list[LogEvent]:
@@ -180,5 +179,5 @@ def snapshot(store: Any, start: int, end: int) -> dict[str, Any]:
     for sketch in SKETCHES:
         digest = store.digest(sketch, start, end)
         state[f"digest/{sketch}"] = digest.count if digest else 0
-    state["runners-active"] = store.gauge("runners-active")
+    state["open-units"] = store.gauge("open-units")
     return state

@@ -89,7 +89,8 @@ def slo_query(slo: Slo) -> str:
         where = matcher(sli.match)
         if sli.exclude is not None:
             where += f" and not {matcher(sli.exclude)}"
-        lines += [f"filter {where}", f"| stats sum({matcher(sli.good)}) as good, count(*) as total"]
+        good = matcher(sli.good) if sli.good is not None else f"not {matcher(sli.bad or sli.match)}"
+        lines += [f"filter {where}", f"| stats sum({good}) as good, count(*) as total"]
     elif isinstance(sli, TimeSliceSli):
         lines += [
             f"filter {matcher(sli.good)} or {matcher(sli.bad)}",

@@ -110,5 +110,5 @@ def event_bytes(event: TraceEvent) -> int:
 
 
 def is_open(head: TraceHead | None) -> bool:
-    """A runner started and not yet resolved: what the runners-active gauge and the orphan sweep count."""
+    """A unit of work opened and not yet resolved: what the open-units gauge and the orphan sweep count."""
     return head is not None and head.open_since_ms is not None

@@ -117,7 +117,7 @@ def expected_quantile(values: list[float], q: float) -> float:
         ("ReconciliationSuccess", 0.5),  # success / runs of the minute
         ("CacheEvictions", 3),
         ("OrphanedRunners", 1),  # cid(70)'s first resolution; cid(1..4) resolved by completing
-        ("RunnerUtilization", 1 / 20),  # the one open runner over the spec's runner_capacity
+        ("RunnerUtilization", 1 / 20),  # the one open runner over the metric's capacity
         ("FailedWorkflowRate", round(1 / 3, 6)),  # failure / (success + failure): cancelled is left out
         ("QueueAgeCount", 4),
         ("RunnerStartupTimeCount", 4),
