@@ -30,7 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "evaluating": BASE | {"spec", "sketch", "classifying"},
     "alerting": BASE | {"spec", "evaluating", "store.types"},
     "metrics": BASE | {"spec", "sketch", "classifying", "evaluating"},
-    "tracing": BASE | {"decoding", "stitching"},
+    "tracing": BASE | {"spec", "decoding", "stitching"},  # the spec's journey names the phases
     "rendering": BASE | {"spec", "evaluating", "alerting", "stitching", "tracing"},
     "insights": BASE | {"spec"},
     "dashboards": BASE | {"spec"},
