@@ -311,8 +311,8 @@ class _Reader:
             phases=tuple(phases),
             max_runtime=max_runtime,
             name=name,
-            workflow_field=_field_path(fields.get("workflow", "workflowId")),
-            repository_field=_field_path(fields.get("repository", "repository")),
+            workflow_field=_field_path(fields["workflow"]) if "workflow" in fields else None,
+            repository_field=_field_path(fields["repository"]) if "repository" in fields else None,
             services=tuple((str(k), str(v)) for k, v in services.items()),
         )
 

@@ -272,8 +272,8 @@ class Journey:
     phases: tuple[Phase, ...] = ()
     max_runtime: int = 6 * conventions.HOUR
     name: str = "unit"
-    workflow_field: tuple[str, ...] = ("metadata", "workflowId")
-    repository_field: tuple[str, ...] = ("metadata", "repository")
+    workflow_field: tuple[str, ...] | None = None  # `slo trace --workflow` finds traces by this field
+    repository_field: tuple[str, ...] | None = None  # and `--repository` by this one
     services: tuple[tuple[str, str], ...] = ()  # milestone -> the service that logs it
 
     @property

@@ -577,8 +577,11 @@ def _extras(spec: Spec) -> dict[str, Any]:
             "opens": journey.opens,
             "resolutions": [_resolution(r) for r in journey.resolutions],
             "max_runtime": format_duration(journey.max_runtime),
-            "fields": {"workflow": field_name(journey.workflow_field),
-                       "repository": field_name(journey.repository_field)},
+            "fields": {
+                key: field_name(path)
+                for key, path in (("workflow", journey.workflow_field), ("repository", journey.repository_field))
+                if path
+            },
             "services": dict(journey.services),
         }
     data["targets"] = {

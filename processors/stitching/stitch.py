@@ -59,7 +59,7 @@ class Stitcher:
         # metadata keys the trace view reads from stored events (outcomes, identity) are stored too
         paths = [r.outcome_field for r in journey.resolutions if r.outcome_field] if journey else []
         if journey:
-            paths += [journey.workflow_field, journey.repository_field]
+            paths += [p for p in (journey.workflow_field, journey.repository_field) if p]
         self.trace_keys = frozenset(p[1] for p in paths if len(p) == 2 and p[0] == "metadata")
 
     def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
