@@ -68,7 +68,7 @@ def open_head(n: int, started_ms: int) -> dict[str, HeadWrite]:
 
 def sweep_reads(store: DynamoDBStore, before: float) -> tuple[list[str], int]:
     reads = store.stats.read_requests
-    found = store.open_runners(before)
+    found = store.open_units(before)
     return found, store.stats.read_requests - reads
 
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from processors import conventions
 from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.store import DynamoDBStore, dynamodb_client
+from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
 from tests.conftest import create_table
 

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from processors import conventions
 from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.stitching import stitch
 from processors.store import DynamoDBStore
+from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, kpl_record, log_line
 from tests.unit.test_decode_bounds import gzip_bomb
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from processors import conventions
 from processors.cli import main
 from processors.decoding import DEFAULT_PARSER
 from processors.replay import Replayer
 from processors.replay.cloudwatch import ImportStats, LogGroupImporter
 from processors.store import SqliteStore
+from tests import runner_platform as conventions
 from tests.builders import T0, cid, log_line
 from tests.history import LOG_STREAM, client, history_messages, seed_log_group
 

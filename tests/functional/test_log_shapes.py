@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from processors import conventions
 from processors.cli import main
 from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.store import SqliteStore
+from tests import runner_platform as conventions
 from tests import shapes
 from tests.builders import T0
 from tests.history import ROLE_ARN, client, history_files, history_messages, seed_log_group

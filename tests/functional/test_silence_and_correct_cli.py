@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from processors import conventions
 from processors.cli import main
 from processors.decoding import Position
 from processors.store import CheckpointAdvance, Commit, CounterKey, SqliteStore
+from tests import runner_platform as conventions
 from tests.builders import T0
 
 M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR

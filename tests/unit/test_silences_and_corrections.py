@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from processors import conventions
 from processors.alerting import evaluate_and_record
 from processors.counting import Counts
 from processors.evaluating.corrections import CorrectedView, Correction, merged_windows
 from processors.evaluating.service import evaluate_at
 from processors.spec import Slo, Spec, load_spec
+from tests import runner_platform as conventions
 from tests.alert_fakes import MemoryAlertStore, MemoryNotifier, Phase, SeriesView, minute_counts
 from tests.alert_scenarios import HISTORY, RATE, STEP, T0
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from processors import conventions
 from processors.classifying.classify import Classifier, SliEvent
 from processors.decoding.types import LogEvent, Position
 from processors.spec import Spec, load_spec
 from processors.stitching.model import TraceHead
 from processors.stitching.stitch import Stitcher
+from tests import runner_platform as conventions
 
 T0 = 1_790_812_800.0  # 2026-10-01T00:00:00Z
 CID = "7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01"
