@@ -84,6 +84,19 @@ def test_the_code_uri_holds_only_the_lambda_packages_and_their_requirements(temp
     assert re.search(r"^numpy[^\n]*<2\.3", requirements, re.MULTILINE)
 
 
+def test_the_lambda_requirements_hold_every_runtime_dependency_but_the_cli_only_rich() -> None:
+    import tomllib
+
+    runtime = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    wanted = {re.split(r"[<>=\[ ]", dep, maxsplit=1)[0].lower(): dep.split("#")[0].strip() for dep in runtime}
+    wanted.pop("rich")
+    lines = [line.strip() for line in (TEMPLATE.parent / "src" / "requirements.txt").read_text().splitlines()]
+    packaged = {re.split(r"[<>=\[ ]", line, maxsplit=1)[0].lower(): line for line in lines if line and line[0] != "#"}
+    assert sorted(wanted) == sorted(set(packaged) & set(wanted)), "a runtime dependency is not packaged for Lambda"
+    for name, dep in wanted.items():
+        assert re.sub(r"\[.*?\]", "", packaged[name]) == re.sub(r"\[.*?\]", "", dep), name
+
+
 def test_the_table_declares_exactly_the_keys_and_indexes_of_table_definition(
     template: dict[str, Any],
 ) -> None:
