@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,21 @@ def write_traffic(out: Path, mapping: dict[str, str] | None) -> None:
         traffic.lines = lines
     stream_dir = out / "stream"
     stream_dir.mkdir(parents=True)
-    for shard, events in generator.kinesis_events(traffic).items():
-        (stream_dir / f"{shard}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    files: dict[str, list[str]] = {}
+    for shard, event in generator.kinesis_events(_FixedLines(traffic.lines)):
+        files.setdefault(shard, []).append(json.dumps(event) + "\n")
+    for shard, events in files.items():
+        (stream_dir / f"{shard}.jsonl").write_text("".join(events))
+
+
+class _FixedLines:
+    """The (renamed) lines in time order, ties in generation order, as Traffic.iter_lines() streams them."""
+
+    def __init__(self, lines: list[Any]) -> None:
+        self.lines = sorted(lines, key=lambda line: line[0])
+
+    def iter_lines(self) -> Iterator[Any]:
+        return iter(self.lines)
 
 
 def cli_json(*args: str) -> Any:
