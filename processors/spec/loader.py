@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeGuard, cast
@@ -167,6 +168,13 @@ class _Reader:
             line = node.lines.get(key, node.line) if key else node.line
         return SpecError(message, path=self.source, line=line, field=field or (key or ""))
 
+    def reject_unknown(self, node: Any, allowed: Collection[str], prefix: str) -> None:
+        """Refuse the first field (in sorted order) that `allowed` does not list, naming it under `prefix`."""
+        unknown = set(node) - set(allowed)
+        if unknown:
+            key = sorted(unknown)[0]
+            raise self.fail("unknown field", node, key, prefix + key)
+
     def mapping(self, node: Any, field: str, parent: Any = None, key: str | None = None) -> _Mapping:
         if not isinstance(node, _Mapping):
             raise self.fail("must be a mapping", parent if parent is not None else node, key, field)
@@ -179,10 +187,7 @@ class _Reader:
         version = root.get("apiVersion")
         if version != API_VERSION:
             raise self.fail(f"must be {API_VERSION!r}, got {version!r}", root, "apiVersion", "apiVersion")
-        unknown = set(root) - ROOT_FIELDS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", root, key, key)
+        self.reject_unknown(root, ROOT_FIELDS, "")
         defaults = root.get("defaults") or _Mapping()
         defaults = self.mapping(defaults, "defaults", root, "defaults")
         default_window = defaults.get("window", conventions.DEFAULT_SLO_WINDOW)
@@ -202,10 +207,7 @@ class _Reader:
         for index, name in enumerate(sketch_names):
             if name in sketch_names[:index]:
                 raise self.fail("duplicate sketch name", latency_nodes[index], "name", f"latency[{index}].name")
-        unknown = set(defaults) - {"window", "max_runtime", "trace_ttl_days"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", defaults, key, f"defaults.{key}")
+        self.reject_unknown(defaults, {"window", "max_runtime", "trace_ttl_days"}, "defaults.")
         max_runtime = self.duration(defaults, "max_runtime", conventions.DEFAULT_MAX_RUNTIME, "defaults")
         ttl = defaults.get("trace_ttl_days", conventions.DEFAULT_TRACE_TTL_DAYS)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
@@ -244,10 +246,7 @@ class _Reader:
         return list(raw)
 
     def journey(self, node: _Mapping, default_max_runtime: int) -> Journey:
-        unknown = set(node) - JOURNEY_FIELDS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", node, key, f"journey.{key}")
+        self.reject_unknown(node, JOURNEY_FIELDS, "journey.")
         milestones = self.names_list(node, "milestones", "journey.")
         if len(milestones) < 2:
             raise self.fail("must list at least two milestones, in order", node, "milestones", "journey.milestones")
@@ -270,10 +269,7 @@ class _Reader:
         for index, item in enumerate(phase_nodes):
             at = f"journey.phases[{index}]"
             body = self.mapping(item, at, node, "phases")
-            unknown = set(body) - {"name", "from", "to", "summary"}
-            if unknown:
-                key = sorted(unknown)[0]
-                raise self.fail("unknown field", body, key, f"{at}.{key}")
+            self.reject_unknown(body, {"name", "from", "to", "summary"}, f"{at}.")
             name = body.get("name")
             if not isinstance(name, str) or not name or name == "total":
                 raise self.fail("must be a non-empty string other than 'total'", body, "name", f"{at}.name")
@@ -287,10 +283,7 @@ class _Reader:
         if len({p.name for p in phases}) != len(phases) or len({p.end for p in phases}) != len(phases):
             raise self.fail("phase names and their `to` milestones must be unique", node, "phases", "journey.phases")
         fields = self.mapping(node.get("fields", _Mapping()), "journey.fields", node, "fields")
-        unknown = set(fields) - {"workflow", "repository"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", fields, key, f"journey.fields.{key}")
+        self.reject_unknown(fields, {"workflow", "repository"}, "journey.fields.")
         for key in ("workflow", "repository"):
             if key in fields and (not isinstance(fields[key], str) or not fields[key]):
                 raise self.fail("must be a field name", fields, key, f"journey.fields.{key}")
@@ -319,10 +312,7 @@ class _Reader:
     def resolution(self, node: Any, index: int, parent: _Mapping) -> Resolution:
         at = f"journey.resolutions[{index}]"
         body = self.mapping(node, at, parent, "resolutions")
-        unknown = set(body) - {"name", "action", "sweep", "outcome", "error"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", body, key, f"{at}.{key}")
+        self.reject_unknown(body, {"name", "action", "sweep", "outcome", "error"}, f"{at}.")
         for key in ("name", "action"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise self.fail("must be a non-empty string", body, key, f"{at}.{key}")
@@ -356,10 +346,7 @@ class _Reader:
         for index, item in enumerate(nodes):
             at = f"metrics[{index}]"
             body = self.mapping(item, at, root, "metrics")
-            unknown = set(body) - {"name", "kind", "source", "unit", "of", "per_hour", "capacity"}
-            if unknown:
-                key = sorted(unknown)[0]
-                raise self.fail("unknown field", body, key, f"{at}.{key}")
+            self.reject_unknown(body, {"name", "kind", "source", "unit", "of", "per_hour", "capacity"}, f"{at}.")
             name = body.get("name")
             if not isinstance(name, str) or not name.isidentifier():
                 raise self.fail("must be a metric name (letters, digits, _)", body, "name", f"{at}.name")
@@ -403,10 +390,7 @@ class _Reader:
                         raise self.fail("must be {slo: NAME} of an SLO in this spec", body, "source", f"{at}.source")
                     counter = target.name
                 else:
-                    unknown = set(src) - {"match", "good", "exclude"}
-                    if unknown:
-                        key = sorted(unknown)[0]
-                        raise self.fail("unknown field", src, key, f"{at}.source.{key}")
+                    self.reject_unknown(src, {"match", "good", "exclude"}, f"{at}.source.")
                     match = self.matcher(src, "match", f"{at}.source")
                     good = self.matcher(src, "good", f"{at}.source") if "good" in src else match
                     exclude = self.matcher(src, "exclude", f"{at}.source") if "exclude" in src else None
@@ -453,10 +437,7 @@ class _Reader:
         if node is None:
             return Targets()
         node = self.mapping(node, "targets", root, "targets")
-        unknown = set(node) - {"compliance_time", "budget_use", "mttr", "trace_coverage"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", node, key, f"targets.{key}")
+        self.reject_unknown(node, {"compliance_time", "budget_use", "mttr", "trace_coverage"}, "targets.")
         ratios: dict[str, float] = {}
         for key in ("compliance_time", "budget_use", "trace_coverage"):
             value = node.get(key, getattr(Targets, key))
@@ -471,10 +452,7 @@ class _Reader:
         if root.get("log_format") is None:
             return LogFormat()
         body = self.mapping(root["log_format"], "log_format", root, "log_format")
-        unknown = set(body) - {"validation", "unwrap", "fields", "access_log"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", body, key, f"log_format.{key}")
+        self.reject_unknown(body, {"validation", "unwrap", "fields", "access_log"}, "log_format.")
         default = LogFormat()
         validation = body.get("validation", default.validation)
         if validation not in VALIDATION_MODES:
@@ -503,10 +481,7 @@ class _Reader:
             return None
         node = self.mapping(raw, "log_format.access_log", body, "access_log")
         at = "log_format.access_log"
-        unknown = set(node) - {"detect", "action", "numbers", "duration"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", node, key, f"{at}.{key}")
+        self.reject_unknown(node, {"detect", "action", "numbers", "duration"}, f"{at}.")
         default = AccessLogRule()
         action = node.get("action", default.action)
         duration = node.get("duration", default.duration)
@@ -548,10 +523,7 @@ class _Reader:
         where = f"slos[{index}]"
         if not isinstance(node, _Mapping):
             raise self.fail("must be a mapping", root, "slos", where)
-        unknown = set(node) - TOP_LEVEL_FIELDS
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", node, key, f"{where}.{key}")
+        self.reject_unknown(node, TOP_LEVEL_FIELDS, f"{where}.")
         name = node.get("name")
         if not isinstance(name, str) or not name.strip():
             raise self.fail("must be a non-empty string", node, "name", f"{where}.name")
@@ -613,10 +585,7 @@ class _Reader:
             "resolution": {"good", "bad"},
             "latency": {"start", "end", "threshold_ms"},
         }[kind]
-        unknown = set(body) - allowed
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", body, key, f"{at}.{key}")
+        self.reject_unknown(body, allowed, f"{at}.")
         if kind == "events":
             exclude = body.get("exclude")
             if ("good" in body) == ("bad" in body):
@@ -685,10 +654,9 @@ class _Reader:
             return AlertPolicy(tiers=tiers)
         body = self.mapping(node, f"{where}.alerting", slo_node, "alerting")
         at = f"{where}.alerting"
-        unknown = set(body) - {"tiers", "min_bad_events", "no_data", "budget_alerts", "cool_off", "budget_min_events"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise self.fail("unknown field", body, key, f"{at}.{key}")
+        self.reject_unknown(
+            body, {"tiers", "min_bad_events", "no_data", "budget_alerts", "cool_off", "budget_min_events"}, f"{at}."
+        )
         min_bad = body.get("min_bad_events", 5)
         if not isinstance(min_bad, int) or isinstance(min_bad, bool) or min_bad < 0:
             raise self.fail("must be an integer ≥ 0", body, "min_bad_events", f"{at}.min_bad_events")
