@@ -56,10 +56,10 @@ def ingestor() -> Ingestor:
     return Ingestor(open_dynamodb_store(table, endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)), load_spec())
 
 
-def decode_batch(records: list[KinesisStreamRecord]) -> tuple[list[DecodedRecord], int | None]:
-    """Every record decoded: (decoded, None). decode_record counts bad input as skips; a record on which it
-    raises anyway (a bug, or input no one foresaw) is a `processing_error` skip at its position, logged, so
-    it never blocks the shard. Only a record without a sequence number can't be placed: it stops there.
+def decode_batch(records: list[KinesisStreamRecord]) -> list[DecodedRecord]:
+    """Every record decoded. decode_record counts bad input as skips; a record on which it raises anyway (a bug,
+    or input no one foresaw) is a `processing_error` skip at its position, logged, so it never blocks the
+    shard (without a sequence number it is placed at -1, which the ingestor counts as no_sequence).
     """
     decoded: list[DecodedRecord] = []
     limits = DecodeLimits.from_env(now=clock())
@@ -77,7 +77,7 @@ def decode_batch(records: list[KinesisStreamRecord]) -> tuple[list[DecodedRecord
             logger.set_correlation_id(one.events[0].correlation_id)
         if one.skips:
             logger.debug("skipped log events", extra={"sequence": one.sequence, "skips": dict(one.skips)})
-    return decoded, None
+    return decoded
 
 
 def batch_response(records: list[KinesisStreamRecord], failed_from: int | None) -> BatchResponse:
@@ -116,14 +116,13 @@ def emit_batch_metrics(report: BatchReport, decoded: list[DecodedRecord], now: f
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = list(KinesisStreamEvent(event).records)
-    decoded, failed_from = decode_batch(records)
+    decoded = decode_batch(records)
     report = BatchReport()
     if decoded:
         report = ingestor().apply_batch(stream_of(records[0]), shard_of(records[0]), decoded)
         if report.failed_from_sequence is not None:
             logger.warning("store commit failed; reporting for retry", extra={"error": report.error})
-            failed_from = min(report.failed_from_sequence, failed_from or report.failed_from_sequence)
-    response = batch_response(records, failed_from)
+    response = batch_response(records, report.failed_from_sequence)
     emit_batch_metrics(report, decoded, time.time())
     logger.info(
         "batch applied",
