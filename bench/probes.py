@@ -232,7 +232,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         cpus.append(cpu)
         reads.append(store.stats.read_requests - before)
     newest = store.newest_event_time() or 0
-    oldest = min((row for row in store.buckets(spec.slos[0].name, "h", 0, now)), default=newest)
+    oldest = min((row for row in store.buckets(spec.slos[0].series(), "h", 0, now)), default=newest)
     return {"walls": walls, "cpus": cpus, "reads": _median(reads), "days": (newest - oldest) / 86400}
 
 

@@ -102,3 +102,17 @@ def _shipped_journey() -> Any:
 
 
 SPEC_JOURNEY = _shipped_journey()  # the shipped spec's journey (the runner platform)
+
+
+def series(name: str, spec: Any = None) -> str:
+    """The stored counter series of an SLO or built-in counter (name@revision) in `spec`, the shipped one by default."""
+    from processors.spec import load_spec
+
+    return (spec or load_spec()).series_of(name)
+
+
+def sketch_series(name: str, spec: Any = None) -> str:
+    """The stored digest series of a latency sketch in `spec`, the shipped one by default."""
+    from processors.spec import load_spec
+
+    return (spec or load_spec()).sketch_series(name)

@@ -28,6 +28,7 @@ EVENTS_PER_RECORD = 4  # a CloudWatch payload carries a few events of one log st
 RECORDS_PER_BATCH = 100  # the template's BatchSize
 MAX_ATTEMPTS = 200  # Lambda retries the batch; the suite wants to see every one succeed
 SKETCHES = ("queue-latency", "api-latency", "runner-startup")
+SPEC = load_spec()
 SERIES = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in load_spec().counters))
 
 
@@ -174,10 +175,10 @@ def snapshot(store: Any, start: int, end: int) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for series in SERIES:
         for resolution in (conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR):
-            rows = store.buckets(series, resolution, start, end)
+            rows = store.buckets(SPEC.series_of(series), resolution, start, end)
             state[f"{series}/{resolution}"] = {bucket: dict(fields) for bucket, fields in rows.items()}
     for sketch in SKETCHES:
-        digest = store.digest(sketch, start, end)
+        digest = store.digest(SPEC.sketch_series(sketch), start, end)
         state[f"digest/{sketch}"] = digest.count if digest else 0
     state["open-units"] = store.gauge("open-units")
     return state

@@ -31,8 +31,9 @@ _STATE_PART = {"burn_rate": "burn", "budget": "budget", "no_data": "no_data"}
 _WITH_EXEMPLARS = ("firing", "downgraded", "escalated")
 
 
-def attach_exemplars(view: SliView, signals: Signals, transition: Transition, now: int) -> None:
-    """Up to five recent bad correlation IDs: from the tier's short window, else its long window."""
+def attach_exemplars(view: SliView, signals: Signals, transition: Transition, now: int, series: str) -> None:
+    """Up to five recent bad correlation IDs of counter `series`: from the tier's short window, else its long
+    window."""
     if transition["kind"] != "burn_rate" or transition["state"] not in _WITH_EXEMPLARS:
         return
     reading = signals.reading(transition.get("tier"))
@@ -40,7 +41,7 @@ def attach_exemplars(view: SliView, signals: Signals, transition: Transition, no
         return
     ids: list[str] = []
     for length in (reading.tier.short_window, reading.tier.long_window):
-        ids = view.bad_exemplars(transition["slo"], now - length, now, MAX_EXEMPLARS)
+        ids = view.bad_exemplars(series, now - length, now, MAX_EXEMPLARS)
         if ids:
             break
     transition["exemplars"] = list(ids[:MAX_EXEMPLARS])
@@ -124,7 +125,7 @@ def record_evaluation(
             of_kind = [t for t in transitions if t["kind"] == kind]
             try:
                 for transition in of_kind:
-                    attach_exemplars(view, signals, transition, now)
+                    attach_exemplars(view, signals, transition, now, slo.slo.series())
                     if transition["notify"]:
                         publish_once(store, notifier, transition, owner, clock)
             except NotificationError as exc:

@@ -46,6 +46,7 @@ class Classifier:
             elif isinstance(slo.sli, TimeSliceSli):
                 self._index(self._by_action, slo.sli.good, slo)
                 self._index(self._by_action, slo.sli.bad, slo)
+        self._sketch_series = {sketch.name: spec.sketch_series(sketch.name) for sketch in spec.latency}
         for sketch in spec.latency:
             if sketch.match is not None:
                 self._index(self._sketches_by_action, sketch.match, sketch)
@@ -65,12 +66,12 @@ class Classifier:
                     continue
                 if sli.exclude is not None and sli.exclude.matches(event.log):
                     continue
-                results.append(SliEvent(slo.name, event.time, sli.is_good(event.log), event.correlation_id))
+                results.append(SliEvent(slo.series(), event.time, sli.is_good(event.log), event.correlation_id))
             elif isinstance(sli, TimeSliceSli):
                 if sli.good.matches(event.log):
-                    results.append(SliEvent(slo.name, event.time, True, event.correlation_id))
+                    results.append(SliEvent(slo.series(), event.time, True, event.correlation_id))
                 elif sli.bad.matches(event.log):
-                    results.append(SliEvent(slo.name, event.time, False, event.correlation_id))
+                    results.append(SliEvent(slo.series(), event.time, False, event.correlation_id))
         return results
 
     def latency_samples(self, event: LogEvent) -> list[LatencySample]:
@@ -82,7 +83,7 @@ class Classifier:
             for part in sketch.value_path:
                 value = value.get(part) if isinstance(value, dict) else None
             if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12:
-                samples.append(LatencySample(sketch.name, event.time, float(value)))
+                samples.append(LatencySample(self._sketch_series[sketch.name], event.time, float(value)))
         return samples
 
     def max_matches(self) -> int:

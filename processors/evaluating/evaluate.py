@@ -67,8 +67,9 @@ def evaluate_slo(
     month = counts if slo.calendar_month else _sane(view.counts(slo, month_start, now))
     latency = recent = None
     if slo.kind == "latency":
-        latency = view.latency_quantiles(slo.name, start, now)
-        recent = view.latency_quantiles(slo.name, now - RECENT_LATENCY_WINDOW, now)
+        # the sketch named after a latency SLO stitches from it: its digest series is the SLO's series name
+        latency = view.latency_quantiles(slo.series(), start, now)
+        recent = view.latency_quantiles(slo.series(), now - RECENT_LATENCY_WINDOW, now)
     return SloEvaluation(
         slo=slo,
         now=now,

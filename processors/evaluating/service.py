@@ -73,7 +73,7 @@ def minute_readings(view: SliView, spec: Spec, now: float) -> MinuteReadings:
     return MinuteReadings(
         start=start,
         end=end,
-        counts={name: view.minute_bucket(name, start) for name in series},
+        counts={name: view.minute_bucket(spec.series_of(name), start) for name in series},
         gauges={name: view.gauge(name) for name in gauges},
-        digests={sketch: view.digest(sketch, start, end) for sketch in sketches},
+        digests={sketch: view.digest(spec.sketch_series(sketch), start, end) for sketch in sketches},
     )

@@ -25,7 +25,7 @@ class SliView(Protocol):
         """Ratio SLIs: events in [start, end). Time-slice SLIs: slices wholly inside [start, end)."""
         ...
 
-    def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
+    def bad_exemplars(self, series: str, start: int, end: int, limit: int) -> list[str]:
         """Correlation IDs of recent bad events in [start, end), newest first."""
         ...
 

@@ -23,8 +23,8 @@ from processors.timeutil import floor_to
 
 
 def time_slices(spec: Spec) -> dict[str, TimeSliceSli]:
-    """SLO name -> its time-slice SLI, for the per-slice fields of hour buckets."""
-    return {slo.name: slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
+    """Series -> its time-slice SLI, for the per-slice fields of hour buckets."""
+    return {slo.series(): slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
 
 
 def items_per_event(spec: Spec, max_matches: int) -> int:

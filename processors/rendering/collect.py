@@ -65,10 +65,12 @@ def collect_report_data(
     slices: dict[str, list[CacheSlice]] = {}
     for slo in spec.slos:
         if slo.kind == "latency":
-            latency[slo.name] = [_latency_point(view.latency_quantiles(slo.name, at - step, at), at) for at in moments]
+            latency[slo.name] = [
+                _latency_point(view.latency_quantiles(slo.series(), at - step, at), at) for at in moments
+            ]
         elif slo.kind == "time_slice":
             sli: Any = slo.sli
-            hours = view.hour_rows(slo.name, floor_to(since, conventions.HOUR), until)
+            hours = view.hour_rows(slo.series(), floor_to(since, conventions.HOUR), until)
             slices[slo.name] = cache_slice_strip(hours, since, until, sli.slice_seconds, sli.min_ratio)
     trace, reason = pick_trace(view, in_range, trace_id, spec.journey)
     monthly_fields = monthly_sections(view, spec, since, until) if monthly else {}
@@ -140,7 +142,9 @@ def default_until(view: ReportView) -> int:
 def first_data_hour(view: ReportView, spec: Spec, start: int, end: int) -> int | None:
     """The first hour in [start, end) with counters for any SLO."""
     hours = [
-        min(rows) for slo in spec.slos if (rows := view.hour_rows(slo.name, floor_to(start, conventions.HOUR), end))
+        min(rows)
+        for slo in spec.slos
+        if (rows := view.hour_rows(slo.series(), floor_to(start, conventions.HOUR), end))
     ]
     return min(hours) if hours else None
 

@@ -129,7 +129,7 @@ class WindowView:
         self.spec = spec
         self._alerts = alerts  # the alert log lives in the store: the backtest writes it every minute
         self._gauges: dict[str, int] = {}
-        self._slice_specs = {slo.name: slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
+        self._slice_specs = {slo.series(): slo.sli for slo in spec.slos if isinstance(slo.sli, TimeSliceSli)}
         self._minutes: dict[str, _Prefix] = {}
         self._slices: dict[str, _Slices] = {}
         self._exemplars: dict[str, dict[int, list[str]]] = {}  # series -> minute -> ids, in commit order
@@ -204,7 +204,7 @@ class WindowView:
     # --- the SliView ----------------------------------------------------------------------------------
 
     def counts(self, slo: Slo, start: int, end: int) -> Counts:
-        return self.counts_for(slo.name, slo.sli, start, end)
+        return self.counts_for(slo.series(), slo.sli, start, end)
 
     def counts_for(self, name: str, sli: object, start: int, end: int) -> Counts:
         if isinstance(sli, TimeSliceSli):
@@ -233,9 +233,9 @@ class WindowView:
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         return self._alerts.alert_log(since=since) if self._alerts is not None else []
 
-    def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
+    def bad_exemplars(self, series: str, start: int, end: int, limit: int) -> list[str]:
         """Newest first, without repeats: as Store.exemplars reads them."""
-        minutes = self._exemplars.get(slo_name, {})
+        minutes = self._exemplars.get(series, {})
         seen: list[str] = []
         for minute in sorted((m for m in minutes if start <= m < end), reverse=True):
             for correlation_id in reversed(minutes[minute]):

@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from processors import conventions
 from processors.timeutil import format_duration
+
+REVISION_LENGTH = 8  # hex digits of a revision: short enough to read in a notice, 32 bits against collisions
+
+
+def revision_of(*parts: Any) -> str:
+    """A short, stable hash of what decides counting (matchers, thresholds, slices, group_by).
+
+    Dataclass fields equal to their default are left out, so adding a field with a default to the model
+    keeps every existing revision; names, objectives, windows and descriptions are never passed in.
+    """
+    text = json.dumps([_canonical(part) for part in parts], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:REVISION_LENGTH]
+
+
+def _canonical(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        found: dict[str, Any] = {"_": type(value).__name__}
+        for item in dataclasses.fields(value):
+            current = getattr(value, item.name)
+            if item.compare and not (item.default is not dataclasses.MISSING and current == item.default):
+                found[item.name] = _canonical(current)
+        return found
+    if isinstance(value, frozenset | set):
+        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
+
 
 Comparison = Literal["eq", "in", "not_in", "lt", "le", "gt", "ge"]
 SliKind = Literal["events", "time_slice", "resolution", "latency"]
@@ -166,6 +200,26 @@ class Slo:
     def kind(self) -> SliKind:
         return self.sli.kind
 
+    @cached_property
+    def revision(self) -> str:
+        """The hash of the SLI's counting fields: a matcher or threshold change is a new revision (new series);
+        an objective, window, alerting or description change is not (docs/spec.md, "Revisions")."""
+        return revision_of(self.sli)
+
+    def series(self, group: str = "") -> str:
+        """The counter series this SLI's events are stored under: every writer and reader names it here."""
+        if not group:
+            return self._series
+        from processors.store.keys import series_id  # the store's codec owns the format; imported late (cycle)
+
+        return series_id(self.name, self.revision, group)
+
+    @cached_property
+    def _series(self) -> str:  # the ungrouped series is on every event's path: computed once
+        from processors.store.keys import series_id
+
+        return series_id(self.name, self.revision)
+
     @property
     def window_label(self) -> str:
         return "calendar-month" if self.calendar_month else format_duration(self.window)
@@ -187,6 +241,11 @@ class LatencySketch:
     @property
     def between(self) -> bool:
         return self.start is not None and self.end is not None
+
+    @cached_property
+    def revision(self) -> str:
+        """A field or start/end sketch's own counting fields (a stitched one goes by its SLO: Spec.sketch_series)."""
+        return revision_of(self.match, self.value_path, self.start, self.end, self.stitched)
 
 
 Validation = Literal["lax", "warn", "strict"]
@@ -358,3 +417,22 @@ class Spec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(slo.name for slo in self.slos)
+
+    def series_of(self, name: str) -> str:
+        """The counter series of an SLO or built-in counter by name; any other name (the trace coverage) is
+        not revisioned and is its own series."""
+        for slo in (*self.slos, *self.counters):
+            if slo.name == name:
+                return slo.series()
+        return name
+
+    def sketch_series(self, name: str) -> str:
+        """The digest series of a latency sketch by name: a stitched sketch is revised with its latency SLO."""
+        from processors.store.keys import series_id
+
+        for sketch in self.latency:
+            if sketch.name == name:
+                if sketch.stitched is not None:
+                    return series_id(name, self.slo(sketch.stitched).revision)
+                return series_id(name, sketch.revision)
+        return name

@@ -18,7 +18,7 @@ from typing import Any
 from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent, dispatch
 from processors.decoding.types import LogEvent
-from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Spec
+from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
 from processors.stitching.redaction import storable_metadata
 
@@ -74,11 +74,11 @@ class Stitcher:
         result.changed |= self._record_event(head, event, time_ms)
         for kind, rule in dispatch(self._rules, event.action):
             if kind == "resolution":
-                result.changed |= _resolve(head, rule.name, rule.sli, event, identity, result)
+                result.changed |= _resolve(head, rule, event, identity, result)
             elif kind == "latency":
-                result.changed |= _mark_latency(head, rule.name, rule.sli, event, time_ms, identity, self.spec, result)
+                result.changed |= _mark_latency(head, rule, event, time_ms, identity, self.spec, result)
             else:
-                result.changed |= _mark_between(head, rule, event, time_ms, identity, result)
+                result.changed |= _mark_between(head, rule, event, time_ms, identity, self.spec, result)
         result.changed |= _update_open(head, self.opens, self.resolution_names)
         return result
 
@@ -122,7 +122,13 @@ def _claim_pair(
 
 
 def _mark_between(
-    head: TraceHead, sketch: LatencySketch, event: LogEvent, time_ms: int, identity: str, result: StitchResult
+    head: TraceHead,
+    sketch: LatencySketch,
+    event: LogEvent,
+    time_ms: int,
+    identity: str,
+    spec: Spec,
+    result: StitchResult,
 ) -> bool:
     """Time from the first `start` event to the first `end` event of this correlation ID, sampled once."""
     assert sketch.start is not None and sketch.end is not None
@@ -131,7 +137,8 @@ def _mark_between(
     )
     if pair is not None:
         start_ms, end_ms = pair
-        result.latency_samples.append(LatencySample(sketch.name, end_ms / 1000, float(max(end_ms - start_ms, 0))))
+        series = spec.sketch_series(sketch.name)
+        result.latency_samples.append(LatencySample(series, end_ms / 1000, float(max(end_ms - start_ms, 0))))
     return changed
 
 
@@ -167,9 +174,10 @@ def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: fr
     return True
 
 
-def _resolve(
-    head: TraceHead, name: str, sli: ResolutionSli, event: LogEvent, identity: str, result: StitchResult
-) -> bool:
+def _resolve(head: TraceHead, slo: Slo, event: LogEvent, identity: str, result: StitchResult) -> bool:
+    # claims and marks stay keyed by SLO name: a trace resolved before a revision change is not counted again
+    name, sli = slo.name, slo.sli
+    assert isinstance(sli, ResolutionSli)
     if name in head.claims:
         return False
     if sli.good.matches(event.log):
@@ -179,34 +187,42 @@ def _resolve(
     else:
         return False
     head.claims[name] = identity
-    result.sli_events.append(SliEvent(name, event.time, good, event.correlation_id))
+    result.sli_events.append(SliEvent(slo.series(), event.time, good, event.correlation_id))
     return True
 
 
 def _mark_latency(
     head: TraceHead,
-    name: str,
-    sli: LatencySli,
+    slo: Slo,
     event: LogEvent,
     time_ms: int,
     identity: str,
     spec: Spec,
     result: StitchResult,
 ) -> bool:
+    name, sli = slo.name, slo.sli
+    assert isinstance(sli, LatencySli)
     changed, pair = _claim_pair(head, name, name, sli.start, sli.end, event, time_ms, identity)
     if pair is None:
         return changed
     start_ms, end_ms = pair
     latency_ms = end_ms - start_ms
-    result.sli_events.append(SliEvent(name, end_ms / 1000, latency_ms <= sli.threshold_ms, head.correlation_id))
+    result.sli_events.append(
+        SliEvent(slo.series(), end_ms / 1000, latency_ms <= sli.threshold_ms, head.correlation_id)
+    )
     for sketch in spec.latency:
         if sketch.stitched == name:
-            result.latency_samples.append(LatencySample(sketch.name, end_ms / 1000, float(max(latency_ms, 0))))
+            series = spec.sketch_series(sketch.name)
+            result.latency_samples.append(LatencySample(series, end_ms / 1000, float(max(latency_ms, 0))))
     return True
 
 
 def _resolution_names(spec: Spec) -> list[str]:
-    return [slo.name for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
+    return [slo.name for slo in _resolution_slos(spec)]
+
+
+def _resolution_slos(spec: Spec) -> list[Slo]:
+    return [slo for slo in spec.slos if isinstance(slo.sli, ResolutionSli)]
 
 
 def _update_open(head: TraceHead, opens: str | None, names: list[str]) -> bool:
@@ -229,11 +245,10 @@ def sweep_orphan(head: TraceHead, spec: Spec, now: float) -> StitchResult | None
     current = copy.deepcopy(head)
     result = StitchResult(head=current)
     due = started / 1000 + spec.max_runtime
-    names = _resolution_names(spec)
-    for name in names:
-        if name not in current.claims:
-            current.claims[name] = f"sweeper/{int(due)}"
-            result.sli_events.append(SliEvent(name, due, False, head.correlation_id))
+    for slo in _resolution_slos(spec):
+        if slo.name not in current.claims:
+            current.claims[slo.name] = f"sweeper/{int(due)}"
+            result.sli_events.append(SliEvent(slo.series(), due, False, head.correlation_id))
             result.changed = True
     result.changed |= _update_open(current, opens, _resolution_names(spec))
     return result if result.changed else None

@@ -47,7 +47,7 @@ class StoreView:
         return {bucket: fields for bucket, fields in cached[2].items() if start <= bucket < end}
 
     def counts(self, slo: Slo, start: int, end: int) -> Counts:
-        return self.counts_for(slo.name, slo.sli, start, end)
+        return self.counts_for(slo.series(), slo.sli, start, end)
 
     def counts_for(self, name: str, sli: object, start: int, end: int) -> Counts:
         if isinstance(sli, TimeSliceSli):
@@ -60,18 +60,19 @@ class StoreView:
         (good or not) at each slice's start minute, its slices with no lookups left out."""
         sli = slo.sli
         if isinstance(sli, TimeSliceSli):
-            hours = self.store.buckets(slo.name, conventions.RESOLUTION_HOUR, floor_to(start, conventions.HOUR), end)
+            low = floor_to(start, conventions.HOUR)
+            hours = self.store.buckets(slo.series(), conventions.RESOLUTION_HOUR, low, end)
             outcomes = slice_outcomes(hours, sli.slice_seconds, sli.min_ratio)
             return {moment: Counts(int(good), 1) for moment, good in outcomes.items() if start <= moment < end}
-        rows = self.store.buckets(slo.name, conventions.RESOLUTION_MINUTE, start, end)
+        rows = self.store.buckets(slo.series(), conventions.RESOLUTION_MINUTE, start, end)
         return {
             minute: Counts(int(fields.get("good", 0)), int(fields.get("total", 0)))
             for minute, fields in rows.items()
             if fields.get("total", 0)
         }
 
-    def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
-        return self.store.exemplars(slo_name, start, end, limit)
+    def bad_exemplars(self, series: str, start: int, end: int, limit: int) -> list[str]:
+        return self.store.exemplars(series, start, end, limit)
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
         digest = self.store.digest(sketch, start, end)

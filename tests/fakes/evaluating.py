@@ -77,7 +77,8 @@ class SeriesView:
         good, total = self._good[slo.name], self._total[slo.name]
         return Counts(good[high] - good[low], total[high] - total[low])
 
-    def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
+    def bad_exemplars(self, series: str, start: int, end: int, limit: int) -> list[str]:
+        slo_name = _name(series)
         values = self.series.get(slo_name, [])
         ids: list[str] = []
         for index in range(self._index(slo_name, end) - 1, self._index(slo_name, start) - 1, -1):
@@ -89,7 +90,8 @@ class SeriesView:
         return ids[:limit]
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
-        return dict(self.latency[sketch]) if sketch in self.latency else None
+        name = _name(sketch)
+        return dict(self.latency[name]) if name in self.latency else None
 
     # The operator metrics' reads: a quiet pipeline (no built-in counters, digests or gauges).
     def trace_coverage(self, start: int, end: int) -> Counts:
@@ -108,6 +110,11 @@ class SeriesView:
         return [] if self.alerts is None else list(self.alerts.alert_log(since=since))
 
 
+def _name(series: str) -> str:
+    """This view is keyed by SLO and sketch names; the evaluator reads series ids (name@revision)."""
+    return series.split("@", 1)[0]
+
+
 class CountingView:
     """Wraps a view and counts its reads, for the benchmark and read-budget tests."""
 
@@ -119,9 +126,9 @@ class CountingView:
         self.reads["counts"] += 1
         return self.view.counts(slo, start, end)
 
-    def bad_exemplars(self, slo_name: str, start: int, end: int, limit: int) -> list[str]:
+    def bad_exemplars(self, series: str, start: int, end: int, limit: int) -> list[str]:
         self.reads["bad_exemplars"] += 1
-        return self.view.bad_exemplars(slo_name, start, end, limit)
+        return self.view.bad_exemplars(series, start, end, limit)
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
         self.reads["latency_quantiles"] += 1

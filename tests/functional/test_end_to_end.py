@@ -34,6 +34,7 @@ from processors.store import DynamoDBStore, dynamodb_client
 from processors.store.view import StoreView
 from tests import e2e_system as system
 from tests import runner_platform as conventions
+from tests.builders import series
 from tests.conftest import create_table
 
 MILESTONES = ("webhook_received", "job_queued", "task_launched", "runner_started", "workflow_completed")
@@ -136,6 +137,6 @@ def test_one_correlation_id_carries_a_webhook_to_a_complete_trace_counted_once_w
     assert head is not None
     assert set(MILESTONES) <= set(head.milestones)
     assert head.workflow_id == str(WORKFLOW_ID) and head.repository == REPOSITORY
-    assert store.window_counts(conventions.QUEUE_LATENCY, started, ended).total == 1
+    assert store.window_counts(series(conventions.QUEUE_LATENCY), started, ended).total == 1
     coverage = StoreView(store).trace_coverage(started, ended)
     assert coverage.good == coverage.total == len(captured) > 0

@@ -118,6 +118,7 @@ def build_records() -> list[dict[str, Any]]:
 
 
 RECORDS = build_records()
+SPEC = load_spec()
 SLIS = (*conventions.SLO_NAMES, conventions.TRACE_COVERAGE_SLI, *(slo.name for slo in load_spec().counters))
 SKETCHES = ("queue-latency", "api-latency", "runner-startup")
 
@@ -127,7 +128,8 @@ def snapshot(store: Any) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for sli in SLIS:
         for resolution in (conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR):
-            state[f"{sli}/{resolution}"] = {k: dict(v) for k, v in store.buckets(sli, resolution, start, end).items()}
+            rows = store.buckets(SPEC.series_of(sli), resolution, start, end)
+            state[f"{sli}/{resolution}"] = {k: dict(v) for k, v in rows.items()}
     heads = store.heads([cid(n) for n in range(8)] + [cid(100 + n) for n in range(40)])
     state["heads"] = {
         c: (h.milestones, sorted(h.claims), [e.key for e in h.events], h.open_since_ms) for c, h in heads.items()
@@ -136,7 +138,7 @@ def snapshot(store: Any) -> dict[str, Any]:
     state["checkpoint"] = checkpoint.position if checkpoint else None
     state["open-units"] = store.gauge("open-units")
     for sketch in SKETCHES:  # digests: same count and same quantiles as the clean pass
-        digest = store.digest(sketch, start, end)
+        digest = store.digest(SPEC.sketch_series(sketch), start, end)
         state[f"digest/{sketch}"] = (digest.count, digest.quantile(0.5), digest.quantile(0.99)) if digest else None
     return state
 

@@ -23,7 +23,7 @@ from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.store import DynamoDBStore, dynamodb_client
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
+from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line, series
 from tests.conftest import create_table
 
 VOCABULARY = set(conventions.VOCABULARY)
@@ -150,7 +150,7 @@ def test_botocore_faults_through_the_handler_leave_exactly_the_independent_count
 
     expected = independent_count(lines)
     start, end = int(T0) - 3600, int(T0) + 5 * 3600
-    api = store.window_counts(conventions.API_AVAILABILITY, start, end)
+    api = store.window_counts(series(conventions.API_AVAILABILITY), start, end)
     coverage = store.window_counts(conventions.TRACE_COVERAGE_SLI, start, end)
     assert (api.good, api.total) == expected["api"]
     assert (coverage.good, coverage.total) == expected["coverage"]

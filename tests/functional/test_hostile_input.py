@@ -23,7 +23,7 @@ from processors.ingest import Ingestor
 from processors.stitching import stitch
 from processors.store import DynamoDBStore
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, kpl_record, log_line
+from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, kpl_record, log_line, series
 from tests.unit.test_decode_bounds import gzip_bomb
 
 GOOD_STATUS = 200
@@ -110,7 +110,7 @@ def run(store: Any, spec: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
 
 
 def api_counts(store: Any) -> tuple[int, int]:
-    counts = store.window_counts(conventions.API_AVAILABILITY, int(T0) - 3600, int(T0) + 3600)
+    counts = store.window_counts(series(conventions.API_AVAILABILITY), int(T0) - 3600, int(T0) + 3600)
     return counts.good, counts.total
 
 

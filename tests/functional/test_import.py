@@ -18,7 +18,7 @@ from processors.replay import Replayer
 from processors.replay.cloudwatch import ImportStats, LogGroupImporter
 from processors.store import SqliteStore
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, log_line
+from tests.builders import T0, cid, log_line, series
 from tests.history import LOG_STREAM, client, history_messages, seed_log_group
 
 WINDOW = (int(T0) - 3600, int(T0) + 3600)
@@ -43,7 +43,7 @@ def run_import(capsys: pytest.CaptureFixture[str], endpoint: str, db: Path, *arg
 def api_counts(db: Path) -> tuple[int, int]:
     store = SqliteStore(db)
     try:
-        counts = store.window_counts(conventions.API_AVAILABILITY, *WINDOW)
+        counts = store.window_counts(series(conventions.API_AVAILABILITY), *WINDOW)
         return counts.good, counts.total
     finally:
         store.close()
@@ -91,7 +91,7 @@ def test_a_page_boundary_inside_a_millisecond_splits_nothing_and_loses_nothing(
         for batch in importer.batches(group, now_ms - 1000, now_ms + 1000):
             replayer.apply(batch)
     assert paging.pages >= 3  # the millisecond really was split across pages
-    assert sqlite_store.window_counts(conventions.API_AVAILABILITY, *WINDOW).total == 5
+    assert sqlite_store.window_counts(series(conventions.API_AVAILABILITY), *WINDOW).total == 5
 
 
 def test_throttling_is_retried_with_backoff_and_every_event_counts(
@@ -107,7 +107,7 @@ def test_throttling_is_retried_with_backoff_and_every_event_counts(
         replayer.apply(batch)
     assert stats.throttled == 3 and len(delays) == 3
     assert all(0 <= delay <= 10.0 for delay in delays)
-    assert sqlite_store.window_counts(conventions.API_AVAILABILITY, *WINDOW).total == 6
+    assert sqlite_store.window_counts(series(conventions.API_AVAILABILITY), *WINDOW).total == 6
 
 
 def test_throttling_past_the_retries_is_one_line_and_exit_2(moto_endpoint, log_group, tmp_path, capsys, monkeypatch):

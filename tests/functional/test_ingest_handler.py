@@ -11,7 +11,7 @@ from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.store import DynamoDBStore, dynamodb_client
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line
+from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line, series
 from tests.conftest import create_table
 
 
@@ -57,7 +57,7 @@ def api_record(n: int, sequence: int, status: int = 200) -> dict[str, Any]:
 
 
 def api_counts(store: DynamoDBStore) -> tuple[int, int]:
-    counts = store.window_counts(conventions.API_AVAILABILITY, int(T0) - 3600, int(T0) + 3600)
+    counts = store.window_counts(series(conventions.API_AVAILABILITY), int(T0) - 3600, int(T0) + 3600)
     return counts.good, counts.total
 
 

@@ -20,7 +20,7 @@ from processors.ingest import Ingestor
 from processors.store import SqliteStore
 from tests import runner_platform as conventions
 from tests import shapes
-from tests.builders import T0
+from tests.builders import T0, series
 from tests.history import ROLE_ARN, client, history_files, history_messages, seed_log_group
 
 WINDOW = (int(T0) - 3600, int(T0) + 3600)
@@ -37,8 +37,8 @@ LINE_SHAPES: list[tuple[str, Callable[[], list[str]], tuple[int, int], tuple[int
 
 
 def counts(store: SqliteStore) -> tuple[tuple[int, int], tuple[int, int]]:
-    api = store.window_counts(conventions.API_AVAILABILITY, *WINDOW)
-    deploy = store.window_counts(conventions.DEPLOY_SUCCESS, *WINDOW)
+    api = store.window_counts(series(conventions.API_AVAILABILITY), *WINDOW)
+    deploy = store.window_counts(series(conventions.DEPLOY_SUCCESS), *WINDOW)
     return (api.good, api.total), (deploy.good, deploy.total)
 
 
@@ -91,7 +91,7 @@ def test_an_id_less_line_counts_for_availability_and_as_uncorrelated_trace_cover
     ingest.lambda_handler(shapes.as_kinesis_event(shapes.access_log_lines()), lambda_context)
     coverage = handler_store.window_counts(conventions.TRACE_COVERAGE_SLI, *WINDOW)
     assert (coverage.good, coverage.total) == (2, 5)  # 3 requests never reached the ID hop
-    assert handler_store.window_counts(conventions.API_AVAILABILITY, *WINDOW).total == 5
+    assert handler_store.window_counts(series(conventions.API_AVAILABILITY), *WINDOW).total == 5
 
 
 # --- history files -----------------------------------------------------------------------------------------

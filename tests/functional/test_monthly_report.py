@@ -51,11 +51,11 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> str:
                 hour_row = {"good": 0, "total": 0}
                 for minute in range(hour, hour + conventions.HOUR, conventions.MINUTE):
                     row = minute_counts(name, minute)
-                    counters[CounterKey(name, conventions.RESOLUTION_MINUTE, minute)] = row
+                    counters[CounterKey(spec.series_of(name), conventions.RESOLUTION_MINUTE, minute)] = row
                     hour_row = {k: hour_row[k] + row[k] for k in row}
-                counters[CounterKey(name, conventions.RESOLUTION_HOUR, hour)] = hour_row
+                counters[CounterKey(spec.series_of(name), conventions.RESOLUTION_HOUR, hour)] = hour_row
             # cache-hit-rate: twelve 5-minute slices an hour, each 4 hits of 5 lookups (good at min_ratio 0.6)
-            counters[CounterKey("cache-hit-rate", conventions.RESOLUTION_HOUR, hour)] = {
+            counters[CounterKey(spec.series_of("cache-hit-rate"), conventions.RESOLUTION_HOUR, hour)] = {
                 **{f"t{i}": 5 for i in range(12)}, **{f"g{i}": 4 for i in range(12)}
             }
         newest = day + conventions.DAY - 1

@@ -12,10 +12,11 @@ from processors.cli import main
 from processors.decoding import Position
 from processors.store import CheckpointAdvance, Commit, CounterKey, SqliteStore
 from tests import runner_platform as conventions
-from tests.builders import T0
+from tests.builders import T0, series
 
 M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
 HOUR0 = int(T0)  # 2026-10-01T00:00Z
+API = series(conventions.API_AVAILABILITY)
 
 
 @pytest.fixture
@@ -23,12 +24,12 @@ def db(tmp_path: Path) -> str:
     """api-availability: 100 good requests a minute for an hour, then 10 minutes that all failed."""
     path = str(tmp_path / "slo.db")
     store = SqliteStore(path)
-    rows = {CounterKey(conventions.API_AVAILABILITY, M, HOUR0 + m * 60): {"good": 100, "total": 100} for m in range(60)}
-    rows.update({CounterKey(conventions.API_AVAILABILITY, M, HOUR0 + m * 60): {"good": 0, "total": 100}
+    rows = {CounterKey(API, M, HOUR0 + m * 60): {"good": 100, "total": 100} for m in range(60)}
+    rows.update({CounterKey(API, M, HOUR0 + m * 60): {"good": 0, "total": 100}
                  for m in range(60, 70)})
     # ingest writes each event into its minute and its hour bucket; a window reads whole hours from the latter
-    rows[CounterKey(conventions.API_AVAILABILITY, H, HOUR0)] = {"good": 6000, "total": 6000}
-    rows[CounterKey(conventions.API_AVAILABILITY, H, HOUR0 + 3600)] = {"good": 0, "total": 1000}
+    rows[CounterKey(API, H, HOUR0)] = {"good": 6000, "total": 6000}
+    rows[CounterKey(API, H, HOUR0 + 3600)] = {"good": 0, "total": 1000}
     advance = CheckpointAdvance("stream", "shard-0", None, Position(1), newest_event=HOUR0 + 70 * 60 - 1)
     store.commit(Commit(checkpoint=advance, counters=rows))
     store.close()

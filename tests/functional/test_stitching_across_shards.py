@@ -14,7 +14,7 @@ from processors.store import DynamoDBStore, SqliteStore, dynamodb_client
 from processors.store.dynamodb import TRANSACTION_LIMIT
 from processors.timeutil import parse_iso8601
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, iso, kinesis_record, log_line
+from tests.builders import T0, cid, cw_payload, gz, iso, kinesis_record, log_line, series, sketch_series
 from tests.conftest import create_table
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/test"
@@ -136,7 +136,7 @@ def check_against_the_truth(store: Any, spec: Any, case: dict[str, Any]) -> None
     for shard, shard_records in records.items():  # Lambda catches every shard up, then everything replays
         apply(ingestor, shard, shard_records[first_unapplied(store, shard, shard_records):])
         apply(ingestor, shard, shard_records)
-    counts = store.window_counts(conventions.QUEUE_LATENCY, int(T0) - 3600, int(T0) + 3 * 3600)
+    counts = store.window_counts(series(conventions.QUEUE_LATENCY), int(T0) - 3600, int(T0) + 3 * 3600)
     assert (counts.good, counts.total) == queue_truth(case["truth"])
     for correlation_id, times in case["truth"].items():
         head = store.trace(correlation_id)
@@ -145,7 +145,7 @@ def check_against_the_truth(store: Any, spec: Any, case: dict[str, Any]) -> None
         assert head.milestones == logged
         expected = sorted((moment, action) for action, moment in logged.items())
         assert [(e.time_ms, e.action) for e in head.events] == expected
-    digest = store.digest("queue-latency", int(T0) - 3600, int(T0) + 3 * 3600)
+    digest = store.digest(sketch_series("queue-latency"), int(T0) - 3600, int(T0) + 3 * 3600)
     assert digest is not None and digest.count == len(case["truth"])
 
 
@@ -178,7 +178,7 @@ def test_two_shards_completing_the_same_pair_concurrently_count_it_once(sqlite_s
     first = apply(racing, 0, [webhook])  # read the head (empty), then lose the race to shard 1
     assert first.failed_from_sequence == 1  # its commit was refused: reported for retry
     assert apply(racing, 0, [webhook]).failed_from_sequence is None  # Lambda's retry re-reads the head
-    counts = sqlite_store.window_counts(conventions.QUEUE_LATENCY, int(T0) - 60, int(T0) + 3600)
+    counts = sqlite_store.window_counts(series(conventions.QUEUE_LATENCY), int(T0) - 60, int(T0) + 3600)
     assert (counts.good, counts.total) == (1, 1)
 
 

@@ -11,7 +11,7 @@ from processors.handlers import sweeper
 from processors.ingest import Ingestor
 from processors.sweeping import Sweeper
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line
+from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line, series
 
 
 def scheduled(at: str) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def ingestor(store: Any, spec: Any, monkeypatch: pytest.MonkeyPatch) -> Ingestor
 
 
 def orphan_counts(store: Any) -> tuple[int, int]:
-    counts = store.window_counts(conventions.ORPHAN_RATE, int(T0) - 3600, int(T0) + 8 * 3600)
+    counts = store.window_counts(series(conventions.ORPHAN_RATE), int(T0) - 3600, int(T0) + 8 * 3600)
     return counts.good, counts.total
 
 

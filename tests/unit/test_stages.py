@@ -59,7 +59,8 @@ CLASSIFY: list[tuple[str, LogEvent, set[tuple[str, bool]]]] = [
 def test_classify(case: str, log_event: LogEvent, expected: set[tuple[str, bool]]) -> None:
     results = Classifier(SPEC).classify(log_event)
     # only the spec's SLIs; the built-in operator counters (names starting with "_") are not the spec's
-    assert {(r.sli, r.good) for r in results if r.sli in spec_slis(SPEC)} == expected
+    names = {SPEC.series_of(name): name for name in spec_slis(SPEC)}  # events name the series: name@revision
+    assert {(names[r.sli], r.good) for r in results if r.sli in names} == expected
     assert all(r.time == log_event.time and r.correlation_id == CID for r in results)
 
 
@@ -76,7 +77,7 @@ def stitch(events: list[LogEvent]) -> tuple[TraceHead, list[SliEvent], list[Any]
 
 
 def queue_latency(slis: list[SliEvent]) -> list[tuple[float, bool]]:
-    return [(s.time - T0, s.good) for s in slis if s.sli == conventions.QUEUE_LATENCY]
+    return [(s.time - T0, s.good) for s in slis if s.sli == SPEC.series_of(conventions.QUEUE_LATENCY)]
 
 
 STITCH: list[tuple[str, list[LogEvent], list[tuple[float, bool]]]] = [
@@ -126,5 +127,5 @@ RESOLUTION: list[tuple[str, list[LogEvent], list[bool]]] = [
 @pytest.mark.parametrize(("case", "events", "expected"), RESOLUTION, ids=[c[0] for c in RESOLUTION])
 def test_stitch_first_resolution(case: str, events: list[LogEvent], expected: list[bool]) -> None:
     head, slis, _samples = stitch(events)
-    assert [s.good for s in slis if s.sli == conventions.ORPHAN_RATE] == expected
+    assert [s.good for s in slis if s.sli == SPEC.series_of(conventions.ORPHAN_RATE)] == expected
     assert head.open_since_ms is None  # resolved: no longer an open runner for the sweep
