@@ -36,6 +36,7 @@ class Store(ABC):
 
     def __init__(self) -> None:
         self.stats = StoreStats()
+        self._revisions_noted: dict[tuple[str, str], int] = {}  # (sli, revision) -> first minute written here
 
     # --- ingest ---------------------------------------------------------------------------------------
 
@@ -63,6 +64,7 @@ class Store(ABC):
         """Apply `commit` atomically: all of it or none. Raises CommitConflictError if anything it read moved."""
         if commit.is_empty() and commit.checkpoint is None:
             return
+        self._note_revisions(commit)
         merged: dict[DigestKey, tuple[bytes, int]] = {}
         if commit.digests and self.merges_digests_on_commit:
             from processors.sketch import TDigest
@@ -74,6 +76,30 @@ class Store(ABC):
                 merged[key] = (TDigest.merge(parts).to_bytes(), version)
         self._commit(commit, merged)
         self.stats.commits += 1
+
+    def _note_revisions(self, commit: Commit) -> None:
+        """Record each (SLI, revision) this commit counts, with its earliest minute, before the counters land.
+
+        The write keeps the minimum, so it is idempotent and order-free (late data moves it earlier); this store
+        writes a revision again only when a commit reaches before what it already recorded.
+        """
+        from processors.store.keys import series_revision
+
+        firsts: dict[tuple[str, str], int] = {}
+        for key in commit.counters:
+            if key.resolution != conventions.RESOLUTION_MINUTE:
+                continue
+            found = series_revision(key.sli)
+            if found is not None and key.bucket < firsts.get(found, key.bucket + 1):
+                firsts[found] = key.bucket
+        for (sli, revision), first in sorted(firsts.items()):
+            if first < self._revisions_noted.get((sli, revision), first + 1):
+                self._put_revision(sli, revision, first)
+                self._revisions_noted[(sli, revision)] = first
+
+    def revisions(self, sli: str) -> dict[str, int]:
+        """revision -> the first minute (epoch seconds) counted under it, for one SLI, oldest first."""
+        return dict(sorted(self._query_revisions(sli).items(), key=lambda item: (item[1], item[0])))
 
     def gauge(self, name: str) -> int:
         """A level kept exactly once by commit deltas (e.g. open-units)."""
@@ -280,6 +306,13 @@ class Store(ABC):
 
     @abstractmethod
     def _get_gauge(self, name: str) -> int: ...
+
+    @abstractmethod
+    def _put_revision(self, sli: str, revision: str, first_seen: int) -> None:
+        """Create the revision item, or lower its first_seen to `first_seen`; never raise it."""
+
+    @abstractmethod
+    def _query_revisions(self, sli: str) -> dict[str, int]: ...
 
     @abstractmethod
     def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows: ...

@@ -43,6 +43,7 @@ still_pending = "attribute_exists(#gpk)"
 lease_free = "attribute_not_exists(#pk) OR #until < :now OR #owner = :me"
 claim_available = "attribute_not_exists(#pk) OR (#published = :no AND (#owner = :owner OR #lease < :now))"
 claim_owned = "#owner = :owner AND #published = :no"
+first_seen_later = "attribute_not_exists(#first) OR #first > :first"
 
 THROTTLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 CONFLICT_CODES = {"TransactionInProgressException", "TransactionConflictException"}
@@ -556,6 +557,32 @@ class DynamoDBStore(Store):
         for item in self._range(keys.counter_pk(sli, resolution), start, end):
             rows[keys.bucket_from_key(item[SK]["S"])] = keys.counter_fields(item, COUNTER_BOOKKEEPING)
         return rows
+
+    def _put_revision(self, sli: str, revision: str, first_seen: int) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=_key(keys.revision_pk(sli), keys.revision_sk(revision)),
+                UpdateExpression="SET #first = :first",
+                ConditionExpression=first_seen_later,
+                ExpressionAttributeNames={"#first": "first_seen"},
+                ExpressionAttributeValues={":first": _n(first_seen)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                _raise_mapped(exc, "record revision")  # already recorded as early or earlier: nothing to do
+        finally:
+            self.stats.write_requests += 1
+
+    def _query_revisions(self, sli: str) -> dict[str, int]:
+        items = self._query(
+            "revisions",
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues={":pk": _s(keys.revision_pk(sli))},
+            ConsistentRead=True,
+        )
+        return {item[SK]["S"]: int(item["first_seen"]["N"]) for item in items}
 
     def _get_gauge(self, name: str) -> int:
         self.stats.read_requests += 1

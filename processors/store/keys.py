@@ -1,7 +1,8 @@
 """The store's codec: every key format, TTL and item encoding, in one place. Both adapters use it.
 
 Nothing else in the project builds a partition key, a sort key or an expiry. docs/store.md shows the items.
-A *series id* names one counter or digest series (`series_id`); the store never parses it for meaning.
+A *series id* names one counter or digest series (`series_id`); only `series_revision` reads one back, so
+that a commit can record the revisions it writes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ def series_id(sli: str, revision: str = "", group: str = "") -> str:
     return f"{sli}@{revision}/{quote(group, safe='')}"
 
 
+def series_revision(series: str) -> tuple[str, str] | None:
+    """(sli, revision) of a revisioned series id (any group left out); None for a plain name (built-ins)."""
+    sli, at, rest = series.rpartition("@")
+    if not at or not sli:
+        return None
+    revision = rest.split("/", 1)[0]
+    return (sli, revision) if revision else None
+
+
 # --- partition keys and sort keys -------------------------------------------------------------------------
 
 PK_COUNTER: Final = "CNT"  # CNT#{series}#{m|h}          SK = bucket start (ISO minute)
@@ -55,6 +65,7 @@ PK_CLAIM: Final = "CLAIM"  # CLAIM#{slo}#{group}#{transition}#{minute}  SK = CLA
 PK_SILENCE: Final = "SILENCE"  # SILENCE                 SK = {id}
 PK_CORRECTION: Final = "CORRECTION"  # CORRECTION#{slo}  SK = {start}#{id}
 PK_IMPORT: Final = "IMPORT"  # IMPORT#{log group}        SK = {log stream}
+PK_REVISION: Final = "REV"  # REV#{sli}                 SK = {revision}; first_seen (N): its earliest minute
 
 # Writers that are not a shard (the orphan sweep, test set-up) write their partials under this stream name.
 DIRECT_STREAM: Final = "_direct"
@@ -147,6 +158,15 @@ def silence_sk(silence_id: str) -> str:
 
 def import_pk(log_group: str) -> str:
     return f"{PK_IMPORT}#{log_group}"
+
+
+def revision_pk(sli: str) -> str:
+    """One partition per SLI: `slo status` reads all of an SLI's revisions with one Query."""
+    return f"{PK_REVISION}#{sli}"
+
+
+def revision_sk(revision: str) -> str:
+    return revision
 
 
 # --- secondary indexes ------------------------------------------------------------------------------------

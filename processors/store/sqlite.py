@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS claims (
     pk TEXT PRIMARY KEY, owner TEXT NOT NULL, published INTEGER NOT NULL, lease_until REAL NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revisions (
+    sli TEXT NOT NULL, revision TEXT NOT NULL, first_seen INTEGER NOT NULL, PRIMARY KEY (sli, revision));
 CREATE TABLE IF NOT EXISTS documents (pk TEXT NOT NULL, sk TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (pk, sk));
 CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alert_log (
@@ -208,6 +210,19 @@ class SqliteStore(Store):
         ):
             rows.setdefault(bucket, {})[name] = value
         return rows
+
+    def _put_revision(self, sli: str, revision: str, first_seen: int) -> None:
+        self.stats.write_requests += 1
+        self.db.execute(
+            "INSERT INTO revisions VALUES (?, ?, ?) ON CONFLICT (sli, revision) "
+            "DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)",
+            (sli, revision, first_seen),
+        )
+
+    def _query_revisions(self, sli: str) -> dict[str, int]:
+        self.stats.read_requests += 1
+        rows = self.db.execute("SELECT revision, first_seen FROM revisions WHERE sli = ?", (sli,)).fetchall()
+        return {revision: int(first) for revision, first in rows}
 
     def _get_gauge(self, name: str) -> int:
         self.stats.read_requests += 1

@@ -242,3 +242,43 @@ def test_corrections_are_versioned_audit_records_listed_per_slo_by_window_start(
     assert [c["id"] for c in store.corrections(["api"])] == ["api-v2", "api-v1"]
     assert [c["id"] for c in store.corrections(["api", "other", "none"])] == ["api-v2", "api-v1", "other-v1"]
     assert store.corrections(["api"])[1] == first
+
+
+# --- spec revisions: one item per (SLI, revision) with the first minute counted under it ---------------------
+
+
+def another_writer(store):  # type: ignore[no-untyped-def]
+    """A second adapter over the same data (another Lambda container): it has recorded nothing yet itself."""
+    from processors.store import DynamoDBStore, SqliteStore
+
+    if isinstance(store, SqliteStore):
+        return SqliteStore(store.path)
+    return DynamoDBStore(store.client, store.table)
+
+
+def test_a_commit_records_each_revision_it_counts_with_its_first_minute(store):
+    store.commit(Commit(counters=counters(
+        ("api@aaaa1111", M, HOUR0 + 120, 1, 1), ("api@aaaa1111", M, HOUR0 + 60, 1, 1),
+        ("api@aaaa1111", H, HOUR0, 2, 2), ("deploy@bbbb2222/repo%2Fa", M, HOUR0 + 300, 0, 1),
+        ("deploy@bbbb2222/repo%2Fb", M, HOUR0 + 240, 1, 1), ("_trace-coverage", M, HOUR0, 1, 1),
+    )))
+    assert store.revisions("api") == {"aaaa1111": HOUR0 + 60}  # minute buckets decide; the hour is coarser
+    assert store.revisions("deploy") == {"bbbb2222": HOUR0 + 240}  # one item for all of a grouped SLO's groups
+    assert store.revisions("_trace-coverage") == {}  # a plain series is not revisioned
+
+
+def test_a_revisions_first_minute_only_moves_earlier_whoever_writes_it(store):
+    store.commit(Commit(counters=counters(("api@aaaa1111", M, HOUR0 + 600, 1, 1))))
+    other = another_writer(store)
+    other.commit(Commit(counters=counters(("api@aaaa1111", M, HOUR0 + 900, 1, 1))))  # later data: no change
+    assert store.revisions("api") == {"aaaa1111": HOUR0 + 600}
+    other.commit(Commit(counters=counters(("api@aaaa1111", M, HOUR0 + 60, 1, 1))))  # late data: earlier
+    store.commit(Commit(counters=counters(("api@aaaa1111", M, HOUR0 + 300, 1, 1))))  # this writer's cache is stale
+    assert store.revisions("api") == {"aaaa1111": HOUR0 + 60}
+
+
+def test_an_slis_revisions_are_listed_oldest_first(store):
+    store.commit(Commit(counters=counters(("api@bbbb2222", M, HOUR0 + 3600, 1, 1))))
+    store.commit(Commit(counters=counters(("api@aaaa1111", M, HOUR0, 1, 1), ("other@cccc3333", M, HOUR0, 1, 1))))
+    assert list(store.revisions("api").items()) == [("aaaa1111", HOUR0), ("bbbb2222", HOUR0 + 3600)]
+    assert store.revisions("missing") == {}

@@ -32,6 +32,25 @@ def test_series_ids_are_built_in_one_shape(sli, revision, group, expected):
     assert keys.series_id(sli, revision, group) == expected
 
 
+@pytest.mark.parametrize(
+    ("series", "expected"),
+    [
+        ("deploy-success@abc12345", ("deploy-success", "abc12345")),
+        ("deploy-success@abc12345/org%2Frepo%40x", ("deploy-success", "abc12345")),
+        ("_trace-coverage", None),
+        ("deploy-success@/repo", None),
+    ],
+    ids=[
+        "a revisioned series gives its SLI and revision",
+        "a group (quoted, so never an @ or /) is left out",
+        "a plain series is not revisioned",
+        "a group without a revision has no revision to record",
+    ],
+)
+def test_a_series_id_reads_back_its_sli_and_revision(series, expected):
+    assert keys.series_revision(series) == expected
+
+
 def test_bucket_keys_sort_in_time_order_and_round_trip():
     buckets = [int(T0) + n * 3599 for n in range(50)]
     buckets = [b - b % 60 for b in buckets]
