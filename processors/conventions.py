@@ -59,6 +59,16 @@ SKIP_SCHEMA_INVALID: Final = "schema_invalid"  # log_format.validation: strict
 # A line without a usable correlation ID still counts for event-ratio and time-slice SLIs; traces skip it.
 NOTE_NO_CORRELATION_ID: Final = "no_correlation_id"
 NOTE_BAD_CORRELATION_ID: Final = "bad_correlation_id"
+# A grouped SLO's event whose group value arrived after the SLO's `group_limit` values: counted under GROUP_OTHER.
+NOTE_GROUP_FOLDED: Final = "group_folded"
+
+# --- Grouped SLOs (group_by) ------------------------------------------------------------------------------
+
+DEFAULT_GROUP_LIMIT: Final = 100  # group values tracked per SLO; later values fold into GROUP_OTHER
+MAX_GROUP_LIMIT: Final = 1000
+GROUP_OTHER: Final = "__other__"
+GROUP_NONE: Final = "__none__"  # an event without the group_by field
+MAX_GROUP_CHARS: Final = 200  # a longer value is cut: it names a series and an alert
 
 # Kinds that mean a malformed record (vs. ordinary noise such as platform lines).
 MALFORMED_KINDS: Final = frozenset(

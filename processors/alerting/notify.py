@@ -89,8 +89,11 @@ def _short_burn(transition: Mapping[str, Any]) -> float | None:
 
 
 def subject(transition: Mapping[str, Any]) -> str:
-    """e.g. `PAGE api-availability burning 176x (1h/5m) - budget 54% left, exhausted in 3h10m`."""
+    """e.g. `PAGE api-availability burning 176x (1h/5m) - budget 54% left, exhausted in 3h10m`; one group of a
+    grouped SLO is named after it: `PAGE deploy-success[acme/web] burning 40x (1h/5m) - ...`."""
     slo, kind, state = transition["slo"], transition["kind"], transition["state"]
+    if transition.get("group"):
+        slo = f"{slo}[{transition['group']}]"
     severity = str(transition["severity"]).upper()
     tier = transition.get("tier", "")
     if kind == "burn_rate":

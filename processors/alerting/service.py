@@ -21,11 +21,12 @@ from typing import Any, cast
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
 from processors.alerting.notify import MAX_EXEMPLARS, Notifier
 from processors.alerting.policy import Signals, read_signals
-from processors.alerting.state import KINDS, advance, apply_silence, coerce_state, silenced_at
+from processors.alerting.state import KINDS, advance, alerting_name, apply_silence, coerce_state, silenced_at
 from processors.alerting.types import Transition
-from processors.evaluating import AlertStore, Evaluation, SliView
+from processors.evaluating import AlertStore, Evaluation, SliView, SloEvaluation
 from processors.evaluating.service import evaluate_at
 from processors.spec.model import Spec
+from processors.store.keys import alert_state_sk
 
 _STATE_PART = {"burn_rate": "burn", "budget": "budget", "no_data": "no_data"}
 _WITH_EXEMPLARS = ("firing", "downgraded", "escalated")
@@ -97,6 +98,12 @@ def _publish_claimed(
     store.settle_notification(claim, owner, published=True)
 
 
+def alerting_units(evaluation: Evaluation) -> list[SloEvaluation]:
+    """What alerts are kept for: each SLO, except that a grouped SLO alerts per group (one incident per
+    (SLO, group)), never on its whole, so one failing group pages alone."""
+    return [unit for slo in evaluation.slos for unit in (slo.groups if slo.slo.group_by else (slo,))]
+
+
 def record_evaluation(
     store: AlertStore, view: SliView, evaluation: Evaluation, notifier: Notifier,
     clock: Callable[[], float] = time.time,
@@ -113,8 +120,9 @@ def record_evaluation(
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
     failures: list[tuple[str, str, str]] = []
-    for slo in evaluation.slos:
-        stored = previous.get(slo.name)
+    for slo in alerting_units(evaluation):
+        key = alert_state_sk(slo.name, slo.group)
+        stored = previous.get(key)
         if stored and isinstance(stored.get("evaluated_at"), int) and stored["evaluated_at"] > now:
             continue  # a newer evaluation has already run; this one is stale
         before = coerce_state(stored)
@@ -125,16 +133,16 @@ def record_evaluation(
             of_kind = [t for t in transitions if t["kind"] == kind]
             try:
                 for transition in of_kind:
-                    attach_exemplars(view, signals, transition, now, slo.slo.series())
+                    attach_exemplars(view, signals, transition, now, slo.slo.series(slo.group))
                     if transition["notify"]:
                         publish_once(store, notifier, transition, owner, clock)
             except NotificationError as exc:
-                failures.append((slo.name, kind, str(exc)))
+                failures.append((alerting_name(slo), kind, str(exc)))
                 part = _STATE_PART[kind]
                 cast(dict[str, Any], state)[part] = cast(dict[str, Any], before)[part]
                 continue
             kept.extend(of_kind)
-        states[slo.name] = cast(dict[str, Any], state)
+        states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
     if failures:
         raise NotificationsFailedError(failures, recorded)

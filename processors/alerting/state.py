@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, cast
+from urllib.parse import quote
 
 from processors.alerting.policy import Signals, TierReading, most_severe
 from processors.alerting.types import (
@@ -73,8 +74,14 @@ def coerce_state(document: Mapping[str, Any] | None) -> AlertState:
     return state
 
 
-def transition_id(slo: str, kind: str, severity: str, tier: str | None, state: str, at: int) -> str:
-    return f"{slo}#{kind}#{severity}#{tier or '-'}#{state}#{at}"
+def transition_id(slo: str, kind: str, severity: str, tier: str | None, state: str, at: int, group: str = "") -> str:
+    base = f"{slo}#{kind}#{severity}#{tier or '-'}#{state}#{at}"
+    return f"{base}#{quote(group, safe='')}" if group else base
+
+
+def alerting_name(evaluation: SloEvaluation) -> str:
+    """Who an alert is about: the SLO, or `slo[group]` for one group of a grouped SLO."""
+    return f"{evaluation.name}[{evaluation.group}]" if evaluation.group else evaluation.name
 
 
 def _base(
@@ -89,7 +96,7 @@ def _base(
 ) -> Transition:
     now = evaluation.now
     transition: Transition = {
-        "id": transition_id(evaluation.name, kind, severity, tier, state, now),
+        "id": transition_id(evaluation.name, kind, severity, tier, state, now, evaluation.group),
         "slo": evaluation.name,
         "kind": kind,
         "severity": severity,
@@ -105,6 +112,8 @@ def _base(
     }
     if tier is not None:
         transition["tier"] = tier
+    if evaluation.group:
+        transition["group"] = evaluation.group
     return transition
 
 
@@ -187,7 +196,7 @@ def advance_burn(
 
     def burn(severity: Severity, name: State, reading: TierReading | None, tier: str | None, **kw: Any) -> None:
         transition = _burn_transition(evaluation, severity, name, reading, tier, **kw)
-        transition["incident"] = f"{evaluation.name}#{state['incident']}"
+        transition["incident"] = f"{alerting_name(evaluation)}#{state['incident']}"
         transitions.append(transition)
 
     def within_cool_off(ended: int | None) -> bool:
@@ -317,7 +326,7 @@ def apply_silence(
         level: Route = "page" if burn["level"] == "page" else "ticket"
         late = _burn_transition(evaluation, level, "firing", signals.reading(burn["tier"]), burn["tier"], route=level)
         late["after_silence"] = True
-        late["incident"] = f"{evaluation.name}#{burn.get('incident')}"
+        late["incident"] = f"{alerting_name(evaluation)}#{burn.get('incident')}"
         transitions.append(late)
         unnotified = False
     burn["unnotified"] = unnotified

@@ -47,7 +47,7 @@ class AlertState(TypedDict):
 
 
 class _TransitionRequired(TypedDict):
-    id: str  # deterministic: slo#kind#severity#tier#state#at, so a retried evaluation is deduplicated
+    id: str  # deterministic: slo#kind#severity#tier#state#at[#group], so a retried evaluation is deduplicated
     slo: str
     kind: Kind
     severity: Severity
@@ -59,6 +59,7 @@ class _TransitionRequired(TypedDict):
 
 
 class Transition(_TransitionRequired, total=False):
+    group: str  # one group of a grouped SLO: its alerts are per (SLO, group)
     tier: str
     from_tier: str
     downgrade: bool
@@ -72,7 +73,8 @@ class Transition(_TransitionRequired, total=False):
     forecast: dict[str, float | None]
     runbook: str
     silent_for_seconds: int
-    incident: str  # "{slo}#{opened epoch}": stable across re-triggers (PagerDuty's dedup_key is built from it)
+    # "{slo}#{opened epoch}" ("{slo}[{group}]#…" for a group): stable across re-triggers (PagerDuty's dedup_key)
+    incident: str
     cleared_at: str  # when the condition cleared (ISO), on resolved/downgraded: MTTR ends here, not at the hold
     cleared_at_epoch: int
     held_seconds: int  # how long the page was held open after the condition cleared

@@ -24,6 +24,7 @@ class SliEvent:
     time: float  # epoch seconds: the bucket it counts in
     good: bool
     correlation_id: str = ""
+    group: str | None = None  # a grouped SLO's group value (before the group_limit fold); None: not grouped
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class Classifier:
                     continue
                 if sli.exclude is not None and sli.exclude.matches(event.log):
                     continue
-                results.append(SliEvent(slo.series(), event.time, sli.is_good(event.log), event.correlation_id))
+                group = slo.group_of(event.log) if slo.group_by else None
+                results.append(SliEvent(slo.series(), event.time, sli.is_good(event.log), event.correlation_id, group))
             elif isinstance(sli, TimeSliceSli):
                 if sli.good.matches(event.log):
                     results.append(SliEvent(slo.series(), event.time, True, event.correlation_id))

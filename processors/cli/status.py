@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the status document as JSON")
     parser.add_argument("--latency", metavar="SKETCH", help="percentiles of a latency sketch (e.g. queue-latency)")
     parser.add_argument("--window", metavar="DURATION", default="1h", help="window for --latency (default 1h)")
+    parser.add_argument(
+        "--group", metavar="FIELD", help="the SLOs grouped by FIELD (group_by), one row per group, worst first"
+    )
     parser.set_defaults(func=run)
 
 
@@ -47,6 +50,9 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
         dict(slo, alerts=firing.get(slo["name"], []), data_coverage=_coverage(first, slo_eval.window_start, at))
         for slo, slo_eval in zip(document["slos"], evaluated.evaluation.slos, strict=True)
     ]
+    for slo in document["slos"]:
+        for group in slo.get("groups", ()):  # a grouped SLO's alerts are per group
+            group["alerts"] = [alert for alert in slo["alerts"] if alert.get("group") == group["group"]]
     coverage = evaluated.trace_coverage or Counts()
     document["trace_coverage"] = {
         "with_correlation_id": coverage.good,
@@ -92,20 +98,35 @@ def run(args: argparse.Namespace) -> int:
     at = resolve_at(args, store)
     if args.latency:
         return print_latency(args, store, spec, at)
+    if args.group is not None:
+        grouped = [slo.name for slo in spec.slos if args.group in slo.group_by]
+        if not grouped:
+            raise UsageError(f"--group: no SLO has group_by {args.group!r}; {_grouped_fields(spec)}")
     document = status_at(store, spec, at)
+    if args.group is not None:
+        document["slos"] = [slo for slo in document["slos"] if slo["name"] in grouped]
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
     from rich.console import Console
 
-    from processors.rendering.dashboard import render_dashboard
+    from processors.rendering.dashboard import render_dashboard, render_groups
 
     console = Console()
-    render_dashboard(document, Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100))
+    output = Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100)
+    if args.group is not None:
+        render_groups(document, args.group, output)
+        return 0
+    render_dashboard(document, output)
     for correction in document["corrections"]:  # what the numbers above leave out, and why
         print(f"correction {correction['id']}: {correction['slo']} excludes {correction['from']} to "
               f"{correction['to']} ({correction['reason']}; {correction['by']}, {correction['at']})")
     return 0
+
+
+def _grouped_fields(spec: Any) -> str:
+    fields = sorted({field for slo in spec.slos for field in slo.group_by})
+    return f"the spec groups by: {', '.join(fields)}" if fields else "the spec has no grouped SLOs"
 
 
 def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> int:

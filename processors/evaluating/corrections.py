@@ -57,13 +57,17 @@ class CorrectedView:
         self.corrections = tuple(corrections)
         self._windows = {c.slo: merged_windows(self.corrections, c.slo) for c in self.corrections}
 
-    def counts(self, slo: Slo, start: int, end: int) -> Counts:
-        counts = self.view.counts(slo, start, end)
+    def counts(self, slo: Slo, start: int, end: int, group: str = "") -> Counts:
+        """A grouped SLO's corrections leave the window out of every group."""
+        def read(low: int, high: int) -> Counts:
+            return self.view.counts(slo, low, high, group) if group else self.view.counts(slo, low, high)
+
+        counts = read(start, end)
         good, total = counts.good, counts.total
         for low, high in self._windows.get(slo.name, ()):
             low, high = max(low, start), min(high, end)
             if low < high:
-                excluded = self.view.counts(slo, low, high)
+                excluded = read(low, high)
                 good, total = good - excluded.good, total - excluded.total
         return Counts(max(good, 0), max(total, 0))
 

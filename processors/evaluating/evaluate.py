@@ -49,22 +49,29 @@ def windows_to_read(slo: Slo) -> tuple[int, ...]:
 
 
 def evaluate_slo(
-    view: SliView, slo: Slo, now: int, alert_log: Iterable[Mapping[str, Any]] = ()
+    view: SliView, slo: Slo, now: int, alert_log: Iterable[Mapping[str, Any]] = (), group: str | None = None
 ) -> SloEvaluation:
+    """One SLO at `now`. A grouped SLO is the whole (all groups) with each group evaluated alike in `groups`;
+    `group` evaluates just that group."""
+    log = alert_log if isinstance(alert_log, list | tuple) else list(alert_log)
+
+    def count(low: int, high: int) -> Counts:
+        return _sane(view.counts(slo, low, high) if not group else view.counts(slo, low, high, group))
+
     start, period = window_bounds(slo, now)
-    counts = _sane(view.counts(slo, start, now))
+    counts = count(start, now)
     consumed = budget_consumed(counts, slo.objective)
     remaining = 1.0 - consumed
     windows: dict[int, Counts] = {}
     for length in windows_to_read(slo):
-        windows[length] = _sane(view.counts(slo, now - length, now))
+        windows[length] = count(now - length, now)
     burn_rates = {length: burn_rate(c, slo.objective) for length, c in windows.items()}
     forecast = {
         label: exhaustion_seconds(remaining, burn_rates.get(parse_duration(label) or 0, 0.0), period)
         for label in FORECAST_WINDOWS
     }
     month_start = window_bounds(replace(slo, calendar_month=True), now)[0]
-    month = counts if slo.calendar_month else _sane(view.counts(slo, month_start, now))
+    month = counts if slo.calendar_month else count(month_start, now)
     latency = recent = None
     if slo.kind == "latency":
         # the sketch named after a latency SLO stitches from it: its digest series is the SLO's series name
@@ -82,11 +89,24 @@ def evaluate_slo(
         windows=windows,
         burn_rates=burn_rates,
         forecast=forecast,
-        mttr_seconds=mttr_seconds(alert_log, slo.name, start, now + 1),
+        mttr_seconds=mttr_seconds(log, slo.name, start, now + 1, _incidents_of(slo, group)),
         latency_ms=latency,
         recent_latency_ms=recent,
         month_counts=month,
+        group=group or "",
+        groups=tuple(evaluate_slo(view, slo, now, log, name) for name in _groups(view, slo, group)),
     )
+
+
+def _groups(view: SliView, slo: Slo, group: str | None) -> tuple[str, ...]:
+    return view.groups(slo) if slo.group_by and group is None else ()
+
+
+def _incidents_of(slo: Slo, group: str | None) -> str | None:
+    """Whose incidents make the MTTR: the group's; a grouped SLO's whole takes every group's (None)."""
+    if group is not None:
+        return group
+    return None if slo.group_by else ""
 
 
 def evaluate(view: SliView, spec: Spec, now: int, alert_log: Iterable[Mapping[str, Any]] = ()) -> Evaluation:

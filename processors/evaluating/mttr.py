@@ -18,8 +18,8 @@ class PageIncident:
     closed: int | None  # when the page ended, after any hold (when the log learned it ended)
 
 
-def page_incident_spans(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[PageIncident]:
-    """Each page incident of one SLO, oldest first.
+def page_incident_spans(log: Iterable[Mapping[str, Any]], slo_name: str, group: str = "") -> list[PageIncident]:
+    """Each page incident of one SLO (of one group of a grouped SLO), oldest first.
 
     An incident ends where its condition cleared (`cleared_at_epoch`), not where a hold let the page go, and a
     re-trigger within the cool-off reopens the same incident rather than starting another.
@@ -30,6 +30,8 @@ def page_incident_spans(log: Iterable[Mapping[str, Any]], slo_name: str) -> list
     closed: int | None = None
     for transition in log:
         if transition.get("slo") != slo_name or transition.get("kind") != "burn_rate":
+            continue
+        if transition.get("group", "") != group:
             continue
         if transition.get("severity") != "page":
             continue
@@ -58,18 +60,28 @@ def page_incidents(log: Iterable[Mapping[str, Any]], slo_name: str) -> list[tupl
     return [(i.opened, i.cleared) for i in page_incident_spans(log, slo_name)]
 
 
-def incident_durations(log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int) -> list[int]:
-    """Durations (fired → condition cleared) of the page incidents whose page ended within [start, end)."""
+def incident_durations(
+    log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int, group: str | None = ""
+) -> list[int]:
+    """Durations (fired → condition cleared) of the page incidents whose page ended within [start, end).
+    A grouped SLO's incidents are per group; `group=None` takes every group's."""
+    log = list(log)
+    groups = [group] if group is not None else sorted(
+        {str(t.get("group", "")) for t in log if t.get("slo") == slo_name}
+    )
     return [
         i.cleared - i.opened
-        for i in page_incident_spans(log, slo_name)
+        for name in groups
+        for i in page_incident_spans(log, slo_name, name)
         if i.cleared is not None and i.closed is not None and start <= i.closed < end
     ]
 
 
-def mttr_seconds(log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int) -> float | None:
+def mttr_seconds(
+    log: Iterable[Mapping[str, Any]], slo_name: str, start: int, end: int, group: str | None = ""
+) -> float | None:
     """Mean duration of the page incidents whose page ended within [start, end); None when none did."""
-    durations = incident_durations(log, slo_name, start, end)
+    durations = incident_durations(log, slo_name, start, end, group)
     if not durations:
         return None
     return sum(durations) / len(durations)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from processors.evaluating.types import Evaluation, SloEvaluation, SloStatus, StatusDocument
+from processors import conventions
+from processors.evaluating.types import (
+    Evaluation,
+    GroupedStatus,
+    GroupStatus,
+    SloEvaluation,
+    SloStatus,
+    StatusDocument,
+)
 from processors.timeutil import iso_seconds
 
 
@@ -33,7 +41,33 @@ def slo_status(slo: SloEvaluation, alerts: Mapping[str, Any] | None = None) -> S
         status["latency_ms"] = dict(slo.latency_ms)
     if alerts is not None:
         status["alerts"] = dict(alerts)
+    if slo.slo.group_by:
+        status.update(grouped_status(slo))
     return status
+
+
+def group_status(group: SloEvaluation) -> GroupStatus:
+    """One group of a grouped SLO: its own counts, attainment, budget and burn rates."""
+    return {
+        "group": group.group,
+        "good": group.counts.good,
+        "total": group.counts.total,
+        "attainment": None if group.attainment is None else _round(group.attainment, 6),
+        "budget": {"consumed": _round(group.consumed), "remaining": _round(group.remaining)},
+        "burn_rates": {label: _round(rate) for label, rate in group.burn_rates_by_label().items()},
+    }
+
+
+def grouped_status(slo: SloEvaluation) -> GroupedStatus:
+    """A grouped SLO's groups, worst first, and what its group_limit folded into GROUP_OTHER."""
+    other = next((g for g in slo.groups if g.group == conventions.GROUP_OTHER), None)
+    return {
+        "group_by": list(slo.slo.group_by),
+        "group_limit": slo.slo.group_limit,
+        "groups_tracked": sum(1 for g in slo.groups if g.group != conventions.GROUP_OTHER),
+        "folded_events": other.counts.total if other is not None else 0,
+        "groups": [group_status(g) for g in slo.worst_groups()],
+    }
 
 
 def status_document(

@@ -21,8 +21,13 @@ class SliView(Protocol):
     test fakes implement it without one. Each method is a read; none changes anything.
     """
 
-    def counts(self, slo: Slo, start: int, end: int) -> Counts:
-        """Ratio SLIs: events in [start, end). Time-slice SLIs: slices wholly inside [start, end)."""
+    def counts(self, slo: Slo, start: int, end: int, group: str = "") -> Counts:
+        """Ratio SLIs: events in [start, end). Time-slice SLIs: slices wholly inside [start, end).
+        With `group`, one group of a grouped SLO (Slo.series(group))."""
+        ...
+
+    def groups(self, slo: Slo) -> tuple[str, ...]:
+        """A grouped SLO's group values with a series (sorted; GROUP_OTHER once anything folded)."""
         ...
 
     def bad_exemplars(self, series: str, start: int, end: int, limit: int) -> list[str]:
@@ -93,10 +98,19 @@ class SloEvaluation:
     latency_ms: Mapping[str, float] | None = None  # quantiles over the SLO window (latency SLOs)
     recent_latency_ms: Mapping[str, float] | None = None  # quantiles over the last 5 minutes, for metrics
     month_counts: Counts | None = None  # the calendar month to `now`: the scorecard's budget use
+    group: str = ""  # one group of a grouped SLO (the whole SLO: "")
+    groups: tuple[SloEvaluation, ...] = ()  # a grouped SLO's groups, each evaluated like an SLO of its own
 
     @property
     def name(self) -> str:
         return self.slo.name
+
+    def worst_groups(self) -> tuple[SloEvaluation, ...]:
+        """The groups, worst first: most budget consumed, then lowest attainment, then by name."""
+        return tuple(sorted(
+            self.groups,
+            key=lambda g: (-g.consumed, 2.0 if g.attainment is None else g.attainment, g.group),
+        ))
 
     def burn(self, seconds: int) -> float:
         return self.burn_rates.get(seconds, 0.0)
@@ -150,7 +164,31 @@ class _SloStatusRequired(TypedDict):
     burn_rates: dict[str, float]
 
 
+class GroupStatus(TypedDict):
+    """One group of a grouped SLO in the status document."""
+
+    group: str
+    good: int
+    total: int
+    attainment: float | None
+    budget: BudgetDocument
+    burn_rates: dict[str, float]
+
+
+class GroupedStatus(TypedDict):
+    group_by: list[str]
+    group_limit: int
+    groups_tracked: int  # groups with a series of their own (GROUP_OTHER not counted)
+    folded_events: int  # events in the SLO window counted under GROUP_OTHER: past the group_limit
+    groups: list[GroupStatus]  # worst first
+
+
 class SloStatus(_SloStatusRequired, total=False):
+    group_by: list[str]
+    group_limit: int
+    groups_tracked: int
+    folded_events: int
+    groups: list[GroupStatus]
     kind: str
     window_start: str
     forecast: dict[str, float | None]

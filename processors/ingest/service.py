@@ -25,6 +25,7 @@ from processors import conventions
 from processors.classifying.classify import Classifier, LatencySample, SliEvent
 from processors.decoding.types import DecodedRecord, LogEvent, Position
 from processors.ingest.chunking import Chunk, items_per_event, time_slices, write_chunk
+from processors.ingest.grouping import GroupCounter
 from processors.spec.model import Spec
 from processors.stitching.model import TraceHead, is_open
 from processors.stitching.stitch import Stitcher
@@ -82,7 +83,8 @@ class Ingestor:
         self.classifier = Classifier(spec)
         self.stitcher = Stitcher(spec)
         self.slices = time_slices(spec)
-        self.items_per_event = items_per_event(spec, self.classifier.max_matches())
+        self.groups = GroupCounter(spec)
+        self.items_per_event = items_per_event(spec, self.classifier.max_matches()) + self.groups.items_per_event()
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
         self.vocabulary = frozenset(spec.vocabulary)
 
@@ -151,6 +153,8 @@ class Ingestor:
             pending.append(record)
         if not pending:
             return report
+        if self.groups.grouped:
+            self.groups.load(self.store)
 
         fresh_events = {
             record.sequence: [e for e in record.events if applied is None or e.position > applied] for record in pending
@@ -202,7 +206,7 @@ class Ingestor:
             propagated = bool(event.correlation_id) and event.metadata.get("correlationIdMinted") is not True
             chunk.count(conventions.TRACE_COVERAGE_SLI, event.time, good=propagated)
         if not event.correlation_id:  # counts for event-ratio and time-slice SLIs; joins no trace
-            _count_all(chunk, sli_events, samples, report)
+            _count_all(chunk, sli_events, samples, report, self.groups)
             return
         identity = event.position.identity(stream, shard)
         head = heads.get(event.correlation_id)
@@ -218,7 +222,7 @@ class Ingestor:
                 chunk.decisions.add(event.correlation_id)
         sli_events.extend(stitched.sli_events)
         samples.extend(stitched.latency_samples)
-        _count_all(chunk, sli_events, samples, report)
+        _count_all(chunk, sli_events, samples, report, self.groups)
 
     def _commit(
         self,
@@ -257,9 +261,13 @@ class Ingestor:
         return True
 
 
-def _count_all(chunk: Chunk, sli_events: list[SliEvent], samples: list[LatencySample], report: BatchReport) -> None:
+def _count_all(
+    chunk: Chunk, sli_events: list[SliEvent], samples: list[LatencySample], report: BatchReport, groups: GroupCounter
+) -> None:
     for sli_event in sli_events:
         chunk.count(sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
+        if sli_event.group is not None:  # a grouped SLO counts the whole and the group
+            groups.count(chunk, sli_event, report.notes)
     for sample in samples:
         chunk.sample(sample)
     report.sli_events += len(sli_events)

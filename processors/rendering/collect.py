@@ -165,16 +165,16 @@ def cache_slice_strip(hour_rows: Rows, start: int, end: int, slice_seconds: int,
 
 def firing_at(log: Iterable[Mapping[str, Any]], at: int) -> dict[str, list[dict[str, Any]]]:
     """SLO -> the alert-log records still firing at `at`: the last record of each (kind, level) that fired."""
-    last: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+    last: dict[tuple[str, str, str, str], Mapping[str, Any]] = {}
     for transition in log:
         if _epoch(transition, at + 1) > at:
             continue
         kind = str(transition.get("kind", ""))
-        # burn-rate alerts are one incident per SLO; budget alerts fire once per level
+        # burn-rate alerts are one incident per SLO (per group of a grouped SLO); budget alerts fire once per level
         level = str(transition.get("severity", "")) if kind == "budget" else ""
-        last[(str(transition.get("slo", "")), kind, level)] = transition
+        last[(str(transition.get("slo", "")), str(transition.get("group", "")), kind, level)] = transition
     firing: dict[str, list[dict[str, Any]]] = {}
-    for (slo, _kind, _level), transition in last.items():
+    for (slo, _group, _kind, _level), transition in last.items():
         if transition.get("state") in FIRING_STATES:
             firing.setdefault(slo, []).append(dict(transition))
     return firing

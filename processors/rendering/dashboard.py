@@ -15,6 +15,7 @@ from rich.console import Console, OverflowMethod
 from rich.table import Table
 from rich.text import Text
 
+from processors import conventions
 from processors.rendering.summary import (
     Verdict,
     attainment_text,
@@ -63,10 +64,7 @@ def budget_bar(consumed: float, *, ascii_only: bool, cells: int = BAR_CELLS) -> 
     return "█" * filled + "░" * (cells - filled)
 
 
-def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only: bool | None = None) -> None:
-    """Print the dashboard of `status` (a status document) on `console`."""
-    plain = plain_mode(console) if ascii_only is None else ascii_only
-    slos = list(status.get("slos") or [])
+def _table(plain: bool, first: str, window: str) -> Table:
     table = Table(
         box=SIMPLE_HEAD_ASCII if plain else SIMPLE_HEAD,
         show_edge=False,
@@ -75,14 +73,22 @@ def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only:
         expand=False,
     )
     cut: OverflowMethod = "crop" if plain else "ellipsis"
-    table.add_column("SLO", no_wrap=True, max_width=20, overflow=cut)
+    table.add_column(first, no_wrap=True, max_width=20, overflow=cut)
     table.add_column("Target", justify="right", no_wrap=True)
     table.add_column("Attained", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)  # verdict mark
-    table.add_column(f"Budget used{_common_window(slos)}", no_wrap=True)
+    table.add_column(f"Budget used{window}", no_wrap=True)
     table.add_column("Burn", justify="right", no_wrap=True)
     table.add_column("p95", justify="right", no_wrap=True)
     table.add_column("Alerts firing", no_wrap=True, overflow=cut, max_width=22)
+    return table
+
+
+def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only: bool | None = None) -> None:
+    """Print the dashboard of `status` (a status document) on `console`."""
+    plain = plain_mode(console) if ascii_only is None else ascii_only
+    slos = list(status.get("slos") or [])
+    table = _table(plain, "SLO", _common_window(slos))
     for slo in slos:
         table.add_row(*_row(slo, plain))
     console.print(_text(f"SLO status at {status.get('at', '?')}", plain), style=None if plain else "italic")
@@ -112,6 +118,30 @@ def render_dashboard(status: Mapping[str, Any], console: Console, *, ascii_only:
         ),
         style=None if plain else "dim",
     )
+
+
+def render_groups(
+    status: Mapping[str, Any], field: str, console: Console, *, ascii_only: bool | None = None
+) -> None:
+    """`slo status --group FIELD`: for each SLO grouped by FIELD, one row per group, worst first."""
+    plain = plain_mode(console) if ascii_only is None else ascii_only
+    console.print(_text(f"SLO status at {status.get('at', '?')}, by {field}", plain), style=None if plain else "italic")
+    for slo in status.get("slos") or []:
+        groups = list(slo.get("groups") or [])
+        folded = int(slo.get("folded_events") or 0)
+        console.print(_text(
+            f"{slo.get('name', '?')}: {slo.get('groups_tracked', len(groups))} groups by "
+            f"{', '.join(slo.get('group_by') or [])} (limit {slo.get('group_limit', '?')}); "
+            f"{folded:,} events past the limit counted under {conventions.GROUP_OTHER}",
+            plain,
+        ), style=None if plain else "bold")
+        table = _table(plain, field.capitalize(), f" ({slo.get('window')})" if slo.get("window") else "")
+        for group in groups:
+            row = dict(group, name=group.get("group"), objective=slo.get("objective"), kind=slo.get("kind"))
+            table.add_row(*_row(row, plain))
+        console.print(table)
+        if not groups:
+            console.print(_text("no groups with data yet", plain))
 
 
 def _row(slo: Mapping[str, Any], plain: bool) -> list[Text]:

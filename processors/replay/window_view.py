@@ -17,6 +17,7 @@ from processors import conventions
 from processors.counting import Counts, plan_window
 from processors.evaluating.types import AlertStore
 from processors.spec.model import Slo, Spec, TimeSliceSli
+from processors.store import keys
 from processors.store.types import Commit
 from processors.timeutil import floor_to
 
@@ -136,6 +137,10 @@ class WindowView:
         self._samples: dict[str, _Prefix] = {}  # sketch -> latency samples per minute (is there any data?)
         self._digests: dict[tuple[str, str], dict[int, Any]] = {}  # (sketch, resolution) -> bucket -> TDigest
         self.now: int | None = None
+        self._registries = {  # a grouped SLO's registry series -> SLO name
+            keys.group_registry_series(slo.series()): slo.name for slo in spec.slos if slo.group_by
+        }
+        self._groups: dict[str, set[str]] = {}  # SLO name -> admitted groups (never evicted, as in the store)
 
     # --- fed by commits -------------------------------------------------------------------------------
 
@@ -144,6 +149,8 @@ class WindowView:
         for (series, resolution, bucket), fields in commit.counters.items():
             if resolution == conventions.RESOLUTION_MINUTE:
                 self._minute_series(series, bucket).add(bucket, fields.get("good", 0), fields.get("total", 0))
+            elif series in self._registries:
+                self._groups.setdefault(self._registries[series], set()).update(keys.groups_of_rows({0: fields}))
             elif series in self._slice_specs:
                 self._slice_fields(series, bucket, fields)
         for name, delta in commit.gauges.items():
@@ -203,8 +210,11 @@ class WindowView:
 
     # --- the SliView ----------------------------------------------------------------------------------
 
-    def counts(self, slo: Slo, start: int, end: int) -> Counts:
-        return self.counts_for(slo.series(), slo.sli, start, end)
+    def counts(self, slo: Slo, start: int, end: int, group: str = "") -> Counts:
+        return self.counts_for(slo.series(group), slo.sli, start, end)
+
+    def groups(self, slo: Slo) -> tuple[str, ...]:
+        return tuple(sorted(self._groups.get(slo.name, ())))
 
     def counts_for(self, name: str, sli: object, start: int, end: int) -> Counts:
         if isinstance(sli, TimeSliceSli):

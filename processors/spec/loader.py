@@ -44,7 +44,9 @@ from processors.spec.model import (
 from processors.timeutil import format_duration, parse_duration
 
 API_VERSION = "slo-pipeline/v1"
-TOP_LEVEL_FIELDS = {"name", "objective", "sli", "window", "description", "runbook", "alerting", "metric"}
+TOP_LEVEL_FIELDS = {
+    "name", "objective", "sli", "window", "description", "runbook", "alerting", "metric", "group_by", "group_limit",
+}
 ROOT_FIELDS = {
     "apiVersion", "kind", "defaults", "slos", "latency", "metadata", "journey", "vocabulary", "metrics", "targets",
     "routes",
@@ -551,6 +553,7 @@ class _Reader:
         sli_node = self.mapping(node.get("sli"), f"{where}.sli", node, "sli")
         sli = self.sli(sli_node, where)
         alerting = self.alerting(node.get("alerting"), node, where, window)
+        group_by = self.group_by(node, where, sli)
         return Slo(
             name=name,
             objective=float(objective),
@@ -562,7 +565,41 @@ class _Reader:
             alerting=alerting,
             line=node.line,
             metric=self.metric_name(node, where),
+            group_by=group_by,
+            group_paths=tuple(_field_path(name) for name in group_by),
+            group_limit=self.group_limit(node, where, group_by),
         )
+
+    def group_by(self, node: _Mapping, where: str, sli: Sli) -> tuple[str, ...]:
+        """`group_by: [repository]`: event fields, in the matchers' syntax (a bare name is a metadata field)."""
+        if "group_by" not in node:
+            return ()
+        raw = node["group_by"]
+        field = f"{where}.group_by"
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("must be a non-empty list of event fields (e.g. [repository])", node, "group_by", field)
+        for name in raw:
+            if not isinstance(name, str) or not all(_is_field_part(part) for part in name.split(".")):
+                raise self.fail(f"not an event field: {name!r} (e.g. repository or metadata.org)", node,
+                                "group_by", field)
+            if _field_path(name) in {_field_path(other) for other in raw[: raw.index(name)]}:
+                raise self.fail(f"names the field {name!r} twice", node, "group_by", field)
+            if _field_path(name) == ("metadata", "action") or name in ("timestamp", "correlationId", "message"):
+                raise self.fail(f"{name!r} can't group an SLO (one series per value)", node, "group_by", field)
+        if not isinstance(sli, EventsSli):
+            raise self.fail(f"needs an events SLI (this SLO's is {sli.kind})", node, "group_by", field)
+        return tuple(raw)
+
+    def group_limit(self, node: _Mapping, where: str, group_by: tuple[str, ...]) -> int:
+        if "group_limit" not in node:
+            return conventions.DEFAULT_GROUP_LIMIT
+        field = f"{where}.group_limit"
+        if not group_by:
+            raise self.fail("needs group_by", node, "group_limit", field)
+        limit = node["group_limit"]
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= conventions.MAX_GROUP_LIMIT:
+            raise self.fail(f"must be an integer from 1 to {conventions.MAX_GROUP_LIMIT}", node, "group_limit", field)
+        return limit
 
     def metric_name(self, node: _Mapping, where: str) -> str:
         metric = node.get("metric", "")
@@ -818,6 +855,11 @@ def _field_path(name: str) -> tuple[str, ...]:
     if parts[0] in LOG_TOP_LEVEL_FIELDS or parts[0] == "metadata":
         return parts
     return ("metadata", *parts)
+
+
+def _is_field_part(part: str) -> bool:
+    """One dotted part of an event field name: letters, digits, `_` and `-`, not starting with a digit."""
+    return bool(part) and not part[0].isdigit() and all(c.isalnum() or c in "_-" for c in part) and part.isascii()
 
 
 def _is_number(value: Any) -> TypeGuard[float]:

@@ -195,6 +195,9 @@ class Slo:
     alerting: AlertPolicy | None = None
     line: int | None = field(default=None, compare=False)
     metric: str = ""  # the headline CloudWatch metric (e.g. SLOApiAvailability); empty: none
+    group_by: tuple[str, ...] = ()  # field names as the spec wrote them (e.g. repository); empty: not grouped
+    group_paths: tuple[tuple[str, ...], ...] = ()  # their paths in the event, in the same order
+    group_limit: int = conventions.DEFAULT_GROUP_LIMIT
 
     @property
     def kind(self) -> SliKind:
@@ -204,6 +207,8 @@ class Slo:
     def revision(self) -> str:
         """The hash of the SLI's counting fields: a matcher or threshold change is a new revision (new series);
         an objective, window, alerting or description change is not (docs/spec.md, "Revisions")."""
+        if self.group_by:  # a grouped SLO's groups are counting too (ungrouped revisions hash the SLI alone)
+            return revision_of(self.sli, self.group_by)
         return revision_of(self.sli)
 
     def series(self, group: str = "") -> str:
@@ -219,6 +224,19 @@ class Slo:
         from processors.store.keys import series_id
 
         return series_id(self.name, self.revision)
+
+    def group_of(self, log: dict[str, Any]) -> str:
+        """The group an event counts under (before the group_limit fold): its group_by values, joined by `,`."""
+        values = []
+        for path in self.group_paths:
+            value: Any = log
+            for part in path:
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None or isinstance(value, dict | list) or value == "":
+                values.append(conventions.GROUP_NONE)
+            else:
+                values.append(str(value).lower() if isinstance(value, bool) else str(value))
+        return ",".join(values)[: conventions.MAX_GROUP_CHARS]
 
     @property
     def window_label(self) -> str:

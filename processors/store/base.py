@@ -139,6 +139,14 @@ class Store(ABC):
                         row[name] = row.get(name, 0) + value
         return merged
 
+    def groups(self, series: str) -> set[str]:
+        """The group values admitted for a grouped SLI (its registry series, keys.group_registry_series): one query."""
+        from processors.store import keys
+
+        low, high = keys.GROUP_REGISTRY_SPAN
+        registry = keys.group_registry_series(series)
+        return keys.groups_of_rows(self.buckets(registry, conventions.RESOLUTION_HOUR, low, high))
+
     def window_counts(self, sli: str, start: int, end: int) -> Counts:
         return window_counts(self.buckets, sli, start, end)
 

@@ -47,6 +47,27 @@ def series_revision(series: str) -> tuple[str, str] | None:
     return (sli, revision) if revision else None
 
 
+def group_registry_series(series: str) -> str:
+    """The counter series that lists a grouped SLI's admitted group values (one field per value, in the hour
+    bucket of the event that admitted it). `_` starts the pipeline's own series; `!` never occurs in a series id."""
+    return f"_groups!{series}"
+
+
+GROUP_FIELD_PREFIX: Final = "="  # registry fields: `=` + the value, so no value meets a key or TTL attribute
+GROUP_REGISTRY_SPAN: Final = (0, 4_102_444_800)  # [1970, 2100): a registry read takes every admission hour
+
+
+def group_field(group: str) -> str:
+    return GROUP_FIELD_PREFIX + group
+
+
+def groups_of_rows(rows: Mapping[int, Mapping[str, int]]) -> set[str]:
+    """The group values a registry's rows admitted."""
+    prefix = len(GROUP_FIELD_PREFIX)
+    return {name[prefix:] for fields in rows.values() for name, n in fields.items()
+            if n > 0 and name.startswith(GROUP_FIELD_PREFIX)}
+
+
 # --- partition keys and sort keys -------------------------------------------------------------------------
 
 PK_COUNTER: Final = "CNT"  # CNT#{series}#{m|h}          SK = bucket start (ISO minute)
@@ -107,8 +128,9 @@ def checkpoint_from_sk(sort_key: str) -> tuple[str, str]:
     return stream, shard
 
 
-def alert_state_sk(slo: str) -> str:
-    return slo
+def alert_state_sk(slo: str, group: str = "") -> str:
+    """An alert state's sort key, and its name in Store.load_alert_states: `slo`, or `slo#group` (quoted)."""
+    return f"{slo}#{quote(group, safe='')}" if group else slo
 
 
 def alert_log_sk(at: int, transition_id: str) -> str:

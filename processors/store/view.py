@@ -32,6 +32,7 @@ class StoreView:
         self._minutes = lru_cache(maxsize=4096)(self.store.buckets)
         self._hours: dict[str, tuple[int, int, Rows]] = {}  # sli -> (start, end, rows) of one wide read
         self._alert_log: tuple[int | None, list[dict[str, Any]]] | None = None  # (since, log) of the widest read
+        self._groups: dict[str, tuple[str, ...]] = {}
 
     def _rows(self, sli: str, resolution: str, start: int, end: int) -> Rows:
         """Minute ranges are read as asked (they are the windows' edges); hour buckets are read once per SLI
@@ -46,8 +47,15 @@ class StoreView:
             self._hours[sli] = cached
         return {bucket: fields for bucket, fields in cached[2].items() if start <= bucket < end}
 
-    def counts(self, slo: Slo, start: int, end: int) -> Counts:
-        return self.counts_for(slo.series(), slo.sli, start, end)
+    def counts(self, slo: Slo, start: int, end: int, group: str = "") -> Counts:
+        return self.counts_for(slo.series(group), slo.sli, start, end)
+
+    def groups(self, slo: Slo) -> tuple[str, ...]:
+        """The registry's group values (one query per grouped SLO and view)."""
+        cached = self._groups.get(slo.name)
+        if cached is None:
+            cached = self._groups[slo.name] = tuple(sorted(self.store.groups(slo.series())))
+        return cached
 
     def counts_for(self, name: str, sli: object, start: int, end: int) -> Counts:
         if isinstance(sli, TimeSliceSli):

@@ -28,7 +28,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ingest": BASE | {"spec", "decoding", "classifying", "stitching", "sketch", "store"},
     "sweeping": BASE | {"spec", "classifying", "stitching", "store", "ingest"},
     "evaluating": BASE | {"spec", "sketch", "classifying"},
-    "alerting": BASE | {"spec", "evaluating", "store.types"},
+    "alerting": BASE | {"spec", "evaluating", "store.types", "store.keys"},  # keys: alert state names
     "metrics": BASE | {"spec", "sketch", "classifying", "evaluating"},
     "tracing": BASE | {"spec", "decoding", "stitching"},  # the spec's journey names the phases
     "rendering": BASE | {"spec", "evaluating", "alerting", "stitching", "tracing"},

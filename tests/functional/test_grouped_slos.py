@@ -1,0 +1,131 @@
+"""Grouped SLOs (issue #17): `group_by: [repository]` gives one series per repository, pages per (SLO, group),
+folds values past `group_limit` into __other__ (counted), and reads the same through both store adapters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from processors import conventions
+from processors.cli import main
+from processors.evaluating.service import evaluate_at
+from processors.store import SqliteStore
+from processors.store.view import StoreView
+from tests.builders import T0
+from tests.grouped import MINUTE, Deploys, deliver, grouped_spec, run
+
+END = int(T0) + 90 * MINUTE
+
+
+def pages(notifier: Any) -> list[tuple[str, str, str]]:
+    return [(t["slo"], t.get("group", ""), t["state"]) for t in notifier.sent if t["route"] == "page"]
+
+
+def test_a_grouped_deploy_success_slo_pages_for_the_failing_repository_while_the_others_stay_green(store):
+    spec = grouped_spec()
+    notifier = run(store, spec, Deploys(minutes=90), every=10)  # acme/api fails from minute 60
+    assert pages(notifier) == [("deploy-success", "acme/api", "firing")]
+    (page,) = [t for t in notifier.sent if t["route"] == "page"]
+    assert page["id"].endswith("#acme%2Fapi")
+    assert page["incident"].startswith("deploy-success[acme/api]#")
+    assert page["exemplars"]  # the failing repository's own bad deploys
+    from processors.alerting.notify import subject
+
+    assert subject(page).startswith("PAGE deploy-success[acme/api] burning")
+    states = store.load_alert_states()
+    assert set(states) == {"deploy-success#acme%2Fapi", "deploy-success#acme%2Fdocs", "deploy-success#acme%2Fweb",
+                           "api-availability"}
+    assert states["deploy-success#acme%2Fweb"]["burn"]["level"] == "ok"
+    assert states["deploy-success#acme%2Fapi"]["burn"]["level"] == "page"
+
+    evaluation = evaluate_at(StoreView(store), spec, END, readings=False).evaluation.get("deploy-success")
+    by_group = {g.group: (g.counts.good, g.counts.total) for g in evaluation.groups}
+    assert by_group == {"acme/api": (150, 180), "acme/docs": (180, 180), "acme/web": (180, 180)}
+    assert (evaluation.counts.good, evaluation.counts.total) == (510, 540)  # the whole SLO still counts all
+    assert [g.group for g in evaluation.worst_groups()] == ["acme/api", "acme/docs", "acme/web"]
+
+
+def test_values_past_the_group_limit_fold_into_other_and_the_fold_is_counted(store):
+    spec = grouped_spec(limit=2)
+    deploys = Deploys(repositories=("a/one", "a/two", "a/three", "a/four"), failing="a/four", minutes=3)
+    reports = [deliver(store, spec, list(deploys.lines(m)), 1000 + m) for m in range(deploys.minutes)]
+    assert [r.notes[conventions.NOTE_GROUP_FOLDED] for r in reports] == [4, 4, 4]  # two repositories × two
+    evaluation = evaluate_at(StoreView(store), spec, int(T0) + 3 * MINUTE, readings=False).evaluation
+    grouped = evaluation.get("deploy-success")
+    assert {g.group: g.counts.total for g in grouped.groups} == {"a/one": 6, "a/two": 6, conventions.GROUP_OTHER: 12}
+    assert grouped.counts.total == 24
+
+
+def test_an_event_without_the_group_field_counts_under_none(sqlite_store):
+    spec = grouped_spec()
+    from tests.builders import cid, log_line
+
+    lines = [log_line("workflow_completed", T0 + 5, cid(1), conclusion="success")]
+    deliver(sqlite_store, spec, lines, 1000)
+    grouped = evaluate_at(StoreView(sqlite_store), spec, int(T0) + MINUTE, readings=False).evaluation
+    assert [g.group for g in grouped.get("deploy-success").groups] == [conventions.GROUP_NONE]
+
+
+def test_a_replayed_batch_admits_and_counts_its_groups_once(store):
+    spec = grouped_spec(limit=2)
+    deploys = Deploys(repositories=("a/one", "a/two", "a/three"), minutes=1)
+    first = deliver(store, spec, list(deploys.lines(0)), 1000)
+    again = deliver(store, spec, list(deploys.lines(0)), 1000)
+    assert again.records_already_applied == 1 and not again.notes
+    assert first.notes[conventions.NOTE_GROUP_FOLDED] == 2
+    assert store.groups(spec.slo("deploy-success").series()) == {"a/one", "a/two", conventions.GROUP_OTHER}
+
+
+def status_json(db: str, spec_path: str, *extra: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["status", "--db", db, "--spec", spec_path, "--at", "2026-10-01T02:00:00Z", "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def grouped_store(tmp_path: Any) -> tuple[str, str]:
+    from tests.grouped import GROUPED_SPEC
+
+    spec_path = tmp_path / "grouped.yaml"
+    spec_path.write_text(GROUPED_SPEC.format(limit=2))
+    db = tmp_path / "slo.db"
+    store = SqliteStore(db)
+    run(store, grouped_spec(limit=2), Deploys(repositories=("acme/web", "acme/api", "acme/docs", "acme/ops")))
+    store.close()
+    return str(db), str(spec_path)
+
+
+def test_status_json_shows_each_group_worst_first_with_its_figures_and_the_fold(grouped_store, capsys):
+    db, spec_path = grouped_store
+    document = status_json(db, spec_path, capsys=capsys)
+    deploy = next(slo for slo in document["slos"] if slo["name"] == "deploy-success")
+    assert (deploy["group_by"], deploy["group_limit"], deploy["groups_tracked"]) == (["repository"], 2, 2)
+    assert deploy["folded_events"] == 2 * 2 * 120  # acme/docs and acme/ops: past the limit of two
+    assert [g["group"] for g in deploy["groups"]] == ["acme/api", conventions.GROUP_OTHER, "acme/web"]
+    worst = deploy["groups"][0]
+    assert set(worst) == {"group", "good", "total", "attainment", "budget", "burn_rates", "alerts"}
+    assert (worst["good"], worst["total"], worst["attainment"]) == (180, 240, 0.75)
+    assert [(a["kind"], a["group"]) for a in worst["alerts"]] == [("burn_rate", "acme/api"), ("budget", "acme/api")]
+    assert all(g["alerts"] == [] for g in deploy["groups"][1:])
+    api = next(slo for slo in document["slos"] if slo["name"] == "api-availability")
+    assert "groups" not in api and "group_by" not in api  # an ungrouped SLO's document is unchanged
+
+
+def test_status_group_keeps_only_the_slos_grouped_by_that_field(grouped_store, capsys):
+    db, spec_path = grouped_store
+    document = status_json(db, spec_path, "--group", "repository", capsys=capsys)
+    assert [slo["name"] for slo in document["slos"]] == ["deploy-success"]
+    assert main(["status", "--db", db, "--spec", spec_path, "--at", "2026-10-01T02:00:00Z",
+                 "--group", "repository"]) == 0
+    text = capsys.readouterr().out
+    rows = [line.split()[0] for line in text.splitlines() if line.startswith(("acme/", "__"))]
+    assert rows == ["acme/api", conventions.GROUP_OTHER, "acme/web"]
+    assert "480 events past the limit counted under __other__" in text
+
+
+def test_status_group_on_a_field_no_slo_groups_by_is_a_one_line_error(grouped_store, capsys):
+    db, spec_path = grouped_store
+    assert main(["status", "--db", db, "--spec", spec_path, "--group", "org"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--group: no SLO has group_by 'org'" in err
