@@ -10,7 +10,7 @@ from typing import Any
 from processors.cli.common import add_store_arguments, open_store, parse_since_argument
 
 # The fixed JSON fields, in the order they are printed; anything else a transition carries follows them.
-FIELDS = ("slo", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
+FIELDS = ("slo", "group", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
 COLUMNS = ("AT", "SLO", "KIND", "SEVERITY", "TIER", "STATE", "DETAIL")
 
 
@@ -89,7 +89,7 @@ def render_table(log: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         (
             str(t.get("at", "")),
-            str(t.get("slo", "")),
+            f"{t.get('slo', '')}[{t['group']}]" if t.get("group") else str(t.get("slo", "")),
             str(t.get("kind", "")),
             str(t.get("severity", "")),
             str(t.get("tier", "")),

@@ -16,6 +16,7 @@ from processors.dashboards.widgets import (
     REQUEST_TRACING,
     SLO_BUDGETS,
     SYSTEM_OVERVIEW,
+    TOP_GROUPS,
     BurnThreshold,
     DashboardSlo,
     cache_hit_ratio,
@@ -29,6 +30,7 @@ from processors.dashboards.widgets import (
     objective_line,
     single,
     text,
+    top_groups,
 )
 from processors.spec.model import Targets
 
@@ -193,6 +195,10 @@ def slo_budgets(
         widgets.append(
             graph(f"{slo.name}: error budget remaining", [metric("SLOBudgetRemaining", "SLO", slo.name)])
         )
+        if slo.group_by:
+            by = ", ".join(slo.group_by)
+            widgets.append(top_groups(slo, "SLOGroupBudgetUsed", f"{slo.name}: top {TOP_GROUPS} {by} by budget used"))
+            widgets.append(top_groups(slo, "SLOGroupBurnRate1h", f"{slo.name}: top {TOP_GROUPS} {by} by 1h burn rate"))
         widgets.append(
             graph(
                 f"{slo.name}: violations (minutes below objective)",

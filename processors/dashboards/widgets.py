@@ -42,6 +42,7 @@ class DashboardSlo:
     name: str
     objective: float  # a ratio, e.g. 0.999
     metric: str = ""  # the SLO's headline metric (the spec's `metric:`), if any
+    group_by: tuple[str, ...] = ()  # a grouped SLO's fields: its budget row gets a top-N widget of groups
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class BurnThreshold:
 
 def slos_from_spec(spec: Any) -> tuple[DashboardSlo, ...]:
     """The (name, objective) pairs of a processors.spec.Spec."""
-    return tuple(DashboardSlo(slo.name, slo.objective, slo.metric) for slo in spec.slos)
+    return tuple(DashboardSlo(slo.name, slo.objective, slo.metric, slo.group_by) for slo in spec.slos)
 
 
 def default_thresholds() -> tuple[BurnThreshold, ...]:
@@ -139,6 +140,19 @@ def cache_hit_ratio(label: str, **options: Any) -> list[list[Any]]:
         hidden("CacheMisses", "misses", stat="Sum"),
         expression("hits / (hits + misses)", "hit_ratio", label, **options),
     ]
+
+
+TOP_GROUPS: Final = 10
+
+
+def top_groups(slo: DashboardSlo, metric_name: str, title: str, limit: int = TOP_GROUPS) -> dict[str, Any]:
+    """A grouped SLO's worst `limit` groups by `metric_name` (per-group points, dimensions SLO and Group), as a
+    CloudWatch Metrics Insights query: one line per group, ranked by the query, never a fixed list of groups."""
+    query = (
+        f'SELECT MAX({metric_name}) FROM SCHEMA("{NAMESPACE}", "Group", SLO, service) '
+        f"WHERE SLO = '{slo.name}' GROUP BY \"Group\" ORDER BY MAX() DESC LIMIT {limit}"
+    )
+    return graph(title, [expression(query, "top", "")], stat="Maximum", period=300)
 
 
 def objective_line(slo: DashboardSlo) -> dict[str, Any]:

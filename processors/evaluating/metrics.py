@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from processors.conventions import HOUR
 from processors.evaluating.budget import budget_consumed
 from processors.evaluating.evaluate import BURN_WINDOWS
 from processors.evaluating.scorecard import meets
@@ -28,8 +29,13 @@ METRIC_COMPLIANT = "SLOCompliant"
 METRIC_MONTH_BUDGET_USED = "SLOMonthBudgetUsed"
 METRIC_EVALUATIONS_COMPLETED = "EvaluationsCompleted"
 METRIC_EVALUATION_DURATION = "EvaluationDurationMs"
+# A grouped SLO's groups (dimensions SLO and Group): what the dashboards' top-N widget ranks. The budget used
+# over the SLO window and the 1h burn rate; at most group_limit + 1 groups per SLO, so the metric count is bounded.
+METRIC_GROUP_BUDGET_USED = "SLOGroupBudgetUsed"
+METRIC_GROUP_BURN_RATE = "SLOGroupBurnRate1h"
 DIMENSION_SLO = "SLO"
 DIMENSION_WINDOW = "Window"
+DIMENSION_GROUP = "Group"
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,11 @@ def slo_points(slo: SloEvaluation) -> list[MetricPoint]:
                 points.append(MetricPoint(f"{base}{quantile.upper()}", quantiles[quantile], "Milliseconds"))
     elif headline and slo.attainment is not None:
         points.append(MetricPoint(headline, slo.attainment))
+    for group in slo.groups:
+        by_group: Dimensions = ((DIMENSION_SLO, slo.name), (DIMENSION_GROUP, group.group))
+        if group.counts.total:
+            points.append(MetricPoint(METRIC_GROUP_BUDGET_USED, round(group.consumed, 6), dimensions=by_group))
+        points.append(MetricPoint(METRIC_GROUP_BURN_RATE, group.burn(HOUR), dimensions=by_group))
     return points
 
 

@@ -137,7 +137,9 @@ def render_groups(
         ), style=None if plain else "bold")
         table = _table(plain, field.capitalize(), f" ({slo.get('window')})" if slo.get("window") else "")
         for group in groups:
-            row = dict(group, name=group.get("group"), objective=slo.get("objective"), kind=slo.get("kind"))
+            alerts = [{k: v for k, v in alert.items() if k != "group"} for alert in group.get("alerts") or []]
+            row = dict(group, name=group.get("group"), objective=slo.get("objective"), kind=slo.get("kind"),
+                       alerts=alerts)  # the row names the group already
             table.add_row(*_row(row, plain))
         console.print(table)
         if not groups:

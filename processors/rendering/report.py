@@ -15,6 +15,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from processors.conventions import GROUP_OTHER
 from processors.evaluating.mttr import page_incidents
 from processors.rendering import svg
 from processors.rendering.exceptions import RenderingError
@@ -275,7 +276,40 @@ def _slo_section(slo: Mapping[str, Any], data: ReportData, start: int, end: int)
         f'<p class="help">{escape(description)} Target {percent(_num(slo.get("objective")))} over '
         f"{escape(str(slo.get('window', '')))}; attained {attainment_text(slo)} "
         f"({int(slo.get('good', 0)):,} good of {int(slo.get('total', 0)):,}).</p>"
-        f'<div class="grid">{"".join(charts)}</div>{compliance}{strip}</section>'
+        f'<div class="grid">{"".join(charts)}</div>{_groups_table(slo)}{compliance}{strip}</section>'
+    )
+
+
+def _groups_table(slo: Mapping[str, Any]) -> str:
+    """A grouped SLO's groups at the report's end, worst first, as `slo status --group` lists them."""
+    groups = slo.get("groups")
+    if not isinstance(groups, list):
+        return ""
+    alerts = [a for a in slo.get("alerts") or [] if isinstance(a, Mapping)]
+    rows = []
+    for group in groups:
+        name = str(group.get("group"))
+        row = dict(group, objective=slo.get("objective"),
+                   alerts=[{k: v for k, v in a.items() if k != "group"} for a in alerts if a.get("group") == name])
+        consumed = budget_consumed(row)
+        firing = ", ".join(a.label for a in firing_alerts(row)) or "—"
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td>{attainment_text(row)}</td>"
+            f'<td class="num">{int(group.get("good", 0)):,} / {int(group.get("total", 0)):,}</td>'
+            f'<td class="num">{consumed_text(consumed)}</td>'
+            f'<td class="num">{burn_text(headline_burn(row))}</td><td>{escape(firing)}</td></tr>'
+        )
+    by = escape(", ".join(str(f) for f in slo.get("group_by") or []))
+    folded = int(slo.get("folded_events") or 0)
+    return (
+        f'<div class="chart-box wide"><h3>By {by}</h3>'
+        f'<p class="help">{int(slo.get("groups_tracked", len(groups)))} groups (limit '
+        f'{escape(str(slo.get("group_limit", "")))}), worst first; each has its own budget and pages on its own. '
+        f"{folded:,} events past the limit are counted under {escape(GROUP_OTHER)}.</p>"
+        '<table class="groups"><thead><tr><th>Group</th><th>Attained</th><th>Good / total</th>'
+        "<th>Error budget used</th><th>Burn rate</th><th>Alerts firing</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
     )
 
 

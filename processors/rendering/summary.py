@@ -21,9 +21,12 @@ class FiringAlert:
     severity: str  # page | ticket | warning | critical | exhausted
     tier: str | None = None  # "1h/5m" for burn-rate alerts
     since: str | None = None  # ISO 8601
+    group: str = ""  # one group of a grouped SLO
 
     @property
     def label(self) -> str:
+        if self.group:
+            return f"{FiringAlert(self.kind, self.severity, self.tier).label} [{self.group}]"
         if self.kind == "burn_rate":
             return f"{self.severity} {self.tier}" if self.tier else self.severity
         if self.kind == "budget":
@@ -55,9 +58,10 @@ def firing_alerts(slo: Mapping[str, Any]) -> list[FiringAlert]:
         for alert in alerts:
             if isinstance(alert, Mapping) and alert.get("state", "firing") in ("firing", "escalated", "downgraded"):
                 severity = "ticket" if alert.get("state") == "downgraded" else str(alert.get("severity", ""))
-                found.append(
-                    FiringAlert(str(alert.get("kind", "burn_rate")), severity, alert.get("tier"), _iso(alert.get("at")))
-                )
+                found.append(FiringAlert(
+                    str(alert.get("kind", "burn_rate")), severity, alert.get("tier"), _iso(alert.get("at")),
+                    str(alert.get("group") or ""),
+                ))
     return sorted(found, key=_severity_rank)
 
 

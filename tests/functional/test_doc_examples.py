@@ -87,6 +87,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "/tmp/ev": str(base / "ev"),
         "/tmp/demo.db": str(base / "demo.db"),
+        "/tmp/grouped.db": str(base / "grouped.db"),  # docs/slos.md's grouped example
         ".venv/bin/python": sys.executable,
     }
 

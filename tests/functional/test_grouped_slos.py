@@ -129,3 +129,29 @@ def test_status_group_on_a_field_no_slo_groups_by_is_a_one_line_error(grouped_st
     assert main(["status", "--db", db, "--spec", spec_path, "--group", "org"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--group: no SLO has group_by 'org'" in err
+
+
+def test_the_report_shows_each_group_worst_first_with_its_alerts(grouped_store, tmp_path):
+    db, spec_path = grouped_store
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", db, "--spec", spec_path, "--until", "2026-10-01T02:00:00Z", "--out", str(out)]) == 0
+    html = out.read_text()
+    section = html[html.index("<h3>By repository</h3>"):]
+    section = section[: section.index("</table>")]
+    assert "2 groups (limit 2)" in section and "480 events past the limit" in section
+    rows = [row.split("</td>")[0] for row in section.split("<tr><td>")[1:]]
+    assert rows == ["acme/api", conventions.GROUP_OTHER, "acme/web"]
+    assert "page 1h/5m" in section.split("<tr><td>")[1]
+
+
+def test_the_evaluator_emits_per_group_points_for_the_top_n_widget(store):
+    from processors.evaluating.metrics import DIMENSION_GROUP, evaluation_points
+
+    spec = grouped_spec()
+    run(store, spec, Deploys(minutes=70), every=70)
+    evaluation = evaluate_at(StoreView(store), spec, int(T0) + 70 * MINUTE, readings=False).evaluation
+    points = [p for p in evaluation_points(evaluation, 1.0) if dict(p.dimensions).get(DIMENSION_GROUP)]
+    by_group = {(p.name, dict(p.dimensions)[DIMENSION_GROUP]): p.value for p in points}
+    assert by_group[("SLOGroupBurnRate1h", "acme/web")] == 0.0
+    assert by_group[("SLOGroupBurnRate1h", "acme/api")] > 14.4
+    assert {dict(p.dimensions)["SLO"] for p in points} == {"deploy-success"}

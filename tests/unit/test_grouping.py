@@ -107,3 +107,26 @@ def test_registry_fields_keep_any_value_apart_from_key_and_ttl_attributes() -> N
     assert keys.groups_of_rows(rows) == {"pk", "acme/web"}
     assert keys.alert_state_sk("deploys") == "deploys"
     assert keys.alert_state_sk("deploys", "acme/web#1") == "deploys#acme%2Fweb%231"
+
+
+def test_a_grouped_slo_gets_top_n_widgets_ranked_by_a_metrics_insights_query() -> None:
+    from processors.dashboards import build_dashboards, slos_from_spec
+
+    spec = parse_spec(GROUPED + VALID_UNGROUPED)
+    widgets = build_dashboards(slos_from_spec(spec))["slo-error-budgets"]["widgets"]
+    top = [w["properties"] for w in widgets if "top 10" in w["properties"].get("title", "")]
+    assert [p["title"] for p in top] == [
+        "deploys: top 10 repository by budget used", "deploys: top 10 repository by 1h burn rate",
+    ]
+    query = top[0]["metrics"][0][0]["expression"]
+    assert "SELECT MAX(SLOGroupBudgetUsed)" in query and "WHERE SLO = 'deploys'" in query
+    assert "ORDER BY MAX() DESC LIMIT 10" in query
+
+
+VALID_UNGROUPED = """  - name: api
+    objective: 0.999
+    sli:
+      events:
+        match: {action: api_request}
+        good: {status: {lt: 500}}
+"""
