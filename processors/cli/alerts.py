@@ -10,7 +10,7 @@ from typing import Any
 from processors.cli.common import add_store_arguments, open_store, parse_since_argument
 
 # The fixed JSON fields, in the order they are printed; anything else a transition carries follows them.
-FIELDS = ("slo", "group", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
+FIELDS = ("slo", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
 COLUMNS = ("AT", "SLO", "KIND", "SEVERITY", "TIER", "STATE", "DETAIL")
 
 
