@@ -6,6 +6,7 @@ The domain (the event vocabulary, the journey, SLO and operator metric names) li
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import quote
 
 # --- Time: buckets and windows (seconds) ------------------------------------------------------------------
 
@@ -26,7 +27,29 @@ DEFAULT_TRACE_TTL_DAYS: Final = 14
 DEFAULT_COUNTER_TTL_DAYS: Final = 40  # minute buckets outlive the longest window they serve
 MAX_SPANS_PER_TRACE: Final = 1000
 
-# Store keys, TTLs and item encodings live in processors/store/keys.py (one codec module).
+# Store keys, TTLs and item encodings live in processors/store/keys.py (one codec module). A series id is
+# named here because the spec names its own series (Slo.series) and the store reads them back.
+
+
+def series_id(sli: str, revision: str = "", group: str = "") -> str:
+    """The name of one counter/digest series: `sli`, `sli@revision`, or `sli@revision/group` (group quoted).
+
+    A group without a revision still gets the `@` (an empty revision), so ids never collide.
+    """
+    if not revision and not group:
+        return sli
+    if not group:
+        return f"{sli}@{revision}"
+    return f"{sli}@{revision}/{quote(group, safe='')}"
+
+
+def series_revision(series: str) -> tuple[str, str] | None:
+    """(sli, revision) of a revisioned series id (any group left out); None for a plain name (built-ins)."""
+    sli, at, rest = series.rpartition("@")
+    if not at or not sli:
+        return None
+    revision = rest.split("/", 1)[0]
+    return (sli, revision) if revision else None
 
 
 # --- Skip kinds: bad input is counted by kind, never raised -----------------------------------------------

@@ -215,15 +215,11 @@ class Slo:
         """The counter series this SLI's events are stored under: every writer and reader names it here."""
         if not group:
             return self._series
-        from processors.store.keys import series_id  # the store's codec owns the format; imported late (cycle)
-
-        return series_id(self.name, self.revision, group)
+        return conventions.series_id(self.name, self.revision, group)
 
     @cached_property
     def _series(self) -> str:  # the ungrouped series is on every event's path: computed once
-        from processors.store.keys import series_id
-
-        return series_id(self.name, self.revision)
+        return conventions.series_id(self.name, self.revision)
 
     def group_of(self, log: dict[str, Any]) -> str:
         """The group an event counts under (before the group_limit fold): its group_by values, joined by `,`."""
@@ -446,11 +442,9 @@ class Spec:
 
     def sketch_series(self, name: str) -> str:
         """The digest series of a latency sketch by name: a stitched sketch is revised with its latency SLO."""
-        from processors.store.keys import series_id
-
         for sketch in self.latency:
             if sketch.name == name:
                 if sketch.stitched is not None:
-                    return series_id(name, self.slo(sketch.stitched).revision)
-                return series_id(name, sketch.revision)
+                    return conventions.series_id(name, self.slo(sketch.stitched).revision)
+                return conventions.series_id(name, sketch.revision)
         return name

@@ -1,8 +1,8 @@
 """The store's codec: every key format, TTL and item encoding, in one place. Both adapters use it.
 
 Nothing else in the project builds a partition key, a sort key or an expiry. docs/store.md shows the items.
-A *series id* names one counter or digest series (`series_id`); only `series_revision` reads one back, so
-that a commit can record the revisions it writes.
+A *series id* names one counter or digest series (`series_id`, defined in conventions so the spec can name its
+series); only `series_revision` reads one back, so that a commit can record the revisions it writes.
 """
 
 from __future__ import annotations
@@ -23,28 +23,10 @@ if TYPE_CHECKING:
     from processors.stitching.model import TraceHead
     from processors.store.types import Commit
 
-# --- series ids -------------------------------------------------------------------------------------------
+# --- series ids: named in conventions (the spec names its series without importing the store) ----------
 
-
-def series_id(sli: str, revision: str = "", group: str = "") -> str:
-    """The name of one counter/digest series: `sli`, `sli@revision`, or `sli@revision/group` (group quoted).
-
-    A group without a revision still gets the `@` (an empty revision), so ids never collide.
-    """
-    if not revision and not group:
-        return sli
-    if not group:
-        return f"{sli}@{revision}"
-    return f"{sli}@{revision}/{quote(group, safe='')}"
-
-
-def series_revision(series: str) -> tuple[str, str] | None:
-    """(sli, revision) of a revisioned series id (any group left out); None for a plain name (built-ins)."""
-    sli, at, rest = series.rpartition("@")
-    if not at or not sli:
-        return None
-    revision = rest.split("/", 1)[0]
-    return (sli, revision) if revision else None
+series_id = conventions.series_id
+series_revision = conventions.series_revision
 
 
 def group_registry_series(series: str) -> str:
