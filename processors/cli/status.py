@@ -30,12 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--group", metavar="FIELD", help="the SLOs grouped by FIELD (group_by), one row per group, worst first"
     )
+    parser.add_argument(
+        "--revision", metavar="REV",
+        help="read an earlier spec revision's series (as the notice names it; a unique prefix of 4+ characters)",
+    )
     parser.set_defaults(func=run)
 
 
 def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
-    """The status document (fixed fields) plus the alerts firing at `at` and the trace coverage."""
+    """The status document (fixed fields) plus the alerts firing at `at`, the trace coverage and each SLO's
+    revision (evaluating/revisions.py)."""
     from processors.evaluating import status_document
+    from processors.evaluating.revisions import revision_status
     from processors.evaluating.service import evaluate_at
     from processors.rendering.collect import firing_at
     from processors.store.view import StoreView
@@ -46,10 +52,17 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
     firing = firing_at(evaluated.alert_log, at)  # from the log, so a past --at shows what was firing then
     first = data_from(view, spec, evaluated.evaluation)
     document["data_from"] = None if first is None else iso_seconds(first)
-    document["slos"] = [
-        dict(slo, alerts=firing.get(slo["name"], []), data_coverage=_coverage(first, slo_eval.window_start, at))
-        for slo, slo_eval in zip(document["slos"], evaluated.evaluation.slos, strict=True)
-    ]
+    slos = []
+    for slo, slo_eval in zip(document["slos"], evaluated.evaluation.slos, strict=True):
+        model = slo_eval.slo
+        recorded = store.revisions(model.name)
+        revision = revision_status(model.name, model.own_revision, recorded, model.revision)
+        since = recorded.get(model.revision)
+        # with other revisions recorded, this series begins at its revision's first event, not the store's
+        start = first if since is None or not revision["other_revisions"] else max(first or since, since)
+        coverage = _coverage(start, slo_eval.window_start, at)
+        slos.append(dict(slo, alerts=firing.get(slo["name"], []), data_coverage=coverage, **revision))
+    document["slos"] = slos
     for slo in document["slos"]:
         for group in slo.get("groups", ()):  # a grouped SLO's alerts are per group
             group["alerts"] = [alert for alert in slo["alerts"] if alert.get("group") == group["group"]]
@@ -92,10 +105,29 @@ def correction_document(correction: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pin_revision(spec: Any, store: Any, wanted: str) -> Any:
+    """`spec` with every SLO that recorded revision `wanted` reading that revision's series."""
+    from processors.evaluating.revisions import resolve_revision
+
+    recorded = {slo.name: store.revisions(slo.name) for slo in spec.slos}
+    found = resolve_revision(wanted, recorded)
+    if not found:
+        earlier = [f"{name} {' '.join(revs)}" for name, revs in recorded.items() if len(revs) > 1]
+        known = f"revisions recorded: {'; '.join(earlier)}" if earlier else "no SLO has an earlier revision"
+        raise UsageError(f"--revision: no revision {wanted!r} in this store; {known}")
+    if len({revision for _, revision in found}) > 1:
+        raise UsageError(f"--revision: {wanted!r} is ambiguous: {', '.join(sorted({r for _, r in found}))}")
+    for name, revision in found:
+        spec = spec.at_revision(name, revision)
+    return spec
+
+
 def run(args: argparse.Namespace) -> int:
     spec = load_spec_argument(args)
     store = open_store(args, must_exist=True)
     at = resolve_at(args, store)
+    if args.revision is not None:
+        spec = pin_revision(spec, store, args.revision)
     if args.latency:
         return print_latency(args, store, spec, at)
     if args.group is not None:
@@ -116,8 +148,13 @@ def run(args: argparse.Namespace) -> int:
     output = Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100)
     if args.group is not None:
         render_groups(document, args.group, output)
+    else:
+        render_dashboard(document, output)
+    for slo in document["slos"]:  # a changed definition: the figures are the new series', since it began
+        if slo["notice"]:
+            print(slo["notice"])
+    if args.group is not None:
         return 0
-    render_dashboard(document, output)
     for correction in document["corrections"]:  # what the numbers above leave out, and why
         print(f"correction {correction['id']}: {correction['slo']} excludes {correction['from']} to "
               f"{correction['to']} ({correction['reason']}; {correction['by']}, {correction['at']})")

@@ -198,6 +198,8 @@ class Slo:
     group_by: tuple[str, ...] = ()  # field names as the spec wrote them (e.g. repository); empty: not grouped
     group_paths: tuple[tuple[str, ...], ...] = ()  # their paths in the event, in the same order
     group_limit: int = conventions.DEFAULT_GROUP_LIMIT
+    # read an earlier revision's series instead of the SLI's own (`slo status --revision`; Spec.at_revision)
+    pinned_revision: str = field(default="", compare=False)
 
     @property
     def kind(self) -> SliKind:
@@ -206,7 +208,14 @@ class Slo:
     @cached_property
     def revision(self) -> str:
         """The hash of the SLI's counting fields: a matcher or threshold change is a new revision (new series);
-        an objective, window, alerting or description change is not (docs/spec.md, "Revisions")."""
+        an objective, window, alerting or description change is not (docs/slos.md, "Spec revisions")."""
+        if self.pinned_revision:
+            return self.pinned_revision
+        return self.own_revision
+
+    @cached_property
+    def own_revision(self) -> str:
+        """The revision the spec's SLI hashes to, whatever is pinned."""
         if self.group_by:  # a grouped SLO's groups are counting too (ungrouped revisions hash the SLI alone)
             return revision_of(self.sli, self.group_by)
         return revision_of(self.sli)
@@ -431,6 +440,14 @@ class Spec:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(slo.name for slo in self.slos)
+
+    def at_revision(self, name: str, revision: str) -> Spec:
+        """This spec with SLO `name` reading (never writing) the series of an earlier `revision`."""
+        self.slo(name)  # KeyError for an unknown SLO
+        slos = tuple(
+            dataclasses.replace(slo, pinned_revision=revision) if slo.name == name else slo for slo in self.slos
+        )
+        return dataclasses.replace(self, slos=slos)
 
     def series_of(self, name: str) -> str:
         """The counter series of an SLO or built-in counter by name; any other name (the trace coverage) is
