@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from processors.stitching.model import TraceHead
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import CommitConflictError, StoreUnavailableError
 from processors.store.keys import claim_expires_at, claim_pk, decode_head, encode_head
-from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim
+from processors.store.types import Checkpoint, Commit, DigestKey, HeadWrite, NotificationClaim
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -48,6 +49,12 @@ CREATE TABLE IF NOT EXISTS alert_states (slo TEXT PRIMARY KEY, evaluated_at INTE
 CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
 """
+
+
+def _head_values(write: HeadWrite) -> tuple[Any, ...]:
+    """The traces columns after correlation_id and version."""
+    head = write.head
+    return (head.workflow_id, head.repository, head.first_seen_ms, head.open_since_ms, write.ttl, encode_head(head))
 
 
 class SqliteStore(Store):
@@ -109,14 +116,27 @@ class SqliteStore(Store):
 
     def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
         self.stats.read_requests += 1
-        found: dict[DigestKey, tuple[bytes, int]] = {}
-        for key in keys:
-            row = self.db.execute(
-                "SELECT data, version FROM digests WHERE sketch = ? AND resolution = ? AND bucket = ?", key
-            ).fetchone()
-            if row:
-                found[key] = (bytes(row[0]), int(row[1]))
-        return found
+        return {
+            DigestKey(sketch, resolution, bucket): (bytes(data), int(version))
+            for sketch, resolution, bucket, data, version in self._select_digests("data, version", keys)
+        }
+
+    def _digest_versions(self, keys: list[DigestKey]) -> dict[DigestKey, int]:
+        return {
+            DigestKey(sketch, resolution, bucket): int(version)
+            for sketch, resolution, bucket, version in self._select_digests("version", keys)
+        }
+
+    def _select_digests(self, columns: str, keys: list[DigestKey]) -> Iterator[tuple[Any, ...]]:
+        """Rows (sketch, resolution, bucket, *columns) of `keys`, a few hundred keys a statement."""
+        for offset in range(0, len(keys), 300):  # 3 variables a key, under the 999 of older SQLite builds
+            chunk = keys[offset : offset + 300]
+            marks = ",".join(["(?, ?, ?)"] * len(chunk))
+            yield from self.db.execute(  # CROSS JOIN keeps the keys outside: a primary-key search per key
+                f"SELECT sketch, resolution, bucket, {columns} FROM (VALUES {marks}) AS k CROSS JOIN digests "
+                "ON sketch = k.column1 AND resolution = k.column2 AND bucket = k.column3",
+                [part for key in chunk for part in key],
+            )
 
     def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
         db = self.db
@@ -138,12 +158,15 @@ class SqliteStore(Store):
                     "SET position = excluded.position, newest_event = excluded.newest_event",
                     (advance.stream, advance.shard, advance.position.encode(), advance.newest_event),
                 )
-            for (sli, resolution, bucket), fields in commit.counters.items():
-                db.executemany(
-                    "INSERT INTO counters VALUES (?, ?, ?, ?, ?) ON CONFLICT (sli, resolution, bucket, field) "
-                    "DO UPDATE SET value = value + excluded.value",
-                    [(sli, resolution, bucket, name, value) for name, value in fields.items()],
-                )
+            db.executemany(  # one statement for the whole commit: a call per row group cost more than the rows
+                "INSERT INTO counters VALUES (?, ?, ?, ?, ?) ON CONFLICT (sli, resolution, bucket, field) "
+                "DO UPDATE SET value = value + excluded.value",
+                [
+                    (sli, resolution, bucket, name, value)
+                    for (sli, resolution, bucket), fields in commit.counters.items()
+                    for name, value in fields.items()
+                ],
+            )
             for (sli, bucket), ids in commit.exemplars.items():
                 (last,) = db.execute(
                     "SELECT COALESCE(MAX(seq), -1) FROM exemplars WHERE sli = ? AND bucket = ?", (sli, bucket)
@@ -156,32 +179,35 @@ class SqliteStore(Store):
                 "INSERT INTO gauges VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
                 list(commit.gauges.items()),
             )
-            for key, (blob, version) in digests.items():
-                updated = db.execute(
+            if digests:
+                # versions are checked under the write lock (BEGIN IMMEDIATE), then written set-wise
+                current = self._digest_versions(list(digests))
+                for key, (_blob, version) in digests.items():
+                    if current.get(key) != (version or None):
+                        moved = "was created concurrently" if version == 0 else "moved"
+                        raise CommitConflictError(f"digest {key} {moved}")
+                db.executemany(
                     "UPDATE digests SET data = ?, version = version + 1 "
                     "WHERE sketch = ? AND resolution = ? AND bucket = ? AND version = ?",
-                    (blob, *key, version),
-                ).rowcount
-                if not updated:
-                    if version != 0:
-                        raise CommitConflictError(f"digest {key} moved")
-                    db.execute("INSERT INTO digests VALUES (?, ?, ?, ?, 1)", (*key, blob))
+                    [(blob, *key, version) for key, (blob, version) in digests.items() if version],
+                )
+                db.executemany(
+                    "INSERT INTO digests VALUES (?, ?, ?, ?, 1)",
+                    [(*key, blob) for key, (blob, version) in digests.items() if not version],
+                )
+            created = [(cid, write) for cid, write in commit.heads.items() if write.head.version == 0]
+            inserting = ""  # the head being inserted: executemany takes each row just before it runs it
+            try:
+                db.executemany(
+                    "INSERT INTO traces VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+                    ((inserting := cid, *_head_values(write)) for cid, write in created),
+                )
+            except sqlite3.IntegrityError:
+                raise CommitConflictError(f"trace {inserting} was created concurrently") from None
             for cid, write in commit.heads.items():
                 head = write.head
-                values = (
-                    head.workflow_id,
-                    head.repository,
-                    head.first_seen_ms,
-                    head.open_since_ms,
-                    write.ttl,
-                    encode_head(head),
-                )
-                if head.version == 0:
-                    try:
-                        db.execute("INSERT INTO traces VALUES (?, 1, ?, ?, ?, ?, ?, ?)", (cid, *values))
-                    except sqlite3.IntegrityError:
-                        raise CommitConflictError(f"trace {cid} was created concurrently") from None
-                else:
+                if head.version != 0:
+                    values = _head_values(write)
                     updated = db.execute(
                         "UPDATE traces SET version = version + 1, workflow_id = ?, repository = ?, "
                         "first_seen_ms = ?, open_since_ms = ?, expires_at = ?, doc = ? "
