@@ -20,6 +20,7 @@ from processors.store.exceptions import StoreError
 COMMAND_MODULES = (
     "processors.cli.replay",
     "processors.cli.importing",
+    "processors.cli.backfill",
     "processors.cli.report",
     "processors.cli.status",
     "processors.cli.scorecard",

@@ -77,9 +77,12 @@ class _Retry(Exception):
 class Ingestor:
     """The domain stage chain (classify → stitch → aggregate) bound to a store and a spec."""
 
-    def __init__(self, store: Store, spec: Spec) -> None:
+    def __init__(self, store: Store, spec: Spec, *, counting_only: bool = False) -> None:
         self.store = store
         self.spec = spec
+        # `slo backfill`: count what the classifier derives from the spec's SLOs, and nothing else (no trace
+        # heads, open-unit gauge or trace coverage: those were written once, by the live ingest)
+        self.counting_only = counting_only
         self.classifier = Classifier(spec)
         self.stitcher = Stitcher(spec)
         self.slices = time_slices(spec)
@@ -159,7 +162,7 @@ class Ingestor:
         fresh_events = {
             record.sequence: [e for e in record.events if applied is None or e.position > applied] for record in pending
         }
-        heads = self.store.heads(
+        heads = {} if self.counting_only else self.store.heads(
             e.correlation_id for events in fresh_events.values() for e in events if e.correlation_id
         )
 
@@ -202,6 +205,9 @@ class Ingestor:
         report.newest_event = _newest(report.newest_event, event.time)
         sli_events = self.classifier.classify(event)
         samples = self.classifier.latency_samples(event)
+        if self.counting_only:
+            _count_all(chunk, sli_events, samples, report, self.groups)
+            return
         if event.action in self.vocabulary:  # an ID the producer had to mint is no propagation
             propagated = bool(event.correlation_id) and event.metadata.get("correlationIdMinted") is not True
             chunk.count(conventions.TRACE_COVERAGE_SLI, event.time, good=propagated)

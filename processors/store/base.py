@@ -48,7 +48,10 @@ class Store(ABC):
 
     def newest_event_time(self) -> float | None:
         """The newest event time any shard has applied: the default `--at` of `slo status`."""
-        times = [c.newest_event for c in self.checkpoints() if c.newest_event is not None]
+        from processors.store.keys import is_backfill_stream
+
+        times = [c.newest_event for c in self.checkpoints()
+                 if c.newest_event is not None and not is_backfill_stream(c.stream)]  # live shards only
         return max(times) if times else None
 
     def default_at(self) -> int | None:
@@ -100,6 +103,25 @@ class Store(ABC):
     def revisions(self, sli: str) -> dict[str, int]:
         """revision -> the first minute (epoch seconds) counted under it, for one SLI, oldest first."""
         return dict(sorted(self._query_revisions(sli).items(), key=lambda item: (item[1], item[0])))
+
+    def begin_backfill(self, plan: Mapping[str, Any]) -> dict[str, Any]:
+        """Record the plan of `slo backfill` for (plan["slo"], plan["revision"]), or find the one a first run
+        recorded: the first run's plan (its time range) is the one every rerun and resumed run follows."""
+        from processors.store import keys
+
+        if self._insert_document(keys.backfill_pk(str(plan["slo"])), keys.backfill_sk(str(plan["revision"])),
+                                 dict(plan)):
+            return dict(plan)
+        recorded = self.backfill_plan(str(plan["slo"]), str(plan["revision"]))
+        assert recorded is not None  # insert-only: what refused the insert is there
+        return recorded
+
+    def backfill_plan(self, sli: str, revision: str) -> dict[str, Any] | None:
+        """The plan a first `slo backfill` of (sli, revision) recorded, or None."""
+        from processors.store import keys
+
+        return next((doc for doc in self._list_documents(keys.backfill_pk(sli)) if doc.get("revision") == revision),
+                    None)
 
     def gauge(self, name: str) -> int:
         """A level kept exactly once by commit deltas (e.g. open-units)."""

@@ -332,7 +332,8 @@ class DynamoDBStore(Store):
         """min over active shards of their newest applied event, minus the lateness allowance (docs/store.md).
 
         A shard idle for longer than `idle_shard_after` (no records, so no invocations) does not hold it back."""
-        newest = [c.newest_event for c in self._list_checkpoints() if c.newest_event is not None]
+        newest = [c.newest_event for c in self._list_checkpoints()
+                  if c.newest_event is not None and not keys.is_backfill_stream(c.stream)]  # backfills are history
         active = [n for n in newest if n >= max(newest) - self.idle_shard_after] if newest else []
         return min([*active, now]) - self.rollup_lateness
 

@@ -69,6 +69,7 @@ PK_SILENCE: Final = "SILENCE"  # SILENCE                 SK = {id}
 PK_CORRECTION: Final = "CORRECTION"  # CORRECTION#{slo}  SK = {start}#{id}
 PK_IMPORT: Final = "IMPORT"  # IMPORT#{log group}        SK = {log stream}
 PK_REVISION: Final = "REV"  # REV#{sli}                 SK = {revision}; first_seen (N): its earliest minute
+PK_BACKFILL: Final = "BACKFILL"  # BACKFILL#{sli}      SK = {revision}; doc: the plan of `slo backfill`
 
 # Writers that are not a shard (the orphan sweep, test set-up) write their partials under this stream name.
 DIRECT_STREAM: Final = "_direct"
@@ -171,6 +172,28 @@ def revision_pk(sli: str) -> str:
 
 def revision_sk(revision: str) -> str:
     return revision
+
+
+def backfill_pk(sli: str) -> str:
+    """`slo backfill`'s plans of one SLI (documents, insert-only: the first run's range holds for every rerun)."""
+    return f"{PK_BACKFILL}#{sli}"
+
+
+def backfill_sk(revision: str) -> str:
+    return revision
+
+
+BACKFILL_STREAM_PREFIX: Final = "backfill:"
+
+
+def backfill_stream(series: str, stream: str) -> str:
+    """The checkpoint stream of one backfill source: apart from the live ingest's (and from another SLO's or
+    revision's backfill), so a backfill applies each record once and the live checkpoints never move."""
+    return f"{BACKFILL_STREAM_PREFIX}{series}:{stream}"
+
+
+def is_backfill_stream(stream: str) -> bool:
+    return stream.startswith(BACKFILL_STREAM_PREFIX)
 
 
 # --- secondary indexes ------------------------------------------------------------------------------------

@@ -282,3 +282,29 @@ def test_an_slis_revisions_are_listed_oldest_first(store):
     store.commit(Commit(counters=counters(("api@aaaa1111", M, HOUR0, 1, 1), ("other@cccc3333", M, HOUR0, 1, 1))))
     assert list(store.revisions("api").items()) == [("aaaa1111", HOUR0), ("bbbb2222", HOUR0 + 3600)]
     assert store.revisions("missing") == {}
+
+
+# --- slo backfill: its plan, and checkpoints of its own ------------------------------------------------------
+
+
+def test_a_backfill_plan_is_recorded_once_and_every_rerun_gets_the_first_runs(store):
+    first = {"slo": "api", "revision": "bbbb2222", "since": HOUR0 - 86400, "until": HOUR0}
+    assert store.backfill_plan("api", "bbbb2222") is None
+    assert store.begin_backfill(first) == first
+    assert store.begin_backfill({**first, "since": HOUR0 - 3600, "until": HOUR0 + 60}) == first
+    assert another_writer(store).backfill_plan("api", "bbbb2222") == first
+    other = {**first, "revision": "cccc3333"}  # another revision plans on its own
+    assert store.begin_backfill(other) == other
+
+
+def test_a_backfills_checkpoints_never_move_the_newest_event(store):
+    from processors.store import keys
+
+    store.commit(Commit(checkpoint=advance(None, Position(5))))
+    live = store.newest_event_time()
+    backfill = CheckpointAdvance(keys.backfill_stream("api@bbbb2222", "stream"), "shard-0", None, Position(9),
+                                 newest_event=T0 + 3600)
+    store.commit(Commit(checkpoint=backfill))
+    assert store.newest_event_time() == pytest.approx(live) == pytest.approx(T0 + 5)
+    assert {c.stream for c in store.checkpoints()} == {"stream", keys.backfill_stream("api@bbbb2222", "stream")}
+    assert store.checkpoint("stream", "shard-0").position == Position(5)  # the live checkpoint is its own

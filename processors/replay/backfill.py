@@ -1,0 +1,123 @@
+"""Re-derive one SLO's current revision from history (`slo backfill`), exactly once.
+
+History (replay files or CloudWatch Logs, as `slo replay` and `slo import` read them) goes through the ingest
+path in counting-only mode, with the spec narrowed to the one SLO: only that SLO's series under its current
+revision (and a grouped SLO's group series and registry) are written; no other SLO, revision, trace head,
+gauge or coverage counter is touched. Each source keeps its checkpoint under a stream of its own
+(keys.backfill_stream), apart from the live ingest's, and the plan (the SLO, its revision and the time range)
+is recorded by the first run (Store.begin_backfill), so a rerun or a run resumed after an interruption applies
+each record once, over the same range.
+
+The range ends where the live ingest began counting the revision (its first recorded minute), so the two never
+count the same event; a revision nothing counted yet is backfilled up to the newest ingested minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from processors.ingest import Ingestor
+from processors.replay.runner import Replayer, ReplayReport
+from processors.replay.sources import ShardBatch
+from processors.spec.model import Spec
+from processors.store import keys
+from processors.store.base import Store
+
+STITCHED_KINDS = ("resolution", "latency")
+
+
+class BackfillError(Exception):
+    """A backfill that cannot be planned (an unknown or stitched SLO, an empty range): one line for the user."""
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    slo: str
+    revision: str
+    since: int  # epoch seconds: events with since <= time < until are counted
+    until: int
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> BackfillPlan:
+        return cls(str(document["slo"]), str(document["revision"]), int(document["since"]), int(document["until"]))
+
+
+def backfill_spec(spec: Spec, name: str) -> Spec:
+    """`spec` narrowed to SLO `name`: the classifier then derives that SLO's events and nothing else."""
+    names = spec.names
+    if name not in names:
+        raise BackfillError(f"--slo: no SLO named {name!r}; the spec has: {', '.join(names)}")
+    slo = spec.slo(name)
+    if slo.kind in STITCHED_KINDS:
+        raise BackfillError(
+            f"--slo: {name} is a {slo.kind} SLO, stitched from traces by correlation ID: backfill re-derives "
+            "events and time_slice SLOs only"
+        )
+    return dataclasses.replace(spec, slos=(slo,), counters=(), latency=(), vocabulary=())
+
+
+def live_start(store: Store, spec: Spec, name: str) -> int | None:
+    """Where the live ingest began counting SLO `name`'s current revision; else the end of the newest
+    ingested minute (None for an empty store)."""
+    slo = spec.slo(name)
+    first = store.revisions(name).get(slo.revision)
+    return first if first is not None else store.default_at()
+
+
+def recorded_plan(store: Store, spec: Spec, name: str) -> BackfillPlan | None:
+    """The plan a first run recorded for SLO `name`'s current revision, or None."""
+    document = store.backfill_plan(name, spec.slo(name).revision)
+    return None if document is None else BackfillPlan.from_document(document)
+
+
+def begin(store: Store, plan: BackfillPlan) -> BackfillPlan:
+    """The plan to follow: `plan` when this is the first run for (SLO, revision), else the first run's."""
+    return BackfillPlan.from_document(store.begin_backfill(plan.to_document()))
+
+
+class Backfiller(Replayer):
+    """Applies shard batches to one SLO's current revision only, within the plan's range, exactly once."""
+
+    def __init__(self, store: Store, spec: Spec, plan: BackfillPlan) -> None:
+        super().__init__(store, spec)
+        narrowed = backfill_spec(spec, plan.slo)
+        if narrowed.slo(plan.slo).revision != plan.revision:
+            raise BackfillError(f"the plan is for revision {plan.revision}, the spec's is "
+                                f"{narrowed.slo(plan.slo).revision}")
+        self.plan = plan
+        self.series = narrowed.slo(plan.slo).series()
+        self.ingestor = Ingestor(store, narrowed, counting_only=True)
+        self.outside = 0  # events of the sources outside [since, until): not counted
+
+    def run(
+        self, batches: Iterable[ShardBatch], progress: Callable[[int, int], None] | None = None
+    ) -> ReplayReport:
+        """Apply `batches` (no sweep, no backtest: history was evaluated when it was live), then `finish`."""
+        for batch in batches:
+            self.apply(batch)
+            if progress:
+                progress(batch.bytes_read, self.report.events)
+        self.finish()
+        return self.report
+
+    def finish(self) -> None:
+        """Fold what the backfill wrote into the rolled items now (its events are past every watermark), so
+        reads do not pay for its many partials until the next scheduled rollup (docs/store.md)."""
+        self.ingestor.store.rollup(time.time())
+
+    def apply(self, batch: ShardBatch) -> None:
+        since, until = self.plan.since, self.plan.until
+        records = []
+        for record in batch.records:
+            inside = [event for event in record.events if since <= event.time < until]
+            self.outside += len(record.events) - len(inside)
+            records.append(dataclasses.replace(record, events=inside))
+        super().apply(dataclasses.replace(batch, stream=keys.backfill_stream(self.series, batch.stream),
+                                          records=records))
