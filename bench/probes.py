@@ -349,7 +349,12 @@ def sketch(args: argparse.Namespace) -> dict[str, Any]:
     result["sort"] = _timed(lambda: np.sort(values))[:2]
     result["ours_build"] = _timed(lambda: TDigest.from_values(values))[:2]
     ours_blobs = [TDigest.from_values(m).to_bytes() for m in minutes]
-    result["ours_merge"] = _timed(lambda: TDigest.merge([TDigest.from_bytes(b) for b in ours_blobs]).quantile(0.99))[:2]
+    if hasattr(TDigest, "merge_bytes"):  # the store's read path since it exists: one decode for all blobs
+        result["ours_merge"] = _timed(lambda: TDigest.merge_bytes(ours_blobs).quantile(0.99))[:2]
+    else:
+        result["ours_merge"] = _timed(
+            lambda: TDigest.merge([TDigest.from_bytes(b) for b in ours_blobs]).quantile(0.99)
+        )[:2]
     result["ours_centroids"] = len(TDigest.from_values(values))
     try:
         import fastdigest

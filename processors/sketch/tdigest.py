@@ -235,10 +235,44 @@ class TDigest:
         means = np.concatenate([d._means for d in parts])
         weights = np.concatenate([d._weights for d in parts])
         pure = np.concatenate([d._pure for d in parts])
-        order = np.argsort(means, kind="stable")
-        means, weights, pure = _cluster(means[order], weights[order], pure[order], compression)
         minimum = min(d._min for d in parts)
         maximum = max(d._max for d in parts)
+        return cls._merged(means, weights, pure, minimum, maximum, compression)
+
+    @classmethod
+    def merge_bytes(
+        cls, blobs: Iterable[bytes | bytearray | memoryview], compression: float | None = None
+    ) -> TDigest:
+        """merge(from_bytes(blob) for blob in blobs), equal in every field, decoded in one vectorized pass:
+        a store reading a window of minute digests pays one decode, not one per blob. A blob that does not
+        decode raises what from_bytes raises for it."""
+        blobs = list(blobs)
+        decoded = _decode_many(blobs)
+        if decoded is None:  # something is off: decode one by one, so the error names the first bad blob
+            return cls.merge([cls.from_bytes(blob) for blob in blobs], compression)
+        means, weights, pure, minimums, maximums, compressions = decoded
+        if compression is None:
+            compression = max(compressions, default=DEFAULT_COMPRESSION)
+        compression = _checked_compression(compression)
+        if not compressions:
+            return cls.empty(compression)
+        if len(compressions) == 1 and compressions[0] == compression:
+            return cls(means.copy(), weights, pure, minimums[0], maximums[0], compression)
+        return cls._merged(means, weights, pure, min(minimums), max(maximums), compression)
+
+    @classmethod
+    def _merged(
+        cls,
+        means: FloatArray,
+        weights: IntArray,
+        pure: BoolArray,
+        minimum: float,
+        maximum: float,
+        compression: float,
+    ) -> TDigest:
+        """The digest of concatenated parts' centroids (each part sorted): stable sort, then re-cluster."""
+        order, means = _stable_order(means)
+        means, weights, pure = _cluster(means, weights[order], pure[order], compression)
         return cls(means, weights, pure, minimum, maximum, compression)
 
     # --- properties ---------------------------------------------------------------------------
@@ -421,6 +455,86 @@ class TDigest:
             f"TDigest(count={self._count}, centroids={len(self._means)}, "
             f"compression={self._compression:g}, min={self.min}, max={self.max})"
         )
+
+
+# Below this many centroids numpy's stable sort is as fast as anything; above it, a quicksort that finds no
+# ties gives the same order (distinct keys have one order) in well under half the time.
+_QUICK_ORDER_FROM = 4096
+
+
+def _stable_order(means: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(np.argsort(means, kind="stable"), means in that order). Ties keep their input order, which decides
+    where clusters are cut, so with any tie the stable sort is used."""
+    if len(means) >= _QUICK_ORDER_FROM and not (means[1:] == means[:-1]).any():
+        order = np.argsort(means)
+        ordered = means[order]
+        if not (ordered[1:] == ordered[:-1]).any():
+            return order, ordered
+    order = np.argsort(means, kind="stable")
+    return order, means[order]
+
+
+def _decode_many(
+    blobs: list[bytes | bytearray | memoryview],
+) -> tuple[FloatArray, IntArray, BoolArray, list[float], list[float], list[float]] | None:
+    """The non-empty blobs' centroids concatenated in blob order, with each one's min, max and compression;
+    None when any blob fails a check of from_bytes (the caller then decodes one by one for the error)."""
+    views: list[memoryview] = []
+    sizes: list[int] = []
+    widths: list[int] = []
+    minimums: list[float] = []
+    maximums: list[float] = []
+    compressions: list[float] = []
+    header = _HEADER.size
+    for blob in blobs:
+        buf = memoryview(blob).cast("B")
+        if len(buf) < header or buf[0] != FORMAT_VERSION:
+            return None
+        _, width, compression, minimum, maximum, n = _HEADER.unpack_from(buf)
+        if width not in _WEIGHT_DTYPES or len(buf) != header + n * (8 + width) + (n + 7) // 8:
+            return None
+        if not (math.isfinite(compression) and compression > 0):
+            return None
+        if n == 0:
+            continue  # an empty digest adds nothing and, as in merge, does not vote on the compression
+        if not (math.isfinite(minimum) and math.isfinite(maximum)):
+            return None
+        views.append(buf)
+        sizes.append(n)
+        widths.append(width)
+        minimums.append(minimum)
+        maximums.append(maximum)
+        compressions.append(compression)
+    if not views:
+        empty = np.empty(0, np.float64)
+        return empty, np.empty(0, np.int64), np.empty(0, np.bool_), [], [], []
+    layout = list(zip(views, sizes, widths, strict=True))
+    means = np.frombuffer(b"".join(buf[header : header + 8 * n] for buf, n, _ in layout), "<f8")
+    if len(set(widths)) == 1:  # the usual case: one width, one buffer
+        width = _WEIGHT_DTYPES[widths[0]]
+        weights = np.frombuffer(b"".join(buf[header + 8 * n : header + (8 + w) * n] for buf, n, w in layout), width)
+    else:
+        weights = np.concatenate([np.frombuffer(buf, _WEIGHT_DTYPES[w], n, header + 8 * n) for buf, n, w in layout])
+    weights = weights.astype(np.int64)
+    pure = np.concatenate(
+        [
+            np.unpackbits(np.frombuffer(buf, np.uint8, (n + 7) // 8, header + (8 + w) * n), count=n, bitorder="little")
+            for buf, n, w in layout
+        ]
+    ).astype(np.bool_)
+    lasts = np.cumsum(sizes) - 1  # each blob's last centroid
+    firsts = lasts - np.array(sizes) + 1
+    ascending = means[1:] >= means[:-1]  # False at a NaN too: with finite bounds below, every mean is finite
+    ascending[lasts[:-1]] = True  # a blob's last mean against the next blob's first is no order
+    if (
+        not ascending.all()
+        or (weights < 1).any()
+        or not (np.array(minimums) <= means[firsts]).all()
+        or not (means[lasts] <= np.array(maximums)).all()
+        or not pure[weights == 1].all()
+    ):
+        return None
+    return means, weights, pure, minimums, maximums, compressions
 
 
 def _checked_compression(compression: float) -> float:

@@ -195,7 +195,7 @@ class Store(ABC):
         from processors.sketch import TDigest
 
         plan = plan_window(start, end)
-        parts: list[TDigest] = []
+        blobs: list[bytes] = []
         pending = self._pending_deltas()
         for resolution, (low, high) in (
             (conventions.RESOLUTION_MINUTE, plan.head_minutes),
@@ -204,16 +204,16 @@ class Store(ABC):
         ):
             if low < high:
                 rows = self._query_digests(sketch, resolution, low, high)
-                parts.extend(TDigest.from_bytes(blob) for blob in rows.values())
+                blobs.extend(rows.values())
                 for delta in pending:
-                    parts.extend(
-                        TDigest.from_bytes(blob)
+                    blobs.extend(
+                        blob
                         for (name, res, bucket), blob in delta.digests.items()
                         if name == sketch and res == resolution and low <= bucket < high
                     )
-        if not parts:
+        if not blobs:
             return None
-        merged = TDigest.merge(parts)
+        merged = TDigest.merge_bytes(blobs)  # one decode of the window's blobs, not one per blob
         return merged if merged.count else None
 
     # --- traces ---------------------------------------------------------------------------------------

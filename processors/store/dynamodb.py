@@ -441,8 +441,7 @@ class DynamoDBStore(Store):
         merged: dict[DigestKey, tuple[bytes, int]] = {}
         for key, blobs in sketches.items():
             stored, version = digests.get(key, (None, 0))
-            parts = [TDigest.from_bytes(blob) for blob in ([stored] if stored else []) + blobs]
-            merged[key] = (TDigest.merge(parts).to_bytes(), version)
+            merged[key] = (TDigest.merge_bytes(([stored] if stored else []) + blobs).to_bytes(), version)
             digest_item: dict[str, Any] = {
                 **_key(keys.digest_pk(key.sketch, key.resolution), keys.bucket_key(key.bucket)),
                 "d": {"B": merged[key][0]},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -284,3 +285,71 @@ def test_any_merge_round_trips_and_counts_every_value(parts: list[list[float]]) 
     assert merged.count == 5 * sum(len(p) for p in parts)
     assert_invariants(merged)
     assert TDigest.from_bytes(merged.to_bytes()) == merged
+
+
+# --- merging straight from bytes ----------------------------------------------------------------
+
+
+def _merged_one_by_one(blobs: list[bytes], compression: float | None = None) -> TDigest:
+    return TDigest.merge([TDigest.from_bytes(blob) for blob in blobs], compression)
+
+
+def _same(a: TDigest, b: TDigest) -> bool:
+    return a == b and a.to_bytes() == b.to_bytes()
+
+
+def _day_of_minutes(tied: bool) -> list[bytes]:
+    values = np.random.default_rng(SEED).lognormal(3, 1.5, 300_000)
+    values = np.rint(values) if tied else values
+    return [TDigest.from_values(minute).to_bytes() for minute in np.array_split(values, 1440)]
+
+
+def _with_a_copy_of_three_means(blobs: list[bytes]) -> list[bytes]:
+    """Ties between blobs but none inside one: the ordering has to notice them after sorting."""
+    return [*blobs, TDigest.from_values(TDigest.from_bytes(blobs[0]).means[:3]).to_bytes()]
+
+
+@pytest.mark.parametrize(
+    "name, blobs",
+    [
+        ("no blobs", []),
+        ("only empties", [TDigest.empty().to_bytes()] * 3),
+        ("one blob", [sample_digests()["lognormal"].to_bytes()]),
+        ("every sample digest", [d.to_bytes() for d in sample_digests().values()]),
+        ("mixed weight widths", [TDigest.merge([sample_digests()["lognormal"]] * 300).to_bytes(),
+                                 TDigest.from_values([1.0, 2.0]).to_bytes()]),
+        ("a day of continuous minutes", _day_of_minutes(tied=False)),
+        ("a day of tied minutes", _day_of_minutes(tied=True)),
+        ("ties only across minutes", _with_a_copy_of_three_means(_day_of_minutes(tied=False))),
+    ],
+)
+def test_merging_from_bytes_equals_decoding_each_blob_then_merging(name: str, blobs: list[bytes]) -> None:
+    for compression in (None, 50.0):
+        assert _same(TDigest.merge_bytes(blobs, compression), _merged_one_by_one(blobs, compression)), name
+
+
+def _corrupt(offset: int, value: float) -> bytes:
+    data = bytearray(TDigest.from_values([1.0, 2.0, 3.0]).to_bytes())
+    data[offset : offset + 8] = np.float64(value).tobytes()
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"\x02" + bytes(40),
+        TDigest.from_values([1.0]).to_bytes()[:-1],
+        TDigest.from_values([1.0]).to_bytes() + b"\0",
+        _corrupt(30, 99.0),
+        _corrupt(38, math.nan),
+        _corrupt(10, math.inf),
+        _corrupt(2, -1.0),
+    ],
+)
+def test_merging_from_bytes_rejects_a_bad_blob_as_from_bytes_does(bad: bytes) -> None:
+    blobs = [TDigest.from_values([0.5, 1.5]).to_bytes(), bad]
+    with pytest.raises(SketchFormatError) as expected:
+        _merged_one_by_one(blobs)
+    with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+        TDigest.merge_bytes(blobs)
