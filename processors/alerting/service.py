@@ -21,7 +21,16 @@ from typing import Any, cast
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
 from processors.alerting.notify import MAX_EXEMPLARS, Notifier
 from processors.alerting.policy import Signals, read_signals
-from processors.alerting.state import KINDS, advance, alerting_name, apply_silence, coerce_state, silenced_at
+from processors.alerting.state import (
+    KINDS,
+    advance,
+    alerting_name,
+    apply_silence,
+    coerce_state,
+    evaluated_with,
+    silenced_at,
+    spec_change,
+)
 from processors.alerting.types import Transition
 from processors.evaluating import AlertStore, Evaluation, SliView, SloEvaluation
 from processors.evaluating.service import evaluate_at
@@ -120,11 +129,16 @@ def record_evaluation(
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
     failures: list[tuple[str, str, str]] = []
+    changed: set[str] = set()  # SLOs whose objective or window change is recorded (once, not per group)
     for slo in alerting_units(evaluation):
         key = alert_state_sk(slo.name, slo.group)
         stored = previous.get(key)
         if stored and isinstance(stored.get("evaluated_at"), int) and stored["evaluated_at"] > now:
             continue  # a newer evaluation has already run; this one is stale
+        change = spec_change(slo, stored)
+        if change is not None and slo.name not in changed:
+            changed.add(slo.name)
+            kept.append(change)
         before = coerce_state(stored)
         signals = read_signals(slo, before["budget"]["level"])
         state, transitions = advance(slo, signals, before)
@@ -142,6 +156,7 @@ def record_evaluation(
                 cast(dict[str, Any], state)[part] = cast(dict[str, Any], before)[part]
                 continue
             kept.extend(of_kind)
+        state["evaluated_with"] = evaluated_with(slo)
         states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
     if failures:

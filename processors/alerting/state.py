@@ -23,6 +23,7 @@ from processors.alerting.types import (
     BudgetState,
     BurnLevel,
     BurnState,
+    EvaluatedWith,
     Kind,
     NoDataState,
     Route,
@@ -288,6 +289,39 @@ def advance(
     no_data, no_data_transitions = advance_no_data(evaluation, signals, before["no_data"])
     state: AlertState = {"burn": burn, "budget": budget, "no_data": no_data, "evaluated_at": evaluation.now}
     return state, [*burn_transitions, *budget_transitions, *no_data_transitions]
+
+
+def evaluated_with(evaluation: SloEvaluation) -> EvaluatedWith:
+    return {"objective": evaluation.slo.objective, "window": evaluation.slo.window_label}
+
+
+def spec_change(evaluation: SloEvaluation, stored: Mapping[str, Any] | None) -> Transition | None:
+    """The alert-log record of an objective or window change (evaluation-only: the SLI's revision and series
+    stay), at the first evaluation that used it; None when the stored state has no settings or the same ones.
+
+    Its id is the SLO's (never a group's) and the minute's, so every group of a grouped SLO and every retried
+    or overlapping evaluation of that minute record it once; the saved state then carries the new settings.
+    """
+    before = (stored or {}).get("evaluated_with")
+    if not isinstance(before, dict):
+        return None
+    now, current = evaluation.now, evaluated_with(evaluation)
+    changes = {name: [before.get(name), value] for name, value in current.items() if before.get(name) != value}
+    if not changes:
+        return None
+    return {
+        "id": transition_id(evaluation.name, "spec_change", "info", None, "changed", now),
+        "slo": evaluation.name,
+        "kind": "spec_change",
+        "severity": "info",
+        "state": "changed",
+        "at": iso_seconds(now),
+        "at_epoch": now,
+        "notify": False,
+        "route": "ticket",
+        "objective": evaluation.slo.objective,
+        "changes": cast(dict[str, list[float | str]], changes),
+    }
 
 
 def silenced_at(silences: list[Mapping[str, Any]], slo: str, now: int) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-Kind = Literal["burn_rate", "budget", "no_data"]
-Severity = Literal["page", "ticket", "warning", "critical", "exhausted"]
-State = Literal["firing", "resolved", "downgraded", "escalated", "retriggered"]
+Kind = Literal["burn_rate", "budget", "no_data", "spec_change"]
+Severity = Literal["page", "ticket", "warning", "critical", "exhausted", "info"]
+State = Literal["firing", "resolved", "downgraded", "escalated", "retriggered", "changed"]
 Route = Literal["page", "ticket"]
 BurnLevel = Literal["ok", "ticket", "page"]
 
@@ -37,13 +37,24 @@ class NoDataState(TypedDict):
     since: int | None
 
 
-class AlertState(TypedDict):
-    """What the store keeps per SLO between evaluations (AlertStore.load_alert_states values)."""
+class EvaluatedWith(TypedDict):
+    """The evaluation-only settings an SLO was last evaluated with: a change is a spec_change record."""
 
+    objective: float
+    window: str  # e.g. 30d, calendar-month
+
+
+class _AlertStateRequired(TypedDict):
     burn: BurnState
     budget: BudgetState
     no_data: NoDataState
     evaluated_at: int
+
+
+class AlertState(_AlertStateRequired, total=False):
+    """What the store keeps per SLO between evaluations (AlertStore.load_alert_states values)."""
+
+    evaluated_with: EvaluatedWith  # absent in states saved before spec_change records existed
 
 
 class _TransitionRequired(TypedDict):
@@ -80,3 +91,5 @@ class Transition(_TransitionRequired, total=False):
     held_seconds: int  # how long the page was held open after the condition cleared
     silenced: bool  # logged while a silence covered the SLO: not sent
     after_silence: bool  # the one notification of an incident that opened under a silence that has ended
+    # spec_change: {field: [before, after]} of the evaluation-only settings that changed (objective, window)
+    changes: dict[str, list[float | str]]

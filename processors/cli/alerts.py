@@ -71,6 +71,8 @@ def detail(transition: Mapping[str, Any]) -> str:
         parts.append(" ".join(f"{window} {rate:g}x" for window, rate in rates.items()))
     if transition.get("from_tier"):
         parts.append(f"from {transition['from_tier']}")
+    for name, (before, after) in (transition.get("changes") or {}).items():  # a spec_change record
+        parts.append(f"{name} {_setting(before)} -> {_setting(after)}")
     if transition.get("kind") == "budget" and transition.get("budget"):
         parts.append(f"consumed {transition['budget'].get('consumed', 0) * 100:.0f}%")
     if transition.get("suppressed"):
@@ -81,6 +83,13 @@ def detail(transition: Mapping[str, Any]) -> str:
     if transition.get("notify") is False:
         parts.append("(not notified)")
     return "; ".join(parts)
+
+
+def _setting(value: Any) -> str:
+    """An objective as a percentage (0.999 -> 99.9%), a window as it is written."""
+    if isinstance(value, float):
+        return f"{value * 100:g}%"
+    return str(value)
 
 
 def render_table(log: Sequence[Mapping[str, Any]]) -> str:
