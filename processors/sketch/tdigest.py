@@ -429,7 +429,7 @@ class TDigest:
         means = np.frombuffer(buf, "<f8", n, _HEADER.size).astype(np.float64)
         weights = np.frombuffer(buf, _WEIGHT_DTYPES[width], n, _HEADER.size + 8 * n).astype(np.int64)
         bits = np.frombuffer(buf, np.uint8, (n + 7) // 8, _HEADER.size + (8 + width) * n)
-        pure = np.unpackbits(bits, count=n, bitorder="little").astype(np.bool_)
+        pure = np.unpackbits(bits, count=n, bitorder="little").view(np.bool_)  # 0 or 1: a bool's bytes
         _check_decoded(means, weights, pure, minimum, maximum)
         return cls(means, weights, pure, minimum, maximum, compression)
 
@@ -537,6 +537,21 @@ def _decode_many(
     return means, weights, pure, minimums, maximums, compressions
 
 
+def _consistent(means: FloatArray, weights: IntArray, pure: BoolArray, minimum: float, maximum: float) -> bool:
+    """Every check below at once, in fewer passes (a store decodes a digest per read-merge-write): ordered
+    means (a NaN fails >=) between finite bounds are all finite. False sends the caller to the checks that
+    name the problem."""
+    return bool(
+        math.isfinite(minimum)
+        and math.isfinite(maximum)
+        and minimum <= means[0]
+        and means[-1] <= maximum
+        and (means[1:] >= means[:-1]).all()
+        and weights.min() >= 1
+        and pure[weights == 1].all()
+    )
+
+
 def _checked_compression(compression: float) -> float:
     compression = float(compression)
     if not (math.isfinite(compression) and compression >= 1.0):
@@ -547,7 +562,7 @@ def _checked_compression(compression: float) -> float:
 def _check_decoded(
     means: FloatArray, weights: IntArray, pure: BoolArray, minimum: float, maximum: float
 ) -> None:
-    if len(means) == 0:
+    if len(means) == 0 or _consistent(means, weights, pure, minimum, maximum):
         return
     if not (np.isfinite(means).all() and math.isfinite(minimum) and math.isfinite(maximum)):
         raise CorruptSketchError("corrupt t-digest: non-finite mean, min or max")
