@@ -126,20 +126,31 @@ def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset
 
     Beyond MAX_EVENT_BYTES of JSON, nested values are dropped and strings cut short, marked `_truncated`.
     """
+    return storable_metadata_sized(metadata, also)[0]
+
+
+def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> tuple[dict[str, Any], int]:
+    """storable_metadata, and the length of its compact JSON: the size check has it, and the event's stored
+    size (model.event_bytes) is built on it."""
     stored = {
         key: value if isinstance(value, _SCALARS) else redact(value, key=key)
         for key, value in metadata.items()
         if key in ALLOWED_METADATA or (key in also and not is_secret_key(key))
     }
-    if len(json.dumps(stored, separators=(",", ":"), default=str)) <= MAX_EVENT_BYTES:
-        return stored
+    size = _json_length(stored)
+    if size <= MAX_EVENT_BYTES:
+        return stored, size
     small: dict[str, Any] = {"_truncated": True}
     for key, value in stored.items():
         if isinstance(value, str):
             small[key] = value if len(value) <= SHORT_STRING else value[:SHORT_STRING] + "…"
         elif isinstance(value, _SCALARS):
             small[key] = value
-    return small
+    return small, _json_length(small)
+
+
+def _json_length(document: dict[str, Any]) -> int:
+    return len(json.dumps(document, separators=(",", ":"), default=str))
 
 
 assert not any(is_secret_key(key) for key in ALLOWED_METADATA), "an allow-listed key looks secret"

@@ -20,7 +20,7 @@ from processors.classifying.classify import LatencySample, SliEvent, dispatch
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
-from processors.stitching.redaction import storable_metadata
+from processors.stitching.redaction import storable_metadata_sized
 
 # A head is one DynamoDB item (400 KB at most). Its events stop at ~64 KB of JSON (before zlib), so a head
 # with large, incompressible metadata is marked truncated instead of failing its commit.
@@ -150,18 +150,19 @@ def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
 
 
 def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: frozenset[str]) -> bool:
+    known = head.event_keys()
+    if (time_ms, event.action, event.service) in known:  # TraceEvent.key: a repeat is not redacted again
+        return False
     level = event.log.get("level")
+    metadata, metadata_bytes = storable_metadata_sized(event.metadata, keys)
     trace_event = TraceEvent(
         time_ms=time_ms,
         service=event.service,
         action=event.action,
         level=level.upper() if isinstance(level, str) else "INFO",
-        metadata=storable_metadata(event.metadata, keys),
+        metadata=metadata,
     )
-    known = head.event_keys()
-    if trace_event.key in known:
-        return False
-    size = event_bytes(trace_event)
+    size = event_bytes(trace_event, metadata_bytes)
     if len(head.events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
         # milestones, marks and claims are recorded before: a full head still decides and times the journey
         if not head.truncated:

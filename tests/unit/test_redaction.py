@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from processors import conventions
-from processors.stitching.redaction import redact_text, storable_metadata
+from processors.stitching.model import TraceEvent, event_bytes
+from processors.stitching.redaction import redact_text, storable_metadata, storable_metadata_sized
 
 R = conventions.REDACTED
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
@@ -86,3 +87,24 @@ def test_a_long_string_is_cut_after_redaction_so_a_secret_on_the_cut_is_never_ha
     stored = storable_metadata({"error": text})["error"]
     assert "ppp" not in stored and stored.endswith("…")
     assert len(storable_metadata({"error": "y" * 5000})["error"]) == 513
+
+
+@pytest.mark.parametrize(
+    "case, metadata",
+    [
+        ("nothing kept", {"unlisted": 1}),
+        ("scalars", {"status": 200, "duration": 1.5, "attempt": None, "error": False}),
+        ("non-ASCII and escapes", {"reason": 'naïve "quoted" \\ ✓', "path": "/ünï?x=1"}),
+        ("nested", {"error": {"type": "Timeout", "stack": ["a", {"b": [1, 2.0]}]}}),
+        ("over the event's byte cap", {"error": {"detail": "x" * 5000}, "reason": "y" * 100, "status": 500}),
+        ("a value JSON cannot encode", {"error": {"at": object()}}),
+    ],
+)
+def test_the_stored_size_built_from_the_metadata_length_equals_encoding_the_whole_event(
+    case: str, metadata: dict
+) -> None:
+    stored, size = storable_metadata_sized(metadata)
+    assert stored == storable_metadata(metadata) or case == "a value JSON cannot encode"
+    event = TraceEvent(time_ms=1_790_812_800_123, service="gha-ñ", action="job_completed", level="ERROR",
+                       metadata=stored)
+    assert event_bytes(event, size) == event_bytes(event), case
