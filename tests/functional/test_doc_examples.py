@@ -88,6 +88,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "/tmp/ev": str(base / "ev"),
         "/tmp/demo.db": str(base / "demo.db"),
         "/tmp/grouped.db": str(base / "grouped.db"),  # docs/slos.md's grouped example
+        "/tmp/revised.db": str(base / "revised.db"),  # docs/slos.md's spec revisions example
+        "/tmp/revised.yaml": str(base / "revised.yaml"),
         ".venv/bin/python": sys.executable,
     }
 
