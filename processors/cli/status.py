@@ -60,8 +60,8 @@ def status_at(store: Any, spec: Any, at: int) -> dict[str, Any]:
         since = recorded.get(model.revision)
         # with other revisions recorded, this series begins at its revision's first event, not the store's
         start = first if since is None or not revision["other_revisions"] else max(first or since, since)
-        coverage = _coverage(start, slo_eval.window_start, at)
-        slos.append(dict(slo, alerts=firing.get(slo["name"], []), data_coverage=coverage, **revision))
+        covered = _coverage(start, slo_eval.window_start, at)
+        slos.append(dict(slo, alerts=firing.get(slo["name"], []), data_coverage=covered, **revision))
     document["slos"] = slos
     for slo in document["slos"]:
         for group in slo.get("groups", ()):  # a grouped SLO's alerts are per group
