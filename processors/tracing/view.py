@@ -207,12 +207,21 @@ def trace_errors(head: TraceHead, journey: Journey | None) -> list[ErrorDocument
     ]
 
 
+def in_journey(head: TraceHead, journey: Journey | None) -> bool:
+    """The trace reached one of the journey's milestones or resolutions (an API request's trace does not)."""
+    if journey is None:
+        return False
+    actions = {*journey.milestones, *journey.terminal}
+    return any(action in actions for action in head.milestones)
+
+
 def outcome(head: TraceHead, journey: Journey | None) -> str:
     """How the unit ended, so far: the sweep resolution's name (e.g. orphaned) when swept or reported; else a
     resolution's outcome field (e.g. the conclusion), or failure / success; else running once it opened,
-    else pending."""
-    if journey is None:
-        return "pending"
+    else pending. A trace outside the journey ends as its events did: failure if one failed, else success."""
+    if not in_journey(head, journey):
+        return "failure" if any(failed_event(event, journey) for event in head.events) else "success"
+    assert journey is not None
     sweep = journey.sweep
     if sweep is not None and (
         sweep.action in head.milestones or any(str(claim).startswith("sweeper/") for claim in head.claims.values())

@@ -14,7 +14,18 @@ from rich.text import Text
 from processors.spec.model import Journey
 from processors.stitching.model import TraceHead
 from processors.timeutil import parse_iso8601
-from processors.tracing.view import ARROW, PHASE, POINT, Span, breakdown, derive_spans, iso_ms, outcome, trace_errors
+from processors.tracing.view import (
+    ARROW,
+    PHASE,
+    POINT,
+    Span,
+    breakdown,
+    derive_spans,
+    in_journey,
+    iso_ms,
+    outcome,
+    trace_errors,
+)
 
 MAX_WIDTH = 100
 MIN_BAR = 10
@@ -132,9 +143,9 @@ def _header(head: TraceHead, journey: Journey | None, glyphs: Glyphs, width: int
     result = outcome(head, journey)
     swept = journey is not None and journey.sweep is not None and result == journey.sweep.name
     title.append(("  ", Text(result, style="bold red" if swept else OUTCOME_STYLES.get(result, "bold"))))
-    phases = breakdown(head.milestones, journey)
+    phases = breakdown(head.milestones, journey) if in_journey(head, journey) else {}
     brief = {p.name for p in journey.phases if not p.summary} if journey else set()
-    order = ("total", *(name for name in phases if name != "total" and name not in brief))
+    order = ("total", *(name for name in phases if name != "total" and name not in brief)) if phases else ()
     summary = [("", Text("at " + (iso_ms(head.first_seen_ms) if head.first_seen_ms is not None else "-")))]
     for index, name in enumerate(order):
         summary.append(("   " if index == 0 else "  ", Text(f"{name} {_or_dash(phases[name])}", style="dim")))

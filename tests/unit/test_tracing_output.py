@@ -196,3 +196,10 @@ def test_otlp_attribute_values_follow_the_proto_json_mapping():
     assert attributes["slo.metadata.bytes"] == {"intValue": "1234"}  # int64 as a string
     assert attributes["slo.correlation_id"] == {"stringValue": CID}
     assert attributes["github.repository"] == {"stringValue": "acme/web"}
+
+
+def test_a_trace_outside_the_journey_shows_its_outcome_and_no_phases():
+    head = head_of([(0, "Api", "api_request", {"status": 503})], level={"api_request": "ERROR"})
+    header = rendered(head)[:2]
+    assert header[0].endswith("failure")
+    assert not any(word in " ".join(header) for word in ("total", "queue", "startup"))

@@ -294,3 +294,17 @@ def test_a_malformed_id_is_refused_with_a_short_message(value):
 
 def test_a_uuid_is_accepted_as_is():
     assert check_correlation_id(CID) == CID
+
+
+@pytest.mark.parametrize(
+    ("case", "level", "expected"),
+    [("a failed API request", "ERROR", "failure"), ("a served API request", "INFO", "success")],
+)
+def test_a_trace_outside_the_journey_ends_as_its_events_did_not_pending(case, level, expected):
+    status = 503 if level == "ERROR" else 200
+    head = head_of([(0, "Api", "api_request", {"status": status})], level={"api_request": level})
+    assert outcome(head, SPEC_JOURNEY) == expected, case
+
+
+def test_a_trace_that_reached_a_milestone_is_judged_by_the_journey():
+    assert outcome(head_of(JOURNEY[:1]), SPEC_JOURNEY) == "pending"
