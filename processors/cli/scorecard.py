@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -103,8 +104,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _percent(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
+def _percent(value: float | None, digits: int = 2, *, at_most: bool = False) -> str:
+    """Rounded away from the target, so a miss never prints as the target: 99.996% coverage is 99.99%, not
+    100.00%; a budget used (`at_most`) rounds up."""
+    if value is None:
+        return "—"
+    scaled = value * 100 * 10**digits
+    rounded = math.ceil(scaled - 1e-9) if at_most else math.floor(scaled + 1e-9)
+    return f"{rounded / 10**digits:.{digits}f}%"
 
 
 def _minutes(seconds: float | None) -> str:
@@ -136,7 +143,7 @@ def render(document: Any) -> str:
         lines.append(
             f"{slo['name']:<18}"
             + _cell(_percent(compliance["value"]), compliance["verdict"], 18)
-            + _cell(_percent(budget["value"], 0), budget["verdict"], 16)
+            + _cell(_percent(budget["value"], 0, at_most=True), budget["verdict"], 16)
             + f"{len(slo['incidents']):>5}  "
             + _cell(recovery, mttr["verdict"], 18)
             + slo["verdict"]

@@ -195,3 +195,19 @@ def test_every_json_field_of_the_scorecard_is_documented() -> None:
     section = DOCS.read_text(encoding="utf-8").split("## The scorecard", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`([a-z_]+)(?:\[\])?`", section))
     assert field_names(document) <= documented, sorted(field_names(document) - documented)
+
+
+@pytest.mark.parametrize(
+    ("value", "at_most", "shown"),
+    [
+        (0.99996, False, "99.99%"),  # a coverage short of 100% never prints as 100.00%
+        (0.99, False, "99.00%"),
+        (1.0, False, "100.00%"),
+        (0.50101, True, "50.11%"),  # a budget used rounds up, never down to its target
+        (0.5, True, "50.00%"),
+    ],
+)
+def test_a_percentage_is_rounded_away_from_its_target(value: float, at_most: bool, shown: str) -> None:
+    from processors.cli.scorecard import _percent
+
+    assert _percent(value, at_most=at_most) == shown
