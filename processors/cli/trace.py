@@ -54,7 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--since", metavar="DURATION", default=DEFAULT_SINCE, help=f"how far back (default {DEFAULT_SINCE})"
     )
-    search.add_argument("--at", metavar="TIME", help="count --since back from TIME (default: newest ingested event)")
+    search.add_argument(
+        "--at", metavar="TIME", help="search the --since window that ends at TIME (default: the newest ingested event)"
+    )
     search.add_argument(
         "--limit", metavar="N", type=int, default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})"
     )
@@ -146,7 +148,10 @@ def _run_search(args: argparse.Namespace) -> int:
     try:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
         since = int(reference - since_seconds)
-        found = store.find_traces(workflow_id=args.workflow, repository=args.repository, since=since, limit=args.limit)
+        until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
+        found = store.find_traces(
+            workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=args.limit
+        )
         heads = store.heads(cid for cid, _ in found)
     finally:
         store.close()

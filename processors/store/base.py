@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
-from processors.store.keys import PartialDelta
+from processors.store.keys import FIND_TRACES_END_MS, PartialDelta
 from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport, StoreStats
 from processors.timeutil import floor_to, transition_epoch
 
@@ -222,12 +222,20 @@ class Store(ABC):
         return self.heads([correlation_id]).get(correlation_id)
 
     def find_traces(
-        self, *, workflow_id: str | None = None, repository: str | None = None, since: int = 0, limit: int = 50
+        self,
+        *,
+        workflow_id: str | None = None,
+        repository: str | None = None,
+        since: int = 0,
+        until: int | None = None,
+        limit: int = 50,
     ) -> list[tuple[str, int]]:
-        """(correlation ID, first-seen ms) newest first, by workflow or repository."""
+        """(correlation ID, first-seen ms) newest first, by workflow or repository, first seen from `since` to
+        `until` (epoch seconds, the whole second of `until` included: the index keys traces by the second)."""
         if (workflow_id is None) == (repository is None):
             raise ValueError("give exactly one of workflow_id or repository")
-        return self._find_traces(workflow_id, repository, since * 1000, limit)
+        until_ms = (until + 1) * 1000 - 1 if until is not None else FIND_TRACES_END_MS
+        return self._find_traces(workflow_id, repository, since * 1000, until_ms, limit)
 
     def open_units(self, opened_before: float) -> list[str]:
         """Correlation IDs of units of work that opened before `opened_before` and have not resolved, oldest first
@@ -355,7 +363,7 @@ class Store(ABC):
 
     @abstractmethod
     def _find_traces(
-        self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
+        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int
     ) -> list[tuple[str, int]]: ...
 
     @abstractmethod

@@ -607,7 +607,7 @@ class DynamoDBStore(Store):
         }
 
     def _find_traces(
-        self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
+        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int
     ) -> list[tuple[str, int]]:
         if workflow_id is not None:
             index, partition = tables.GSI_BY_WORKFLOW, keys.workflow_gsi_pk(workflow_id)
@@ -616,9 +616,13 @@ class DynamoDBStore(Store):
         items = self._query(
             "search traces",
             IndexName=index,
-            KeyConditionExpression="#pk = :pk AND #sk >= :since",
+            KeyConditionExpression="#pk = :pk AND #sk BETWEEN :since AND :until",
             ExpressionAttributeNames={"#pk": f"{index}PK", "#sk": f"{index}SK"},
-            ExpressionAttributeValues={":pk": _s(partition), ":since": _s(keys.since_gsi_sk(since_ms))},
+            ExpressionAttributeValues={
+                ":pk": _s(partition),
+                ":since": _s(keys.since_gsi_sk(since_ms)),
+                ":until": _s(keys.since_gsi_sk(until_ms)),
+            },
             ScanIndexForward=False,
             Limit=limit,
         )

@@ -211,6 +211,9 @@ def first_seen_gsi_sk(first_seen_ms: int | None) -> str:
     return _iso_seconds((first_seen_ms or 0) / 1000)
 
 
+FIND_TRACES_END_MS: Final = 4_102_444_799_999  # a trace search without an end: to the last ms before 2100
+
+
 def since_gsi_sk(since_ms: int) -> str:
     return _iso_seconds(since_ms / 1000)
 

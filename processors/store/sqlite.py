@@ -277,14 +277,14 @@ class SqliteStore(Store):
         }
 
     def _find_traces(
-        self, workflow_id: str | None, repository: str | None, since_ms: int, limit: int
+        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int
     ) -> list[tuple[str, int]]:
         self.stats.read_requests += 1
         column, value = ("workflow_id", workflow_id) if workflow_id is not None else ("repository", repository)
         rows = self.db.execute(
             f"SELECT correlation_id, first_seen_ms FROM traces WHERE {column} = ? AND first_seen_ms >= ? "
-            "ORDER BY first_seen_ms DESC LIMIT ?",
-            (value, since_ms, limit),
+            "AND first_seen_ms <= ? ORDER BY first_seen_ms DESC LIMIT ?",
+            (value, since_ms, until_ms, limit),
         ).fetchall()
         return [(cid, int(first)) for cid, first in rows]
 

@@ -115,6 +115,20 @@ def test_traces_are_found_by_workflow_and_by_repository_newest_first(store):
     assert store.find_traces(workflow_id="nope") == []
 
 
+def test_a_trace_search_with_an_end_leaves_out_traces_first_seen_after_its_second(store):
+    heads = {
+        cid(n): HeadWrite(
+            TraceHead(correlation_id=cid(n), workflow_id="wf-1", repository="acme/web",
+                      first_seen_ms=int(T0 * 1000) + offset_ms),
+            ttl=0,
+        )
+        for n, offset_ms in enumerate((0, 60_500, 61_000, 120_000))
+    }
+    store.commit(Commit(heads=heads))
+    found = store.find_traces(repository="acme/web", since=int(T0), until=int(T0) + 60)
+    assert [c for c, _ in found] == [cid(1), cid(0)]  # 60.5 s is in the second of `until`; 61 s is not
+
+
 def test_open_units_are_listed_until_they_resolve(store):
     started = int(T0 * 1000)
     head = TraceHead(correlation_id=cid(7), milestones={"runner_started": started}, open_since_ms=started,
