@@ -17,21 +17,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Deterministic sample traffic: 8 hours of the runner platform as Lambda Kinesis events on two shards.
+# Deterministic sample traffic: 4 days of the runner platform as Lambda Kinesis events on two shards, healthy
+# but for one 6-minute incident 5 hours before the end (events/generate.py; the docs use its 8-hour sample).
 events: $(STAMP)
-	$(BIN)/python events/generate.py --out events
+	$(BIN)/python events/generate.py --out events --days 4
 
 demo: events
 	rm -f $(DB)
 	$(BIN)/slo replay events/ --db $(DB)
-	@echo; echo "== slo status at the end of the sample (the line under the time says how much of each SLO window 8 hours cover) =="
+	@echo; echo "== slo status at the end of the 4 days (the line under the time says how much of each SLO window they cover) =="
 	$(BIN)/slo status --db $(DB)
-	@echo; echo "== slo alerts: every transition the backtest recorded, minute by minute (pages, tickets, budget alerts) =="
+	@echo; echo "== slo alerts: every transition the backtest recorded over the 4 days: the incident's page, fired and resolved =="
 	$(BIN)/slo alerts --db $(DB)
-	@echo; echo "== slo trace: the trace behind the first page's first exemplar =="
+	@echo; echo "== slo trace: the page's first exemplar (a request that failed during the incident) =="
 	$(BIN)/slo trace $$($(BIN)/slo alerts --db $(DB) --json | $(BIN)/python -c \
 	  "import json,sys; print(next(t['exemplars'][0] for t in json.load(sys.stdin) if t['severity']=='page' and t.get('exemplars')))") --db $(DB)
-	@echo; echo "== slo scorecard: each SLO against the spec's targets, October so far =="
+	@echo; echo "== slo scorecard: each SLO against the spec's targets over the 4 days =="
 	$(BIN)/slo scorecard --db $(DB)
 	@echo; echo "== slo report --month: the monthly HTML report (scorecard, compliance per day, incidents) =="
 	$(BIN)/slo report --db $(DB) --month 2026-10 --step 5m --out report.html
@@ -41,11 +42,12 @@ demo: events
 WORKERS := $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 2 ] && n=2; echo $$n)
 PYTEST  := $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile --durations=15
 
-# The same sample, backfilled with `slo import` from a local CloudWatch Logs (moto's server) seeded with it;
-# prints the same status as `make demo`.
-demo-import: events
-	rm -f $(DB_IMPORT)
-	$(BIN)/python events/local_logs.py events/ -- $(BIN)/slo import \
+# The docs' 8-hour sample, backfilled with `slo import` from a local CloudWatch Logs (moto's server) seeded with
+# it; prints the same status as `slo replay` of that sample.
+demo-import: $(STAMP)
+	rm -rf .slo/events-8h $(DB_IMPORT)
+	$(BIN)/python events/generate.py --out .slo/events-8h
+	$(BIN)/python events/local_logs.py .slo/events-8h/ -- $(BIN)/slo import \
 	  --log-group-prefix /aws/lambda/gha- --log-group-prefix /ecs/gha- --log-group-prefix /aws/apigateway/gha- \
 	  --since 2026-10-01T00:00:00Z --until 2026-10-01T09:00:00Z --logs-endpoint-url {endpoint} --db $(DB_IMPORT)
 	@echo; echo "== slo status (at the end of the sample) =="
@@ -78,6 +80,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/harness.py
+	@echo; echo "== cold start: each handler's import CPU against import boto3 (README) =="
+	$(BIN)/python bench/bench_coldstart.py
+	@echo; echo "== N shard workers on one table: contention, retries, CPU, evaluator reads (docs/store.md) =="
+	$(BIN)/python bench/bench_concurrency.py
+	@echo; echo "== DynamoDB requests and write units per 1,000 events (docs/store.md) =="
+	$(BIN)/python bench/bench_store_cost.py
 
 dashboards: $(STAMP)
 	$(BIN)/slo dashboards --out sam/dashboards/

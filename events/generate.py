@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Generate deterministic sample traffic for the GitHub Actions runner platform, as Lambda Kinesis events.
 
-Eight hours from 2026-10-01T00:00Z: ~480 workflows through the whole vocabulary, cache lookups, API
-requests, reconciler runs, three orphans (two reported, one silent and swept after max_runtime), Lambda
-platform noise, a few malformed lines, and one short incident at 03:00-03:08 (API 5xx, slow runner
-starts, cache misses, failed workflows). CloudWatch Logs batches each log stream's events into gzip
-payloads; the stream's name is the partition key, so payloads land on one of two shards.
+A healthy platform from 2026-10-01T00:00Z with one short incident: workflows through the whole vocabulary
+(~60 an hour), cache lookups, API requests, reconciler runs, orphans (some reported, one silent and swept
+after max_runtime), Lambda platform noise, and a few malformed lines. The incident lasts 6 minutes (API 5xx,
+slow runner starts, cache misses, failed workflows): at 03:00 in a sample of up to 8 hours (the docs' sample),
+5 hours before the end of a longer one. CloudWatch Logs batches each log stream's events into gzip payloads;
+the stream's name is the partition key, so payloads land on one of two shards.
 
-    python events/generate.py --out events                     # what `make demo` runs
+    python events/generate.py --out events --days 4            # what `make demo` runs
+    python events/generate.py --out /tmp/ev                    # the docs' 8-hour sample
     python events/generate.py --out /tmp/e --hours 48 --seed 7
     python events/generate.py --out /tmp/h2 --days 2 --rate 1.6  # a 2-day history, ~140k log events
     python events/generate.py --out /tmp/h30 --days 30           # a month, written as it is generated
@@ -36,7 +38,16 @@ START = datetime(2026, 10, 1, tzinfo=UTC)
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/slo-pipeline-logs"
 SHARDS = ("shardId-000000000000", "shardId-000000000001")
 FIRST_SEQUENCE = int("49654" + "0" * 51)  # Kinesis sequence numbers are 56-digit decimals
-INCIDENT = (timedelta(hours=3), timedelta(hours=3, minutes=8))
+INCIDENT_MINUTES = 6
+# A healthy platform's rates, outside the incident: each SLO stays well inside its budget.
+FAILED_RUN = 0.00002  # workflow failures (besides 1% cancelled runs, which the deploy SLO ignores)
+CACHE_HIT = 0.92
+API_5XX = 0.0001
+# During the incident
+INCIDENT_QUEUE_DELAY_MS = 1000
+INCIDENT_FAILED_RUN = 0.25
+INCIDENT_CACHE_HIT = 0.25
+INCIDENT_API_5XX = 0.3
 PAYLOAD_SECONDS = 10  # CloudWatch Logs delivers each stream's events in ~10 s payloads
 BATCH_SECONDS = 60  # one Lambda batch per shard per minute
 REPOSITORIES = ("acme/web", "acme/api", "acme/infra", "acme/mobile", "acme/data")
@@ -64,6 +75,8 @@ class Traffic:
         self._emitted = 0
         self.flushed = 0  # lines iter_lines() has yielded
         self._keep = True
+        self.incident = incident_window(hours)
+        self.orphans = orphan_minutes(hours)
         # Lambda writes one log stream per concurrent execution environment: three each here
         self.instances = {
             service: [f"2026/10/01/[$LATEST]{self.rng.getrandbits(128):032x}" for _ in range(3)] for service in GROUPS
@@ -76,7 +89,7 @@ class Traffic:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def in_incident(self, moment: datetime) -> bool:
-        return START + INCIDENT[0] <= moment < START + INCIDENT[1]
+        return self.incident[0] <= moment < self.incident[1]
 
     def log(self, moment: datetime, service: str, cid: str | None, action: str, message: str, stream: str = "",
             level: str = "INFO", **metadata: object) -> None:
@@ -122,17 +135,16 @@ class Traffic:
                  headers={"X-Hub-Signature-256": "sha256=deadbeef", "authorization": "token ghp_secret"})
         t = at + timedelta(milliseconds=rng.uniform(30, 150))
         self.log(t, "WebhookHandlerGHA", cid, "job_queued", "message sent to SQS", **ids, queue="gha-jobs")
-        t += timedelta(milliseconds=rng.uniform(200, 900) + (4000 if incident else 0))
+        t += timedelta(milliseconds=rng.uniform(200, 900) + (INCIDENT_QUEUE_DELAY_MS if incident else 0))
         task = f"arn:aws:ecs:us-east-1:123456789012:task/gha/{rng.getrandbits(64):016x}"
         self.log(t, "QueueProcessor", cid, "task_launched", "ECS RunTask accepted", **ids, taskArn=task)
-        slow = rng.random() < 0.002
-        t += timedelta(milliseconds=rng.uniform(1200, 3400) + (rng.uniform(2500, 6000) if slow else 0))
+        t += timedelta(milliseconds=rng.uniform(1200, 3400))
         runner_stream = f"runner/runner/{task.rsplit('/', 1)[1]}"
         self.log(t, "Runner", cid, "runner_started", "runner picked the job", runner_stream, **ids)
         build_ms = rng.uniform(90_000, 420_000)
         for _ in range(rng.choice((1, 2, 2, 3))):
             t_lookup = t + timedelta(milliseconds=rng.uniform(2000, 20000))
-            hit = rng.random() < (0.25 if incident else 0.82)
+            hit = rng.random() < (INCIDENT_CACHE_HIT if incident else CACHE_HIT)
             self.log(t_lookup, "Runner", cid, "cache_hit" if hit else "cache_miss", "build cache lookup",
                      runner_stream, **ids, cacheKey=f"deps-{repository.split('/')[1]}",
                      bytes=rng.randrange(10**6, 10**8))
@@ -146,7 +158,8 @@ class Traffic:
             return
         end = t + timedelta(milliseconds=build_ms)
         roll = rng.random()
-        conclusion = "cancelled" if roll < 0.01 else "failure" if roll < (0.25 if incident else 0.013) else "success"
+        failed = 0.01 + (INCIDENT_FAILED_RUN if incident else FAILED_RUN)
+        conclusion = "cancelled" if roll < 0.01 else "failure" if roll < failed else "success"
         error = {"type": "StepFailed", "step": "test"} if conclusion == "failure" else None
         self.log(end, "Runner", cid, "workflow_completed", f"workflow {conclusion}", runner_stream,
                  "ERROR" if error else "INFO", **ids, conclusion=conclusion, duration=round(build_ms), error=error)
@@ -155,7 +168,7 @@ class Traffic:
         rng = self.rng
         for _ in range(self.scaled(rng.randrange(15, 26))):
             at = minute + timedelta(seconds=rng.uniform(0, 60))
-            bad_rate = 0.3 if self.in_incident(at) else 0.0003
+            bad_rate = INCIDENT_API_5XX if self.in_incident(at) else API_5XX
             status = 503 if rng.random() < bad_rate else rng.choice((200, 200, 200, 200, 201, 204, 404))
             duration = rng.lognormvariate(3.6, 0.5) + (800 if status >= 500 else 0)
             self.log(at, "Api", self.uuid(), "api_request", f"GET /runners -> {status}", level="ERROR" if status >= 500
@@ -176,7 +189,7 @@ class Traffic:
     def generate(self) -> None:
         """Every line in memory, in generation order (the tests' oracle); iter_lines() streams instead."""
         self._keep = True
-        orphans = {12: "silent", 95: "reported", 301: "reported"}
+        orphans = dict(self.orphans)
         for minute_index in range(self.hours * 60):
             self.minute(minute_index, orphans)
         end = START + timedelta(hours=self.hours)
@@ -185,7 +198,7 @@ class Traffic:
     def iter_lines(self) -> Iterator[Line]:
         """Lines in time order (ties in generation order), flushed minute by minute in bounded memory."""
         self._keep = False
-        orphans = {12: "silent", 95: "reported", 301: "reported"}
+        orphans = dict(self.orphans)
         end = START + timedelta(hours=self.hours)
         for minute_index in range(self.hours * 60):
             self.minute(minute_index, orphans)
@@ -209,6 +222,20 @@ class Traffic:
         arrivals = max(self.scaled(arrivals), int(minute_index in orphans))
         for _ in range(arrivals):
             self.workflow(minute + timedelta(seconds=self.rng.uniform(0, 60)), orphans.pop(minute_index, None))
+
+
+def incident_window(hours: int) -> tuple[datetime, datetime]:
+    """03:00 in a sample of up to 8 hours; 5 hours before the end of a longer one (recent enough to show)."""
+    start = START + (timedelta(hours=3) if hours <= 8 else timedelta(hours=hours - 5))
+    return start, start + timedelta(minutes=INCIDENT_MINUTES)
+
+
+def orphan_minutes(hours: int) -> dict[int, str]:
+    """The minutes whose workflow is orphaned: one silent (swept after max_runtime), the others reported."""
+    if hours <= 8:
+        return {12: "silent", 95: "reported", 301: "reported"}
+    minutes = hours * 60
+    return {int(minutes * 0.45): "silent", int(minutes * 0.8): "reported"}
 
 
 def shard_for(stream: str) -> str:
