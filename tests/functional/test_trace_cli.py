@@ -177,8 +177,13 @@ def test_otlp_out_writes_a_file_jaeger_can_load(slo, db_path, tmp_path, capsys):
         ("a workflow search finds its trace", ["--workflow", "1003"], [3]),
         (
             "--at moves the reference time of --since",
-            ["--repository", "acme/web", "--since", "5m", "--at", "2026-10-01T00:10:00Z"],
+            ["--repository", "acme/web", "--since", "5m", "--at", "2026-10-01T02:03:00Z"],
             [2],
+        ),
+        (
+            "--at ends the search: a trace first seen after it is left out",
+            ["--repository", "acme/web", "--since", "1h", "--at", "2026-10-01T00:10:00Z"],
+            [1],
         ),
         ("an unknown workflow finds nothing", ["--workflow", "404"], []),
         ("--limit caps the list", ["--repository", "acme/web", "--limit", "1"], [2]),
