@@ -719,12 +719,17 @@ class DynamoDBStore(Store):
             }
             for slo, state in states.items()
         ]
-        for transition, key in new:
+        recorded_ns = time.time_ns()
+        for index, (transition, key) in enumerate(new):
             actions.append(
                 {
                     "Put": {
                         "TableName": self.table,
-                        "Item": {**key, "doc": _s(keys.encode_json(transition))},
+                        "Item": {
+                            **key,
+                            "doc": _s(keys.encode_json(transition)),
+                            "rec": _s(keys.alert_log_recorded(recorded_ns, index)),
+                        },
                         "ConditionExpression": key_not_exists,
                         "ExpressionAttributeNames": {"#pk": PK},
                     }
@@ -831,4 +836,7 @@ class DynamoDBStore(Store):
             },
             ConsistentRead=True,
         )
+        # within one minute, in the order recorded (as SQLite's log is), not by transition ID; items written
+        # before `rec` existed sort first, by ID
+        items.sort(key=lambda item: (item[SK]["S"][: keys.ALERT_LOG_AT_DIGITS], item.get("rec", _s(""))["S"]))
         return [json.loads(item["doc"]["S"]) for item in items]

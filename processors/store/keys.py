@@ -116,12 +116,21 @@ def alert_state_sk(slo: str, group: str = "") -> str:
     return f"{slo}#{quote(group, safe='')}" if group else slo
 
 
+ALERT_LOG_AT_DIGITS = 12
+
+
 def alert_log_sk(at: int, transition_id: str) -> str:
-    return f"{at:012d}#{transition_id}"
+    return f"{at:0{ALERT_LOG_AT_DIGITS}d}#{transition_id}"
+
+
+def alert_log_recorded(recorded_ns: int, index: int) -> str:
+    """The order a transition was recorded in (the save's write time, its place in the save): the log reads
+    each minute's transitions in this order, as SQLite's does."""
+    return f"{recorded_ns:020d}#{index:06d}"
 
 
 def alert_log_since(since: int) -> str:
-    return f"{since:012d}"
+    return f"{since:0{ALERT_LOG_AT_DIGITS}d}"
 
 
 def partial_pk(stream: str, shard: str) -> str:

@@ -48,3 +48,19 @@ def test_open_units_are_looked_back_over_the_trace_ttl_oldest_first_ties_by_id(s
         store.commit(Commit(heads=open_runner(n, seconds * 1000)))
     assert store.open_units(now) == [cid(4), cid(2), cid(3), cid(5)]
     assert store.open_units(now - 3600) == [cid(4)]
+
+
+def transition(slo: str, kind: str, at: int) -> dict:
+    return {"id": f"{slo}#{kind}#page#1h/5m#firing#{at}", "slo": slo, "kind": kind, "at_epoch": at}
+
+
+def test_one_minutes_transitions_come_back_in_the_order_recorded_not_by_id(store):
+    # the evaluator records SLOs in spec order and burn_rate before budget: neither is the IDs' order
+    first = [transition("queue-latency", "budget", 180), transition("api-availability", "budget", 180)]
+    store.save_alert_evaluation({"queue-latency": {"v": 1}, "api-availability": {"v": 1}}, first, 180)
+    second = [transition("api-availability", "burn_rate", 240), transition("api-availability", "budget", 240)]
+    store.save_alert_evaluation({"api-availability": {"v": 2}}, second, 240)
+    late = [transition("deploy", "budget", 240)]  # a retry of the same minute recording one more
+    store.save_alert_evaluation({"deploy": {"v": 2}}, late, 240)
+    assert [t["id"] for t in store.alert_log()] == [t["id"] for t in first + second + late]
+    assert [t["id"] for t in store.alert_log(since=240)] == [t["id"] for t in second + late]
