@@ -176,15 +176,17 @@ class TDigest:
         minimum: float,
         maximum: float,
         compression: float,
+        count: int | None = None,
     ) -> None:
         # Internal: callers use from_values, merge, empty or from_bytes, which establish the invariants.
+        # `count`, when the caller knows it, is weights.sum() (a merge keeps the parts' total weight).
         self._means = _readonly(means)
         self._weights = _readonly(weights)
         self._pure = _readonly(pure)
         self._min = minimum
         self._max = maximum
         self._compression = compression
-        self._count = int(weights.sum()) if len(weights) else 0
+        self._count = count if count is not None else int(weights.sum()) if len(weights) else 0
         self._knots: tuple[FloatArray, FloatArray] | None = None
 
     # --- construction -------------------------------------------------------------------------
@@ -208,7 +210,7 @@ class TDigest:
             raise NonFiniteValueError("t-digest input contains NaN or ±inf; only finite floats are accepted")
         if n <= EXACT_FACTOR * compression:  # exact: every value is its own centroid
             ones = np.ones(n, np.int64)
-            return cls(data, ones, np.ones(n, np.bool_), float(data[0]), float(data[-1]), compression)
+            return cls(data, ones, np.ones(n, np.bool_), float(data[0]), float(data[-1]), compression, n)
         # Unit weights: each item's left edge is its index, so the cuts are found without a search.
         edges = np.arange(n + 1, dtype=np.float64)
         cuts = _cluster_starts(edges[:-1], float(n), _effective_compression(compression, n))
@@ -216,7 +218,7 @@ class TDigest:
         weights = np.diff(np.concatenate((starts, [n]))).astype(np.int64)
         means = _bounded_means(np.add.reduceat(data, starts) / weights, data, starts, n)
         pure = _single_valued(data, starts, n)
-        return cls(means, weights, pure, float(data[0]), float(data[-1]), compression)
+        return cls(means, weights, pure, float(data[0]), float(data[-1]), compression, n)
 
     @classmethod
     def merge(cls, digests: Iterable[TDigest], compression: float | None = None) -> TDigest:
@@ -237,7 +239,7 @@ class TDigest:
         pure = np.concatenate([d._pure for d in parts])
         minimum = min(d._min for d in parts)
         maximum = max(d._max for d in parts)
-        return cls._merged(means, weights, pure, minimum, maximum, compression)
+        return cls._merged(means, weights, pure, minimum, maximum, compression, sum(d._count for d in parts))
 
     @classmethod
     def merge_bytes(
@@ -269,11 +271,12 @@ class TDigest:
         minimum: float,
         maximum: float,
         compression: float,
+        count: int | None = None,
     ) -> TDigest:
         """The digest of concatenated parts' centroids (each part sorted): stable sort, then re-cluster."""
         order, means = _stable_order(means)
         means, weights, pure = _cluster(means, weights[order], pure[order], compression)
-        return cls(means, weights, pure, minimum, maximum, compression)
+        return cls(means, weights, pure, minimum, maximum, compression, count)
 
     # --- properties ---------------------------------------------------------------------------
 
