@@ -61,6 +61,11 @@ def window_bounds(slo: Slo, now: int) -> tuple[int, int]:
     """
     if not slo.calendar_month:
         return now - slo.window, slo.window
+    return month_bounds(now)
+
+
+def month_bounds(now: int) -> tuple[int, int]:
+    """(first instant of the UTC month holding `now`, the month's length in seconds)."""
     moment = datetime.fromtimestamp(now, tz=UTC)
     start = int(datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp())
     return start, monthrange(moment.year, moment.month)[1] * 86400

@@ -7,7 +7,6 @@ a clock, so the Lambda, the CLI and `slo replay` backtests all evaluate the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from processors import conventions
@@ -17,6 +16,7 @@ from processors.evaluating.budget import (
     budget_consumed,
     burn_rate,
     exhaustion_seconds,
+    month_bounds,
     window_bounds,
 )
 from processors.evaluating.mttr import mttr_seconds
@@ -70,7 +70,7 @@ def evaluate_slo(
         label: exhaustion_seconds(remaining, burn_rates.get(parse_duration(label) or 0, 0.0), period)
         for label in FORECAST_WINDOWS
     }
-    month_start = window_bounds(replace(slo, calendar_month=True), now)[0]
+    month_start = month_bounds(now)[0]  # the calendar month so far, whatever the SLO's own window
     month = counts if slo.calendar_month else count(month_start, now)
     latency = recent = None
     if slo.kind == "latency":
