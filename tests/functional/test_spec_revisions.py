@@ -13,26 +13,8 @@ from pathlib import Path
 import pytest
 
 from processors.cli import main
-from tests.builders import T0, iso
 from tests.conftest import create_table
-
-ROOT = Path(__file__).resolve().parents[2]
-SLO = "api-availability"
-# one api_request every 10 s; 404 and 429 are good under `lt 500` and bad under `lt 400`
-STATUSES = (200, 200, 404, 200, 503, 200, 429, 200, 200, 200)
-
-
-def write_requests(path: Path, first_hour: int, last_hour: int, day: int = int(T0)) -> Path:
-    """JSON-lines api_request logs over [first_hour, last_hour) after `day` (default 2026-10-01T00:00Z)."""
-    lines = []
-    start = day + first_hour * 3600
-    for index, moment in enumerate(range(start, day + last_hour * 3600, 10)):
-        lines.append(json.dumps({
-            "timestamp": iso(moment), "level": "INFO", "service": "api", "correlationId": f"req-{moment}",
-            "metadata": {"action": "api_request", "status": STATUSES[index % len(STATUSES)], "duration": 12},
-        }))
-    path.write_text("\n".join(lines) + "\n")
-    return path
+from tests.revisions import SLO, STATUSES, write_requests, write_specs
 
 
 def expected_counts(first_hour: int, last_hour: int, good_below: int) -> tuple[int, int]:
@@ -43,15 +25,7 @@ def expected_counts(first_hour: int, last_hour: int, good_below: int) -> tuple[i
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """(the shipped spec, the same spec with api-availability's matcher changed from `lt 500` to `lt 400`)."""
-    shipped = (ROOT / "slos.yaml").read_text()
-    old = "good: {status: {lt: 500}}"
-    assert shipped.count(old) == 1
-    folder = tmp_path_factory.mktemp("specs")
-    v1, v2 = folder / "v1.yaml", folder / "v2.yaml"
-    v1.write_text(shipped)
-    v2.write_text(shipped.replace(old, "good: {status: {lt: 400}}"))
-    return str(v1), str(v2)
+    return write_specs(tmp_path_factory.mktemp("specs"))
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

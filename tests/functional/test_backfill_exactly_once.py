@@ -1,0 +1,131 @@
+"""`slo backfill` is exactly once under any interruption: hypothesis stops backfills after any commit (whole
+files or chunks inside one, at any commit size) any number of times, and the run that finally finishes leaves
+every series, revision record and live checkpoint as one uninterrupted backfill does, with the new revision
+counted as a fresh replay under the new spec counts it."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from processors import conventions
+from processors.decoding import parser_for
+from processors.replay import Replayer, read_batches
+from processors.replay.backfill import Backfiller, BackfillPlan, begin
+from processors.replay.sources import arrival_order
+from processors.spec import Spec, load_spec
+from processors.store import SqliteStore
+from processors.store.base import Store
+from processors.store.keys import is_backfill_stream
+from tests.revisions import SLO, write_requests, write_specs
+
+M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
+SPAN = (0, 4_102_444_800)
+EARLY_HOURS = ((0, 1), (1, 2))  # two files of history before the new revision went live
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Interrupting:
+    """The store, stopping the run (as Ctrl-C or a killed process would) once `after` commits have landed."""
+
+    def __init__(self, store: Store, after: int) -> None:
+        self._store, self._left = store, after
+
+    def commit(self, commit: Any) -> None:
+        if self._left <= 0:
+            raise Interrupted
+        self._store.commit(commit)
+        self._left -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("backfill")
+    v1, v2 = write_specs(folder)
+    early = [write_requests(folder / f"early-{a}.jsonl", a, b) for a, b in EARLY_HOURS]
+    late = write_requests(folder / "late.jsonl", 2, 3)
+    specs = {"v1": load_spec(v1), "v2": load_spec(v2)}
+    fresh = SqliteStore(folder / "fresh.db")
+    replay(fresh, specs["v2"], [*early, late])
+    inputs = {"folder": folder, "early": early, "late": late, **specs}
+    inputs["truth"] = series_rows(fresh, specs["v2"].slo(SLO).series())
+    clean = live_store(folder / "clean.db", inputs)
+    backfill(clean, inputs, limit=None)
+    inputs["clean"] = snapshot(clean, inputs)
+    return inputs
+
+
+def replay(store: Store, spec: Spec, paths: list[Path]) -> None:
+    parser = parser_for(spec.log_format)
+    Replayer(store, spec).run(arrival_order([read_batches(path, parser) for path in paths]))
+
+
+def live_store(path: Path, inputs: dict[str, Any]) -> SqliteStore:
+    """Two hours ingested under the shipped spec, then one under the changed matcher."""
+    store = SqliteStore(path)
+    replay(store, inputs["v1"], inputs["early"])
+    replay(store, inputs["v2"], [inputs["late"]])
+    return store
+
+
+def backfill(store: Any, inputs: dict[str, Any], limit: int | None) -> None:
+    spec = inputs["v2"]
+    revision = spec.slo(SLO).revision
+    recorded = store.backfill_plan(SLO, revision)  # as the CLI: a rerun follows the first run's plan
+    if recorded is None:
+        until = store.revisions(SLO)[revision]
+        plan = begin(store, BackfillPlan(SLO, revision, until - 30 * conventions.DAY, until))
+    else:
+        plan = BackfillPlan.from_document(recorded)
+    store.max_items_per_commit = limit  # a small limit cuts each file into many commits, as DynamoDB's does
+    parser = parser_for(spec.log_format)
+    paths = [*inputs["early"], inputs["late"]]
+    Backfiller(store, spec, plan).run(arrival_order([read_batches(path, parser) for path in paths]))
+
+
+def series_rows(store: Store, series: str) -> dict[str, Any]:
+    return {resolution: store.buckets(series, resolution, *SPAN) for resolution in (M, H)}
+
+
+def snapshot(store: Store, inputs: dict[str, Any]) -> dict[str, Any]:
+    series = {inputs[v].slo(SLO).series() for v in ("v1", "v2")} | {conventions.TRACE_COVERAGE_SLI}
+    return {
+        "series": {name: series_rows(store, name) for name in sorted(series)},
+        "revisions": store.revisions(SLO),
+        "live": sorted((c.stream, c.shard, c.position) for c in store.checkpoints()
+                       if not is_backfill_stream(c.stream)),
+        "newest": store.newest_event_time(),
+    }
+
+
+def test_one_backfill_counts_the_new_revision_as_a_fresh_replay_does(inputs: dict[str, Any]) -> None:
+    assert inputs["clean"]["series"][inputs["v2"].slo(SLO).series()] == inputs["truth"]
+    assert inputs["clean"]["series"][inputs["v1"].slo(SLO).series()][M]  # the earlier revision is still there
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    limit=st.sampled_from([None, 8, 20, 64]),
+    stops=st.lists(st.integers(min_value=0, max_value=60), max_size=3),
+)
+def test_any_interruptions_end_as_one_uninterrupted_backfill(
+    inputs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, limit: int | None, stops: list[int]
+) -> None:
+    store = live_store(tmp_path_factory.mktemp("interrupted") / "slo.db", inputs)
+    for after in stops:
+        with contextlib.suppress(Interrupted):
+            backfill(Interrupting(store, after), inputs, limit)
+    backfill(store, inputs, limit)
+    backfill(store, inputs, limit)  # and once more, for good measure: nothing left to count
+    assert snapshot(store, inputs) == inputs["clean"]

@@ -1,0 +1,38 @@
+"""A matcher change as data, for the spec-revision tests: api_request logs whose 404s and 429s are good under the
+shipped `lt 500` and bad under `lt 400`, and the two specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.builders import T0, iso
+
+ROOT = Path(__file__).resolve().parents[1]
+SLO = "api-availability"
+# one api_request every 10 s; 404 and 429 are good under `lt 500` and bad under `lt 400`
+STATUSES = (200, 200, 404, 200, 503, 200, 429, 200, 200, 200)
+MATCHER = "good: {status: {lt: 500}}"
+
+
+def write_requests(path: Path, first_hour: int, last_hour: int, day: int = int(T0)) -> Path:
+    """JSON-lines api_request logs over [first_hour, last_hour) after `day` (default 2026-10-01T00:00Z)."""
+    lines = []
+    start = day + first_hour * 3600
+    for index, moment in enumerate(range(start, day + last_hour * 3600, 10)):
+        lines.append(json.dumps({
+            "timestamp": iso(moment), "level": "INFO", "service": "api", "correlationId": f"req-{moment}",
+            "metadata": {"action": "api_request", "status": STATUSES[index % len(STATUSES)], "duration": 12},
+        }))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_specs(folder: Path) -> tuple[str, str]:
+    """(the shipped spec, the same spec with api-availability's matcher changed from `lt 500` to `lt 400`)."""
+    shipped = (ROOT / "slos.yaml").read_text()
+    assert shipped.count(MATCHER) == 1
+    v1, v2 = folder / "v1.yaml", folder / "v2.yaml"
+    v1.write_text(shipped)
+    v2.write_text(shipped.replace(MATCHER, "good: {status: {lt: 400}}"))
+    return str(v1), str(v2)
