@@ -176,9 +176,13 @@ def bench_replay(trees: dict[str, Path], rounds: int, sample: Path, history: Pat
         row(f"replay {label} with backtest: {events:,} events, events/s (wall)",
             *(cell(n, lambda r: r["events"] / r["_wall"]) for n in trees))
         row(f"replay {label} with backtest: wall s", *(cell(n, lambda r: r["_wall"], "{:,.1f}") for n in trees),
-            goal(median([r["_wall"] for r in cells["after"]]) <= 30, "≤ 30 s")
+            goal(median([r["_wall"] for r in cells["after"]]) <= 30, "≤ 30 s (wall)")
             if "2-day" in label and "after" in cells else "")
-        row(f"replay {label} with backtest: CPU s", *(cell(n, lambda r: r["_cpu"], "{:,.1f}") for n in trees))
+        # the issue's "≤ 30 s on this machine", also judged on CPU: wall time on a shared machine counts the
+        # other sessions' load (the wall row keeps its own goal)
+        row(f"replay {label} with backtest: CPU s", *(cell(n, lambda r: r["_cpu"], "{:,.1f}") for n in trees),
+            goal(median([r["_cpu"] for r in cells["after"]]) <= 30, "≤ 30 s (CPU)")
+            if "2-day" in label and "after" in cells else "")
         row(f"replay {label}: peak RSS MB", *(cell(n, lambda r: r["_rss_mb"]) for n in trees),
             goal(max(r["_rss_mb"] for r in cells["after"]) < 400, "< 400 MB") if "after" in cells else "")
         for hour in ("1", "48"):
