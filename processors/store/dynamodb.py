@@ -7,10 +7,12 @@ throttling or a transaction conflict becomes TransientStoreError, so the handler
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 import uuid
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
@@ -32,8 +34,11 @@ from processors.store.types import Checkpoint, Commit, DigestKey, NotificationCl
 from processors.timeutil import floor_to
 
 PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
+_T = TypeVar("_T")
 TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
+ALERT_SAVE_ATTEMPTS = 5  # a save retried after other saves landed between its read and its write
+STAGED_SAVE_LIMIT = 350 * 1024  # the staged save item, under DynamoDB's 400 KB with its key and version
 
 key_not_exists = "attribute_not_exists(#pk)"
 version_matches = "#v = :expected"
@@ -44,6 +49,9 @@ lease_free = "attribute_not_exists(#pk) OR #until < :now OR #owner = :me"
 claim_available = "attribute_not_exists(#pk) OR (#published = :no AND (#owner = :owner OR #lease < :now))"
 claim_owned = "#owner = :owner AND #published = :no"
 first_seen_later = "attribute_not_exists(#first) OR #first > :first"
+no_staged_save = "attribute_not_exists(#staged)"
+staged_save_is = "#sid = :sid"
+version_unset = "attribute_not_exists(#v)"
 
 THROTTLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 CONFLICT_CODES = {"TransactionInProgressException", "TransactionConflictException"}
@@ -684,6 +692,14 @@ class DynamoDBStore(Store):
     # --- alerts ---------------------------------------------------------------------------------------
 
     def _load_alert_states(self) -> dict[str, dict[str, Any]]:
+        stored, staged = self._read_with_staged(self._stored_alert_states)
+        states = {sk: json.loads(doc) for sk, (doc, _at) in stored.items()}
+        if staged is not None:  # committed, not yet applied to the state items: it is the newest state
+            states.update({sk: json.loads(doc) for sk, doc in staged.states.items()})
+        return states
+
+    def _stored_alert_states(self) -> dict[str, tuple[str, int]]:
+        """The state items as stored: sort key -> (JSON document, evaluation time)."""
         items = self._query(
             "alert states",
             KeyConditionExpression="#pk = :pk",
@@ -691,7 +707,30 @@ class DynamoDBStore(Store):
             ExpressionAttributeValues={":pk": _s(keys.PK_ALERT_STATE)},
             ConsistentRead=True,
         )
-        return {item[SK]["S"]: json.loads(item["doc"]["S"]) for item in items}
+        return {item[SK]["S"]: (item["doc"]["S"], int(item["at"]["N"])) for item in items}
+
+    def _read_with_staged(self, read: Callable[[], _T]) -> tuple[_T, keys.StagedAlertSave | None]:
+        """`read()` and the staged save to lay over it, as of one version: a save committed while reading
+        (its items perhaps half applied) makes the read start again."""
+        for _attempt in range(ALERT_SAVE_ATTEMPTS):
+            version, staged = self._alert_save_control()
+            found = read()
+            if self._alert_save_control()[0] == version:
+                return found, staged
+        raise TransientStoreError(f"read alerts: saves landed meanwhile {ALERT_SAVE_ATTEMPTS} times")
+
+    def _alert_save_control(self) -> tuple[int, keys.StagedAlertSave | None]:
+        """The alert saves' version (every save adds one) and the staged save not yet applied, if any."""
+        self.stats.read_requests += 1
+        try:
+            key = _key(keys.PK_CURSOR, keys.SK_ALERT_SAVE)
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            _raise_mapped(exc, "read alert save version")
+        if not item:
+            return 0, None
+        staged = keys.decode_staged_alert_save(bytes(item["staged"]["B"])) if "staged" in item else None
+        return int(item["ver"]["N"]), staged
 
     def _log_key(self, transition: dict[str, Any], evaluated_at: int) -> dict[str, Any]:
         at = transition_time(transition, evaluated_at)
@@ -700,52 +739,158 @@ class DynamoDBStore(Store):
     def _save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
     ) -> list[dict[str, Any]]:
-        log_keys = [self._log_key(t, evaluated_at) for t in transitions]
-        existing = {item[SK]["S"] for item in self._batch_get(log_keys, "read alert log")} if log_keys else set()
-        new = [(t, k) for t, k in zip(transitions, log_keys, strict=True) if k[SK]["S"] not in existing]
+        """One transaction when the save fits in one (≤ 100 items with the version); else the whole save is
+        staged in one item (the commit point: readers see it from then on) and then applied item by item.
+
+        Every save adds one to the version, on the condition that no staged save is waiting, so a staged save
+        is committed only if nothing was saved since its staleness check read the states; a save that finds a
+        staged one applies it first (its writer may have crashed), then tries again.
+        """
+        for _attempt in range(ALERT_SAVE_ATTEMPTS):
+            version, staged = self._alert_save_control()
+            if staged is not None:
+                self._apply_staged(staged)
+                continue
+            log_keys = [self._log_key(t, evaluated_at) for t in transitions]
+            existing = {item[SK]["S"] for item in self._batch_get(log_keys, "read alert log")} if log_keys else set()
+            new = [(t, k) for t, k in zip(transitions, log_keys, strict=True) if k[SK]["S"] not in existing]
+            recorded_ns = time.time_ns()
+            state_docs = {keys.alert_state_sk(slo): keys.encode_json(state) for slo, state in states.items()}
+            log = [
+                (key[SK]["S"], keys.alert_log_recorded(recorded_ns, index), keys.encode_json(transition))
+                for index, (transition, key) in enumerate(new)
+            ]
+            if 1 + len(state_docs) + len(log) <= TRANSACTION_LIMIT:
+                outcome = self._save_in_one_transaction(state_docs, log, evaluated_at)
+            else:
+                outcome = self._save_staged(version, state_docs, log, evaluated_at)
+            if outcome == "stale":
+                return []  # a newer (or the same) evaluation was recorded first: this one is stale
+            if outcome == "saved":
+                return [transition for transition, _ in new]
+        raise TransientStoreError(f"save alert evaluation: other saves landed first {ALERT_SAVE_ATTEMPTS} times")
+
+    def _state_put(self, sk: str, doc: str, evaluated_at: int) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Item": {**_key(keys.PK_ALERT_STATE, sk), "doc": _s(doc), "at": _n(evaluated_at)},
+            "ConditionExpression": state_not_newer,
+            "ExpressionAttributeNames": {"#pk": PK, "#at": "at"},
+            "ExpressionAttributeValues": {":at": _n(evaluated_at)},
+        }
+
+    def _log_item(self, sk: str, recorded: str, doc: str) -> dict[str, Any]:
+        return {**_key(keys.PK_ALERT_LOG, sk), "doc": _s(doc), "rec": _s(recorded)}
+
+    def _save_in_one_transaction(
+        self, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int
+    ) -> str:
+        """'saved', 'stale', or 'retry' (a staged save appeared since the version was read)."""
         actions: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
+                    "UpdateExpression": "ADD #ver :one",
+                    "ConditionExpression": no_staged_save,
+                    "ExpressionAttributeNames": {"#ver": "ver", "#staged": "staged"},
+                    "ExpressionAttributeValues": {":one": _n(1)},
+                }
+            }
+        ]
+        actions += [{"Put": self._state_put(sk, doc, evaluated_at)} for sk, doc in state_docs.items()]
+        actions += [
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": {
-                        **_key(keys.PK_ALERT_STATE, keys.alert_state_sk(slo)),
-                        "doc": _s(keys.encode_json(state)),
-                        "at": _n(evaluated_at),
-                    },
-                    "ConditionExpression": state_not_newer,
-                    "ExpressionAttributeNames": {"#pk": PK, "#at": "at"},
-                    "ExpressionAttributeValues": {":at": _n(evaluated_at)},
+                    "Item": self._log_item(sk, recorded, doc),
+                    "ConditionExpression": key_not_exists,
+                    "ExpressionAttributeNames": {"#pk": PK},
                 }
             }
-            for slo, state in states.items()
+            for sk, recorded, doc in log
         ]
-        recorded_ns = time.time_ns()
-        for index, (transition, key) in enumerate(new):
-            actions.append(
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": {
-                            **key,
-                            "doc": _s(keys.encode_json(transition)),
-                            "rec": _s(keys.alert_log_recorded(recorded_ns, index)),
-                        },
-                        "ConditionExpression": key_not_exists,
-                        "ExpressionAttributeNames": {"#pk": PK},
-                    }
-                }
-            )
-        for offset in range(0, len(actions), TRANSACTION_LIMIT):
+        try:
+            self.client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                return "retry"
             try:
-                self.client.transact_write_items(TransactItems=actions[offset : offset + TRANSACTION_LIMIT])
+                _raise_mapped(exc, "save alert evaluation")
+            except CommitConflictError:
+                return "stale"
+        finally:
+            self.stats.write_requests += 1
+        self.stats.items_written += len(actions)
+        return "saved"
+
+    def _save_staged(
+        self, version: int, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int
+    ) -> str:
+        """Check staleness, commit the whole save as one staged item if the version has not moved, apply it."""
+        stored = self._stored_alert_states()
+        if any(stored[sk][1] > evaluated_at for sk in state_docs if sk in stored):
+            return "stale"
+        staged = keys.StagedAlertSave(uuid.uuid4().hex, evaluated_at, state_docs, log)
+        blob = keys.encode_staged_alert_save(staged)
+        if len(blob) > STAGED_SAVE_LIMIT:
+            raise StoreError(f"save alert evaluation: {len(blob)} bytes to stage, over {STAGED_SAVE_LIMIT}")
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=_key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
+                UpdateExpression="SET #staged = :staged, #sid = :sid ADD #v :one",
+                ConditionExpression=f"({version_unset if version == 0 else version_matches}) AND {no_staged_save}",
+                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid", "#v": "ver"},
+                ExpressionAttributeValues={
+                    ":staged": {"B": blob}, ":sid": _s(staged.id), ":one": _n(1),
+                    **({} if version == 0 else {":expected": _n(version)}),
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return "retry"  # another save landed since the states were read: check staleness again
+            _raise_mapped(exc, "stage alert evaluation")
+        finally:
+            self.stats.write_requests += 1
+        self._apply_staged(staged)
+        return "saved"
+
+    def _apply_staged(self, staged: keys.StagedAlertSave) -> None:
+        """Write a committed staged save into the state and log items, then clear it. Idempotent: the writer
+        and any save that finds it waiting may both apply it."""
+        for sk, doc in staged.states.items():
+            try:
+                self.client.put_item(**self._state_put(sk, doc, staged.evaluated_at))
             except ClientError as exc:
-                try:
-                    _raise_mapped(exc, "save alert evaluation")
-                except CommitConflictError:
-                    return []  # a newer (or the same) evaluation was recorded first: this one is stale
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    _raise_mapped(exc, "apply staged alert save")
+                # a newer state landed after another writer applied and cleared this save: keep it
             finally:
                 self.stats.write_requests += 1
-        return [transition for transition, _ in new]
+        for sk, recorded, doc in staged.log:
+            try:
+                self.client.put_item(TableName=self.table, Item=self._log_item(sk, recorded, doc))
+            except ClientError as exc:
+                _raise_mapped(exc, "apply staged alert save")
+            finally:
+                self.stats.write_requests += 1
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=_key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
+                UpdateExpression="REMOVE #staged, #sid",
+                ConditionExpression=staged_save_is,
+                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid"},
+                ExpressionAttributeValues={":sid": _s(staged.id)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                _raise_mapped(exc, "clear staged alert save")
+            # another writer applied and cleared it first
+        finally:
+            self.stats.write_requests += 1
 
     def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool:
         pk = keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute)
@@ -826,7 +971,8 @@ class DynamoDBStore(Store):
         return "Attributes" in response
 
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
-        items = self._query(
+        items, staged = self._read_with_staged(functools.partial(
+            self._query,
             "alert log",
             KeyConditionExpression="#pk = :pk AND #sk >= :since",
             ExpressionAttributeNames={"#pk": PK, "#sk": SK},
@@ -835,7 +981,12 @@ class DynamoDBStore(Store):
                 ":since": _s(keys.alert_log_since(since or 0)),
             },
             ConsistentRead=True,
-        )
+        ))
+        if staged is not None:  # committed, perhaps not yet applied: its transitions are in the log
+            applied = {item[SK]["S"] for item in items}
+            low = keys.alert_log_since(since or 0)
+            items += [self._log_item(sk, recorded, doc) for sk, recorded, doc in staged.log
+                      if sk >= low and sk not in applied]
         # within one minute, in the order recorded (as SQLite's log is), not by transition ID; items written
         # before `rec` existed sort first, by ID
         items.sort(key=lambda item: (item[SK]["S"][: keys.ALERT_LOG_AT_DIGITS], item.get("rec", _s(""))["S"]))

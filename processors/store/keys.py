@@ -61,9 +61,10 @@ PK_GAUGE: Final = "GAUGE"  # GAUGE                      SK = {name}
 PK_ALERT_STATE: Final = "ALERTSTATE"  # ALERTSTATE       SK = {slo} (#{group} with a group)
 PK_ALERT_LOG: Final = "ALERTLOG"  # ALERTLOG             SK = {at:012d}#{transition id}
 PK_PARTIAL: Final = "PART"  # PART#{stream}#{shard}      SK = chunk end position (padded)
-PK_CURSOR: Final = "CURSOR"  # CURSOR                    SK = ROLLUP | SWEEP
+PK_CURSOR: Final = "CURSOR"  # CURSOR                    SK = ROLLUP | SWEEP | ALERTSAVE
 SK_ROLLUP: Final = "ROLLUP"
 SK_SWEEP: Final = "SWEEP"
+SK_ALERT_SAVE: Final = "ALERTSAVE"  # the alert saves' version, and a staged save while it is applied
 PK_CLAIM: Final = "CLAIM"  # CLAIM#{slo}#{group}#{transition}#{minute}  SK = CLAIM
 PK_SILENCE: Final = "SILENCE"  # SILENCE                 SK = {id}
 PK_CORRECTION: Final = "CORRECTION"  # CORRECTION#{slo}  SK = {start}#{id}
@@ -319,6 +320,37 @@ def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:
 def encode_json(document: Any) -> str:
     """Alert states, transitions and cursors: sorted keys, so equal documents are equal strings."""
     return json.dumps(document, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class StagedAlertSave:
+    """An alert save too large for one transaction, written whole into one item before it is applied.
+
+    `states` maps a state's sort key to its JSON document; `log` holds (sort key, recorded order, JSON
+    document) per new transition. Layout: zlib(JSON {"f": 1, "id", "at", "s": {sk: doc}, "l": [[sk, rec, doc]]}).
+    """
+
+    id: str
+    evaluated_at: int
+    states: dict[str, str]
+    log: list[tuple[str, str, str]]
+
+
+STAGED_ALERT_SAVE_FORMAT = 1
+
+
+def encode_staged_alert_save(save: StagedAlertSave) -> bytes:
+    document = {"f": STAGED_ALERT_SAVE_FORMAT, "id": save.id, "at": save.evaluated_at, "s": save.states,
+                "l": [list(entry) for entry in save.log]}
+    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+
+
+def decode_staged_alert_save(blob: bytes) -> StagedAlertSave:
+    document = json.loads(zlib.decompress(blob))
+    if document.get("f") != STAGED_ALERT_SAVE_FORMAT:
+        raise ValueError(f"staged alert save: unknown format {document.get('f')!r}")
+    return StagedAlertSave(document["id"], int(document["at"]), dict(document["s"]),
+                           [(str(sk), str(rec), str(doc)) for sk, rec, doc in document["l"]])
 
 
 @dataclass

@@ -1,0 +1,169 @@
+"""An alert save is all or nothing however large it is: DynamoDB's TransactWriteItems stops at 100 items, so a
+grouped SLO's hundred groups plus their transitions used to be saved in chunks, and a crash or a stale chunk
+left half a save behind.
+
+The first tests run on both adapters. The crash and race tests are DynamoDB's (SQLite's save is one SQL
+transaction): moto's server neither crashes a writer half way nor interleaves another writer between two of
+our requests, so a thin wrapper around the boto3 client does that, at the request named in each test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from processors.store import DynamoDBStore, dynamodb_client
+from processors.store.keys import PK_CURSOR, SK_ALERT_SAVE
+
+GROUPS = 150  # states: more than one transaction holds
+FIRING = 120  # transitions of one save: more than one transaction holds, too
+
+
+def group(n: int) -> str:
+    return f"build-{n:03d}#eu"
+
+
+def large_save(at: int, version: int) -> tuple[dict[str, dict], list[dict]]:
+    states = {f"api#{group(n)}": {"v": version, "at": at} for n in range(GROUPS)}
+    transitions = [
+        {"id": f"api#{group(n)}#burn_rate#page#1h/5m#firing#{at}", "slo": "api", "group": group(n), "at_epoch": at}
+        for n in range(FIRING)
+    ]
+    return states, transitions
+
+
+def test_a_save_larger_than_a_transaction_records_every_state_and_transition_in_order(store) -> None:
+    states, transitions = large_save(600, 1)
+    recorded = store.save_alert_evaluation(states, transitions, 600)
+    assert [t["id"] for t in recorded] == [t["id"] for t in transitions]
+    assert store.load_alert_states() == states
+    assert [t["id"] for t in store.alert_log()] == [t["id"] for t in transitions]
+    assert store.save_alert_evaluation(states, transitions, 600) == []  # a retry records nothing twice
+
+
+def test_a_large_save_that_is_stale_for_one_of_its_slos_records_nothing_at_all(store) -> None:
+    store.save_alert_evaluation({f"api#{group(140)}": {"v": 9}}, [], 900)  # in the second hundred
+    states, transitions = large_save(600, 1)
+    assert store.save_alert_evaluation(states, transitions, 600) == []
+    assert store.load_alert_states() == {f"api#{group(140)}": {"v": 9}}
+    assert store.alert_log() == []
+
+
+class CrashingClient:
+    """The boto3 client, until the named request: that one raises (as a Lambda killed mid-save would stop)."""
+
+    def __init__(self, client: Any, crash_on: str, after: int = 0) -> None:
+        self._client = client
+        self._crash_on = crash_on
+        self._left = after
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name != self._crash_on:
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            if self._left == 0:
+                raise SystemExit("killed")
+            self._left -= 1
+            return method(**kwargs)
+
+        return call
+
+
+@pytest.fixture
+def table(moto_endpoint: str) -> tuple[str, str]:
+    from tests.conftest import create_table
+
+    return moto_endpoint, create_table(moto_endpoint)
+
+
+def store_over(table: tuple[str, str], wrap: Any = None) -> DynamoDBStore:
+    endpoint, name = table
+    client = dynamodb_client(endpoint)
+    return DynamoDBStore(wrap(client) if wrap else client, name)
+
+
+def staged_save(store: DynamoDBStore) -> Any:
+    item = store.client.get_item(TableName=store.table, Key={"PK": {"S": PK_CURSOR}, "SK": {"S": SK_ALERT_SAVE}})
+    return item.get("Item", {}).get("staged")
+
+
+def test_a_writer_killed_while_applying_a_large_save_leaves_it_whole_to_readers(table) -> None:
+    states, transitions = large_save(600, 1)
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=40))  # 40 of 270 applied
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    reader = store_over(table)
+    assert staged_save(reader) is not None  # committed, not yet applied
+    assert reader.load_alert_states() == states
+    assert [t["id"] for t in reader.alert_log()] == [t["id"] for t in transitions]
+    assert [t["id"] for t in reader.alert_log(since=600)] == [t["id"] for t in transitions]
+
+
+def test_the_next_save_applies_a_killed_writers_large_save_before_its_own(table) -> None:
+    states, transitions = large_save(600, 1)
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=40))
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    store = store_over(table)
+    later = {"deploy": {"v": 2}}
+    assert store.save_alert_evaluation(later, [{"id": "deploy#budget#660", "at_epoch": 660}], 660) != []
+    assert staged_save(store) is None
+    assert store.load_alert_states() == {**states, **later}
+    assert [t["id"] for t in store.alert_log()] == [t["id"] for t in transitions] + ["deploy#budget#660"]
+
+
+def test_a_writer_killed_before_its_large_save_is_staged_leaves_nothing(table) -> None:
+    states, transitions = large_save(600, 1)
+    dying = store_over(table, lambda client: CrashingClient(client, "update_item"))
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    reader = store_over(table)
+    assert reader.load_alert_states() == {}
+    assert reader.alert_log() == []
+
+
+class InterleavingClient:
+    """The boto3 client; just before the first staging request (update_item), another writer's save lands."""
+
+    def __init__(self, client: Any, other_save: Any) -> None:
+        self._client = client
+        self._other_save = other_save
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name != "update_item" or self._other_save is None:
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            other, self._other_save = self._other_save, None
+            other()
+            return method(**kwargs)
+
+        return call
+
+
+def test_a_newer_save_landing_during_a_large_saves_staleness_check_makes_it_stale(table) -> None:
+    other = store_over(table)
+    newer = {f"api#{group(3)}": {"v": 9}}
+    racing = store_over(table, lambda client: InterleavingClient(
+        client, lambda: other.save_alert_evaluation(newer, [], 900)
+    ))
+    states, transitions = large_save(600, 1)
+    assert racing.save_alert_evaluation(states, transitions, 600) == []
+    assert racing.load_alert_states() == newer
+    assert racing.alert_log() == []
+
+
+def test_an_older_save_landing_during_a_large_saves_check_is_kept_beside_it(table) -> None:
+    other = store_over(table)
+    older = {"deploy": {"v": 1}}
+    racing = store_over(table, lambda client: InterleavingClient(
+        client, lambda: other.save_alert_evaluation(older, [{"id": "deploy#budget#540", "at_epoch": 540}], 540)
+    ))
+    states, transitions = large_save(600, 1)
+    assert len(racing.save_alert_evaluation(states, transitions, 600)) == FIRING  # checked again, then saved
+    assert racing.load_alert_states() == {**older, **states}
+    assert len(racing.alert_log()) == FIRING + 1
