@@ -11,13 +11,13 @@ import contextlib
 import importlib.util
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from processors.cli import main
-from processors.timeutil import parse_iso8601
 from tests.builders import EVENTS_DIR
 from tests.conftest import create_table
 
@@ -37,7 +37,7 @@ def generate(out: Path) -> None:
 
 def cut(source: Path, out: Path, start: str, end: str) -> None:
     """The Lambda events (one per shard per minute) whose records arrived in [start, end)."""
-    low, high = parse_iso8601(start).timestamp(), parse_iso8601(end).timestamp()
+    low, high = (datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() for moment in (start, end))
     (out / "stream").mkdir(parents=True)
     for path in sorted((source / "stream").iterdir()):
         with path.open() as lines, (out / "stream" / path.name).open("w") as kept:
