@@ -118,3 +118,26 @@ def test_secrets_in_values_never_reach_the_trace_json_or_the_report(tmp_path, ca
         for secret in ("tok-123456", "pw-98765", "sekr1t-bearer-value", "AKIAIOSFODNN7EXAMPLE", "bob"):
             assert secret not in text
     assert "Authorization: [REDACTED]" in served  # redacted in place, the rest of the error kept
+
+
+def test_a_gzipped_events_file_is_replayed_a_line_at_a_time_not_inflated_whole(tmp_path, capsys) -> None:
+    import gzip
+    import tracemalloc
+
+    lines, pad = 64, "p" * (1 << 20)  # 64 Lambda events of ~1 MiB each: 64 MiB inflated, ~70 KiB on disk
+    path = tmp_path / "events.jsonl.gz"
+    with gzip.open(path, "wt", compresslevel=1) as out:
+        for n in range(lines):
+            line = log_line("api_request", T0 + n, cid(n), "Api", status=200)
+            event = kinesis_event([kinesis_record(gz(cw_payload([line], t_ms=int((T0 + n) * 1000))), n + 1)])
+            out.write(json.dumps({**event, "pad": pad}) + "\n")
+    assert path.stat().st_size < 1 << 20
+    replay_json(capsys, str(path), "--db", str(tmp_path / "warm.db"))  # imports and caches, outside the trace
+    tracemalloc.start()
+    try:
+        summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert summary["events"] == lines and summary["records"] == lines
+    assert peak < (lines << 20) // 8, f"peak {peak / 2**20:.1f} MiB for {lines} MiB inflated"
