@@ -44,3 +44,13 @@ def test_no_doc_says_an_emitted_metric_is_not_emitted() -> None:
         text = " ".join(path.read_text(encoding="utf-8").split())
         denied = set(re.findall(r"`(\w+)` (?:is|are) not emitted", text))
         assert not denied & emitted, f"{path.name} says {sorted(denied & emitted)} is not emitted"
+
+
+def test_the_log_schema_doc_has_a_row_for_every_skip_kind_the_code_counts() -> None:
+    from processors import conventions
+
+    kinds = {value for name, value in vars(conventions).items() if name.startswith("SKIP_") and isinstance(value, str)}
+    doc = (ROOT / "docs" / "log-schema.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \|", doc, re.M))
+    assert len(kinds) >= 17
+    assert kinds - rows == set()
