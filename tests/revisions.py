@@ -1,12 +1,12 @@
-"""A matcher change as data, for the spec-revision tests: api_request logs whose 404s and 429s are good under the
-shipped `lt 500` and bad under `lt 400`, and the two specs."""
+"""Spec changes as data, for the spec-revision tests: api_request logs whose 404s and 429s are good under the
+shipped `lt 500` and bad under `lt 400`, and queue-latency units under two thresholds; and the specs."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.builders import T0, iso
+from tests.builders import T0, cid, iso, log_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SLO = "api-availability"
@@ -36,3 +36,22 @@ def write_specs(folder: Path) -> tuple[str, str]:
     v1.write_text(shipped)
     v2.write_text(shipped.replace(MATCHER, "good: {status: {lt: 400}}"))
     return str(v1), str(v2)
+
+
+LATENCY_THRESHOLD = "threshold_ms: 5000"  # queue-latency's, in the shipped spec
+
+
+def write_units(folder: Path, units: int) -> tuple[list[Path], str]:
+    """([a file of webhook_received, a file of runner_started], a spec with queue-latency's threshold at 3000 ms):
+    one unit every 40 s, started 1 to 9 s after its webhook, so its start and end are in different files."""
+    shipped = (ROOT / "slos.yaml").read_text()
+    assert shipped.count(LATENCY_THRESHOLD) == 1
+    (folder / "v3.yaml").write_text(shipped.replace(LATENCY_THRESHOLD, "threshold_ms: 3000"))
+    starts, ends = [], []
+    for n in range(units):
+        at = T0 + n * 40
+        starts.append(log_line("webhook_received", at, cid(n), service="Webhook"))
+        ends.append(log_line("runner_started", at + 1 + n % 9, cid(n)))
+    (folder / "starts.jsonl").write_text("\n".join(starts) + "\n")
+    (folder / "ends.jsonl").write_text("\n".join(ends) + "\n")
+    return [folder / "starts.jsonl", folder / "ends.jsonl"], str(folder / "v3.yaml")

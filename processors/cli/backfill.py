@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="replay files or folders (as `slo replay`)")
     parser.add_argument("--slo", required=True, metavar="NAME",
-                        help="the SLO to backfill (an events or time_slice SLO)")
+                        help="the SLO to backfill (an events, time_slice or latency SLO)")
     parser.add_argument("--since", default="30d",
                         help="ISO 8601 time, or a duration back from where the revision's live series begins "
                         "(default 30d)")

@@ -77,12 +77,23 @@ class _Retry(Exception):
 class Ingestor:
     """The domain stage chain (classify → stitch → aggregate) bound to a store and a spec."""
 
-    def __init__(self, store: Store, spec: Spec, *, counting_only: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        spec: Spec,
+        *,
+        counting_only: bool = False,
+        stitch_in_memory: bool = False,
+        window: tuple[float, float] | None = None,
+    ) -> None:
         self.store = store
         self.spec = spec
-        # `slo backfill`: count what the classifier derives from the spec's SLOs, and nothing else (no trace
-        # heads, open-unit gauge or trace coverage: those were written once, by the live ingest)
+        # `slo backfill`: count the spec's SLIs, and nothing else (no trace heads, open-unit gauge or trace
+        # coverage: those were written once, by the live ingest). With `stitch_in_memory`, stitched SLIs stitch
+        # into heads kept in `memory` only; only SLI events and samples timed inside `window` count.
         self.counting_only = counting_only
+        self.memory: dict[str, TraceHead] | None = {} if stitch_in_memory else None
+        self.window = window
         self.classifier = Classifier(spec)
         self.stitcher = Stitcher(spec)
         self.slices = time_slices(spec)
@@ -154,6 +165,8 @@ class Ingestor:
                 report.records_already_applied += 1
                 continue
             pending.append(record)
+        if self.memory is not None and applied is not None:
+            self._restitch_applied(stream, shard, records, applied)
         if not pending:
             return report
         if self.groups.grouped:
@@ -162,9 +175,11 @@ class Ingestor:
         fresh_events = {
             record.sequence: [e for e in record.events if applied is None or e.position > applied] for record in pending
         }
-        heads = {} if self.counting_only else self.store.heads(
-            e.correlation_id for events in fresh_events.values() for e in events if e.correlation_id
-        )
+        wanted = (e.correlation_id for events in fresh_events.values() for e in events if e.correlation_id)
+        if self.memory is not None:  # this pass's working copies: a pass abandoned part way leaves memory as it was
+            heads = {cid: copy.deepcopy(self.memory[cid]) for cid in set(wanted) if cid in self.memory}
+        else:
+            heads = {} if self.counting_only else self.store.heads(wanted)
 
         chunk = Chunk(self.slices)
         in_chunk: list[Position] = []
@@ -194,8 +209,22 @@ class Ingestor:
                     in_chunk.append(event.position)
                 chunk.last_position = event.position
         chunk.last_position = pending[-1].last_position
-        self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed, in_chunk)
+        if self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed, in_chunk) and (
+            self.memory is not None
+        ):
+            self.memory.update(heads)  # every event of the batch is committed: the copies are the truth now
         return report
+
+    def _restitch_applied(self, stream: str, shard: str, records: Sequence[DecodedRecord], applied: Position) -> None:
+        """Backfill of a stitched SLI: events at or below the checkpoint were counted by an earlier run or pass,
+        but their heads live in memory only, so they are stitched into it again and nothing is counted (the
+        stitcher's first-wins marks and claims make a repeated event change nothing)."""
+        assert self.memory is not None
+        for record in records:
+            for event in record.events:
+                if record.sequence >= 0 and event.position <= applied and event.correlation_id:
+                    head = self.memory.setdefault(event.correlation_id, TraceHead(correlation_id=event.correlation_id))
+                    self.stitcher.apply(head, event, event.position.identity(stream, shard))
 
     def _add_event(
         self, event: LogEvent, stream: str, shard: str, chunk: Chunk, heads: dict[str, TraceHead], report: BatchReport
@@ -206,6 +235,17 @@ class Ingestor:
         sli_events = self.classifier.classify(event)
         samples = self.classifier.latency_samples(event)
         if self.counting_only:
+            if self.memory is not None and event.correlation_id:
+                head = heads.get(event.correlation_id)
+                if head is None:
+                    head = heads[event.correlation_id] = TraceHead(correlation_id=event.correlation_id)
+                stitched = self.stitcher.apply(head, event, event.position.identity(stream, shard))
+                sli_events.extend(stitched.sli_events)
+                samples.extend(stitched.latency_samples)
+            if self.window is not None:
+                low, high = self.window
+                sli_events = [e for e in sli_events if low <= e.time < high]
+                samples = [s for s in samples if low <= s.time < high]
             _count_all(chunk, sli_events, samples, report, self.groups)
             return
         if event.action in self.vocabulary:  # an ID the producer had to mint is no propagation

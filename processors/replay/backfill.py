@@ -9,7 +9,10 @@ is recorded by the first run (Store.begin_backfill), so a rerun or a run resumed
 each record once, over the same range.
 
 The range ends where the live ingest began counting the revision (its first recorded minute), so the two never
-count the same event; a revision nothing counted yet is backfilled up to the newest ingested minute.
+count the same event; a revision nothing counted yet is backfilled up to the newest ingested minute. A latency
+SLI is stitched by correlation ID into heads held in memory, never the store's: each run stitches all of the
+history read again (events a checkpoint already covers are stitched, not counted), so a resumed run decides
+every unit as an uninterrupted one would. Resolution SLIs are refused: the orphan sweep counts them too.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from processors.spec.model import Spec
 from processors.store import keys
 from processors.store.base import Store
 
-STITCHED_KINDS = ("resolution", "latency")
+SWEPT_KINDS = ("resolution",)  # counted by the orphan sweep too, which a backfill does not run
 
 
 class BackfillError(Exception):
@@ -55,12 +58,13 @@ def backfill_spec(spec: Spec, name: str) -> Spec:
     if name not in names:
         raise BackfillError(f"--slo: no SLO named {name!r}; the spec has: {', '.join(names)}")
     slo = spec.slo(name)
-    if slo.kind in STITCHED_KINDS:
+    if slo.kind in SWEPT_KINDS:
         raise BackfillError(
-            f"--slo: {name} is a {slo.kind} SLO, stitched from traces by correlation ID: backfill re-derives "
-            "events and time_slice SLOs only"
+            f"--slo: {name} is a {slo.kind} SLO, which the orphan sweep counts too: backfill re-derives events, "
+            "time_slice and latency SLOs"
         )
-    return dataclasses.replace(spec, slos=(slo,), counters=(), latency=(), vocabulary=())
+    sketches = tuple(sketch for sketch in spec.latency if sketch.stitched == name)  # revised with the SLO
+    return dataclasses.replace(spec, slos=(slo,), counters=(), latency=sketches, vocabulary=())
 
 
 def live_start(store: Store, spec: Spec, name: str) -> int | None:
@@ -93,8 +97,10 @@ class Backfiller(Replayer):
                                 f"{narrowed.slo(plan.slo).revision}")
         self.plan = plan
         self.series = narrowed.slo(plan.slo).series()
-        self.ingestor = Ingestor(store, narrowed, counting_only=True)
-        self.outside = 0  # events of the sources outside [since, until): not counted
+        # a latency SLI is stitched: every run stitches all of the history again, into heads held in memory
+        self.ingestor = Ingestor(store, narrowed, counting_only=True, window=(plan.since, plan.until),
+                                 stitch_in_memory=narrowed.slo(plan.slo).kind == "latency")
+        self.outside = 0  # events of the sources outside [since, until)
 
     def run(
         self, batches: Iterable[ShardBatch], progress: Callable[[int, int], None] | None = None
@@ -113,11 +119,9 @@ class Backfiller(Replayer):
         self.ingestor.store.rollup(time.time())
 
     def apply(self, batch: ShardBatch) -> None:
+        """Apply `batch` under the backfill's own stream; the ingestor counts only SLI events (and latency
+        values) timed inside the plan's range, so a stitched unit that began before it still counts."""
         since, until = self.plan.since, self.plan.until
-        records = []
-        for record in batch.records:
-            inside = [event for event in record.events if since <= event.time < until]
-            self.outside += len(record.events) - len(inside)
-            records.append(dataclasses.replace(record, events=inside))
-        super().apply(dataclasses.replace(batch, stream=keys.backfill_stream(self.series, batch.stream),
-                                          records=records))
+        self.outside += sum(1 for record in batch.records for event in record.events
+                            if not since <= event.time < until)
+        super().apply(dataclasses.replace(batch, stream=keys.backfill_stream(self.series, batch.stream)))

@@ -22,7 +22,8 @@ from processors.spec import Spec, load_spec
 from processors.store import SqliteStore
 from processors.store.base import Store
 from processors.store.keys import is_backfill_stream
-from tests.revisions import SLO, write_requests, write_specs
+from tests.builders import T0, cid
+from tests.revisions import SLO, write_requests, write_specs, write_units
 
 M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
 SPAN = (0, 4_102_444_800)
@@ -129,3 +130,83 @@ def test_any_interruptions_end_as_one_uninterrupted_backfill(
     backfill(store, inputs, limit)
     backfill(store, inputs, limit)  # and once more, for good measure: nothing left to count
     assert snapshot(store, inputs) == inputs["clean"]
+
+
+# --- a stitched latency SLI: units whose start and end lie in different files, decided in memory ---------------
+
+LATENCY_SLO = "queue-latency"
+UNITS = 90
+
+
+@pytest.fixture(scope="module")
+def stitched(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Units with webhook_received in one file and runner_started in another (tests/revisions.write_units)."""
+    folder = tmp_path_factory.mktemp("stitched")
+    paths, v2 = write_units(folder, UNITS)
+    inputs: dict[str, Any] = {"paths": paths, "v1": load_spec(), "v2": load_spec(v2)}
+    fresh = SqliteStore(folder / "fresh.db")
+    replay(fresh, inputs["v2"], inputs["paths"])
+    inputs["truth"] = latency_rows(fresh, inputs["v2"])
+    clean = stitched_live(folder / "clean.db", inputs)
+    latency_backfill(clean, inputs, None)
+    inputs["clean"] = latency_snapshot(clean, inputs)
+    return inputs
+
+
+def stitched_live(path: Path, inputs: dict[str, Any]) -> SqliteStore:
+    store = SqliteStore(path)
+    replay(store, inputs["v1"], inputs["paths"])
+    return store
+
+
+def latency_backfill(store: Any, inputs: dict[str, Any], limit: int | None) -> None:
+    spec = inputs["v2"]
+    plan = begin(store, BackfillPlan(LATENCY_SLO, spec.slo(LATENCY_SLO).revision, int(T0) - 3600, int(T0) + 7200))
+    store.max_items_per_commit = limit
+    parser = parser_for(spec.log_format)
+    Backfiller(store, spec, plan).run(arrival_order([read_batches(path, parser) for path in inputs["paths"]]))
+
+
+def latency_rows(store: Store, spec: Spec) -> dict[str, Any]:
+    digest = store.digest(spec.sketch_series(LATENCY_SLO), *SPAN)
+    quantiles = None if digest is None else [round(float(digest.quantile(q)), 3) for q in (0.5, 0.95)]
+    return {
+        "counts": series_rows(store, spec.slo(LATENCY_SLO).series()),
+        "digest": None if digest is None else (digest.count, quantiles),
+    }
+
+
+def latency_snapshot(store: Store, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "new": latency_rows(store, inputs["v2"]),
+        "old": latency_rows(store, inputs["v1"]),
+        "coverage": series_rows(store, conventions.TRACE_COVERAGE_SLI),
+        "heads": {cid_: (head.version, head.milestones, head.claims) for cid_, head in
+                  store.heads(cid(n) for n in range(UNITS)).items()},
+        "open_units": store.gauge(conventions.OPEN_UNITS_GAUGE),
+        "live": sorted((c.stream, c.shard, c.position) for c in store.checkpoints()
+                       if not is_backfill_stream(c.stream)),
+    }
+
+
+def test_a_latency_backfill_stitches_in_memory_and_counts_as_a_fresh_replay(stitched: dict[str, Any]) -> None:
+    assert stitched["clean"]["new"] == stitched["truth"]
+    assert stitched["truth"]["digest"][0] == UNITS and stitched["truth"]["counts"][M]
+    assert stitched["clean"]["old"]["digest"][0] == UNITS  # the earlier revision keeps its own series
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(limit=st.sampled_from([None, 6, 16]), stops=st.lists(st.integers(min_value=0, max_value=40), max_size=3))
+def test_any_interruptions_of_a_latency_backfill_end_as_one_uninterrupted_backfill(
+    stitched: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, limit: int | None, stops: list[int]
+) -> None:
+    store = stitched_live(tmp_path_factory.mktemp("stitched-interrupted") / "slo.db", stitched)
+    before = latency_snapshot(store, stitched)
+    for after in stops:
+        with contextlib.suppress(Interrupted):
+            latency_backfill(Interrupting(store, after), stitched, limit)
+    latency_backfill(store, stitched, limit)
+    latency_backfill(store, stitched, limit)
+    after_all = latency_snapshot(store, stitched)
+    assert after_all == stitched["clean"]
+    assert {k: v for k, v in after_all.items() if k != "new"} == {k: v for k, v in before.items() if k != "new"}
