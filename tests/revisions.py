@@ -55,3 +55,34 @@ def write_units(folder: Path, units: int) -> tuple[list[Path], str]:
     (folder / "starts.jsonl").write_text("\n".join(starts) + "\n")
     (folder / "ends.jsonl").write_text("\n".join(ends) + "\n")
     return [folder / "starts.jsonl", folder / "ends.jsonl"], str(folder / "v3.yaml")
+
+
+ORPHAN_GOOD = "good: {action: workflow_completed}"  # orphan-rate's, in the shipped spec
+
+
+def write_orphans(folder: Path, units: int) -> tuple[list[Path], str]:
+    """(files in arrival order, a spec whose orphan-rate counts only successful completions as good): a unit
+    opens every minute; a third complete within 10 minutes (every other one failing), a third only after 7 hours
+    (later than max_runtime: the orphan sweep gets them first, minute by minute, as event time passes), a third
+    never. An api_request at 6h30 moves event time on, so sweeps happen between the files."""
+    shipped = (ROOT / "slos.yaml").read_text()
+    assert shipped.count(ORPHAN_GOOD) == 1
+    (folder / "orphans.yaml").write_text(
+        shipped.replace(ORPHAN_GOOD, "good: {action: workflow_completed, conclusion: success}"))
+    starts, early, late = [], [], []
+    for n in range(units):
+        at = T0 + n * 60
+        starts.append(log_line("runner_started", at, cid(n)))
+        conclusion = "success" if n % 2 else "failure"
+        if n % 3 == 0:
+            early.append(log_line("workflow_completed", at + 600, cid(n), conclusion=conclusion))
+        elif n % 3 == 1:
+            late.append(log_line("workflow_completed", at + 7 * 3600, cid(n), conclusion=conclusion))
+    tick = [json.dumps({"timestamp": iso(T0 + 6.5 * 3600), "level": "INFO", "service": "api",
+                        "metadata": {"action": "api_request", "status": 200}})]
+    paths = []
+    for name, lines in (("starts", starts), ("early", sorted(early)), ("tick", tick), ("late", sorted(late))):
+        path = folder / f"{name}.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        paths.append(path)
+    return paths, str(folder / "orphans.yaml")

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="replay files or folders (as `slo replay`)")
     parser.add_argument("--slo", required=True, metavar="NAME",
-                        help="the SLO to backfill (an events, time_slice or latency SLO)")
+                        help="the SLO to backfill")
     parser.add_argument("--since", default="30d",
                         help="ISO 8601 time, or a duration back from where the revision's live series begins "
                         "(default 30d)")
@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         "until": iso_seconds(plan.until),
         "records": report.records,
         "records_already_applied": report.records_already_applied,
-        "events_counted": report.sli_events,
+        "events_counted": report.sli_events + report.orphans_swept,
+        "orphans_swept": report.orphans_swept,
         "events_outside_range": backfiller.outside,
         "commits": report.commits,
         "failed_batches": report.failed_batches,
@@ -143,7 +144,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(f"backfilled {args.slo}@{plan.revision} over [{summary['since']}, {summary['until']}): "
-              f"{report.sli_events} events counted from {report.records} records in {elapsed:.2f}s")
+              f"{summary['events_counted']} events counted from {report.records} records in {elapsed:.2f}s")
+        if report.orphans_swept:
+            print(f"  {report.orphans_swept} of them by the orphan sweep (units past max runtime)")
         if report.records_already_applied:
             print(f"  {report.records_already_applied} records were already backfilled (skipped, counted once)")
         if backfiller.outside:
@@ -203,6 +206,7 @@ def _from_logs(args: argparse.Namespace, spec: Any, backfiller: Any, window_ms: 
             end_ms = min(start_ms + window_ms, last_ms)
             window = [batch for group in groups for batch in importer.batches(group, start_ms, end_ms)]
             for batch in sorted(window, key=lambda b: b.order_time):
+                backfiller.advance_to(batch.order_time)
                 backfiller.apply(batch)
             advance(end_ms - plan.since * 1000)
     backfiller.finish()

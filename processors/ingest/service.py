@@ -20,6 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from processors import conventions
 from processors.classifying.classify import Classifier, LatencySample, SliEvent
@@ -28,7 +29,7 @@ from processors.ingest.chunking import Chunk, items_per_event, time_slices, writ
 from processors.ingest.grouping import GroupCounter
 from processors.spec.model import Spec
 from processors.stitching.model import TraceHead, is_open
-from processors.stitching.stitch import Stitcher
+from processors.stitching.stitch import Stitcher, sweep_orphan
 from processors.store.base import Store
 from processors.store.exceptions import StoreError, StoreUnavailableError, TransientStoreError
 from processors.store.types import CheckpointAdvance
@@ -93,6 +94,7 @@ class Ingestor:
         # into heads kept in `memory` only; only SLI events and samples timed inside `window` count.
         self.counting_only = counting_only
         self.memory: dict[str, TraceHead] | None = {} if stitch_in_memory else None
+        self._open: set[str] = set()  # memory heads of units still open: what sweep_in_memory looks at
         self.window = window
         self.classifier = Classifier(spec)
         self.stitcher = Stitcher(spec)
@@ -212,8 +214,50 @@ class Ingestor:
         if self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed, in_chunk) and (
             self.memory is not None
         ):
-            self.memory.update(heads)  # every event of the batch is committed: the copies are the truth now
+            self._remember(heads)  # every event of the batch is committed: the copies are the truth now
         return report
+
+    def _remember(self, heads: dict[str, TraceHead]) -> None:
+        assert self.memory is not None
+        for cid, head in heads.items():
+            self.memory[cid] = head
+            if is_open(head):
+                self._open.add(cid)
+            else:
+                self._open.discard(cid)
+
+    def sweep_in_memory(self, now: int, stream: str, shard: str) -> int:
+        """Backfill of a resolution SLI: sweep the in-memory heads at minute `now` as the orphan sweeper would.
+
+        The sweep's counts commit with a checkpoint of their own (`stream`/`shard`, position `now`), so each
+        minute's are counted once; at or below that checkpoint (a resumed run) the sweep changes memory only,
+        which leaves it as the earlier run left it. Returns how many SLI events it counted."""
+        assert self.memory is not None
+        checkpoint = self.store.checkpoint(stream, shard)
+        applied = checkpoint.position if checkpoint else None
+        at = Position(now)
+        counts = applied is None or at > applied
+        chunk = Chunk(self.slices)
+        counted = 0
+        for cid in sorted(self._open):
+            result = sweep_orphan(self.memory[cid], self.spec, now)
+            if result is None:
+                continue
+            self._remember({cid: result.head})
+            if counts:
+                for sli_event in self._inside(result.sli_events):
+                    chunk.count(sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
+                    counted += 1
+        if counted:
+            write_chunk(self.store, chunk, CheckpointAdvance(stream, shard, applied, at), self.trace_ttl_seconds)
+        return counted
+
+    def _inside(self, items: list[Any]) -> list[Any]:
+        """The SLI events or latency samples timed inside the backfill's window (all of them without one)."""
+        if self.window is None:
+            return items
+        low, high = self.window
+        return [item for item in items if low <= item.time < high]
 
     def _restitch_applied(self, stream: str, shard: str, records: Sequence[DecodedRecord], applied: Position) -> None:
         """Backfill of a stitched SLI: events at or below the checkpoint were counted by an earlier run or pass,
@@ -223,8 +267,9 @@ class Ingestor:
         for record in records:
             for event in record.events:
                 if record.sequence >= 0 and event.position <= applied and event.correlation_id:
-                    head = self.memory.setdefault(event.correlation_id, TraceHead(correlation_id=event.correlation_id))
+                    head = self.memory.get(event.correlation_id) or TraceHead(correlation_id=event.correlation_id)
                     self.stitcher.apply(head, event, event.position.identity(stream, shard))
+                    self._remember({event.correlation_id: head})
 
     def _add_event(
         self, event: LogEvent, stream: str, shard: str, chunk: Chunk, heads: dict[str, TraceHead], report: BatchReport
@@ -242,11 +287,7 @@ class Ingestor:
                 stitched = self.stitcher.apply(head, event, event.position.identity(stream, shard))
                 sli_events.extend(stitched.sli_events)
                 samples.extend(stitched.latency_samples)
-            if self.window is not None:
-                low, high = self.window
-                sli_events = [e for e in sli_events if low <= e.time < high]
-                samples = [s for s in samples if low <= s.time < high]
-            _count_all(chunk, sli_events, samples, report, self.groups)
+            _count_all(chunk, self._inside(sli_events), self._inside(samples), report, self.groups)
             return
         if event.action in self.vocabulary:  # an ID the producer had to mint is no propagation
             propagated = bool(event.correlation_id) and event.metadata.get("correlationIdMinted") is not True

@@ -10,9 +10,10 @@ each record once, over the same range.
 
 The range ends where the live ingest began counting the revision (its first recorded minute), so the two never
 count the same event; a revision nothing counted yet is backfilled up to the newest ingested minute. A latency
-SLI is stitched by correlation ID into heads held in memory, never the store's: each run stitches all of the
-history read again (events a checkpoint already covers are stitched, not counted), so a resumed run decides
-every unit as an uninterrupted one would. Resolution SLIs are refused: the orphan sweep counts them too.
+or resolution SLI is stitched by correlation ID into heads held in memory, never the store's: each run
+stitches all of the history read again (events a checkpoint already covers are stitched, not counted), so a
+resumed run decides every unit as an uninterrupted one would; a resolution SLI's orphan sweep runs on those
+heads at each minute event time passes, its counts checkpointed by minute (keys.BACKFILL_SWEEP_STREAM).
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from processors import conventions
 from processors.ingest import Ingestor
 from processors.replay.runner import Replayer, ReplayReport
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
 from processors.store import keys
 from processors.store.base import Store
+from processors.timeutil import floor_to
 
-SWEPT_KINDS = ("resolution",)  # counted by the orphan sweep too, which a backfill does not run
+STITCHED_KINDS = ("latency", "resolution")  # decided per correlation ID: stitched in memory
 
 
 class BackfillError(Exception):
@@ -58,11 +61,6 @@ def backfill_spec(spec: Spec, name: str) -> Spec:
     if name not in names:
         raise BackfillError(f"--slo: no SLO named {name!r}; the spec has: {', '.join(names)}")
     slo = spec.slo(name)
-    if slo.kind in SWEPT_KINDS:
-        raise BackfillError(
-            f"--slo: {name} is a {slo.kind} SLO, which the orphan sweep counts too: backfill re-derives events, "
-            "time_slice and latency SLOs"
-        )
     sketches = tuple(sketch for sketch in spec.latency if sketch.stitched == name)  # revised with the SLO
     return dataclasses.replace(spec, slos=(slo,), counters=(), latency=sketches, vocabulary=())
 
@@ -98,30 +96,48 @@ class Backfiller(Replayer):
         self.plan = plan
         self.series = narrowed.slo(plan.slo).series()
         # a latency SLI is stitched: every run stitches all of the history again, into heads held in memory
+        kind = narrowed.slo(plan.slo).kind
         self.ingestor = Ingestor(store, narrowed, counting_only=True, window=(plan.since, plan.until),
-                                 stitch_in_memory=narrowed.slo(plan.slo).kind == "latency")
+                                 stitch_in_memory=kind in STITCHED_KINDS)
+        self.sweeps = kind == "resolution"  # the orphan sweep resolves units too: swept in memory, minute by minute
+        self.sweep_stream = keys.backfill_stream(self.series, keys.BACKFILL_SWEEP_STREAM)
         self.outside = 0  # events of the sources outside [since, until)
+        self.newest: float | None = None  # the newest event read, applied before or not
 
     def run(
         self, batches: Iterable[ShardBatch], progress: Callable[[int, int], None] | None = None
     ) -> ReplayReport:
-        """Apply `batches` (no sweep, no backtest: history was evaluated when it was live), then `finish`."""
+        """Apply `batches` in arrival order, as `slo replay` does (no backtest: history was evaluated when it was
+        live), then `finish`."""
         for batch in batches:
+            if batch.order_time:
+                self.advance_to(batch.order_time)
             self.apply(batch)
             if progress:
                 progress(batch.bytes_read, self.report.events)
         self.finish()
         return self.report
 
+    def advance_to(self, moment: float) -> None:
+        """A resolution SLI's in-memory orphan sweep at each minute event time passes, as a replay sweeps."""
+        for minute in self.due_minutes(moment):
+            if self.sweeps:
+                self.report.orphans_swept += self.ingestor.sweep_in_memory(minute, self.sweep_stream, "minutes")
+
     def finish(self) -> None:
-        """Fold what the backfill wrote into the rolled items now (its events are past every watermark), so
-        reads do not pay for its many partials until the next scheduled rollup (docs/store.md)."""
+        """The sweep of the minute after the newest event read (as a replay ends), then fold what the backfill
+        wrote into the rolled items now (its events are past every watermark), so reads do not pay for its
+        many partials until the next scheduled rollup (docs/store.md)."""
+        if self.newest is not None:
+            self.advance_to(floor_to(self.newest, conventions.MINUTE) + conventions.MINUTE)
         self.ingestor.store.rollup(time.time())
 
     def apply(self, batch: ShardBatch) -> None:
         """Apply `batch` under the backfill's own stream; the ingestor counts only SLI events (and latency
         values) timed inside the plan's range, so a stitched unit that began before it still counts."""
         since, until = self.plan.since, self.plan.until
-        self.outside += sum(1 for record in batch.records for event in record.events
-                            if not since <= event.time < until)
+        times = [event.time for record in batch.records for event in record.events]
+        self.outside += sum(1 for moment in times if not since <= moment < until)
+        if times:
+            self.newest = max(self.newest or max(times), max(times))
         super().apply(dataclasses.replace(batch, stream=keys.backfill_stream(self.series, batch.stream)))

@@ -115,17 +115,21 @@ class Replayer:
 
     def advance_to(self, moment: float) -> None:
         """Run the minute hooks for every minute boundary up to `moment`."""
-        target = floor_to(moment, conventions.MINUTE)
-        if self._last_minute is None:
-            self._last_minute = target
-            return
-        first = self._last_minute + conventions.MINUTE
-        if target - self._last_minute > GAP_SECONDS:
-            first = target  # the sweep and the evaluation at `target` see everything the gap held
-        for minute in range(first, target + 1, conventions.MINUTE):
+        for minute in self.due_minutes(moment):
             self.report.orphans_swept += self.sweeper.sweep(minute)
             self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
             for hook in self.minute_hooks:
                 hook(minute)
             self.report.minutes_evaluated += 1
+
+    def due_minutes(self, moment: float) -> range:
+        """The minute boundaries event time passes on its way to `moment` (none on the first call)."""
+        target = floor_to(moment, conventions.MINUTE)
+        if self._last_minute is None:
+            self._last_minute = target
+            return range(0)
+        first = self._last_minute + conventions.MINUTE
+        if target - self._last_minute > GAP_SECONDS:
+            first = target  # the sweep and the evaluation at `target` see everything the gap held
         self._last_minute = max(self._last_minute, target)
+        return range(first, target + 1, conventions.MINUTE)

@@ -194,6 +194,7 @@ def backfill_sk(revision: str) -> str:
 
 
 BACKFILL_STREAM_PREFIX: Final = "backfill:"
+BACKFILL_SWEEP_STREAM: Final = "_sweep"  # a backfill's in-memory orphan sweep: checkpointed by minute
 
 
 def backfill_stream(series: str, stream: str) -> str:

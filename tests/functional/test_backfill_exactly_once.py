@@ -23,7 +23,7 @@ from processors.store import SqliteStore
 from processors.store.base import Store
 from processors.store.keys import is_backfill_stream
 from tests.builders import T0, cid
-from tests.revisions import SLO, write_requests, write_specs, write_units
+from tests.revisions import SLO, write_orphans, write_requests, write_specs, write_units
 
 M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
 SPAN = (0, 4_102_444_800)
@@ -209,4 +209,73 @@ def test_any_interruptions_of_a_latency_backfill_end_as_one_uninterrupted_backfi
     latency_backfill(store, stitched, limit)
     after_all = latency_snapshot(store, stitched)
     assert after_all == stitched["clean"]
+    assert {k: v for k, v in after_all.items() if k != "new"} == {k: v for k, v in before.items() if k != "new"}
+
+
+# --- a resolution SLI: units resolved by their events or by the orphan sweep, both decided in memory ----------
+
+ORPHAN_SLO = "orphan-rate"
+ORPHAN_UNITS = 60
+
+
+@pytest.fixture(scope="module")
+def orphans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("orphans")
+    paths, v2 = write_orphans(folder, ORPHAN_UNITS)
+    inputs: dict[str, Any] = {"paths": paths, "v1": load_spec(), "v2": load_spec(v2)}
+    fresh = SqliteStore(folder / "fresh.db")
+    replay(fresh, inputs["v2"], paths)
+    inputs["truth"] = series_rows(fresh, inputs["v2"].slo(ORPHAN_SLO).series())
+    clean = SqliteStore(folder / "clean.db")
+    replay(clean, inputs["v1"], paths)
+    orphan_backfill(clean, inputs, None)
+    inputs["clean"] = orphan_snapshot(clean, inputs)
+    return inputs
+
+
+def orphan_backfill(store: Any, inputs: dict[str, Any], limit: int | None) -> None:
+    spec = inputs["v2"]
+    plan = begin(store, BackfillPlan(ORPHAN_SLO, spec.slo(ORPHAN_SLO).revision, int(T0) - 3600, int(T0) + 9 * 3600))
+    store.max_items_per_commit = limit
+    parser = parser_for(spec.log_format)
+    Backfiller(store, spec, plan).run(arrival_order([read_batches(path, parser) for path in inputs["paths"]]))
+
+
+def orphan_snapshot(store: Store, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "new": series_rows(store, inputs["v2"].slo(ORPHAN_SLO).series()),
+        "old": series_rows(store, inputs["v1"].slo(ORPHAN_SLO).series()),
+        "coverage": series_rows(store, conventions.TRACE_COVERAGE_SLI),
+        "heads": {cid_: (head.version, head.milestones, head.claims, head.open_since_ms) for cid_, head in
+                  store.heads(cid(n) for n in range(ORPHAN_UNITS)).items()},
+        "open_units": store.gauge(conventions.OPEN_UNITS_GAUGE),
+        "live": sorted((c.stream, c.shard, c.position) for c in store.checkpoints()
+                       if not is_backfill_stream(c.stream)),
+    }
+
+
+def test_a_resolution_backfill_sweeps_in_memory_and_counts_as_a_fresh_replay(orphans: dict[str, Any]) -> None:
+    new = orphans["clean"]["new"]
+    assert new == orphans["truth"]
+    assert sum(row["total"] for row in new[M].values()) == ORPHAN_UNITS  # every unit resolved once
+    good = sum(row.get("good", 0) for row in new[M].values())
+    assert 0 < good < ORPHAN_UNITS // 3  # successful early completions only: the sweep took the late ones
+    assert orphans["clean"]["old"][M]  # the earlier revision keeps its own series
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(limit=st.sampled_from([None, 6, 16]), stops=st.lists(st.integers(min_value=0, max_value=40), max_size=3))
+def test_any_interruptions_of_a_resolution_backfill_end_as_one_uninterrupted_backfill(
+    orphans: dict[str, Any], tmp_path_factory: pytest.TempPathFactory, limit: int | None, stops: list[int]
+) -> None:
+    store = SqliteStore(tmp_path_factory.mktemp("orphans-interrupted") / "slo.db")
+    replay(store, orphans["v1"], orphans["paths"])
+    before = orphan_snapshot(store, orphans)
+    for after in stops:
+        with contextlib.suppress(Interrupted):
+            orphan_backfill(Interrupting(store, after), orphans, limit)
+    orphan_backfill(store, orphans, limit)
+    orphan_backfill(store, orphans, limit)
+    after_all = orphan_snapshot(store, orphans)
+    assert after_all == orphans["clean"]
     assert {k: v for k, v in after_all.items() if k != "new"} == {k: v for k, v in before.items() if k != "new"}

@@ -14,7 +14,7 @@ import pytest
 
 from processors.cli import main
 from tests.conftest import create_table
-from tests.revisions import SLO, STATUSES, write_requests, write_specs, write_units
+from tests.revisions import SLO, STATUSES, write_orphans, write_requests, write_specs, write_units
 
 
 def expected_counts(first_hour: int, last_hour: int, good_below: int) -> tuple[int, int]:
@@ -217,14 +217,13 @@ def test_an_interrupted_backfill_resumes_where_it_stopped_and_counts_nothing_twi
     ("args", "says"),
     [
         (["--slo", "nope", "x.jsonl"], "no SLO named 'nope'"),
-        (["--slo", "orphan-rate", "x.jsonl"], "orphan-rate is a resolution SLO"),
         (["--slo", SLO], "give replay PATHs"),
         (["--slo", SLO, "--since", "soon", "x.jsonl"], "--since: not an ISO 8601 time or a duration"),
         (["--slo", SLO, "--since", "2026-10-01T03:00:00Z", "x.jsonl"], "--since must be before 2026-10-01T02:00:00Z"),
         (["--slo", SLO, "--log-group-prefix", "/aws", "x.jsonl"], "not both"),
         (["--slo", SLO, "missing.jsonl"], "missing.jsonl: no such file or folder"),
     ],
-    ids=["an unknown SLO", "an SLO the orphan sweep counts", "no history to read", "a bad --since",
+    ids=["an unknown SLO", "no history to read", "a bad --since",
          "a range after the live series", "files and log groups together", "a missing file"],
 )
 @pytest.mark.parametrize("store_flags", ["sqlite"], indirect=True)
@@ -269,25 +268,29 @@ def test_backfill_reads_cloudwatch_logs_like_slo_import_exactly_once(specs, moto
         assert got == {k: api_status(capsys, "--spec", v2, *at, *fresh)[k] for k in FIGURES}
 
 
-def test_a_latency_slos_backfill_stitches_history_as_a_fresh_replay_does(store_flags, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    paths, v3 = write_units(tmp_path, 60)
+@pytest.mark.parametrize(
+    ("slo", "write", "units"),
+    [("queue-latency", write_units, 60), ("orphan-rate", write_orphans, 60)],
+    ids=["a latency SLO, stitched from two files", "a resolution SLO, its late units swept as event time passes"],
+)
+def test_a_stitched_slos_backfill_counts_as_a_fresh_replay_does(store_flags, tmp_path, capsys, slo, write, units):  # type: ignore[no-untyped-def]
+    paths, changed = write(tmp_path, units)
     files = [str(path) for path in paths]
     fresh = ["--db", str(tmp_path / "fresh.db")]
     assert run(capsys, "replay", *files, "--no-backtest", *store_flags)[0] == 0  # the shipped spec
-    assert run(capsys, "replay", *files, "--spec", v3, "--no-backtest", *fresh)[0] == 0
+    assert run(capsys, "replay", *files, "--spec", changed, "--no-backtest", *fresh)[0] == 0
 
-    def queue_latency(*flags: str) -> dict:  # type: ignore[type-arg]
-        code, out, err = run(capsys, "status", "--json", "--spec", v3, *flags)
+    def figures(*flags: str) -> dict:  # type: ignore[type-arg]
+        code, out, err = run(capsys, "status", "--json", "--spec", changed, *flags)
         assert code == 0, err
-        slo = next(slo for slo in json.loads(out)["slos"] if slo["name"] == "queue-latency")
-        return {k: slo.get(k) for k in ("good", "total", "latency_ms", "burn_rates", "notice")}
+        found = next(s for s in json.loads(out)["slos"] if s["name"] == slo)
+        return {k: found.get(k) for k in ("good", "total", "latency_ms", "burn_rates")}
 
-    assert queue_latency(*store_flags)["total"] == 0  # the new threshold's series has no events yet
-    for counted in (60, 0):
-        code, out, err = run(capsys, "backfill", "--slo", "queue-latency", "--spec", v3, "--json", *files,
-                             *store_flags)
+    assert figures(*store_flags)["total"] == 0  # the changed SLI's series has no events yet
+    for counted in (units, 0):
+        code, out, err = run(capsys, "backfill", "--slo", slo, "--spec", changed, "--json", *files, *store_flags)
         assert code == 0, err
         assert json.loads(out)["events_counted"] == counted
-        got, truth = queue_latency(*store_flags), queue_latency(*fresh)
-        assert {k: v for k, v in got.items() if k != "notice"} == {k: v for k, v in truth.items() if k != "notice"}
-        assert got["total"] == 60 and 0 < got["good"] < 60
+        got = figures(*store_flags)
+        assert got == figures(*fresh)
+        assert got["total"] == units and 0 < got["good"] < units
