@@ -465,7 +465,7 @@ class TDigest:
 _QUICK_ORDER_FROM = 4096
 
 
-def _stable_order(means: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _stable_order(means: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """(np.argsort(means, kind="stable"), means in that order). Ties keep their input order, which decides
     where clusters are cut, so with any tie the stable sort is used."""
     if len(means) >= _QUICK_ORDER_FROM and not (means[1:] == means[:-1]).any():

@@ -181,9 +181,9 @@ class SqliteStore(Store):
             )
             if digests:
                 # versions are checked under the write lock (BEGIN IMMEDIATE), then written set-wise
-                current = self._digest_versions(list(digests))
+                stored_versions = self._digest_versions(list(digests))
                 for key, (_blob, version) in digests.items():
-                    if current.get(key) != (version or None):
+                    if stored_versions.get(key) != (version or None):
                         moved = "was created concurrently" if version == 0 else "moved"
                         raise CommitConflictError(f"digest {key} {moved}")
                 db.executemany(
