@@ -95,6 +95,7 @@ class Ingestor:
         self.counting_only = counting_only
         self.memory: dict[str, TraceHead] | None = {} if stitch_in_memory else None
         self._open: set[str] = set()  # memory heads of units still open: what sweep_in_memory looks at
+        self._swept: tuple[Position | None] | None = None  # the sweep checkpoint, once read
         self.window = window
         self.classifier = Classifier(spec)
         self.stitcher = Stitcher(spec)
@@ -233,8 +234,10 @@ class Ingestor:
         minute's are counted once; at or below that checkpoint (a resumed run) the sweep changes memory only,
         which leaves it as the earlier run left it. Returns how many SLI events it counted."""
         assert self.memory is not None
-        checkpoint = self.store.checkpoint(stream, shard)
-        applied = checkpoint.position if checkpoint else None
+        if self._swept is None:  # read once: this backfill is the stream's one writer
+            checkpoint = self.store.checkpoint(stream, shard)
+            self._swept = (checkpoint.position if checkpoint else None,)
+        applied = self._swept[0]
         at = Position(now)
         counts = applied is None or at > applied
         chunk = Chunk(self.slices)
@@ -250,6 +253,7 @@ class Ingestor:
                     counted += 1
         if counted:
             write_chunk(self.store, chunk, CheckpointAdvance(stream, shard, applied, at), self.trace_ttl_seconds)
+            self._swept = (at,)
         return counted
 
     def _inside(self, items: list[Any]) -> list[Any]:
