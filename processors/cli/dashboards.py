@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from processors.insights import rewrite_template as rewrite_queries
 
     spec = load_spec_argument(args)
-    dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets)
+    dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets, metrics=spec.metrics)
     out = Path(args.out)
     wanted: dict[Path, str] = {out / f"{name}.json": render(body) for name, body in dashboards.items()}
     if not args.no_template:

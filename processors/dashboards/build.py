@@ -1,8 +1,13 @@
-"""The five CloudWatch dashboards, built from the SLO spec so that adding an SLO adds its widgets."""
+"""The five CloudWatch dashboards, built from the SLO spec so that adding an SLO adds its widgets.
+
+The platform's widgets (runners, cache, queue, reconciler) plot operator metrics by name: each is drawn only
+when the spec declares every metric it plots, and a declared metric no widget draws gets a graph of its own in
+the system overview, so another spec (examples/order-pipeline) gets dashboards of its own metrics.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from processors import conventions
@@ -32,10 +37,39 @@ from processors.dashboards.widgets import (
     text,
     top_groups,
 )
-from processors.spec.model import Targets
+from processors.spec.model import OperatorMetric, Targets
 
 
-def system_overview(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
+class Declared:
+    """The metrics a spec declares: its operator metrics and its SLOs' headline metrics (all of them when no
+    spec is given). `only` keeps a widget whose metrics are all declared and notes them as drawn."""
+
+    def __init__(self, metrics: Collection[OperatorMetric] | None, slos: Sequence[DashboardSlo]) -> None:
+        self.metrics = tuple(metrics) if metrics is not None else None
+        self.names = None if metrics is None else {m.name for m in metrics} | {s.metric for s in slos if s.metric}
+        self.drawn: set[str] = set()
+
+    def only(self, widget: dict[str, Any], *names: str) -> list[dict[str, Any]]:
+        if self.names is not None and not set(names) <= self.names:
+            return []
+        self.drawn.update(names)
+        return [widget]
+
+    def undrawn(self) -> list[OperatorMetric]:
+        return [m for m in self.metrics or () if m.name not in self.drawn]
+
+
+def operator_metric_graph(metric_def: OperatorMetric) -> dict[str, Any]:
+    """One declared operator metric no platform widget draws: percentiles of a latency, a count's Sum."""
+    title = f"{metric_def.name} ({metric_def.unit})" if metric_def.unit != "None" else metric_def.name
+    if metric_def.kind == "latency":
+        rows = [metric(metric_def.name, stat=stat, label=stat) for stat in ("p50", "p95", "p99")]
+        return graph(title, rows, period=300)
+    stat = {"count": "Sum", "gauge": "Maximum"}.get(metric_def.kind, "Average")
+    return graph(title, [metric(metric_def.name, label=metric_def.name)], stat=stat, period=300)
+
+
+def system_overview(slos: Sequence[DashboardSlo], declared: Declared) -> dict[str, Any]:
     queue_depth = {
         "expression": (
             'SEARCH(\'{AWS/SQS,QueueName} MetricName="ApproximateNumberOfMessagesVisible" '
@@ -46,58 +80,86 @@ def system_overview(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
     }
     widgets = [
         text("# System overview\nRequests, queue, runners, cache and errors; SLO status per objective."),
-        graph(
-            "Request rate (per minute)",
-            [
-                # RunnersStarted is a count a minute: its Sum scaled to one minute at any period.
-                hidden("RunnersStarted", "started", stat="Sum"),
-                expression("started / (PERIOD(started) / 60)", "started_per_min", "runners started / min"),
-                # QueueProcessingRate is task_launched / 60 (Count/Second), emitted every minute: Average × 60.
-                hidden("QueueProcessingRate", "launch_rate", stat="Average"),
-                expression("launch_rate * 60", "launched_per_min", "tasks launched / min"),
-            ],
-            stat="Sum",
+        *declared.only(
+            graph(
+                "Request rate (per minute)",
+                [
+                    # RunnersStarted is a count a minute: its Sum scaled to one minute at any period.
+                    hidden("RunnersStarted", "started", stat="Sum"),
+                    expression("started / (PERIOD(started) / 60)", "started_per_min", "runners started / min"),
+                    # QueueProcessingRate is task_launched / 60 (Count/Second), emitted every minute: Average × 60.
+                    hidden("QueueProcessingRate", "launch_rate", stat="Average"),
+                    expression("launch_rate * 60", "launched_per_min", "tasks launched / min"),
+                ],
+                stat="Sum",
+            ),
+            "RunnersStarted",
+            "QueueProcessingRate",
         ),
+        # the job queue is the stack's parameter (JobQueueSearchTerm), not a spec metric
         graph("Queue depth (SQS ApproximateNumberOfMessagesVisible)", [[queue_depth]], stat="Maximum"),
-        graph(
-            "Active runners and utilization",
-            [
-                metric("RunnersActive", label="active runners"),
-                metric("RunnerUtilization", stat="Average", yAxis="right", label="utilization (of capacity)"),
-            ],
-            stat="Maximum",
+        *declared.only(
+            graph(
+                "Active runners and utilization",
+                [
+                    metric("RunnersActive", label="active runners"),
+                    metric("RunnerUtilization", stat="Average", yAxis="right", label="utilization (of capacity)"),
+                ],
+                stat="Maximum",
+            ),
+            "RunnersActive",
+            "RunnerUtilization",
         ),
-        graph(
-            "Cache hit rate and evictions",
-            [
-                metric("CacheHitRate", label="hit rate"),
-                metric("CacheEvictions", stat="Sum", yAxis="right", label="evictions (count)"),
-            ],
+        *declared.only(
+            graph(
+                "Cache hit rate and evictions",
+                [
+                    metric("CacheHitRate", label="hit rate"),
+                    metric("CacheEvictions", stat="Sum", yAxis="right", label="evictions (count)"),
+                ],
+            ),
+            "CacheHitRate",
+            "CacheEvictions",
         ),
-        graph(
-            "Error rate",
-            [
-                metric("FailedWorkflowRate", label="failed workflow rate (ratio)"),
-                metric("ReconciliationFailures", stat="Sum", yAxis="right", label="reconciliation failures (count)"),
-            ],
+        *declared.only(
+            graph(
+                "Error rate",
+                [
+                    metric("FailedWorkflowRate", label="failed workflow rate (ratio)"),
+                    metric(
+                        "ReconciliationFailures", stat="Sum", yAxis="right", label="reconciliation failures (count)"
+                    ),
+                ],
+            ),
+            "FailedWorkflowRate",
+            "ReconciliationFailures",
         ),
         single("SLO status (attainment)", [metric("SLOAttainment", "SLO", slo.name) for slo in slos]),
     ]
+    undrawn = declared.undrawn()
+    if undrawn:
+        widgets.append(text("## Operator metrics\nThe spec's metrics that no widget above draws."))
+        widgets.extend(operator_metric_graph(m) for m in undrawn)
     return {"widgets": layout(widgets)}
 
 
-def request_tracing(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
+def request_tracing(slos: Sequence[DashboardSlo], declared: Declared) -> dict[str, Any]:
     del slos  # the tracing dashboard is the same for any spec
     widgets = [
         text(
             "# Request tracing\nType a correlation ID into the **Correlation ID** box; "
             "the log table below follows it across services."
         ),
-        graph(
-            "Latency breakdown p95: queue / startup / execution (ms)",
-            [metric("QueueAge"), metric("RunnerStartupTime"), metric("RunnerExecutionTime")],
-            stat="p95",
-            stacked=True,
+        *declared.only(
+            graph(
+                "Latency breakdown p95: queue / startup / execution (ms)",
+                [metric("QueueAge"), metric("RunnerStartupTime"), metric("RunnerExecutionTime")],
+                stat="p95",
+                stacked=True,
+            ),
+            "QueueAge",
+            "RunnerStartupTime",
+            "RunnerExecutionTime",
         ),
         graph(
             "Trace coverage: vocabulary events with a propagated correlation ID (target 1.0)",
@@ -212,7 +274,7 @@ def slo_budgets(
     return {"widgets": layout(widgets)}
 
 
-def performance_trends(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
+def performance_trends(slos: Sequence[DashboardSlo], declared: Declared) -> dict[str, Any]:
     per_slo = [
         metric(slo.metric, yAxis="right", label=f"{slo.metric} (ms)")
         if slo.metric.endswith("P95")
@@ -222,33 +284,49 @@ def performance_trends(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
     ]
     widgets = [
         text("# Performance trends"),
-        graph(
-            "Queue age p50 / p95 / p99 (ms)",
-            [metric("QueueAge", stat=stat, label=stat) for stat in ("p50", "p95", "p99")],
-            period=300,
+        *declared.only(
+            graph(
+                "Queue age p50 / p95 / p99 (ms)",
+                [metric("QueueAge", stat=stat, label=stat) for stat in ("p50", "p95", "p99")],
+                period=300,
+            ),
+            "QueueAge",
         ),
-        graph(
-            "Runner startup p50 / p95 / p99 (ms)",
-            [metric("RunnerStartupTime", stat=stat, label=stat) for stat in ("p50", "p95", "p99")],
-            period=300,
+        *declared.only(
+            graph(
+                "Runner startup p50 / p95 / p99 (ms)",
+                [metric("RunnerStartupTime", stat=stat, label=stat) for stat in ("p50", "p95", "p99")],
+                period=300,
+            ),
+            "RunnerStartupTime",
         ),
-        graph(
-            "Cache hit trend",
-            [*cache_hit_ratio("cache hit ratio (hits / lookups)"), metric("SLOCacheHitRate", stat="Average")],
-            period=HOUR,
+        *declared.only(
+            graph(
+                "Cache hit trend",
+                [*cache_hit_ratio("cache hit ratio (hits / lookups)"), metric("SLOCacheHitRate", stat="Average")],
+                period=HOUR,
+            ),
+            "CacheHits",
+            "CacheMisses",
+            "SLOCacheHitRate",
         ),
         # The execution digest isn't split by cache outcome, so this sets build time beside the hit ratio.
-        graph(
-            "Build time p50 / p95 (ms) vs cache hit ratio (right)",
-            [
-                metric("RunnerExecutionTime", stat="p50", label="build time p50 (ms)"),
-                metric("RunnerExecutionTime", stat="p95", label="build time p95 (ms)"),
-                *cache_hit_ratio("cache hit ratio", yAxis="right"),
-            ],
-            period=300,
-            yAxis={"left": {"label": "ms", "min": 0}, "right": {"label": "ratio", "min": 0, "max": 1}},
+        *declared.only(
+            graph(
+                "Build time p50 / p95 (ms) vs cache hit ratio (right)",
+                [
+                    metric("RunnerExecutionTime", stat="p50", label="build time p50 (ms)"),
+                    metric("RunnerExecutionTime", stat="p95", label="build time p95 (ms)"),
+                    *cache_hit_ratio("cache hit ratio", yAxis="right"),
+                ],
+                period=300,
+                yAxis={"left": {"label": "ms", "min": 0}, "right": {"label": "ratio", "min": 0, "max": 1}},
+            ),
+            "RunnerExecutionTime",
+            "CacheHits",
+            "CacheMisses",
         ),
-        graph("Cost per build (USD)", [metric("CostPerBuild")], period=HOUR),
+        *declared.only(graph("Cost per build (USD)", [metric("CostPerBuild")], period=HOUR), "CostPerBuild"),
         graph(
             "SLO indicators (ratios; latency ms on the right)",
             per_slo,
@@ -259,7 +337,7 @@ def performance_trends(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
     return {"widgets": layout(widgets)}
 
 
-def reliability(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
+def reliability(slos: Sequence[DashboardSlo], declared: Declared) -> dict[str, Any]:
     # MTTR is emitted in Seconds, overall (service only) and per SLO (dimension SLO): shown in minutes.
     mttr = [hidden("MTTR", "mttr"), expression("mttr / 60", "mttr_min", "all SLOs (minutes)")]
     for i, slo in enumerate(slos):
@@ -267,39 +345,54 @@ def reliability(slos: Sequence[DashboardSlo]) -> dict[str, Any]:
         mttr.append(expression(f"mttr{i} / 60", f"mttr{i}_min", f"{slo.name} (minutes)"))
     widgets = [
         text("# Reliability"),
-        graph("MTTR (minutes)", mttr, period=HOUR),
-        graph(
-            "Orphan rate and orphaned runners",
-            [
-                metric("SLOOrphanRate", label="orphan-rate attainment"),
-                metric("OrphanedRunners", stat="Sum", yAxis="right", label="orphaned runners (count)"),
-            ],
-            period=300,
+        *declared.only(graph("MTTR (minutes)", mttr, period=HOUR), "MTTR"),
+        *declared.only(
+            graph(
+                "Orphan rate and orphaned runners",
+                [
+                    metric("SLOOrphanRate", label="orphan-rate attainment"),
+                    metric("OrphanedRunners", stat="Sum", yAxis="right", label="orphaned runners (count)"),
+                ],
+                period=300,
+            ),
+            "SLOOrphanRate",
+            "OrphanedRunners",
         ),
-        graph("Failed workflow rate", [metric("FailedWorkflowRate")], period=300),
+        *declared.only(
+            graph("Failed workflow rate", [metric("FailedWorkflowRate")], period=300), "FailedWorkflowRate"
+        ),
         # Emitted only in minutes with runs: a silent reconciler draws a gap (and trips its alarm), never 100%.
-        graph(
-            "Reconciliation success rate (gaps: no runs)",
-            [
-                metric("ReconciliationSuccess", label="success rate"),
-                metric("ReconciliationRuns", stat="Sum", yAxis="right", label="runs (count)"),
-            ],
-            period=300,
-            annotations={"horizontal": [{"label": "alarm", "value": RECONCILIATION_ALARM_THRESHOLD}]},
+        *declared.only(
+            graph(
+                "Reconciliation success rate (gaps: no runs)",
+                [
+                    metric("ReconciliationSuccess", label="success rate"),
+                    metric("ReconciliationRuns", stat="Sum", yAxis="right", label="runs (count)"),
+                ],
+                period=300,
+                annotations={"horizontal": [{"label": "alarm", "value": RECONCILIATION_ALARM_THRESHOLD}]},
+            ),
+            "ReconciliationSuccess",
+            "ReconciliationRuns",
         ),
     ]
     return {"widgets": layout(widgets)}
 
 
 def build_dashboards(
-    slos: Sequence[DashboardSlo], thresholds: Sequence[BurnThreshold] | None = None, targets: Any = None
+    slos: Sequence[DashboardSlo],
+    thresholds: Sequence[BurnThreshold] | None = None,
+    targets: Any = None,
+    metrics: Collection[OperatorMetric] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Dashboard name → body, in DASHBOARD_NAMES order; `targets` (a spec's Targets) default to the product's."""
+    """Dashboard name → body, in DASHBOARD_NAMES order; `targets` (a spec's Targets) default to the product's.
+    `metrics`, the spec's operator metrics, pick the platform widgets (None draws every one)."""
     tiers = tuple(thresholds) if thresholds is not None else default_thresholds()
-    return {
-        SYSTEM_OVERVIEW: system_overview(slos),
-        REQUEST_TRACING: request_tracing(slos),
+    declared = Declared(metrics, slos)
+    rest = {
+        REQUEST_TRACING: request_tracing(slos, declared),
         SLO_BUDGETS: slo_budgets(slos, tiers, targets),
-        PERFORMANCE: performance_trends(slos),
-        RELIABILITY: reliability(slos),
+        PERFORMANCE: performance_trends(slos, declared),
+        RELIABILITY: reliability(slos, declared),
     }
+    return {SYSTEM_OVERVIEW: system_overview(slos, declared), **rest}  # the overview last: it lists what is undrawn

@@ -274,3 +274,34 @@ def test_slo_dashboards_check_fails_on_stale_files_and_passes_after_writing(
     assert cli.main(["dashboards", "--out", str(out), "--template", str(tmp_path / "missing.yaml")]) == 2
     assert sorted(p.stem for p in out.iterdir()) == sorted(DASHBOARD_NAMES)
     assert "no template" in capsys.readouterr().err
+
+
+def plotted(dashboards: dict[str, dict[str, Any]]) -> set[str]:
+    return {row[1] for body in dashboards.values() for row in metric_rows(body) if row[0] == "${MetricsNamespace}"}
+
+
+ENGINE_METRICS = {"SLOAttainment", "SLOBurnRate", "SLOBudgetRemaining", "SLOCompliant", "SLOMonthBudgetUsed"}
+
+
+@pytest.mark.parametrize("spec_path", ["processors/slos.yaml", "examples/order-pipeline/slos.yaml"])
+def test_the_dashboards_plot_every_operator_metric_the_spec_declares_and_no_other(spec_path: str) -> None:
+    from processors.dashboards import slos_from_spec
+    from processors.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / spec_path)
+    dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets, metrics=spec.metrics)
+    declared = {m.name for m in spec.metrics} | {slo.metric for slo in spec.slos if slo.metric}
+    pipeline = {"TraceCoverage", "EventsProcessed", "EventsSkipped", "MalformedRecords"}
+    assert {m.name for m in spec.metrics} <= plotted(dashboards)
+    assert plotted(dashboards) - declared - ENGINE_METRICS - pipeline == set()
+
+
+def test_another_spec_gets_no_runner_widgets_and_a_graph_per_declared_metric() -> None:
+    from processors.dashboards import slos_from_spec
+    from processors.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / "examples" / "order-pipeline" / "slos.yaml")
+    overview = build_dashboards(slos_from_spec(spec), metrics=spec.metrics)["system-overview"]
+    titles = widget_titles(overview)
+    assert not any("runner" in title.lower() or "cache" in title.lower() for title in titles)
+    assert "FulfilmentTime (Milliseconds)" in titles and "OrdersReceived (Count)" in titles
