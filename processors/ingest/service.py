@@ -50,6 +50,10 @@ class BatchReport:
     failed_from_sequence: int | None = None  # first record to report as a batch item failure
     error: str | None = None
     error_kind: str | None = None  # conflict | throttle | transient: how a retry counts it
+    # a transient error on a commit: what that commit would have counted, and its end (it may have landed, its
+    # response lost: the checkpoint tells; see Replayer.apply)
+    unconfirmed: BatchReport | None = None
+    unconfirmed_until: Position | None = None
 
     def merge(self, other: BatchReport) -> None:
         for name in ("records", "records_already_applied", "events", "sli_events", "latency_samples", "commits"):
@@ -199,7 +203,7 @@ class Ingestor:
                 if (full or isolate) and not chunk.is_empty():
                     if not self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed,
                                         in_chunk):
-                        return report
+                        return _failed_after(committed, report, chunk.last_position)
                     committed = copy.deepcopy(report)
                     expected = chunk.last_position
                     newest_known = _newest(newest_known, chunk.newest_event)
@@ -212,9 +216,9 @@ class Ingestor:
                     in_chunk.append(event.position)
                 chunk.last_position = event.position
         chunk.last_position = pending[-1].last_position
-        if self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed, in_chunk) and (
-            self.memory is not None
-        ):
+        if not self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed, in_chunk):
+            return _failed_after(committed, report, chunk.last_position)
+        if self.memory is not None:
             self._remember(heads)  # every event of the batch is committed: the copies are the truth now
         return report
 
@@ -350,6 +354,25 @@ class Ingestor:
             raise _Retry(committed, str(exc), None, list(in_chunk)) from exc
         report.commits += 1
         return True
+
+
+def _failed_after(committed: BatchReport, attempt: BatchReport, chunk_end: Position | None) -> BatchReport:
+    """A pass a transient error stopped counts what landed before the failed commit, with the failure, and
+    holds that commit's own counts apart (`unconfirmed`): a retry counts whatever did not land, so a summary
+    over retries that merged the whole attempt would count the failed commit's events and skips twice."""
+    committed.error, committed.error_kind = attempt.error, attempt.error_kind
+    committed.failed_from_sequence = attempt.failed_from_sequence
+    committed.unconfirmed = BatchReport(
+        events=attempt.events - committed.events,
+        sli_events=attempt.sli_events - committed.sli_events,
+        latency_samples=attempt.latency_samples - committed.latency_samples,
+        skips=attempt.skips - committed.skips,
+        notes=attempt.notes - committed.notes,
+        heads_written=attempt.heads_written - committed.heads_written,
+        commits=1,
+    )
+    committed.unconfirmed_until = chunk_end
+    return committed
 
 
 def _count_all(

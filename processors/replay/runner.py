@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from processors import conventions
+from processors.decoding.types import Position
 from processors.ingest import BatchReport, Ingestor
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
@@ -98,11 +99,16 @@ class Replayer:
 
     def apply(self, batch: ShardBatch) -> None:
         applied = BatchReport()
+        already_applied: int | None = None
         for attempt in range(MAX_ATTEMPTS):  # a retry resumes from the checkpoint, as Lambda's would
             report = self.ingestor.apply_batch(batch.stream, batch.shard, batch.records)
+            if already_applied is None:
+                already_applied = report.records_already_applied  # later attempts also skip what earlier ones wrote
             applied.merge(report)
             if report.failed_from_sequence is None:
                 break
+            if report.unconfirmed is not None and self._landed(batch, report.unconfirmed_until):
+                applied.merge(report.unconfirmed)  # the commit landed, its response was lost: count it now
             kind = report.error_kind or "transient"
             setattr(self.report, f"{kind}_retries", getattr(self.report, f"{kind}_retries") + 1)
             if attempt + 1 < MAX_ATTEMPTS:
@@ -110,8 +116,12 @@ class Replayer:
         else:
             self.report.failed_batches += 1
         applied.records = len(batch.records)
-        applied.records_already_applied = min(applied.records_already_applied, applied.records)
+        applied.records_already_applied = already_applied or 0
         self.report.add(applied)
+
+    def _landed(self, batch: ShardBatch, until: Position | None) -> bool:
+        checkpoint = self.ingestor.store.checkpoint(batch.stream, batch.shard)
+        return until is not None and checkpoint is not None and checkpoint.position >= until
 
     def advance_to(self, moment: float) -> None:
         """Run the minute hooks for every minute boundary up to `moment`."""
