@@ -3,7 +3,9 @@
 Stock moto deep-copies every table a TransactWriteItems touches and restores that copy when it fails. On a
 large table that is slow (the 8-hour sample replayed at ~1 event/s), and under concurrent requests a restore
 can discard writes other threads made meanwhile. This server runs one request at a time and, when a
-transaction fails, restores only the items it touched, as they were before it. It needs `moto[server]`.
+transaction fails, restores only the items it touched, as they were before it. Stock moto also sorts the whole
+table on every Query (quadratic as the table grows); here a Query reads only its partition, or for an index the
+items with its partition key. It needs `moto[server]`.
 """
 
 from __future__ import annotations
@@ -98,12 +100,20 @@ class LocalDynamoDB:
 
 
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:
-    """One request at a time: moto's backends are not thread-safe. The body is read inside the lock."""
+    """One request at a time: moto's backends are not thread-safe. The body is read inside the lock. A request
+    that may write ends the index cache's generation."""
     lock = threading.Lock()
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", "")).rpartition(".")[2]
         with lock:
-            return list(app(environ, start_response))
+            _index_cache.local.serving = True
+            try:
+                return list(app(environ, start_response))
+            finally:
+                _index_cache.local.serving = False
+                if target not in READ_TARGETS:
+                    _index_cache.generation += 1
 
     return application
 
@@ -173,4 +183,82 @@ def install_per_item_rollback() -> None:
             in_transaction.on = False
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    install_query_without_table_sort()
     _installed = True
+
+
+class _IndexCache:
+    """Items by the value of an index's partition key attribute, valid until the next request that may write.
+
+    Only the server's own requests use it (`serving` is set by `serialized` in the request's thread): every
+    request that is not a read (READ_TARGETS) moves `generation` on when it ends, and the cache starts again."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.local = threading.local()
+        self._built_for = -1
+        self._by_value: dict[tuple[int, str], dict[Any, list[Any]]] = {}
+
+    @property
+    def serving(self) -> bool:
+        return getattr(self.local, "serving", False)
+
+    def items_with(self, table: Any, attribute: str, value: Any) -> list[Any]:
+        if self._built_for != self.generation:
+            self._by_value, self._built_for = {}, self.generation
+        key = (id(table), attribute)
+        by_value = self._by_value.get(key)
+        if by_value is None:
+            by_value = self._by_value[key] = {}
+            for partition in table.items.values():
+                for item in partition.values():
+                    found = item.attrs.get(attribute)
+                    if found is None:
+                        continue
+                    try:
+                        by_value.setdefault(found, []).append(item)
+                    except TypeError:  # a list or map: never a key, but moto decides; a candidate for any value
+                        by_value.setdefault(_ANY, []).append(item)
+        return by_value.get(value, []) + by_value.get(_ANY, [])
+
+
+_ANY = object()
+_index_cache = _IndexCache()
+READ_TARGETS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "DescribeTable", "ListTables",
+                          "DescribeTimeToLive", "DescribeContinuousBackups"})
+
+
+def install_query_without_table_sort() -> None:
+    """Stock moto's Table.query starts from all_items(): every item of the table, sorted by (hash, range) key
+    with DynamoType comparisons, on every Query; then it keeps the items that match and sorts those again. That
+    made the server quadratic in the table's size (the 8-hour sample replayed in well over 9 minutes, nearly all
+    of it in that sort). Here a Query of the table starts from its partition's items, and a Query of an index from
+    the items whose index partition key has the queried value (looked up in `_index_cache`, built once between
+    two writes: the sweep's hour-by-hour queries share one) or, outside the server, from every item, unsorted.
+    moto still checks every condition and sorts the candidates on keys that end with the table's unique
+    (hash, range) key, so the results and their pages are the same as stock moto's."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.range_key_attr:  # items are stored differently; never the case for our table
+            return original(self, hash_key, *args, **kwargs)
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        conditions = kwargs.get("hash_key_conditions") or []
+        if index_name and conditions and _index_cache.serving:
+            attribute, value = conditions[0]
+            candidates = list(_index_cache.items_with(self, attribute, value))
+        elif index_name:
+            candidates = [item for partition in self.items.values() for item in partition.values()]
+        elif hash_key is not None:
+            candidates = list(self.items.get(hash_key, {}).values())
+        else:
+            return original(self, hash_key, *args, **kwargs)
+        self.all_items = lambda: candidates  # this call's query only: the instance attribute shadows the method
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query  # type: ignore[method-assign]
