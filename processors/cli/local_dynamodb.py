@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -77,7 +78,11 @@ class LocalDynamoDB:
 
         install_per_item_rollback()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-        app = serialized(DomainDispatcherApplication(create_backend_app))
+        dispatcher = DomainDispatcherApplication(create_backend_app)
+        # moto lists its package folder on every request to tell a service by the request's host; the answer
+        # for a host never changes
+        dispatcher.get_backend_for_host = functools.lru_cache(maxsize=64)(dispatcher.get_backend_for_host)
+        app = serialized(dispatcher)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-dynamodb", daemon=True)
