@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     replayer = Replayer(store, spec, hooks, on_commit)
     started = time.perf_counter()
     try:
-        with _progress(total) as advance:
+        with _progress(total) as advance, store.grouped_commits():
             report = replayer.run(arrival_order(sources), advance)
     except SourceError as exc:  # a file that went bad part way through
         raise UsageError(str(exc)) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from processors import conventions
@@ -79,6 +80,11 @@ class Store(ABC):
                 merged[key] = (TDigest.merge(parts).to_bytes(), version)
         self._commit(commit, merged)
         self.stats.commits += 1
+
+    def grouped_commits(self) -> AbstractContextManager[None]:
+        """A scope in which the adapter may apply consecutive commits in fewer transactions, each commit still
+        all or nothing (SQLite groups them, docs/store.md); by default every commit is its own transaction."""
+        return nullcontext()
 
     def _note_revisions(self, commit: Commit) -> None:
         """Record each (SLI, revision) this commit counts, with its earliest minute, before the counters land.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from processors.store.keys import claim_expires_at, claim_pk, decode_head, encod
 from processors.store.types import Checkpoint, Commit, DigestKey, HeadWrite, NotificationClaim
 
 SCHEMA_VERSION = 1
+#: Commits a grouped transaction holds before it commits (see `grouped_commits` and docs/store.md)
+GROUP_COMMITS = 64
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -64,6 +67,9 @@ class SqliteStore(Store):
         """`read_only` opens an existing store for reading and never creates or changes a file."""
         super().__init__()
         self.path = str(path)
+        self._grouping = False  # inside grouped_commits(): commits are savepoints of one open transaction
+        self._grouped = 0  # commits in the open grouped transaction
+        self._group_size = GROUP_COMMITS
         if self.path != ":memory:" and not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -87,6 +93,63 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self.db.close()
+
+    # --- transactions ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def grouped_commits(self, size: int = GROUP_COMMITS) -> Iterator[None]:
+        """Apply up to `size` consecutive commits (and alert saves) in one SQL transaction, each a savepoint.
+
+        A refused commit rolls back to its savepoint and nothing of it lands, as alone; a crash loses the open
+        group whole, with the checkpoints it advanced, so a rerun applies it again (docs/store.md). On leaving,
+        the commits completed so far are committed, whatever stopped the caller.
+        """
+        self._grouping, self._group_size, self._grouped = True, size, 0
+        try:
+            yield
+        finally:
+            self._grouping = False
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+            self._grouped = 0
+
+    def _begin(self) -> None:
+        if not self._grouping:
+            self.db.execute("BEGIN IMMEDIATE")
+            return
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("SAVEPOINT one_commit")
+
+    def _finish(self) -> None:
+        if not self._grouping:
+            self.db.execute("COMMIT")
+            return
+        self.db.execute("RELEASE one_commit")
+        self._grouped += 1
+
+    def _close_full_group(self) -> None:
+        """Commit the open group once it holds its size; a group that cannot commit is lost whole (rerun)."""
+        if not self._grouping or self._grouped < self._group_size:
+            return
+        self._grouped = 0
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise StoreUnavailableError(f"{self.path}: a group of commits failed to commit ({exc})") from None
+
+    def _abandon(self) -> None:
+        """Undo what the current commit wrote (the savepoint only, when grouped)."""
+        db = self.db
+        if not db.in_transaction:  # a Ctrl-C inside COMMIT may land after the commit took effect
+            return
+        if self._grouping:
+            db.execute("ROLLBACK TO one_commit")
+            db.execute("RELEASE one_commit")
+        else:
+            db.execute("ROLLBACK")
 
     # --- ingest ---------------------------------------------------------------------------------------
 
@@ -140,7 +203,7 @@ class SqliteStore(Store):
 
     def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             advance = commit.checkpoint
             if advance is not None:
@@ -216,11 +279,11 @@ class SqliteStore(Store):
                     ).rowcount
                     if not updated:
                         raise CommitConflictError(f"trace {cid} moved")
-            db.execute("COMMIT")
+            self._finish()
         except BaseException:
-            if db.in_transaction:  # a Ctrl-C inside COMMIT may land after the commit took effect
-                db.execute("ROLLBACK")
+            self._abandon()
             raise
+        self._close_full_group()
         self.stats.write_requests += 1
         self.stats.items_written += commit.item_count()
 
@@ -308,7 +371,7 @@ class SqliteStore(Store):
     ) -> list[dict[str, Any]]:
         db = self.db
         recorded: list[dict[str, Any]] = []
-        db.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             # per SLO, as DynamoDB's conditions are: only the states this save writes can make it stale
             marks = ",".join("?" * len(states))
@@ -316,7 +379,7 @@ class SqliteStore(Store):
                 f"SELECT COALESCE(MAX(evaluated_at), 0) FROM alert_states WHERE slo IN ({marks})", list(states)
             ).fetchone()
             if newest > evaluated_at:  # a newer evaluation was recorded first: this one is stale
-                db.execute("ROLLBACK")
+                self._abandon()
                 return []
             for slo, state in states.items():
                 db.execute(
@@ -335,11 +398,11 @@ class SqliteStore(Store):
                 ).rowcount
                 if inserted:
                     recorded.append(transition)
-            db.execute("COMMIT")
+            self._finish()
         except BaseException:
-            if db.in_transaction:  # a Ctrl-C inside COMMIT may land after the commit took effect
-                db.execute("ROLLBACK")
+            self._abandon()
             raise
+        self._close_full_group()
         self.stats.write_requests += 1
         return recorded
 

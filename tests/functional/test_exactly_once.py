@@ -269,3 +269,62 @@ test_any_schedule_of_retries_crashes_and_duplicates_ends_in_the_clean_state_on_d
 test_many_more_schedules_of_retries_crashes_and_duplicates_end_in_the_clean_state_on_dynamodb = pytest.mark.slow(
     _on_dynamodb(25)
 )
+
+
+def run_grouped_schedule(path: Any, spec: Any, schedule: Schedule, fault: tuple[set[int], set[int]],
+                         size: int) -> SqliteStore:
+    """run_schedule with SQLite's grouped commits (as `slo replay` applies them): a crash kills the process, so
+    the open group is lost whole (its connection closes uncommitted) and a new process carries on."""
+    crash_after, throttle = fault
+    attempts = 0
+    store: SqliteStore | None = None
+
+    def deliveries_of_one_process(batches: list[list[dict[str, Any]]]) -> int:
+        """Deliver until a crash; return how many batches were delivered before the one that crashed."""
+        nonlocal attempts, store
+        store = SqliteStore(path)
+        proxy = FaultyStore(store, {n - attempts for n in crash_after}, {n - attempts for n in throttle})
+        ingestor = Ingestor(proxy, spec)  # type: ignore[arg-type]
+        done = 0
+        try:
+            with store.grouped_commits(size):
+                for batch in batches:
+                    deliver(ingestor, batch)
+                    done += 1
+        except Crash:
+            store.db.close()  # the process died: nothing of the open group was committed
+            store = None
+        finally:
+            attempts += proxy.attempts
+        return done
+
+    for where, length, duplicate in schedule:
+        probe = SqliteStore(path)
+        start = min(int(where * first_unapplied(probe)), len(RECORDS) - 1)
+        probe.close()
+        batch = RECORDS[start : start + length]
+        deliveries_of_one_process([[*batch, batch[len(batch) // 2]] if duplicate else batch])
+    for _ in range(50):
+        probe = SqliteStore(path)
+        start = first_unapplied(probe)
+        probe.close()
+        if start == len(RECORDS):
+            break
+        deliveries_of_one_process([RECORDS[start:]])
+    else:
+        raise AssertionError("the shard never caught up")
+    while not deliveries_of_one_process([RECORDS]):  # the whole input replayed once more
+        pass
+    return SqliteStore(path)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(schedule=deliveries, fault=faults, size=st.integers(1, 5))
+def test_grouped_commits_on_sqlite_end_in_the_clean_state_when_a_crash_loses_the_open_group(
+    tmp_path_factory: pytest.TempPathFactory, spec: Any, sqlite_clean: dict[str, Any], schedule: Any, fault: Any,
+    size: int,
+) -> None:
+    store = run_grouped_schedule(tmp_path_factory.mktemp("grouped") / "slo.db", spec, schedule, fault, size)
+    final = snapshot(store)
+    assert counted(final) == (TRUTH, TRUTH_VALUES)
+    assert final == sqlite_clean

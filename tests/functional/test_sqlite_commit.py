@@ -3,6 +3,7 @@ that raced another writer is still refused as a conflict that names the item and
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,30 @@ def test_a_new_trace_head_that_another_writer_created_is_refused_by_name(tmp_pat
     with pytest.raises(CommitConflictError, match=f"trace {cid(2)} was created concurrently"):
         store.commit(Commit(heads=first, gauges={"open": 1}))
     assert store.trace(cid(1)) is None and store.gauge("open") == 0
+
+
+def test_in_a_group_of_commits_a_refused_commit_lands_nothing_and_the_others_land(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SqliteStore(path).commit(Commit(digests={KEY: TDigest.from_values([1.0])}))
+    stale = StaleReads(path)
+    with stale.grouped_commits(size=10):
+        stale.commit(Commit(gauges={"open": 1}))
+        with pytest.raises(CommitConflictError, match="created concurrently"):
+            stale.commit(Commit(digests={KEY: TDigest.from_values([2.0])}, gauges={"open": 10}))
+        stale.commit(Commit(gauges={"open": 100}))
+        assert SqliteStore(path).gauge("open") == 0  # the group is one transaction, not committed yet
+    assert SqliteStore(path).gauge("open") == 101
+    merged = SqliteStore(path).digest("queue-latency", HOUR0, HOUR0 + 60)
+    assert merged is not None and merged.count == 1
+
+
+def test_a_group_of_commits_commits_each_time_it_is_full_and_a_lost_connection_loses_only_the_open_group(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    with pytest.raises(sqlite3.ProgrammingError), store.grouped_commits(size=2):  # the closing commit fails
+        for _ in range(5):
+            store.commit(Commit(gauges={"open": 1}))
+        store.db.close()  # the process dies with the fifth commit in the open group
+    assert SqliteStore(path).gauge("open") == 4
