@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from processors.stitching.model import TraceHead
 
 DigestRows = Mapping[int, bytes]
+DIGEST_CACHE_SIZE = 4096  # digests a commit cache holds: a few hours of minute and hour digests per sketch
 
 
 class Store(ABC):
@@ -38,6 +39,9 @@ class Store(ABC):
     def __init__(self) -> None:
         self.stats = StoreStats()
         self._revisions_noted: dict[tuple[str, str], int] = {}  # (sli, revision) -> first minute written here
+        # digests as this store's own last commits wrote them, with their versions (SqliteStore keeps one while
+        # it groups a replay's commits): a commit merges its deltas into these instead of reading the bytes back
+        self._digest_cache: dict[DigestKey, tuple[TDigest, int]] | None = None
 
     # --- ingest ---------------------------------------------------------------------------------------
 
@@ -70,15 +74,33 @@ class Store(ABC):
             return
         self._note_revisions(commit)
         merged: dict[DigestKey, tuple[bytes, int]] = {}
+        cache = self._digest_cache
+        written: dict[DigestKey, tuple[TDigest, int]] = {}
         if commit.digests and self.merges_digests_on_commit:
             from processors.sketch import TDigest
 
-            existing = self._get_digests(sorted(commit.digests))
+            missing = sorted(key for key in commit.digests if cache is None or key not in cache)
+            existing = self._get_digests(missing) if missing else {}
             for key, delta in commit.digests.items():
-                stored, version = existing.get(key, (None, 0))
-                parts = [delta] if stored is None else [TDigest.from_bytes(stored), delta]
-                merged[key] = (TDigest.merge(parts).to_bytes(), version)
-        self._commit(commit, merged)
+                if cache is not None and key in cache:
+                    before, version = cache.pop(key)  # what this store wrote last: from_bytes of it is equal
+                    parts = [before, delta]
+                else:
+                    stored, version = existing.get(key, (None, 0))
+                    parts = [delta] if stored is None else [TDigest.from_bytes(stored), delta]
+                digest = TDigest.merge(parts)
+                merged[key] = (digest.to_bytes(), version)
+                written[key] = (digest, version + 1)
+        try:
+            self._commit(commit, merged)
+        except BaseException:
+            if cache is not None:
+                cache.clear()  # refused or lost (a lost group takes earlier commits with it): read again
+            raise
+        if cache is not None and written:
+            cache.update(written)
+            while len(cache) > DIGEST_CACHE_SIZE:
+                del cache[next(iter(cache))]  # the least recently written
         self.stats.commits += 1
 
     def grouped_commits(self) -> AbstractContextManager[None]:

@@ -105,10 +105,11 @@ class SqliteStore(Store):
         the commits completed so far are committed, whatever stopped the caller.
         """
         self._grouping, self._group_size, self._grouped = True, size, 0
+        self._digest_cache = {}  # this connection is the writer that matters here; a conflict clears it
         try:
             yield
         finally:
-            self._grouping = False
+            self._grouping, self._digest_cache = False, None
             if self.db.in_transaction:
                 self.db.execute("COMMIT")
             self._grouped = 0

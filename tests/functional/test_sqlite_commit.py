@@ -80,3 +80,19 @@ def test_a_group_of_commits_commits_each_time_it_is_full_and_a_lost_connection_l
             store.commit(Commit(gauges={"open": 1}))
         store.db.close()  # the process dies with the fifth commit in the open group
     assert SqliteStore(path).gauge("open") == 4
+
+
+def test_a_grouping_store_merges_into_the_digests_it_wrote_and_reads_again_after_a_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    with store.grouped_commits(size=1):  # each commit its own transaction, so another writer can come between
+        store.commit(Commit(digests={KEY: TDigest.from_values([1.0])}))
+        store.commit(Commit(digests={KEY: TDigest.from_values([2.0])}))  # merged into the kept digest
+        SqliteStore(path).commit(Commit(digests={KEY: TDigest.from_values([3.0])}))
+        with pytest.raises(CommitConflictError, match="moved"):  # what it kept is stale: refused, forgotten
+            store.commit(Commit(digests={KEY: TDigest.from_values([4.0])}, gauges={"open": 1}))
+        store.commit(Commit(digests={KEY: TDigest.from_values([4.0])}, gauges={"open": 1}))  # the retry reads
+    merged = SqliteStore(path).digest("queue-latency", HOUR0, HOUR0 + 60)
+    assert merged is not None and merged.count == 4 and store.gauge("open") == 1
+    ((_blob, version),) = store._get_digests([KEY]).values()
+    assert version == 4
