@@ -81,7 +81,7 @@ class LocalDynamoDB:
         dispatcher = DomainDispatcherApplication(create_backend_app)
         # moto lists its package folder on every request to tell a service by the request's host; the answer
         # for a host never changes
-        dispatcher.get_backend_for_host = functools.lru_cache(maxsize=64)(dispatcher.get_backend_for_host)
+        dispatcher.get_backend_for_host = functools.lru_cache(maxsize=64)(dispatcher.get_backend_for_host)  # type: ignore[method-assign]
         app = serialized(dispatcher)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self._server.server_address[1])

@@ -24,7 +24,7 @@ def _item(pk: str, sk: str, hour: str | None = None, started: str = "") -> dict[
 def _pages(client: Any, table: str, **kwargs: Any) -> list[list[tuple[str, str]]]:
     pages, start = [], None
     while True:
-        extra = {"ExclusiveStartKey": start} if start else {}
+        extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
         page = client.query(TableName=table, Limit=2, **kwargs, **extra)
         pages.append([(item[PK]["S"], item[SK]["S"]) for item in page["Items"]])
         start = page.get("LastEvaluatedKey")
