@@ -84,4 +84,6 @@ def iso_millis(seconds: float) -> str:
 
 
 def floor_to(seconds: float, step: int) -> int:
+    if MIN_EPOCH <= seconds <= MAX_EPOCH:  # the usual case, called per event and bucket: clamping changes nothing
+        return int(seconds // step) * step  # (NaN fails the test and is clamped below)
     return int(clamp_epoch(seconds) // step) * step

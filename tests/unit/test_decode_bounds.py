@@ -12,7 +12,7 @@ import pytest
 from processors import conventions
 from processors.decoding import DecodeLimits, Position, decode_record, inflate
 from processors.store.keys import bucket_key
-from processors.timeutil import floor_to, from_epoch, iso_millis, iso_seconds
+from processors.timeutil import clamp_epoch, floor_to, from_epoch, iso_millis, iso_seconds
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
 
 GOOD = log_line("api_request", T0, cid(1), "Api", status=200)
@@ -113,3 +113,11 @@ def test_time_formatting_and_bucketing_never_raise(value: float) -> None:
     iso_millis(value)
     from_epoch(value)
     assert isinstance(bucket_key(floor_to(value, 3600)), str)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 1e30, -1e30, -62135596800.5, 253402300799.5,
+                                   -62135596800.0, 253402300799.0, -0.5, 0, 59.999, 60, T0 + 0.25, int(T0) + 61])
+def test_floor_to_is_the_floor_of_the_clamped_time(value: float) -> None:
+    for step in (1, 60, 3600):
+        floored = floor_to(value, step)
+        assert type(floored) is int and floored == int(clamp_epoch(value) // step) * step
