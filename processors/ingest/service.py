@@ -19,7 +19,7 @@ import copy
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from processors import conventions
@@ -54,6 +54,11 @@ class BatchReport:
     # response lost: the checkpoint tells; see Replayer.apply)
     unconfirmed: BatchReport | None = None
     unconfirmed_until: Position | None = None
+
+    def copy(self) -> BatchReport:
+        """A copy that shares nothing mutable (copy.deepcopy's result, at a fraction of its cost per batch)."""
+        return replace(self, skips=Counter(self.skips), notes=Counter(self.notes),
+                       unconfirmed=None if self.unconfirmed is None else self.unconfirmed.copy())
 
     def merge(self, other: BatchReport) -> None:
         for name in ("records", "records_already_applied", "events", "sli_events", "latency_samples", "commits"):
@@ -190,7 +195,7 @@ class Ingestor:
 
         chunk = Chunk(self.slices)
         in_chunk: list[Position] = []
-        committed = copy.deepcopy(report)
+        committed = report.copy()
         expected = applied
         limit = self.store.max_items_per_commit
         for record in pending:
@@ -204,7 +209,7 @@ class Ingestor:
                     if not self._commit(stream, shard, chunk, expected, newest_known, report, pending, committed,
                                         in_chunk):
                         return _failed_after(committed, report, chunk.last_position)
-                    committed = copy.deepcopy(report)
+                    committed = report.copy()
                     expected = chunk.last_position
                     newest_known = _newest(newest_known, chunk.newest_event)
                     chunk, in_chunk = Chunk(self.slices), []
