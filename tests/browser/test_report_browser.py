@@ -81,7 +81,17 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     parser = argparse.ArgumentParser()
     report_command.register(parser.add_subparsers())
     # the monthly report: the sample's month, with the scorecard, compliance per day and the incidents
-    args = parser.parse_args(["report", "--db", str(db), "--month", "2026-10", "--step", "5m", "--out", str(out)])
+    # a workflow's trace, which has the journey's phases (the page's own exemplars are API requests, which don't)
+    from processors.store import SqliteStore
+
+    store = SqliteStore(db)
+    try:
+        workflow_trace, _first_seen = store.find_traces(repository="acme/web", limit=1)[0]
+    finally:
+        store.close()
+    args = parser.parse_args(
+        ["report", "--db", str(db), "--month", "2026-10", "--step", "5m", "--trace", workflow_trace, "--out", str(out)]
+    )
     assert args.func(args) == 0
     return out
 
