@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from processors import conventions
 from processors.ingest import Ingestor
-from processors.replay.runner import Replayer, ReplayReport
+from processors.replay.runner import Replayer
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
 from processors.store import keys
@@ -85,7 +84,8 @@ def begin(store: Store, plan: BackfillPlan) -> BackfillPlan:
 
 
 class Backfiller(Replayer):
-    """Applies shard batches to one SLO's current revision only, within the plan's range, exactly once."""
+    """Applies shard batches to one SLO's current revision only, within the plan's range, exactly once. `run` is
+    the replay's (arrival order, no backtest: history was evaluated when it was live), ending in `finish`."""
 
     def __init__(self, store: Store, spec: Spec, plan: BackfillPlan) -> None:
         super().__init__(store, spec)
@@ -103,20 +103,6 @@ class Backfiller(Replayer):
         self.sweep_stream = keys.backfill_stream(self.series, keys.BACKFILL_SWEEP_STREAM)
         self.outside = 0  # events of the sources outside [since, until)
         self.newest: float | None = None  # the newest event read, applied before or not
-
-    def run(
-        self, batches: Iterable[ShardBatch], progress: Callable[[int, int], None] | None = None
-    ) -> ReplayReport:
-        """Apply `batches` in arrival order, as `slo replay` does (no backtest: history was evaluated when it was
-        live), then `finish`."""
-        for batch in batches:
-            if batch.order_time:
-                self.advance_to(batch.order_time)
-            self.apply(batch)
-            if progress:
-                progress(batch.bytes_read, self.report.events)
-        self.finish()
-        return self.report
 
     def advance_to(self, moment: float) -> None:
         """A resolution SLI's in-memory orphan sweep at each minute event time passes, as a replay sweeps."""

@@ -93,9 +93,13 @@ class Replayer:
             self.apply(batch)
             if progress:
                 progress(batch.bytes_read, self.report.events)
+        self.finish()
+        return self.report
+
+    def finish(self) -> None:
+        """The minute hooks of the minute after the newest event (the replay's last evaluation)."""
         if self.report.newest_event is not None:
             self.advance_to(floor_to(self.report.newest_event, conventions.MINUTE) + conventions.MINUTE)
-        return self.report
 
     def apply(self, batch: ShardBatch) -> None:
         applied = BatchReport()
