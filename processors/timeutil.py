@@ -28,6 +28,21 @@ def parse_iso8601(text: object) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def iso8601_epoch(text: object) -> float | None:
+    """`parse_iso8601(text).timestamp()`, or None: decoding's per-event parse.
+
+    What loggers write, `YYYY-MM-DDTHH:MM:SS.mmmZ`, is read by fromisoformat as it stands (a `Z` is UTC);
+    anything else, or what that refuses, takes parse_iso8601's way.
+    """
+    if type(text) is str and len(text) == 24 and text[23] == "Z":
+        try:
+            return datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            pass
+    parsed = parse_iso8601(text)
+    return parsed.timestamp() if parsed is not None else None
+
+
 def parse_duration(text: object) -> int | None:
     """Seconds in a duration such as `5m`, `1h`, `30d`; None when it is not one."""
     if not isinstance(text, str):

@@ -19,7 +19,7 @@ import orjson
 from processors import conventions
 from processors.decoding.types import LogEvent, Position
 from processors.spec.model import LogFormat
-from processors.timeutil import parse_iso8601
+from processors.timeutil import iso8601_epoch
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Lambda's own lines in the JSON log format ("platform.start", "platform.report", ...): not service logs
@@ -50,9 +50,9 @@ def parse_log_time(value: object) -> float | None:
     """Epoch seconds from ISO 8601 (incl. Powertools' `2026-10-01 00:01:02,123+0000`), CLF
     (`01/Oct/2026:00:01:02 +0000`, API Gateway's requestTime) or an epoch number (ms above 1e11)."""
     if isinstance(value, str):
-        parsed = parse_iso8601(value)
-        if parsed is not None:
-            return parsed.timestamp()
+        epoch = iso8601_epoch(value)
+        if epoch is not None:
+            return epoch
         match = _CLF.match(value.strip()) if len(value) < 40 else None
         month = _MONTHS.get(match.group(2).lower()) if match else None
         if match is None or month is None:
@@ -151,8 +151,9 @@ class LineParser:
             action = metadata.get("action") if type(metadata) is dict else None
             if type(action) is str and action:
                 stamp = log.get("timestamp")
-                parsed = parse_iso8601(stamp) if type(stamp) is str else None
-                time = parsed.timestamp() if parsed is not None else parse_log_time(stamp)
+                time = iso8601_epoch(stamp) if type(stamp) is str else None
+                if time is None:
+                    time = parse_log_time(stamp)
                 if time is None:
                     time = _fallback(fallback_time_ms)
                     if time is None:

@@ -10,6 +10,7 @@ import pytest
 
 from processors import conventions
 from processors.decoding import Position, decode_record
+from processors.timeutil import iso8601_epoch, parse_iso8601
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
 
 GOOD = log_line("api_request", T0, cid(1), "Api", status=200)
@@ -122,3 +123,18 @@ def test_a_record_without_a_sequence_number_is_a_counted_skip() -> None:
     record["kinesis"]["sequenceNumber"] = "not-a-number"
     decoded = decode_record(record)
     assert decoded.events == [] and decoded.skips == {conventions.SKIP_NO_SEQUENCE: 1}
+
+
+TIMESTAMPS = [
+    "2026-10-01T00:00:06.943Z", "1970-01-01T00:00:00.000Z", "0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
+    "2028-02-29T12:00:00.500Z", "2026-10-01t00:00:06.943z", "2026-10-01 00:00:06.943Z", " 2026-10-01T00:00:06.94Z",
+    "2026-10-01T00:00:06.943+02:00", "2026-10-01T00:00:06Z", "2026-W40-1T00:00:06.94Z", "2026-13-01T00:00:06.943Z",
+    "2026-02-30T00:00:06.943Z", "2026-10-01T24:00:00.000Z", "2026-10-01T00:00:60.000Z", "2026-10-01T00:00:06.9a3Z",
+    "2026-10-01T00:00:06.\u0663\u0663\u0663Z", "2026-10-01T00:00:06,943Z", "", "not a time", None, 1790000000,
+]
+
+
+@pytest.mark.parametrize("text", TIMESTAMPS)
+def test_the_fast_timestamp_parse_gives_the_general_parse_s_exact_epoch_or_none(text: object) -> None:
+    parsed = parse_iso8601(text)
+    assert iso8601_epoch(text) == (parsed.timestamp() if parsed is not None else None)
