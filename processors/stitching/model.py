@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
@@ -104,14 +105,29 @@ class TraceHead:
         )
 
 
+# json.dumps(…, separators=(",", ":"), default=str) without building an encoder per call
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
+_FIELDS_FRAME = len('{"t":,"s":,"a":,"l":,"m":}')
+
+
 def event_bytes(event: TraceEvent, metadata_bytes: int | None = None) -> int:
     """An event's share of its head's stored JSON. `metadata_bytes`, the length of its metadata's compact JSON
     when the caller has it, saves encoding the metadata twice: the event's JSON is `{"t":…,"l":…` + `,"m":`
     + the metadata's + `}`."""
     if metadata_bytes is None:
-        return len(json.dumps(event.to_json(), separators=(",", ":"), default=str))
-    fields = {"t": event.time_ms, "s": event.service, "a": event.action, "l": event.level}
-    return len(json.dumps(fields, separators=(",", ":"), default=str)) + len(',"m":') + metadata_bytes
+        return len(_COMPACT.encode(event.to_json()))
+    time_ms, service, action, level = event.time_ms, event.service, event.action, event.level
+    if type(time_ms) is int and type(service) is str and type(action) is str and type(level) is str:
+        # an int's JSON is its repr; the few distinct services, actions and levels are encoded once each
+        return (_FIELDS_FRAME + len(repr(time_ms)) + _string_bytes(service) + _string_bytes(action)
+                + _string_bytes(level) + metadata_bytes)
+    fields = {"t": time_ms, "s": service, "a": action, "l": level}
+    return len(_COMPACT.encode(fields)) + len(',"m":') + metadata_bytes
+
+
+@lru_cache(maxsize=4096)
+def _string_bytes(text: str) -> int:
+    return len(_COMPACT.encode(text))
 
 
 def is_open(head: TraceHead | None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from processors import conventions
@@ -82,11 +83,23 @@ _MAYBE_SECRET = re.compile(
 
 def redact_text(text: str) -> str:
     """`text` with every secret-shaped substring replaced by [REDACTED]."""
+    if len(text) <= _CACHED_TEXT:
+        return _redact_short(text)
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> str:
     if _MAYBE_SECRET.search(text) is None:
         return text
     for pattern, replacement in _SECRET_SHAPES:
         text = pattern.sub(replacement, text)
     return text
+
+
+# Metadata repeats its short values (methods, routes, repositories, actions): each is scanned once. The cache
+# holds at most 8,192 strings of at most 128 characters (a few MB at worst).
+_CACHED_TEXT = 128
+_redact_short = lru_cache(maxsize=8192)(_redact_text)
 
 
 def strip_query(path: str) -> str:
@@ -120,6 +133,13 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
 _SCALARS = (int, float, bool, type(None))
 
 
+def _redact_short_value(value: Any, key: str) -> Any:
+    """redact(value, key=key), with a short string (most metadata values) redacted once per distinct value."""
+    if type(value) is str and len(value) <= _CACHED_TEXT:
+        return _redact_short(strip_query(value)) if key in PATH_KEYS else _redact_short(value)
+    return redact(value, key=key)
+
+
 def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Only allow-listed keys (none of which looks secret), their values redacted at any depth. `also`: keys
     the spec's journey reads from stored events (e.g. a resolution's outcome field); secret-looking ones never.
@@ -133,7 +153,7 @@ def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = fro
     """storable_metadata, and the length of its compact JSON: the size check has it, and the event's stored
     size (model.event_bytes) is built on it."""
     stored = {
-        key: value if isinstance(value, _SCALARS) else redact(value, key=key)
+        key: value if isinstance(value, _SCALARS) else _redact_short_value(value, key)
         for key, value in metadata.items()
         if key in ALLOWED_METADATA or (key in also and not is_secret_key(key))
     }
@@ -149,8 +169,12 @@ def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = fro
     return small, _json_length(small)
 
 
+# json.dumps(…, separators=(",", ":"), default=str) without building an encoder per call
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def _json_length(document: dict[str, Any]) -> int:
-    return len(json.dumps(document, separators=(",", ":"), default=str))
+    return len(_COMPACT.encode(document))
 
 
 assert not any(is_secret_key(key) for key in ALLOWED_METADATA), "an allow-listed key looks secret"

@@ -151,7 +151,8 @@ def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
 
 def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: frozenset[str]) -> bool:
     known = head.event_keys()
-    if (time_ms, event.action, event.service) in known:  # TraceEvent.key: a repeat is not redacted again
+    key = (time_ms, event.action, event.service)  # TraceEvent.key
+    if key in known:  # a repeat is not redacted again
         return False
     level = event.log.get("level")
     metadata, metadata_bytes = storable_metadata_sized(event.metadata, keys)
@@ -163,15 +164,19 @@ def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: fr
         metadata=metadata,
     )
     size = event_bytes(trace_event, metadata_bytes)
-    if len(head.events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
+    events = head.events
+    if len(events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
         # milestones, marks and claims are recorded before: a full head still decides and times the journey
         if not head.truncated:
             head.truncated = True
             return True
         return False
-    known.add(trace_event.key)
+    known.add(key)
     head.add_bytes(size)
-    bisect.insort(head.events, trace_event, key=lambda e: e.key)
+    if not events or events[-1].key < key:  # the usual case: events arrive in time order
+        events.append(trace_event)
+    else:
+        bisect.insort(events, trace_event, key=lambda e: e.key)
     return True
 
 
