@@ -42,6 +42,8 @@ class Chunk:
     def __init__(self, slices: Mapping[str, TimeSliceSli]) -> None:
         self.slices = slices
         self.counters: dict[CounterKey, Counter[str]] = defaultdict(Counter)
+        # (sli, minute) -> its minute and hour counters, and its time-slice SLI: `count` runs per SLI event
+        self._buckets: dict[tuple[str, int], tuple[Counter[str], Counter[str], TimeSliceSli | None]] = {}
         self.exemplars: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.latency: dict[DigestKey, list[float]] = defaultdict(list)
         self.heads: dict[str, TraceHead] = {}
@@ -52,15 +54,20 @@ class Chunk:
 
     def count(self, sli: str, moment: float, good: bool, correlation_id: str = "") -> None:
         minute = floor_to(moment, conventions.MINUTE)
-        hour = minute // conventions.HOUR * conventions.HOUR
+        buckets = self._buckets.get((sli, minute))
+        if buckets is None:
+            hour = minute // conventions.HOUR * conventions.HOUR
+            buckets = self._buckets[(sli, minute)] = (
+                self.counters[CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)],
+                self.counters[CounterKey(sli, conventions.RESOLUTION_HOUR, hour)],
+                self.slices.get(sli),
+            )
+        minutely, hourly, time_slice = buckets
         good_count = int(good)
-        minutely = self.counters[CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)]
         minutely["good"] += good_count  # item arithmetic: Counter.update costs a Python-level loop per call
         minutely["total"] += 1
-        hourly = self.counters[CounterKey(sli, conventions.RESOLUTION_HOUR, hour)]
         hourly["good"] += good_count
         hourly["total"] += 1
-        time_slice = self.slices.get(sli)
         if time_slice is not None:
             index = slice_field_index(moment, time_slice.slice_seconds)
             hourly[f"g{index}"] += good_count
