@@ -12,7 +12,7 @@ from typing import Any
 from processors import conventions
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, init=False)
 class Position:
     """A log event's place in its shard: Kinesis sequence, KPL sub-sequence, index in the CloudWatch payload.
 
@@ -22,6 +22,10 @@ class Position:
     sequence: int
     sub_sequence: int = 0
     event_index: int = 0
+
+    def __init__(self, sequence: int, sub_sequence: int = 0, event_index: int = 0) -> None:
+        # one per log event: filling __dict__ at once takes half the time of the frozen field-by-field __init__
+        self.__dict__.update(sequence=sequence, sub_sequence=sub_sequence, event_index=event_index)
 
     def encode(self) -> str:
         return f"{self.sequence}:{self.sub_sequence}:{self.event_index}"
@@ -36,7 +40,7 @@ class Position:
         return f"{stream}/{shard}/{self.encode()}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LogEvent:
     """One log line mapped onto the internal event (decoding/formats.py): time, action, correlation ID (empty
     when the line has none usable: it counts for SLIs but joins no trace), service, and `log`, the line in
@@ -49,6 +53,14 @@ class LogEvent:
     service: str
     log: dict[str, Any]
     log_group: str = ""
+
+    def __init__(
+        self, position: Position, time: float, correlation_id: str, action: str, service: str, log: dict[str, Any],
+        log_group: str = "",
+    ) -> None:
+        # one per log event: as Position's
+        self.__dict__.update(position=position, time=time, correlation_id=correlation_id, action=action,
+                             service=service, log=log, log_group=log_group)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -102,6 +114,9 @@ def _positive_int(text: str | None, default: int) -> int:
 
 DEFAULT_LIMITS = DecodeLimits()
 
+# an empty Counter without Counter.__init__, which does nothing for an empty one in Python: two per record
+_empty_counter = dict.__new__
+
 
 @dataclass
 class DecodedRecord:
@@ -110,10 +125,10 @@ class DecodedRecord:
     sequence: int
     arrival: float | None
     events: list[LogEvent] = field(default_factory=list)
-    skips: Counter[str] = field(default_factory=Counter)
+    skips: Counter[str] = field(default_factory=lambda: _empty_counter(Counter))
     log_events_seen: int = 0
     # accepted with a remark, by kind: no_correlation_id, bad_correlation_id, schema_<keyword> (warn mode)
-    notes: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=lambda: _empty_counter(Counter))
 
     @property
     def last_position(self) -> Position:
