@@ -16,9 +16,11 @@ errors (throttling, conflicts, timeouts) fail the batch for Lambda to retry.
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -116,6 +118,10 @@ class Ingestor:
 
     def apply_batch(self, stream: str, shard: str, records: Sequence[DecodedRecord]) -> BatchReport:
         """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch."""
+        with _collector_paused():
+            return self._apply_batch(stream, shard, records)
+
+    def _apply_batch(self, stream: str, shard: str, records: Sequence[DecodedRecord]) -> BatchReport:
         poisoned: set[Position] = set()
         isolate = False  # one event per commit, to find the event a store refuses
         landed = BatchReport()  # what passes abandoned by a bad event committed before it
@@ -391,6 +397,22 @@ def _count_all(
         chunk.sample(sample)
     report.sli_events += len(sli_events)
     report.latency_samples += len(samples)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector while a batch is applied. The batch allocates many objects that
+    live until its commit (decoded events, heads, their stored JSON) and makes almost no cycles, so the
+    collections the allocations trigger walk the whole batch again and again for nothing (about a tenth of
+    the CPU of a 5,000-record batch); reference counting still frees everything else as it goes."""
+    if not gc.isenabled():  # the caller's choice stands
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _newest(current: float | None, candidate: float | None) -> float | None:
