@@ -8,7 +8,7 @@ stitching decides them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -18,13 +18,22 @@ from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SliEvent:
     sli: str
     time: float  # epoch seconds: the bucket it counts in
     good: bool
     correlation_id: str = ""
     group: str | None = None  # a grouped SLO's group value (before the group_limit fold); None: not grouped
+
+    def __init__(
+        self, sli: str, time: float, good: bool, correlation_id: str = "", group: str | None = None
+    ) -> None:
+        # one or more per event: filling __dict__ at once is cheaper than the frozen field-by-field __init__
+        self.__dict__.update(sli=sli, time=time, good=good, correlation_id=correlation_id, group=group)
+
+
+Rule = Callable[[LogEvent, list[SliEvent]], None]  # one SLO compiled: appends the SLI event an event stands for
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,14 @@ class Classifier:
         for sketch in spec.latency:
             if sketch.match is not None:
                 self._index(self._sketches_by_action, sketch.match, sketch)
+        # each action's SLOs compiled once, in dispatch order; an action no SLO names meets the wildcard's only
+        compiled = {id(slo): _rule(slo) for slos in self._by_action.values() for slo in slos}
+        self._rules: dict[str, tuple[Rule, ...]] = {
+            action: tuple(compiled[id(slo)] for slo in dispatch(self._by_action, action))
+            for action in self._by_action
+            if action is not None
+        }
+        self._wildcard_rules = tuple(compiled[id(slo)] for slo in self._by_action.get(None, []))
 
     @staticmethod
     def _index(table: dict, matcher: Matcher, item: object) -> None:
@@ -60,20 +77,8 @@ class Classifier:
 
     def classify(self, event: LogEvent) -> list[SliEvent]:
         results: list[SliEvent] = []
-        for slo in self._candidates(self._by_action, event.action):
-            sli = slo.sli
-            if isinstance(sli, EventsSli):
-                if not sli.match.matches(event.log):
-                    continue
-                if sli.exclude is not None and sli.exclude.matches(event.log):
-                    continue
-                group = slo.group_of(event.log) if slo.group_by else None
-                results.append(SliEvent(slo.series(), event.time, sli.is_good(event.log), event.correlation_id, group))
-            elif isinstance(sli, TimeSliceSli):
-                if sli.good.matches(event.log):
-                    results.append(SliEvent(slo.series(), event.time, True, event.correlation_id))
-                elif sli.bad.matches(event.log):
-                    results.append(SliEvent(slo.series(), event.time, False, event.correlation_id))
+        for rule in self._rules.get(event.action, self._wildcard_rules):
+            rule(event, results)
         return results
 
     def latency_samples(self, event: LogEvent) -> list[LatencySample]:
@@ -100,6 +105,35 @@ class Classifier:
     @staticmethod
     def _candidates(table: dict, action: str) -> list:
         return dispatch(table, action)
+
+
+def _rule(slo: Slo) -> Rule:
+    """An events or time-slice SLO as one closure over its compiled matchers (Matcher.compiled) and series."""
+    sli, series = slo.sli, slo.series()
+    if isinstance(sli, TimeSliceSli):
+        good, bad = sli.good.compiled(), sli.bad.compiled()
+
+        def time_slice(event: LogEvent, into: list[SliEvent]) -> None:
+            if good(event.log):
+                into.append(SliEvent(series, event.time, True, event.correlation_id))
+            elif bad(event.log):
+                into.append(SliEvent(series, event.time, False, event.correlation_id))
+
+        return time_slice
+    assert isinstance(sli, EventsSli)
+    match = sli.match.compiled()
+    exclude = sli.exclude.compiled() if sli.exclude is not None else None
+    is_good = sli.compiled_is_good()
+    group_of = slo.group_of if slo.group_by else None
+
+    def events(event: LogEvent, into: list[SliEvent]) -> None:
+        log = event.log
+        if not match(log) or (exclude is not None and exclude(log)):
+            return
+        group = group_of(log) if group_of is not None else None
+        into.append(SliEvent(series, event.time, is_good(log), event.correlation_id, group))
+
+    return events
 
 
 def dispatch(table: Mapping[str | None, list[T]], action: str) -> list[T]:

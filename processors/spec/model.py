@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -43,6 +45,8 @@ def _canonical(value: Any) -> Any:
 
 
 Comparison = Literal["eq", "in", "not_in", "lt", "le", "gt", "ge"]
+Test = Callable[[Any], bool]  # a compiled condition or matcher: log -> holds
+_ABSENT = object()
 SliKind = Literal["events", "time_slice", "resolution", "latency"]
 
 
@@ -74,6 +78,51 @@ class Condition:
             return bool(actual > self.value)
         return bool(actual >= self.value)
 
+    def compiled(self) -> Test:
+        """`holds` as a closure over the path and value, for callers that build it once and test every event
+        with it (the classifier): the same answers, without re-reading the condition each time."""
+        op, expected = self.op, self.value
+        get = _getter(self.path)
+        if op == "eq":
+            return lambda log: (actual := get(log)) is not _ABSENT and bool(actual == expected)
+        if op == "in":
+            return lambda log: (actual := get(log)) is not _ABSENT and actual in expected
+        if op == "not_in":
+            return lambda log: (actual := get(log)) is not _ABSENT and actual not in expected
+        compare = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}[op]
+
+        def numeric(log: Any) -> bool:
+            actual = get(log)
+            if not isinstance(actual, int | float) or isinstance(actual, bool):  # also _ABSENT
+                return False
+            return bool(compare(actual, expected))
+
+        return numeric
+
+
+def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
+    """The value at `path` in a log, or _ABSENT where `holds` would find no dict or no key."""
+    if len(path) == 2:  # ("metadata", field): nearly every condition
+        first, second = path
+
+        def two(log: Any) -> Any:
+            inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
+            return inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
+
+        return two
+
+    def walk(log: Any) -> Any:
+        actual = log
+        for part in path:
+            if not isinstance(actual, dict):
+                return _ABSENT
+            actual = actual.get(part, _ABSENT)
+            if actual is _ABSENT:
+                return _ABSENT
+        return actual
+
+    return walk
+
 
 @dataclass(frozen=True)
 class Matcher:
@@ -83,6 +132,16 @@ class Matcher:
 
     def matches(self, log: dict[str, Any]) -> bool:
         return bool(self.conditions) and all(c.holds(log) for c in self.conditions)
+
+    def compiled(self) -> Test:
+        """`matches` as one closure (Condition.compiled)."""
+        tests = tuple(condition.compiled() for condition in self.conditions)
+        if not tests:
+            return lambda log: False
+        if len(tests) == 1:
+            return tests[0]
+
+        return lambda log: all(test(log) for test in tests)
 
     @property
     def dispatch_keys(self) -> frozenset[str | None]:
@@ -116,6 +175,15 @@ class EventsSli:
         if self.good is not None:
             return self.good.matches(log)
         return self.bad is None or not self.bad.matches(log)
+
+    def compiled_is_good(self) -> Test:
+        """`is_good` as one closure (Matcher.compiled)."""
+        if self.good is not None:
+            return self.good.compiled()
+        if self.bad is None:
+            return lambda log: True
+        bad = self.bad.compiled()
+        return lambda log: not bad(log)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
 from processors.spec import SpecError, burn_rate_factor, default_tiers, load_spec, parse_spec
+from processors.spec.model import Condition, EventsSli, Matcher
 
 VALID = """apiVersion: slo-pipeline/v1
 kind: SLOSpec
@@ -126,3 +130,31 @@ def test_routes_are_chosen_per_severity_and_default_to_sns() -> None:
         parse_spec(VALID.replace("slos:", "routes: {page: [opsgenie]}\nslos:", 1), "my-slos.yaml")
     with pytest.raises(SpecError, match=r"routes\.urgent"):
         parse_spec(VALID.replace("slos:", "routes: {urgent: [sns]}\nslos:", 1), "my-slos.yaml")
+
+
+MATCHED_VALUES = [None, True, False, 0, 1, 499, 500, 500.0, 1.5, "", "500", "success", "cache_hit", [1], {"a": 1}]
+
+
+def test_compiled_conditions_matchers_and_verdicts_answer_as_holds_matches_and_is_good_do_for_any_log() -> None:
+    rng = random.Random(15)
+    paths = [("metadata", "status"), ("status",), ("metadata", "a", "b"), ()]
+    operands = {"eq": MATCHED_VALUES, "in": [["cache_hit", 500], [], [None, True]], "not_in": [["success"], [1, None]],
+                "lt": [500, 1.5], "le": [500], "gt": [0], "ge": [499, -1]}
+    conditions = [Condition(path, op, value) for path in paths for op, values in operands.items() for value in values]
+    matchers = [Matcher(())] + [Matcher(tuple(rng.sample(conditions, rng.randint(1, 3)))) for _ in range(200)]
+
+    def value(depth: int) -> object:
+        if depth < 2 and rng.random() < 0.4:
+            return {key: value(depth + 1) for key in rng.sample(["metadata", "status", "a", "b"], rng.randint(0, 3))}
+        return rng.choice(MATCHED_VALUES)
+
+    logs = [value(0) for _ in range(300)]
+    logs += [{"metadata": {"status": v, "a": {"b": v}}, "status": v} for v in MATCHED_VALUES]
+    for condition, log in itertools.product(conditions, logs):
+        assert condition.compiled()(log) is condition.holds(log), (condition, log)
+    for matcher, log in itertools.product(matchers, logs):
+        assert matcher.compiled()(log) == matcher.matches(log), (matcher, log)
+    verdicts = ((matchers[2], None), (None, matchers[3]), (None, None))
+    slis = [EventsSli(matchers[1], good, bad=bad) for good, bad in verdicts]
+    for sli, log in itertools.product(slis, logs):
+        assert sli.compiled_is_good()(log) == sli.is_good(log), (sli, log)
