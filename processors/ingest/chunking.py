@@ -44,6 +44,7 @@ class Chunk:
         self.counters: dict[CounterKey, Counter[str]] = defaultdict(Counter)
         # (sli, minute) -> its minute and hour counters, and its time-slice SLI: `count` runs per SLI event
         self._buckets: dict[tuple[str, int], tuple[Counter[str], Counter[str], TimeSliceSli | None]] = {}
+        self._values: dict[tuple[str, int], tuple[list[float], list[float]]] = {}  # the same for `sample`
         self.exemplars: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.latency: dict[DigestKey, list[float]] = defaultdict(list)
         self.heads: dict[str, TraceHead] = {}
@@ -80,8 +81,16 @@ class Chunk:
     def sample(self, sample: LatencySample) -> None:
         if not math.isfinite(sample.value_ms):
             return
-        for resolution, step in conventions.RESOLUTIONS.items():
-            self.latency[DigestKey(sample.sketch, resolution, floor_to(sample.time, step))].append(sample.value_ms)
+        minute = floor_to(sample.time, conventions.MINUTE)
+        values = self._values.get((sample.sketch, minute))
+        if values is None:
+            hour = minute // conventions.HOUR * conventions.HOUR
+            values = self._values[(sample.sketch, minute)] = (
+                self.latency[DigestKey(sample.sketch, conventions.RESOLUTION_MINUTE, minute)],
+                self.latency[DigestKey(sample.sketch, conventions.RESOLUTION_HOUR, hour)],
+            )
+        values[0].append(sample.value_ms)
+        values[1].append(sample.value_ms)
 
     def gauge(self, name: str, delta: int) -> None:
         if delta:

@@ -294,8 +294,11 @@ class Ingestor:
         self, event: LogEvent, stream: str, shard: str, chunk: Chunk, heads: dict[str, TraceHead], report: BatchReport
     ) -> None:
         report.events += 1
-        chunk.newest_event = _newest(chunk.newest_event, event.time)
-        report.newest_event = _newest(report.newest_event, event.time)
+        time = event.time  # _newest, inline: it runs per event
+        if chunk.newest_event is None or time > chunk.newest_event:
+            chunk.newest_event = time
+        if report.newest_event is None or time > report.newest_event:
+            report.newest_event = time
         sli_events = self.classifier.classify(event)
         samples = self.classifier.latency_samples(event)
         if self.counting_only:
@@ -308,26 +311,30 @@ class Ingestor:
                 samples.extend(stitched.latency_samples)
             _count_all(chunk, self._inside(sli_events), self._inside(samples), report, self.groups)
             return
+        cid = event.correlation_id
         if event.action in self.vocabulary:  # an ID the producer had to mint is no propagation
-            propagated = bool(event.correlation_id) and event.metadata.get("correlationIdMinted") is not True
-            chunk.count(conventions.TRACE_COVERAGE_SLI, event.time, good=propagated)
-        if not event.correlation_id:  # counts for event-ratio and time-slice SLIs; joins no trace
+            propagated = bool(cid) and event.metadata.get("correlationIdMinted") is not True
+            chunk.count(conventions.TRACE_COVERAGE_SLI, time, good=propagated)
+        if not cid:  # counts for event-ratio and time-slice SLIs; joins no trace
             _count_all(chunk, sli_events, samples, report, self.groups)
             return
         identity = event.position.identity(stream, shard)
-        head = heads.get(event.correlation_id)
+        head = heads.get(cid)
         if head is None:
-            head = heads[event.correlation_id] = TraceHead(correlation_id=event.correlation_id)
+            head = heads[cid] = TraceHead(correlation_id=cid)
         was_open = is_open(head)
         stitched = self.stitcher.apply(head, event, identity)  # in place: `heads` is this batch's working copy
         if stitched.changed:
-            chunk.heads[event.correlation_id] = head
+            chunk.heads[cid] = head
             delta = int(is_open(head)) - int(was_open)
-            chunk.gauge(conventions.OPEN_UNITS_GAUGE, delta)
+            if delta:
+                chunk.gauge(conventions.OPEN_UNITS_GAUGE, delta)
             if stitched.sli_events or stitched.latency_samples or delta:
-                chunk.decisions.add(event.correlation_id)
-        sli_events.extend(stitched.sli_events)
-        samples.extend(stitched.latency_samples)
+                chunk.decisions.add(cid)
+        if stitched.sli_events:
+            sli_events.extend(stitched.sli_events)
+        if stitched.latency_samples:
+            samples.extend(stitched.latency_samples)
         _count_all(chunk, sli_events, samples, report, self.groups)
 
     def _commit(
@@ -389,8 +396,9 @@ def _failed_after(committed: BatchReport, attempt: BatchReport, chunk_end: Posit
 def _count_all(
     chunk: Chunk, sli_events: list[SliEvent], samples: list[LatencySample], report: BatchReport, groups: GroupCounter
 ) -> None:
+    count = chunk.count
     for sli_event in sli_events:
-        chunk.count(sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
+        count(sli_event.sli, sli_event.time, sli_event.good, sli_event.correlation_id)
         if sli_event.group is not None:  # a grouped SLO counts the whole and the group
             groups.count(chunk, sli_event, report.notes)
     for sample in samples:

@@ -133,13 +133,6 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
 _SCALARS = (int, float, bool, type(None))
 
 
-def _redact_short_value(value: Any, key: str) -> Any:
-    """redact(value, key=key), with a short string (most metadata values) redacted once per distinct value."""
-    if type(value) is str and len(value) <= _CACHED_TEXT:
-        return _redact_short(strip_query(value)) if key in PATH_KEYS else _redact_short(value)
-    return redact(value, key=key)
-
-
 def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Only allow-listed keys (none of which looks secret), their values redacted at any depth. `also`: keys
     the spec's journey reads from stored events (e.g. a resolution's outcome field); secret-looking ones never.
@@ -152,11 +145,16 @@ def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset
 def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> tuple[dict[str, Any], int]:
     """storable_metadata, and the length of its compact JSON: the size check has it, and the event's stored
     size (model.event_bytes) is built on it."""
-    stored = {
-        key: value if isinstance(value, _SCALARS) else _redact_short_value(value, key)
-        for key, value in metadata.items()
-        if key in ALLOWED_METADATA or (key in also and not is_secret_key(key))
-    }
+    stored: dict[str, Any] = {}
+    for key, value in metadata.items():
+        if key not in ALLOWED_METADATA and (key not in also or is_secret_key(key)):
+            continue
+        if type(value) is str and len(value) <= _CACHED_TEXT:  # redact(value, key=key), once per distinct value
+            stored[key] = _redact_short(strip_query(value) if key in PATH_KEYS else value)
+        elif isinstance(value, _SCALARS):
+            stored[key] = value
+        else:
+            stored[key] = redact(value, key=key)
     size = _json_length(stored)
     if size <= MAX_EVENT_BYTES:
         return stored, size

@@ -71,15 +71,15 @@ class Stitcher:
         """Apply one event to `head` in place; the result lists the decisions it caused."""
         result = StitchResult(head=head)
         time_ms = round(event.time * 1000)
-        result.changed |= self._record_event(head, event, time_ms)
+        changed = self._record_event(head, event, time_ms)
         for kind, rule in dispatch(self._rules, event.action):
             if kind == "resolution":
-                result.changed |= _resolve(head, rule, event, identity, result)
+                changed |= _resolve(head, rule, event, identity, result)
             elif kind == "latency":
-                result.changed |= _mark_latency(head, rule, event, time_ms, identity, self.spec, result)
+                changed |= _mark_latency(head, rule, event, time_ms, identity, self.spec, result)
             else:
-                result.changed |= _mark_between(head, rule, event, time_ms, identity, self.spec, result)
-        result.changed |= _update_open(head, self.opens, self.resolution_names)
+                changed |= _mark_between(head, rule, event, time_ms, identity, self.spec, result)
+        result.changed = _update_open(head, self.opens, self.resolution_names) or changed
         return result
 
     def _record_event(self, head: TraceHead, event: LogEvent, time_ms: int) -> bool:
@@ -90,14 +90,16 @@ class Stitcher:
         if event.action in self.tracked and event.action not in head.milestones:
             head.milestones[event.action] = time_ms
             changed = True
-        workflow_id = _field(event.log, self.workflow_field)
-        if head.workflow_id is None and isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
-            head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
-            changed = True
-        repository = _field(event.log, self.repository_field)
-        if head.repository is None and isinstance(repository, str) and repository:
-            head.repository = repository[:MAX_ID_CHARS]
-            changed = True
+        if head.workflow_id is None:
+            workflow_id = _field(event.log, self.workflow_field)
+            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
+                head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
+                changed = True
+        if head.repository is None:
+            repository = _field(event.log, self.repository_field)
+            if isinstance(repository, str) and repository:
+                head.repository = repository[:MAX_ID_CHARS]
+                changed = True
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
 
 
