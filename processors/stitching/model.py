@@ -15,6 +15,8 @@ class TraceEvent:
     action: str
     level: str = "INFO"
     metadata: dict[str, Any] = field(default_factory=dict)
+    # this event's compact JSON in its head's document, once built (events are never changed once recorded)
+    _json: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -36,6 +38,23 @@ class TraceEvent:
 
     def to_json(self) -> dict[str, Any]:
         return {"t": self.time_ms, "s": self.service, "a": self.action, "l": self.level, "m": self.metadata}
+
+    def compact_json(self) -> str:
+        """to_json() as compact JSON, as its head's document holds it; encoded once."""
+        if self._json is None:
+            self._json = _STRICT.encode(self.to_json())
+        return self._json
+
+    def encode_with(self, metadata_json: str) -> str | None:
+        """compact_json() built around `metadata_json`, the metadata's compact JSON (stitching has it from the
+        metadata's size check), instead of encoding the metadata again; None when a field is not of its usual
+        type (compact_json() then encodes the event whole)."""
+        time_ms, service, action, level = self.time_ms, self.service, self.action, self.level
+        if type(time_ms) is not int or not type(service) is type(action) is type(level) is str:
+            return None
+        self._json = (f'{{"t":{time_ms},"s":{_string_json(service)},"a":{_string_json(action)},'
+                      f'"l":{_string_json(level)},"m":{metadata_json}}}')
+        return self._json
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TraceEvent:
@@ -75,6 +94,20 @@ class TraceHead:
             self._keys = {event.key for event in self.events}
         return self._keys
 
+    def compact_json(self) -> str:
+        """json.dumps(self.to_json(), separators=(",", ":")), with each event's JSON encoded once (when it was
+        recorded) instead of again at every write of its head. The keys are to_json's, in its order."""
+        front = _STRICT.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})
+        back = _STRICT.encode({
+            "truncated": self.truncated,
+            "workflowId": self.workflow_id,
+            "repository": self.repository,
+            "firstSeen": self.first_seen_ms,
+            "openSince": self.open_since_ms,
+        })
+        events = ",".join([event.compact_json() for event in self.events])
+        return f'{front[:-1]},"events":[{events}],{back[1:]}'
+
     def to_json(self) -> dict[str, Any]:
         return {
             "milestones": self.milestones,
@@ -105,7 +138,8 @@ class TraceHead:
         )
 
 
-# json.dumps(…, separators=(",", ":"), default=str) without building an encoder per call
+# json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call
+_STRICT = json.JSONEncoder(separators=(",", ":"))
 _COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
 _FIELDS_FRAME = len('{"t":,"s":,"a":,"l":,"m":}')
 
@@ -119,15 +153,15 @@ def event_bytes(event: TraceEvent, metadata_bytes: int | None = None) -> int:
     time_ms, service, action, level = event.time_ms, event.service, event.action, event.level
     if type(time_ms) is int and type(service) is str and type(action) is str and type(level) is str:
         # an int's JSON is its repr; the few distinct services, actions and levels are encoded once each
-        return (_FIELDS_FRAME + len(repr(time_ms)) + _string_bytes(service) + _string_bytes(action)
-                + _string_bytes(level) + metadata_bytes)
+        return (_FIELDS_FRAME + len(repr(time_ms)) + len(_string_json(service)) + len(_string_json(action))
+                + len(_string_json(level)) + metadata_bytes)
     fields = {"t": time_ms, "s": service, "a": action, "l": level}
     return len(_COMPACT.encode(fields)) + len(',"m":') + metadata_bytes
 
 
 @lru_cache(maxsize=4096)
-def _string_bytes(text: str) -> int:
-    return len(_COMPACT.encode(text))
+def _string_json(text: str) -> str:
+    return _STRICT.encode(text)
 
 
 def is_open(head: TraceHead | None) -> bool:

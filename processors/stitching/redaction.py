@@ -145,6 +145,16 @@ def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset
 def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> tuple[dict[str, Any], int]:
     """storable_metadata, and the length of its compact JSON: the size check has it, and the event's stored
     size (model.event_bytes) is built on it."""
+    stored, text, _exact = storable_metadata_encoded(metadata, also)
+    return stored, len(text)
+
+
+def storable_metadata_encoded(
+    metadata: dict[str, Any], also: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], str, bool]:
+    """storable_metadata, its compact JSON (a value JSON cannot encode written as its str(), as the size check
+    counts it), and whether every value was encoded as it is (the JSON is then the one the head's document
+    holds: TraceEvent.encode_with)."""
     stored: dict[str, Any] = {}
     for key, value in metadata.items():
         if key not in ALLOWED_METADATA and (key not in also or is_secret_key(key)):
@@ -155,24 +165,30 @@ def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = fro
             stored[key] = value
         else:
             stored[key] = redact(value, key=key)
-    size = _json_length(stored)
-    if size <= MAX_EVENT_BYTES:
-        return stored, size
+    text, exact = _encode(stored)
+    if len(text) <= MAX_EVENT_BYTES:
+        return stored, text, exact
     small: dict[str, Any] = {"_truncated": True}
     for key, value in stored.items():
         if isinstance(value, str):
             small[key] = value if len(value) <= SHORT_STRING else value[:SHORT_STRING] + "…"
         elif isinstance(value, _SCALARS):
             small[key] = value
-    return small, _json_length(small)
+    text, exact = _encode(small)
+    return small, text, exact
 
 
-# json.dumps(…, separators=(",", ":"), default=str) without building an encoder per call
+# json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call
+_STRICT = json.JSONEncoder(separators=(",", ":"))
 _COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
-def _json_length(document: dict[str, Any]) -> int:
-    return len(_COMPACT.encode(document))
+def _encode(document: dict[str, Any]) -> tuple[str, bool]:
+    """(compact JSON of `document`, whether it needed no str() of a value JSON cannot encode)."""
+    try:
+        return _STRICT.encode(document), True
+    except TypeError:
+        return _COMPACT.encode(document), False
 
 
 assert not any(is_secret_key(key) for key in ALLOWED_METADATA), "an allow-listed key looks secret"

@@ -20,7 +20,7 @@ from processors.classifying.classify import LatencySample, SliEvent, dispatch
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
-from processors.stitching.redaction import storable_metadata_sized
+from processors.stitching.redaction import storable_metadata_encoded
 
 # A head is one DynamoDB item (400 KB at most). Its events stop at ~64 KB of JSON (before zlib), so a head
 # with large, incompressible metadata is marked truncated instead of failing its commit.
@@ -157,7 +157,7 @@ def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: fr
     if key in known:  # a repeat is not redacted again
         return False
     level = event.log.get("level")
-    metadata, metadata_bytes = storable_metadata_sized(event.metadata, keys)
+    metadata, metadata_json, exact = storable_metadata_encoded(event.metadata, keys)
     trace_event = TraceEvent(
         time_ms=time_ms,
         service=event.service,
@@ -165,7 +165,8 @@ def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: fr
         level=level.upper() if isinstance(level, str) else "INFO",
         metadata=metadata,
     )
-    size = event_bytes(trace_event, metadata_bytes)
+    encoded = trace_event.encode_with(metadata_json) if exact else None
+    size = len(encoded) if encoded is not None else event_bytes(trace_event, len(metadata_json))
     events = head.events
     if len(events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
         # milestones, marks and claims are recorded before: a full head still decides and times the journey

@@ -309,7 +309,7 @@ def rolled_partial_expires_at(rolled_at: float) -> int:
 
 def encode_head(head: TraceHead) -> bytes:
     """A trace head document: zlib'd compact JSON (the head's events dominate it)."""
-    return zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)
+    return zlib.compress(head.compact_json().encode(), 6)  # json.dumps(head.to_json(), separators=(",", ":"))
 
 
 def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:

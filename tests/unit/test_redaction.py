@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from processors import conventions
-from processors.stitching.model import TraceEvent, event_bytes
-from processors.stitching.redaction import redact_text, storable_metadata, storable_metadata_sized
+from processors.stitching.model import TraceEvent, TraceHead, event_bytes
+from processors.stitching.redaction import (
+    redact_text,
+    storable_metadata,
+    storable_metadata_encoded,
+    storable_metadata_sized,
+)
 
 R = conventions.REDACTED
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
@@ -89,17 +96,18 @@ def test_a_long_string_is_cut_after_redaction_so_a_secret_on_the_cut_is_never_ha
     assert len(storable_metadata({"error": "y" * 5000})["error"]) == 513
 
 
-@pytest.mark.parametrize(
-    "case, metadata",
-    [
+STORED_SIZE_CASES = [
         ("nothing kept", {"unlisted": 1}),
         ("scalars", {"status": 200, "duration": 1.5, "attempt": None, "error": False}),
         ("non-ASCII and escapes", {"reason": 'naïve "quoted" \\ ✓', "path": "/ünï?x=1"}),
         ("nested", {"error": {"type": "Timeout", "stack": ["a", {"b": [1, 2.0]}]}}),
         ("over the event's byte cap", {"error": {"detail": "x" * 5000}, "reason": "y" * 100, "status": 500}),
         ("a value JSON cannot encode", {"error": {"at": object()}}),
-    ],
-)
+        ("a float JSON writes as NaN", {"duration": float("nan"), "bytes": 1e300 * 10}),
+]
+
+
+@pytest.mark.parametrize("case, metadata", STORED_SIZE_CASES)
 def test_the_stored_size_built_from_the_metadata_length_equals_encoding_the_whole_event(
     case: str, metadata: dict
 ) -> None:
@@ -108,3 +116,24 @@ def test_the_stored_size_built_from_the_metadata_length_equals_encoding_the_whol
     event = TraceEvent(time_ms=1_790_812_800_123, service="gha-ñ", action="job_completed", level="ERROR",
                        metadata=stored)
     assert event_bytes(event, size) == event_bytes(event), case
+
+
+@pytest.mark.parametrize("case, metadata", STORED_SIZE_CASES)
+def test_a_head_document_built_from_its_events_json_equals_encoding_the_whole_head(case: str, metadata: dict) -> None:
+    stored, metadata_json, exact = storable_metadata_encoded(metadata)
+    assert len(metadata_json) == storable_metadata_sized(metadata)[1]
+    recorded = TraceEvent(time_ms=1_790_812_800_123, service="gha-ñ", action="job_completed", level="ERROR",
+                          metadata=stored)
+    encoded = recorded.encode_with(metadata_json) if exact else None
+    loaded = TraceEvent.from_json({"t": 1_790_812_800_200, "s": "api", "a": "x\n\"y\"", "m": {"k": ["v", 1.5]}})
+    head = TraceHead(correlation_id="c1", milestones={"job_queued": 1, "ü": 2}, marks={"lat:start": 3},
+                     claims={"ok": "s/shard/1:0:0"}, events=[recorded, loaded], truncated=True,
+                     workflow_id="w-✓", first_seen_ms=1_790_812_800_123)
+    if case == "a value JSON cannot encode":  # stored only as json.dumps would: it refuses, as before
+        assert encoded is None
+        with pytest.raises(TypeError):
+            head.compact_json()
+        return
+    assert encoded is not None and len(encoded) == event_bytes(recorded)
+    assert head.compact_json() == json.dumps(head.to_json(), separators=(",", ":")), case
+    assert TraceHead(correlation_id="c2").compact_json() == json.dumps(TraceHead("c2").to_json(), separators=(",", ":"))
