@@ -60,8 +60,8 @@ def decode_record(
     if sequence is None:
         decoded.skips[conventions.SKIP_NO_SEQUENCE] += 1
         return decoded
-    try:
-        data = base64.b64decode(kinesis["data"], validate=True)
+    try:  # base64.b64decode(validate=True) without its Python wrapper (a2b_base64 takes ASCII str too)
+        data = binascii.a2b_base64(kinesis["data"], strict_mode=True)
     except (KeyError, TypeError, ValueError, binascii.Error):
         decoded.skips[conventions.SKIP_NOT_BASE64] += 1
         return decoded
@@ -182,21 +182,16 @@ def decode_log_events(
     if len(log_events) > limits.max_events_per_payload:
         into.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1
         return
+    low, high = limits.bounds(now)
+    cap = limits.max_message_bytes
+    into.log_events_seen += len(log_events)
     for index, log_event in enumerate(log_events):
-        into.log_events_seen += 1
         if not isinstance(log_event, dict):
             into.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
             continue
-        decode_message(
-            log_event.get("message", ""),
-            log_event.get("timestamp"),
-            Position(sequence, sub_sequence, index),
-            into,
-            log_group,
-            limits=limits,
-            now=now,
-            parser=parser,
-        )
+        position = Position(sequence, sub_sequence, index)
+        _decode_message(log_event.get("message", ""), log_event.get("timestamp"), position, into, log_group, parser,
+                        cap, low, high)
 
 
 def decode_message(
@@ -214,14 +209,24 @@ def decode_message(
 
     A line without a usable correlation ID is an event all the same (with an empty ID, noted in `into.notes`).
     """
-    if isinstance(message, str) and _too_large(message, limits.max_message_bytes):
+    low, high = limits.bounds(now)
+    return _decode_message(message, fallback_time_ms, position, into, log_group, parser, limits.max_message_bytes,
+                           low, high)
+
+
+def _decode_message(
+    message: Any, fallback_time_ms: Any, position: Position, into: DecodedRecord, log_group: str, parser: LineParser,
+    cap: int, low: float, high: float,
+) -> LogEvent | None:
+    """decode_message with its limits unpacked: the message cap and the believable times (DecodeLimits.bounds)."""
+    if isinstance(message, str) and len(message) * 4 > cap and _too_large(message, cap):
         into.skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
         return None
     result = parser.parse(message, fallback_time_ms, position, log_group, into.notes)
     if isinstance(result, str):
         into.skips[result] += 1
         return None
-    if not limits.believable(result.time, now):
+    if not low <= result.time <= high:
         into.skips[conventions.SKIP_BAD_TIMESTAMP] += 1
         return None
     into.events.append(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -93,15 +94,20 @@ class DecodeLimits:
 
     def believable(self, moment: float, now: float | None) -> bool:
         """Finite and inside [now - retention, now + future]; with no `now` at all, inside [1970, 2100)."""
-        if not math.isfinite(moment):
-            return False
+        low, high = self.bounds(now)
+        return low <= moment <= high
+
+    def bounds(self, now: float | None) -> tuple[float, float]:
+        """(low, high): a moment is believable when low <= moment <= high, which no infinite or NaN moment is
+        (low is at least 0 and high at most the largest float, or either is NaN). Decoding computes them once
+        per payload."""
         if now is None:
-            return 0.0 <= moment < _YEAR_2100
+            return 0.0, _BEFORE_2100
         low = -math.inf if self.retention_seconds is None else now - self.retention_seconds
-        return max(low, 0.0) <= moment <= now + self.future_seconds
+        return max(low, 0.0), min(now + self.future_seconds, sys.float_info.max)
 
 
-_YEAR_2100 = 4102444800.0
+_BEFORE_2100 = math.nextafter(4102444800.0, 0.0)  # the last float before 2100-01-01: `< 2100` as `<=`
 
 
 def _positive_int(text: str | None, default: int) -> int:

@@ -107,6 +107,24 @@ def test_a_replayed_record_is_judged_by_its_arrival_time_when_no_clock_is_given(
     assert decode_record(kinesis_record(gz(cw_payload([old])), 8, arrival=T0 - 50 * 86400)).skips == {}
 
 
+MOMENTS = [math.nan, math.inf, -math.inf, -0.0, 0.0, -1.0, 1e30, T0, T0 - 40 * 86400, T0 + 86400, T0 + 86401,
+           4102444800.0, math.nextafter(4102444800.0, 0.0), 4102444799, 4102444800]
+
+
+@pytest.mark.parametrize("now", [None, T0, 0.0, -1e9, math.inf, -math.inf, math.nan, 1e308])
+@pytest.mark.parametrize("retention", [None, 40 * 86400])
+def test_a_time_is_believable_exactly_when_it_is_finite_and_inside_the_window(now: float | None,
+                                                                                retention: int | None) -> None:
+    limits = DecodeLimits(retention_seconds=retention)
+    for moment in MOMENTS:
+        if now is None:
+            expected = math.isfinite(moment) and 0.0 <= moment < 4102444800.0
+        else:
+            low = max(-math.inf if retention is None else now - retention, 0.0)
+            expected = math.isfinite(moment) and low <= moment <= now + limits.future_seconds
+        assert limits.believable(moment, now) is expected, (moment, now)
+
+
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 1e30, -1e30, 1e300])
 def test_time_formatting_and_bucketing_never_raise(value: float) -> None:
     iso_seconds(value)
