@@ -97,16 +97,14 @@ class TraceHead:
     def compact_json(self) -> str:
         """json.dumps(self.to_json(), separators=(",", ":")), with each event's JSON encoded once (when it was
         recorded) instead of again at every write of its head. The keys are to_json's, in its order."""
-        front = _STRICT.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})
-        back = _STRICT.encode({
-            "truncated": self.truncated,
-            "workflowId": self.workflow_id,
-            "repository": self.repository,
-            "firstSeen": self.first_seen_ms,
-            "openSince": self.open_since_ms,
-        })
+        if self.milestones or self.marks or self.claims:
+            front = _STRICT.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})
+        else:  # most heads: one API request, no journey
+            front = _NOTHING_DECIDED
         events = ",".join([event.compact_json() for event in self.events])
-        return f'{front[:-1]},"events":[{events}],{back[1:]}'
+        return (f'{front[:-1]},"events":[{events}],"truncated":{_scalar_json(self.truncated)},'
+                f'"workflowId":{_scalar_json(self.workflow_id)},"repository":{_scalar_json(self.repository)},'
+                f'"firstSeen":{_scalar_json(self.first_seen_ms)},"openSince":{_scalar_json(self.open_since_ms)}}}')
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,9 +157,25 @@ def event_bytes(event: TraceEvent, metadata_bytes: int | None = None) -> int:
     return len(_COMPACT.encode(fields)) + len(',"m":') + metadata_bytes
 
 
+_NOTHING_DECIDED = _STRICT.encode({"milestones": {}, "marks": {}, "claims": {}})
+
+
 @lru_cache(maxsize=4096)
 def _string_json(text: str) -> str:
     return _STRICT.encode(text)
+
+
+def _scalar_json(value: Any) -> str:
+    """_STRICT.encode(value), without the encoder for the head's usual field values."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return int.__repr__(value)  # as json writes an int
+    return _STRICT.encode(value)
 
 
 def is_open(head: TraceHead | None) -> bool:

@@ -128,7 +128,7 @@ def test_a_head_document_built_from_its_events_json_equals_encoding_the_whole_he
     loaded = TraceEvent.from_json({"t": 1_790_812_800_200, "s": "api", "a": "x\n\"y\"", "m": {"k": ["v", 1.5]}})
     head = TraceHead(correlation_id="c1", milestones={"job_queued": 1, "ü": 2}, marks={"lat:start": 3},
                      claims={"ok": "s/shard/1:0:0"}, events=[recorded, loaded], truncated=True,
-                     workflow_id="w-✓", first_seen_ms=1_790_812_800_123)
+                     workflow_id="w-✓", repository="org/répo", first_seen_ms=1_790_812_800_123, open_since_ms=5)
     if case == "a value JSON cannot encode":  # stored only as json.dumps would: it refuses, as before
         assert encoded is None
         with pytest.raises(TypeError):
