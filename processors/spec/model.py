@@ -47,6 +47,7 @@ def _canonical(value: Any) -> Any:
 Comparison = Literal["eq", "in", "not_in", "lt", "le", "gt", "ge"]
 Test = Callable[[Any], bool]  # a compiled condition or matcher: log -> holds
 _ABSENT = object()
+_NUMBER = (int, float)
 SliKind = Literal["events", "time_slice", "resolution", "latency"]
 
 
@@ -68,7 +69,7 @@ class Condition:
             return actual in self.value
         if self.op == "not_in":
             return actual not in self.value
-        if not isinstance(actual, int | float) or isinstance(actual, bool):
+        if not isinstance(actual, _NUMBER) or isinstance(actual, bool):
             return False
         if self.op == "lt":
             return bool(actual < self.value)
@@ -80,48 +81,40 @@ class Condition:
 
     def compiled(self) -> Test:
         """`holds` as a closure over the path and value, for callers that build it once and test every event
-        with it (the classifier): the same answers, without re-reading the condition each time."""
+        with it (the classifier): the same answers, without re-reading the condition each time. Nearly every
+        condition reads ("metadata", field); any other path is tested by `holds` itself."""
+        if len(self.path) != 2:
+            return self.holds
+        first, second = self.path
         op, expected = self.op, self.value
-        get = _getter(self.path)
+        # each closure: the value at first.second, or _ABSENT where `holds` finds no dict or no key; then the op
         if op == "eq":
-            return lambda log: (actual := get(log)) is not _ABSENT and bool(actual == expected)
-        if op == "in":
-            return lambda log: (actual := get(log)) is not _ABSENT and actual in expected
-        if op == "not_in":
-            return lambda log: (actual := get(log)) is not _ABSENT and actual not in expected
+
+            def eq(log: Any) -> bool:
+                inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
+                actual = inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
+                return actual is not _ABSENT and bool(actual == expected)
+
+            return eq
+        if op == "in" or op == "not_in":
+            inside = op == "in"
+
+            def member(log: Any) -> bool:
+                inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
+                actual = inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
+                return actual is not _ABSENT and (actual in expected) is inside
+
+            return member
         compare = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}[op]
 
         def numeric(log: Any) -> bool:
-            actual = get(log)
-            if not isinstance(actual, int | float) or isinstance(actual, bool):  # also _ABSENT
+            inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
+            actual = inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
+            if not isinstance(actual, _NUMBER) or isinstance(actual, bool):  # _ABSENT is not a number either
                 return False
             return bool(compare(actual, expected))
 
         return numeric
-
-
-def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
-    """The value at `path` in a log, or _ABSENT where `holds` would find no dict or no key."""
-    if len(path) == 2:  # ("metadata", field): nearly every condition
-        first, second = path
-
-        def two(log: Any) -> Any:
-            inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
-            return inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
-
-        return two
-
-    def walk(log: Any) -> Any:
-        actual = log
-        for part in path:
-            if not isinstance(actual, dict):
-                return _ABSENT
-            actual = actual.get(part, _ABSENT)
-            if actual is _ABSENT:
-                return _ABSENT
-        return actual
-
-    return walk
 
 
 @dataclass(frozen=True)
