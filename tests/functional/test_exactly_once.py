@@ -9,6 +9,7 @@ pass, on both adapters.
 from __future__ import annotations
 
 import contextlib
+import gc
 import random
 from typing import Any
 
@@ -328,3 +329,21 @@ def test_grouped_commits_on_sqlite_end_in_the_clean_state_when_a_crash_loses_the
     final = snapshot(store)
     assert counted(final) == (TRUTH, TRUTH_VALUES)
     assert final == sqlite_clean
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_a_batch_leaves_the_garbage_collector_as_it_found_it_even_when_a_crash_stops_it(
+    tmp_path_factory: pytest.TempPathFactory, collecting: bool
+) -> None:
+    store = FaultyStore(SqliteStore(tmp_path_factory.mktemp("gc") / "slo.db"), crash_after={1}, throttle=set())
+    decoded = [decode_record(record) for record in RECORDS]
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        with pytest.raises(Crash):
+            Ingestor(store, load_spec()).apply_batch("s", SHARD, decoded)
+        assert gc.isenabled() is collecting
+        Ingestor(store, load_spec()).apply_batch("s", SHARD, decoded)  # the rest, after the crash
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
