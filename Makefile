@@ -86,6 +86,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_concurrency.py
 	@echo; echo "== DynamoDB requests and write units per 1,000 events (docs/store.md) =="
 	$(BIN)/python bench/bench_store_cost.py
+	@echo; echo "== one replay vs one process per shard file + slo backtest, into DynamoDB (docs/deploy.md) =="
+	$(BIN)/python bench/bench_parallel_replay.py
 
 dashboards: $(STAMP)
 	$(BIN)/slo dashboards --out sam/dashboards/

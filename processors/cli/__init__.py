@@ -19,6 +19,7 @@ from processors.store.exceptions import StoreError
 # Command modules, in the order `slo --help` lists them.
 COMMAND_MODULES = (
     "processors.cli.replay",
+    "processors.cli.backtest",
     "processors.cli.importing",
     "processors.cli.backfill",
     "processors.cli.report",

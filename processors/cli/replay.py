@@ -30,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--log-group", help="log group of filter-log-events / get-log-events output (default: the file name)"
     )
     parser.add_argument("--no-backtest", action="store_true", help="skip the per-minute alert evaluation")
+    parser.add_argument(
+        "--ingest-only", action="store_true",
+        help="apply the batches only, as the ingest Lambda does (no sweep, rollup or backtest): one process per "
+        "shard file against one DynamoDB table, then `slo backtest` once",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
 
@@ -70,9 +75,15 @@ def run(args: argparse.Namespace) -> int:
         total = sum(path.stat().st_size for path in files)
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
+    if args.ingest_only and args.store != "dynamodb":
+        raise UsageError("--ingest-only is for several processes writing one DynamoDB table (--store dynamodb); "
+                         "on SQLite, replay every file in one `slo replay`")
     store = open_store(args)
-    hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
-    replayer = Replayer(store, spec, hooks, on_commit)
+    if args.ingest_only:
+        replayer = Replayer(store, spec, schedule=False)
+    else:
+        hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
+        replayer = Replayer(store, spec, hooks, on_commit)
     started = time.perf_counter()
     try:
         with _progress(total) as advance, store.grouped_commits():
@@ -86,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if report.failed_batches else 0
 
 
-def minute_hooks(store, spec):
+def minute_hooks(store, spec, fresh: bool | None = None):
     """The evaluator's backtest: (minute hooks, commit listener). Each minute boundary is evaluated, with
     notifications to the alert log. Into a fresh store the evaluation reads an in-memory window view fed by
     the replay's own commits; into a store that already holds data it reads the store (the view would not
-    know what was there before)."""
+    know what was there before). `fresh` overrides the check (`slo backtest` feeds the view every partial)."""
     from processors.replay.backtest import backtest_hook
 
-    if store.checkpoints():
+    if not (fresh if fresh is not None else not store.checkpoints()):
         return [backtest_hook(store, spec)], None
     from processors.replay.window_view import WindowView
 

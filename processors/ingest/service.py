@@ -115,9 +115,14 @@ class Ingestor:
         self.items_per_event = items_per_event(spec, self.classifier.max_matches()) + self.groups.items_per_event()
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
         self.vocabulary = frozenset(spec.vocabulary)
+        self._arrival: float | None = None
 
-    def apply_batch(self, stream: str, shard: str, records: Sequence[DecodedRecord]) -> BatchReport:
-        """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch."""
+    def apply_batch(
+        self, stream: str, shard: str, records: Sequence[DecodedRecord], arrival: float | None = None
+    ) -> BatchReport:
+        """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch.
+        `arrival` (when the batch arrived) goes with each checkpoint, for a later `slo backtest`."""
+        self._arrival = arrival
         with _collector_paused():
             return self._apply_batch(stream, shard, records)
 
@@ -351,7 +356,7 @@ class Ingestor:
     ) -> bool:
         assert chunk.last_position is not None
         advance = CheckpointAdvance(
-            stream, shard, expected, chunk.last_position, _newest(newest_known, chunk.newest_event)
+            stream, shard, expected, chunk.last_position, _newest(newest_known, chunk.newest_event), self._arrival
         )
 
         def written(count: int) -> None:

@@ -1,7 +1,9 @@
 """Replay batches through the same ingest path the Lambda uses, in arrival order, with backtest hooks.
 
-As event time passes each minute boundary, the orphan sweep and the minute hooks (the evaluator's
-backtest) run at that minute, exactly as the scheduled functions would have.
+As event time passes each minute boundary, the orphan sweep, the rollup and the minute hooks (the
+evaluator's backtest) run at that minute, exactly as the scheduled functions would have. Several processes
+replaying one shard file each run without that schedule (`schedule=False`, the ingest Lambda's share);
+`run_pending` then runs it once, over the partials they wrote, in their batches' arrival order.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from processors.ingest import BatchReport, Ingestor
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
 from processors.store.base import Store
-from processors.store.types import Commit
+from processors.store.keys import PartialDelta, PendingPartial
+from processors.store.types import Commit, CounterKey, DigestKey
 from processors.sweeping import Sweeper
 from processors.timeutil import floor_to
 
@@ -72,8 +75,12 @@ class Replayer:
         spec: Spec,
         minute_hooks: Iterable[MinuteHook] = (),
         on_commit: CommitListener | None = None,
+        schedule: bool = True,
     ) -> None:
         observed = store if on_commit is None else cast(Store, _Observed(store, on_commit))
+        self.schedule = schedule  # False: ingest only (no sweep, rollup or minute hooks)
+        self.rollup_each_minute = True
+        self.on_commit = on_commit
         self.ingestor = Ingestor(observed, spec)
         self.sweeper = Sweeper(observed, spec)
         self.minute_hooks = list(minute_hooks)
@@ -96,6 +103,26 @@ class Replayer:
         self.finish()
         return self.report
 
+    def run_pending(self, partials: Iterable[PendingPartial], newest_event: float | None) -> ReplayReport:
+        """The schedule of a replay whose batches were applied without it (`schedule=False`, one process per
+        shard file): the partials they wrote, in their batches' arrival order, go to the commit listener (the
+        backtest's window view) with the sweep, the rollup and the minute hooks run at each minute boundary
+        between them, as one process replaying every file would have run them. Then `finish` at the minute
+        after `newest_event`. The rollup runs once, at the end: every minute it would re-read every partial
+        still pending, and nothing here reads the rolled items (the hooks read the window view)."""
+        self.rollup_each_minute = False
+        for partial in sorted(partials, key=_arrival_order):
+            arrival = _arrival(partial)
+            if arrival:
+                self.advance_to(arrival)
+            if self.on_commit is not None:
+                self.on_commit(_commit_of(partial.delta))
+        self.report.newest_event = newest_event
+        self.finish()
+        if self._last_minute is not None:
+            self.ingestor.store.rollup(self._last_minute)
+        return self.report
+
     def finish(self) -> None:
         """The minute hooks of the minute after the newest event (the replay's last evaluation)."""
         if self.report.newest_event is not None:
@@ -105,7 +132,7 @@ class Replayer:
         applied = BatchReport()
         already_applied: int | None = None
         for attempt in range(MAX_ATTEMPTS):  # a retry resumes from the checkpoint, as Lambda's would
-            report = self.ingestor.apply_batch(batch.stream, batch.shard, batch.records)
+            report = self.ingestor.apply_batch(batch.stream, batch.shard, batch.records, batch.order_time or None)
             if already_applied is None:
                 already_applied = report.records_already_applied  # later attempts also skip what earlier ones wrote
             applied.merge(report)
@@ -129,9 +156,12 @@ class Replayer:
 
     def advance_to(self, moment: float) -> None:
         """Run the minute hooks for every minute boundary up to `moment`."""
+        if not self.schedule:
+            return
         for minute in self.due_minutes(moment):
             self.report.orphans_swept += self.sweeper.sweep(minute)
-            self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
+            if self.rollup_each_minute:
+                self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
             for hook in self.minute_hooks:
                 hook(minute)
             self.report.minutes_evaluated += 1
@@ -147,3 +177,25 @@ class Replayer:
             first = target  # the sweep and the evaluation at `target` see everything the gap held
         self._last_minute = max(self._last_minute, target)
         return range(first, target + 1, conventions.MINUTE)
+
+
+def _arrival(partial: PendingPartial) -> float:
+    """When its batch arrived; for a writer that did not say (the sweep), its newest event's minute."""
+    return partial.delta.arrival if partial.delta.arrival is not None else partial.newest_ms / 1000
+
+
+def _arrival_order(partial: PendingPartial) -> tuple[float, str, int]:
+    """One process's order: batches by arrival (ties: the shard files' order), a batch's chunks as written."""
+    return _arrival(partial), partial.writer, partial.written_ns
+
+
+def _commit_of(delta: PartialDelta) -> Commit:
+    """The commit a partial came from, as far as readers see it (its heads and checkpoint are elsewhere)."""
+    from processors.sketch import TDigest
+
+    return Commit(
+        counters={CounterKey(*key): dict(fields) for key, fields in delta.counters.items()},
+        exemplars={key: list(ids) for key, ids in delta.exemplars.items()},
+        digests={DigestKey(*key): TDigest.from_bytes(blob) for key, blob in delta.digests.items()},
+        gauges=dict(delta.gauges),
+    )

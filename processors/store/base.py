@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
-from processors.store.keys import FIND_TRACES_END_MS, PartialDelta
+from processors.store.keys import FIND_TRACES_END_MS, PartialDelta, PendingPartial
 from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport, StoreStats
 from processors.timeutil import floor_to, transition_epoch
 
@@ -167,6 +167,14 @@ class Store(ABC):
 
     def _rollup(self, now: float) -> RollupReport:
         return RollupReport()
+
+    def pending_partials(self) -> list[PendingPartial]:
+        """Every partial not yet rolled up, in write order (none where commits write the rolled items)."""
+        return []
+
+    def has_rolled_up(self) -> bool:
+        """Whether a rollup has ever run here (it folds partials: `pending_partials` no longer holds them)."""
+        return False
 
     def _pending_deltas(self) -> list[PartialDelta]:
         """Partials not yet folded into the rolled items, oldest first (none when commits write rolled items)."""

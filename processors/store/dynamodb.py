@@ -336,6 +336,23 @@ class DynamoDBStore(Store):
     def _pending_deltas(self) -> list[keys.PartialDelta]:
         return [pending.delta for pending in self._pending()]
 
+    def pending_partials(self) -> list[keys.PendingPartial]:
+        self._pending_cache = None
+        return [
+            keys.PendingPartial(p.pk, keys.pending_newest_ms(p.index_key),
+                                keys.pending_written_ns(p.index_key), p.delta)
+            for p in self._pending()
+        ]
+
+    def has_rolled_up(self) -> bool:
+        key = _key(keys.PK_CURSOR, keys.SK_ROLLUP)
+        self.stats.read_requests += 1
+        try:
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            _raise_mapped(exc, "read the rollup cursor")
+        return item is not None
+
     def watermark(self, now: float) -> float:
         """min over active shards of their newest applied event, minus the lateness allowance (docs/store.md).
 
@@ -534,12 +551,13 @@ class DynamoDBStore(Store):
     def _release_lease(self) -> None:
         self.stats.write_requests += 1
         with contextlib.suppress(ClientError):  # expired and taken over, or already gone: not ours either way
-            self.client.delete_item(
+            self.client.update_item(  # kept, expired: it also says a rollup has run here (`has_rolled_up`)
                 TableName=self.table,
                 Key=_key(keys.PK_CURSOR, keys.SK_ROLLUP),
+                UpdateExpression="SET #until = :zero",
                 ConditionExpression="#owner = :me",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":me": _s(self.writer_id)},
+                ExpressionAttributeNames={"#owner": "owner", "#until": "until"},
+                ExpressionAttributeValues={":me": _s(self.writer_id), ":zero": _n(0)},
             )
 
     def _versioned_put(self, item: dict[str, Any], version: int) -> dict[str, Any]:

@@ -362,9 +362,21 @@ class PartialDelta:
     exemplars: dict[tuple[str, int], list[str]] = field(default_factory=dict)  # (series, minute) -> bad ids
     digests: dict[tuple[str, str, int], bytes] = field(default_factory=dict)  # (sketch, res, bucket) -> t-digest
     gauges: dict[str, int] = field(default_factory=dict)
+    arrival: float | None = None  # when the batch that wrote it arrived (`slo backtest` replays in that order)
 
     def is_empty(self) -> bool:
         return not (self.counters or self.exemplars or self.digests or self.gauges)
+
+
+@dataclass(frozen=True)
+class PendingPartial:
+    """A partial not yet rolled up: its writer (a shard's partition), its place in the pending index (newest
+    event, write time) and what it adds (with when its batch arrived, when the writer said)."""
+
+    writer: str
+    newest_ms: int
+    written_ns: int
+    delta: PartialDelta
 
 
 def delta_of(commit: Commit) -> PartialDelta:
@@ -373,6 +385,7 @@ def delta_of(commit: Commit) -> PartialDelta:
         exemplars={key: list(ids) for key, ids in commit.exemplars.items()},
         digests={tuple(key): digest.to_bytes() for key, digest in commit.digests.items()},  # type: ignore[misc]
         gauges=dict(commit.gauges),
+        arrival=commit.checkpoint.arrival if commit.checkpoint is not None else None,
     )
 
 
@@ -381,7 +394,8 @@ PARTIAL_FORMAT: Final = 1  # bump when the layout below changes; unknown formats
 
 def encode_partial(delta: PartialDelta) -> bytes:
     """Layout: zlib(JSON {"f": format, "c": [[series, res, bucket, {field: n}]], "x": [[series, minute, [id]]],
-    "d": [[sketch, res, bucket, base64 t-digest]], "g": {name: n}}), lists sorted so equal deltas encode equally."""
+    "d": [[sketch, res, bucket, base64 t-digest]], "g": {name: n}, "a": arrival (optional)}), lists sorted so equal
+    deltas encode equally."""
     document = {
         "f": PARTIAL_FORMAT,
         "c": [[s, r, b, fields] for (s, r, b), fields in sorted(delta.counters.items())],
@@ -389,6 +403,8 @@ def encode_partial(delta: PartialDelta) -> bytes:
         "d": [[s, r, b, base64.b64encode(blob).decode()] for (s, r, b), blob in sorted(delta.digests.items())],
         "g": dict(sorted(delta.gauges.items())),
     }
+    if delta.arrival is not None:
+        document["a"] = delta.arrival
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
@@ -401,6 +417,7 @@ def decode_partial(blob: bytes) -> PartialDelta:
         exemplars={(s, int(b)): list(ids) for s, b, ids in document["x"]},
         digests={(s, r, int(b)): base64.b64decode(text) for s, r, b, text in document["d"]},
         gauges={k: int(v) for k, v in document["g"].items()},
+        arrival=float(document["a"]) if isinstance(document.get("a"), int | float) else None,
     )
 
 

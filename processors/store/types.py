@@ -36,6 +36,7 @@ class CheckpointAdvance:
     expected: Position | None  # what the commit read; the write is conditional on it
     position: Position
     newest_event: float | None = None
+    arrival: float | None = None  # when the batch arrived (a replay's order time): `slo backtest` orders by it
 
 
 @dataclass(frozen=True)

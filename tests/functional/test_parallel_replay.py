@@ -1,0 +1,105 @@
+"""Several `slo replay --ingest-only` processes, one per shard file, then `slo backtest`, leave a DynamoDB table
+as one `slo replay` of every file does: the same `slo status --json` and the same alert log.
+
+The workers are separate processes writing one table on the local DynamoDB server at once (moto, serialized,
+per-item rollback). The input is a randomized two-shard history whose payloads arrive up to 90 s late and
+out of order, with bad phases that open and resolve alerts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from processors.cli import main
+from tests.functional.test_backtest_window_view import random_history
+
+
+def table(endpoint: str) -> list[str]:
+    name = f"slo-{uuid.uuid4().hex[:8]}"
+    assert main(["bootstrap", "--endpoint-url", endpoint, "--table", name, "--stream", f"{name}-logs"]) == 0
+    return ["--store", "dynamodb", "--table", name, "--endpoint-url", endpoint]
+
+
+def outputs(store: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[Any, Any]:
+    capsys.readouterr()
+    assert main(["status", "--json", *store]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert main(["alerts", "--json", "--since", "2026-01-01T00:00:00Z", *store]) == 0
+    return status, json.loads(capsys.readouterr().out)
+
+
+def worker(path: Path, store: list[str]) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "processors.cli", "replay", str(path), *store, "--ingest-only", "--json"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize(
+    ("seed", "minutes"),
+    [(4, 45), pytest.param(4, 150, marks=pytest.mark.slow), pytest.param(5, 150, marks=pytest.mark.slow)],
+)
+def test_per_shard_workers_and_a_backtest_equal_one_replay(  # type: ignore[no-untyped-def]
+    moto_endpoint, tmp_path: Path, capsys, seed: int, minutes: int
+) -> None:
+    random_history(tmp_path / "in", seed, minutes)
+    one = table(moto_endpoint)
+    assert main(["replay", str(tmp_path / "in"), *one, "--json"]) == 0
+
+    split = table(moto_endpoint)
+    workers = [worker(path, split) for path in sorted((tmp_path / "in").glob("*.jsonl"))]
+    reports = []
+    for process in workers:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        reports.append(json.loads(out))
+    assert all(r["minutes_evaluated"] == 0 and r["orphans_swept"] == 0 for r in reports), "workers only ingest"
+    capsys.readouterr()
+    assert main(["backtest", *split, "--json"]) == 0
+    backtest = json.loads(capsys.readouterr().out)
+    assert backtest["minutes_evaluated"] >= minutes - 2
+
+    status, alerts = outputs(one, capsys)
+    assert alerts, "the history's bad phases open alerts"
+    assert outputs(split, capsys) == (status, alerts)
+
+
+def test_a_second_backtest_is_refused_and_changes_nothing(moto_endpoint, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    random_history(tmp_path / "in", 6, minutes=20)
+    store = table(moto_endpoint)
+    for path in sorted((tmp_path / "in").glob("*.jsonl")):
+        assert main(["replay", str(path), *store, "--ingest-only"]) == 0
+    assert main(["backtest", *store]) == 0
+    before = outputs(store, capsys)
+    assert main(["backtest", *store]) == 2
+    err = capsys.readouterr().err
+    assert "rolled up already" in err and err.count("\n") == 1
+    assert outputs(store, capsys) == before
+
+
+def test_a_backtest_after_an_ordinary_replay_is_refused(moto_endpoint, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    random_history(tmp_path / "in", 7, minutes=10)
+    store = table(moto_endpoint)
+    assert main(["replay", str(tmp_path / "in"), *store]) == 0  # it rolled up at each minute
+    assert main(["backtest", *store]) == 2
+    assert "rolled up already" in capsys.readouterr().err
+
+
+def test_a_backtest_of_an_empty_table_says_what_to_run_first(moto_endpoint, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["backtest", *table(moto_endpoint)]) == 2
+    assert "--ingest-only" in capsys.readouterr().err
+
+
+def test_ingest_only_and_backtest_are_refused_on_sqlite(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    random_history(tmp_path / "in", 8, minutes=5)
+    db = str(tmp_path / "slo.db")
+    assert main(["replay", str(tmp_path / "in"), "--db", db, "--ingest-only"]) == 2
+    assert "DynamoDB" in capsys.readouterr().err
+    assert main(["backtest", "--db", db]) == 2
+    assert "DynamoDB" in capsys.readouterr().err
+    assert not Path(db).exists(), "a refused command creates no store"
