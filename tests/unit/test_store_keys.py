@@ -91,6 +91,16 @@ def test_a_partial_delta_round_trips_and_unknown_formats_are_refused():
         keys.decode_partial(future)
 
 
+def test_a_partial_keeps_its_batch_arrival_and_one_written_without_it_reads_as_none():
+    delta = keys.PartialDelta(counters={("api", "m", 60): {"good": 1, "total": 1}}, arrival=1790812881.1585314)
+    assert keys.decode_partial(keys.encode_partial(delta)).arrival == 1790812881.1585314
+    without = keys.PartialDelta(counters={("api", "m", 60): {"good": 1, "total": 1}})
+    assert keys.decode_partial(keys.encode_partial(without)).arrival is None
+    import zlib
+
+    assert b'"a"' not in zlib.decompress(keys.encode_partial(without)), "older readers see no change"
+
+
 def test_pending_sort_keys_order_by_newest_event_then_write_time():
     first = keys.pending_gsi_sk(100.5, 2, "PART#s#a", "x")
     second = keys.pending_gsi_sk(100.5, 10, "PART#s#b", "x")
