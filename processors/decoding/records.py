@@ -22,6 +22,7 @@ from processors.decoding.formats import DEFAULT_PARSER, LineParser, loads
 from processors.decoding.types import DEFAULT_LIMITS, DecodedRecord, DecodeLimits, LogEvent, Position
 
 GZIP_MAGIC = b"\x1f\x8b"
+_NUMBER = (int, float)  # isinstance against a constant tuple, not an `int | float` union built per call
 
 
 def shard_of(record: KinesisStreamRecord) -> str:
@@ -93,7 +94,7 @@ def _arrival(record: KinesisStreamRecord) -> float | None:
 
 
 def _finite(arrival: Any) -> float | None:
-    if isinstance(arrival, int | float) and not isinstance(arrival, bool) and math.isfinite(arrival):
+    if isinstance(arrival, _NUMBER) and not isinstance(arrival, bool) and math.isfinite(arrival):
         return float(arrival)
     return None
 

@@ -104,10 +104,13 @@ class DecodeLimits:
         if now is None:
             return 0.0, _BEFORE_2100
         low = -math.inf if self.retention_seconds is None else now - self.retention_seconds
-        return max(low, 0.0), min(now + self.future_seconds, sys.float_info.max)
+        high = now + self.future_seconds
+        # max(low, 0.0) and min(high, _MAX_FLOAT), as the builtins compare (a NaN stays), without their calls
+        return (0.0 if low < 0.0 else low), (_MAX_FLOAT if high > _MAX_FLOAT else high)
 
 
 _BEFORE_2100 = math.nextafter(4102444800.0, 0.0)  # the last float before 2100-01-01: `< 2100` as `<=`
+_MAX_FLOAT = sys.float_info.max
 
 
 def _positive_int(text: str | None, default: int) -> int:
@@ -120,21 +123,33 @@ def _positive_int(text: str | None, default: int) -> int:
 
 DEFAULT_LIMITS = DecodeLimits()
 
-# an empty Counter without Counter.__init__, which does nothing for an empty one in Python: two per record
 _empty_counter = dict.__new__
 
 
-@dataclass
+@dataclass(init=False)
 class DecodedRecord:
     """Everything one Kinesis record yielded: its log events in position order, and counted skips."""
 
     sequence: int
     arrival: float | None
     events: list[LogEvent] = field(default_factory=list)
-    skips: Counter[str] = field(default_factory=lambda: _empty_counter(Counter))
+    skips: Counter[str] = field(default_factory=Counter)
     log_events_seen: int = 0
     # accepted with a remark, by kind: no_correlation_id, bad_correlation_id, schema_<keyword> (warn mode)
-    notes: Counter[str] = field(default_factory=lambda: _empty_counter(Counter))
+    notes: Counter[str] = field(default_factory=Counter)
+
+    def __init__(
+        self, sequence: int, arrival: float | None, events: list[LogEvent] | None = None,
+        skips: Counter[str] | None = None, log_events_seen: int = 0, notes: Counter[str] | None = None,
+    ) -> None:
+        # one per record: the generated __init__ with its factories, without calling them; an empty Counter
+        # is made without Counter.__init__, which does nothing for an empty one (in Python)
+        self.sequence = sequence
+        self.arrival = arrival
+        self.events = [] if events is None else events
+        self.skips = _empty_counter(Counter) if skips is None else skips
+        self.log_events_seen = log_events_seen
+        self.notes = _empty_counter(Counter) if notes is None else notes
 
     @property
     def last_position(self) -> Position:
