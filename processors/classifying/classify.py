@@ -18,19 +18,13 @@ from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed: as decoding's LogEvent (decoding/types.py)
 class SliEvent:
     sli: str
     time: float  # epoch seconds: the bucket it counts in
     good: bool
     correlation_id: str = ""
     group: str | None = None  # a grouped SLO's group value (before the group_limit fold); None: not grouped
-
-    def __init__(
-        self, sli: str, time: float, good: bool, correlation_id: str = "", group: str | None = None
-    ) -> None:
-        # one or more per event: filling __dict__ at once is cheaper than the frozen field-by-field __init__
-        self.__dict__.update(sli=sli, time=time, good=good, correlation_id=correlation_id, group=group)
 
 
 Rule = Callable[[LogEvent, list[SliEvent]], None]  # one SLO compiled: appends the SLI event an event stands for
