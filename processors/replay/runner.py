@@ -8,6 +8,7 @@ replaying one shard file each run without that schedule (`schedule=False`, the i
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -88,6 +89,10 @@ class Replayer:
         self.random = random.Random(0)  # jitter only: a fixed seed keeps replays reproducible
         self.sleep: Callable[[float], None] = time.sleep
         self._last_minute: int | None = None
+        # the oldest event time this replay applied since its last sweep, where the next sweep re-reads from
+        # (units older than the sweep cursor can only be new ones); None before its first sweep, which cannot
+        # know what other writers wrote since the cursor moved
+        self._oldest_applied: float | None = None
 
     def run(
         self, batches: Iterable[ShardBatch], progress: Callable[[int, int], None] | None = None
@@ -146,6 +151,8 @@ class Replayer:
                 self.sleep(self.random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
         else:
             self.report.failed_batches += 1
+        if self._oldest_applied is not None:
+            self._oldest_applied = min(self._oldest_applied, _oldest_event(batch))
         applied.records = len(batch.records)
         applied.records_already_applied = already_applied or 0
         self.report.add(applied)
@@ -159,7 +166,8 @@ class Replayer:
         if not self.schedule:
             return
         for minute in self.due_minutes(moment):
-            self.report.orphans_swept += self.sweeper.sweep(minute)
+            self.report.orphans_swept += self.sweeper.sweep(minute, self._oldest_applied)
+            self._oldest_applied = math.inf
             if self.rollup_each_minute:
                 self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
             for hook in self.minute_hooks:
@@ -177,6 +185,10 @@ class Replayer:
             first = target  # the sweep and the evaluation at `target` see everything the gap held
         self._last_minute = max(self._last_minute, target)
         return range(first, target + 1, conventions.MINUTE)
+
+
+def _oldest_event(batch: ShardBatch) -> float:
+    return min((event.time for record in batch.records for event in record.events), default=math.inf)
 
 
 def _arrival(partial: PendingPartial) -> float:

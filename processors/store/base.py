@@ -273,11 +273,15 @@ class Store(ABC):
         until_ms = (until + 1) * 1000 - 1 if until is not None else FIND_TRACES_END_MS
         return self._find_traces(workflow_id, repository, since * 1000, until_ms, limit)
 
-    def open_units(self, opened_before: float) -> list[str]:
+    def open_units(self, opened_before: float, oldest_applied: float | None = None) -> list[str]:
         """Correlation IDs of units of work that opened before `opened_before` and have not resolved, oldest first
         (ties by ID). Both adapters look back the same way: from the hour `trace_ttl_days` before it, as far as
-        trace heads live."""
-        return self._open_units(int(opened_before * 1000))
+        trace heads live. `oldest_applied` is the oldest event time the caller applied since its previous call
+        (math.inf: none); None when it cannot know (the scheduled sweeper). An adapter that reads from a cursor
+        (DynamoDB) re-reads from there, or else from its late-arrival allowance: a unit that opened before the
+        cursor can only have been written since."""
+        applied_ms = None if oldest_applied is None else int(max(min(oldest_applied, opened_before), 0) * 1000)
+        return self._open_units(int(opened_before * 1000), applied_ms)
 
     def open_runners_since_ms(self, started_before_ms: int) -> int:
         """The first hour (epoch ms) the open-runner lookback reads: the same bound in every adapter."""
@@ -403,7 +407,7 @@ class Store(ABC):
     ) -> list[tuple[str, int]]: ...
 
     @abstractmethod
-    def _open_units(self, opened_before_ms: int) -> list[str]: ...
+    def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]: ...
 
     @abstractmethod
     def _load_alert_states(self) -> dict[str, dict[str, Any]]: ...

@@ -656,17 +656,21 @@ class DynamoDBStore(Store):
         found = [(cid, head.first_seen_ms or 0) for cid, head in heads.items()]
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
-    def _open_units(self, opened_before_ms: int) -> list[str]:
+    def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]:
         """Query the sparse open-unit index hour by hour, from the sweep cursor (the oldest hour that held an
         open unit last time) or the late-arrival floor, whichever is older, to the hour of `opened_before`.
 
-        A unit can only open in an hour before the cursor if its start event arrives later than
-        `late_open_allowance` (Kinesis keeps records 24 h by default): those hours are always read again."""
+        A unit can only open in an hour before the cursor if its start event was written after the previous
+        sweep. The floor is the hour of the oldest event the caller applied since then, when it knows it (a
+        replay does); else `late_open_allowance` (Kinesis keeps records 24 h by default) is read again."""
         before = opened_before_ms // 1000
         last_hour = floor_to(before, conventions.HOUR)
         horizon = floor_to(before - self.trace_ttl_days * conventions.DAY, conventions.HOUR)
         cursor = self._get_sweep_cursor()
-        floor = floor_to(before - self.late_open_allowance, conventions.HOUR)
+        if oldest_applied_ms is None:
+            floor = floor_to(before - self.late_open_allowance, conventions.HOUR)
+        else:
+            floor = floor_to(oldest_applied_ms // 1000, conventions.HOUR)
         first_hour = horizon if cursor is None else max(horizon, min(cursor, floor))
         found: list[str] = []
         oldest_open: int | None = None

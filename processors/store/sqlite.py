@@ -352,7 +352,7 @@ class SqliteStore(Store):
         ).fetchall()
         return [(cid, int(first)) for cid, first in rows]
 
-    def _open_units(self, opened_before_ms: int) -> list[str]:
+    def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]:
         self.stats.read_requests += 1
         rows = self.db.execute(
             "SELECT correlation_id FROM traces WHERE open_since_ms IS NOT NULL AND open_since_ms < ? "

@@ -25,9 +25,10 @@ class Sweeper:
         self.items_per_event = items_per_event(spec, Classifier(spec).max_matches())
         self.trace_ttl_seconds = spec.trace_ttl_days * DAY
 
-    def sweep(self, now: float) -> int:
-        """Count open units past max_runtime as bad resolutions, once each. Returns how many."""
-        due = self.store.open_units(now - self.spec.max_runtime)
+    def sweep(self, now: float, oldest_applied: float | None = None) -> int:
+        """Count open units past max_runtime as bad resolutions, once each. Returns how many. `oldest_applied`:
+        the oldest event time applied since the previous sweep, when the caller knows it (Store.open_units)."""
+        due = self.store.open_units(now - self.spec.max_runtime, oldest_applied)
         swept = 0
         heads = self.store.heads(due)
         chunk = Chunk(self.slices)

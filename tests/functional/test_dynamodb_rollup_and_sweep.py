@@ -4,6 +4,8 @@ Reads are the same whatever these do (tests/contract); these tests pin down what
 
 from __future__ import annotations
 
+import math
+
 from processors import conventions
 from processors.decoding import Position
 from processors.stitching import TraceHead
@@ -83,6 +85,24 @@ def test_the_sweep_reads_from_its_cursor_not_the_whole_trace_ttl(dynamodb_store:
     resolved.open_since_ms = None
     dynamodb_store.commit(Commit(heads={cid(1): HeadWrite(resolved, ttl=0)}))
     assert sweep_reads(dynamodb_store, T0 + 8 * 3600)[0] == []
+
+
+def test_a_sweep_told_what_was_applied_since_reads_from_the_oldest_open_hour_or_that_event(
+    dynamodb_store: DynamoDBStore,
+):
+    sweep_reads(dynamodb_store, T0 + 30 * 3600)  # nothing open: the cursor moves to the current hour
+    nothing_new = dynamodb_store.open_units(T0 + 30 * 3600 + 60, math.inf)
+    reads = dynamodb_store.stats.read_requests
+    assert dynamodb_store.open_units(T0 + 30 * 3600 + 120, math.inf) == nothing_new == []
+    assert dynamodb_store.stats.read_requests - reads == 1 + 1  # the cursor, and its own hour: not 24 h again
+    late = (HOUR0 + 10 * 3600) * 1000
+    dynamodb_store.commit(Commit(heads=open_head(3, late)))  # its start event arrives 20 h late
+    reads = dynamodb_store.stats.read_requests
+    assert dynamodb_store.open_units(T0 + 30 * 3600 + 180, late / 1000) == [cid(3)]
+    assert dynamodb_store.stats.read_requests - reads == 1 + 21  # the cursor, then hours 10..30
+    reads = dynamodb_store.stats.read_requests
+    assert dynamodb_store.open_units(T0 + 30 * 3600 + 240, math.inf) == [cid(3)]  # the cursor is at its hour
+    assert dynamodb_store.stats.read_requests - reads == 1 + 21
 
 
 def test_a_unit_that_opens_late_but_within_the_allowance_is_still_swept(dynamodb_store: DynamoDBStore):
