@@ -27,14 +27,18 @@ class SliEvent:
     group: str | None = None  # a grouped SLO's group value (before the group_limit fold); None: not grouped
 
 
-Rule = Callable[[LogEvent, list[SliEvent]], None]  # one SLO compiled: appends the SLI event an event stands for
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen, as SliEvent
 class LatencySample:
     sketch: str
     time: float
     value_ms: float
+
+
+Rule = Callable[[LogEvent, list[SliEvent]], None]  # one SLO compiled: appends the SLI event an event stands for
+Sampler = Callable[[LogEvent, list[LatencySample]], None]  # one field sketch compiled: appends its sample
+Item = TypeVar("Item")
+Compiled = TypeVar("Compiled")
+_NUMBER = (int, float)
 
 
 class Classifier:
@@ -54,14 +58,10 @@ class Classifier:
         for sketch in spec.latency:
             if sketch.match is not None:
                 self._index(self._sketches_by_action, sketch.match, sketch)
-        # each action's SLOs compiled once, in dispatch order; an action no SLO names meets the wildcard's only
-        compiled = {id(slo): _rule(slo) for slos in self._by_action.values() for slo in slos}
-        self._rules: dict[str, tuple[Rule, ...]] = {
-            action: tuple(compiled[id(slo)] for slo in dispatch(self._by_action, action))
-            for action in self._by_action
-            if action is not None
-        }
-        self._wildcard_rules = tuple(compiled[id(slo)] for slo in self._by_action.get(None, []))
+        self._rules, self._wildcard_rules = _per_action(self._by_action, _rule)
+        self._samplers, self._wildcard_samplers = _per_action(
+            self._sketches_by_action, lambda sketch: _sampler(sketch, self._sketch_series[sketch.name])
+        )
 
     @staticmethod
     def _index(table: dict, matcher: Matcher, item: object) -> None:
@@ -77,14 +77,8 @@ class Classifier:
 
     def latency_samples(self, event: LogEvent) -> list[LatencySample]:
         samples: list[LatencySample] = []
-        for sketch in self._candidates(self._sketches_by_action, event.action):
-            if sketch.match is None or not sketch.match.matches(event.log):
-                continue
-            value: object = event.log
-            for part in sketch.value_path:
-                value = value.get(part) if isinstance(value, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12:
-                samples.append(LatencySample(self._sketch_series[sketch.name], event.time, float(value)))
+        for sampler in self._samplers.get(event.action, self._wildcard_samplers):
+            sampler(event, samples)
         return samples
 
     def max_matches(self) -> int:
@@ -96,9 +90,35 @@ class Classifier:
             default=0,
         )
 
-    @staticmethod
-    def _candidates(table: dict, action: str) -> list:
-        return dispatch(table, action)
+
+def _per_action(
+    table: Mapping[str | None, list[Item]], compile_one: Callable[[Item], Compiled]
+) -> tuple[dict[str, tuple[Compiled, ...]], tuple[Compiled, ...]]:
+    """Each action's items (a table built by Classifier._index) compiled once, in dispatch order, and the
+    wildcard's alone: what an action that no item names meets."""
+    compiled = {id(item): compile_one(item) for items in table.values() for item in items}
+    by_action = {
+        action: tuple(compiled[id(item)] for item in dispatch(table, action)) for action in table if action is not None
+    }
+    return by_action, tuple(compiled[id(item)] for item in table.get(None, []))
+
+
+def _sampler(sketch: LatencySketch, series: str) -> Sampler:
+    """A field sketch as one closure: a matching event's numeric value at `value_path` in [0, 1e12) is a sample."""
+    assert sketch.match is not None  # only sketches with a matcher are indexed
+    match, path = sketch.match.compiled(), sketch.value_path
+
+    def sample(event: LogEvent, into: list[LatencySample]) -> None:
+        log = event.log
+        if not match(log):
+            return
+        value: object = log
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 <= value < 1e12:
+            into.append(LatencySample(series, event.time, float(value)))
+
+    return sample
 
 
 def _rule(slo: Slo) -> Rule:
