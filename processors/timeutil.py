@@ -25,7 +25,10 @@ def parse_iso8601(text: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # an offset takes it before year 1 or past 9999: no datetime holds it
+        return None
 
 
 def iso8601_epoch(text: object) -> float | None:

@@ -7,7 +7,9 @@ Field paths are compiled once; schema v1 takes a fast path that reads no path at
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -270,7 +272,9 @@ class LineParser:
         for key in self._access.numbers:
             value = metadata.get(key)
             if isinstance(value, str) and value.isdigit():
-                metadata[key] = int(value)
+                # isdigit also holds for digits int() refuses (superscripts), and for 4,300+ of them
+                with contextlib.suppress(ValueError):
+                    metadata[key] = int(value)
         duration = metadata.get(self._access.duration)
         if "duration" not in metadata and isinstance(duration, int | float):
             metadata["duration"] = duration
@@ -314,7 +318,10 @@ class LineParser:
 
 def _fallback(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) / 1000.0
+        try:
+            return float(value) / 1000.0
+        except OverflowError:  # an int beyond any float: as unbelievable a time as an infinite one
+            return math.inf if value > 0 else -math.inf
     return None
 
 

@@ -94,8 +94,12 @@ def _arrival(record: KinesisStreamRecord) -> float | None:
 
 
 def _finite(arrival: Any) -> float | None:
-    if isinstance(arrival, _NUMBER) and not isinstance(arrival, bool) and math.isfinite(arrival):
-        return float(arrival)
+    if isinstance(arrival, _NUMBER) and not isinstance(arrival, bool):
+        try:
+            moment = float(arrival)
+        except OverflowError:  # an int beyond any float
+            return None
+        return moment if math.isfinite(moment) else None
     return None
 
 

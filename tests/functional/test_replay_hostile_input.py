@@ -141,3 +141,13 @@ def test_a_gzipped_events_file_is_replayed_a_line_at_a_time_not_inflated_whole(t
         tracemalloc.stop()
     assert summary["events"] == lines and summary["records"] == lines
     assert peak < (lines << 20) // 8, f"peak {peak / 2**20:.1f} MiB for {lines} MiB inflated"
+
+
+def test_a_json_lines_log_whose_time_no_datetime_holds_is_a_counted_skip_not_a_traceback(tmp_path, capsys) -> None:
+    good = json.loads(log_line("api_request", T0, cid(1), "Api", status=200))
+    lines = [good, {**good, "timestamp": "0001-01-01T00:00:00+01:00"},
+             {**good, "timestamp": "9999-12-31T23:59:59-01:00"}]
+    path = tmp_path / "logs.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["events"] == 1 and summary["skipped"] == {conventions.SKIP_PAYLOAD_SHAPE: 2}

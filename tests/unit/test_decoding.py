@@ -138,3 +138,52 @@ TIMESTAMPS = [
 def test_the_fast_timestamp_parse_gives_the_general_parse_s_exact_epoch_or_none(text: object) -> None:
     parsed = parse_iso8601(text)
     assert iso8601_epoch(text) == (parsed.timestamp() if parsed is not None else None)
+
+
+def _with_cloudwatch_time(message: str, t_ms: object) -> dict:
+    payload = cw_payload([message])
+    payload["logEvents"][0]["timestamp"] = t_ms
+    return kinesis_record(gzip.compress(json.dumps(payload).encode(), mtime=0), 1)
+
+
+def _access_line(status: str) -> str:
+    return json.dumps({"requestId": "r", "requestTime": "01/Oct/2026:00:00:01 +0000", "httpMethod": "GET",
+                       "status": status, "responseLatency": "7"})
+
+
+def _line_at(stamp: str) -> str:
+    return json.dumps({"timestamp": stamp, "correlationId": cid(1), "service": "Api",
+                       "metadata": {"action": "api_request", "status": 200}})
+
+
+def _arriving_at(arrival: object) -> dict:
+    record = kinesis_record(gz(cw_payload([GOOD])), 1)
+    record["kinesis"]["approximateArrivalTimestamp"] = arrival
+    return record
+
+
+# (case, record, its skips, its events' times): what no float or int can hold is bad input, never an exception
+OUT_OF_RANGE = [
+    ("a log time an offset takes before year 1 falls back to the CloudWatch time",
+     kinesis_record(gz(cw_payload([_line_at("0001-01-01T00:00:00+01:00")])), 1), {}, [T0]),
+    ("a log time an offset takes past year 9999 falls back to the CloudWatch time",
+     kinesis_record(gz(cw_payload([_line_at("9999-12-31T23:59:59-01:00")])), 1), {}, [T0]),
+    ("a CloudWatch time too large for a float is a bad timestamp",
+     _with_cloudwatch_time('{"metadata": {"action": "a"}}', 10**400), {conventions.SKIP_BAD_TIMESTAMP: 1}, []),
+    ("a CloudWatch time too small for a float is a bad timestamp",
+     _with_cloudwatch_time('{"metadata": {"action": "a"}}', -(10**400)), {conventions.SKIP_BAD_TIMESTAMP: 1}, []),
+    ("an access log's status in superscript digits stays text",
+     kinesis_record(gz(cw_payload([_access_line("\u00b2")])), 1), {}, [T0 + 1]),
+    ("an access log's status of 5,000 digits stays text",
+     kinesis_record(gz(cw_payload([_access_line("9" * 5000)])), 1), {}, [T0 + 1]),
+    ("an arrival time too large for a float is no arrival", _arriving_at(10**400), {}, [T0]),
+]
+
+
+@pytest.mark.parametrize(("case", "record", "skips", "times"), OUT_OF_RANGE, ids=[c[0] for c in OUT_OF_RANGE])
+def test_numbers_and_times_out_of_every_range_are_counted_never_raised(
+    case: str, record: dict, skips: dict, times: list
+) -> None:
+    decoded = decode_record(record)
+    assert decoded.skips == skips
+    assert [event.time for event in decoded.events] == times
