@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("this table has been rolled up already (by `slo replay` without --ingest-only, an earlier "
                          "`slo backtest` or the evaluator): the backtest needs every partial pending; replay the "
                          "shard files with --ingest-only into a fresh table")
+    if store.has_swept_or_evaluated():
+        raise UsageError("this table has been swept or evaluated already (by a `slo backtest` that stopped midway, "
+                         "or `slo replay` without --ingest-only): a backtest would start from the alert states it "
+                         "left; replay the shard files with --ingest-only into a fresh table")
     started = time.perf_counter()
     partials = store.pending_partials()
     if not partials:

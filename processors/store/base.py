@@ -176,6 +176,11 @@ class Store(ABC):
         """Whether a rollup has ever run here (it folds partials: `pending_partials` no longer holds them)."""
         return False
 
+    def has_swept_or_evaluated(self) -> bool:
+        """Whether an orphan sweep or an alert evaluation has written here (their cursors): what ingest alone,
+        as `slo replay --ingest-only` does, never writes."""
+        return False
+
     def _pending_deltas(self) -> list[PartialDelta]:
         """Partials not yet folded into the rolled items, oldest first (none when commits write rolled items)."""
         return []

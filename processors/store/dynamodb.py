@@ -353,6 +353,16 @@ class DynamoDBStore(Store):
             _raise_mapped(exc, "read the rollup cursor")
         return item is not None
 
+    def has_swept_or_evaluated(self) -> bool:
+        items = self._query(
+            "read the sweep and alert cursors",
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PK},
+            ExpressionAttributeValues={":pk": _s(keys.PK_CURSOR)},
+            ConsistentRead=True,
+        )
+        return any(item[SK]["S"] in (keys.SK_SWEEP, keys.SK_ALERT_SAVE) for item in items)
+
     def watermark(self, now: float) -> float:
         """min over active shards of their newest applied event, minus the lateness allowance (docs/store.md).
 

@@ -103,3 +103,30 @@ def test_ingest_only_and_backtest_are_refused_on_sqlite(tmp_path: Path, capsys) 
     assert main(["backtest", "--db", db]) == 2
     assert "DynamoDB" in capsys.readouterr().err
     assert not Path(db).exists(), "a refused command creates no store"
+
+
+def test_a_backtest_stopped_midway_leaves_a_table_a_second_backtest_refuses(  # type: ignore[no-untyped-def]
+    moto_endpoint, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from processors.sweeping import Sweeper
+
+    random_history(tmp_path / "in", 9, minutes=20)
+    store = table(moto_endpoint)
+    for path in sorted((tmp_path / "in").glob("*.jsonl")):
+        assert main(["replay", str(path), *store, "--ingest-only"]) == 0
+    sweep, calls = Sweeper.sweep, []
+
+    def interrupted(self, now, oldest_applied=None):  # type: ignore[no-untyped-def]
+        calls.append(now)
+        if len(calls) == 5:  # Ctrl-C (or a crash) after 4 minutes were swept and evaluated, before the rollup
+            raise KeyboardInterrupt
+        return sweep(self, now, oldest_applied)
+
+    monkeypatch.setattr(Sweeper, "sweep", interrupted)
+    assert main(["backtest", *store]) == 130
+    monkeypatch.setattr(Sweeper, "sweep", sweep)
+    capsys.readouterr()
+    # a second run would evaluate from the first minute again over the alert states the first left at its 4th
+    assert main(["backtest", *store]) == 2
+    err = capsys.readouterr().err
+    assert "backtest" in err and err.count("\n") == 1
