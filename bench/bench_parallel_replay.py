@@ -4,9 +4,11 @@
     python bench/bench_parallel_replay.py                 # the sample's first 4 hours (the 03:00 incident), 3 rounds
     python bench/bench_parallel_replay.py --hours 8       # the docs' 8-hour sample
 
-Each round replays the same input into two fresh tables on `slo local-dynamodb` (moto, serialized, per-item
+Each round replays the same input into three fresh tables on `slo local-dynamodb` (moto, serialized, per-item
 rollback, running in this process): (a) one `slo replay` of every shard file, (b) one `slo replay FILE
---ingest-only` process per shard file at once, then `slo backtest`. CPU is user + system time of each child
+--ingest-only` process per shard file at once, then `slo backtest`, and (c), for comparison, one plain `slo
+replay FILE` process per shard file at once, as several processes ran before `--ingest-only` (each sweeps,
+rolls up and backtests every minute, its backtest seeing only its own shard). CPU is user + system time of each child
 process (wait4), summed over (b)'s processes; the server's CPU is in neither. Wall for (b) is the workers'
 (concurrent) wall plus the backtest's. Each round also checks that `slo status --json` and `slo alerts --json`
 are byte-identical between (a) and (b). Goal: (b) costs at most 1.25x (a)'s CPU.
@@ -56,7 +58,7 @@ def measured(commands: list[list[str]]) -> tuple[float, float, list[str]]:
 
 def one_round(endpoint: str, files: list[Path]) -> dict[str, float]:
     tables = {}
-    for name in ("one", "split"):
+    for name in ("one", "split", "plain"):
         table = f"bench-{name}-{uuid.uuid4().hex[:8]}"
         subprocess.run(slo("bootstrap", "--endpoint-url", endpoint, "--table", table, "--stream", f"{table}-logs"),
                        check=True, capture_output=True)
@@ -66,8 +68,11 @@ def one_round(endpoint: str, files: list[Path]) -> dict[str, float]:
         [slo("replay", str(path), *tables["split"], "--ingest-only", "--json") for path in files]
     )
     backtest_cpu, backtest_wall, _ = measured([slo("backtest", *tables["split"], "--json")])
+    plain_cpu, plain_wall, _ = measured([slo("replay", str(path), *tables["plain"], "--json") for path in files])
     documents = {}
     for name, store in tables.items():
+        if name == "plain":
+            continue
         _, _, (status,) = measured([slo("status", "--json", *store)])
         _, _, (alerts,) = measured([slo("alerts", "--json", "--since", "2000-01-01T00:00:00Z", *store)])
         documents[name] = (status, alerts)
@@ -77,6 +82,7 @@ def one_round(endpoint: str, files: list[Path]) -> dict[str, float]:
         "one_cpu": one_cpu, "one_wall": one_wall,
         "split_cpu": workers_cpu + backtest_cpu, "split_wall": workers_wall + backtest_wall,
         "backtest_cpu": backtest_cpu, "transitions": documents["one"][1].count('"id"'),
+        "plain_cpu": plain_cpu, "plain_wall": plain_wall,
     }
 
 
@@ -108,6 +114,9 @@ def main() -> None:
     print(f"  {len(files)} x `slo replay --ingest-only` + backtest  CPU {spread([r['split_cpu'] for r in rounds])} s   "
           f"wall {spread([r['split_wall'] for r in rounds])} s   (backtest CPU "
           f"{spread([r['backtest_cpu'] for r in rounds])} s)")
+    print(f"  {len(files)} x plain `slo replay FILE` (before)   CPU {spread([r['plain_cpu'] for r in rounds])} s   "
+          f"wall {spread([r['plain_wall'] for r in rounds])} s   CPU ratio plain / one "
+          f"{spread([r['plain_cpu'] / r['one_cpu'] for r in rounds])}x")
     print(f"  CPU ratio split / one                    {spread(ratios)}x   goal <= {GOAL}x: "
           f"{'met' if max(ratios) <= GOAL else 'not met'} (every round)")
     print(f"  status and alerts byte-identical in every round ({int(rounds[0]['transitions'])} alert transitions)")
