@@ -68,6 +68,7 @@ GAUGE_OPEN_UNITS = "open_units"
 MTTR_SOURCE = "alert_log"
 LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "message"}
 COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
+_SCALAR_VALUES = (str, int, float, bool, type(None))  # what an `in` / `not_in` list may hold
 MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
 MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows, tiers, max_runtime
 LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
@@ -676,6 +677,10 @@ class _Reader:
                 op, value = next(iter(expected.items()))
                 if op in {"in", "not_in"} and not isinstance(value, list):
                     raise self.fail(f"{op} takes a list", node, name, f"{field}.{name}")
+                if op in {"in", "not_in"} and not all(isinstance(v, _SCALAR_VALUES) for v in value):
+                    # matchers compare logged scalars, and an action's values index the dispatch (hashed)
+                    raise self.fail(f"{op} takes a list of strings, numbers, booleans or nulls", node, name,
+                                    f"{field}.{name}")
                 if op in {"lt", "le", "gt", "ge"} and not _is_number(value):
                     raise self.fail(f"{op} takes a number", node, name, f"{field}.{name}")
                 conditions.append(Condition(path, cast(Comparison, op), value))

@@ -54,6 +54,12 @@ REFUSED = [
     ("a burn-rate tier over 401 days is refused",
      HEAD + "    alerting:\n      tiers:\n        - {severity: page, long: 401d, short: 1h, factor: 2}\n" + SLI,
      "longer than 400d", None),
+    ("a list among an in condition's values is refused",
+     HEAD + SLI.replace("{action: api_request}", "{action: {in: [api_request, [1, 2]]}}"),
+     "match.action: in takes a list of strings, numbers, booleans or nulls", 8),
+    ("a mapping among a not_in condition's values is refused",
+     HEAD + SLI.replace("{status: {lt: 500}}", "{status: {not_in: [500, {a: 1}]}}"),
+     "good.status: not_in takes a list of strings, numbers, booleans or nulls", 9),
     ("deeply nested flow YAML is refused", HEAD + "    description: " + "[" * 5000 + "]" * 5000 + "\n" + SLI,
      "", None),
 ]
