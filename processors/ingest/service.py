@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import gc
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -116,6 +117,10 @@ class Ingestor:
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
         self.vocabulary = frozenset(spec.vocabulary)
         self._arrival: float | None = None
+        # the oldest opening time of a unit this ingestor opened since take_oldest_opened() last asked: its opening
+        # milestone can be older than any event applied since (a spec that resolves units differently opens an
+        # old one again), and a replay's sweep must read from there
+        self._oldest_opened = math.inf
 
     def apply_batch(
         self, stream: str, shard: str, records: Sequence[DecodedRecord], arrival: float | None = None
@@ -125,6 +130,12 @@ class Ingestor:
         self._arrival = arrival
         with _collector_paused():
             return self._apply_batch(stream, shard, records)
+
+    def take_oldest_opened(self) -> float:
+        """The oldest opening time (epoch seconds) of the units this ingestor opened since the previous call, in
+        commits that landed or not (math.inf: none); the next call starts afresh."""
+        oldest, self._oldest_opened = self._oldest_opened, math.inf
+        return oldest
 
     def _apply_batch(self, stream: str, shard: str, records: Sequence[DecodedRecord]) -> BatchReport:
         poisoned: set[Position] = set()
@@ -334,6 +345,8 @@ class Ingestor:
             delta = int(is_open(head)) - int(was_open)
             if delta:
                 chunk.gauge(conventions.OPEN_UNITS_GAUGE, delta)
+                if delta > 0 and head.open_since_ms is not None and head.open_since_ms / 1000 < self._oldest_opened:
+                    self._oldest_opened = head.open_since_ms / 1000
             if stitched.sli_events or stitched.latency_samples or delta:
                 chunk.decisions.add(cid)
         if stitched.sli_events:

@@ -89,8 +89,9 @@ class Replayer:
         self.random = random.Random(0)  # jitter only: a fixed seed keeps replays reproducible
         self.sleep: Callable[[float], None] = time.sleep
         self._last_minute: int | None = None
-        # the oldest event time this replay applied since its last sweep, where the next sweep re-reads from
-        # (units older than the sweep cursor can only be new ones); None before its first sweep, which cannot
+        # the oldest event time this replay applied since its last sweep, or the oldest start of a unit it opened
+        # if older, where the next sweep re-reads from (units older than the sweep cursor can only be ones it
+        # opened); None before its first sweep, which cannot
         # know what other writers wrote since the cursor moved
         self._oldest_applied: float | None = None
 
@@ -151,8 +152,9 @@ class Replayer:
                 self.sleep(self.random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
         else:
             self.report.failed_batches += 1
+        opened = self.ingestor.take_oldest_opened()  # a unit opened again keeps its old opening time
         if self._oldest_applied is not None:
-            self._oldest_applied = min(self._oldest_applied, _oldest_event(batch))
+            self._oldest_applied = min(self._oldest_applied, _oldest_event(batch), opened)
         applied.records = len(batch.records)
         applied.records_already_applied = already_applied or 0
         self.report.add(applied)

@@ -281,10 +281,10 @@ class Store(ABC):
     def open_units(self, opened_before: float, oldest_applied: float | None = None) -> list[str]:
         """Correlation IDs of units of work that opened before `opened_before` and have not resolved, oldest first
         (ties by ID). Both adapters look back the same way: from the hour `trace_ttl_days` before it, as far as
-        trace heads live. `oldest_applied` is the oldest event time the caller applied since its previous call
-        (math.inf: none); None when it cannot know (the scheduled sweeper). An adapter that reads from a cursor
-        (DynamoDB) re-reads from there, or else from its late-arrival allowance: a unit that opened before the
-        cursor can only have been written since."""
+        trace heads live. `oldest_applied` is the oldest event time the caller applied since its previous call, or
+        the oldest start of a unit it opened if older (math.inf: none); None when it cannot know (the scheduled
+        sweeper). An adapter that reads from a cursor (DynamoDB) re-reads from there, or else from its
+        late-arrival allowance: a unit that opened before the cursor can only have been written since."""
         applied_ms = None if oldest_applied is None else int(max(min(oldest_applied, opened_before), 0) * 1000)
         return self._open_units(int(opened_before * 1000), applied_ms)
 

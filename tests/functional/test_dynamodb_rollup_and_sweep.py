@@ -109,3 +109,33 @@ def test_a_unit_that_opens_late_but_within_the_allowance_is_still_swept(dynamodb
     sweep_reads(dynamodb_store, T0 + 30 * 3600)  # the cursor moves to the current hour: nothing is open
     dynamodb_store.commit(Commit(heads=open_head(2, (HOUR0 + 10 * 3600) * 1000)))  # arrives 20 h late
     assert sweep_reads(dynamodb_store, T0 + 30 * 3600 + 60)[0] == [cid(2)]
+
+
+def test_a_unit_a_new_spec_opens_again_after_it_was_due_is_swept_as_sqlite_sweeps_it(  # type: ignore[no-untyped-def]
+    dynamodb_store: DynamoDBStore, sqlite_store, spec
+) -> None:
+    """A replay into a store written under a spec with no resolution SLO: a unit's later event opens it (the new
+    spec resolves units) with the time of its old opening milestone, below the sweep cursor. The sweep reads
+    from where that unit opened, not only from the events the replay applied."""
+    import dataclasses
+
+    from processors.decoding import decode_record
+    from processors.replay import Replayer, ShardBatch
+    from tests.builders import cw_payload, gz, kinesis_record, log_line
+
+    without = dataclasses.replace(spec, slos=tuple(slo for slo in spec.slos if slo.kind != "resolution"))
+    old, start = cid(1), HOUR0 + 600  # the unit opens at 00:10
+
+    def batch(sequence: int, at: float, correlation_id: str, action: str) -> ShardBatch:
+        record = kinesis_record(gz(cw_payload([log_line(action, at, correlation_id, "Runner")], t_ms=int(at * 1000))),
+                                sequence, arrival=at)
+        return ShardBatch("s", "shardId-0", [decode_record(record)], order_time=at)
+
+    swept = []
+    for store in (sqlite_store, dynamodb_store):
+        Replayer(store, without).run([batch(1, start, old, "runner_started")])
+        later = start + 7 * 3600  # past max_runtime (6 h)
+        batches = [batch(2 + n, later + 60 * n, cid(10 + n), "api_request") for n in range(3)]
+        batches.insert(2, batch(9, later + 90, old, "cache_hit"))  # after the replay's first sweep
+        swept.append(Replayer(store, spec).run(batches).orphans_swept)
+    assert swept == [1, 1]
