@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
+from processors.store.exceptions import StoreError
 from processors.store.keys import FIND_TRACES_END_MS, PartialDelta, PendingPartial
 from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport, StoreStats
 from processors.timeutil import floor_to, transition_epoch
@@ -72,6 +73,7 @@ class Store(ABC):
         """Apply `commit` atomically: all of it or none. Raises CommitConflictError if anything it read moved."""
         if commit.is_empty() and commit.checkpoint is None:
             return
+        _refuse_unencodable_text(commit)
         self._note_revisions(commit)
         merged: dict[DigestKey, tuple[bytes, int]] = {}
         cache = self._digest_cache
@@ -436,3 +438,18 @@ def transition_time(transition: Mapping[str, Any], default: int) -> int:
     """A transition's time in epoch seconds (timeutil.transition_epoch), or `default` without one."""
     at = transition_epoch(transition)
     return default if at is None else at
+
+
+def _refuse_unencodable_text(commit: Commit) -> None:
+    """Refuse for good (StoreError: the ingestor skips the event as processing_error) a commit whose text, stored
+    as it is, no store can encode: a lone surrogate, which JSON may escape (`"\\ud800"`) and json.loads keeps, in
+    a trace head's workflow or repository or in a group value (a counter's field). SQLite raised
+    UnicodeEncodeError, which failed the whole batch; DynamoDB's answer is no better."""
+    texts = [text for write in commit.heads.values() for text in (write.head.workflow_id, write.head.repository)
+             if text is not None and not text.isascii()]
+    texts += [name for fields in commit.counters.values() for name in fields if not name.isascii()]
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise StoreError(f"text that is not valid Unicode (a lone surrogate): {text[:40]!r}") from exc

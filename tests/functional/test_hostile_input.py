@@ -218,3 +218,17 @@ def test_a_record_without_a_sequence_number_is_counted_once_across_redeliveries(
     hostile = {**neighbour(2), "kinesis": {**neighbour(2)["kinesis"], "sequenceNumber": "x"}}
     counted = [run(store, spec, monkeypatch, capsys, hostile, lambda_context)[1] for _ in range(3)]
     assert [c.get(conventions.SKIP_NO_SEQUENCE, 0) for c in counted] == [1.0, 0, 0]
+
+
+@pytest.mark.parametrize("field", ["workflowId", "repository"])
+def test_a_lone_surrogate_where_the_store_keeps_text_skips_its_event_as_processing_error(
+    store, spec, monkeypatch, capsys, lambda_context, field: str
+) -> None:
+    """JSON may escape a lone surrogate (`"\\ud800"`), which json.loads keeps and neither SQLite nor boto3 can
+    encode: the commit raised UnicodeEncodeError, which failed the whole batch, and Lambda retried it forever."""
+    lines = [api_line(20), api_line(21, HOSTILE_CID, **{field: "\ud800"}), api_line(22)]
+    hostile = kinesis_record(gz(cw_payload(lines)), 2)
+    response, skipped = run(store, spec, monkeypatch, capsys, hostile, lambda_context)
+    assert response == {"batchItemFailures": []}
+    assert skipped == {conventions.SKIP_PROCESSING_ERROR: 1.0}
+    assert api_counts(store) == (4, 4)
