@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # stored text may hold a lone surrogate (JSON can escape one): print
+        reconfigure = getattr(stream, "reconfigure", None)  # it as \udXXX rather than fail on it
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)

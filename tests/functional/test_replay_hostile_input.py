@@ -151,3 +151,18 @@ def test_a_json_lines_log_whose_time_no_datetime_holds_is_a_counted_skip_not_a_t
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
     assert summary["events"] == 1 and summary["skipped"] == {conventions.SKIP_PAYLOAD_SHAPE: 2}
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]], ids=["waterfall", "json"])
+def test_a_stored_lone_surrogate_prints_escaped_instead_of_a_traceback(tmp_path, capsys, flags) -> None:
+    """JSON may escape a lone surrogate, and json.loads keeps it in a service or a metadata string: the trace
+    holds it, and printing it raised UnicodeEncodeError."""
+    line = json.loads(log_line("api_request", T0, cid(1), "Api", status=500, path="/x", error="boom"))
+    line["service"], line["metadata"]["path"], line["metadata"]["error"] = "Api\ud800", "/x\udfff", "boom\ud800"
+    path = tmp_path / "logs.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    db = str(tmp_path / "slo.db")
+    assert replay_json(capsys, str(path), "--db", db)["events"] == 1
+    assert main(["trace", cid(1), "--db", db, *flags]) == 0
+    out = capsys.readouterr().out
+    assert "\\ud800" in out
