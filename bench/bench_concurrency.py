@@ -163,6 +163,9 @@ def main() -> int:
             f"| {row['cpu_s'] / one:.2f}× | {row['evaluator_reads']} (+ {row['rollup_reads']}) "
             f"| {before[0] + ' / ' + str(before[1]) + ' / ' + format(before[2], '.2f') + '×' if before else '-'} |"
         )
+    print("CPU and work behind each row: " + "; ".join(
+        f"N={row['shards']}: {row['cpu_s']:.2f} s CPU, {row['transactions']} transactions ({row['committed']} "
+        f"committed), {row['wall_s']:.1f} s wall" for row in rows))
     print(f"evaluator reads at 64 shards: {reads_64[1]} (+ {reads_64[0]} rollup); SQLite baseline, same data: "
           f"{sqlite_reads}; goal ≤ 2 × 47 = 94")
     for row in heads:
