@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from processors.handlers import ingest
 from processors.ingest import Ingestor
-from processors.store import DynamoDBStore, dynamodb_client
+from processors.store import DynamoDBStore, dynamodb_client, keys
 from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line, series
 from tests.conftest import create_table
@@ -87,6 +87,45 @@ def test_a_throttled_commit_reports_the_batch_for_retry_and_the_retry_applies_it
     assert api_counts(store) == (0, 0)
     assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
     assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}  # a duplicate delivery
+    assert api_counts(store) == (3, 3)
+
+
+class TimeoutAfterCommitOnce:
+    """Models what moto never does: the server applies the first TransactWriteItems that advances a checkpoint,
+    and its response is lost (a read timeout), so the caller cannot tell whether it landed."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.timed_out = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        response = self.client.transact_write_items(**kwargs)
+        advances = any(action.get("Put", {}).get("Item", {}).get("PK", {}).get("S") == keys.PK_CHECKPOINT
+                       for action in kwargs["TransactItems"])
+        if advances and not self.timed_out:
+            from botocore.exceptions import ReadTimeoutError
+
+            self.timed_out = True
+            raise ReadTimeoutError(endpoint_url="http://dynamodb")
+        return response
+
+
+def test_events_of_a_commit_whose_response_was_lost_are_counted_once_in_the_metrics(
+    monkeypatch, moto_endpoint, table, spec, lambda_context, capsys
+):
+    import json
+
+    store = use_store(monkeypatch, TimeoutAfterCommitOnce(dynamodb_client(moto_endpoint)), table, spec)
+    event = kinesis_event([api_record(1, 10), api_record(2, 11), api_record(3, 12)])
+    capsys.readouterr()
+    assert ingest.lambda_handler(event, lambda_context)["batchItemFailures"], "the outcome was unknown: retried"
+    assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    processed = [d["EventsProcessed"] for d in documents if "EventsProcessed" in d]
+    assert sum(v[0] if isinstance(v, list) else v for v in processed) == 3  # not 0: the retry skips them
     assert api_counts(store) == (3, 3)
 
 
