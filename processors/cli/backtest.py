@@ -36,14 +36,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("slo backtest reads the partials that `slo replay --ingest-only` writes into a DynamoDB "
                          "table (--store dynamodb); on SQLite, replay every file in one `slo replay`")
     store = open_store(args)
-    if store.has_rolled_up():
-        raise UsageError("this table has been rolled up already (by `slo replay` without --ingest-only, an earlier "
-                         "`slo backtest` or the evaluator): the backtest needs every partial pending; replay the "
-                         "shard files with --ingest-only into a fresh table")
-    if store.has_swept_or_evaluated():
-        raise UsageError("this table has been swept or evaluated already (by a `slo backtest` that stopped midway, "
-                         "or `slo replay` without --ingest-only): a backtest would start from the alert states it "
-                         "left; replay the shard files with --ingest-only into a fresh table")
+    done = [work for work in ("rolled up", "swept", "evaluated") if work in store.scheduled_work_done()]
+    if done:
+        said = done[0] if len(done) == 1 else ", ".join(done[:-1]) + " and " + done[-1]
+        raise UsageError(f"this table has been {said} already (by `slo replay` without "
+                         "--ingest-only, an earlier `slo backtest`, perhaps stopped midway, or the evaluator): the "
+                         "backtest needs every partial pending and no alert state yet; replay the shard files with "
+                         "--ingest-only into a fresh table")
     started = time.perf_counter()
     partials = store.pending_partials()
     if not partials:

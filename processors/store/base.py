@@ -174,14 +174,10 @@ class Store(ABC):
         """Every partial not yet rolled up, in write order (none where commits write the rolled items)."""
         return []
 
-    def has_rolled_up(self) -> bool:
-        """Whether a rollup has ever run here (it folds partials: `pending_partials` no longer holds them)."""
-        return False
-
-    def has_swept_or_evaluated(self) -> bool:
-        """Whether an orphan sweep or an alert evaluation has written here (their cursors): what ingest alone,
-        as `slo replay --ingest-only` does, never writes."""
-        return False
+    def scheduled_work_done(self) -> set[str]:
+        """What the schedule has done here, of "rolled up", "swept" and "evaluated", as their cursors say: what
+        ingest alone, as `slo replay --ingest-only` does, never writes (none where nothing keeps such cursors)."""
+        return set()
 
     def _pending_deltas(self) -> list[PartialDelta]:
         """Partials not yet folded into the rolled items, oldest first (none when commits write rolled items)."""

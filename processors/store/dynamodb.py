@@ -198,14 +198,17 @@ class DynamoDBStore(Store):
         return self._checkpoint_from(item) if item else None
 
     def _list_checkpoints(self) -> list[Checkpoint]:
-        items = self._query(
-            "list checkpoints",
+        return [self._checkpoint_from(item) for item in self._partition("list checkpoints", keys.PK_CHECKPOINT)]
+
+    def _partition(self, what: str, pk: str) -> list[dict[str, Any]]:
+        """Every item of one partition, read consistently."""
+        return self._query(
+            what,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues={":pk": _s(keys.PK_CHECKPOINT)},
+            ExpressionAttributeValues={":pk": _s(pk)},
             ConsistentRead=True,
         )
-        return [self._checkpoint_from(item) for item in items]
 
     def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]:
         wanted = [_key(keys.trace_pk(cid), keys.SK_TRACE_HEAD) for cid in correlation_ids]
@@ -344,24 +347,12 @@ class DynamoDBStore(Store):
             for p in self._pending()
         ]
 
-    def has_rolled_up(self) -> bool:
-        key = _key(keys.PK_CURSOR, keys.SK_ROLLUP)
-        self.stats.read_requests += 1
-        try:
-            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        except ClientError as exc:
-            _raise_mapped(exc, "read the rollup cursor")
-        return item is not None
-
-    def has_swept_or_evaluated(self) -> bool:
-        items = self._query(
-            "read the sweep and alert cursors",
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues={":pk": _s(keys.PK_CURSOR)},
-            ConsistentRead=True,
-        )
-        return any(item[SK]["S"] in (keys.SK_SWEEP, keys.SK_ALERT_SAVE) for item in items)
+    def scheduled_work_done(self) -> set[str]:
+        """One Query of the CURSOR partition: the rollup lease (kept once released), the sweep cursor and the
+        alert-save control item each say that part of the schedule has run."""
+        done = {keys.SK_ROLLUP: "rolled up", keys.SK_SWEEP: "swept", keys.SK_ALERT_SAVE: "evaluated"}
+        return {done[item[SK]["S"]] for item in self._partition("read the cursors", keys.PK_CURSOR)
+                if item[SK]["S"] in done}
 
     def watermark(self, now: float) -> float:
         """min over active shards of their newest applied event, minus the lateness allowance (docs/store.md).
@@ -561,7 +552,7 @@ class DynamoDBStore(Store):
     def _release_lease(self) -> None:
         self.stats.write_requests += 1
         with contextlib.suppress(ClientError):  # expired and taken over, or already gone: not ours either way
-            self.client.update_item(  # kept, expired: it also says a rollup has run here (`has_rolled_up`)
+            self.client.update_item(  # kept, expired: it also says a rollup has run (`scheduled_work_done`)
                 TableName=self.table,
                 Key=_key(keys.PK_CURSOR, keys.SK_ROLLUP),
                 UpdateExpression="SET #until = :zero",
@@ -732,13 +723,7 @@ class DynamoDBStore(Store):
 
     def _stored_alert_states(self) -> dict[str, tuple[str, int]]:
         """The state items as stored: sort key -> (JSON document, evaluation time)."""
-        items = self._query(
-            "alert states",
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PK},
-            ExpressionAttributeValues={":pk": _s(keys.PK_ALERT_STATE)},
-            ConsistentRead=True,
-        )
+        items = self._partition("alert states", keys.PK_ALERT_STATE)
         return {item[SK]["S"]: (item["doc"]["S"], int(item["at"]["N"])) for item in items}
 
     def _read_with_staged(self, read: Callable[[], _T]) -> tuple[_T, keys.StagedAlertSave | None]:

@@ -78,7 +78,7 @@ def test_a_second_backtest_is_refused_and_changes_nothing(moto_endpoint, tmp_pat
     before = outputs(store, capsys)
     assert main(["backtest", *store]) == 2
     err = capsys.readouterr().err
-    assert "rolled up already" in err and err.count("\n") == 1
+    assert "has been rolled up, swept and evaluated already" in err and err.count("\n") == 1
     assert outputs(store, capsys) == before
 
 
@@ -87,7 +87,7 @@ def test_a_backtest_after_an_ordinary_replay_is_refused(moto_endpoint, tmp_path:
     store = table(moto_endpoint)
     assert main(["replay", str(tmp_path / "in"), *store]) == 0  # it rolled up at each minute
     assert main(["backtest", *store]) == 2
-    assert "rolled up already" in capsys.readouterr().err
+    assert "rolled up" in capsys.readouterr().err
 
 
 def test_a_backtest_of_an_empty_table_says_what_to_run_first(moto_endpoint, capsys) -> None:  # type: ignore[no-untyped-def]
