@@ -187,3 +187,39 @@ def test_numbers_and_times_out_of_every_range_are_counted_never_raised(
     decoded = decode_record(record)
     assert decoded.skips == skips
     assert [event.time for event in decoded.events] == times
+
+
+BIG = 18446744073709551616  # 2**64: orjson reads it as the float 1.8446744073709552e+19
+SMALL = -9223372036854775809  # -2**63 - 1: a float to orjson too
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["gzip payload", "plain payload"])
+def test_integers_beyond_64_bits_in_a_message_s_metadata_decode_and_are_stored_as_the_exact_ints(
+    compressed: bool, spec, sqlite_store  # type: ignore[no-untyped-def]
+) -> None:
+    from processors.ingest import Ingestor
+
+    message = log_line("api_request", T0, cid(1), "Api", status=200, bytes=BIG, attempt=SMALL, runId=10**30)
+    payload = cw_payload([message])
+    data = gz(payload) if compressed else json.dumps(payload).encode()
+    decoded = decode_record(kinesis_record(data, 1))
+    assert decoded.skips == {}
+    metadata = decoded.events[0].metadata
+    assert [(metadata[k], type(metadata[k])) for k in ("bytes", "attempt", "runId")] == [
+        (BIG, int), (SMALL, int), (10**30, int)]
+    Ingestor(sqlite_store, spec).apply_batch("stream", "shardId-0", [decoded])
+    stored = sqlite_store.heads([cid(1)])[cid(1)].events[0].metadata
+    assert [(stored[k], type(stored[k])) for k in ("bytes", "attempt", "runId")] == [
+        (BIG, int), (SMALL, int), (10**30, int)]
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": 18446744073709551616}', '{"a": -9223372036854775809}', '[1, 18446744073709551615, 2]',
+    '{"a":\n\t-18446744073709551616}', "18446744073709551616", ' {"a": [123456789012345678901234567890]}',
+    '{"a": "18446744073709551616", "b": 1}', '{"a": 1234567890123456789.5}', '{"a": 1e400, "b": NaN}',
+])
+def test_loads_returns_what_json_loads_returns(text: str) -> None:
+    from processors.decoding.formats import loads
+
+    for data in (text, text.encode()):
+        assert repr(loads(data)) == repr(json.loads(text))
