@@ -18,7 +18,7 @@ from aws_kinesis_agg.deaggregator import iter_deaggregate_records
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from processors import conventions
-from processors.decoding.formats import DEFAULT_PARSER, LineParser, loads
+from processors.decoding.formats import DEFAULT_PARSER, LineParser, loads_envelope
 from processors.decoding.types import DEFAULT_LIMITS, DecodedRecord, DecodeLimits, LogEvent, Position
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -153,7 +153,7 @@ def decode_payload(
         into.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1
         return
     try:
-        payload = loads(data)
+        payload = loads_envelope(data)
     except (ValueError, RecursionError):
         into.skips[conventions.SKIP_PAYLOAD_NOT_JSON] += 1
         return
