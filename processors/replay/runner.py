@@ -194,8 +194,9 @@ def _oldest_event(batch: ShardBatch) -> float:
 
 
 def _arrival(partial: PendingPartial) -> float:
-    """When its batch arrived; for a writer that did not say (the sweep), its newest event's minute."""
-    return partial.delta.arrival if partial.delta.arrival is not None else partial.newest_ms / 1000
+    """When its batch arrived; 0 for a batch without an arrival time, which one replay applies first (the
+    k-way merge sorts it first) without moving its clock."""
+    return partial.delta.arrival if partial.delta.arrival is not None else 0.0
 
 
 def _arrival_order(partial: PendingPartial) -> tuple[float, str, int]:

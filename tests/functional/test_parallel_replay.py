@@ -69,6 +69,23 @@ def test_per_shard_workers_and_a_backtest_equal_one_replay(  # type: ignore[no-u
     assert outputs(split, capsys) == (status, alerts)
 
 
+def test_batches_without_an_arrival_time_are_applied_first_by_both(moto_endpoint, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    random_history(tmp_path / "in", 4, 30)
+    shard = tmp_path / "in" / "shardId-000000000001.jsonl"
+    events = [json.loads(line) for line in shard.read_text().splitlines()]
+    for event in events:
+        for record in event["Records"]:
+            del record["kinesis"]["approximateArrivalTimestamp"]
+    shard.write_text("".join(json.dumps(event) + "\n" for event in events))
+    one = table(moto_endpoint)
+    assert main(["replay", str(tmp_path / "in"), *one]) == 0
+    split = table(moto_endpoint)
+    for path in sorted((tmp_path / "in").glob("*.jsonl")):
+        assert main(["replay", str(path), *split, "--ingest-only"]) == 0
+    assert main(["backtest", *split]) == 0
+    assert outputs(split, capsys) == outputs(one, capsys)
+
+
 def test_a_second_backtest_is_refused_and_changes_nothing(moto_endpoint, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     random_history(tmp_path / "in", 6, minutes=20)
     store = table(moto_endpoint)
