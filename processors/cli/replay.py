@@ -104,7 +104,9 @@ def minute_hooks(store, spec, fresh: bool | None = None):
     know what was there before). `fresh` overrides the check (`slo backtest` feeds the view every partial)."""
     from processors.replay.backtest import backtest_hook
 
-    if not (fresh if fresh is not None else not store.checkpoints()):
+    if fresh is None:
+        fresh = not store.checkpoints()
+    if not fresh:
         return [backtest_hook(store, spec)], None
     from processors.replay.window_view import WindowView
 

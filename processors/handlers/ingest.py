@@ -82,15 +82,12 @@ def decode_batch(records: list[KinesisStreamRecord]) -> list[DecodedRecord]:
 
 
 def landed(report: BatchReport, stream: str, shard: str) -> bool:
-    """Whether the commit whose response was lost (a timeout) landed after all: the checkpoint says. Its events
-    count in this invocation's metrics, since the retry skips them as already applied."""
-    if report.unconfirmed is None or report.unconfirmed_until is None:
-        return False
+    """Ingestor.landed, for metrics only: a store error reading the checkpoint counts as not landed (the retry is
+    reported either way). The commit's events then count in this invocation, since the retry skips them."""
     try:
-        checkpoint = ingestor().store.checkpoint(stream, shard)
+        return ingestor().landed(report, stream, shard)
     except StoreError:
-        return False  # metrics only: the retry is reported either way
-    return checkpoint is not None and checkpoint.position >= report.unconfirmed_until
+        return False
 
 
 def batch_response(records: list[KinesisStreamRecord], failed_from: int | None) -> BatchResponse:

@@ -131,6 +131,14 @@ class Ingestor:
         with _collector_paused():
             return self._apply_batch(stream, shard, records)
 
+    def landed(self, report: BatchReport, stream: str, shard: str) -> bool:
+        """Whether the commit whose response `report` lost (a timeout, `unconfirmed`) landed after all: the
+        checkpoint says. Its counts then belong to this batch, since a retry skips its records as applied."""
+        if report.unconfirmed is None or report.unconfirmed_until is None:
+            return False
+        checkpoint = self.store.checkpoint(stream, shard)
+        return checkpoint is not None and checkpoint.position >= report.unconfirmed_until
+
     def take_oldest_opened(self) -> float:
         """The oldest opening time (epoch seconds) of the units this ingestor opened since the previous call, in
         commits that landed or not (math.inf: none); the next call starts afresh."""

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from processors import conventions
-from processors.decoding.types import Position
 from processors.ingest import BatchReport, Ingestor
 from processors.replay.sources import ShardBatch
 from processors.spec.model import Spec
@@ -91,8 +90,7 @@ class Replayer:
         self._last_minute: int | None = None
         # the oldest event time this replay applied since its last sweep, or the oldest start of a unit it opened
         # if older, where the next sweep re-reads from (units older than the sweep cursor can only be ones it
-        # opened); None before its first sweep, which cannot
-        # know what other writers wrote since the cursor moved
+        # opened); None before its first sweep, which cannot know what other writers wrote since the cursor moved
         self._oldest_applied: float | None = None
 
     def run(
@@ -144,7 +142,7 @@ class Replayer:
             applied.merge(report)
             if report.failed_from_sequence is None:
                 break
-            if report.unconfirmed is not None and self._landed(batch, report.unconfirmed_until):
+            if report.unconfirmed is not None and self.ingestor.landed(report, batch.stream, batch.shard):
                 applied.merge(report.unconfirmed)  # the commit landed, its response was lost: count it now
             kind = report.error_kind or "transient"
             setattr(self.report, f"{kind}_retries", getattr(self.report, f"{kind}_retries") + 1)
@@ -158,10 +156,6 @@ class Replayer:
         applied.records = len(batch.records)
         applied.records_already_applied = already_applied or 0
         self.report.add(applied)
-
-    def _landed(self, batch: ShardBatch, until: Position | None) -> bool:
-        checkpoint = self.ingestor.store.checkpoint(batch.stream, batch.shard)
-        return until is not None and checkpoint is not None and checkpoint.position >= until
 
     def advance_to(self, moment: float) -> None:
         """Run the minute hooks for every minute boundary up to `moment`."""

@@ -342,8 +342,7 @@ class DynamoDBStore(Store):
     def pending_partials(self) -> list[keys.PendingPartial]:
         self._pending_cache = None
         return [
-            keys.PendingPartial(p.pk, keys.pending_newest_ms(p.index_key),
-                                keys.pending_written_ns(p.index_key), p.delta)
+            keys.PendingPartial(p.pk, keys.pending_written_ns(p.index_key), p.delta)
             for p in self._pending()
         ]
 

@@ -370,11 +370,10 @@ class PartialDelta:
 
 @dataclass(frozen=True)
 class PendingPartial:
-    """A partial not yet rolled up: its writer (a shard's partition), its place in the pending index (newest
-    event, write time) and what it adds (with when its batch arrived, when the writer said)."""
+    """A partial not yet rolled up: its writer (a shard's partition), when it was written, and what it adds (with
+    when its batch arrived, when the writer said)."""
 
     writer: str
-    newest_ms: int
     written_ns: int
     delta: PartialDelta
 
