@@ -37,7 +37,7 @@ def stream_of(record: KinesisStreamRecord) -> str:
 
 def sequence_of(record: KinesisStreamRecord) -> int | None:
     try:
-        return int(record.kinesis.sequence_number)
+        return _sequence(record.kinesis.sequence_number)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -79,10 +79,12 @@ def decode_record(
 
 
 def _sequence(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """Kinesis' sequence number: decimal digits, `0|[1-9][0-9]{0,128}` (its API's pattern), or a non-negative
+    int; anything else (a sign, spaces, `1_000`, other scripts' digits, a float or bool) is no sequence."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    shaped = type(value) is str and 0 < len(value) <= 129 and value.isascii() and value.isdigit()
+    return int(value) if shaped and (value[0] != "0" or value == "0") else None
 
 
 def _arrival(record: KinesisStreamRecord) -> float | None:

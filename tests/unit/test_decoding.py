@@ -118,11 +118,27 @@ def test_lines_without_a_usable_correlation_id_are_events_without_one(case: str,
     assert decoded.notes == {note: 1}
 
 
-def test_a_record_without_a_sequence_number_is_a_counted_skip() -> None:
+NOT_SEQUENCES = ["not-a-number", "", " 12", "12 ", "+12", "-12", "1_000", "\u0661\u0662", "012", "1" * 130,
+                 12.0, -1, True, None, ["12"]]
+
+
+@pytest.mark.parametrize("sequence", NOT_SEQUENCES, ids=repr)
+def test_a_record_without_a_kinesis_shaped_sequence_number_is_a_counted_skip(sequence: object) -> None:
     record = kinesis_record(gz(cw_payload([GOOD])), 1)
-    record["kinesis"]["sequenceNumber"] = "not-a-number"
+    record["kinesis"]["sequenceNumber"] = sequence
     decoded = decode_record(record)
     assert decoded.events == [] and decoded.skips == {conventions.SKIP_NO_SEQUENCE: 1}
+
+
+KINESIS_SEQUENCES = ["0", "7", "49590338271490256608559692538361571095921575989136588898", "9" * 129, 7]
+
+
+@pytest.mark.parametrize("sequence", KINESIS_SEQUENCES)
+def test_a_kinesis_shaped_sequence_number_is_the_record_s_position(sequence: object) -> None:
+    record = kinesis_record(gz(cw_payload([GOOD])), 1)
+    record["kinesis"]["sequenceNumber"] = sequence
+    decoded = decode_record(record)
+    assert decoded.sequence == int(str(sequence)) and len(decoded.events) == 1 and decoded.skips == {}
 
 
 TIMESTAMPS = [
