@@ -128,6 +128,7 @@ STAGES = (
     ("sli", "decode + classify + aggregate"),
     ("full", "full ingest (stitch, sketches, commits; store discarded)"),
     ("sqlite", "full ingest into SQLite"),
+    ("bound", "bound: decode + classify + aggregate + redact + one SQLite row per trace, nothing else"),
 )
 
 
