@@ -22,9 +22,11 @@ venv: $(STAMP)
 events: $(STAMP)
 	$(BIN)/python events/generate.py --out events --days 4
 
+# Replays the generated traffic (events/stream/), not events/sample-kinesis-event.json: that one is the
+# hand-written event for `sam local invoke` (two milestones of a webhook outside the generated traffic).
 demo: events
 	rm -f $(DB)
-	$(BIN)/slo replay events/ --db $(DB)
+	$(BIN)/slo replay events/stream/ --db $(DB)
 	@echo; echo "== slo status at the end of the 4 days (the line under the time says how much of each SLO window they cover) =="
 	$(BIN)/slo status --db $(DB)
 	@echo; echo "== slo alerts: every transition the backtest recorded over the 4 days: the incident's page, fired and resolved =="
