@@ -7,7 +7,7 @@ Single-table design (docs/store.md has attributes, measured item sizes and the w
 | counter bucket  | CNT#{sli}#{m or h}    | 2026-10-01T06:00Z      | good, total, (h, time-slice) g{i}/t{i}, (m) x   |
 | latency digest  | DIG#{sketch}#{m or h} | 2026-10-01T06:00Z      | d (binary t-digest), v (version)                |
 | checkpoint      | CKPT                  | {stream}#{shard}       | pos (sequence:sub-sequence:event-index), newest |
-| trace head      | TRACE#{correlationId} | HEAD                   | v, doc (zlib JSON: milestones, claims, events)  |
+| trace head      | TRACE#{correlationId} | HEAD                   | v, doc (JSON, zlib'd from 512 B: events, ...)   |
 | gauge           | GAUGE                 | {name}                 | value (e.g. open-units)                     |
 | alert state     | ALERTSTATE            | {slo}                  | doc (JSON), at                                  |
 | alert log       | ALERTLOG              | {at:012d}#{id}         | doc (JSON transition)                           |

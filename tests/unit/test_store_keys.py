@@ -1,12 +1,15 @@
-"""The store codec (processors/store/keys.py): series ids, bucket keys, TTLs and the partial encoding."""
+"""The store codec (processors/store/keys.py): series ids, bucket keys, TTLs, the head and partial encodings."""
 
 from __future__ import annotations
+
+import json
+import zlib
 
 import pytest
 
 from processors import conventions
 from processors.decoding import Position
-from processors.stitching import TraceHead
+from processors.stitching import TraceEvent, TraceHead
 from processors.store import keys
 from tests.builders import T0
 
@@ -73,6 +76,45 @@ def test_a_trace_head_round_trips_through_its_encoding():
     head = TraceHead(correlation_id="c1", milestones={"a": 1}, workflow_id="w", first_seen_ms=5, open_since_ms=7)
     decoded = keys.decode_head("c1", 3, keys.encode_head(head))
     assert (decoded.version, decoded.milestones, decoded.workflow_id, decoded.open_since_ms) == (3, {"a": 1}, "w", 7)
+
+
+def head_of_json_size(size: int) -> TraceHead:
+    """A one-request head whose compact JSON is exactly `size` bytes (padded in one metadata string)."""
+    def head(padding: str) -> TraceHead:
+        return TraceHead(correlation_id="c1", first_seen_ms=5,
+                         events=[TraceEvent(5, "api", "request.completed", "INFO", {"path": padding})])
+    base = len(head("").compact_json())
+    return head("x" * (size - base))
+
+
+@pytest.mark.parametrize(
+    ("size", "compressed"),
+    [(300, False), (keys.HEAD_RAW_BELOW - 1, False), (keys.HEAD_RAW_BELOW, True), (2600, True)],
+    ids=[
+        "a one-request head of 300 bytes is stored as its JSON",
+        "a head one byte under the threshold is stored as its JSON",
+        "a head at the threshold is zlib'd",
+        "a journey head of 2.6 KB is zlib'd",
+    ],
+)
+def test_a_head_is_stored_as_json_below_the_threshold_and_zlibbed_from_it(size, compressed):
+    head = head_of_json_size(size)
+    document = head.compact_json().encode()
+    assert len(document) == size
+    blob = keys.encode_head(head)
+    if compressed:
+        assert blob[:1] == b"\x78" and len(blob) < size and zlib.decompress(blob) == document
+    else:
+        assert blob == document
+    assert keys.decode_head("c1", 2, blob).to_json() == head.to_json()
+
+
+@pytest.mark.parametrize("size", [300, 2600], ids=["a small head", "a large head"])
+def test_a_head_written_the_old_way_zlib_at_any_size_still_decodes(size):
+    head = head_of_json_size(size)
+    old = zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)  # every head before raw ones
+    decoded = keys.decode_head("c1", 4, old)
+    assert (decoded.version, decoded.to_json()) == (4, head.to_json())
 
 
 def test_a_partial_delta_round_trips_and_unknown_formats_are_refused():
