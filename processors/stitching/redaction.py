@@ -12,6 +12,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from processors import conventions
 
 ALLOWED_METADATA = frozenset(
@@ -156,16 +158,25 @@ def storable_metadata_encoded(
     counts it), and whether every value was encoded as it is (the JSON is then the one the head's document
     holds: TraceEvent.encode_with)."""
     stored: dict[str, Any] = {}
+    flat = True  # every value a string or a scalar that orjson writes as json does (_encode_flat)
     for key, value in metadata.items():
         if key not in ALLOWED_METADATA and (key not in also or is_secret_key(key)):
             continue
-        if type(value) is str and len(value) <= _CACHED_TEXT:  # redact(value, key=key), once per distinct value
+        kind = type(value)
+        if kind is str and len(value) <= _CACHED_TEXT:  # redact(value, key=key), once per distinct value
             stored[key] = _redact_short(strip_query(value) if key in PATH_KEYS else value)
+        elif kind is int or kind is bool or value is None:
+            stored[key] = value
+        elif kind is float:
+            stored[key] = value
+            flat = flat and (value == 0 or _PLAIN_FLOATS[0] <= abs(value) < _PLAIN_FLOATS[1])
         elif isinstance(value, _SCALARS):
             stored[key] = value
+            flat = False
         else:
-            stored[key] = redact(value, key=key)
-    text, exact = _encode(stored)
+            stored[key] = value = redact(value, key=key)
+            flat = flat and type(value) is str
+    text, exact = _encode_flat(stored) if flat else _encode(stored)
     if len(text) <= MAX_EVENT_BYTES:
         return stored, text, exact
     small: dict[str, Any] = {"_truncated": True}
@@ -181,6 +192,8 @@ def storable_metadata_encoded(
 # json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call
 _STRICT = json.JSONEncoder(separators=(",", ":"))
 _COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
+# floats whose repr (json's) has no exponent: orjson writes these alike, and others differently (1e-05: 0.00001)
+_PLAIN_FLOATS = (1e-4, 1e16)
 
 
 def _encode(document: dict[str, Any]) -> tuple[str, bool]:
@@ -189,6 +202,18 @@ def _encode(document: dict[str, Any]) -> tuple[str, bool]:
         return _STRICT.encode(document), True
     except TypeError:
         return _COMPACT.encode(document), False
+
+
+def _encode_flat(document: dict[str, Any]) -> tuple[str, bool]:
+    """_encode of a dict of strings and scalars, by orjson where its bytes are json's: an int beyond 64 bits
+    (orjson refuses it), a non-ASCII character or DEL (json escapes them) take json's path."""
+    try:
+        encoded = orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return _encode(document)
+    if encoded.isascii() and b"\x7f" not in encoded:
+        return encoded.decode(), True
+    return _encode(document)
 
 
 assert not any(is_secret_key(key) for key in ALLOWED_METADATA), "an allow-listed key looks secret"

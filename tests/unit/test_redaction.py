@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processors import conventions
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
@@ -137,3 +139,19 @@ def test_a_head_document_built_from_its_events_json_equals_encoding_the_whole_he
     assert encoded is not None and len(encoded) == event_bytes(recorded)
     assert head.compact_json() == json.dumps(head.to_json(), separators=(",", ":")), case
     assert TraceHead(correlation_id="c2").compact_json() == json.dumps(TraceHead("c2").to_json(), separators=(",", ":"))
+
+
+SCALAR_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.text(max_size=40),
+    st.sampled_from([1e-4, 9.9e-5, 1e16, 9999999999999998.0, -0.0, "caf\u00e9", "del\x7f", "\ud800", "a" * 200]),
+)
+METADATA = st.dictionaries(st.sampled_from(["status", "duration", "error", "reason", "path", "bytes", "unlisted"]),
+                           st.one_of(SCALAR_VALUES, st.lists(SCALAR_VALUES, max_size=3)), max_size=6)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(METADATA)
+def test_the_stored_metadata_json_is_the_json_modules_compact_encoding_whatever_the_values(metadata: dict) -> None:
+    stored, metadata_json, exact = storable_metadata_encoded(metadata)
+    assert exact
+    assert metadata_json == json.dumps(stored, separators=(",", ":"))
