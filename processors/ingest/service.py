@@ -243,7 +243,7 @@ class Ingestor:
                     expected = chunk.last_position
                     newest_known = _newest(newest_known, chunk.newest_event)
                     chunk, in_chunk = Chunk(self.slices), []
-                if event.position not in poisoned:
+                if not poisoned or event.position not in poisoned:
                     try:
                         self._add_event(event, stream, shard, chunk, heads, report)
                     except Exception as exc:  # a bug or a hostile event: isolate it, never fail the batch
@@ -345,12 +345,12 @@ class Ingestor:
         identity = event.position.identity(stream, shard)
         head = heads.get(cid)
         if head is None:
-            head = heads[cid] = TraceHead(correlation_id=cid)
-        was_open = is_open(head)
+            head = heads[cid] = TraceHead(cid)
+        was_open = head.open_since_ms is not None  # is_open, inline: it runs per event
         stitched = self.stitcher.apply(head, event, identity)  # in place: `heads` is this batch's working copy
         if stitched.changed:
             chunk.heads[cid] = head
-            delta = int(is_open(head)) - int(was_open)
+            delta = (head.open_since_ms is not None) - was_open
             if delta:
                 chunk.gauge(conventions.OPEN_UNITS_GAUGE, delta)
                 if delta > 0 and head.open_since_ms is not None and head.open_since_ms / 1000 < self._oldest_opened:

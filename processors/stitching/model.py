@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceEvent:
     time_ms: int
     service: str
@@ -61,7 +61,7 @@ class TraceEvent:
         return cls(int(data["t"]), data["s"], data["a"], data.get("l", "INFO"), data.get("m") or {})
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceHead:
     """Per correlation ID: milestones (first seen wins), claims, the event list behind the spans."""
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import bisect
 import copy
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent, dispatch
 from processors.decoding.types import LogEvent
-from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec
+from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec, Test
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
 from processors.stitching.redaction import storable_metadata_encoded
 
@@ -26,9 +27,10 @@ from processors.stitching.redaction import storable_metadata_encoded
 # with large, incompressible metadata is marked truncated instead of failing its commit.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_ID_CHARS = 256  # workflowId / repository kept on the head (GSI keys too)
+MAX_SPANS = conventions.MAX_SPANS_PER_TRACE
 
 
-@dataclass
+@dataclass(slots=True)
 class StitchResult:
     head: TraceHead
     sli_events: list[SliEvent] = field(default_factory=list)
@@ -36,20 +38,30 @@ class StitchResult:
     changed: bool = False
 
 
+# One cross-event rule compiled (Stitcher._compile): applies an event to the head, records what it decided in
+# the result, and says whether the head changed. Arguments: head, event, its time in ms, identity, result.
+Rule = Callable[[TraceHead, LogEvent, int, str, StitchResult], bool]
+
+
 class Stitcher:
     """The spec's cross-event rules, indexed by action so each event meets only the rules it can match."""
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._rules: dict[str | None, list[tuple[str, Any]]] = defaultdict(list)
+        table: dict[str | None, list[tuple[str, Any]]] = defaultdict(list)
         for slo in spec.slos:
             if isinstance(slo.sli, ResolutionSli):
-                self._index(("resolution", slo), slo.sli.good, slo.sli.bad)
+                _index(table, ("resolution", slo), slo.sli.good, slo.sli.bad)
             elif isinstance(slo.sli, LatencySli):
-                self._index(("latency", slo), slo.sli.start, slo.sli.end)
+                _index(table, ("latency", slo), slo.sli.start, slo.sli.end)
         for sketch in spec.latency:
             if sketch.start is not None and sketch.end is not None:
-                self._index(("between", sketch), sketch.start, sketch.end)
+                _index(table, ("between", sketch), sketch.start, sketch.end)
+        compiled = {id(rule): self._compile(*rule) for rules in table.values() for rule in rules}
+        # each action's rules in dispatch order (its own, then the wildcard's), and the wildcard's alone
+        self._rules = {action: tuple(compiled[id(rule)] for rule in dispatch(table, action))
+                       for action in table if action is not None}
+        self._wildcard_rules = tuple(compiled[id(rule)] for rule in table.get(None, []))
         self.resolution_names = _resolution_names(spec)
         journey = spec.journey
         self.tracked = frozenset(journey.tracked) if journey else frozenset()
@@ -62,33 +74,32 @@ class Stitcher:
             paths += [p for p in (journey.workflow_field, journey.repository_field) if p]
         self.trace_keys = frozenset(p[1] for p in paths if len(p) == 2 and p[0] == "metadata")
 
-    def _index(self, rule: tuple[str, Any], *matchers: Matcher) -> None:
-        for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
-            if rule not in self._rules[action]:
-                self._rules[action].append(rule)
+    def _compile(self, kind: str, rule: Any) -> Rule:
+        if kind == "resolution":
+            return _resolution_rule(rule)
+        if kind == "latency":
+            return _latency_rule(rule, self.spec)
+        return _between_rule(rule, self.spec)
 
     def apply(self, head: TraceHead, event: LogEvent, identity: str) -> StitchResult:
         """Apply one event to `head` in place; the result lists the decisions it caused."""
-        result = StitchResult(head=head)
+        result = StitchResult(head)
         time_ms = round(event.time * 1000)
         changed = self._record_event(head, event, time_ms)
-        for kind, rule in dispatch(self._rules, event.action):
-            if kind == "resolution":
-                changed |= _resolve(head, rule, event, identity, result)
-            elif kind == "latency":
-                changed |= _mark_latency(head, rule, event, time_ms, identity, self.spec, result)
-            else:
-                changed |= _mark_between(head, rule, event, time_ms, identity, self.spec, result)
+        for rule in self._rules.get(event.action, self._wildcard_rules):
+            changed = rule(head, event, time_ms, identity, result) or changed
         result.changed = _update_open(head, self.opens, self.resolution_names) or changed
         return result
 
     def _record_event(self, head: TraceHead, event: LogEvent, time_ms: int) -> bool:
         changed = False
-        if head.first_seen_ms is None or time_ms < head.first_seen_ms:
+        first_seen_ms = head.first_seen_ms
+        if first_seen_ms is None or time_ms < first_seen_ms:
             head.first_seen_ms = time_ms
             changed = True
-        if event.action in self.tracked and event.action not in head.milestones:
-            head.milestones[event.action] = time_ms
+        action = event.action
+        if action in self.tracked and action not in head.milestones:
+            head.milestones[action] = time_ms
             changed = True
         if head.workflow_id is None:
             workflow_id = _field(event.log, self.workflow_field)
@@ -103,45 +114,50 @@ class Stitcher:
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
 
 
+def _index(table: dict[str | None, list[tuple[str, Any]]], rule: tuple[str, Any], *matchers: Matcher) -> None:
+    for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
+        if rule not in table[action]:
+            table[action].append(rule)
+
+
 def _claim_pair(
-    head: TraceHead, name: str, claim: str, start: Matcher, end: Matcher, event: LogEvent, time_ms: int, identity: str
+    head: TraceHead, name: str, claim: str, start: Test, end: Test, event: LogEvent, time_ms: int, identity: str
 ) -> tuple[bool, tuple[int, int] | None]:
     """Mark the first start and first end of `name`; once both are known, claim the pair exactly once.
 
     Returns (whether the head changed, (start ms, end ms) when this event made the claim).
     """
     changed = False
-    for side, matcher in (("start", start), ("end", end)):
-        mark = f"{name}:{side}"
-        if mark not in head.marks and matcher.matches(event.log):
-            head.marks[mark] = time_ms
-            changed = True
-    start_ms, end_ms = head.marks.get(f"{name}:start"), head.marks.get(f"{name}:end")
+    marks = head.marks
+    start_mark, end_mark = f"{name}:start", f"{name}:end"
+    if start_mark not in marks and start(event.log):
+        marks[start_mark] = time_ms
+        changed = True
+    if end_mark not in marks and end(event.log):
+        marks[end_mark] = time_ms
+        changed = True
+    start_ms, end_ms = marks.get(start_mark), marks.get(end_mark)
     if start_ms is None or end_ms is None or claim in head.claims:
         return changed, None
     head.claims[claim] = identity
     return True, (start_ms, end_ms)
 
 
-def _mark_between(
-    head: TraceHead,
-    sketch: LatencySketch,
-    event: LogEvent,
-    time_ms: int,
-    identity: str,
-    spec: Spec,
-    result: StitchResult,
-) -> bool:
+def _between_rule(sketch: LatencySketch, spec: Spec) -> Rule:
     """Time from the first `start` event to the first `end` event of this correlation ID, sampled once."""
     assert sketch.start is not None and sketch.end is not None
-    changed, pair = _claim_pair(
-        head, sketch.name, f"sketch:{sketch.name}", sketch.start, sketch.end, event, time_ms, identity
-    )
-    if pair is not None:
-        start_ms, end_ms = pair
-        series = spec.sketch_series(sketch.name)
-        result.latency_samples.append(LatencySample(series, end_ms / 1000, float(max(end_ms - start_ms, 0))))
-    return changed
+    name, claim = sketch.name, f"sketch:{sketch.name}"
+    start, end = sketch.start.compiled(), sketch.end.compiled()
+    series = spec.sketch_series(sketch.name)
+
+    def between(head: TraceHead, event: LogEvent, time_ms: int, identity: str, result: StitchResult) -> bool:
+        changed, pair = _claim_pair(head, name, claim, start, end, event, time_ms, identity)
+        if pair is not None:
+            start_ms, end_ms = pair
+            result.latency_samples.append(LatencySample(series, end_ms / 1000, float(max(end_ms - start_ms, 0))))
+        return changed
+
+    return between
 
 
 def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
@@ -153,22 +169,17 @@ def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
 
 def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: frozenset[str]) -> bool:
     known = head.event_keys()
-    key = (time_ms, event.action, event.service)  # TraceEvent.key
+    action, service = event.action, event.service
+    key = (time_ms, action, service)  # TraceEvent.key
     if key in known:  # a repeat is not redacted again
         return False
     level = event.log.get("level")
     metadata, metadata_json, exact = storable_metadata_encoded(event.metadata, keys)
-    trace_event = TraceEvent(
-        time_ms=time_ms,
-        service=event.service,
-        action=event.action,
-        level=level.upper() if isinstance(level, str) else "INFO",
-        metadata=metadata,
-    )
+    trace_event = TraceEvent(time_ms, service, action, level.upper() if isinstance(level, str) else "INFO", metadata)
     encoded = trace_event.encode_with(metadata_json) if exact else None
     size = len(encoded) if encoded is not None else event_bytes(trace_event, len(metadata_json))
     events = head.events
-    if len(events) >= conventions.MAX_SPANS_PER_TRACE or head.approx_bytes() + size > MAX_HEAD_BYTES:
+    if len(events) >= MAX_SPANS or head.approx_bytes() + size > MAX_HEAD_BYTES:
         # milestones, marks and claims are recorded before: a full head still decides and times the journey
         if not head.truncated:
             head.truncated = True
@@ -183,47 +194,46 @@ def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: fr
     return True
 
 
-def _resolve(head: TraceHead, slo: Slo, event: LogEvent, identity: str, result: StitchResult) -> bool:
+def _resolution_rule(slo: Slo) -> Rule:
     # claims and marks stay keyed by SLO name: a trace resolved before a revision change is not counted again
-    name, sli = slo.name, slo.sli
+    name, sli, series = slo.name, slo.sli, slo.series()
     assert isinstance(sli, ResolutionSli)
-    if name in head.claims:
-        return False
-    if sli.good.matches(event.log):
-        good = True
-    elif sli.bad.matches(event.log):
-        good = False
-    else:
-        return False
-    head.claims[name] = identity
-    result.sli_events.append(SliEvent(slo.series(), event.time, good, event.correlation_id))
-    return True
+    good, bad = sli.good.compiled(), sli.bad.compiled()
+
+    def resolve(head: TraceHead, event: LogEvent, time_ms: int, identity: str, result: StitchResult) -> bool:
+        if name in head.claims:
+            return False
+        if good(event.log):
+            is_good = True
+        elif bad(event.log):
+            is_good = False
+        else:
+            return False
+        head.claims[name] = identity
+        result.sli_events.append(SliEvent(series, event.time, is_good, event.correlation_id))
+        return True
+
+    return resolve
 
 
-def _mark_latency(
-    head: TraceHead,
-    slo: Slo,
-    event: LogEvent,
-    time_ms: int,
-    identity: str,
-    spec: Spec,
-    result: StitchResult,
-) -> bool:
-    name, sli = slo.name, slo.sli
+def _latency_rule(slo: Slo, spec: Spec) -> Rule:
+    name, sli, series = slo.name, slo.sli, slo.series()
     assert isinstance(sli, LatencySli)
-    changed, pair = _claim_pair(head, name, name, sli.start, sli.end, event, time_ms, identity)
-    if pair is None:
-        return changed
-    start_ms, end_ms = pair
-    latency_ms = end_ms - start_ms
-    result.sli_events.append(
-        SliEvent(slo.series(), end_ms / 1000, latency_ms <= sli.threshold_ms, head.correlation_id)
-    )
-    for sketch in spec.latency:
-        if sketch.stitched == name:
-            series = spec.sketch_series(sketch.name)
-            result.latency_samples.append(LatencySample(series, end_ms / 1000, float(max(latency_ms, 0))))
-    return True
+    start, end, threshold_ms = sli.start.compiled(), sli.end.compiled(), sli.threshold_ms
+    sketches = [spec.sketch_series(sketch.name) for sketch in spec.latency if sketch.stitched == name]
+
+    def mark_latency(head: TraceHead, event: LogEvent, time_ms: int, identity: str, result: StitchResult) -> bool:
+        changed, pair = _claim_pair(head, name, name, start, end, event, time_ms, identity)
+        if pair is None:
+            return changed
+        start_ms, end_ms = pair
+        latency_ms = end_ms - start_ms
+        result.sli_events.append(SliEvent(series, end_ms / 1000, latency_ms <= threshold_ms, head.correlation_id))
+        for sketch_series in sketches:
+            result.latency_samples.append(LatencySample(sketch_series, end_ms / 1000, float(max(latency_ms, 0))))
+        return True
+
+    return mark_latency
 
 
 def _resolution_names(spec: Spec) -> list[str]:
