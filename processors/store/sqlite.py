@@ -37,8 +37,15 @@ CREATE TABLE IF NOT EXISTS digests (
 CREATE TABLE IF NOT EXISTS traces (
     correlation_id TEXT PRIMARY KEY, version INTEGER NOT NULL, workflow_id TEXT, repository TEXT,
     first_seen_ms INTEGER, open_since_ms INTEGER, expires_at INTEGER, doc BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS traces_by_workflow ON traces (workflow_id, first_seen_ms);
-CREATE INDEX IF NOT EXISTS traces_by_repository ON traces (repository, first_seen_ms);
+-- Partial indexes: most heads (one API request) have no workflow or repository, and indexing their NULLs cost
+-- every insert (a 5,000-record batch: ~5 ms into a new file, ~20 ms into one of 20 such batches). `column = ?`
+-- implies IS NOT NULL, so trace searches use them.
+-- Files made before them hold full indexes under the old names, dropped here (an older slo that opens the file
+-- to write makes them again: harmless, both are kept up to date).
+CREATE INDEX IF NOT EXISTS traces_with_workflow ON traces (workflow_id, first_seen_ms) WHERE workflow_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS traces_with_repository ON traces (repository, first_seen_ms) WHERE repository IS NOT NULL;
+DROP INDEX IF EXISTS traces_by_workflow;
+DROP INDEX IF EXISTS traces_by_repository;
 CREATE INDEX IF NOT EXISTS traces_open ON traces (open_since_ms) WHERE open_since_ms IS NOT NULL;
 CREATE TABLE IF NOT EXISTS gauges (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (
