@@ -231,8 +231,10 @@ class Ingestor:
         for record in pending:
             first_apply = applied is None or Position(record.sequence) > applied
             if first_apply:  # skips are counted once, on the record's first application
-                report.skips.update(record.skips)
-                report.notes.update(record.notes)
+                if record.skips:  # Counter.update costs a Python-level call even when empty
+                    report.skips.update(record.skips)
+                if record.notes:
+                    report.notes.update(record.notes)
             for event in fresh_events[record.sequence]:
                 full = limit is not None and chunk.item_count() + self.items_per_event > limit
                 if (full or isolate) and not chunk.is_empty():

@@ -82,7 +82,7 @@ class TraceHead:
     def approx_bytes(self) -> int:
         """The events' JSON size, kept alongside them so the head's size cap is O(1) per event."""
         if self._bytes is None:
-            self._bytes = sum(event_bytes(event) for event in self.events)
+            self._bytes = sum(event_bytes(event) for event in self.events) if self.events else 0
         return self._bytes
 
     def add_bytes(self, size: int) -> None:
@@ -91,7 +91,7 @@ class TraceHead:
     def event_keys(self) -> set[tuple[int, str, str]]:
         """Keys of the recorded events, kept alongside them so deduplication is O(1)."""
         if self._keys is None:
-            self._keys = {event.key for event in self.events}
+            self._keys = {event.key for event in self.events} if self.events else set()
         return self._keys
 
     def compact_json(self) -> str:
