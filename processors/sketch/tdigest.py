@@ -7,9 +7,15 @@ ordered weight into clusters whose size is bounded by a scale function, in one v
 from __future__ import annotations
 
 import math
+import os
 import struct
 from collections.abc import Iterable
 from typing import Any
+
+# The sketch never calls BLAS, but OpenBLAS starts a worker thread per core when numpy loads, and each spins
+# for about 0.1 s of CPU (measured: ~100 ms more CPU than wall time per process on 2 cores), which a Lambda
+# with a fraction of a vCPU pays in its first invocation. One thread, unless the caller chose otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import numpy.typing as npt

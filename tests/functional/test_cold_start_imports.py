@@ -32,3 +32,17 @@ def test_the_tracer_is_built_on_first_use_only_when_tracing_is_enabled(monkeypat
     assert tracer._tracer is None  # disabled: no Tracer, so no X-Ray SDK
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
     assert tracer._real() is not None
+
+
+THREADS = "import os, processors.sketch; print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS', '-'))"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc")
+def test_loading_the_sketch_starts_no_openblas_worker_threads_unless_the_caller_asks() -> None:
+    """OpenBLAS starts a spinning worker per core when numpy loads; the sketch uses no BLAS (tdigest.py)."""
+    alone = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, check=True,
+                           env={"PATH": ""})
+    assert alone.stdout.split() == ["1", "1"]
+    chosen = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True, check=True,
+                            env={"PATH": "", "OPENBLAS_NUM_THREADS": "2"})
+    assert chosen.stdout.split()[1] == "2"
