@@ -37,7 +37,10 @@ def run_probe(tree: Path, probe: str, *args: str) -> dict[str, Any]:
     command = [PYTHON, str(ROOT / "bench" / "probes.py"), probe, "--tree", str(tree), *args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        # one BLAS thread in both trees (the after tree sets it itself, processors/sketch/tdigest.py): OpenBLAS's
+        # spinning workers would bill ~0.1 s of CPU to whichever stage loads numpy
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
