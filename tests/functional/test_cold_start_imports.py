@@ -34,7 +34,8 @@ def test_the_tracer_is_built_on_first_use_only_when_tracing_is_enabled(monkeypat
     assert tracer._real() is not None
 
 
-THREADS = "import os, processors.sketch; print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS', '-'))"
+THREADS = ("import os, processors.sketch; "
+           "print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS', '-'))")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc")
