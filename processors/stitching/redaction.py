@@ -99,7 +99,7 @@ def _redact_text(text: str) -> str:
 
 
 # Metadata repeats its short values (methods, routes, repositories, actions): each is scanned once. The cache
-# holds at most 8,192 strings of at most 128 characters (a few MB at worst).
+# (and _redact_path's) holds at most 8,192 strings of at most 128 characters (a few MB at worst).
 _CACHED_TEXT = 128
 _redact_short = lru_cache(maxsize=8192)(_redact_text)
 
@@ -107,6 +107,12 @@ _redact_short = lru_cache(maxsize=8192)(_redact_text)
 def strip_query(path: str) -> str:
     """/runs/1?token=abc#x -> /runs/1: query strings carry tokens and personal data."""
     return path.split("?", 1)[0].split("#", 1)[0]
+
+
+@lru_cache(maxsize=8192)
+def _redact_path(path: str) -> str:
+    """A short path or route stripped of its query and redacted, once per distinct value (as _redact_short)."""
+    return _redact_text(strip_query(path))
 
 
 def redact(value: Any, depth: int = 0, key: str = "") -> Any:
@@ -164,7 +170,7 @@ def storable_metadata_encoded(
             continue
         kind = type(value)
         if kind is str and len(value) <= _CACHED_TEXT:  # redact(value, key=key), once per distinct value
-            stored[key] = _redact_short(strip_query(value) if key in PATH_KEYS else value)
+            stored[key] = _redact_path(value) if key in PATH_KEYS else _redact_short(value)
         elif kind is int or kind is bool or value is None:
             stored[key] = value
         elif kind is float:
