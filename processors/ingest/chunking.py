@@ -41,9 +41,9 @@ class Chunk:
 
     def __init__(self, slices: Mapping[str, TimeSliceSli]) -> None:
         self.slices = slices
-        self.counters: dict[CounterKey, Counter[str]] = defaultdict(Counter)
+        self.counters: dict[CounterKey, dict[str, int]] = defaultdict(Counter)
         # (sli, minute) -> its minute and hour counters, and its time-slice SLI: `count` runs per SLI event
-        self._buckets: dict[tuple[str, int], tuple[Counter[str], Counter[str], TimeSliceSli | None]] = {}
+        self._buckets: dict[tuple[str, int], tuple[dict[str, int], dict[str, int], TimeSliceSli | None]] = {}
         self._values: dict[tuple[str, int], tuple[list[float], list[float]]] = {}  # the same for `sample`
         self.exemplars: dict[tuple[str, int], list[str]] = defaultdict(list)
         self.latency: dict[DigestKey, list[float]] = defaultdict(list)
@@ -59,24 +59,35 @@ class Chunk:
         if buckets is None:
             hour = minute // conventions.HOUR * conventions.HOUR
             buckets = self._buckets[(sli, minute)] = (
-                self.counters[CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)],
-                self.counters[CounterKey(sli, conventions.RESOLUTION_HOUR, hour)],
+                self._counter(CounterKey(sli, conventions.RESOLUTION_MINUTE, minute)),
+                self._counter(CounterKey(sli, conventions.RESOLUTION_HOUR, hour)),
                 self.slices.get(sli),
             )
         minutely, hourly, time_slice = buckets
         good_count = int(good)
-        minutely["good"] += good_count  # item arithmetic: Counter.update costs a Python-level loop per call
+        minutely["good"] += good_count  # item arithmetic on plain dicts: a Counter's items cost twice as much
         minutely["total"] += 1
         hourly["good"] += good_count
         hourly["total"] += 1
         if time_slice is not None:
             index = slice_field_index(moment, time_slice.slice_seconds)
-            hourly[f"g{index}"] += good_count
-            hourly[f"t{index}"] += 1
+            good_field, total_field = f"g{index}", f"t{index}"
+            hourly[good_field] = hourly.get(good_field, 0) + good_count
+            hourly[total_field] = hourly.get(total_field, 0) + 1
         if not good and correlation_id:
             ids = self.exemplars[(sli, minute)]
             if len(ids) < conventions.EXEMPLARS_PER_BUCKET_PER_COMMIT and correlation_id not in ids:
                 ids.append(correlation_id)
+
+    def _counter(self, key: CounterKey) -> dict[str, int]:
+        """The fields of `key`, "good" and "total" first (to_commit drops the zero ones)."""
+        fields = self.counters.get(key)
+        if fields is None:
+            fields = self.counters[key] = {"good": 0, "total": 0}
+        else:
+            fields.setdefault("good", 0)
+            fields.setdefault("total", 0)
+        return fields
 
     def sample(self, sample: LatencySample) -> None:
         if not math.isfinite(sample.value_ms):
