@@ -52,8 +52,7 @@ class TraceEvent:
         time_ms, service, action, level = self.time_ms, self.service, self.action, self.level
         if type(time_ms) is not int or not type(service) is type(action) is type(level) is str:
             return None
-        self._json = (f'{{"t":{time_ms},"s":{_string_json(service)},"a":{_string_json(action)},'
-                      f'"l":{_string_json(level)},"m":{metadata_json}}}')
+        self._json = f'{{"t":{time_ms},{_fields_json(service, action, level)}{metadata_json}}}'
         return self._json
 
     @classmethod
@@ -163,6 +162,12 @@ _NOTHING_DECIDED = _STRICT.encode({"milestones": {}, "marks": {}, "claims": {}})
 @lru_cache(maxsize=4096)
 def _string_json(text: str) -> str:
     return _STRICT.encode(text)
+
+
+@lru_cache(maxsize=4096)
+def _fields_json(service: str, action: str, level: str) -> str:
+    """The middle of an event's JSON: its few distinct (service, action, level) triples are encoded once each."""
+    return f'"s":{_string_json(service)},"a":{_string_json(action)},"l":{_string_json(level)},"m":'
 
 
 def _scalar_json(value: Any) -> str:
