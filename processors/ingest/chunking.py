@@ -41,6 +41,7 @@ class Chunk:
 
     def __init__(self, slices: Mapping[str, TimeSliceSli]) -> None:
         self.slices = slices
+        # count() makes its rows plain dicts (_counter); rows written directly (grouping's registry) are Counters
         self.counters: dict[CounterKey, dict[str, int]] = defaultdict(Counter)
         # (sli, minute) -> its minute and hour counters, and its time-slice SLI: `count` runs per SLI event
         self._buckets: dict[tuple[str, int], tuple[dict[str, int], dict[str, int], TimeSliceSli | None]] = {}
