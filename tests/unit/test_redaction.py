@@ -155,3 +155,54 @@ def test_the_stored_metadata_json_is_the_json_modules_compact_encoding_whatever_
     stored, metadata_json, exact = storable_metadata_encoded(metadata)
     assert exact
     assert metadata_json == json.dumps(stored, separators=(",", ":"))
+
+
+class _Text(str):
+    pass
+
+
+class _Int(int):
+    pass
+
+
+class _Float(float):
+    pass
+
+
+class _Dict(dict):
+    pass
+
+
+# Values at the edges of what orjson writes as json does (redaction._encode_flat): floats at the ends of the
+# exponent-free range, ints at the ends of 64 bits, characters json escapes and orjson does not, subclasses.
+EDGE_METADATA = [
+    ("the smallest float json writes without an exponent", {"duration": 1e-4}),
+    ("the float just below it, which json writes with one", {"duration": 9.999999999999999e-05}),
+    ("the largest float json writes without an exponent", {"duration": 9999999999999998.0}),
+    ("1e16, which json writes with an exponent", {"duration": 1e16}),
+    ("a float with sixteen integer digits and a fraction", {"duration": 123456789012345.67}),
+    ("1e15 and a subnormal", {"duration": 1e15, "bytes": 5e-324}),
+    ("negative zero and zero", {"duration": -0.0, "bytes": 0.0}),
+    ("NaN and the infinities", {"duration": float("nan"), "bytes": float("inf"), "attempt": float("-inf")}),
+    ("the ends of a signed 64-bit int", {"bytes": 2**63 - 1, "attempt": -(2**63)}),
+    ("ints just past a signed 64-bit int", {"bytes": 2**63, "attempt": -(2**63) - 1}),
+    ("the ends of an unsigned 64-bit int", {"bytes": 2**64 - 1, "attempt": 2**64}),
+    ("booleans beside the ints they equal", {"status": True, "bytes": 1, "attempt": False, "duration": 0}),
+    ("DEL in a value", {"error": "del\x7f"}),
+    ("every control character in a value", {"error": "".join(map(chr, range(32)))}),
+    ("quotes, backslashes and slashes", {"error": '"\\/</script>'}),
+    ("a lone surrogate", {"error": "\ud800 and \udfff"}),
+    ("non-ASCII text and a line separator", {"error": "caf\u00e9 \u2028 \U0001f600"}),
+    ("a string longer than the redaction cache takes", {"error": "x" * 1000}),
+    ("a string cut at the stored length", {"error": "x" * 5000}),
+    ("DEL, a control character and non-ASCII in keys the spec asks for", {"k\x7f": 1, "k\x01": 2, "k\u00e9": 3}),
+    ("subclasses of str, int and float", {"error": _Text("e"), "bytes": _Int(3), "duration": _Float(1.5)}),
+    ("a dict subclass, at the top and as a value", _Dict(status=200, reason=_Dict(code="x"))),
+]
+
+
+@pytest.mark.parametrize(("case", "metadata"), EDGE_METADATA, ids=[case for case, _ in EDGE_METADATA])
+def test_the_stored_metadata_json_is_the_json_modules_at_the_edges_of_orjsons_path(case: str, metadata: dict) -> None:
+    stored, metadata_json, exact = storable_metadata_encoded(metadata, frozenset({"k\x7f", "k\x01", "k\u00e9"}))
+    assert exact, case
+    assert metadata_json == json.JSONEncoder(separators=(",", ":")).encode(stored), case
