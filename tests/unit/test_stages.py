@@ -16,7 +16,7 @@ import pytest
 
 from processors.classifying.classify import Classifier, SliEvent
 from processors.decoding.types import LogEvent, Position
-from processors.spec import Spec, load_spec
+from processors.spec import Spec, load_spec, parse_spec
 from processors.stitching.model import TraceHead
 from processors.stitching.stitch import Stitcher
 from tests import runner_platform as conventions
@@ -64,9 +64,9 @@ def test_classify(case: str, log_event: LogEvent, expected: set[tuple[str, bool]
     assert all(r.time == log_event.time and r.correlation_id == CID for r in results)
 
 
-def stitch(events: list[LogEvent]) -> tuple[TraceHead, list[SliEvent], list[Any]]:
+def stitch(events: list[LogEvent], spec: Spec = SPEC) -> tuple[TraceHead, list[SliEvent], list[Any]]:
     """Apply `events` in order to one head, as ingest does; every SLI event and latency sample they caused."""
-    stitcher, head = Stitcher(SPEC), TraceHead(correlation_id=CID)
+    stitcher, head = Stitcher(spec), TraceHead(correlation_id=CID)
     slis: list[SliEvent] = []
     samples: list[Any] = []
     for e in events:
@@ -129,3 +129,60 @@ def test_stitch_first_resolution(case: str, events: list[LogEvent], expected: li
     head, slis, _samples = stitch(events)
     assert [s.good for s in slis if s.sli == SPEC.series_of(conventions.ORPHAN_RATE)] == expected
     assert head.open_since_ms is None  # resolved: no longer an open runner for the sweep
+
+
+# Cross-event rules whose matchers name no action: the stitcher meets them on every action, and on an action one
+# of their matchers names they come up twice (its own and the wildcard's), still deciding once.
+WILDCARD_SPEC = parse_spec("""\
+apiVersion: slo-pipeline/v1
+kind: SLOSpec
+slos:
+  - name: resolved
+    objective: 0.99
+    sli:
+      resolution:
+        good: {conclusion: success}
+        bad: {action: orphaned}
+  - name: answered
+    objective: 0.99
+    sli:
+      latency:
+        start: {action: received}
+        end: {status: {ge: 200}}
+        threshold_ms: 1000
+latency:
+  - name: get-to-error
+    start: {method: GET}
+    end: {status: {ge: 500}}
+""", "wildcard.yaml")
+
+WILDCARD: list[tuple[str, list[LogEvent], list[tuple[str, float, bool]], list[tuple[str, float]]]] = [
+    ("a good resolution that names no action resolves on an action no rule names, once",
+     [event("deployed", T0, 1, conclusion="success"), event("orphaned", T0 + 5, 2)], [("resolved", 0, True)], []),
+    ("a resolution on an action named by its bad matcher and matched by its good one is good, once",
+     [event("orphaned", T0, 1, conclusion="success"), event("orphaned", T0 + 5, 2)], [("resolved", 0, True)], []),
+    ("a latency ends at the first event of any action matching its end",
+     [event("received", T0, 1), event("replied", T0 + 0.5, 2, status=200), event("replied", T0 + 2, 3, status=200)],
+     [("answered", 0.5, True)], []),
+    ("an event matching a latency's start and end is both, claimed once",
+     [event("received", T0, 1, status=204), event("received", T0 + 3, 2, status=200)], [("answered", 0, True)], []),
+    ("an end before any start is kept: the start claims the pair, timed at the end",
+     [event("replied", T0, 1, status=200), event("received", T0 + 2, 2)], [("answered", 0, True)], []),
+    ("a sketch between two matchers that name no action is sampled once",
+     [event("fetch", T0, 1, method="GET"), event("fail", T0 + 2, 2, status=503), event("fail", T0 + 3, 3, status=500)],
+     [], [("get-to-error", 2000.0)]),
+    ("rules that name no action still meet an action other rules name",
+     [event("received", T0, 1, method="GET"), event("orphaned", T0 + 1, 2, status=500)],
+     [("resolved", 1, False), ("answered", 1, True)], [("get-to-error", 1000.0)]),
+]
+
+
+@pytest.mark.parametrize(("case", "events", "slis", "samples"), WILDCARD, ids=[c[0] for c in WILDCARD])
+def test_stitch_rules_whose_matchers_name_no_action(
+    case: str, events: list[LogEvent], slis: list[tuple[str, float, bool]], samples: list[tuple[str, float]]
+) -> None:
+    _head, sli_events, latency_samples = stitch(events, WILDCARD_SPEC)
+    names = {WILDCARD_SPEC.series_of(slo.name): slo.name for slo in WILDCARD_SPEC.slos}
+    assert [(names[s.sli], s.time - T0, s.good) for s in sli_events] == slis
+    sketches = {WILDCARD_SPEC.sketch_series(sketch.name): sketch.name for sketch in WILDCARD_SPEC.latency}
+    assert [(sketches[s.sketch], s.value_ms) for s in latency_samples] == samples
