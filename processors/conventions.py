@@ -26,6 +26,8 @@ DEFAULT_MAX_RUNTIME: Final = "6h"  # orphan sweep: opened + max_runtime without 
 DEFAULT_TRACE_TTL_DAYS: Final = 14
 DEFAULT_COUNTER_TTL_DAYS: Final = 40  # minute buckets outlive the longest window they serve
 MAX_SPANS_PER_TRACE: Final = 1000
+# Kinesis sequence numbers have 56 digits; the store's keys pad them to this many, so a longer one is no sequence
+MAX_SEQUENCE_DIGITS: Final = 60
 
 # Store keys, TTLs and item encodings live in processors/store/keys.py (one codec module). A series id is
 # named here because the spec names its own series (Slo.series) and the store reads them back.

@@ -78,12 +78,17 @@ def decode_record(
     return decoded
 
 
+_SEQUENCE_LIMIT = 10**conventions.MAX_SEQUENCE_DIGITS
+
+
 def _sequence(value: Any) -> int | None:
-    """Kinesis' sequence number: decimal digits, `0|[1-9][0-9]{0,128}` (its API's pattern), or a non-negative
-    int; anything else (a sign, spaces, `1_000`, other scripts' digits, a float or bool) is no sequence."""
+    """Kinesis' sequence number: decimal digits without leading zeros (its API's pattern), of at most the
+    MAX_SEQUENCE_DIGITS the store's keys sort by (real ones have 56), or such a non-negative int; anything else
+    (a sign, spaces, `1_000`, other scripts' digits, a float or bool) is no sequence."""
     if type(value) is int:
-        return value if value >= 0 else None
-    shaped = type(value) is str and 0 < len(value) <= 129 and value.isascii() and value.isdigit()
+        return value if 0 <= value < _SEQUENCE_LIMIT else None
+    shaped = (type(value) is str and 0 < len(value) <= conventions.MAX_SEQUENCE_DIGITS and value.isascii()
+              and value.isdigit())
     return int(value) if shaped and (value[0] != "0" or value == "0") else None
 
 

@@ -139,8 +139,9 @@ def partial_pk(stream: str, shard: str) -> str:
 
 
 def partial_sk(position: Position) -> str:
-    """Zero-padded so a shard's partials sort in position order (Kinesis sequence numbers have ≤ 56 digits)."""
-    return f"{position.sequence:060d}:{position.sub_sequence:08d}:{position.event_index:08d}"
+    """Zero-padded so a shard's partials sort in position order (decoding takes no longer sequence number)."""
+    return (f"{position.sequence:0{conventions.MAX_SEQUENCE_DIGITS}d}:"
+            f"{position.sub_sequence:08d}:{position.event_index:08d}")
 
 
 def claim_pk(slo: str, group: str, transition: str, minute: int) -> str:

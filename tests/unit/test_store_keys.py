@@ -150,3 +150,10 @@ def test_pending_sort_keys_order_by_newest_event_then_write_time():
     assert first < second < third
     assert first < keys.pending_bound(100.6) <= third
     assert keys.pending_newest_ms(third) == 101_000
+
+
+def test_partial_keys_sort_in_position_order_up_to_the_longest_sequence_decoding_takes() -> None:
+    longest = 10**conventions.MAX_SEQUENCE_DIGITS - 1
+    positions = [Position(0), Position(7, 1, 2), Position(10**55), Position(longest, 0, 0), Position(longest, 0, 1)]
+    assert sorted(positions, key=keys.partial_sk) == positions
+    assert len({len(keys.partial_sk(p)) for p in positions}) == 1
