@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from processors.decoding.types import LogEvent
-from processors.spec.model import EventsSli, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
+from processors.spec.model import EventsSli, FieldTest, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
 
 T = TypeVar("T")
 
@@ -62,6 +62,13 @@ class Classifier:
         self._samplers, self._wildcard_samplers = _per_action(
             self._sketches_by_action, lambda sketch: _sampler(sketch, self._sketch_series[sketch.name])
         )
+        # the fast path: per action, its rules with their conditions on metadata.action decided (Matcher.given);
+        # an action whose rules read other paths keeps the closures above alone
+        self._plans = _plans(self._by_action, _plan)
+        self._sample_plans = _plans(
+            self._sketches_by_action,
+            lambda sketch, action: _sample_plan(sketch, self._sketch_series[sketch.name], action),
+        )
 
     @staticmethod
     def _index(table: dict, matcher: Matcher, item: object) -> None:
@@ -70,14 +77,40 @@ class Classifier:
                 table[action].append(item)
 
     def classify(self, event: LogEvent) -> list[SliEvent]:
+        action, log = event.action, event.log
+        plan = self._plans.get(action)
+        if plan is not None and type(log) is dict and type(action) is str:
+            metadata = log.get("metadata")
+            # the plan decided metadata.action as the event's action: it holds where that is the very value
+            if type(metadata) is dict and metadata.get("action") is action:
+                time, correlation_id = event.time, event.correlation_id
+                found = []
+                for series, match, exclude, good, group_of in plan:
+                    if (match is None or match(metadata)) and (exclude is None or not exclude(metadata)):
+                        verdict = good if type(good) is bool else good(metadata)
+                        group = None if group_of is None else group_of(log)
+                        found.append(SliEvent(series, time, verdict, correlation_id, group))
+                return found
         results: list[SliEvent] = []
-        for rule in self._rules.get(event.action, self._wildcard_rules):
+        for rule in self._rules.get(action, self._wildcard_rules):
             rule(event, results)
         return results
 
     def latency_samples(self, event: LogEvent) -> list[LatencySample]:
+        action, log = event.action, event.log
+        plan = self._sample_plans.get(action)
+        if plan is not None and type(log) is dict and type(action) is str:
+            metadata = log.get("metadata")
+            if type(metadata) is dict and metadata.get("action") is action:  # as in classify
+                found = []
+                for series, match, field in plan:
+                    if match is None or match(metadata):
+                        value = metadata.get(field)
+                        if isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 <= value < 1e12:
+                            found.append(LatencySample(series, event.time, float(value)))
+                return found
         samples: list[LatencySample] = []
-        for sampler in self._samplers.get(event.action, self._wildcard_samplers):
+        for sampler in self._samplers.get(action, self._wildcard_samplers):
             sampler(event, samples)
         return samples
 
@@ -101,6 +134,86 @@ def _per_action(
         action: tuple(compiled[id(item)] for item in dispatch(table, action)) for action in table if action is not None
     }
     return by_action, tuple(compiled[id(item)] for item in table.get(None, []))
+
+
+# One events or time-slice SLO at one action: (series, match, exclude, good, group_of), each test over the
+# metadata dict: match None holds for every event of the action, exclude None drops none, good is the verdict
+# or its test, group_of is Slo.group_of for a grouped SLO (over the whole log).
+Step = tuple[str, FieldTest | None, FieldTest | None, bool | FieldTest, Callable[[dict[str, Any]], str] | None]
+SampleStep = tuple[str, FieldTest | None, str]  # a field sketch at one action: (series, match, metadata field)
+_ACTION_PATH = ("metadata", "action")
+
+
+def _plans(
+    table: Mapping[str | None, list[Item]], plan_one: Callable[[Item, str], list[Compiled] | None]
+) -> dict[str, tuple[Compiled, ...]]:
+    """Each named action's items (a table built by Classifier._index) as steps, in dispatch order; an action
+    that an item cannot plan for (it reads a path outside metadata) has none and takes the closures."""
+    plans = {}
+    for action in table:
+        if type(action) is not str:  # decided conditions must see what the event's action is: a str
+            continue
+        steps = [plan_one(item, action) for item in dispatch(table, action)]
+        if all(step is not None for step in steps):
+            plans[action] = tuple(one for step in steps if step is not None for one in step)
+    return plans
+
+
+def _given(matcher: Matcher, action: str) -> bool | FieldTest | None:
+    """A matcher at `action`: decided (a bool), a test over the metadata dict, or None when it reads another path."""
+    rest = matcher.given(_ACTION_PATH, action)
+    if isinstance(rest, bool):
+        return rest
+    if any(len(condition.path) != 2 or condition.path[0] != "metadata" for condition in rest.conditions):
+        return None
+    return rest.compiled_field()
+
+
+def _plan(slo: Slo, action: str) -> list[Step] | None:
+    """An events or time-slice SLO at `action`: no step when it cannot match there, None when it cannot plan."""
+    sli, series = slo.sli, slo.series()
+    if isinstance(sli, TimeSliceSli):  # good when `good` matches, else bad when `bad` does
+        good, bad = _given(sli.good, action), _given(sli.bad, action)
+        if good is None or bad is None:
+            return None
+        if good is True or bad is False:
+            return [] if good is False else [(series, None if good is True else good, None, True, None)]
+        if good is False:
+            return [(series, None if bad is True else bad, None, False, None)]
+        if bad is True:
+            return [(series, None, None, good, None)]
+        good_test, bad_test = good, bad
+        return [(series, lambda metadata: good_test(metadata) or bad_test(metadata), None, good_test, None)]
+    assert isinstance(sli, EventsSli)
+    match = _given(sli.match, action)
+    exclude = _given(sli.exclude, action) if sli.exclude is not None else False
+    if sli.good is not None:
+        verdict = _given(sli.good, action)
+    elif sli.bad is not None:
+        bad = _given(sli.bad, action)
+        verdict = bad if bad is None else not bad if isinstance(bad, bool) else _negated(bad)
+    else:
+        verdict = True
+    if match is None or exclude is None or verdict is None:
+        return None
+    if match is False or exclude is True:
+        return []
+    group_of = slo.group_of if slo.group_by else None
+    return [(series, None if match is True else match, None if exclude is False else exclude, verdict, group_of)]
+
+
+def _negated(test: FieldTest) -> FieldTest:
+    return lambda metadata: not test(metadata)
+
+
+def _sample_plan(sketch: LatencySketch, series: str, action: str) -> list[SampleStep] | None:
+    """A field sketch at `action` (as _sampler): no step when it cannot match there, None when it cannot plan."""
+    assert sketch.match is not None  # only sketches with a matcher are indexed
+    match = _given(sketch.match, action)
+    path = sketch.value_path
+    if match is None or len(path) != 2 or path[0] != "metadata":
+        return None
+    return [] if match is False else [(series, None if match is True else match, path[1])]
 
 
 def _sampler(sketch: LatencySketch, series: str) -> Sampler:

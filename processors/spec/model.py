@@ -46,6 +46,7 @@ def _canonical(value: Any) -> Any:
 
 Comparison = Literal["eq", "in", "not_in", "lt", "le", "gt", "ge"]
 Test = Callable[[Any], bool]  # a compiled condition or matcher: log -> holds
+FieldTest = Callable[[dict[str, Any]], bool]  # the same over the dict at its paths' first part (compiled_field)
 _ABSENT = object()
 _NUMBER = (int, float)
 SliKind = Literal["events", "time_slice", "resolution", "latency"]
@@ -116,6 +117,32 @@ class Condition:
 
         return numeric
 
+    def compiled_field(self) -> FieldTest:
+        """`holds` for a two-part path (first, second), as a test of the dict at `first`: for a caller that has
+        read that dict once for many conditions (the classifier reads `metadata` once per event)."""
+        if len(self.path) != 2:
+            raise ValueError(f"a field test needs a two-part path, not {self.path}")
+        second, op, expected = self.path[1], self.op, self.value
+        if op == "eq":
+            return lambda inner: bool((actual := inner.get(second, _ABSENT)) is not _ABSENT and actual == expected)
+        if op == "in":
+            return lambda inner: (actual := inner.get(second, _ABSENT)) is not _ABSENT and actual in expected
+        if op == "not_in":
+            return lambda inner: (actual := inner.get(second, _ABSENT)) is not _ABSENT and actual not in expected
+        # a number (bool is no number; no subclass of bool exists), then one comparison written out: operator's
+        # functions cost a call more per event
+        if op == "lt":
+            return lambda inner: (isinstance(actual := inner.get(second), _NUMBER) and type(actual) is not bool
+                                  and bool(actual < expected))
+        if op == "le":
+            return lambda inner: (isinstance(actual := inner.get(second), _NUMBER) and type(actual) is not bool
+                                  and bool(actual <= expected))
+        if op == "gt":
+            return lambda inner: (isinstance(actual := inner.get(second), _NUMBER) and type(actual) is not bool
+                                  and bool(actual > expected))
+        return lambda inner: (isinstance(actual := inner.get(second), _NUMBER) and type(actual) is not bool
+                              and bool(actual >= expected))
+
 
 @dataclass(frozen=True)
 class Matcher:
@@ -135,6 +162,35 @@ class Matcher:
             return tests[0]
 
         return lambda log: all(test(log) for test in tests)
+
+    def given(self, path: tuple[str, ...], value: Any) -> bool | Matcher:
+        """This matcher over logs whose value at `path` is `value`: False when that fails a condition on `path`
+        (or the matcher is empty), True when it passes every condition, else a matcher of the conditions on
+        other paths. The classifier decides conditions on metadata.action once per action this way."""
+        if not self.conditions:
+            return False
+        probe: Any = value
+        for part in reversed(path):
+            probe = {part: probe}
+        rest = []
+        for condition in self.conditions:
+            if condition.path != path:
+                rest.append(condition)
+            elif not condition.holds(probe):
+                return False
+        return Matcher(tuple(rest)) if rest else True
+
+    def compiled_field(self) -> FieldTest:
+        """`matches` as one test of the dict at the first part of every condition's two-part path, which all
+        share (Condition.compiled_field)."""
+        if len({condition.path[:1] for condition in self.conditions}) > 1:
+            raise ValueError(f"a field test needs conditions under one field: {self.conditions}")
+        tests = tuple(condition.compiled_field() for condition in self.conditions)
+        if not tests:
+            return lambda inner: False
+        if len(tests) == 1:
+            return tests[0]
+        return lambda inner: all(test(inner) for test in tests)
 
     @property
     def dispatch_keys(self) -> frozenset[str | None]:

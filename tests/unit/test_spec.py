@@ -158,3 +158,27 @@ def test_compiled_conditions_matchers_and_verdicts_answer_as_holds_matches_and_i
     slis = [EventsSli(matchers[1], good, bad=bad) for good, bad in verdicts]
     for sli, log in itertools.product(slis, logs):
         assert sli.compiled_is_good()(log) == sli.is_good(log), (sli, log)
+
+
+def test_field_tests_and_matchers_given_a_value_answer_as_holds_and_matches_do_for_any_metadata() -> None:
+    rng = random.Random(15)
+    paths = [("metadata", "status"), ("metadata", "action"), ("metadata", "a")]
+    operands = {"eq": MATCHED_VALUES, "in": [["cache_hit", 500], [], [None, True]], "not_in": [["success"], [1, None]],
+                "lt": [500, 1.5], "le": [500], "gt": [0], "ge": [499, -1]}
+    conditions = [Condition(path, op, value) for path in paths for op, values in operands.items() for value in values]
+    others = [Condition(("status",), "eq", 1), Condition(("metadata", "a", "b"), "eq", 1)]
+    matchers = [Matcher(())] + [Matcher(tuple(rng.sample(conditions, rng.randint(1, 3)))) for _ in range(200)]
+    logs = [{"metadata": {key: rng.choice(MATCHED_VALUES) for key in rng.sample(["status", "action", "a"], k)}}
+            for k in (0, 1, 2, 3) for _ in range(50)]
+    for condition, log in itertools.product(conditions, logs):
+        assert condition.compiled_field()(log["metadata"]) is condition.holds(log), (condition, log)
+    for matcher, log in itertools.product(matchers, logs):
+        assert matcher.compiled_field()(log["metadata"]) == matcher.matches(log), (matcher, log)
+    for matcher, log in itertools.product(matchers + [Matcher((c, *others)) for c in conditions[::7]], logs):
+        if "action" in log["metadata"]:
+            given = matcher.given(("metadata", "action"), log["metadata"]["action"])
+            assert (given if isinstance(given, bool) else given.matches(log)) == matcher.matches(log), (matcher, log)
+    with pytest.raises(ValueError):
+        others[0].compiled_field()
+    with pytest.raises(ValueError):
+        Matcher((conditions[0], Condition(("other", "a"), "eq", 1))).compiled_field()
