@@ -59,8 +59,27 @@ _WEIGHT_DTYPES: dict[int, np.dtype[Any]] = {w: np.dtype(f"<u{w}") for w in (1, 2
 
 
 def _readonly(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    array.flags.writeable = False
+    if array.flags.writeable:  # a view of a read-only array (_unit_weights) already is
+        array.setflags(write=False)
     return array
+
+
+# An exact digest's weights and purity are all ones: it takes read-only views of these instead of making two
+# arrays of its own (numpy's per-call cost is most of the cost of a digest of a few values).
+_UNIT_WEIGHTS = _readonly(np.ones(EXACT_FACTOR * int(DEFAULT_COMPRESSION), np.int64))
+_ALL_PURE = _readonly(np.ones(EXACT_FACTOR * int(DEFAULT_COMPRESSION), np.bool_))
+
+
+def _unit_weights(n: int) -> tuple[IntArray, BoolArray]:
+    """(weights, pure) of n pure unit-weight centroids."""
+    if n <= len(_UNIT_WEIGHTS):
+        return _UNIT_WEIGHTS[:n], _ALL_PURE[:n]
+    return np.ones(n, np.int64), np.ones(n, np.bool_)
+
+
+def _all_set_bits(n: int) -> bytes:
+    """np.packbits(np.ones(n, np.bool_), bitorder="little").tobytes(): n bits set, LSB first, zero-padded."""
+    return ((1 << n) - 1).to_bytes((n + 7) // 8, "little")
 
 
 def _cluster_starts(left_edges: FloatArray, total: float, compression: float) -> IntArray:
@@ -207,16 +226,18 @@ class TDigest:
     def from_values(cls, values: npt.ArrayLike, compression: float = DEFAULT_COMPRESSION) -> TDigest:
         """A digest of finite floats. NaN or ±inf raise NonFiniteValueError (nothing is silently dropped)."""
         compression = _checked_compression(compression)
-        data = np.sort(np.asarray(values, dtype=np.float64).ravel())
+        data = np.array(values, dtype=np.float64).ravel()  # a copy (never the caller's array): sorted in place
+        data.sort()  # what np.sort does after its copy, without its per-call cost: the same order, ties included
         n = len(data)
         if n == 0:
             return cls.empty(compression)
+        low, high = float(data[0]), float(data[-1])
         # After sorting, -inf is first and NaN/+inf are last: two checks cover the whole array.
-        if not (math.isfinite(data[0]) and math.isfinite(data[-1])):
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise NonFiniteValueError("t-digest input contains NaN or ±inf; only finite floats are accepted")
         if n <= EXACT_FACTOR * compression:  # exact: every value is its own centroid
-            ones = np.ones(n, np.int64)
-            return cls(data, ones, np.ones(n, np.bool_), float(data[0]), float(data[-1]), compression, n)
+            weights, pure = _unit_weights(n)
+            return cls(data, weights, pure, low, high, compression, n)
         # Unit weights: each item's left edge is its index, so the cuts are found without a search.
         edges = np.arange(n + 1, dtype=np.float64)
         cuts = _cluster_starts(edges[:-1], float(n), _effective_compression(compression, n))
@@ -224,7 +245,7 @@ class TDigest:
         weights = np.diff(np.concatenate((starts, [n]))).astype(np.int64)
         means = _bounded_means(np.add.reduceat(data, starts) / weights, data, starts, n)
         pure = _single_valued(data, starts, n)
-        return cls(means, weights, pure, float(data[0]), float(data[-1]), compression, n)
+        return cls(means, weights, pure, low, high, compression, n)
 
     @classmethod
     def merge(cls, digests: Iterable[TDigest], compression: float | None = None) -> TDigest:
@@ -401,6 +422,12 @@ class TDigest:
 
     def to_bytes(self) -> bytes:
         """Serialize as format version 1 (layout documented at the top of this module)."""
+        n = len(self._means)
+        if self._count == n:
+            # Every weight is 1 (each is >= 1) and so every centroid is pure (an invariant): the bytes of an
+            # exact digest, the usual one in a store's commit, without numpy's per-call cost.
+            header = _HEADER.pack(FORMAT_VERSION, 1, self._compression, self._min, self._max, n)
+            return b"".join((header, self._means.astype("<f8", copy=False).tobytes(), b"\x01" * n, _all_set_bits(n)))
         largest = int(self._weights.max()) if len(self._weights) else 0
         width = next(w for w in (1, 2, 4, 8) if largest < 1 << (8 * w))
         header = _HEADER.pack(

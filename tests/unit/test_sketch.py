@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 
 import numpy as np
 import pytest
@@ -285,6 +286,99 @@ def test_any_merge_round_trips_and_counts_every_value(parts: list[list[float]]) 
     assert merged.count == 5 * sum(len(p) for p in parts)
     assert_invariants(merged)
     assert TDigest.from_bytes(merged.to_bytes()) == merged
+
+
+# --- the exact case's bytes --------------------------------------------------------------------
+# from_values and to_bytes skip numpy's per-call work for exact digests (all weights 1); their bytes must stay
+# those of the numpy path: np.sort's order (the place of -0.0 among 0.0 included) and numpy's packing.
+
+edge_floats = st.one_of(
+    st.sampled_from([0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e308, -1e308, 1.0, 1.0 + 2**-52]),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+compressions = st.sampled_from([1.0, 2.0, 5.0, 25.5, DEFAULT_COMPRESSION])
+# Past the exact limit, a cluster's sum of values near ±1e308 overflows; _bounded_means clips its mean back.
+overflow_in_clusters = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+
+
+def _numpy_bytes(digest: TDigest) -> bytes:
+    """The documented layout written with numpy from a digest's public fields, as to_bytes did for every digest."""
+    largest = int(digest.weights.max()) if len(digest) else 0
+    width = next(w for w in (1, 2, 4, 8) if largest < 1 << (8 * w))
+    minimum = math.nan if digest.min is None else digest.min
+    maximum = math.nan if digest.max is None else digest.max
+    header = struct.pack("<BBdddI", FORMAT_VERSION, width, digest.compression, minimum, maximum, len(digest))
+    return b"".join(
+        (
+            header,
+            digest.means.astype("<f8").tobytes(),
+            digest.weights.astype(f"<u{width}").tobytes(),
+            np.packbits(digest.pure, bitorder="little").tobytes(),
+        )
+    )
+
+
+@st.composite
+def lists_near_the_exact_limit(draw: st.DrawFn) -> tuple[list[float], float]:
+    """Values with a compression, their count within 2 of EXACT_FACTOR x compression (exact up to it)."""
+    compression = draw(compressions)
+    limit = math.floor(EXACT_FACTOR * compression)
+    size = draw(st.integers(min_value=max(limit - 2, 0), max_value=limit + 2))
+    pool = draw(st.lists(edge_floats, min_size=1, max_size=6))  # few distinct values: ties, zeros of both signs
+    return draw(st.lists(st.sampled_from(pool), min_size=size, max_size=size)), compression
+
+
+def _assert_numpy_path(values: list[float], compression: float) -> None:
+    digest = TDigest.from_values(values, compression)
+    numpy_sorted = np.sort(np.asarray(values, dtype=np.float64))
+    if len(values) <= EXACT_FACTOR * compression:
+        assert digest.means.tobytes() == numpy_sorted.tobytes()  # bitwise: -0.0 where np.sort puts it
+        assert digest.weights.tolist() == [1] * len(values) and digest.pure.all()
+    if values:
+        bounds = struct.pack("<dd", numpy_sorted[0], numpy_sorted[-1])
+        assert struct.pack("<dd", digest.min, digest.max) == bounds
+    assert digest.to_bytes() == _numpy_bytes(digest)
+    assert TDigest.from_bytes(digest.to_bytes()) == digest
+
+
+@overflow_in_clusters
+@settings(max_examples=300, deadline=None)
+@given(st.lists(edge_floats, max_size=40), compressions)
+def test_a_small_digest_has_the_bytes_numpy_writes(values: list[float], compression: float) -> None:
+    _assert_numpy_path(values, compression)
+
+
+@overflow_in_clusters
+@settings(max_examples=150, deadline=None)
+@given(lists_near_the_exact_limit())
+def test_a_digest_at_the_exact_limit_has_the_bytes_numpy_writes(case: tuple[list[float], float]) -> None:
+    _assert_numpy_path(*case)
+
+
+@overflow_in_clusters
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(edge_floats, min_size=1, max_size=12), min_size=1, max_size=6), compressions)
+def test_merged_small_digests_have_the_bytes_numpy_writes(parts: list[list[float]], compression: float) -> None:
+    merged = TDigest.merge([TDigest.from_values(part, compression) for part in parts])
+    assert merged.to_bytes() == _numpy_bytes(merged)
+    assert TDigest.from_bytes(merged.to_bytes()) == merged
+
+
+@pytest.mark.parametrize("name", list(sample_digests()))
+def test_every_sample_digest_has_the_bytes_numpy_writes(name: str) -> None:
+    assert sample_digests()[name].to_bytes() == _numpy_bytes(sample_digests()[name])
+
+
+def test_building_a_digest_leaves_the_callers_array_unsorted() -> None:
+    values = np.array([3.0, -0.0, 1.0, 0.0])
+    TDigest.from_values(values)
+    assert values.tobytes() == np.array([3.0, -0.0, 1.0, 0.0]).tobytes()
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_few_values_with_a_non_finite_one_are_rejected(bad: float) -> None:
+    with pytest.raises(NonFiniteValueError, match="NaN or ±inf"):
+        TDigest.from_values([2.0, bad, 1.0])
 
 
 # --- merging straight from bytes ----------------------------------------------------------------
