@@ -250,6 +250,25 @@ def test_out_of_order_means_are_rejected_as_corrupt() -> None:
         TDigest.from_bytes(bytes(data))
 
 
+def _weights_summing_past_int64(n: int) -> bytes:
+    """n centroids whose 8-byte weights (each valid) sum to n + 2**64: an int64 sum wraps to exactly n, the
+    count of a digest whose weights are all 1."""
+    weights = [2**63 - 1, 2**63 - 1, n + 2] + [1] * (n - 3)
+    header = struct.pack("<BBdddI", FORMAT_VERSION, 8, DEFAULT_COMPRESSION, 1.0, float(n), n)
+    means = struct.pack(f"<{n}d", *map(float, range(1, n + 1)))
+    pure = int("".join("1" if w == 1 else "0" for w in reversed(weights)), 2).to_bytes((n + 7) // 8, "little")
+    return header + means + struct.pack(f"<{n}Q", *weights) + pure
+
+
+@pytest.mark.parametrize("n", [3, 4, 9])
+def test_weights_whose_total_overflows_int64_are_rejected_as_corrupt(n: int) -> None:
+    # Accepted, the wrapped total would read as a count of n, which to_bytes takes for n unit weights.
+    with pytest.raises(CorruptSketchError, match="total weight"):
+        TDigest.from_bytes(_weights_summing_past_int64(n))
+    with pytest.raises(CorruptSketchError, match="total weight"):
+        TDigest.merge_bytes([TDigest.from_values([0.5]).to_bytes(), _weights_summing_past_int64(n)])
+
+
 def test_a_big_input_serializes_within_two_kilobytes_with_narrow_weights() -> None:
     digest = TDigest.from_values(np.random.default_rng(SEED).lognormal(3, 1, 1_000_000))
     data = digest.to_bytes()
