@@ -565,6 +565,7 @@ def _decode_many(
     if (
         not ascending.all()
         or (weights < 1).any()
+        or not _total_fits(weights)
         or not (np.array(minimums) <= means[firsts]).all()
         or not (means[lasts] <= np.array(maximums)).all()
         or not pure[weights == 1].all()
@@ -584,8 +585,18 @@ def _consistent(means: FloatArray, weights: IntArray, pure: BoolArray, minimum: 
         and means[-1] <= maximum
         and (means[1:] >= means[:-1]).all()
         and weights.min() >= 1
+        and _total_fits(weights)
         and pure[weights == 1].all()
     )
+
+
+_INT64_MAX = (1 << 63) - 1
+
+
+def _total_fits(weights: IntArray) -> bool:
+    """Whether the weights' total is an int64: a wrapped sum could read as any count, n among them, which
+    to_bytes takes for n unit weights. The bound on the largest weight settles every real digest in one pass."""
+    return int(weights.max()) <= _INT64_MAX // len(weights) or sum(map(int, weights)) <= _INT64_MAX
 
 
 def _checked_compression(compression: float) -> float:
@@ -610,4 +621,6 @@ def _check_decoded(
         raise CorruptSketchError("corrupt t-digest: centroid means lie outside [min, max]")
     if not pure[weights == 1].all():
         raise CorruptSketchError("corrupt t-digest: a unit-weight centroid is not marked pure")
+    if not _total_fits(weights):
+        raise CorruptSketchError("corrupt t-digest: the total weight overflows int64")
 
