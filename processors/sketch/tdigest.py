@@ -467,6 +467,8 @@ class TDigest:
         bits = np.frombuffer(buf, np.uint8, (n + 7) // 8, _HEADER.size + (8 + width) * n)
         pure = np.unpackbits(bits, count=n, bitorder="little").view(np.bool_)  # 0 or 1: a bool's bytes
         _check_decoded(means, weights, pure, minimum, maximum)
+        if _may_overflow(width, n) and not _total_fits(weights):
+            raise CorruptSketchError("corrupt t-digest: the total weight overflows int64")
         return cls(means, weights, pure, minimum, maximum, compression)
 
     # --- value semantics ----------------------------------------------------------------------
@@ -565,7 +567,7 @@ def _decode_many(
     if (
         not ascending.all()
         or (weights < 1).any()
-        or not _total_fits(weights)
+        or (_may_overflow(max(widths), len(weights)) and not _total_fits(weights))
         or not (np.array(minimums) <= means[firsts]).all()
         or not (means[lasts] <= np.array(maximums)).all()
         or not pure[weights == 1].all()
@@ -585,12 +587,16 @@ def _consistent(means: FloatArray, weights: IntArray, pure: BoolArray, minimum: 
         and means[-1] <= maximum
         and (means[1:] >= means[:-1]).all()
         and weights.min() >= 1
-        and _total_fits(weights)
         and pure[weights == 1].all()
     )
 
 
 _INT64_MAX = (1 << 63) - 1
+
+
+def _may_overflow(width: int, n: int) -> bool:
+    """Whether n weights of `width` bytes can sum past int64: 8-byte weights, or more than 2**31 narrower ones."""
+    return ((1 << 8 * width) - 1) * n > _INT64_MAX
 
 
 def _total_fits(weights: IntArray) -> bool:
@@ -621,6 +627,4 @@ def _check_decoded(
         raise CorruptSketchError("corrupt t-digest: centroid means lie outside [min, max]")
     if not pure[weights == 1].all():
         raise CorruptSketchError("corrupt t-digest: a unit-weight centroid is not marked pure")
-    if not _total_fits(weights):
-        raise CorruptSketchError("corrupt t-digest: the total weight overflows int64")
 
