@@ -117,10 +117,10 @@ class Classifier:
     def max_matches(self) -> int:
         """The most SLIs and field sketches one event can feed: sizes commits before they are built."""
         wildcard = len(self._by_action.get(None, [])) + len(self._sketches_by_action.get(None, []))
-        actions = set(self._by_action) | set(self._sketches_by_action)
-        return wildcard + max(
-            (len(self._by_action.get(a, [])) + len(self._sketches_by_action.get(a, [])) for a in actions if a),
-            default=0,
+        actions = (set(self._by_action) | set(self._sketches_by_action)) - {None}
+        return max(
+            (len(dispatch(self._by_action, a)) + len(dispatch(self._sketches_by_action, a)) for a in actions),
+            default=wildcard,
         )
 
 
@@ -265,7 +265,8 @@ def _rule(slo: Slo) -> Rule:
 
 def dispatch(table: Mapping[str | None, list[T]], action: str) -> list[T]:
     """What an action meets in a table built from Matcher.dispatch_keys: its own entries, then the wildcard's
-    (None: matchers that name no action). The classifier and the stitcher look up the same way."""
+    (None: matchers that name no action), each once: an item whose matchers name the action on one side and no
+    action on the other (a slice's good and bad) is in both. The classifier and the stitcher look up the same way."""
     exact = table.get(action, [])
     wildcard = table.get(None, [])
-    return exact + wildcard if wildcard else exact
+    return exact + [item for item in wildcard if item not in exact] if wildcard else exact

@@ -10,6 +10,7 @@ replay; the copies of one service's milestone travel in one log stream, hence on
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from processors.classifying.classify import Classifier, SliEvent
 from processors.decoding.types import LogEvent, Position
 from processors.spec import Spec, load_spec, parse_spec
+from processors.spec.model import EventsSli, TimeSliceSli
 from processors.stitching.model import TraceHead
 from processors.stitching.stitch import Stitcher
 from tests import runner_platform as conventions
@@ -24,6 +26,7 @@ from tests import runner_platform as conventions
 T0 = 1_790_812_800.0  # 2026-10-01T00:00:00Z
 CID = "7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01"
 SPEC = load_spec(None)
+SPEC_TEXT = (Path(__file__).resolve().parents[2] / "processors" / "slos.yaml").read_text()
 
 
 def event(action: str, at: float = T0, sequence: int = 1, **metadata: Any) -> LogEvent:
@@ -62,6 +65,38 @@ def test_classify(case: str, log_event: LogEvent, expected: set[tuple[str, bool]
     names = {SPEC.series_of(name): name for name in spec_slis(SPEC)}  # events name the series: name@revision
     assert {(names[r.sli], r.good) for r in results if r.sli in names} == expected
     assert all(r.time == log_event.time and r.correlation_id == CID for r in results)
+
+
+HALF_NAMED_SLICES = [
+    ("bad: {action: cache_miss}", "bad: {status: 500}"),  # good names an action, bad does not
+    ("good: {action: cache_hit}", "good: {hit: true}"),  # bad names an action, good does not
+]
+
+
+@pytest.mark.parametrize(("named", "unnamed"), HALF_NAMED_SLICES)
+def test_a_slice_whose_matchers_name_an_action_on_one_side_only_counts_each_event_once(
+    named: str, unnamed: str
+) -> None:
+    spec = parse_spec(SPEC_TEXT.replace(named, unnamed))
+    classifier, series = Classifier(spec), spec.series_of("cache-hit-rate")
+    for action, fields in (("cache_hit", {"hit": True}), ("cache_miss", {"status": 500})):
+        planned = event(action, **fields)  # metadata.action is the event's action: the planned path
+        unplanned = event(action, **fields)
+        unplanned.log["metadata"]["action"] = "".join(action)  # equal, not the same object: the closures
+        for log_event in (planned, unplanned):
+            assert [r.sli for r in classifier.classify(log_event)].count(series) == 1, (action, log_event.log)
+    assert classifier.max_matches() == most_matches(spec)
+
+
+def most_matches(spec: Spec) -> int:
+    """Classifier.max_matches from its definition: the most events or slice SLOs and field sketches whose
+    matchers can match one action (name it, or name none)."""
+    matchers = [(slo.name, [slo.sli.match] if isinstance(slo.sli, EventsSli) else [slo.sli.good, slo.sli.bad])
+                for slo in (*spec.slos, *spec.counters) if isinstance(slo.sli, EventsSli | TimeSliceSli)]
+    matchers += [(sketch.name, [sketch.match]) for sketch in spec.latency if sketch.match is not None]
+    named = {key for _, sides in matchers for matcher in sides for key in matcher.dispatch_keys} - {None}
+    return max(sum(any(action in m.dispatch_keys or None in m.dispatch_keys for m in sides) for _, sides in matchers)
+               for action in (*named, "an action no matcher names"))
 
 
 def stitch(events: list[LogEvent], spec: Spec = SPEC) -> tuple[TraceHead, list[SliEvent], list[Any]]:
