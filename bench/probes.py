@@ -447,7 +447,20 @@ def main() -> None:
     args = parser.parse_args()
     _tree(args.tree)
     result = globals()[args.probe](args)
+    result["_own_peak_rss_mb"] = _own_peak_rss_mb()
     print("PROBE " + json.dumps(result))
+
+
+def _own_peak_rss_mb() -> float | None:
+    """This process's own peak RSS (VmHWM, of the memory map exec gave it). Not ru_maxrss: Linux carries the
+    forking parent's high-water mark across exec into it, so a child of a large parent reports the parent's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":
