@@ -207,8 +207,11 @@ def bench_month(after: Path, month: Path, rounds: int) -> None:
     that real store."""
     db = CACHE / f"month-{month.name}-{_tree_hash(after)}.db"
     result = None
-    if not db.exists():
-        result = run_probe(after, "replay", "--input", str(month), "--no-backtest", "--db", str(db))
+    if not db.exists():  # replayed under another name first: a run stopped part way caches nothing
+        partial = db.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        result = run_probe(after, "replay", "--input", str(month), "--no-backtest", "--db", str(partial))
+        partial.rename(db)
     if result is not None:
         row(f"replay 30 days without backtest: {result['events']:,} events (1 run)", "not run (baseline: >2.8 GB "
             "at 1M events)", f"{result['events'] / result['_wall']:,.0f} events/s, {result['_wall']:,.0f} s wall, "
