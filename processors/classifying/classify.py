@@ -117,7 +117,7 @@ class Classifier:
     def max_matches(self) -> int:
         """The most SLIs and field sketches one event can feed: sizes commits before they are built."""
         wildcard = len(self._by_action.get(None, [])) + len(self._sketches_by_action.get(None, []))
-        actions = (set(self._by_action) | set(self._sketches_by_action)) - {None}
+        actions = {action for action in (*self._by_action, *self._sketches_by_action) if action is not None}
         return max(
             (len(dispatch(self._by_action, a)) + len(dispatch(self._sketches_by_action, a)) for a in actions),
             default=wildcard,
