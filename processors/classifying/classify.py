@@ -58,8 +58,8 @@ class Classifier:
         for sketch in spec.latency:
             if sketch.match is not None:
                 self._index(self._sketches_by_action, sketch.match, sketch)
-        self._rules, self._wildcard_rules = _per_action(self._by_action, _rule)
-        self._samplers, self._wildcard_samplers = _per_action(
+        self._rules, self._wildcard_rules = compile_per_action(self._by_action, _rule)
+        self._samplers, self._wildcard_samplers = compile_per_action(
             self._sketches_by_action, lambda sketch: _sampler(sketch, self._sketch_series[sketch.name])
         )
         # the fast path: per action, its rules with their conditions on metadata.action decided (Matcher.given);
@@ -124,11 +124,11 @@ class Classifier:
         )
 
 
-def _per_action(
+def compile_per_action(
     table: Mapping[str | None, list[Item]], compile_one: Callable[[Item], Compiled]
 ) -> tuple[dict[str, tuple[Compiled, ...]], tuple[Compiled, ...]]:
-    """Each action's items (a table built by Classifier._index) compiled once, in dispatch order, and the
-    wildcard's alone: what an action that no item names meets."""
+    """Each action's items (a table built from Matcher.dispatch_keys) compiled once, in dispatch order, and the
+    wildcard's alone: what an action that no item names meets. The classifier and the stitcher compile so."""
     compiled = {id(item): compile_one(item) for items in table.values() for item in items}
     by_action = {
         action: tuple(compiled[id(item)] for item in dispatch(table, action)) for action in table if action is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -82,40 +81,17 @@ class Condition:
 
     def compiled(self) -> Test:
         """`holds` as a closure over the path and value, for callers that build it once and test every event
-        with it (the classifier): the same answers, without re-reading the condition each time. Nearly every
-        condition reads ("metadata", field); any other path is tested by `holds` itself."""
+        with it: the same answers, without re-reading the condition each time. Nearly every condition reads
+        ("metadata", field): compiled_field over the dict at "metadata"; any other path is tested by `holds`."""
         if len(self.path) != 2:
             return self.holds
-        first, second = self.path
-        op, expected = self.op, self.value
-        # each closure: the value at first.second, or _ABSENT where `holds` finds no dict or no key; then the op
-        if op == "eq":
+        first, test = self.path[0], self.compiled_field()
 
-            def eq(log: Any) -> bool:
-                inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
-                actual = inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
-                return actual is not _ABSENT and bool(actual == expected)
+        def holds(log: Any) -> bool:  # holds finds no dict at `first`: False
+            inner = log.get(first) if isinstance(log, dict) else None
+            return isinstance(inner, dict) and test(inner)
 
-            return eq
-        if op == "in" or op == "not_in":
-            inside = op == "in"
-
-            def member(log: Any) -> bool:
-                inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
-                actual = inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
-                return actual is not _ABSENT and (actual in expected) is inside
-
-            return member
-        compare = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}[op]
-
-        def numeric(log: Any) -> bool:
-            inner = log.get(first, _ABSENT) if isinstance(log, dict) else _ABSENT
-            actual = inner.get(second, _ABSENT) if isinstance(inner, dict) else _ABSENT
-            if not isinstance(actual, _NUMBER) or isinstance(actual, bool):  # _ABSENT is not a number either
-                return False
-            return bool(compare(actual, expected))
-
-        return numeric
+        return holds
 
     def compiled_field(self) -> FieldTest:
         """`holds` for a two-part path (first, second), as a test of the dict at `first`: for a caller that has
@@ -144,6 +120,15 @@ class Condition:
                               and bool(actual >= expected))
 
 
+def _all_of(tests: tuple[Test, ...]) -> Test:
+    """One test that holds when every one of `tests` does; none holds for nothing (as an empty matcher)."""
+    if not tests:
+        return lambda value: False
+    if len(tests) == 1:
+        return tests[0]
+    return lambda value: all(test(value) for test in tests)
+
+
 @dataclass(frozen=True)
 class Matcher:
     """All conditions must hold. An empty matcher matches nothing, so a typo can't match everything."""
@@ -155,13 +140,7 @@ class Matcher:
 
     def compiled(self) -> Test:
         """`matches` as one closure (Condition.compiled)."""
-        tests = tuple(condition.compiled() for condition in self.conditions)
-        if not tests:
-            return lambda log: False
-        if len(tests) == 1:
-            return tests[0]
-
-        return lambda log: all(test(log) for test in tests)
+        return _all_of(tuple(condition.compiled() for condition in self.conditions))
 
     def given(self, path: tuple[str, ...], value: Any) -> bool | Matcher:
         """This matcher over logs whose value at `path` is `value`: False when that fails a condition on `path`
@@ -185,12 +164,7 @@ class Matcher:
         share (Condition.compiled_field)."""
         if len({condition.path[:1] for condition in self.conditions}) > 1:
             raise ValueError(f"a field test needs conditions under one field: {self.conditions}")
-        tests = tuple(condition.compiled_field() for condition in self.conditions)
-        if not tests:
-            return lambda inner: False
-        if len(tests) == 1:
-            return tests[0]
-        return lambda inner: all(test(inner) for test in tests)
+        return _all_of(tuple(condition.compiled_field() for condition in self.conditions))
 
     @property
     def dispatch_keys(self) -> frozenset[str | None]:

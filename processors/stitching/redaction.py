@@ -147,7 +147,7 @@ def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset
 
     Beyond MAX_EVENT_BYTES of JSON, nested values are dropped and strings cut short, marked `_truncated`.
     """
-    return storable_metadata_sized(metadata, also)[0]
+    return storable_metadata_encoded(metadata, also)[0]
 
 
 def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> tuple[dict[str, Any], int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors import conventions
-from processors.classifying.classify import LatencySample, SliEvent, dispatch
+from processors.classifying.classify import LatencySample, SliEvent, compile_per_action
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec, Test
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
@@ -57,11 +57,7 @@ class Stitcher:
         for sketch in spec.latency:
             if sketch.start is not None and sketch.end is not None:
                 _index(table, ("between", sketch), sketch.start, sketch.end)
-        compiled = {id(rule): self._compile(*rule) for rules in table.values() for rule in rules}
-        # each action's rules in dispatch order (its own, then the wildcard's), and the wildcard's alone
-        self._rules = {action: tuple(compiled[id(rule)] for rule in dispatch(table, action))
-                       for action in table if action is not None}
-        self._wildcard_rules = tuple(compiled[id(rule)] for rule in table.get(None, []))
+        self._rules, self._wildcard_rules = compile_per_action(table, lambda rule: self._compile(*rule))
         self.resolution_names = _resolution_names(spec)
         journey = spec.journey
         self.tracked = frozenset(journey.tracked) if journey else frozenset()
