@@ -224,6 +224,8 @@ def test_search_prints_a_table_within_100_columns(slo, db_path, capsys):
         ("--otlp with a search", ["trace", "--workflow", "1", "--otlp"]),
         ("a malformed --since", ["trace", "--workflow", "1", "--since", "yesterday"]),
         ("a zero --limit", ["trace", "--workflow", "1", "--limit", "0"]),
+        ("an empty --workflow", ["trace", "--workflow", ""]),
+        ("an empty --repository", ["trace", "--repository", ""]),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(slo, db_path, capsys, case, argv):
