@@ -99,7 +99,7 @@ class Stitcher:
             changed = True
         if head.workflow_id is None:
             workflow_id = _field(event.log, self.workflow_field)
-            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool):
+            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and workflow_id != "":
                 head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
                 changed = True
         if head.repository is None:

@@ -221,3 +221,10 @@ def test_stitch_rules_whose_matchers_name_no_action(
     assert [(names[s.sli], s.time - T0, s.good) for s in sli_events] == slis
     sketches = {WILDCARD_SPEC.sketch_series(sketch.name): sketch.name for sketch in WILDCARD_SPEC.latency}
     assert [(sketches[s.sketch], s.value_ms) for s in latency_samples] == samples
+
+
+def test_an_empty_workflow_id_is_not_recorded_and_a_later_one_is() -> None:
+    """As for the repository: an empty ID would be kept for good (the first one wins) and found by no search."""
+    head, _slis, _samples = stitch([event("webhook_received", workflowId="", repository=""),
+                                    event("runner_started", T0 + 1, 2, workflowId=42, repository="acme/web")])
+    assert (head.workflow_id, head.repository) == ("42", "acme/web")
