@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from processors import conventions
-from processors.timeutil import floor_to
+from processors.timeutil import MAX_EPOCH, MIN_EPOCH, clamp_epoch, floor_to
 
 Rows = Mapping[int, Mapping[str, int]]  # bucket start -> {field: value}
 
@@ -58,7 +58,10 @@ def sum_rows(rows: Rows, start: int, end: int) -> Counts:
 
 
 def slice_field_index(moment: float, slice_seconds: int) -> int:
-    """Index of the slice holding `moment` within its hour."""
+    """Index of the slice holding `moment` within its hour. A moment outside datetime's range (NaN, inf) is
+    clamped first, as floor_to clamps it, so the slice lies in the hour bucket floor_to gives."""
+    if not MIN_EPOCH <= moment <= MAX_EPOCH:  # NaN fails the test too
+        moment = clamp_epoch(moment)
     return int(moment - floor_to(moment, conventions.HOUR)) // slice_seconds
 
 
