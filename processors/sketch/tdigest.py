@@ -471,6 +471,11 @@ class TDigest:
             raise CorruptSketchError("corrupt t-digest: the total weight overflows int64")
         return cls(means, weights, pure, minimum, maximum, compression)
 
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        # pickle and copy.deepcopy go through the byte format, so a restored digest holds read-only arrays as
+        # every other does (numpy restores an array writable under pickle protocols below 5 and in deepcopy)
+        return TDigest.from_bytes, (self.to_bytes(),)
+
     # --- value semantics ----------------------------------------------------------------------
 
     def __eq__(self, other: object) -> bool:

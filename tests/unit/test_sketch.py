@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
+import pickle
 import re
 import struct
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -153,6 +157,27 @@ def test_a_digest_cannot_be_changed_through_its_arrays() -> None:
         digest.means[0] = 0.0
     with pytest.raises(ValueError, match="read-only"):
         digest.weights[0] = 0
+
+
+COPIERS: dict[str, Callable[[TDigest], TDigest]] = {
+    **{
+        f"pickle protocol {protocol}": functools.partial(lambda d, p: pickle.loads(pickle.dumps(d, p)), p=protocol)
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1)
+    },
+    "deepcopy": copy.deepcopy,
+    "copy": copy.copy,
+}
+
+
+@pytest.mark.parametrize("copier", list(COPIERS))
+@pytest.mark.parametrize("name", list(sample_digests()))
+def test_a_pickled_or_copied_digest_keeps_read_only_arrays_and_its_bytes(name: str, copier: str) -> None:
+    digest = sample_digests()[name]
+    restored = COPIERS[copier](digest)
+    assert not any(array.flags.writeable for array in (restored.means, restored.weights, restored.pure))
+    assert restored == digest and restored.to_bytes() == digest.to_bytes() and restored.count == digest.count
+    assert [restored.quantile(q) for q in quantile_grid] == [digest.quantile(q) for q in quantile_grid]
+    assert_invariants(restored)
 
 
 def test_merging_nothing_or_only_empties_gives_an_empty_digest() -> None:
