@@ -42,7 +42,7 @@ class TraceEvent:
     def compact_json(self) -> str:
         """to_json() as compact JSON, as its head's document holds it; encoded once."""
         if self._json is None:
-            self._json = _STRICT.encode(self.to_json())
+            self._json = STRICT_JSON.encode(self.to_json())
         return self._json
 
     def encode_with(self, metadata_json: str) -> str | None:
@@ -97,7 +97,7 @@ class TraceHead:
         """json.dumps(self.to_json(), separators=(",", ":")), with each event's JSON encoded once (when it was
         recorded) instead of again at every write of its head. The keys are to_json's, in its order."""
         if self.milestones or self.marks or self.claims:
-            front = _STRICT.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})
+            front = STRICT_JSON.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})
         else:  # most heads: one API request, no journey
             front = _NOTHING_DECIDED
         events = ",".join([event.compact_json() for event in self.events])
@@ -135,9 +135,9 @@ class TraceHead:
         )
 
 
-# json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call
-_STRICT = json.JSONEncoder(separators=(",", ":"))
-_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
+# json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call; redaction's too
+STRICT_JSON = json.JSONEncoder(separators=(",", ":"))
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
 _FIELDS_FRAME = len('{"t":,"s":,"a":,"l":,"m":}')
 
 
@@ -146,22 +146,22 @@ def event_bytes(event: TraceEvent, metadata_bytes: int | None = None) -> int:
     when the caller has it, saves encoding the metadata twice: the event's JSON is `{"t":…,"l":…` + `,"m":`
     + the metadata's + `}`."""
     if metadata_bytes is None:
-        return len(_COMPACT.encode(event.to_json()))
+        return len(COMPACT_JSON.encode(event.to_json()))
     time_ms, service, action, level = event.time_ms, event.service, event.action, event.level
     if type(time_ms) is int and type(service) is str and type(action) is str and type(level) is str:
         # an int's JSON is its repr; the few distinct services, actions and levels are encoded once each
         return (_FIELDS_FRAME + len(repr(time_ms)) + len(_string_json(service)) + len(_string_json(action))
                 + len(_string_json(level)) + metadata_bytes)
     fields = {"t": time_ms, "s": service, "a": action, "l": level}
-    return len(_COMPACT.encode(fields)) + len(',"m":') + metadata_bytes
+    return len(COMPACT_JSON.encode(fields)) + len(',"m":') + metadata_bytes
 
 
-_NOTHING_DECIDED = _STRICT.encode({"milestones": {}, "marks": {}, "claims": {}})
+_NOTHING_DECIDED = STRICT_JSON.encode({"milestones": {}, "marks": {}, "claims": {}})
 
 
 @lru_cache(maxsize=4096)
 def _string_json(text: str) -> str:
-    return _STRICT.encode(text)
+    return STRICT_JSON.encode(text)
 
 
 @lru_cache(maxsize=4096)
@@ -171,7 +171,7 @@ def _fields_json(service: str, action: str, level: str) -> str:
 
 
 def _scalar_json(value: Any) -> str:
-    """_STRICT.encode(value), without the encoder for the head's usual field values."""
+    """STRICT_JSON.encode(value), without the encoder for the head's usual field values."""
     if value is None:
         return "null"
     if value is True:
@@ -180,7 +180,7 @@ def _scalar_json(value: Any) -> str:
         return "false"
     if type(value) is int:
         return int.__repr__(value)  # as json writes an int
-    return _STRICT.encode(value)
+    return STRICT_JSON.encode(value)
 
 
 def is_open(head: TraceHead | None) -> bool:

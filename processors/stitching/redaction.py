@@ -7,7 +7,6 @@ Paths keep no query string.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import orjson
 
 from processors import conventions
+from processors.stitching.model import COMPACT_JSON, STRICT_JSON
 
 ALLOWED_METADATA = frozenset(
     {
@@ -195,9 +195,6 @@ def storable_metadata_encoded(
     return small, text, exact
 
 
-# json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call
-_STRICT = json.JSONEncoder(separators=(",", ":"))
-_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)
 # floats whose repr (json's) has no exponent: orjson writes these alike, and others differently (1e-05: 0.00001)
 _PLAIN_FLOATS = (1e-4, 1e16)
 
@@ -205,9 +202,9 @@ _PLAIN_FLOATS = (1e-4, 1e16)
 def _encode(document: dict[str, Any]) -> tuple[str, bool]:
     """(compact JSON of `document`, whether it needed no str() of a value JSON cannot encode)."""
     try:
-        return _STRICT.encode(document), True
+        return STRICT_JSON.encode(document), True
     except TypeError:
-        return _COMPACT.encode(document), False
+        return COMPACT_JSON.encode(document), False
 
 
 def _encode_flat(document: dict[str, Any]) -> tuple[str, bool]:
