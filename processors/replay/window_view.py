@@ -3,25 +3,26 @@
 It is fed the same Commit objects the store applies, and implements the evaluator's SliView, so `slo
 replay` evaluates every minute without reading the store: evaluating minute m+1 after minute m costs
 O(SLOs x windows), whatever the length of the history. Counts are prefix sums per series (any window is two
-lookups); what leaves the longest window (HORIZON) is evicted. It is not a store adapter: the evaluator
+lookups); what leaves the longest window (HORIZON) is evicted. It answers no latency query: the alert policy
+reads counts only, and a month of a busy sketch's minute digests would not fit in memory (quantiles are the
+store's, read by `slo status` after the replay). It is not a store adapter: the evaluator
 Lambda and `slo status` read the store (processors.store.view.StoreView), and a test proves both views
 give the same alert transitions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from processors import conventions
-from processors.counting import Counts, plan_window
+from processors.counting import Counts
 from processors.evaluating.types import AlertStore
 from processors.spec.model import Slo, Spec, TimeSliceSli
 from processors.store import keys
 from processors.store.types import Commit
 from processors.timeutil import floor_to
 
-QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 HORIZON = 32 * conventions.DAY  # the longest window the evaluator asks for (a calendar month, 31 days)
 
 
@@ -134,8 +135,6 @@ class WindowView:
         self._minutes: dict[str, _Prefix] = {}
         self._slices: dict[str, _Slices] = {}
         self._exemplars: dict[str, dict[int, list[str]]] = {}  # series -> minute -> ids, in commit order
-        self._samples: dict[str, _Prefix] = {}  # sketch -> latency samples per minute (is there any data?)
-        self._digests: dict[tuple[str, str], dict[int, Any]] = {}  # (sketch, resolution) -> bucket -> TDigest
         self.now: int | None = None
         self._registries = {  # a grouped SLO's registry series -> SLO name
             keys.group_registry_series(slo.series()): slo.name for slo in spec.slos if slo.group_by
@@ -157,25 +156,11 @@ class WindowView:
             self._gauges[name] = self._gauges.get(name, 0) + delta
         for (series, minute), ids in commit.exemplars.items():
             self._exemplars.setdefault(series, {}).setdefault(minute, []).extend(ids)
-        for (sketch, resolution, bucket), delta in commit.digests.items():
-            from processors.sketch import TDigest
-
-            stored = self._digests.setdefault((sketch, resolution), {})
-            previous = stored.get(bucket)
-            stored[bucket] = delta if previous is None else TDigest.merge([previous, delta])  # as the store does
-            if resolution == conventions.RESOLUTION_MINUTE:
-                self._sample_series(sketch, bucket).add(bucket, 0, delta.count)
 
     def _minute_series(self, series: str, bucket: int) -> _Prefix:
         prefix = self._minutes.get(series)
         if prefix is None:
             prefix = self._minutes[series] = _Prefix(conventions.MINUTE, min(bucket, self.now or bucket))
-        return prefix
-
-    def _sample_series(self, sketch: str, bucket: int) -> _Prefix:
-        prefix = self._samples.get(sketch)
-        if prefix is None:
-            prefix = self._samples[sketch] = _Prefix(conventions.MINUTE, min(bucket, self.now or bucket))
         return prefix
 
     def _slice_fields(self, series: str, hour: int, fields: Mapping[str, int]) -> None:
@@ -193,8 +178,6 @@ class WindowView:
         self.now = now
         for prefix in self._minutes.values():
             prefix.advance(now)
-        for prefix in self._samples.values():
-            prefix.advance(now)
         for slices in self._slices.values():
             slices.advance(now)
         if now % conventions.HOUR == 0:
@@ -204,9 +187,6 @@ class WindowView:
         for minutes in self._exemplars.values():
             for minute in [m for m in minutes if m < oldest]:
                 del minutes[minute]
-        for buckets in self._digests.values():
-            for bucket in [b for b in buckets if b < oldest - conventions.HOUR]:
-                del buckets[bucket]
 
     # --- the SliView ----------------------------------------------------------------------------------
 
@@ -256,57 +236,8 @@ class WindowView:
         return seen
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> Mapping[str, float] | None:
-        """None without samples in the window (two lookups); else the quantiles, computed when first read.
+        """None: the view keeps no digest (the module's docstring says why)."""
+        return None
 
-        The backtest's alerting never reads them, so the merge of the window's digests is not paid per minute.
-        """
-        samples = self._samples.get(sketch)
-        minute = conventions.MINUTE
-        if samples is None or not samples.sum(floor_to(start, minute), floor_to(end, minute))[1]:
-            return None
-        return _LazyQuantiles(self, sketch, start, end)
-
-    def digest(self, sketch: str, start: int, end: int) -> Any:
-        """The merged digest over [start, end): hour digests plus minute edges, as Store.digest merges them."""
-        from processors.sketch import TDigest
-
-        plan = plan_window(start, end)
-        parts: list[Any] = []
-        for resolution, (low, high) in (
-            (conventions.RESOLUTION_MINUTE, plan.head_minutes),
-            (conventions.RESOLUTION_HOUR, plan.hours),
-            (conventions.RESOLUTION_MINUTE, plan.tail_minutes),
-        ):
-            buckets = self._digests.get((sketch, resolution), {})
-            parts.extend(buckets[b] for b in sorted(buckets) if low <= b < high)
-        if not parts:
-            return None
-        merged = TDigest.merge(parts)
-        return merged if merged.count else None
-
-
-class _LazyQuantiles(Mapping[str, float]):
-    """{"p50", "p95", "p99"} of a window's digest, merged on first access."""
-
-    def __init__(self, view: WindowView, sketch: str, start: int, end: int) -> None:
-        self._args = (sketch, start, end)
-        self._view: WindowView | None = view
-        self._values: dict[str, float] = {}
-
-    def _load(self) -> dict[str, float]:
-        if self._view is not None:
-            digest = self._view.digest(*self._args)
-            self._view = None
-            if digest is not None:
-                values = {name: digest.quantile(q) for name, q in QUANTILES.items()}
-                self._values = {name: round(float(v), 3) for name, v in values.items() if v is not None}
-        return self._values
-
-    def __getitem__(self, key: str) -> float:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
+    def digest(self, sketch: str, start: int, end: int) -> None:
+        return None
