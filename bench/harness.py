@@ -247,9 +247,14 @@ def bench_sketch(trees: dict[str, Path], rounds: int) -> None:
         for name in (list(trees) if index % 2 == 0 else list(reversed(trees))):
             runs[name].append(run_probe(trees[name], "sketch"))
     after = runs["after"]
-    row("t-digest centroids at n = 1,000,000 (ours / fastdigest max_centroids=100 / pytdigest compression=100)",
-        *(f"{rs[0]['ours_centroids']} / {rs[0].get('fastdigest_centroids')} / {rs[0].get('pytdigest_centroids')}"
-          for rs in runs.values()))
+    # each library at the setting whose digests hold as many centroids as ours (probes.sketch)
+    for index, what in enumerate(("at n = 1,000,000", "per minute digest merged (median)", "after the day's merge")):
+        row(f"t-digest centroids {what}: ours / fastdigest / pytdigest",
+            *(" / ".join(_centroids(rs[0], who, index) for who in ("ours", "fastdigest", "pytdigest"))
+              for rs in runs.values()))
+    row("t-digest settings matched to those counts (n = 1,000,000 / minute): fastdigest max_centroids; "
+        "pytdigest compression",
+        *(f"{_settings(rs[0], 'fastdigest')}; {_settings(rs[0], 'pytdigest')}" for rs in runs.values()))
     for kind, unit in (("build", "M values/s"), ("merge", "ms")):
         for who in ("ours", "fastdigest", "pytdigest"):
             key = f"{who}_{kind}"
@@ -268,6 +273,18 @@ def bench_sketch(trees: dict[str, Path], rounds: int) -> None:
             if who == "ours" and kind == "merge":
                 target = goal(median([1000 * r[key][1] for r in after]) < 50, "< 50 ms")
             row(f"t-digest {label}: {who}, {unit}", *cells, target)
+
+
+def _centroids(result: dict[str, Any], who: str, index: int) -> str:
+    counts = result.get(f"{who}_centroids")
+    if isinstance(counts, list):
+        return f"{counts[index]:,.0f}"
+    return f"{counts:,.0f}" if counts is not None and index == 0 else "—"  # a probe of before this change
+
+
+def _settings(result: dict[str, Any], who: str) -> str:
+    settings = result.get(f"{who}_settings")
+    return " / ".join(str(value) for value in settings) if settings else "—"
 
 
 def bench_dynamodb(trees: dict[str, Path], records: Path) -> None:

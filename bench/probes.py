@@ -386,8 +386,10 @@ def _value_size(value: Any) -> int:
 
 
 def sketch(args: argparse.Namespace) -> dict[str, Any]:
-    """Build n values and merge a day of minute digests from bytes, ours vs fastdigest vs pytdigest, all at
-    the same n and centroid budget (100). Each figure is one timing; the harness takes rounds."""
+    """Build n values and merge a day of minute digests from bytes, ours vs fastdigest vs pytdigest, like for
+    like: each library's setting (fastdigest's max_centroids, pytdigest's compression) is the one whose digests
+    hold as many centroids as ours, for the n = 1M build, for the minute digests merged, and for the merged
+    result. Each figure is one timing; the harness takes rounds."""
     import numpy as np
 
     from processors.sketch import TDigest
@@ -395,44 +397,78 @@ def sketch(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(7)
     values = rng.lognormal(3.0, 1.5, args.n)
     minutes = np.array_split(values, 1440)
+    few = minutes[:: len(minutes) // 24]  # the centroid count of a minute's digest: the median of 24 minutes
     result: dict[str, Any] = {}
     result["sort"] = _timed(lambda: np.sort(values))[:2]
     result["ours_build"] = _timed(lambda: TDigest.from_values(values))[:2]
     ours_blobs = [TDigest.from_values(m).to_bytes() for m in minutes]
     if hasattr(TDigest, "merge_bytes"):  # the store's read path since it exists: one decode for all blobs
         result["ours_merge"] = _timed(lambda: TDigest.merge_bytes(ours_blobs).quantile(0.99))[:2]
+        merged = TDigest.merge_bytes(ours_blobs)
     else:
         result["ours_merge"] = _timed(
             lambda: TDigest.merge([TDigest.from_bytes(b) for b in ours_blobs]).quantile(0.99)
         )[:2]
-    result["ours_centroids"] = len(TDigest.from_values(values))
+        merged = TDigest.merge([TDigest.from_bytes(b) for b in ours_blobs])
+    big = len(TDigest.from_values(values))
+    minute = _median([len(TDigest.from_values(m)) for m in few])
+    result["ours_centroids"] = [big, minute, len(merged)]
     try:
         import fastdigest
 
-        result["fastdigest_build"] = _timed(lambda: fastdigest.TDigest.from_values(values, max_centroids=100))[:2]
-        fast_blobs = [fastdigest.TDigest.from_values(m, max_centroids=100).to_bytes() for m in minutes]
-        result["fastdigest_merge"] = _timed(
-            lambda: fastdigest.merge_all([fastdigest.TDigest.from_bytes(b) for b in fast_blobs]).quantile(0.99)
-        )[:2]
-        result["fastdigest_centroids"] = fastdigest.TDigest.from_values(values, max_centroids=100).n_centroids
+        def fast_count(setting: int, parts: list[Any]) -> float:
+            return _median([fastdigest.TDigest.from_values(m, max_centroids=setting).n_centroids for m in parts])
+
+        fast_big = _matching(lambda c: fast_count(c, [values]), big)
+        fast_minute = _matching(lambda c: fast_count(c, few), minute)
+        result["fastdigest_build"] = _timed(lambda: fastdigest.TDigest.from_values(values, max_centroids=fast_big))[:2]
+        fast_blobs = [fastdigest.TDigest.from_values(m, max_centroids=fast_minute).to_bytes() for m in minutes]
+
+        def fast_merge() -> Any:
+            return fastdigest.merge_all([fastdigest.TDigest.from_bytes(b) for b in fast_blobs], max_centroids=fast_big)
+
+        result["fastdigest_merge"] = _timed(lambda: fast_merge().quantile(0.99))[:2]
+        result["fastdigest_centroids"] = [fast_count(fast_big, [values]), fast_count(fast_minute, few),
+                                          fast_merge().n_centroids]
+        result["fastdigest_settings"] = [fast_big, fast_minute]
     except ImportError:
         pass
     try:
         import pytdigest
 
-        result["pytdigest_build"] = _timed(lambda: pytdigest.TDigest.compute(values, compression=100))[:2]
-        pyt_blobs = [pytdigest.TDigest.compute(m, compression=100).get_centroids().tobytes() for m in minutes]
+        def pyt_count(setting: int, parts: list[Any]) -> float:
+            return _median([len(pytdigest.TDigest.compute(m, compression=setting).get_centroids()) for m in parts])
 
-        def pyt_merge() -> float:
-            parts = [pytdigest.TDigest.of_centroids(np.frombuffer(b).reshape(-1, 2), compression=100)
-                     for b in pyt_blobs]
-            return float(pytdigest.TDigest.combine(parts).inverse_cdf(0.99))
+        pyt_big = _matching(lambda c: pyt_count(c, [values]), big)
+        pyt_minute = _matching(lambda c: pyt_count(c, few), minute)
+        result["pytdigest_build"] = _timed(lambda: pytdigest.TDigest.compute(values, compression=pyt_big))[:2]
+        pyt_blobs = [pytdigest.TDigest.compute(m, compression=pyt_minute).get_centroids().tobytes() for m in minutes]
 
-        result["pytdigest_merge"] = _timed(pyt_merge)[:2]
-        result["pytdigest_centroids"] = len(pytdigest.TDigest.compute(values, compression=100).get_centroids())
+        def pyt_merge() -> Any:
+            total = pytdigest.TDigest(compression=pyt_big)  # the result at the build's centroid budget
+            for blob in pyt_blobs:
+                total += pytdigest.TDigest.of_centroids(np.frombuffer(blob).reshape(-1, 2), compression=pyt_minute)
+            total.force_merge()
+            return total
+
+        result["pytdigest_merge"] = _timed(lambda: float(pyt_merge().inverse_cdf(0.99)))[:2]
+        result["pytdigest_centroids"] = [pyt_count(pyt_big, [values]), pyt_count(pyt_minute, few),
+                                         len(pyt_merge().get_centroids())]
+        result["pytdigest_settings"] = [pyt_big, pyt_minute]
     except ImportError:
         pass
     return result
+
+
+def _matching(count_of: Callable[[int], float], target: float, low: int = 2, high: int = 20_000) -> int:
+    """The integer setting in [low, high] whose digests hold nearest `target` centroids (counts grow with it)."""
+    while high - low > 1:
+        middle = (low + high) // 2
+        if count_of(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return min((low, high), key=lambda setting: abs(count_of(setting) - target))
 
 
 def main() -> None:
