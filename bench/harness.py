@@ -197,7 +197,7 @@ def bench_replay(trees: dict[str, Path], rounds: int, sample: Path, histories: d
             if "2-day" in label and "after" in cells else "")
         row(f"replay {label}: peak RSS MB", *(cell(n, lambda r: r["_rss_mb"]) for n in trees),
             goal(max(r["_rss_mb"] for r in cells["after"]) < 400, "< 400 MB") if "after" in cells else "")
-        for hour in ("1", "48", "168"):
+        for hour in ("1", "48", "168"):  # the probe times hours 1 and 48 and the last (7 days: 168)
             if any(hour in r["backtest_by_hour"] for rs in cells.values() for r in rs):
                 for clock in ("wall", "cpu"):
                     row(f"backtest ms per minute at hour {hour} ({label}, {clock})",
@@ -209,7 +209,7 @@ def bench_replay(trees: dict[str, Path], rounds: int, sample: Path, histories: d
 def bench_month(after: Path, month: Path, rounds: int) -> None:
     """Replay 30 generated days with the backtest, as `slo replay` runs by default (>= 1M events: the memory
     bound at size, with the backtest's window view at its fullest), then evaluate that real store."""
-    db = CACHE / f"month-{month.name}-{_tree_hash(after)}.db"
+    db = CACHE / f"month-{month.name}-{_tree_hash(after)}-backtested.db"  # not a store replayed without it
     result = None
     if not db.exists():  # replayed under another name first: a run stopped part way caches nothing
         partial = db.with_suffix(".partial")
@@ -220,7 +220,7 @@ def bench_month(after: Path, month: Path, rounds: int) -> None:
         row(f"replay 30 days with backtest: {result['events']:,} events (1 run)", "not run (baseline: >2.8 GB "
             "at 1M events)", f"{result['events'] / result['_wall']:,.0f} events/s, {result['_wall']:,.0f} s wall, "
             f"{result['_rss_mb']:,.0f} MB peak RSS", goal(result["_rss_mb"] < 400, "< 400 MB"))
-        for hour in ("1", "720"):
+        for hour in ("1", "720"):  # the probe times hours 1 and 48 and the last (30 days: 720)
             timing = result["backtest_by_hour"].get(hour)
             if timing is not None:
                 row(f"backtest ms per minute at hour {hour} (30 days, wall / cpu)", "—",

@@ -35,8 +35,9 @@ class SliView(Protocol):
         ...
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> Mapping[str, float] | None:
-        """{"p50", "p95", "p99"} in ms over [start, end), or None without samples (a view may compute the
-        values when first read: the backtest's never are)."""
+        """{"p50", "p95", "p99"} in ms over [start, end), or None without samples. The replay's window view
+        answers None always: it keeps no digest, since the alert policy reads no latency (replay/window_view.py);
+        status documents, metrics and reports read the store's view."""
         ...
 
     def trace_coverage(self, start: int, end: int) -> Counts:
@@ -48,7 +49,8 @@ class SliView(Protocol):
         ...
 
     def digest(self, sketch: str, start: int, end: int) -> TDigest | None:
-        """A latency sketch's values in [start, end) as one digest, or None without samples."""
+        """A latency sketch's values in [start, end) as one digest, or None without samples (or from the
+        replay's window view, as latency_quantiles)."""
         ...
 
     def gauge(self, name: str) -> int:

@@ -107,5 +107,3 @@ def test_a_randomized_history_gives_the_same_transitions_through_the_view_and_th
     through_store, through_view = both(tmp_path / "in", tmp_path)
     assert through_store, "the history's bad phases open alerts"
     assert through_view == through_store
-
-
