@@ -50,14 +50,13 @@ class Classifier:
         self._sketches_by_action: dict[str | None, list[LatencySketch]] = defaultdict(list)
         for slo in (*spec.slos, *spec.counters):
             if isinstance(slo.sli, EventsSli):
-                self._index(self._by_action, slo.sli.match, slo)
+                index_by_action(self._by_action, slo, slo.sli.match)
             elif isinstance(slo.sli, TimeSliceSli):
-                self._index(self._by_action, slo.sli.good, slo)
-                self._index(self._by_action, slo.sli.bad, slo)
+                index_by_action(self._by_action, slo, slo.sli.good, slo.sli.bad)
         self._sketch_series = {sketch.name: spec.sketch_series(sketch.name) for sketch in spec.latency}
         for sketch in spec.latency:
             if sketch.match is not None:
-                self._index(self._sketches_by_action, sketch.match, sketch)
+                index_by_action(self._sketches_by_action, sketch, sketch.match)
         self._rules, self._wildcard_rules = compile_per_action(self._by_action, _rule)
         self._samplers, self._wildcard_samplers = compile_per_action(
             self._sketches_by_action, lambda sketch: _sampler(sketch, self._sketch_series[sketch.name])
@@ -69,12 +68,6 @@ class Classifier:
             self._sketches_by_action,
             lambda sketch, action: _sample_plan(sketch, self._sketch_series[sketch.name], action),
         )
-
-    @staticmethod
-    def _index(table: dict, matcher: Matcher, item: object) -> None:
-        for action in matcher.dispatch_keys:
-            if item not in table[action]:
-                table[action].append(item)
 
     def classify(self, event: LogEvent) -> list[SliEvent]:
         action, log = event.action, event.log
@@ -106,7 +99,7 @@ class Classifier:
                 for series, match, field in plan:
                     if match is None or match(metadata):
                         value = metadata.get(field)
-                        if isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 <= value < 1e12:
+                        if _is_sample(value):
                             found.append(LatencySample(series, event.time, float(value)))
                 return found
         samples: list[LatencySample] = []
@@ -122,6 +115,14 @@ class Classifier:
             (len(dispatch(self._by_action, a)) + len(dispatch(self._sketches_by_action, a)) for a in actions),
             default=wildcard,
         )
+
+
+def index_by_action(table: dict[str | None, list[Item]], item: Item, *matchers: Matcher) -> None:
+    """File `item` under every action its matchers name (None: a matcher that names none), once each: the table
+    `dispatch` and `compile_per_action` read. The classifier and the stitcher build theirs so."""
+    for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
+        if item not in table[action]:
+            table[action].append(item)
 
 
 def compile_per_action(
@@ -216,6 +217,11 @@ def _sample_plan(sketch: LatencySketch, series: str, action: str) -> list[Sample
     return [] if match is False else [(series, None if match is True else match, path[1])]
 
 
+def _is_sample(value: object) -> bool:
+    """A field sketch's value: a number (not a bool) in [0, 1e12)."""
+    return isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 <= value < 1e12
+
+
 def _sampler(sketch: LatencySketch, series: str) -> Sampler:
     """A field sketch as one closure: a matching event's numeric value at `value_path` in [0, 1e12) is a sample."""
     assert sketch.match is not None  # only sketches with a matcher are indexed
@@ -228,7 +234,7 @@ def _sampler(sketch: LatencySketch, series: str) -> Sampler:
         value: object = log
         for part in path:
             value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 <= value < 1e12:
+        if _is_sample(value):
             into.append(LatencySample(series, event.time, float(value)))
 
     return sample

@@ -150,13 +150,6 @@ def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset
     return storable_metadata_encoded(metadata, also)[0]
 
 
-def storable_metadata_sized(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> tuple[dict[str, Any], int]:
-    """storable_metadata, and the length of its compact JSON: the size check has it, and the event's stored
-    size (model.event_bytes) is built on it."""
-    stored, text, _exact = storable_metadata_encoded(metadata, also)
-    return stored, len(text)
-
-
 def storable_metadata_encoded(
     metadata: dict[str, Any], also: frozenset[str] = frozenset()
 ) -> tuple[dict[str, Any], str, bool]:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors import conventions
-from processors.classifying.classify import LatencySample, SliEvent, compile_per_action
+from processors.classifying.classify import LatencySample, SliEvent, compile_per_action, index_by_action
 from processors.decoding.types import LogEvent
-from processors.spec.model import LatencySketch, LatencySli, Matcher, ResolutionSli, Slo, Spec, Test
+from processors.spec.model import LatencySketch, LatencySli, ResolutionSli, Slo, Spec, Test
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
 from processors.stitching.redaction import storable_metadata_encoded
 
@@ -51,12 +51,12 @@ class Stitcher:
         table: dict[str | None, list[tuple[str, Any]]] = defaultdict(list)
         for slo in spec.slos:
             if isinstance(slo.sli, ResolutionSli):
-                _index(table, ("resolution", slo), slo.sli.good, slo.sli.bad)
+                index_by_action(table, ("resolution", slo), slo.sli.good, slo.sli.bad)
             elif isinstance(slo.sli, LatencySli):
-                _index(table, ("latency", slo), slo.sli.start, slo.sli.end)
+                index_by_action(table, ("latency", slo), slo.sli.start, slo.sli.end)
         for sketch in spec.latency:
             if sketch.start is not None and sketch.end is not None:
-                _index(table, ("between", sketch), sketch.start, sketch.end)
+                index_by_action(table, ("between", sketch), sketch.start, sketch.end)
         self._rules, self._wildcard_rules = compile_per_action(table, lambda rule: self._compile(*rule))
         self.resolution_names = _resolution_names(spec)
         journey = spec.journey
@@ -108,12 +108,6 @@ class Stitcher:
                 head.repository = repository[:MAX_ID_CHARS]
                 changed = True
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
-
-
-def _index(table: dict[str | None, list[tuple[str, Any]]], rule: tuple[str, Any], *matchers: Matcher) -> None:
-    for action in frozenset().union(*(matcher.dispatch_keys for matcher in matchers)):
-        if rule not in table[action]:
-            table[action].append(rule)
 
 
 def _claim_pair(
