@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from processors.decoding.types import LogEvent
 from processors.spec.model import EventsSli, FieldTest, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
@@ -217,7 +217,7 @@ def _sample_plan(sketch: LatencySketch, series: str, action: str) -> list[Sample
     return [] if match is False else [(series, None if match is True else match, path[1])]
 
 
-def _is_sample(value: object) -> bool:
+def _is_sample(value: object) -> TypeGuard[int | float]:
     """A field sketch's value: a number (not a bool) in [0, 1e12)."""
     return isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 <= value < 1e12
 
