@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 import orjson
 
 from processors import conventions
@@ -31,35 +32,25 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
                                        "dec"), start=1)}
 _EPOCH_MS_FROM = 1e11  # a number above this is epoch milliseconds (1973 in ms; year 5138 in seconds)
 _MISSING = object()
-# A JSON number of 19 or more digits (as any integer beyond 64 bits has) starts a value: after `[`, `:` or `,`,
-# JSON whitespace and a minus, or at the text's start. Through _NUMBER_CLASSES (an ASCII digit -> `0`; `[`, `:`,
-# `,`, `-` or whitespace -> `:`; any other byte -> `x`) such a text holds `:` and 19 `0`s in a row, or starts
-# with 19 `0`s. Digits in a string seldom follow one of those directly (IDs follow a quote); when they do, the
-# stdlib reads the text to the same result. (bytes.translate and `in`: a regex search cost 10x more.)
-_NUMBER_CLASSES = bytes(0x30 if 0x30 <= b <= 0x39 else 0x3A if b in b"[:,- \t\n\r" else 0x78 for b in range(256))
-_LONG_NUMBER = b"0" * 19
-_VALUE_LONG_NUMBER = b":" + _LONG_NUMBER
+_decode_json = msgspec.json.Decoder().decode
 
 
 def loads(data: str | bytes) -> Any:
-    """JSON through orjson (several times the stdlib's speed on log messages), returning exactly what
-    json.loads returns. orjson refuses what the stdlib accepts (NaN literals, lone surrogates, numbers beyond
-    a float), which is retried with the stdlib, and reads an integer beyond 64 bits as a float, so a text
-    with a number of 19 or more digits goes to the stdlib in the first place; errors are ValueErrors."""
-    classes = (data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data).translate(_NUMBER_CLASSES)
-    if _VALUE_LONG_NUMBER not in classes and not classes.startswith(_LONG_NUMBER):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(data)
+    """JSON through msgspec, returning exactly what json.loads returns: msgspec reads integers of any size
+    exactly, as the stdlib does (orjson reads one beyond 64 bits as a float, so it needed a scan for long numbers
+    first, which cost more than the parse). What msgspec refuses and the stdlib accepts (NaN literals, lone
+    surrogates, numbers beyond a float) is retried with the stdlib; errors are ValueErrors or RecursionError.
+    On log messages msgspec parses faster than orjson (bench/harness.py)."""
+    try:
+        return _decode_json(data)
+    except (ValueError, RecursionError):  # msgspec.DecodeError is a ValueError
+        return json.loads(data)
 
 
 def loads_envelope(data: bytes) -> Any:
-    """A CloudWatch Logs payload: orjson, or the stdlib where orjson refuses the text. Without `loads`'s scan
-    for long numbers: what decoding reads from a payload is strings and each event's timestamp, and a timestamp
-    of 19 or more digits is past any believable time whether orjson reads it as an int or a float. (The scan
-    cost about 5 ms of the 5,000-record batch's decoding here; messages keep it.)"""
+    """A CloudWatch Logs payload: orjson (faster than msgspec on whole payloads), or the stdlib where orjson
+    refuses the text. orjson reads an integer beyond 64 bits as a float, which changes nothing here: decoding
+    reads a payload's strings and each event's timestamp, and such a timestamp is past any believable time."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -237,9 +237,29 @@ def test_integers_beyond_64_bits_in_a_message_s_metadata_decode_and_are_stored_a
     '{"a": 18446744073709551616}', '{"a": -9223372036854775809}', '[1, 18446744073709551615, 2]',
     '{"a":\n\t-18446744073709551616}', "18446744073709551616", ' {"a": [123456789012345678901234567890]}',
     '{"a": "18446744073709551616", "b": 1}', '{"a": 1234567890123456789.5}', '{"a": 1e400, "b": NaN}',
+    '{"a": "\\ud800"}', '{"a": "\\ud83d\\ude00", "b": "\\u2028"}', "-0", '{"a": 1, "a": [2.5e-324, -0.0]}',
+    "1" * 4300, '[' * 900 + ']' * 900,
 ])
 def test_loads_returns_what_json_loads_returns(text: str) -> None:
     from processors.decoding.formats import loads
 
     for data in (text, text.encode()):
         assert repr(loads(data)) == repr(json.loads(text))
+
+
+def test_loads_takes_a_str_with_a_lone_surrogate_as_json_loads_does() -> None:
+    from processors.decoding.formats import loads
+
+    assert loads('{"a": "\ud800"}') == json.loads('{"a": "\ud800"}') == {"a": "\ud800"}
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": "x\x01y"}', "1" * 4301, "[" * 5000 + "]" * 5000, '{"a": 1} x', "\ufeff{}", '{"a": tru}', "01",
+], ids=["control character", "4301 digits", "nested 5000 deep", "trailing text", "BOM", "bad literal", "zero-led"])
+def test_loads_refuses_what_json_loads_refuses_with_the_same_kind_of_error(text: str) -> None:
+    from processors.decoding.formats import loads
+
+    with pytest.raises((ValueError, RecursionError)) as expected:
+        json.loads(text)
+    with pytest.raises(expected.type):
+        loads(text)
