@@ -130,6 +130,23 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
         db.close()
         return events
 
+    messages = [
+        log_event["message"]
+        for record in records
+        for log_event in orjson.loads(zlib.decompress(base64.b64decode(record["kinesis"]["data"]),
+                                                      zlib.MAX_WBITS | 32))["logEvents"]
+        if log_event["message"][:1] == "{"
+    ]
+    try:  # the tree's own message parser; a tree without one parsed messages with the stdlib
+        from processors.decoding.formats import loads as tree_loads
+    except ImportError:
+        tree_loads = json.loads
+
+    def parse(loads: Callable[[str], Any]) -> int:
+        for message in messages:
+            loads(message)
+        return len(messages)
+
     with contextlib.suppress(ImportError):  # before any stage: a Lambda pays it once, at its first batch
         import processors.sketch  # noqa: F401  (numpy)
     with tempfile.TemporaryDirectory() as folder:
@@ -142,6 +159,8 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
             "full": lambda: full(_discarding_store()),
             "sqlite": lambda: full(SqliteStore(str(Path(folder) / "bench.db"))),
             "bound": lambda: bound(folder),
+            "parse_orjson": lambda: parse(orjson.loads),
+            "parse_tree": lambda: parse(tree_loads),
         }
         result: dict[str, Any] = {"records": len(records)}
         for name, fn in stages.items():
