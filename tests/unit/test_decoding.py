@@ -7,6 +7,8 @@ import gzip
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processors import conventions
 from processors.decoding import Position, decode_record
@@ -263,3 +265,39 @@ def test_loads_refuses_what_json_loads_refuses_with_the_same_kind_of_error(text:
         json.loads(text)
     with pytest.raises(expected.type):
         loads(text)
+
+
+# Differential: any JSON document, written in any of json.dumps's styles and then perhaps broken by one edit,
+# reads through loads exactly as through json.loads (the same value, or an error of the same kind).
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.text() | st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(min_value=-(10**40), max_value=10**40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+_edits = st.one_of(
+    st.just(None),
+    st.tuples(st.integers(min_value=0), st.sampled_from(['"', "\\", "}", "]", ",", ":", "-", "0", "e", " ", "\x00",
+                                                         "\ud800", "\\ud800", "NaN", "1" * 25, "\u2028"])),
+)
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(value=_json_values, ascii_only=st.booleans(), compact=st.booleans(), edit=_edits)
+def test_loads_reads_any_json_text_as_json_loads_does(value: object, ascii_only: bool, compact: bool, edit) -> None:
+    from processors.decoding.formats import loads
+
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":") if compact else None)
+    if edit is not None:
+        at, piece = edit
+        at %= len(text) + 1
+        text = text[:at] + piece + text[at:]
+    try:
+        expected: object = ("value", repr(json.loads(text)))
+    except (ValueError, RecursionError) as error:
+        expected = ("error", type(error))
+    try:
+        got: object = ("value", repr(loads(text)))
+    except (ValueError, RecursionError) as error:
+        got = ("error", type(error))
+    assert got == expected
