@@ -284,7 +284,9 @@ _edits = st.one_of(
 
 @settings(max_examples=600, deadline=None, derandomize=True)
 @given(value=_json_values, ascii_only=st.booleans(), compact=st.booleans(), edit=_edits)
-def test_loads_reads_any_json_text_as_json_loads_does(value: object, ascii_only: bool, compact: bool, edit) -> None:
+def test_loads_reads_any_json_text_as_json_loads_does(
+    value: object, ascii_only: bool, compact: bool, edit: tuple[int, str] | None
+) -> None:
     from processors.decoding.formats import loads
 
     text = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":") if compact else None)
