@@ -137,8 +137,9 @@ def _run_search(args: argparse.Namespace) -> int:
         raise UsageError("trace: give either a CORRELATION_ID or --workflow/--repository, not both")
     if args.workflow is not None and args.repository is not None:
         raise UsageError("trace: give one of --workflow or --repository")
-    if args.workflow == "" or args.repository == "":
-        raise UsageError(f"trace: {'--workflow' if args.workflow == '' else '--repository'} is empty")
+    for flag, value in (("--workflow", args.workflow), ("--repository", args.repository)):
+        if value is not None and value.strip() == "":
+            raise UsageError(f"trace: {flag} is empty")
     if args.otlp or args.out:
         raise UsageError("trace: --otlp exports one trace; give a CORRELATION_ID")
     if args.limit < 1:

@@ -99,12 +99,12 @@ class Stitcher:
             changed = True
         if head.workflow_id is None:
             workflow_id = _field(event.log, self.workflow_field)
-            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and workflow_id != "":
+            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and _is_id(workflow_id):
                 head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
                 changed = True
         if head.repository is None:
             repository = _field(event.log, self.repository_field)
-            if isinstance(repository, str) and repository:
+            if isinstance(repository, str) and _is_id(repository):
                 head.repository = repository[:MAX_ID_CHARS]
                 changed = True
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
@@ -148,6 +148,11 @@ def _between_rule(sketch: LatencySketch, spec: Spec) -> Rule:
         return changed
 
     return between
+
+
+def _is_id(value: str | int) -> bool:
+    """A workflow ID or repository worth keeping: not empty, not only whitespace (the first one wins for good)."""
+    return type(value) is not str or (value != "" and not value.isspace())
 
 
 def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:

@@ -271,10 +271,10 @@ class Store(ABC):
     ) -> list[tuple[str, int]]:
         """(correlation ID, first-seen ms) newest first, by workflow or repository, first seen from `since` to
         `until` (epoch seconds, the whole second of `until` included: the index keys traces by the second).
-        An empty value is refused: DynamoDB's sparse indexes hold no head without one, SQLite's column would."""
+        An empty or blank value is refused: the stitcher records neither on a head."""
         if (workflow_id is None) == (repository is None):
             raise ValueError("give exactly one of workflow_id or repository")
-        if workflow_id == "" or repository == "":
+        if (workflow_id or repository or "").strip() == "":
             raise ValueError("the workflow_id or repository to search for is empty")
         until_ms = (until + 1) * 1000 - 1 if until is not None else FIND_TRACES_END_MS
         return self._find_traces(workflow_id, repository, since * 1000, until_ms, limit)

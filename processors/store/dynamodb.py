@@ -638,7 +638,8 @@ class DynamoDBStore(Store):
         if workflow_id is not None:
             index, partition = tables.GSI_BY_WORKFLOW, keys.workflow_gsi_pk(workflow_id)
         else:
-            index, partition = tables.GSI_BY_REPOSITORY, keys.repository_gsi_pk(repository or "")
+            assert repository is not None  # find_traces asks for exactly one
+            index, partition = tables.GSI_BY_REPOSITORY, keys.repository_gsi_pk(repository)
         items = self._query(
             "search traces",
             IndexName=index,

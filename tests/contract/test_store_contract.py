@@ -115,7 +115,11 @@ def test_traces_are_found_by_workflow_and_by_repository_newest_first(store):
     assert store.find_traces(workflow_id="nope") == []
 
 
-@pytest.mark.parametrize("search", [{"workflow_id": ""}, {"repository": ""}], ids=["workflow", "repository"])
+@pytest.mark.parametrize(
+    "search",
+    [{"workflow_id": ""}, {"repository": ""}, {"workflow_id": " \t"}, {"repository": "  "}],
+    ids=["workflow", "repository", "blank-workflow", "blank-repository"],
+)
 def test_a_trace_search_for_an_empty_value_is_refused_by_every_adapter(store, search):
     # DynamoDB's trace indexes are sparse (no item for an empty value), SQLite's column holds '': one answer for both
     head = TraceHead(correlation_id=cid(1), workflow_id="", repository="", first_seen_ms=int(T0 * 1000))

@@ -226,6 +226,8 @@ def test_search_prints_a_table_within_100_columns(slo, db_path, capsys):
         ("a zero --limit", ["trace", "--workflow", "1", "--limit", "0"]),
         ("an empty --workflow", ["trace", "--workflow", ""]),
         ("an empty --repository", ["trace", "--repository", ""]),
+        ("a blank --workflow", ["trace", "--workflow", "  "]),
+        ("a blank --repository", ["trace", "--repository", "\t"]),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(slo, db_path, capsys, case, argv):

@@ -228,3 +228,9 @@ def test_an_empty_workflow_id_is_not_recorded_and_a_later_one_is() -> None:
     head, _slis, _samples = stitch([event("webhook_received", workflowId="", repository=""),
                                     event("runner_started", T0 + 1, 2, workflowId=42, repository="acme/web")])
     assert (head.workflow_id, head.repository) == ("42", "acme/web")
+
+
+def test_a_blank_workflow_id_or_repository_is_not_recorded_and_a_later_one_is() -> None:
+    head, _slis, _samples = stitch([event("webhook_received", workflowId="  ", repository="\t\n"),
+                                    event("runner_started", T0 + 1, 2, workflowId=" 42 ", repository="acme/web")])
+    assert (head.workflow_id, head.repository) == (" 42 ", "acme/web")
