@@ -128,11 +128,17 @@ class TraceHead:
             claims=dict(data.get("claims") or {}),
             events=[TraceEvent.from_json(e) for e in data.get("events") or []],
             truncated=bool(data.get("truncated")),
-            workflow_id=data.get("workflowId"),
-            repository=data.get("repository"),
+            workflow_id=_kept_id(data.get("workflowId")),
+            repository=_kept_id(data.get("repository")),
             first_seen_ms=data.get("firstSeen"),
             open_since_ms=data.get("openSince"),
         )
+
+
+def _kept_id(value: Any) -> Any:
+    """A stored workflow ID or repository; a blank one (written before the stitcher refused them) as None, so a
+    later real one is recorded and the head's next write clears it."""
+    return None if isinstance(value, str) and (value == "" or value.isspace()) else value
 
 
 # json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call; redaction's too

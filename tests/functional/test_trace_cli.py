@@ -16,6 +16,8 @@ import processors.cli as cli
 import processors.cli.trace as trace_command
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
+from processors.stitching.model import TraceHead
+from processors.store.types import Commit, HeadWrite
 from tests import runner_platform as c
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 
@@ -254,3 +256,13 @@ def test_the_dynamodb_store_gives_the_same_json(slo, spec, dynamodb_store, moto_
     assert json.loads(capsys.readouterr().out) == from_sqlite
     assert slo("trace", "--workflow", "1002", "--json", *argv) == 0
     assert [r["correlationId"] for r in json.loads(capsys.readouterr().out)["traces"]] == [cid(2)]
+
+
+@pytest.mark.parametrize("blank", ["", "  "], ids=["empty", "whitespace"])
+def test_a_head_stored_with_a_blank_workflow_id_takes_the_next_real_one(store, spec, blank):
+    # heads written before the stitcher refused blank IDs hold them; the first ID wins, so one would hide the rest
+    stale = TraceHead(cid(7), workflow_id=blank, repository=blank, first_seen_ms=int(T0 * 1000))
+    store.commit(Commit(heads={cid(7): HeadWrite(stale, ttl=0)}))
+    ingest(store, spec, journey(cid(7), T0 + 60, workflow="7007", repository="acme/api"))
+    assert [found for found, _ in store.find_traces(workflow_id="7007")] == [cid(7)]
+    assert [found for found, _ in store.find_traces(repository="acme/api")] == [cid(7)]
