@@ -129,6 +129,8 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
         return kept
     if isinstance(value, list):
         return [redact(item, depth + 1, key) for item in value[:50]]
+    if isinstance(value, float) and value - value != 0:
+        return _non_finite_text(value)
     if isinstance(value, str):
         if key in PATH_KEYS:
             value = strip_query(value)
@@ -139,6 +141,12 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
 
 
 _SCALARS = (int, float, bool, type(None))
+
+
+def _non_finite_text(value: float) -> str:
+    """±inf or NaN (a log's 1e400, or json's Infinity/NaN) as the text json would write: stored JSON stays JSON,
+    and the value stays visible."""
+    return STRICT_JSON.encode(value)
 
 
 def storable_metadata(metadata: dict[str, Any], also: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -167,10 +175,13 @@ def storable_metadata_encoded(
         elif kind is int or kind is bool or value is None:
             stored[key] = value
         elif kind is float:
-            stored[key] = value
-            flat = flat and (value == 0 or _PLAIN_FLOATS[0] <= abs(value) < _PLAIN_FLOATS[1])
+            if value - value == 0:  # finite
+                stored[key] = value
+                flat = flat and (value == 0 or _PLAIN_FLOATS[0] <= abs(value) < _PLAIN_FLOATS[1])
+            else:
+                stored[key] = _non_finite_text(value)
         elif isinstance(value, _SCALARS):
-            stored[key] = value
+            stored[key] = _non_finite_text(value) if isinstance(value, float) and value - value != 0 else value
             flat = False
         else:
             stored[key] = value = redact(value, key=key)

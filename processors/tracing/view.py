@@ -141,7 +141,9 @@ def milestone_event(head: TraceHead, milestone: str) -> TraceEvent | None:
 
 def event_duration_ms(event: TraceEvent) -> int | None:
     value = event.metadata.get("duration")
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
+    # a duration reaching before the epoch is no span (NaN fails both comparisons, ±inf the second; heads stored
+    # before redaction turned them to text can hold them)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= max(event.time_ms, 0):
         return None
     return round(value)
 

@@ -205,3 +205,18 @@ def test_the_stored_metadata_json_is_the_json_modules_at_the_edges_of_orjsons_pa
     stored, metadata_json, exact = storable_metadata_encoded(metadata, frozenset({"k\x7f", "k\x01", "k\u00e9"}))
     assert exact, case
     assert metadata_json == json.JSONEncoder(separators=(",", ":")).encode(stored), case
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} in stored JSON")
+
+
+def test_a_non_finite_number_is_stored_as_the_text_json_writes_for_it_so_stored_json_stays_json() -> None:
+    # a log's 1e400 parses as inf; json would write Infinity, which no strict JSON reader (nor slo trace --json's
+    # consumers) accepts
+    metadata = {"duration": float("inf"), "bytes": float("nan"), "attempt": _Float("-inf"),
+                "error": {"detail": [float("inf"), 1.5]}}
+    stored, metadata_json, _exact = storable_metadata_encoded(metadata)
+    assert stored == {"duration": "Infinity", "bytes": "NaN", "attempt": "-Infinity",
+                      "error": {"detail": ["Infinity", 1.5]}}
+    assert json.loads(metadata_json, parse_constant=_no_constants) == stored

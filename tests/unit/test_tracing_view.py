@@ -9,7 +9,7 @@ import pytest
 
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.tracing import MalformedCorrelationIdError, check_correlation_id, derive_spans, outcome, trace_view
-from processors.tracing.view import error_of
+from processors.tracing.view import error_of, event_duration_ms
 from tests import runner_platform as c
 from tests.builders import SPEC_JOURNEY
 
@@ -308,3 +308,12 @@ def test_a_trace_outside_the_journey_ends_as_its_events_did_not_pending(case, le
 
 def test_a_trace_that_reached_a_milestone_is_judged_by_the_journey():
     assert outcome(head_of(JOURNEY[:1]), SPEC_JOURNEY) == "pending"
+
+
+@pytest.mark.parametrize("duration", [float("inf"), float("nan"), -1, 1e300, 2 * 1_790_812_800_000],
+                         ids=["inf", "nan", "negative", "huge", "before-the-epoch"])
+def test_a_duration_that_is_no_span_makes_a_point_event_not_an_error(duration: float) -> None:
+    # heads stored before redaction turned non-finite numbers to text can hold them
+    event = TraceEvent(1_790_812_800_000, "Api", "api_request", "INFO", {"duration": duration})
+    assert event_duration_ms(event) is None
+    assert event_duration_ms(TraceEvent(1_790_812_800_000, "Api", "api_request", "INFO", {"duration": 250.4})) == 250
