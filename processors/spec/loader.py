@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
@@ -126,14 +127,31 @@ def default_spec_path() -> str:
 def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
     source = str(path) if path is not None else default_spec_path()
     try:
-        if Path(source).stat().st_size > MAX_SPEC_BYTES:
+        data = _read_regular_file(source, MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
             raise SpecError(f"larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short YAML file", path=source)
-        text = Path(source).read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError("no such file", path=source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read: {exc}", path=source) from None
     return parse_spec(text, source)
+
+
+def _read_regular_file(source: str, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file (symlinks followed); a device, FIFO or folder is refused.
+
+    The type is checked before opening (opening a FIFO for reading blocks until a writer comes), and again on
+    the open descriptor, opened non-blocking, in case the path was swapped in between. The bounded read keeps
+    a file that grows, or lies about its size, under the cap.
+    """
+    if not stat.S_ISREG(os.stat(source).st_mode):
+        raise SpecError("not a regular file", path=source)
+    descriptor = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SpecError("not a regular file", path=source)
+        return handle.read(limit)
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:

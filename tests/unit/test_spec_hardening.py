@@ -1,13 +1,18 @@
-"""A hostile spec is refused in one line with exit 2: aliases, anchors, non-string text, huge files and windows."""
+"""A hostile spec is refused in one line with exit 2: aliases, anchors, non-string text, huge files and windows,
+and paths that are not regular files (devices, FIFOs)."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from processors.cli import main
-from processors.spec import SpecError, parse_spec
+from processors.spec import SpecError, load_spec, parse_spec
 from processors.spec.loader import MAX_SPEC_BYTES
 
 HEAD = """apiVersion: slo-pipeline/v1
@@ -105,3 +110,57 @@ def test_validate_refuses_a_huge_window_that_once_crashed_status(tmp_path: Path,
     path = tmp_path / "window.yaml"
     path.write_text(HEAD + "    window: 9999999999999999999999d\n" + SLI)
     assert "slos[api].window: longer than 400d" in run_validate(path, capsys)
+
+
+def a_fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "spec.fifo"
+    os.mkfifo(path)
+    return path
+
+
+def a_link_to_a_fifo(tmp_path: Path) -> Path:
+    link = tmp_path / "link.yaml"
+    link.symlink_to(a_fifo(tmp_path))
+    return link
+
+
+NOT_REGULAR = [
+    ("a character device is refused", lambda tmp_path: Path("/dev/null")),
+    ("a FIFO with no writer is refused without blocking", a_fifo),
+    ("a symlink to a FIFO is refused without blocking", a_link_to_a_fifo),
+    ("a folder is refused", lambda tmp_path: tmp_path),
+]
+
+
+@pytest.mark.parametrize(("case", "make"), NOT_REGULAR, ids=[c[0] for c in NOT_REGULAR])
+def test_a_spec_path_that_is_not_a_regular_file_is_refused_before_it_is_opened(case: str, make, tmp_path: Path,
+                                                                               capsys) -> None:
+    path = make(tmp_path)
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_spec(path)
+    assert "not a regular file" in run_validate(path, capsys)
+
+
+def _cap_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))  # a regression fails, not swaps
+
+
+SPEC_READERS = [
+    ("validate reads its spec argument", ["validate", "/dev/zero"]),
+    ("status reads --spec", ["status", "--db", "{db}", "--spec", "/dev/zero"]),
+    ("export reads --spec", ["export", "--spec", "/dev/zero"]),
+]
+
+
+@pytest.mark.parametrize(("case", "argv"), SPEC_READERS, ids=[c[0] for c in SPEC_READERS])
+def test_dev_zero_as_the_spec_is_refused_in_one_line_by_every_command_that_reads_one(case: str, argv: list[str],
+                                                                                    tmp_path: Path) -> None:
+    # in a child with a timeout and a memory cap: reading /dev/zero unbounded once grew to 9 GB
+    argv = [arg.format(db=tmp_path / "store.db") for arg in argv]
+    result = subprocess.run(
+        [sys.executable, "-m", "processors.cli", *argv], capture_output=True, text=True, check=False, timeout=60,
+        preexec_fn=_cap_memory, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "slo: error: /dev/zero: not a regular file"
+    assert not (tmp_path / "store.db").exists()
