@@ -101,21 +101,38 @@ def compliance_minutes(
 
     `minute_counts` maps a minute to its counts (ratio SLIs) or a time slice's start minute to 1 slice
     (time-slice SLIs: a slice counts in a window that wholly holds it). A minute whose window holds no events
-    is not evaluated. Prefix sums make each minute O(log n), so 30 days cost ~43,000 steps.
+    is not evaluated. Prefix sums make each minute O(log n), and a run of minutes whose windows hold no events
+    is skipped in one jump, so the cost follows the data stored, not the period's length (a century of
+    period over a day of data is a day's work).
     """
     lag = slo.sli.slice_seconds - conventions.MINUTE if isinstance(slo.sli, TimeSliceSli) else 0
     keys = sorted(minute_counts)
     good = [0, *accumulate(minute_counts[k].good for k in keys)]
     total = [0, *accumulate(minute_counts[k].total for k in keys)]
+    nonzero = [0, *accumulate(minute_counts[k].total != 0 for k in keys)]
     evaluated = compliant = 0
-    for now in range(start + conventions.MINUTE, end + 1, conventions.MINUTE):
+    now = start + conventions.MINUTE
+    while now <= end:
         low = bisect_left(keys, window_bounds(slo, now)[0])
         high = bisect_left(keys, now - lag)
-        if high <= low or total[high] == total[low]:
+        if high <= low or nonzero[high] == nonzero[low]:
+            if high == len(keys):
+                break
+            now = _first_minute_reading(keys[high], lag, now)
             continue
-        evaluated += 1
-        compliant += meets(Counts(good[high] - good[low], total[high] - total[low]), slo.objective)
+        if total[high] != total[low]:
+            evaluated += 1
+            compliant += meets(Counts(good[high] - good[low], total[high] - total[low]), slo.objective)
+        now += conventions.MINUTE
     return evaluated, compliant
+
+
+def _first_minute_reading(key: int, lag: int, now: int) -> int:
+    """The first evaluation minute after `now` (on its minute grid) whose window reaches the minute `key`.
+
+    Until then a window holds only what it held at `now` or less (its start never moves back), so when that
+    was no events every minute between is skipped with the same answer."""
+    return now + ((key + lag - now) // conventions.MINUTE + 1) * conventions.MINUTE
 
 
 def month_bounds(moment: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ import pytest
 
 from processors.counting import Counts
 from processors.evaluating import evaluate
+from processors.evaluating.budget import window_bounds
 from processors.evaluating.metrics import METRIC_COMPLIANT, slo_points
 from processors.evaluating.scorecard import (
     MET,
@@ -20,9 +21,11 @@ from processors.evaluating.scorecard import (
     build_scorecard,
     compliance_minutes,
     incidents_in,
+    meets,
     scorecard_document,
 )
 from processors.spec import Spec, SpecError, Targets, load_spec, parse_spec
+from processors.spec.model import Slo, TimeSliceSli
 from tests.fakes.evaluating import Phase, SeriesView, minute_counts
 
 T0 = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp())
@@ -80,6 +83,65 @@ def test_compliance_time_agrees_with_the_slo_compliant_metric_of_every_minute() 
     minutes = {T0 + i * 60: c for i, c in enumerate(counts) if c.total}
     assert compliance_minutes(slo, minutes, start, end) == (len(emitted), sum(emitted))
     assert 0 < sum(emitted) < len(emitted)
+
+
+def every_minute(slo: Slo, minutes: dict[int, Counts], start: int, end: int) -> tuple[int, int]:
+    """compliance_minutes as it was first written: one step per minute of the period, the reference."""
+    from bisect import bisect_left
+
+    lag = slo.sli.slice_seconds - 60 if isinstance(slo.sli, TimeSliceSli) else 0
+    keys = sorted(minutes)
+    evaluated = compliant = 0
+    for now in range(start + 60, end + 1, 60):
+        low, high = bisect_left(keys, window_bounds(slo, now)[0]), bisect_left(keys, now - lag)
+        inside = [minutes[k] for k in keys[low:high]]
+        total = sum(c.total for c in inside)
+        if total:
+            evaluated += 1
+            compliant += meets(Counts(sum(c.good for c in inside), total), slo.objective)
+    return evaluated, compliant
+
+
+GAPPY = {T0 + m * 60: Counts(10 - (m % 7 == 0), 10) for m in [*range(0, 90), *range(400, 430), *range(3000, 3005)]}
+
+
+@pytest.mark.parametrize(
+    ("case", "minutes", "window", "calendar_month", "start_offset", "span_minutes"),
+    [
+        ("data with gaps longer than the window", GAPPY, "1h", False, -600, 4000),
+        ("data with gaps shorter than the window", GAPPY, "1d", False, 0, 5000),
+        ("a period that starts off the minute grid", GAPPY, "2h", False, -3607, 3200),
+        ("minutes that hold no events", {**GAPPY, T0 + 200 * 60: Counts(0, 0)}, "1h", False, 0, 600),
+        ("a calendar-month window across a month's end", GAPPY, "1d", True, -31 * 86400, 40 * 1440),
+        ("no data at all", {}, "1h", False, 0, 600),
+    ],
+)
+def test_compliance_time_skips_empty_windows_with_the_answer_of_every_minute(
+    case: str, minutes: dict[int, Counts], window: str, calendar_month: bool, start_offset: int, span_minutes: int
+) -> None:
+    from dataclasses import replace
+
+    slo = replace(api(window).slos[0], calendar_month=calendar_month)
+    start = T0 + start_offset
+    end = start + span_minutes * 60
+    assert compliance_minutes(slo, minutes, start, end) == every_minute(slo, minutes, start, end)
+
+
+def test_a_period_of_years_over_a_day_of_data_costs_what_the_data_costs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import processors.evaluating.scorecard as scorecard
+
+    calls = []
+
+    def counted(slo: Slo, now: int) -> tuple[int, int]:
+        calls.append(now)
+        return window_bounds(slo, now)
+
+    monkeypatch.setattr(scorecard, "window_bounds", counted)
+    slo = api("1h").slos[0]
+    minutes = {T0 + m * 60: Counts(10, 10) for m in range(1440)}
+    found = compliance_minutes(slo, minutes, T0 - 400 * 86400, T0 + 2 * 86400)
+    assert found == (1439 + 60, 1439 + 60)  # each minute from the second to an hour after the last
+    assert len(calls) < 3 * 1440  # not one per minute of the 402 days (578,880)
 
 
 @pytest.mark.parametrize(
