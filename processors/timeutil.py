@@ -92,13 +92,19 @@ def transition_epoch(record: Mapping[str, Any]) -> int | None:
 
 def iso_seconds(seconds: float) -> str:
     """2026-10-01T06:00:00Z: whole-second times such as window edges."""
-    return from_epoch(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_to_the_second(from_epoch(seconds)) + "Z"
 
 
 def iso_millis(seconds: float) -> str:
     """2026-10-01T06:00:00.123Z: event times, with milliseconds."""
     moment = from_epoch(seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return _iso_to_the_second(moment) + f".{moment.microsecond // 1000:03d}Z"
+
+
+def _iso_to_the_second(moment: datetime) -> str:
+    # strftime's %Y does not pad (year 1 prints as `1-01-01` on glibc): ISO 8601 wants four digits
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+            f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}")
 
 
 def floor_to(seconds: float, step: int) -> int:
