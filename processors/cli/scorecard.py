@@ -22,7 +22,7 @@ from processors.cli.common import (
     parse_since_argument,
     resolve_at,
 )
-from processors.timeutil import format_duration, iso_seconds
+from processors.timeutil import MAX_EPOCH, MIN_EPOCH, format_duration, iso_seconds
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # Pages that fired up to this long before the period and were still open in it count in it.
@@ -51,12 +51,23 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def month_argument(text: str) -> tuple[int, int]:
     match = MONTH.match(text)
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise UsageError(f"--month: not a month: {text!r} (e.g. 2026-10)")
     from processors.evaluating.scorecard import month_bounds
 
     first = int(datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC).timestamp())
     return month_bounds(first)
+
+
+def period_edges_in_range(start: int, end: int, since_flag: str, until_flag: str) -> None:
+    """A period starts no earlier and ends no later than the times a datetime holds (years 1 to 9999), and
+    ends after the first of them: the month arithmetic and the store's integers fail beyond."""
+    if start < MIN_EPOCH:
+        raise UsageError(f"{since_flag}: the period would start before {iso_seconds(MIN_EPOCH)}, the earliest time "
+                         "slo handles")
+    if not MIN_EPOCH < end <= MAX_EPOCH:
+        raise UsageError(f"{until_flag}: the period must end after {iso_seconds(MIN_EPOCH)} and by "
+                         f"{iso_seconds(MAX_EPOCH)}")
 
 
 def period(args: argparse.Namespace, store: Any) -> tuple[int, int]:
@@ -70,9 +81,12 @@ def period(args: argparse.Namespace, store: Any) -> tuple[int, int]:
         end = min(end, resolve_at(args, store) if args.at else newest)
     else:
         end = resolve_at(args, store)
+        period_edges_in_range(end, end, "--since", "--at")  # before month_bounds reads the minute before it
         start = month_bounds(end - 1)[0]
         if args.since:
-            start = parse_since_argument(args.since, "--since", end) or start
+            since = parse_since_argument(args.since, "--since", end)
+            start = start if since is None else since  # not `or`: 1970-01-01T00:00:00Z is 0
+    period_edges_in_range(start, end, "--since", "--at")
     if start >= end:
         raise UsageError(f"the period [{iso_seconds(start)}, {iso_seconds(end)}) is empty")
     return start, end

@@ -135,6 +135,13 @@ def test_the_monthly_report_adds_the_scorecard_compliance_per_day_and_the_incide
     assert "data-chart='notes' data-points='2'" in html
 
 
+@pytest.mark.parametrize("since", ["1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "100000d"])
+def test_a_scorecard_since_long_ago_starts_there_and_answers_from_the_data(history, capsys, since) -> None:  # type: ignore[no-untyped-def]
+    document = json.loads(run_cli(capsys, "scorecard", "--db", history, "--since", since, "--json"))
+    assert document["period"]["from"] < "1970-01-01T00:00:01Z"
+    assert document["slos"][0]["minutes_evaluated"] == DAYS * 1440
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -143,6 +150,10 @@ def test_the_monthly_report_adds_the_scorecard_compliance_per_day_and_the_incide
         (("report", "--month", "2026-10", "--since", "1d", "--out", "/tmp/r.html"), "--month sets the range"),
         (("report", "--month", "2026-10", "--csv", "/nonexistent/dir/csv", "--out", "/tmp/r.html"),
          "--csv: no directory"),
+        (("scorecard", "--month", "0000-01"), "--month: not a month"),
+        (("report", "--month", "0000-01", "--out", "/tmp/r.html"), "--month: not a month"),
+        (("scorecard", "--at", "0001-01-01T00:00:00Z"), "--at: the period must end after 0001-01-01T00:00:00Z"),
+        (("scorecard", "--since", "999999999999999999999m"), "--since: the period would start before 0001-01-01"),
     ],
 )
 def test_month_mistakes_are_one_line_usage_errors(history, capsys, argv, message) -> None:  # type: ignore[no-untyped-def]
