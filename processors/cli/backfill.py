@@ -67,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
         BackfillError,
         BackfillPlan,
         backfill_spec,
-        begin,
         live_start,
         recorded_plan,
     )
@@ -78,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not from_logs:
         raise UsageError("give replay PATHs, or --log-group-prefix PREFIX / --log-group NAME to read CloudWatch Logs")
     parse_since_argument(args.since, "--since", None)  # a typo fails before the store is opened
+    if any(not name.strip() for name in args.log_group + args.log_group_prefix):
+        raise UsageError("--log-group and --log-group-prefix take a name")
     if from_logs:
         check_endpoint_url(args.logs_endpoint_url)
         window_ms = parse_duration_argument(args.window, "--window") * 1000
@@ -97,30 +98,34 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("the store holds no events yet: nothing to backfill before (use `slo replay`)")
     since = parse_since_argument(args.since, "--since", until)
     assert since is not None
+    recorded = plan is not None
     if plan is None:
         if since >= until:
             raise UsageError(f"--since must be before {iso_seconds(until)}, where the revision's live series "
                              f"begins ({args.since!r})")
-        plan = begin(store, BackfillPlan(args.slo, slo.revision, since, until))
+        plan = BackfillPlan(args.slo, slo.revision, since, until)  # recorded at the first write (Backfiller)
     if plan.since != since:
         print(f"slo: backfill of {args.slo}@{slo.revision} keeps its first run's range "
               f"[{iso_seconds(plan.since)}, {iso_seconds(plan.until)}), not --since {args.since}", file=sys.stderr)
-    backfiller = Backfiller(store, spec, plan)
+    backfiller = Backfiller(store, spec, plan, recorded=recorded)
     started = time.perf_counter()
     extra: dict[str, Any] = {}
-    if from_logs:
-        extra = _from_logs(args, spec, backfiller, window_ms)
-    else:
-        from processors.cli.replay import _progress
-        from processors.replay import SourceError
-        from processors.replay.sources import arrival_order
+    try:
+        if from_logs:
+            extra = _from_logs(args, spec, backfiller, window_ms)
+        else:
+            from processors.cli.replay import _progress
+            from processors.replay import SourceError
+            from processors.replay.sources import arrival_order
 
-        batches, total = sources  # type: ignore[misc]
-        try:
-            with _progress(total) as advance:
-                backfiller.run(arrival_order(batches), advance)
-        except SourceError as exc:
-            raise UsageError(str(exc)) from None
+            batches, total = sources  # type: ignore[misc]
+            try:
+                with _progress(total) as advance:
+                    backfiller.run(arrival_order(batches), advance)
+            except SourceError as exc:
+                raise UsageError(str(exc)) from None
+    except BackfillError as exc:  # another first run recorded its plan meanwhile
+        raise UsageError(str(exc)) from None
     report = backfiller.report
     elapsed = time.perf_counter() - started
     summary = {

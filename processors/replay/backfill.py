@@ -5,7 +5,7 @@ path in counting-only mode, with the spec narrowed to the one SLO: only that SLO
 revision (and a grouped SLO's group series and registry) are written; no other SLO, revision, trace head,
 gauge or coverage counter is touched. Each source keeps its checkpoint under a stream of its own
 (keys.backfill_stream), apart from the live ingest's, and the plan (the SLO, its revision and the time range)
-is recorded by the first run (Store.begin_backfill), so a rerun or a run resumed after an interruption applies
+is recorded by the first run at its first write (Store.begin_backfill), so a rerun or a run resumed after an interruption applies
 each record once, over the same range.
 
 The range ends where the live ingest began counting the revision (its first recorded minute), so the two never
@@ -87,7 +87,9 @@ class Backfiller(Replayer):
     """Applies shard batches to one SLO's current revision only, within the plan's range, exactly once. `run` is
     the replay's (arrival order, no backtest: history was evaluated when it was live), ending in `finish`."""
 
-    def __init__(self, store: Store, spec: Spec, plan: BackfillPlan) -> None:
+    def __init__(self, store: Store, spec: Spec, plan: BackfillPlan, *, recorded: bool = True) -> None:
+        """`recorded`: whether `plan` is already the store's (a rerun); a first run's plan is recorded at its
+        first write, so a run refused before it (bad input, no connection) leaves the store as it was."""
         super().__init__(store, spec)
         narrowed = backfill_spec(spec, plan.slo)
         if narrowed.slo(plan.slo).revision != plan.revision:
@@ -103,9 +105,20 @@ class Backfiller(Replayer):
         self.sweep_stream = keys.backfill_stream(self.series, keys.BACKFILL_SWEEP_STREAM)
         self.outside = 0  # events of the sources outside [since, until)
         self.newest: float | None = None  # the newest event read, applied before or not
+        self._recorded = recorded
+
+    def _record_plan(self) -> None:
+        if self._recorded:
+            return
+        kept = begin(self.ingestor.store, self.plan)
+        if kept != self.plan:
+            raise BackfillError(f"another backfill of {self.plan.slo} began meanwhile, over "
+                                f"[{kept.since}, {kept.until}): run this one again to follow its range")
+        self._recorded = True
 
     def advance_to(self, moment: float) -> None:
         """A resolution SLI's in-memory orphan sweep at each minute event time passes, as a replay sweeps."""
+        self._record_plan()
         for minute in self.due_minutes(moment):
             if self.sweeps:
                 self.report.orphans_swept += self.ingestor.sweep_in_memory(minute, self.sweep_stream, "minutes")
@@ -114,6 +127,7 @@ class Backfiller(Replayer):
         """The sweep of the minute after the newest event read (as a replay ends), then fold what the backfill
         wrote into the rolled items now (its events are past every watermark), so reads do not pay for its
         many partials until the next scheduled rollup (docs/store.md)."""
+        self._record_plan()
         if self.newest is not None:
             self.advance_to(floor_to(self.newest, conventions.MINUTE) + conventions.MINUTE)
         self.ingestor.store.rollup(time.time())
@@ -121,6 +135,7 @@ class Backfiller(Replayer):
     def apply(self, batch: ShardBatch) -> None:
         """Apply `batch` under the backfill's own stream; the ingestor counts only SLI events (and latency
         values) timed inside the plan's range, so a stitched unit that began before it still counts."""
+        self._record_plan()
         since, until = self.plan.since, self.plan.until
         times = [event.time for record in batch.records for event in record.events]
         self.outside += sum(1 for moment in times if not since <= moment < until)

@@ -222,9 +222,10 @@ def test_an_interrupted_backfill_resumes_where_it_stopped_and_counts_nothing_twi
         (["--slo", SLO, "--since", "2026-10-01T03:00:00Z", "x.jsonl"], "--since must be before 2026-10-01T02:00:00Z"),
         (["--slo", SLO, "--log-group-prefix", "/aws", "x.jsonl"], "not both"),
         (["--slo", SLO, "missing.jsonl"], "missing.jsonl: no such file or folder"),
+        (["--slo", SLO, "--log-group", " "], "take a name"),
     ],
     ids=["an unknown SLO", "no history to read", "a bad --since",
-         "a range after the live series", "files and log groups together", "a missing file"],
+         "a range after the live series", "files and log groups together", "a missing file", "a blank log group"],
 )
 @pytest.mark.parametrize("store_flags", ["sqlite"], indirect=True)
 def test_backfill_mistakes_are_one_line_and_exit_2(changed, store_flags, tmp_path, capsys, args, says) -> None:  # type: ignore[no-untyped-def]
@@ -233,6 +234,18 @@ def test_backfill_mistakes_are_one_line_and_exit_2(changed, store_flags, tmp_pat
     code, out, err = run(capsys, "backfill", *argv, "--spec", changed["v2"], *store_flags)
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and says in err, err
+
+
+@pytest.mark.parametrize("store_flags", ["sqlite"], indirect=True)
+def test_a_backfill_refused_before_its_first_write_leaves_no_range_behind(changed, fresh, store_flags, capsys):  # type: ignore[no-untyped-def]
+    # the range is recorded at the first write: a run that never wrote must not pin a later run's --since
+    unreachable = ["--log-group", "g", "--logs-endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1"]
+    code, out, err = run(capsys, "backfill", "--slo", SLO, "--spec", changed["v2"], "--since", "1h", *unreachable,
+                         *store_flags)
+    assert (code, out, err.count("\n")) == (2, "", 1), err
+    summary = backfill(capsys, changed, store_flags)
+    assert (summary["since"], summary["until"]) == ("2026-09-01T02:00:00Z", "2026-10-01T02:00:00Z")
+    assert figures(capsys, changed["v2"], store_flags) == fresh
 
 
 def test_backfill_reads_cloudwatch_logs_like_slo_import_exactly_once(specs, moto_endpoint, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
