@@ -5,8 +5,8 @@ path in counting-only mode, with the spec narrowed to the one SLO: only that SLO
 revision (and a grouped SLO's group series and registry) are written; no other SLO, revision, trace head,
 gauge or coverage counter is touched. Each source keeps its checkpoint under a stream of its own
 (keys.backfill_stream), apart from the live ingest's, and the plan (the SLO, its revision and the time range)
-is recorded by the first run at its first write (Store.begin_backfill), so a rerun or a run resumed after an interruption applies
-each record once, over the same range.
+is recorded by the first run at its first write (Store.begin_backfill), so a rerun or a run resumed after an
+interruption applies each record once, over the same range.
 
 The range ends where the live ingest began counting the revision (its first recorded minute), so the two never
 count the same event; a revision nothing counted yet is backfilled up to the newest ingested minute. A latency
