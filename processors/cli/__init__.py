@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from processors.cli.common import UsageError
+from processors.cli.common import UsageError, check_arguments
 from processors.store.exceptions import StoreError
 
 # Command modules, in the order `slo --help` lists them.
@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     try:
-        args = build_parser().parse_args(argv)
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        check_arguments(arguments)
+        args = build_parser().parse_args(arguments)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"slo: error: {exc}", file=sys.stderr)

@@ -31,11 +31,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.since:
+    if args.since is not None:
         parse_since_argument(args.since, "--since", None)  # a typo fails before the store is opened
     store = open_store(args, must_exist=True)
     try:
-        since = parse_since_argument(args.since, "--since", _reference(store)) if args.since else None
+        since = parse_since_argument(args.since, "--since", _reference(store)) if args.since is not None else None
         log = store.alert_log(since=since)
     finally:
         store.close()

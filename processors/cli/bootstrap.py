@@ -15,6 +15,7 @@ from processors.cli.common import UsageError, check_endpoint_url
 DEFAULT_TABLE: Final = "slo-pipeline"
 DEFAULT_STREAM: Final = "slo-pipeline-logs"
 DEFAULT_REGION: Final = "us-east-1"
+MAX_SHARDS: Final = 100_000  # far past any Kinesis quota: a bigger number is a typo (and past what the API holds)
 
 
 def register(subparsers: Any) -> None:
@@ -82,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     from processors import conventions
 
-    if args.shards < 0:
-        raise UsageError(f"--shards: must be 0 (on-demand) or more, got {args.shards}")
+    if not 0 <= args.shards <= MAX_SHARDS:
+        raise UsageError(f"--shards: must be 0 (on-demand) to {MAX_SHARDS}, got {args.shards}")
     table = args.table or os.environ.get(conventions.ENV_TABLE_NAME) or DEFAULT_TABLE
     check_endpoint_url(args.endpoint_url)
     session = boto3.session.Session(region_name=_region(args))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,29 @@ if TYPE_CHECKING:
 
 class UsageError(Exception):
     """A mistake the user can fix: printed as one line on stderr, exit code 2."""
+
+
+def check_arguments(argv: Sequence[str]) -> None:
+    """Every argument is UTF-8 text (argv holds lone surrogates for bytes that are not) and none is empty:
+    an empty value would read as an absent one (`--at ""` as the newest minute, a path "" as this folder)."""
+    previous = ""
+    for argument in argv:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"not UTF-8 text: {ascii(argument)[:80]}") from None
+        name, equals, value = argument.partition("=")
+        if argument == "" or (argument.startswith("--") and equals and not value):
+            flag = name if argument else previous
+            raise UsageError(f"{flag}: empty value" if flag.startswith("-") else "an empty argument")
+        previous = argument
+
+
+def free_text(text: str) -> str:
+    """argparse type of text that is kept and printed (a reason, a name): no newline, escape or other control."""
+    if any(unicodedata.category(character) == "Cc" for character in text):
+        raise argparse.ArgumentTypeError(f"control characters (newline, tab, escape) are not allowed: {text!r}")
+    return text
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +126,7 @@ def resolve_at(args: argparse.Namespace, store: Store) -> int:
     """--at, minute-aligned, or the end of the newest minute with ingested data."""
     from processors.timeutil import floor_to
 
-    if getattr(args, "at", None):
+    if getattr(args, "at", None) is not None:
         return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
     at = store.default_at()
     if at is None:
@@ -118,13 +143,35 @@ def parse_time_argument(text: str, flag: str) -> datetime:
     return parsed
 
 
+def check_epoch(seconds: float, flag: str, text: str) -> int:
+    """`seconds` as an int, or a usage error when it lands outside the years 1..9999 the product handles."""
+    from processors.timeutil import MAX_EPOCH, MIN_EPOCH
+
+    if not MIN_EPOCH <= seconds <= MAX_EPOCH:
+        raise UsageError(f"{flag}: {text!r} lands outside the years 1..9999")
+    return int(seconds)
+
+
+def duration_seconds(text: str, flag: str) -> int | None:
+    """Seconds in a duration argument, None when `text` is not one; one longer than the years 1..9999 is refused."""
+    from processors.timeutil import MAX_EPOCH, MIN_EPOCH, parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError:  # more digits than int() reads: far longer than any span of time we hold
+        seconds = int(MAX_EPOCH - MIN_EPOCH) + 1
+    if seconds is not None and seconds > MAX_EPOCH - MIN_EPOCH:
+        raise UsageError(f"{flag}: {text[:40]!r} is longer than the years 1..9999")
+    return seconds
+
+
 def parse_since_argument(text: str, flag: str, reference: int | None) -> int | None:
     """--since as an ISO 8601 time, or a duration counted back from `reference` (None when there is none)."""
-    from processors.timeutil import parse_duration, parse_iso8601
-
-    seconds = parse_duration(text)
+    seconds = duration_seconds(text, flag)
     if seconds is not None:
-        return None if reference is None else reference - seconds
+        return None if reference is None else check_epoch(reference - seconds, flag, text)
+    from processors.timeutil import parse_iso8601
+
     parsed = parse_iso8601(text)
     if parsed is None:
         raise UsageError(f"{flag}: not an ISO 8601 time or a duration: {text!r} (e.g. 2026-10-01T06:00:00Z, 1h)")
@@ -132,9 +179,7 @@ def parse_since_argument(text: str, flag: str, reference: int | None) -> int | N
 
 
 def parse_duration_argument(text: str, flag: str) -> int:
-    from processors.timeutil import parse_duration
-
-    seconds = parse_duration(text)
+    seconds = duration_seconds(text, flag)
     if seconds is None:
         raise UsageError(f"{flag}: not a duration: {text!r} (e.g. 5m, 1h, 30d)")
     return seconds

@@ -15,6 +15,7 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    free_text,
     load_spec_argument,
     open_store,
     parse_time_argument,
@@ -32,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--slo", required=True, metavar="NAME")
     parser.add_argument("--from", dest="start", required=True, metavar="T1", help="ISO 8601, inclusive")
     parser.add_argument("--to", dest="end", required=True, metavar="T2", help="ISO 8601, exclusive")
-    parser.add_argument("--reason", required=True, help="why (kept with the correction)")
-    parser.add_argument("--by", default=None, help="who (default: the login name)")
+    parser.add_argument("--reason", required=True, type=free_text, help="why (kept with the correction)")
+    parser.add_argument("--by", default=None, type=free_text, help="who (default: the login name)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(func=run)
 

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.log_group_prefix and not args.log_group:
         raise UsageError("give --log-group-prefix PREFIX or --log-group NAME")
     now = int(time.time())
-    until = int(parse_time_argument(args.until, "--until").timestamp()) if args.until else now
+    until = int(parse_time_argument(args.until, "--until").timestamp()) if args.until is not None else now
     since = parse_since_argument(args.since, "--since", now)
     if since is None or since >= until:
         raise UsageError(f"--since must be before --until ({args.since!r})")

@@ -16,6 +16,7 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    duration_seconds,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -58,9 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def resolve_since(text: str, at: int) -> int:
-    from processors.timeutil import parse_duration, parse_iso8601
+    from processors.timeutil import parse_iso8601
 
-    seconds = parse_duration(text)
+    seconds = duration_seconds(text, "--since")
     if seconds is not None:
         since = at - seconds
     elif parse_iso8601(text) is not None:
@@ -120,10 +121,14 @@ def _evaluate_at(store: Any, spec: Any, at: int) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from processors.metrics.emf import MAX_NAME_LENGTH
+
+    if not 1 <= len(args.namespace) <= MAX_NAME_LENGTH:
+        raise UsageError(f"--namespace: must be 1..{MAX_NAME_LENGTH} characters, got {len(args.namespace)}")
     spec = load_spec_argument(args)
     store = open_store(args, must_exist=True)
     at = resolve_at(args, store)
-    if args.since:
+    if args.since is not None:
         if args.emf:
             raise UsageError("--emf prints one minute; drop --since")
         return print_range(args, store, spec, resolve_since(args.since, at), at)

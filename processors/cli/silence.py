@@ -17,6 +17,8 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    check_epoch,
+    free_text,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -39,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     until.add_argument("--until", metavar="TIME", help="end of the silence (ISO 8601)")
     until.add_argument("--for", dest="duration", metavar="DURATION", help="length of the silence (e.g. 2h)")
     add.add_argument("--from", dest="starts", metavar="TIME", help="start (ISO 8601; default now)")
-    add.add_argument("--reason", required=True, help="why (kept with the silence)")
-    add.add_argument("--by", default=None, help="who (default: the login name)")
+    add.add_argument("--reason", required=True, type=free_text, help="why (kept with the silence)")
+    add.add_argument("--by", default=None, type=free_text, help="who (default: the login name)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=run_add)
     listing = actions.add_parser("list", help="list silences")
@@ -66,14 +68,14 @@ def run_add(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         raise UsageError("--reason: say why (it is kept with the silence)")
     now = int(time.time())
-    starts = int(parse_time_argument(args.starts, "--from").timestamp()) if args.starts else now
-    if args.duration:
-        ends = starts + parse_duration_argument(args.duration, "--for")
+    starts = int(parse_time_argument(args.starts, "--from").timestamp()) if args.starts is not None else now
+    if args.duration is not None:
+        ends = check_epoch(starts + parse_duration_argument(args.duration, "--for"), "--for", args.duration)
     else:
         ends = int(parse_time_argument(args.until, "--until").timestamp())
     if ends <= starts:
         raise UsageError("--until: the silence must end after it starts")
-    if args.slo:
+    if args.slo is not None:
         spec = load_spec_argument(args)
         if args.slo not in spec.names:
             raise UsageError(f"--slo: no SLO named {args.slo!r} (the spec has {', '.join(spec.names)})")

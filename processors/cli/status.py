@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     at = resolve_at(args, store)
     if args.revision is not None:
         spec = pin_revision(spec, store, args.revision)
-    if args.latency:
+    if args.latency is not None:
         return print_latency(args, store, spec, at)
     if args.group is not None:
         grouped = [slo.name for slo in spec.slos if args.group in slo.group_by]

@@ -21,6 +21,8 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    check_epoch,
+    free_text,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 DEFAULT_SINCE = "24h"
 DEFAULT_LIMIT = 50
+MAX_LIMIT = 100_000  # SQLite and DynamoDB take far more; a terminal or a pipe hardly wants more
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,8 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--otlp", action="store_true", help="print the trace as OTLP/JSON (ExportTraceServiceRequest)")
     parser.add_argument("--out", metavar="FILE", help="with --otlp: write to FILE instead of stdout")
     search = parser.add_argument_group("search (instead of CORRELATION_ID)")
-    search.add_argument("--workflow", metavar="ID", help="traces of this GitHub workflow ID")
-    search.add_argument("--repository", metavar="ORG/REPO", help="traces of this repository")
+    search.add_argument("--workflow", metavar="ID", type=free_text, help="traces of this GitHub workflow ID")
+    search.add_argument("--repository", metavar="ORG/REPO", type=free_text, help="traces of this repository")
     search.add_argument(
         "--since", metavar="DURATION", default=DEFAULT_SINCE, help=f"how far back (default {DEFAULT_SINCE})"
     )
@@ -142,15 +145,15 @@ def _run_search(args: argparse.Namespace) -> int:
             raise UsageError(f"trace: {flag} is empty")
     if args.otlp or args.out:
         raise UsageError("trace: --otlp exports one trace; give a CORRELATION_ID")
-    if args.limit < 1:
-        raise UsageError(f"trace: --limit must be at least 1, not {args.limit}")
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise UsageError(f"trace: --limit must be 1..{MAX_LIMIT}, not {args.limit}")
     since_seconds = parse_duration_argument(args.since, "--since")
     journey = load_spec_argument(args).journey
-    reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at else None
+    reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at is not None else None
     store = open_store(args, must_exist=True)
     try:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
-        since = int(reference - since_seconds)
+        since = check_epoch(reference - since_seconds, "--since", args.since)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
         found = store.find_traces(
             workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=args.limit

@@ -81,3 +81,63 @@ def test_replaying_a_bad_file_counts_skips_and_exits_0(tmp_path, capsys) -> None
     summary = json.loads(capsys.readouterr().out)
     assert summary["events"] == 0
     assert summary["skipped"] == {"message_not_json": 1, "no_action": 1}
+
+
+HUGE = "9" * 21
+# Arguments the product cannot hold: each is refused in one line before anything reads or writes the store.
+OUT_OF_RANGE = [
+    ("alerts since a duration longer than the years 1..9999", ["alerts", "--since", f"{HUGE}m"], "--since"),
+    ("alerts since a duration with more digits than int() reads", ["alerts", "--since", "9" * 5000 + "m"],
+     "--since"),
+    ("alerts since a duration reaching before year 1", ["alerts", "--since", "600000w"], "years 1..9999"),
+    ("a trace search since a duration longer than the years 1..9999",
+     ["trace", "--repository", "acme/web", "--since", f"{HUGE}m"], "--since"),
+    ("a trace search reaching before year 1", ["trace", "--repository", "acme/web", "--since", "600000w"],
+     "years 1..9999"),
+    ("a trace search with a limit SQLite cannot hold", ["trace", "--repository", "acme/web", "--limit", HUGE],
+     "--limit"),
+    ("a silence for longer than the years 1..9999", ["silence", "add", "--all", "--for", f"{HUGE}m", "--reason", "r"],
+     "--for"),
+    ("a silence ending after year 9999", ["silence", "add", "--all", "--for", "500000w", "--reason", "r"],
+     "years 1..9999"),
+    ("a status latency window longer than the years 1..9999",
+     ["status", "--latency", "api-latency", "--window", f"{HUGE}h"], "--window"),
+    ("metrics since a duration with more digits than int() reads", ["metrics", "--since", "9" * 5000 + "m"],
+     "--since"),
+    ("a bootstrap with more shards than Kinesis takes", ["bootstrap", "--shards", HUGE], "--shards"),
+    ("a local DynamoDB on a port past 65535", ["local-dynamodb", "--port", HUGE], "--port"),
+]
+NOT_TEXT = [
+    ("a trace search for a workflow that is not UTF-8", ["trace", "--workflow", "\udcff"], "not UTF-8"),
+    ("a trace search for a repository that is not UTF-8", ["trace", "--repository", "\udcff/\udcfe"], "not UTF-8"),
+    ("the removal of a silence whose ID is not UTF-8", ["silence", "remove", "\udcff\udcfe"], "not UTF-8"),
+    ("an EMF namespace that is empty", ["metrics", "--emf", "--namespace", ""], "--namespace: empty value"),
+    ("an EMF namespace longer than 255 characters", ["metrics", "--emf", "--namespace", "n" * 256],
+     "--namespace: must be 1..255"),
+    ("a silence of an SLO named by the empty string",
+     ["silence", "add", "--slo", "", "--for", "1h", "--reason", "r"], "--slo: empty value"),
+    ("a silence of an SLO named by --slo=", ["silence", "add", "--slo=", "--for", "1h", "--reason", "r"],
+     "--slo: empty value"),
+    ("a status at the empty time", ["status", "--at", ""], "--at: empty value"),
+    ("a status of the empty latency sketch", ["status", "--latency", ""], "--latency: empty value"),
+    ("metrics since the empty time", ["metrics", "--since", ""], "--since: empty value"),
+    ("a replay of the empty path", ["replay", ""], "an empty argument"),
+    ("a silence whose reason holds a newline and a terminal escape",
+     ["silence", "add", "--all", "--for", "1h", "--reason", "a\nb\x1b[31m"], "control characters"),
+    ("a correction whose author holds a terminal escape",
+     ["correct", "--slo", "api-availability", "--from", "2026-10-01T00:00:00Z", "--to", "2026-10-01T01:00:00Z",
+      "--reason", "r", "--by", "\x1b[2J"], "control characters"),
+]
+
+
+@pytest.mark.parametrize(("case", "argv", "message"), OUT_OF_RANGE + NOT_TEXT,
+                         ids=[m[0] for m in OUT_OF_RANGE + NOT_TEXT])
+def test_arguments_the_product_cannot_hold_are_one_line_and_exit_2(case, argv, message, db, capsys) -> None:  # type: ignore[no-untyped-def]
+    if argv[0] not in ("bootstrap", "local-dynamodb"):
+        argv = [*argv, "--db", db]
+    before = dump(db)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert err.startswith("slo: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert dump(db) == before
