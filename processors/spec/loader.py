@@ -72,6 +72,8 @@ COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
 _SCALAR_VALUES = (str, int, float, bool, type(None))  # what an `in` / `not_in` list may hold
 MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
 MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows, tiers, max_runtime
+# trace heads live this long (an epoch-seconds TTL) and the orphan sweep looks back as far, an hour per query
+MAX_TRACE_TTL_DAYS = MAX_WINDOW_SECONDS // conventions.DAY
 LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
 VALIDATION_MODES = ("lax", "warn", "strict")
 
@@ -231,8 +233,9 @@ class _Reader:
         self.reject_unknown(defaults, {"window", "max_runtime", "trace_ttl_days"}, "defaults.")
         max_runtime = self.duration(defaults, "max_runtime", conventions.DEFAULT_MAX_RUNTIME, "defaults")
         ttl = defaults.get("trace_ttl_days", conventions.DEFAULT_TRACE_TTL_DAYS)
-        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 1:
-            raise self.fail("must be a positive integer", defaults, "trace_ttl_days", "defaults.trace_ttl_days")
+        if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= MAX_TRACE_TTL_DAYS:
+            raise self.fail(f"must be an integer from 1 to {MAX_TRACE_TTL_DAYS} (days)", defaults, "trace_ttl_days",
+                            "defaults.trace_ttl_days")
         journey = None
         if root.get("journey") is not None:
             journey = self.journey(self.mapping(root["journey"], "journey", root, "journey"), max_runtime)

@@ -56,6 +56,14 @@ REFUSED = [
      "longer than 400d", None),
     ("a max_runtime of 1000d is refused", HEAD.replace("slos:", "defaults:\n  max_runtime: 1000d\nslos:") + SLI,
      "longer than 400d", 4),
+    ("a trace_ttl_days past SQLite's integers is refused",
+     HEAD.replace("slos:", "defaults:\n  trace_ttl_days: 1000000000000000000000000000000\nslos:") + SLI,
+     "defaults.trace_ttl_days: must be an integer from 1 to 400 (days)", 4),
+    ("a trace_ttl_days whose expiry overflows SQLite is refused",
+     HEAD.replace("slos:", "defaults:\n  trace_ttl_days: 200000000000000\nslos:") + SLI,
+     "defaults.trace_ttl_days: must be an integer from 1 to 400 (days)", 4),
+    ("a trace_ttl_days of 401 is refused", HEAD.replace("slos:", "defaults:\n  trace_ttl_days: 401\nslos:") + SLI,
+     "defaults.trace_ttl_days: must be an integer from 1 to 400 (days)", 4),
     ("a burn-rate tier over 401 days is refused",
      HEAD + "    alerting:\n      tiers:\n        - {severity: page, long: 401d, short: 1h, factor: 2}\n" + SLI,
      "longer than 400d", None),
@@ -84,6 +92,8 @@ def test_a_hostile_spec_is_refused_with_file_line_and_reason(case: str, text: st
 def test_the_limits_keep_what_a_real_spec_needs() -> None:
     spec = parse_spec(HEAD + "    window: 400d\n    description: one line\n    runbook: https://runbooks/api\n" + SLI)
     assert spec.slos[0].window == 400 * 86400 and spec.slos[0].runbook == "https://runbooks/api"
+    spec = parse_spec(HEAD.replace("slos:", "defaults:\n  trace_ttl_days: 400\nslos:") + SLI)
+    assert spec.trace_ttl_days == 400
 
 
 def run_validate(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -164,3 +174,17 @@ def test_dev_zero_as_the_spec_is_refused_in_one_line_by_every_command_that_reads
     assert result.returncode == 2
     assert result.stderr.strip() == "slo: error: /dev/zero: not a regular file"
     assert not (tmp_path / "store.db").exists()
+
+
+def test_replay_refuses_a_trace_ttl_that_once_overflowed_sqlite_in_one_line_without_creating_the_store(
+        tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "ttl.yaml"
+    spec.write_text(HEAD.replace("slos:", "defaults:\n  trace_ttl_days: 200000000000000\nslos:") + SLI)
+    events = Path(__file__).resolve().parents[2] / "events" / "sample-kinesis-event.json"
+    db = tmp_path / "store.db"
+    capsys.readouterr()
+    assert main(["replay", "--db", str(db), "--spec", str(spec), str(events)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"slo: error: {spec}:4: defaults.trace_ttl_days: must be an integer from 1 "
+                                        "to 400 (days)"]
+    assert not db.exists()
