@@ -23,11 +23,15 @@ _LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
 
 
 def parse_value(text: str) -> Any:
-    """Integers and decimals become numbers, true/false/null become JSON literals, the rest stays a string."""
+    """Integers and decimals become numbers, true/false/null become JSON literals, the rest stays a string,
+    as does a number too large to hold (an exponent past a float's range, an integer past int()'s 4300 digits)."""
     if text in _LITERALS:
         return _LITERALS[text]
     if _INT.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            return text
     if _FLOAT.match(text):
         value = float(text)
         return value if value not in (float("inf"), float("-inf")) else text

@@ -56,6 +56,8 @@ VALUES: list[tuple[str, str, Any]] = [
     ("nan keeps the text", "nan", "nan"),
     ("infinity keeps the text", "inf", "inf"),
     ("an overflowing exponent keeps the text", "1e999", "1e999"),
+    ("an integer of more digits than int() reads keeps the text", "9" * 5000, "9" * 5000),
+    ("an integer of as many digits as int() reads stays an integer", "9" * 4300, int("9" * 4300)),
     ("True with a capital keeps the text", "True", "True"),
     ("a repository stays a string", "org/repo", "org/repo"),
     ("an empty value is an empty string", "", ""),
