@@ -33,3 +33,7 @@ class ThrottledError(TransientStoreError):
 
 class StoreUnavailableError(StoreError):
     """The store cannot be reached or used as configured (missing table, bad file)."""
+
+
+class CorruptItemError(StoreError):
+    """An item the store holds does not decode (a damaged file, or written by something else)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from processors import conventions
+from processors.store.exceptions import CorruptItemError
 
 if TYPE_CHECKING:
     from processors.decoding.types import Position
@@ -325,8 +326,11 @@ def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:
     """Either form: JSON starts with `{`, a zlib stream with 0x78 (every head written before raw ones, too)."""
     from processors.stitching.model import TraceHead
 
-    document = blob if blob[:1] == b"{" else zlib.decompress(blob)
-    return TraceHead.from_json(correlation_id, version, json.loads(document))
+    try:
+        document = blob if blob[:1] == b"{" else zlib.decompress(blob)
+        return TraceHead.from_json(correlation_id, version, json.loads(document))
+    except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:  # ValueError: JSON's, int()'s
+        raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {exc}") from None
 
 
 def encode_json(document: Any) -> str:

@@ -6,6 +6,7 @@ for real); modules that do not exist yet are left out so the parser builds.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from typing import Any
@@ -266,3 +267,14 @@ def test_a_head_stored_with_a_blank_workflow_id_takes_the_next_real_one(store, s
     ingest(store, spec, journey(cid(7), T0 + 60, workflow="7007", repository="acme/api"))
     assert [found for found, _ in store.find_traces(workflow_id="7007")] == [cid(7)]
     assert [found for found, _ in store.find_traces(repository="acme/api")] == [cid(7)]
+
+
+def test_a_damaged_stored_trace_is_one_line_and_exit_2(slo, db_path, capsys):
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db_path)) as db, db:
+        db.execute("UPDATE traces SET doc = x'00ff00' WHERE correlation_id = ?", (cid(2),))
+    for argv in (["trace", cid(2)], ["trace", "--repository", "acme/web"]):
+        assert slo(*argv, "--db", db_path) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"the stored trace {cid(2)} does not decode" in err, err

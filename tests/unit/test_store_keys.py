@@ -11,6 +11,7 @@ from processors import conventions
 from processors.decoding import Position
 from processors.stitching import TraceEvent, TraceHead
 from processors.store import keys
+from processors.store.exceptions import CorruptItemError
 from tests.builders import T0
 
 
@@ -115,6 +116,17 @@ def test_a_head_written_the_old_way_zlib_at_any_size_still_decodes(size):
     old = zlib.compress(json.dumps(head.to_json(), separators=(",", ":")).encode(), 6)  # every head before raw ones
     decoded = keys.decode_head("c1", 4, old)
     assert (decoded.version, decoded.to_json()) == (4, head.to_json())
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [b"\x00\xff\x00", b"\x78\x9c\x00", b"{not json", b"[1, 2]", b'{"milestones": {"a": "x"}}',
+     zlib.compress(b"{\"events\": [{\"t\": 1}]}")],
+    ids=["junk", "a broken zlib stream", "broken JSON", "not an object", "a milestone not a time", "an event short"],
+)
+def test_a_stored_head_that_does_not_decode_is_one_store_error_naming_it(blob):
+    with pytest.raises(CorruptItemError, match="the stored trace c1 does not decode"):
+        keys.decode_head("c1", 1, blob)
 
 
 def test_a_partial_delta_round_trips_and_unknown_formats_are_refused():
