@@ -39,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
     from processors.insights import rewrite_template as rewrite_queries
 
     spec = load_spec_argument(args)
-    dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets, metrics=spec.metrics)
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file, not a folder")
+    dashboards = build_dashboards(slos_from_spec(spec), targets=spec.targets, metrics=spec.metrics)
     wanted: dict[Path, str] = {out / f"{name}.json": render(body) for name, body in dashboards.items()}
     if not args.no_template:
         template = Path(args.template) if args.template else out.parent / "template.yaml"
@@ -51,15 +53,21 @@ def run(args: argparse.Namespace) -> int:
             wanted[template] = rewrite_queries(text, queries(spec))  # the saved Logs Insights queries too
         except (DashboardError, InsightsError) as exc:
             raise UsageError(f"{template}: {exc}") from exc
-    stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text("utf-8") != text]
+    try:
+        stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text("utf-8") != text]
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     if args.check:
         for path in stale:
             print(f"stale: {path} (run `slo dashboards --out {args.out}`)")
         return 1 if stale else 0
-    out.mkdir(parents=True, exist_ok=True)
-    for path in stale:
-        path.write_text(wanted[path], encoding="utf-8")
-        print(f"wrote {path}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path in stale:
+            path.write_text(wanted[path], encoding="utf-8")
+            print(f"wrote {path}")
+    except OSError as exc:  # a folder that cannot be made (/proc/x), a read-only file
+        raise UsageError(f"--out: cannot write {exc.filename or out}: {exc.strerror or exc}") from None
     if not stale:
         print("dashboards up to date")
     return 0

@@ -305,3 +305,23 @@ def test_another_spec_gets_no_runner_widgets_and_a_graph_per_declared_metric() -
     titles = widget_titles(overview)
     assert not any("runner" in title.lower() or "cache" in title.lower() for title in titles)
     assert "FulfilmentTime (Milliseconds)" in titles and "OrdersReceived (Count)" in titles
+
+
+UNUSABLE_OUTS = [
+    ("an --out that is a file", "a-file", "is a file, not a folder"),
+    ("an --out that cannot be made", "/proc/no-such-process/x", "--out: cannot write /proc/no-such-process"),
+    ("an --out inside a file", "a-file/x", "--out: cannot write"),
+]
+
+
+@pytest.mark.parametrize(("case", "out", "message"), UNUSABLE_OUTS, ids=[c for c, _, _ in UNUSABLE_OUTS])
+def test_slo_dashboards_into_an_unusable_out_is_one_line_and_exit_2(
+    case: str, out: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import processors.cli as cli
+
+    (tmp_path / "a-file").write_text("kept\n")
+    assert cli.main(["dashboards", "--out", str(tmp_path / out), "--no-template"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("slo: error: ") and err.count("\n") == 1 and message in err, err
+    assert (tmp_path / "a-file").read_text() == "kept\n"
