@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,8 @@ CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
 """
 
+_TABLES = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)
+
 
 def _head_values(write: HeadWrite) -> tuple[Any, ...]:
     """The traces columns after correlation_id and version."""
@@ -97,6 +100,10 @@ class SqliteStore(Store):
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreUnavailableError(f"{self.path}: store schema v{row[0]}, this slo expects v{SCHEMA_VERSION}")
+        if read_only:  # a writable open made any missing table above
+            present = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if missing := sorted(set(_TABLES) - present):
+                raise StoreUnavailableError(f"{self.path}: a damaged store: no table {', '.join(missing)}")
 
     def close(self) -> None:
         self.db.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,20 @@ def test_a_read_only_command_never_turns_a_zero_byte_file_into_a_store(tmp_path:
     err = capsys.readouterr().err
     assert "not an slo-pipeline store" in err and len(err.strip().splitlines()) == 1
     assert db.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
+def test_a_read_only_command_on_a_store_missing_a_table_is_one_line_and_exit_2(replayed: str, tmp_path: Path,
+                                                                               capsys, command) -> None:
+    damaged = tmp_path / "damaged.db"
+    with contextlib.closing(sqlite3.connect(replayed)) as source, contextlib.closing(sqlite3.connect(damaged)) as target:
+        source.backup(target)
+        target.execute("DROP TABLE counters")
+    argv = [arg.replace("REPORT", str(tmp_path / "r.html")) for arg in command]
+    capsys.readouterr()
+    assert main([*argv, "--db", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert "a damaged store: no table counters" in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
