@@ -84,7 +84,8 @@ def test_a_read_only_command_never_turns_a_zero_byte_file_into_a_store(tmp_path:
 def test_a_read_only_command_on_a_store_missing_a_table_is_one_line_and_exit_2(replayed: str, tmp_path: Path,
                                                                                capsys, command) -> None:
     damaged = tmp_path / "damaged.db"
-    with contextlib.closing(sqlite3.connect(replayed)) as source, contextlib.closing(sqlite3.connect(damaged)) as target:
+    with contextlib.closing(sqlite3.connect(replayed)) as source, \
+            contextlib.closing(sqlite3.connect(damaged)) as target:
         source.backup(target)
         target.execute("DROP TABLE counters")
     argv = [arg.replace("REPORT", str(tmp_path / "r.html")) for arg in command]
