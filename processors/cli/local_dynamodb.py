@@ -83,6 +83,7 @@ class LocalDynamoDB:
         # for a host never changes
         dispatcher.get_backend_for_host = functools.lru_cache(maxsize=64)(dispatcher.get_backend_for_host)  # type: ignore[method-assign]
         app = serialized(dispatcher)
+        check_can_listen(self.host, self.port)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-dynamodb", daemon=True)
@@ -102,6 +103,19 @@ class LocalDynamoDB:
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Bind host:port once and let go, raising OSError if that fails: werkzeug's make_server prints such a failure
+    and calls sys.exit(1), so its caller could not turn it into one `slo: error:` line."""
+    import socket
+
+    from werkzeug.serving import get_sockaddr, select_address_family
+
+    family = select_address_family(host, port)
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server binds
+        probe.bind(get_sockaddr(host, port, family))
 
 
 def serialized(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes]]:

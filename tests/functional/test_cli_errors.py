@@ -106,6 +106,9 @@ OUT_OF_RANGE = [
      "--since"),
     ("a bootstrap with more shards than Kinesis takes", ["bootstrap", "--shards", HUGE], "--shards"),
     ("a local DynamoDB on a port past 65535", ["local-dynamodb", "--port", HUGE], "--port"),
+    ("a local DynamoDB on a host that does not resolve", ["local-dynamodb", "--host", "256.256.256.256"],
+     "cannot listen on 256.256.256.256:5000"),
+    ("a local DynamoDB on the empty host", ["local-dynamodb", "--host", "", "--port", "0"], "--host: empty value"),
 ]
 NOT_TEXT = [
     ("a trace search for a workflow that is not UTF-8", ["trace", "--workflow", "\udcff"], "not UTF-8"),
@@ -141,3 +144,15 @@ def test_arguments_the_product_cannot_hold_are_one_line_and_exit_2(case, argv, m
     assert message in err, err
     assert err.startswith("slo: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert dump(db) == before
+
+
+def test_a_local_dynamodb_on_a_port_in_use_is_one_line_and_exit_2(capsys) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["local-dynamodb", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"slo: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
