@@ -10,6 +10,7 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    check_epoch,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -171,7 +172,8 @@ def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> i
     if args.latency not in names:
         raise UsageError(f"--latency: no sketch named {args.latency!r}; the spec has: {', '.join(names)}")
     window = parse_duration_argument(args.window, "--window")
-    digest = store.digest(spec.sketch_series(args.latency), at - window, at)
+    start = check_epoch(at - window, "--window", args.window)
+    digest = store.digest(spec.sketch_series(args.latency), start, at)
     quantiles = None
     if digest is not None:
         quantiles = {
@@ -180,7 +182,7 @@ def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> i
     document = {
         "sketch": args.latency,
         "window": format_duration(window),
-        "from": iso_seconds(at - window),
+        "from": iso_seconds(start),
         "at": iso_seconds(at),
         "count": int(digest.count) if digest is not None else 0,
         "latency_ms": quantiles,

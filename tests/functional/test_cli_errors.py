@@ -102,6 +102,8 @@ OUT_OF_RANGE = [
      "years 1..9999"),
     ("a status latency window longer than the years 1..9999",
      ["status", "--latency", "api-latency", "--window", f"{HUGE}h"], "--window"),
+    ("a status latency window reaching before year 1", ["status", "--latency", "api-latency", "--window", "520000w"],
+     "--window: '520000w' lands outside the years 1..9999"),
     ("metrics since a duration with more digits than int() reads", ["metrics", "--since", "9" * 5000 + "m"],
      "--since"),
     ("a bootstrap with more shards than Kinesis takes", ["bootstrap", "--shards", HUGE], "--shards"),
