@@ -18,7 +18,7 @@ from processors.cli.common import (
     parse_duration_argument,
     parse_time_argument,
 )
-from processors.timeutil import floor_to, parse_duration
+from processors.timeutil import MIN_EPOCH, floor_to, iso_seconds, parse_duration
 
 if TYPE_CHECKING:
     from processors.rendering.types import ReportView
@@ -47,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "the incident table",
     )
     parser.add_argument(
-        "--step", metavar="DURATION", default=None, help="evaluate every DURATION (default 5m; 1h with --month)"
+        "--step",
+        metavar="DURATION",
+        default=None,
+        help="evaluate every DURATION (default 5m; 1h with --month); at most 5,000 steps in the report's range",
     )
     parser.add_argument("--csv", metavar="DIR", help="also write the report's tables as CSV files into DIR")
     parser.add_argument("--trace", metavar="ID", help="correlation ID to draw (default: worst recent alert exemplar)")
@@ -137,7 +140,11 @@ def _since_argument(text: str, until: int | None, view: ReportView) -> int:
             end = until if until is not None else default_until(view)
         except RenderingError as exc:
             raise UsageError(str(exc)) from None
-        return end - parse_duration_argument(text, "--since")
+        since = end - parse_duration_argument(text, "--since")
+        if since < MIN_EPOCH:
+            raise UsageError(f"--since {text}: the report would start before {iso_seconds(MIN_EPOCH)}, the earliest "
+                             "time slo handles")
+        return since
     return int(parse_time_argument(text, "--since").timestamp())
 
 

@@ -15,7 +15,7 @@ from processors.evaluating import alert_policy, status_document
 from processors.evaluating.service import alert_log_since, evaluate_at
 from processors.rendering.exceptions import RenderingError
 from processors.rendering.types import CacheSlice, LatencyPoint, ReportData, ReportView, SloInfo, TierInfo
-from processors.timeutil import floor_to, format_duration, iso_seconds, parse_iso8601, transition_epoch
+from processors.timeutil import MIN_EPOCH, floor_to, format_duration, iso_seconds, parse_iso8601, transition_epoch
 from processors.tracing import not_found_view, trace_view
 
 if TYPE_CHECKING:
@@ -49,12 +49,16 @@ def collect_report_data(
     until = floor_to(until, conventions.MINUTE)
     if since is None:
         since = max(until - DEFAULT_RANGE, first_data_hour(view, spec, until - DEFAULT_RANGE, until) or until)
-    since = floor_to(since, step)
     if since >= until:
         raise RenderingError(f"empty report range: since {iso_seconds(since)} is not before {iso_seconds(until)}")
+    since = floor_to(since, step)
+    if since < MIN_EPOCH:
+        raise RenderingError(
+            f"step {format_duration(step)} takes the report's start before {iso_seconds(MIN_EPOCH)}, the earliest "
+            "time it can show: use a shorter step or a later start"
+        )
+    check_report_size(spec, since, until, step)
     moments = [*range(since, until, step), until]
-    if len(moments) > MAX_STEPS:
-        raise RenderingError(f"{len(moments)} steps is too many: use a longer step or a shorter range")
 
     # every step sees the same MTTR lookback as `slo status` at that moment (evaluate_at reads it)
     series = [dict(status_document(evaluate_at(view, spec, at, readings=False).evaluation, at)) for at in moments]
@@ -147,6 +151,19 @@ def first_data_hour(view: ReportView, spec: Spec, start: int, end: int) -> int |
         if (rows := view.hour_rows(slo.series(), floor_to(start, conventions.HOUR), end))
     ]
     return min(hours) if hours else None
+
+
+def check_report_size(spec: Spec, since: int, until: int, step: int) -> None:
+    """Refuse, before anything is read or built, a report of more than MAX_STEPS evaluations: counted, not
+    listed, so a range of centuries fails at once."""
+    steps = step_count(since, until, step) + 1  # the last step is `until` itself
+    if steps > MAX_STEPS:
+        raise RenderingError(f"{steps} steps is too many: use a longer step or a shorter range")
+
+
+def step_count(start: int, end: int, step: int) -> int:
+    """len(range(start, end, step)), for any size."""
+    return max(0, -(-(end - start) // step))
 
 
 def cache_slice_strip(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> list[CacheSlice]:

@@ -154,9 +154,16 @@ def test_a_scorecard_since_long_ago_starts_there_and_answers_from_the_data(histo
         (("report", "--month", "0000-01", "--out", "/tmp/r.html"), "--month: not a month"),
         (("scorecard", "--at", "0001-01-01T00:00:00Z"), "--at: the period must end after 0001-01-01T00:00:00Z"),
         (("scorecard", "--since", "999999999999999999999m"), "--since: the period would start before 0001-01-01"),
+        (("report", "--since", "999999999999999999999m", "--out", "/tmp/r.html"),
+         "--since 999999999999999999999m: the report would start before 0001-01-01T00:00:00Z"),
+        (("report", "--since", "0001-01-01T00:00:00Z", "--out", "/tmp/r.html"), "213096961 steps is too many"),
+        (("report", "--since", "0001-01-01T00:00:00Z", "--step", "36500d", "--out", "/tmp/r.html"),
+         "step 36500d takes the report's start before 0001-01-01T00:00:00Z"),
     ],
 )
 def test_month_mistakes_are_one_line_usage_errors(history, capsys, argv, message) -> None:  # type: ignore[no-untyped-def]
+    before = Path(history).read_bytes()
     assert main([*argv, "--db", history]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+    assert Path(history).read_bytes() == before

@@ -255,6 +255,33 @@ def test_collect_with_a_trace_id_shows_that_trace(sample_store: Any) -> None:
     assert missing.trace == {"correlationId": "00000000-0000-4000-8000-000000000000", "found": False}
 
 
+@pytest.mark.parametrize(
+    ("case", "span", "step", "message"),
+    [
+        ("two million steps are counted, not listed", 2_000_000 * 60, 60, "2000001 steps is too many"),
+        ("a step that takes the start before year 1", T0 + 62135596800 - 3600, 100_000 * 86400,
+         "takes the report's start before 0001-01-01T00:00:00Z"),
+    ],
+)
+def test_a_report_too_big_to_build_is_refused_before_anything_is_built(
+    sample_store: Any, case: str, span: int, step: int, message: str
+) -> None:
+    import tracemalloc
+
+    from processors.rendering import RenderingError, collect_report_data
+    from processors.spec import load_spec
+
+    spec, view = load_spec(None), StoreView(sample_store)
+    tracemalloc.start()
+    try:
+        with pytest.raises(RenderingError, match=re.escape(message)):
+            collect_report_data(view, spec, since=T0 + 3600 - span, until=T0 + 3600, step=step)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
 def test_the_report_counts_an_incident_that_opened_before_the_window_as_status_does(tmp_path: Path) -> None:
     from processors.cli.status import status_at
     from processors.evaluating import window_bounds
