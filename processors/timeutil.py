@@ -10,6 +10,8 @@ from typing import Any
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_DURATION_DIGITS = 100
+DURATION_TOO_LONG = 10**_MAX_DURATION_DIGITS
 
 
 def parse_iso8601(text: object) -> datetime | None:
@@ -47,13 +49,19 @@ def iso8601_epoch(text: object) -> float | None:
 
 
 def parse_duration(text: object) -> int | None:
-    """Seconds in a duration such as `5m`, `1h`, `30d`; None when it is not one."""
+    """Seconds in a duration such as `5m`, `1h`, `30d`; None when it is not one.
+
+    A number of more than _MAX_DURATION_DIGITS digits (which int() refuses past 4300) reads as
+    DURATION_TOO_LONG: longer than any span a caller accepts, so each refuses it with its own bound."""
     if not isinstance(text, str):
         return None
     match = _DURATION.match(text.strip())
-    if not match or int(match.group(1)) == 0:
+    digits = match.group(1).lstrip("0") if match else ""
+    if not match or not digits:
         return None
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if len(digits) > _MAX_DURATION_DIGITS:
+        return DURATION_TOO_LONG
+    return int(digits) * _UNIT_SECONDS[match.group(2)]
 
 
 def format_duration(seconds: int) -> str:

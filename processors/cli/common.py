@@ -156,10 +156,7 @@ def duration_seconds(text: str, flag: str) -> int | None:
     """Seconds in a duration argument, None when `text` is not one; one longer than the years 1..9999 is refused."""
     from processors.timeutil import MAX_EPOCH, MIN_EPOCH, parse_duration
 
-    try:
-        seconds = parse_duration(text)
-    except ValueError:  # more digits than int() reads: far longer than any span of time we hold
-        seconds = int(MAX_EPOCH - MIN_EPOCH) + 1
+    seconds = parse_duration(text)  # more digits than int() reads comes back as DURATION_TOO_LONG
     if seconds is not None and seconds > MAX_EPOCH - MIN_EPOCH:
         raise UsageError(f"{flag}: {text[:40]!r} is longer than the years 1..9999")
     return seconds

@@ -71,6 +71,11 @@ REFUSED = [
      HEAD.replace("0.999", "9" * 400) + SLI, "a number longer than 100 characters", 5),
     ("a long base-60 integer that took seconds to build is refused",
      HEAD + "    description: 1" + ":1" * 50000 + "\n" + SLI, "a number longer than 100 characters", 6),
+    ("a window with more digits than int() reads is refused as too long",
+     HEAD + "    window: " + "9" * 5000 + "d\n" + SLI, "longer than 400d", 6),
+    ("a burn-rate tier with more digits than int() reads is refused as too long",
+     HEAD + "    alerting:\n      tiers:\n        - {severity: page, long: " + "9" * 5000 + "d, short: 1h, factor: 2}\n"
+     + SLI, "longer than 400d", None),
     ("a burn-rate tier over 401 days is refused",
      HEAD + "    alerting:\n      tiers:\n        - {severity: page, long: 401d, short: 1h, factor: 2}\n" + SLI,
      "longer than 400d", None),
@@ -195,3 +200,22 @@ def test_replay_refuses_a_trace_ttl_that_once_overflowed_sqlite_in_one_line_with
     assert err.strip().splitlines() == [f"slo: error: {spec}:4: defaults.trace_ttl_days: must be an integer from 1 "
                                         "to 400 (days)"]
     assert not db.exists()
+
+
+OPENSLO_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openslo"
+OPENSLO_REFUSED = [
+    ("an OpenSLO window with more digits than int() reads", "timeslices.yaml", "duration: 4w",
+     "duration: " + "9" * 5000 + "w"),
+    ("an OpenSLO lookback window with more digits than int() reads", "ratio-bad-total-by-reference.yaml",
+     "lookbackWindow: 1d", "lookbackWindow: " + "9" * 5000 + "d"),
+]
+
+
+@pytest.mark.parametrize(("case", "fixture", "old", "new"), OPENSLO_REFUSED, ids=[c[0] for c in OPENSLO_REFUSED])
+def test_a_hostile_openslo_duration_is_refused_in_one_line_as_too_long(case: str, fixture: str, old: str,
+                                                                       new: str) -> None:
+    text = (OPENSLO_FIXTURES / fixture).read_text()
+    assert old in text
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text.replace(old, new, 1), "openslo.yaml")
+    assert "longer than 400d" in str(caught.value) and "\n" not in str(caught.value)
