@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from processors.spec.exceptions import SpecError
+from processors.spec.loader import MAX_INT_CHARS
 from processors.spec.model import (
     Condition,
     EventsSli,
@@ -45,6 +46,13 @@ SPEC_ANNOTATION = f"{PREFIX}spec"
 KINDS = {"SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "Service", "DataSource"}
 SLO_ANNOTATIONS = {"runbook": "runbook", "metric": "metric"}
 ALERT_ANNOTATIONS = {"min-bad-events": "min_bad_events", "no-data": "no_data", "budget-alerts": "budget_alerts"}
+
+
+def _annotation_int(value: Any) -> Any:
+    """An annotation's ASCII digits (annotations are strings) as an int; anything else as given, for the loader
+    to refuse in one line (int() raises on `²` and on more than 4300 digits)."""
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_INT_CHARS else value
 
 
 def is_openslo(documents: list[Any]) -> bool:
@@ -330,7 +338,7 @@ class _Importer:
             if value is None:
                 continue
             if key == "min_bad_events":
-                items[key] = int(value) if str(value).isdigit() else value
+                items[key] = _annotation_int(value)
             elif key == "budget_alerts":
                 items[key] = self.budget_alerts(value, annotations, f"{PREFIX}{annotation}")
             else:

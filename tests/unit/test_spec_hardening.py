@@ -219,3 +219,13 @@ def test_a_hostile_openslo_duration_is_refused_in_one_line_as_too_long(case: str
     with pytest.raises(SpecError) as caught:
         parse_spec(text.replace(old, new, 1), "openslo.yaml")
     assert "longer than 400d" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ['"²"', '"' + "9" * 5000 + '"'], ids=["a superscript digit", "5000 digits"])
+def test_an_openslo_min_bad_events_annotation_int_cannot_read_is_refused_in_one_line(value: str) -> None:
+    text = (OPENSLO_FIXTURES / "ratio-bad-total-by-reference.yaml").read_text()
+    slo = "metadata:\n  name: deploy-success\n"
+    assert slo in text
+    text = text.replace(slo, f"{slo}  annotations:\n    slo-pipeline.dev/min-bad-events: {value}\n", 1)
+    with pytest.raises(SpecError, match=r"alerting\.min_bad_events: must be an integer ≥ 0$"):
+        parse_spec(text, "openslo.yaml")
