@@ -13,12 +13,13 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    check_epoch,
     load_spec_argument,
     open_store,
     parse_duration_argument,
     parse_time_argument,
 )
-from processors.timeutil import MIN_EPOCH, floor_to, iso_seconds, parse_duration
+from processors.timeutil import floor_to, parse_duration
 
 if TYPE_CHECKING:
     from processors.rendering.types import ReportView
@@ -50,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--step",
         metavar="DURATION",
         default=None,
-        help="evaluate every DURATION (default 5m; 1h with --month); at most 5,000 steps in the report's range",
+        help="evaluate every DURATION (default 5m; 1h with --month); at most the report's range (or a day, "
+        "when the range is shorter) and at most 5,000 steps in it",
     )
     parser.add_argument("--csv", metavar="DIR", help="also write the report's tables as CSV files into DIR")
     parser.add_argument("--trace", metavar="ID", help="correlation ID to draw (default: worst recent alert exemplar)")
@@ -140,11 +142,7 @@ def _since_argument(text: str, until: int | None, view: ReportView) -> int:
             end = until if until is not None else default_until(view)
         except RenderingError as exc:
             raise UsageError(str(exc)) from None
-        since = end - parse_duration_argument(text, "--since")
-        if since < MIN_EPOCH:
-            raise UsageError(f"--since {text}: the report would start before {iso_seconds(MIN_EPOCH)}, the earliest "
-                             "time slo handles")
-        return since
+        return check_epoch(end - parse_duration_argument(text, "--since"), "--since", text)
     return int(parse_time_argument(text, "--since").timestamp())
 
 

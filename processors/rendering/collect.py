@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 DEFAULT_RANGE = conventions.DAY
 DEFAULT_STEP = 5 * conventions.MINUTE
 MAX_STEPS = 5000  # a year at 2-hour steps; more would make a report nobody can open
+MAX_SLICES = 120_000  # 400 days of 5-minute slices, as long as the store keeps hour rows
+# A step may be longer than a short range (the monthly report's hour over a month's first minutes), up to this.
+MAX_STEP_BEYOND_RANGE = conventions.DAY
 FIRING_STATES = ("firing", "escalated", "downgraded")
 EXEMPLAR_ALERTS_CONSIDERED = 3
 
@@ -51,6 +54,11 @@ def collect_report_data(
         since = max(until - DEFAULT_RANGE, first_data_hour(view, spec, until - DEFAULT_RANGE, until) or until)
     if since >= until:
         raise RenderingError(f"empty report range: since {iso_seconds(since)} is not before {iso_seconds(until)}")
+    if step > max(until - since, MAX_STEP_BEYOND_RANGE):  # flooring `since` pulls it back by up to a step
+        raise RenderingError(
+            f"step {format_duration(step)} is longer than the report's range [{iso_seconds(since)}, "
+            f"{iso_seconds(until)}) ({format_duration(until - since)}): use a shorter step or a longer range"
+        )
     since = floor_to(since, step)
     if since < MIN_EPOCH:
         raise RenderingError(
@@ -154,11 +162,15 @@ def first_data_hour(view: ReportView, spec: Spec, start: int, end: int) -> int |
 
 
 def check_report_size(spec: Spec, since: int, until: int, step: int) -> None:
-    """Refuse, before anything is read or built, a report of more than MAX_STEPS evaluations: counted, not
-    listed, so a range of centuries fails at once."""
+    """Refuse, before anything is read or built, a report of more than MAX_STEPS evaluations or MAX_SLICES
+    time slices: counted, not listed, so a range of centuries fails at once."""
     steps = step_count(since, until, step) + 1  # the last step is `until` itself
     if steps > MAX_STEPS:
         raise RenderingError(f"{steps} steps is too many: use a longer step or a shorter range")
+    for slo in spec.slos:
+        if slo.kind == "time_slice":
+            sli: Any = slo.sli
+            slice_count(since, until, sli.slice_seconds)
 
 
 def step_count(start: int, end: int, step: int) -> int:
@@ -166,8 +178,21 @@ def step_count(start: int, end: int, step: int) -> int:
     return max(0, -(-(end - start) // step))
 
 
+def slice_count(start: int, end: int, slice_seconds: int) -> int:
+    """How many slices lie wholly inside [start, end); more than MAX_SLICES is a RenderingError."""
+    first = -(-start // slice_seconds) * slice_seconds
+    count = max(0, (end - first) // slice_seconds)
+    if count > MAX_SLICES:
+        raise RenderingError(
+            f"{count:,} time slices of {format_duration(slice_seconds)} is too many for one report (at most "
+            f"{MAX_SLICES:,}): use a shorter range"
+        )
+    return count
+
+
 def cache_slice_strip(hour_rows: Rows, start: int, end: int, slice_seconds: int, min_ratio: float) -> list[CacheSlice]:
     """Every slice wholly inside [start, end), good or bad by the same rule as counting.count_slices."""
+    slice_count(start, end, slice_seconds)
     strip: list[CacheSlice] = []
     first = -(-start // slice_seconds) * slice_seconds
     for slice_start in range(first, end - slice_seconds + 1, slice_seconds):

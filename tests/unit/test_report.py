@@ -258,7 +258,11 @@ def test_collect_with_a_trace_id_shows_that_trace(sample_store: Any) -> None:
 @pytest.mark.parametrize(
     ("case", "span", "step", "message"),
     [
+        ("a step longer than the range and a day would pull the start back by up to a step", 3600, 86400 + 60,
+         "step 1441m is longer than the report's range [2026-10-01T00:00:00Z, 2026-10-01T01:00:00Z) (1h)"),
         ("two million steps are counted, not listed", 2_000_000 * 60, 60, "2000001 steps is too many"),
+        ("a strip of 228,000 slices is counted, not built", 19_000 * 3600, 4 * 3600,
+         "time slices of 5m is too many for one report (at most 120,000)"),
         ("a step that takes the start before year 1", T0 + 62135596800 - 3600, 100_000 * 86400,
          "takes the report's start before 0001-01-01T00:00:00Z"),
     ],
@@ -276,6 +280,30 @@ def test_a_report_too_big_to_build_is_refused_before_anything_is_built(
     try:
         with pytest.raises(RenderingError, match=re.escape(message)):
             collect_report_data(view, spec, since=T0 + 3600 - span, until=T0 + 3600, step=step)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_a_step_of_up_to_a_day_still_reports_a_shorter_range(sample_store: Any) -> None:
+    """The monthly report's hourly step over the month's first minutes, or --step 1d over an hour of data."""
+    from processors.rendering import collect_report_data
+    from processors.spec import load_spec
+
+    data = collect_report_data(StoreView(sample_store), load_spec(None), since=T0 + 600, until=T0 + 3600, step=86400)
+    assert [doc["at"] for doc in data.status_series] == ["2026-10-01T00:00:00Z", "2026-10-01T01:00:00Z"]
+
+
+def test_a_slice_strip_longer_than_any_report_is_refused_before_it_is_built() -> None:
+    import tracemalloc
+
+    from processors.rendering import RenderingError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(RenderingError, match="150,000 time slices of 5m is too many"):
+            cache_slice_strip({}, T0, T0 + 150_000 * 300, 300, 0.6)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
