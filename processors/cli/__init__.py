@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -69,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (StoreError, BotoCoreError, ClientError) as exc:  # the store or AWS refused: one line, no traceback
         print(f"slo: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # a SQLite file damaged past what opening it checks (pages, rows)
+        print(f"slo: error: the SQLite store is damaged: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("slo: interrupted", file=sys.stderr)

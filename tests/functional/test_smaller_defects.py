@@ -95,6 +95,22 @@ def test_a_read_only_command_on_a_store_missing_a_table_is_one_line_and_exit_2(r
     assert "a damaged store: no table counters" in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_a_store_whose_pages_are_damaged_is_one_line_and_exit_2(replayed: str, tmp_path: Path, capsys) -> None:
+    damaged = tmp_path / "damaged.db"
+    with contextlib.closing(sqlite3.connect(replayed)) as source, \
+            contextlib.closing(sqlite3.connect(damaged)) as target:
+        source.backup(target)
+        page_size = target.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = target.execute("SELECT rootpage FROM sqlite_master WHERE name = 'traces'").fetchone()
+    with damaged.open("r+b") as file:  # the traces table's root page: opening the store reads other pages only
+        file.seek((root - 1) * page_size)
+        file.write(b"\xa5" * page_size)
+    capsys.readouterr()
+    assert main(["trace", cid(7), "--db", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert "the SQLite store is damaged" in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
 def test_a_read_only_command_leaves_every_byte_of_a_store_unchanged(replayed: str, tmp_path: Path, capsys,
                                                                     command) -> None:
