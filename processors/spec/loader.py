@@ -9,6 +9,7 @@ import math
 import os
 import stat
 from collections.abc import Collection
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeGuard, cast
@@ -77,6 +78,8 @@ MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows,
 MAX_TRACE_TTL_DAYS = MAX_WINDOW_SECONDS // conventions.DAY
 LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
 VALIDATION_MODES = ("lax", "warn", "strict")
+MAX_METRIC_NAME_LENGTH = 255  # CloudWatch's (processors.metrics.emf refuses a longer name)
+METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_METRIC_NAME_LENGTH})"
 
 
 class _Mapping(dict[str, Any]):
@@ -382,8 +385,8 @@ class _Reader:
             body = self.mapping(item, at, root, "metrics")
             self.reject_unknown(body, {"name", "kind", "source", "unit", "of", "per_hour", "capacity"}, f"{at}.")
             name = body.get("name")
-            if not isinstance(name, str) or not name.isidentifier():
-                raise self.fail("must be a metric name (letters, digits, _)", body, "name", f"{at}.name")
+            if not _is_metric_name(name):
+                raise self.fail(METRIC_NAME_RULE, body, "name", f"{at}.name")
             if any(m.name == name for m in metrics):
                 raise self.fail("duplicate metric name", body, "name", f"{at}.name")
             at = f"metrics[{name}]"
@@ -391,8 +394,9 @@ class _Reader:
             if kind not in METRIC_KINDS:
                 raise self.fail(f"must be one of {', '.join(METRIC_KINDS)}", body, "kind", f"{at}.kind")
             unit = body.get("unit", METRIC_KINDS[kind])
-            if not isinstance(unit, str) or not unit:
-                raise self.fail("must be a CloudWatch unit name", body, "unit", f"{at}.unit")
+            if unit not in cloudwatch_units():  # EMF refuses any other: the evaluator would fail every minute
+                raise self.fail("must be a CloudWatch unit name (e.g. Count, Milliseconds, None)", body, "unit",
+                                f"{at}.unit")
             of = body.get("of", "total")
             if of not in ("total", "good", "bad") or (of != "total" and kind not in ("count", "rate", "ratio")):
                 raise self.fail("must be total, good or bad (count, rate, ratio)", body, "of", f"{at}.of")
@@ -635,8 +639,8 @@ class _Reader:
 
     def metric_name(self, node: _Mapping, where: str) -> str:
         metric = node.get("metric", "")
-        if not isinstance(metric, str) or (metric and not metric.isidentifier()):
-            raise self.fail("must be a metric name (letters, digits, _)", node, "metric", f"{where}.metric")
+        if metric != "" and not _is_metric_name(metric):
+            raise self.fail(METRIC_NAME_RULE, node, "metric", f"{where}.metric")
         return metric
 
     def sli(self, node: _Mapping, where: str) -> Sli:
@@ -896,6 +900,18 @@ def _field_path(name: str) -> tuple[str, ...]:
 def _is_field_part(part: str) -> bool:
     """One dotted part of an event field name: letters, digits, `_` and `-`, not starting with a digit."""
     return bool(part) and not part[0].isdigit() and all(c.isalnum() or c in "_-" for c in part) and part.isascii()
+
+
+def _is_metric_name(name: Any) -> bool:
+    return isinstance(name, str) and name.isidentifier() and len(name) <= MAX_METRIC_NAME_LENGTH
+
+
+@cache
+def cloudwatch_units() -> frozenset[str]:
+    """The unit names CloudWatch accepts (Powertools' MetricUnit, as processors.metrics.emf checks them)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    return frozenset(unit.value for unit in MetricUnit)
 
 
 def _is_number(value: Any) -> TypeGuard[float]:

@@ -229,3 +229,28 @@ def test_an_openslo_min_bad_events_annotation_int_cannot_read_is_refused_in_one_
     text = text.replace(slo, f"{slo}  annotations:\n    slo-pipeline.dev/min-bad-events: {value}\n", 1)
     with pytest.raises(SpecError, match=r"alerting\.min_bad_events: must be an integer ≥ 0$"):
         parse_spec(text, "openslo.yaml")
+
+
+METRIC = "metrics:\n  - {name: ApiRequests, kind: count, unit: Count, source: {slo: api}}\n"
+EMF_REFUSES = [
+    ("a unit CloudWatch does not know", METRIC.replace("unit: Count", "unit: Bananas"),
+     "metrics[ApiRequests].unit: must be a CloudWatch unit name"),
+    ("a metric name past CloudWatch's 255 characters", METRIC.replace("ApiRequests", "A" * 256),
+     "name: must be a metric name (letters, digits, _; at most 255)"),
+    ("an SLO headline metric name past CloudWatch's 255 characters", "",
+     "slos[api].metric: must be a metric name (letters, digits, _; at most 255)"),
+]
+
+
+@pytest.mark.parametrize(("case", "metrics", "says"), EMF_REFUSES, ids=[c[0] for c in EMF_REFUSES])
+def test_a_metric_that_emf_would_refuse_at_every_evaluation_is_refused_by_validate(case: str, metrics: str,
+                                                                                   says: str) -> None:
+    head = HEAD if metrics else HEAD + "    metric: " + "A" * 256 + "\n"
+    with pytest.raises(SpecError) as caught:
+        parse_spec(head + SLI + metrics, "hostile.yaml")
+    assert says in str(caught.value)
+
+
+def test_a_metric_of_255_characters_and_a_cloudwatch_unit_are_kept() -> None:
+    spec = parse_spec(HEAD + "    metric: " + "A" * 255 + "\n" + SLI + METRIC.replace("unit: Count", "unit: Percent"))
+    assert spec.slos[0].metric == "A" * 255 and spec.metrics[0].unit == "Percent"
