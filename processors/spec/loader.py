@@ -79,6 +79,7 @@ MAX_TRACE_TTL_DAYS = MAX_WINDOW_SECONDS // conventions.DAY
 LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
 VALIDATION_MODES = ("lax", "warn", "strict")
 MAX_METRIC_NAME_LENGTH = 255  # CloudWatch's (processors.metrics.emf refuses a longer name)
+MAX_COST_PER_HOUR = 1_000_000  # times a mean in hours: 1e308 overflowed to inf, which EMF refuses every minute
 METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_METRIC_NAME_LENGTH})"
 
 
@@ -401,8 +402,10 @@ class _Reader:
             if of not in ("total", "good", "bad") or (of != "total" and kind not in ("count", "rate", "ratio")):
                 raise self.fail("must be total, good or bad (count, rate, ratio)", body, "of", f"{at}.of")
             per_hour = body.get("per_hour", 0.0)
-            if not _is_number(per_hour) or per_hour < 0 or ("per_hour" in body) != (kind == "cost"):
-                raise self.fail("a cost metric needs per_hour, a number ≥ 0", body, "per_hour", f"{at}.per_hour")
+            valid = _is_number(per_hour) and 0 <= per_hour <= MAX_COST_PER_HOUR
+            if not valid or ("per_hour" in body) != (kind == "cost"):
+                raise self.fail(f"a cost metric needs per_hour, a number from 0 to {MAX_COST_PER_HOUR:,}", body,
+                                "per_hour", f"{at}.per_hour")
             capacity = body.get("capacity", 0)
             valid = isinstance(capacity, int) and not isinstance(capacity, bool) and capacity > 0
             if ("capacity" in body or kind == "utilization") and (kind != "utilization" or not valid):

@@ -254,3 +254,13 @@ def test_a_metric_that_emf_would_refuse_at_every_evaluation_is_refused_by_valida
 def test_a_metric_of_255_characters_and_a_cloudwatch_unit_are_kept() -> None:
     spec = parse_spec(HEAD + "    metric: " + "A" * 255 + "\n" + SLI + METRIC.replace("unit: Count", "unit: Percent"))
     assert spec.slos[0].metric == "A" * 255 and spec.metrics[0].unit == "Percent"
+
+
+COST = ("latency:\n  - {name: api-time, match: {action: api_request}}\n"
+        "metrics:\n  - {name: ApiCost, kind: cost, per_hour: 0.096, source: {sketch: api-time}}\n")
+
+
+def test_a_cost_per_hour_that_would_overflow_the_cost_to_infinity_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"metrics\[ApiCost\]\.per_hour: .* from 0 to 1,000,000"):
+        parse_spec(HEAD + SLI + COST.replace("0.096", "1.0e+308"), "hostile.yaml")
+    assert parse_spec(HEAD + SLI + COST.replace("0.096", "1000000")).metrics[0].per_hour == 1_000_000
