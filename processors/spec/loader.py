@@ -72,7 +72,7 @@ LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "messa
 COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
 _SCALAR_VALUES = (str, int, float, bool, type(None))  # what an `in` / `not_in` list may hold
 MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
-MAX_INT_CHARS = 100  # far beyond any count or duration, far below a float's range (1.8e308)
+MAX_NUMBER_CHARS = 100  # far beyond any count, ratio or duration, far below a float's range (1.8e308)
 MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows, tiers, max_runtime
 # trace heads live this long (an epoch-seconds TTL) and the orphan sweep looks back as far, an hour per query
 MAX_TRACE_TTL_DAYS = MAX_WINDOW_SECONDS // conventions.DAY
@@ -119,16 +119,27 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     return mapping
 
 
+def _check_number_length(node: yaml.ScalarNode) -> None:
+    """A YAML number of at most MAX_NUMBER_CHARS characters: a longer integer exceeds Python's int-string limit
+    (4300 digits), a float's range, or takes seconds to build (YAML 1.1's base 60: `1:1:1:...`), and a long base-60
+    float overflows while PyYAML builds it."""
+    if len(node.value) > MAX_NUMBER_CHARS:
+        raise SpecError(f"a number longer than {MAX_NUMBER_CHARS} characters", line=node.start_mark.line + 1)
+
+
 def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int:
-    """A YAML integer of at most MAX_INT_CHARS characters: a longer one exceeds Python's int-string limit
-    (4300 digits), a float's range, or takes seconds to build (YAML 1.1's base 60: `1:1:1:...`)."""
-    if len(node.value) > MAX_INT_CHARS:
-        raise SpecError(f"a number longer than {MAX_INT_CHARS} characters", line=node.start_mark.line + 1)
+    _check_number_length(node)
     return cast(int, loader.construct_yaml_int(node))
+
+
+def _construct_float(loader: _LineLoader, node: yaml.ScalarNode) -> float:
+    _check_number_length(node)
+    return cast(float, loader.construct_yaml_float(node))
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_LineLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def default_spec_path() -> str:

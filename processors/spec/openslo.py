@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from processors.spec.exceptions import SpecError
-from processors.spec.loader import MAX_INT_CHARS
+from processors.spec.loader import MAX_NUMBER_CHARS
 from processors.spec.model import (
     Condition,
     EventsSli,
@@ -52,7 +52,7 @@ def _annotation_int(value: Any) -> Any:
     """An annotation's ASCII digits (annotations are strings) as an int; anything else as given, for the loader
     to refuse in one line (int() raises on `²` and on more than 4300 digits)."""
     text = str(value)
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_INT_CHARS else value
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_NUMBER_CHARS else value
 
 
 def is_openslo(documents: list[Any]) -> bool:

@@ -69,6 +69,8 @@ REFUSED = [
      "a number longer than 100 characters", 4),
     ("an integer past a float's range is refused, not an OverflowError",
      HEAD.replace("0.999", "9" * 400) + SLI, "a number longer than 100 characters", 5),
+    ("a long base-60 float that overflowed while PyYAML built it is refused",
+     HEAD + "    description: 1" + ":1" * 200 + ".5\n" + SLI, "a number longer than 100 characters", 6),
     ("a long base-60 integer that took seconds to build is refused",
      HEAD + "    description: 1" + ":1" * 50000 + "\n" + SLI, "a number longer than 100 characters", 6),
     ("a window with more digits than int() reads is refused as too long",
