@@ -103,6 +103,16 @@ class _LineLoader(yaml.SafeLoader):
             raise SpecError("YAML anchors are not allowed", line=line, field=f"&{anchor}")
         return super().compose_node(parent, index)
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        """PyYAML's scalar constructors raise plain Python errors on values their pattern lets through
+        (`0000-01-01`, `2026-02-30`, `!!int abc`, `!!timestamp x`): each becomes a one-line SpecError at its line."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError, TypeError, AttributeError) as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            reason = f": {str(exc)[:100]}" if isinstance(exc, ValueError | OverflowError) else ""
+            raise SpecError(f"not a valid {kind}{reason}", line=node.start_mark.line + 1) from None
+
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping = _Mapping()
