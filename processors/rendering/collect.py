@@ -52,8 +52,6 @@ def collect_report_data(
     until = floor_to(until, conventions.MINUTE)
     if since is None:
         since = max(until - DEFAULT_RANGE, first_data_hour(view, spec, until - DEFAULT_RANGE, until) or until)
-    if since >= until:
-        raise RenderingError(f"empty report range: since {iso_seconds(since)} is not before {iso_seconds(until)}")
     if step > max(until - since, MAX_STEP_BEYOND_RANGE):  # flooring `since` pulls it back by up to a step
         raise RenderingError(
             f"step {format_duration(step)} is longer than the report's range [{iso_seconds(since)}, "
@@ -65,6 +63,8 @@ def collect_report_data(
             f"step {format_duration(step)} takes the report's start before {iso_seconds(MIN_EPOCH)}, the earliest "
             "time it can show: use a shorter step or a later start"
         )
+    if since >= until:  # after flooring, as always: data of a few seconds still makes a one-step report
+        raise RenderingError(f"empty report range: since {iso_seconds(since)} is not before {iso_seconds(until)}")
     check_report_size(spec, since, until, step)
     moments = [*range(since, until, step), until]
 
