@@ -182,3 +182,9 @@ def test_field_tests_and_matchers_given_a_value_answer_as_holds_and_matches_do_f
         others[0].compiled_field()
     with pytest.raises(ValueError):
         Matcher((conditions[0], Condition(("other", "a"), "eq", 1))).compiled_field()
+
+
+def test_the_default_tiers_are_read_once_per_period_not_once_per_slo() -> None:
+    # burn_rate_windows.yaml was read and parsed for every SLO: 3/4 of validating a spec of 6,000 SLOs
+    assert default_tiers(7 * 86400) is default_tiers(7 * 86400)
+    assert default_tiers(7 * 86400) != default_tiers(28 * 86400)  # scaled to each period
