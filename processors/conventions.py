@@ -91,6 +91,7 @@ NOTE_GROUP_FOLDED: Final = "group_folded"
 
 DEFAULT_GROUP_LIMIT: Final = 100  # group values tracked per SLO; later values fold into GROUP_OTHER
 MAX_GROUP_LIMIT: Final = 1000
+MAX_GROUP_FIELDS: Final = 10  # group_by fields per SLO: read for every event; their joined values are cut at 200
 GROUP_OTHER: Final = "__other__"
 GROUP_NONE: Final = "__none__"  # an event without the group_by field
 MAX_GROUP_CHARS: Final = 200  # a longer value is cut: it names a series and an alert

@@ -638,6 +638,8 @@ class _Reader:
         field = f"{where}.group_by"
         if not isinstance(raw, list) or not raw:
             raise self.fail("must be a non-empty list of event fields (e.g. [repository])", node, "group_by", field)
+        if len(raw) > conventions.MAX_GROUP_FIELDS:
+            raise self.fail(f"lists more than {conventions.MAX_GROUP_FIELDS} fields", node, "group_by", field)
         for name in raw:
             if not isinstance(name, str) or not all(_is_field_part(part) for part in name.split(".")):
                 raise self.fail(f"not an event field: {name!r} (e.g. repository or metadata.org)", node,

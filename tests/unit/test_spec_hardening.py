@@ -276,3 +276,11 @@ def test_a_cost_per_hour_that_would_overflow_the_cost_to_infinity_is_refused() -
     with pytest.raises(SpecError, match=r"metrics\[ApiCost\]\.per_hour: .* from 0 to 1,000,000"):
         parse_spec(HEAD + SLI + COST.replace("0.096", "1.0e+308"), "hostile.yaml")
     assert parse_spec(HEAD + SLI + COST.replace("0.096", "1000000")).metrics[0].per_hour == 1_000_000
+
+
+def test_a_group_by_of_thousands_of_fields_that_took_a_minute_to_check_is_refused() -> None:
+    fields = ", ".join(f"f{i}" for i in range(20000))  # its duplicate check was quadratic: 70 s
+    with pytest.raises(SpecError, match=r"slos\[api\]\.group_by: lists more than 10 fields$"):
+        parse_spec(HEAD + SLI + f"    group_by: [{fields}]\n", "hostile.yaml")
+    ten = ", ".join(f"f{i}" for i in range(10))
+    assert len(parse_spec(HEAD + SLI + f"    group_by: [{ten}]\n").slos[0].group_by) == 10
