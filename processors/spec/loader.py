@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 import stat
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -253,18 +253,21 @@ class _Reader:
         if not isinstance(slo_nodes, list) or not slo_nodes:
             raise self.fail("must be a non-empty list", root, "slos", "slos")
         slos = [self.slo(node, index, default_window, root) for index, node in enumerate(slo_nodes)]
-        names = [slo.name for slo in slos]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise SpecError("duplicate SLO name", path=self.source, line=slos[index].line, field=name)
+        names: set[str] = set()
+        for slo in slos:
+            if slo.name in names:
+                raise SpecError("duplicate SLO name", path=self.source, line=slo.line, field=slo.name)
+            names.add(slo.name)
         latency_nodes = root.get("latency") or []
         if not isinstance(latency_nodes, list):
             raise self.fail("must be a list", root, "latency", "latency")
-        latency = tuple(self.latency(node, index, slos, root) for index, node in enumerate(latency_nodes))
-        sketch_names = [sketch.name for sketch in latency]
-        for index, name in enumerate(sketch_names):
-            if name in sketch_names[:index]:
+        latency_slos = {slo.name for slo in slos if slo.kind == "latency"}
+        latency = tuple(self.latency(node, index, latency_slos, root) for index, node in enumerate(latency_nodes))
+        sketch_names: set[str] = set()
+        for index, sketch in enumerate(latency):
+            if sketch.name in sketch_names:
                 raise self.fail("duplicate sketch name", latency_nodes[index], "name", f"latency[{index}].name")
+            sketch_names.add(sketch.name)
         self.reject_unknown(defaults, {"window", "max_runtime", "trace_ttl_days"}, "defaults.")
         max_runtime = self.duration(defaults, "max_runtime", conventions.DEFAULT_MAX_RUNTIME, "defaults")
         ttl = defaults.get("trace_ttl_days", conventions.DEFAULT_TRACE_TTL_DAYS)
@@ -399,9 +402,10 @@ class _Reader:
         if not isinstance(nodes, list):
             raise self.fail("must be a list", root, "metrics", "metrics")
         metrics: list[OperatorMetric] = []
-        counters: list[Slo] = []
+        counters: dict[Hashable, Slo] = {}  # by _sli_key: a dict, as a list scan was quadratic in the metrics
         slo_names = {slo.name: slo for slo in slos}
         sketch_names = {sketch.name for sketch in latency}
+        metric_names: set[str] = set()
         for index, item in enumerate(nodes):
             at = f"metrics[{index}]"
             body = self.mapping(item, at, root, "metrics")
@@ -409,8 +413,9 @@ class _Reader:
             name = body.get("name")
             if not _is_metric_name(name):
                 raise self.fail(METRIC_NAME_RULE, body, "name", f"{at}.name")
-            if any(m.name == name for m in metrics):
+            if name in metric_names:
                 raise self.fail("duplicate metric name", body, "name", f"{at}.name")
+            metric_names.add(name)
             at = f"metrics[{name}]"
             kind = body.get("kind")
             if kind not in METRIC_KINDS:
@@ -457,10 +462,10 @@ class _Reader:
                     good = self.matcher(src, "good", f"{at}.source") if "good" in src else match
                     exclude = self.matcher(src, "exclude", f"{at}.source") if "exclude" in src else None
                     sli = EventsSli(match=match, good=good, exclude=exclude)
-                    existing = next((c for c in counters if c.sli == sli), None)
+                    existing = counters.get(_sli_key(sli))
                     if existing is None:
                         existing = Slo(name=f"_{_kebab(name)}", objective=0.5, sli=sli, window=30 * conventions.DAY)
-                        counters.append(existing)
+                        counters[_sli_key(sli)] = existing
                     counter = existing.name
             metrics.append(
                 OperatorMetric(
@@ -475,7 +480,7 @@ class _Reader:
                     line=body.line,
                 )
             )
-        return tuple(metrics), tuple(counters)
+        return tuple(metrics), tuple(counters.values())
 
     def routes(self, root: _Mapping) -> dict[str, tuple[str, ...]]:
         """`routes: {page: [pagerduty, sns], ticket: [slack, sns]}`; SNS alone for a severity not given."""
@@ -802,7 +807,7 @@ class _Reader:
         body = self.mapping(node, field, parent, "tiers")
         return tier_from_mapping(body, window, lambda message, key: self.fail(message, body, key, f"{field}.{key}"))
 
-    def latency(self, node: Any, index: int, slos: list[Slo], root: _Mapping) -> LatencySketch:
+    def latency(self, node: Any, index: int, latency_slos: Collection[str], root: _Mapping) -> LatencySketch:
         field = f"latency[{index}]"
         body = self.mapping(node, field, root, "latency")
         name = body.get("name")
@@ -810,7 +815,7 @@ class _Reader:
             raise self.fail("must be a non-empty string", body, "name", f"{field}.name")
         stitched = body.get("stitched")
         if stitched is not None:
-            if stitched not in {s.name for s in slos if s.kind == "latency"}:
+            if stitched not in latency_slos:
                 raise self.fail("must name a latency SLO", body, "stitched", f"{field}.stitched")
             return LatencySketch(name=name, stitched=stitched, line=body.line)
         if "start" in body or "end" in body:
@@ -927,6 +932,22 @@ def _field_path(name: str) -> tuple[str, ...]:
 def _is_field_part(part: str) -> bool:
     """One dotted part of an event field name: letters, digits, `_` and `-`, not starting with a digit."""
     return bool(part) and not part[0].isdigit() and all(c.isalnum() or c in "_-" for c in part) and part.isascii()
+
+
+def _sli_key(sli: EventsSli) -> Hashable:
+    """A hashable stand-in for an events SLI, equal exactly when the SLIs are (a condition's list becomes a tuple)."""
+    return tuple(
+        None if matcher is None else tuple((c.path, c.op, _hashable(c.value)) for c in matcher.conditions)
+        for matcher in (sli.match, sli.good, sli.exclude, sli.bad)
+    )
+
+
+def _hashable(value: Any) -> Hashable:
+    if isinstance(value, list):
+        return tuple(_hashable(item) for item in value)
+    if isinstance(value, set):  # `!!set` as an equality value
+        return frozenset(_hashable(item) for item in value)
+    return cast(Hashable, value)
 
 
 def _is_metric_name(name: Any) -> bool:

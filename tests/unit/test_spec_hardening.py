@@ -284,3 +284,22 @@ def test_a_group_by_of_thousands_of_fields_that_took_a_minute_to_check_is_refuse
         parse_spec(HEAD + SLI + f"    group_by: [{fields}]\n", "hostile.yaml")
     ten = ", ".join(f"f{i}" for i in range(10))
     assert len(parse_spec(HEAD + SLI + f"    group_by: [{ten}]\n").slos[0].group_by) == 10
+
+
+def test_counter_metrics_are_shared_by_lookup_not_by_comparing_each_with_every_other(monkeypatch) -> None:
+    # a list scan compared 5,000 counter sources 12.5 million times: 56 s for a 830 KB spec of 14,000
+    from processors.spec.model import EventsSli
+
+    comparisons = 0
+    original = EventsSli.__eq__
+
+    def counting(self: EventsSli, other: object) -> bool:
+        nonlocal comparisons
+        comparisons += 1
+        return original(self, other)
+
+    monkeypatch.setattr(EventsSli, "__eq__", counting)
+    metrics = "".join(f"  - {{name: M{i}, kind: count, source: {{match: {{a: {i % 1000}}}}}}}\n" for i in range(2000))
+    spec = parse_spec(HEAD + SLI + "metrics:\n" + metrics)
+    assert len(spec.metrics) == 2000 and len(spec.counters) == 1000  # equal sources still share one counter
+    assert comparisons < 2000
