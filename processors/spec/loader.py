@@ -406,6 +406,7 @@ class _Reader:
         slo_names = {slo.name: slo for slo in slos}
         sketch_names = {sketch.name for sketch in latency}
         metric_names: set[str] = set()
+        counter_names: set[str] = set()
         for index, item in enumerate(nodes):
             at = f"metrics[{index}]"
             body = self.mapping(item, at, root, "metrics")
@@ -465,7 +466,11 @@ class _Reader:
                     existing = counters.get(_sli_key(sli))
                     if existing is None:
                         existing = Slo(name=f"_{_kebab(name)}", objective=0.5, sli=sli, window=30 * conventions.DAY)
+                        if existing.name in counter_names or existing.name in slo_names:  # one series, two sources
+                            raise self.fail(f"its counter series {existing.name!r} already counts another source; "
+                                            "rename the metric", body, "name", f"{at}.name")
                         counters[_sli_key(sli)] = existing
+                        counter_names.add(existing.name)
                     counter = existing.name
             metrics.append(
                 OperatorMetric(

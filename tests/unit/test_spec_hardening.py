@@ -303,3 +303,13 @@ def test_counter_metrics_are_shared_by_lookup_not_by_comparing_each_with_every_o
     spec = parse_spec(HEAD + SLI + "metrics:\n" + metrics)
     assert len(spec.metrics) == 2000 and len(spec.counters) == 1000  # equal sources still share one counter
     assert comparisons < 2000
+
+
+def test_two_metrics_whose_different_sources_would_count_into_one_series_are_refused() -> None:
+    # RunnersStarted and runners_started both named the series _runners-started: each reported the sum of both
+    metrics = ("metrics:\n  - {name: RunnersStarted, kind: count, source: {match: {action: runner_started}}}\n"
+               "  - {name: runners_started, kind: count, source: {match: {action: job_queued}}}\n")
+    with pytest.raises(SpecError, match=r"metrics\[runners_started\]\.name: its counter series '_runners-started'"):
+        parse_spec(HEAD + SLI + metrics, "hostile.yaml")
+    same_source = metrics.replace("job_queued", "runner_started")
+    assert len(parse_spec(HEAD + SLI + same_source).counters) == 1  # the same source still shares its series
