@@ -955,7 +955,7 @@ def _hashable(value: Any) -> Hashable:
     return cast(Hashable, value)
 
 
-def _is_metric_name(name: Any) -> bool:
+def _is_metric_name(name: Any) -> TypeGuard[str]:
     return isinstance(name, str) and name.isidentifier() and len(name) <= MAX_METRIC_NAME_LENGTH
 
 
