@@ -78,6 +78,7 @@ MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows,
 MAX_TRACE_TTL_DAYS = MAX_WINDOW_SECONDS // conventions.DAY
 LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
 VALIDATION_MODES = ("lax", "warn", "strict")
+MAX_NAME_LENGTH = 200  # SLO and sketch names go into store keys (DynamoDB: 2,048 bytes a partition key)
 MAX_METRIC_NAME_LENGTH = 255  # CloudWatch's (processors.metrics.emf refuses a longer name)
 MAX_COST_PER_HOUR = 1_000_000  # times a mean in hours: 1e308 overflowed to inf, which EMF refuses every minute
 METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_METRIC_NAME_LENGTH})"
@@ -597,8 +598,9 @@ class _Reader:
             raise self.fail("must be a mapping", root, "slos", where)
         self.reject_unknown(node, TOP_LEVEL_FIELDS, f"{where}.")
         name = node.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise self.fail("must be a non-empty string", node, "name", f"{where}.name")
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+            raise self.fail(f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters", node, "name",
+                            f"{where}.name")
         where = f"slos[{name}]"
         objective = node.get("objective")
         if not _is_number(objective) or not 0 < objective < 1:
@@ -816,8 +818,9 @@ class _Reader:
         field = f"latency[{index}]"
         body = self.mapping(node, field, root, "latency")
         name = body.get("name")
-        if not isinstance(name, str) or not name:
-            raise self.fail("must be a non-empty string", body, "name", f"{field}.name")
+        if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
+            raise self.fail(f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters", body, "name",
+                            f"{field}.name")
         stitched = body.get("stitched")
         if stitched is not None:
             if stitched not in latency_slos:

@@ -97,6 +97,11 @@ REFUSED = [
     ("a mapping among a not_in condition's values is refused",
      HEAD + SLI.replace("{status: {lt: 500}}", "{status: {not_in: [500, {a: 1}]}}"),
      "good.status: not_in takes a list of strings, numbers, booleans or nulls", 9),
+    ("an SLO name too long for the store's keys is refused", HEAD.replace("name: api", "name: " + "a" * 201) + SLI,
+     "name: must be a non-empty string of at most 200 characters", 4),
+    ("a sketch name too long for the store's keys is refused",
+     HEAD + SLI + "latency:\n  - {name: " + "s" * 201 + ", field: duration, match: {action: api_request}}\n",
+     "latency[0].name: must be a non-empty string of at most 200 characters", None),
     ("deeply nested flow YAML is refused", HEAD + "    description: " + "[" * 5000 + "]" * 5000 + "\n" + SLI,
      "", None),
 ]
