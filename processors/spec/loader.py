@@ -195,8 +195,21 @@ def _read_regular_file(source: str, limit: int) -> bytes:
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
     if len(text) > MAX_SPEC_BYTES:
         raise SpecError(f"larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short YAML file", path=source)
+    documents = load_yaml_documents(text, source)
+    from processors.spec.openslo import is_openslo, openslo_to_native
+
+    if is_openslo(documents):  # OpenSLO v1: mapped onto the native document, then read like one
+        return _Reader(source).spec(openslo_to_native(documents, source, _Mapping))
+    if len(documents) > 1:
+        raise SpecError("one YAML document expected (or OpenSLO v1 documents)", path=source, line=1)
+    return _Reader(source).spec(documents[0] if documents else None)
+
+
+def load_yaml_documents(text: str, source: str) -> list[Any]:
+    """The YAML documents of `text`, loaded with the spec's guards (no anchors or aliases, bounded numbers,
+    lines kept); deep nesting and syntax errors become one-line SpecErrors naming `source`."""
     try:
-        documents = list(yaml.load_all(text, Loader=_LineLoader))
+        return list(yaml.load_all(text, Loader=_LineLoader))
     except SpecError as exc:
         raise SpecError(exc.reason, path=source, line=exc.line, field=exc.field) from None
     except RecursionError:
@@ -208,13 +221,6 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         context = getattr(exc, "context", None)
         message = f"{problem} ({context})" if context else str(problem)
         raise SpecError(message, path=source, line=mark.line + 1 if mark else None) from None
-    from processors.spec.openslo import is_openslo, openslo_to_native
-
-    if is_openslo(documents):  # OpenSLO v1: mapped onto the native document, then read like one
-        return _Reader(source).spec(openslo_to_native(documents, source, _Mapping))
-    if len(documents) > 1:
-        raise SpecError("one YAML document expected (or OpenSLO v1 documents)", path=source, line=1)
-    return _Reader(source).spec(documents[0] if documents else None)
 
 
 class _Reader:

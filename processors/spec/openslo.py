@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from processors.spec.exceptions import SpecError
-from processors.spec.loader import MAX_NUMBER_CHARS
+from processors.spec.loader import MAX_NUMBER_CHARS, load_yaml_documents
 from processors.spec.model import (
     Condition,
     EventsSli,
@@ -53,6 +53,12 @@ def _annotation_int(value: Any) -> Any:
     to refuse in one line (int() raises on `²` and on more than 4300 digits)."""
     text = str(value)
     return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_NUMBER_CHARS else value
+
+
+def _inner(error: SpecError) -> str:
+    """An error inside the embedded spec, placed by its line there (the outer file:line is the Service's)."""
+    at = f"line {error.line} of it: " if error.line is not None else ""
+    return f"{at}{error.field + ': ' if error.field else ''}{error.reason}"
 
 
 def is_openslo(documents: list[Any]) -> bool:
@@ -150,15 +156,18 @@ class _Importer:
         return metadata
 
     def embedded(self, text: Any, service: Any) -> dict[str, Any]:
-        from processors.spec.loader import _LineLoader
-
+        """The annotation's YAML, loaded with the same guards as a spec file; an error names the annotation's
+        line in this file and the line inside the annotation."""
         field = f"Service[{self.name(service, 'metadata.name')}].metadata.annotations.{SPEC_ANNOTATION}"
         if not isinstance(text, str):
             raise self.fail("must be a YAML string", service, "metadata", field)
         try:
-            data = yaml.load(text, Loader=_LineLoader)
-        except (yaml.YAMLError, SpecError) as exc:
-            raise self.fail(f"not valid YAML: {exc}", service, "metadata", field) from None
+            documents = load_yaml_documents(text, field)
+        except SpecError as exc:
+            raise self.fail(f"not valid YAML: {_inner(exc)}", service, "metadata", field) from None
+        if len(documents) > 1:
+            raise self.fail("one YAML document expected", service, "metadata", field)
+        data = documents[0] if documents else None
         allowed = {"defaults", "journey", "vocabulary", "latency", "metrics", "targets", "log_format"}
         if not isinstance(data, dict) or set(data) - allowed:
             raise self.fail(f"must be a mapping of {', '.join(sorted(allowed))}", service, "metadata", field)

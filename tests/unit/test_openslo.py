@@ -14,7 +14,7 @@ import pytest
 
 from processors.cli import main
 from processors.spec import Spec, SpecError, load_spec, parse_spec
-from processors.spec.openslo import export_openslo
+from processors.spec.openslo import SPEC_ANNOTATION, export_openslo
 from tests.builders import EVENTS_DIR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "openslo"
@@ -179,3 +179,29 @@ def test_the_cli_refuses_an_unmappable_document_with_exit_2(tmp_path: Path, caps
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "budgetingMethod" in err
+
+
+def with_embedded_line(line: str) -> str:
+    """The shipped spec exported as OpenSLO, with `line` added to its embedded spec annotation."""
+    key = f"    {SPEC_ANNOTATION}: |\n"
+    return swap(export_openslo(load_spec(SHIPPED)), key, f"{key}      {line}\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "line", "reason"),
+    [
+        ("deep nesting", "x: " + "[" * 20000 + "]" * 20000, "nested too deeply"),
+        ("an unclosed bracket", "x: [unclosed", "expected ',' or ']'"),
+        ("an alias", "x: &a 1\n      y: *a", "anchors are not allowed"),
+        ("a number too long", "x: " + "9" * 5000, "a number longer than"),
+    ],
+)
+def test_the_embedded_spec_goes_through_the_loaders_yaml_checks_and_fails_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, line: str, reason: str
+) -> None:
+    path = tmp_path / "openslo.yaml"
+    path.write_text(with_embedded_line(line))
+    assert main(["validate", str(path)]) == 2, case
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, (case, err[:2000])
+    assert reason in err and SPEC_ANNOTATION in err, (case, err)
