@@ -7,10 +7,14 @@ because CloudFormation cannot read local files. `--check` changes nothing and ex
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from processors.cli.common import UsageError, add_spec_argument, load_spec_argument
+
+MAX_TEMPLATE_BYTES = 4 * 1024 * 1024  # the SAM template is about 50 KB
 
 
 def register(subparsers: Any) -> None:
@@ -49,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
         if not template.is_file():
             raise UsageError(f"no template at {template} (give --template FILE, or --no-template)")
         try:
-            text = rewrite_template(template.read_text(encoding="utf-8"), dashboards)
+            text = rewrite_template(_read_template(template), dashboards)
             wanted[template] = rewrite_queries(text, queries(spec))  # the saved Logs Insights queries too
         except (DashboardError, InsightsError) as exc:
             raise UsageError(f"{template}: {exc}") from exc
     try:
-        stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text("utf-8") != text]
+        stale = [path for path, text in wanted.items() if _is_stale(path, text)]
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     if args.check:
@@ -71,3 +75,47 @@ def run(args: argparse.Namespace) -> int:
     if not stale:
         print("dashboards up to date")
     return 0
+
+
+def _read_template(template: Path) -> str:
+    """The template's text: a regular UTF-8 file of at most MAX_TEMPLATE_BYTES, else a one-line error."""
+    try:
+        data = _read_regular_file(template, MAX_TEMPLATE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {template}: {exc.strerror or exc}") from None
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise UsageError(f"{template}: larger than {MAX_TEMPLATE_BYTES // (1024 * 1024)} MiB; not a SAM template")
+    text = _decode(data)
+    if text is None:
+        raise UsageError(f"{template}: not UTF-8 text")
+    return text
+
+
+def _is_stale(path: Path, text: str) -> bool:
+    """Whether `path` does not hold `text`. A missing file, or one that is not UTF-8, is stale: it is
+    generated, so it is rewritten. Only what could equal `text` is read (CRLF line ends at most double it)."""
+    try:
+        data = _read_regular_file(path, 2 * len(text.encode("utf-8")) + 2)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    return _decode(data) != text
+
+
+def _decode(data: bytes) -> str | None:
+    """UTF-8 with universal newlines (what Path.read_text gives), or None when it is not UTF-8."""
+    try:
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file; a folder, FIFO or device is refused in one line. The type is
+    checked before opening (opening a FIFO blocks) and again on the descriptor, opened non-blocking."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise UsageError(f"{path}: not a regular file")
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise UsageError(f"{path}: not a regular file")
+        return handle.read(limit)

@@ -325,3 +325,58 @@ def test_slo_dashboards_into_an_unusable_out_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("slo: error: ") and err.count("\n") == 1 and message in err, err
     assert (tmp_path / "a-file").read_text() == "kept\n"
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("slo: error: ") and err.count("\n") == 1, err[:2000]
+    return err
+
+
+def test_a_template_that_is_not_utf8_is_refused_in_one_line_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import processors.cli as cli
+
+    (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe")
+    assert cli.main(["dashboards", "--out", str(tmp_path / "o"), "--template", str(tmp_path / "bin.yaml")]) == 2
+    assert "not UTF-8" in one_error_line(capsys)
+
+
+def test_a_template_over_the_size_cap_is_refused_in_one_line_before_it_is_decoded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import processors.cli as cli
+    from processors.cli.dashboards import MAX_TEMPLATE_BYTES
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_TEMPLATE_BYTES + 1)  # sparse: no disk used
+    assert cli.main(["dashboards", "--out", str(tmp_path / "o"), "--template", str(big)]) == 2
+    assert "larger than 4 MiB" in one_error_line(capsys)
+
+
+def test_an_existing_output_that_is_not_utf8_is_stale_so_check_fails_and_a_run_rewrites_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import processors.cli as cli
+
+    out = tmp_path / "o"
+    assert cli.main(["dashboards", "--out", str(out), "--no-template"]) == 0
+    broken = out / "system-overview.json"
+    broken.write_bytes(b"\xff\xfe")
+    capsys.readouterr()
+    assert cli.main(["dashboards", "--out", str(out), "--no-template", "--check"]) == 1
+    assert capsys.readouterr().out == f"stale: {broken} (run `slo dashboards --out {out}`)\n"
+    assert cli.main(["dashboards", "--out", str(out), "--no-template"]) == 0
+    assert json.loads(broken.read_text(encoding="utf-8"))["widgets"]
+
+
+def test_an_output_with_crlf_line_ends_is_up_to_date_as_before(tmp_path: Path) -> None:
+    import processors.cli as cli
+
+    out = tmp_path / "o"
+    assert cli.main(["dashboards", "--out", str(out), "--no-template"]) == 0
+    for path in out.iterdir():
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert cli.main(["dashboards", "--out", str(out), "--no-template", "--check"]) == 0
