@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -64,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = sys.argv[1:] if argv is None else list(argv)
         check_arguments(arguments)
         args = build_parser().parse_args(arguments)
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, not at exit: a full disk or closed stdout fails inside the handlers below
+        return code
     except UsageError as exc:
         print(f"slo: error: {exc}", file=sys.stderr)
         return 2
@@ -77,8 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("slo: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader left (| head): stop quietly, and let the exit's flush find nowhere to fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # writing the output failed (a full disk: > /dev/full), or a file no check foresaw
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"slo: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -158,3 +158,22 @@ def test_a_local_dynamodb_on_a_port_in_use_is_one_line_and_exit_2(capsys) -> Non
         assert main(["local-dynamodb", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err == f"slo: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    "argv",
+    [["export"], ["emit", "runner_started"], ["validate"]],
+    ids=["export", "emit", "validate"],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(argv) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "CORRELATION_ID": cid(1), "PYTHONPATH": str(repo)}
+    with open("/dev/full", "w") as full:  # a full disk: every write fails with ENOSPC
+        done = subprocess.run([sys.executable, "-m", "processors.cli", *argv], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=env, cwd=repo, timeout=60)
+    assert (done.returncode, done.stderr) == (2, "slo: error: No space left on device\n")
