@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import unicodedata
 from collections.abc import Collection, Hashable
 from functools import cache
 from importlib import resources
@@ -79,6 +80,7 @@ MAX_TRACE_TTL_DAYS = MAX_WINDOW_SECONDS // conventions.DAY
 LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "metadata")
 VALIDATION_MODES = ("lax", "warn", "strict")
 MAX_NAME_LENGTH = 200  # SLO and sketch names go into store keys (DynamoDB: 2,048 bytes a partition key)
+NAME_RULE = f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters, with no control characters"
 MAX_METRIC_NAME_LENGTH = 255  # CloudWatch's (processors.metrics.emf refuses a longer name)
 MAX_COST_PER_HOUR = 1_000_000  # times a mean in hours: 1e308 overflowed to inf, which EMF refuses every minute
 METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_METRIC_NAME_LENGTH})"
@@ -604,9 +606,8 @@ class _Reader:
             raise self.fail("must be a mapping", root, "slos", where)
         self.reject_unknown(node, TOP_LEVEL_FIELDS, f"{where}.")
         name = node.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
-            raise self.fail(f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters", node, "name",
-                            f"{where}.name")
+        if not _is_name(name) or not name.strip():
+            raise self.fail(NAME_RULE, node, "name", f"{where}.name")
         where = f"slos[{name}]"
         objective = node.get("objective")
         if not _is_number(objective) or not 0 < objective < 1:
@@ -824,9 +825,8 @@ class _Reader:
         field = f"latency[{index}]"
         body = self.mapping(node, field, root, "latency")
         name = body.get("name")
-        if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
-            raise self.fail(f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters", body, "name",
-                            f"{field}.name")
+        if not _is_name(name):
+            raise self.fail(NAME_RULE, body, "name", f"{field}.name")
         stitched = body.get("stitched")
         if stitched is not None:
             if stitched not in latency_slos:
@@ -922,6 +922,12 @@ def _sli_matchers(sli: Any) -> list[Matcher]:
 
 def _counter_matchers(counters: tuple[Slo, ...]) -> list[Matcher]:
     return [m for c in counters for m in _sli_matchers(c.sli)]
+
+
+def _is_name(name: Any) -> TypeGuard[str]:
+    """An SLO or sketch name: it goes into store keys and is printed on terminals (no newline or escape)."""
+    return (isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH
+            and not any(unicodedata.category(character) == "Cc" for character in name))
 
 
 def _kebab(name: str) -> str:
