@@ -182,8 +182,9 @@ def _newest_or_now(store: Store) -> float:
 def _print_table(rows: list[Any], title: str) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
-    from processors.tracing.waterfall import console_is_unicode
+    from processors.tracing.waterfall import console_is_unicode, printable
 
     console = _console()
     unicode = console_is_unicode(console)
@@ -199,9 +200,9 @@ def _print_table(rows: list[Any], title: str) -> None:
         table.add_row(
             row["correlationId"],
             row["firstSeen"].replace("T", " ")[:19],
-            row["workflowId"] or "-",
-            row["repository"] or "-",
-            f"[{styles[outcome]}]{outcome}[/]" if outcome in styles else outcome,
+            Text(printable(row["workflowId"] or "-")),  # Text: a logged "[red]" is text, not rich markup
+            Text(printable(row["repository"] or "-")),
+            Text(printable(outcome), style=styles.get(outcome, "")),
         )
     console.print(table)
 

@@ -81,8 +81,18 @@ def parse_ms(iso: str) -> int:
     return round(parsed.timestamp() * 1000) if parsed else 0
 
 
+# C0 and C1 control characters, shown as \xNN: a logged newline or escape sequence must not move the cursor
+# or clear the screen of whoever looks at the trace
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal, its control characters escaped (stored values are a log's, whatever it wrote)."""
+    return text.translate(_CONTROLS)
+
+
 def _fit(text: str, width: int, glyphs: Glyphs) -> str:
-    text = text.replace(ARROW, glyphs.arrow)
+    text = printable(text).replace(ARROW, glyphs.arrow)
     return text if len(text) <= width else text[: width - len(glyphs.ellipsis)] + glyphs.ellipsis
 
 
@@ -118,9 +128,9 @@ def waterfall_lines(
         for error in errors:
             detail = " ".join(f"{k}={v}" for k, v in error["error"].items() if k != "type")
             line = Text(f"  {glyphs.error} ", style="red")
-            line.append(f"{error['service']} {error['action']}", style="bold")
-            line.append(f"  {error['error'].get('type', 'Error')}", style="red")
-            line.append(f" {detail}" if detail else "")
+            line.append(printable(f"{error['service']} {error['action']}"), style="bold")
+            line.append(printable(f"  {error['error'].get('type', 'Error')}"), style="red")
+            line.append(printable(f" {detail}") if detail else "")
             line.append(f"  at +{human_ms(parse_ms(error['time']) - origin)}", style="dim")
             lines.append(line)
     return [_clip(line, width, glyphs) for line in lines]
@@ -139,7 +149,7 @@ def _header(head: TraceHead, journey: Journey | None, glyphs: Glyphs, width: int
     title: list[tuple[str, Text]] = [("", Text("trace ", style="bold") + Text(head.correlation_id, style="bold cyan"))]
     for label, value in (("workflow", head.workflow_id), ("repo", head.repository)):
         if value:
-            title.append(("  ", Text(f"{label} {value}")))
+            title.append(("  ", Text(f"{label} {printable(value)}")))
     result = outcome(head, journey)
     swept = journey is not None and journey.sweep is not None and result == journey.sweep.name
     title.append(("  ", Text(result, style="bold red" if swept else OUTCOME_STYLES.get(result, "bold"))))

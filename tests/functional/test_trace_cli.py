@@ -278,3 +278,15 @@ def test_a_damaged_stored_trace_is_one_line_and_exit_2(slo, db_path, capsys):
         assert slo(*argv, "--db", db_path) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"the stored trace {cid(2)} does not decode" in err, err
+
+
+def test_control_characters_and_markup_a_log_holds_are_printed_as_text(slo, sqlite_store, spec, capsys):
+    # a logged escape sequence must not clear the reader's screen, nor a logged "[red]" restyle the listing
+    lines = [log_line(c.RUNNER_STARTED, T0 + 30, cid(8), "Ru\x1b[2Jnner", workflowId="8008",
+                      repository="a\x1b[2Jb[red]x", error={"type": "Boom", "message": "bad \x1b[31m\n[/]"})]
+    ingest(sqlite_store, spec, lines)
+    for command in (["trace", cid(8)], ["trace", "--workflow", "8008"]):
+        assert slo(*command, "--db", sqlite_store.path) == 0, command
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\\x1b[2J" in out, out
+    assert "a\\x1b[2Jb[red]x" in out  # the listing shows the stored value, markup and all
