@@ -22,6 +22,7 @@ from processors.cli.common import (
     add_spec_argument,
     add_store_arguments,
     check_endpoint_url,
+    check_logs_range,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -46,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the SLO to backfill")
     parser.add_argument("--since", default="30d",
                         help="ISO 8601 time, or a duration back from where the revision's live series begins "
-                        "(default 30d)")
+                        "(default 30d); from CloudWatch Logs, at most 3653 days back from now (its longest "
+                        "retention) and 100000 --windows long")
     parser.add_argument("--log-group-prefix", action="append", default=[], metavar="PREFIX",
                         help="read CloudWatch Logs: every log group whose name starts with PREFIX (repeatable)")
     parser.add_argument("--log-group", action="append", default=[], metavar="NAME",
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--since must be before {iso_seconds(until)}, where the revision's live series "
                              f"begins ({args.since!r})")
         plan = BackfillPlan(args.slo, slo.revision, since, until)  # recorded at the first write (Backfiller)
+    if from_logs:  # before the plan is recorded (at the first write): a refused range leaves nothing behind
+        check_logs_range(plan.since, plan.until + LOGS_LATENESS, window_ms // 1000, int(time.time()))
     if plan.since != since:
         print(f"slo: backfill of {args.slo}@{slo.revision} keeps its first run's range "
               f"[{iso_seconds(plan.since)}, {iso_seconds(plan.until)}), not --since {args.since}", file=sys.stderr)

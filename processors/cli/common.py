@@ -175,6 +175,24 @@ def parse_since_argument(text: str, flag: str, reference: int | None) -> int | N
     return int(parsed.timestamp())
 
 
+LOGS_RETENTION_DAYS = 3653  # CloudWatch Logs' longest retention setting: it holds no older event
+MAX_LOGS_WINDOWS = 100_000  # FilterLogEvents windows per log group one import or backfill may read
+
+
+def check_logs_range(since: int, until: int, window: int, now: int) -> None:
+    """Refuse a CloudWatch Logs range (seconds) that reaches past the longest retention before `now`, or
+    that needs more than MAX_LOGS_WINDOWS windows of `window` (> 0) seconds: either would be days of calls."""
+    from processors.timeutil import iso_seconds
+
+    if since < now - LOGS_RETENTION_DAYS * conventions.DAY:
+        raise UsageError(f"--since: {iso_seconds(since)} is more than {LOGS_RETENTION_DAYS} days ago, "
+                         "older than CloudWatch Logs keeps events")
+    windows = -(-(until - since) // window)  # ceiling division: the last window may be short
+    if windows > MAX_LOGS_WINDOWS:
+        raise UsageError(f"--window: {iso_seconds(since)} to {iso_seconds(until)} is {windows} windows of "
+                         f"{window}s, more than {MAX_LOGS_WINDOWS}; use a larger --window")
+
+
 def parse_duration_argument(text: str, flag: str) -> int:
     seconds = duration_seconds(text, flag)
     if seconds is None:

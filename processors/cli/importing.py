@@ -18,6 +18,7 @@ from processors.cli.common import (
     add_spec_argument,
     add_store_arguments,
     check_endpoint_url,
+    check_logs_range,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -36,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-group-prefix", action="append", default=[], metavar="PREFIX",
                         help="import every log group whose name starts with PREFIX (repeatable)")
     parser.add_argument("--log-group", action="append", default=[], metavar="NAME", help="one log group (repeatable)")
-    parser.add_argument("--since", default="30d", help="ISO 8601 time, or a duration back from now (default 30d)")
+    parser.add_argument("--since", default="30d",
+                        help="ISO 8601 time, or a duration back from now (default 30d); at most 3653 days back "
+                        "(CloudWatch Logs' longest retention) and 100000 --windows long")
     parser.add_argument("--until", help="ISO 8601 time (default: now)")
     parser.add_argument("--window", default="1h",
                         help="read all log groups one window of time at a time, so the backtest sees them "
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     since = parse_since_argument(args.since, "--since", now)
     if since is None or since >= until:
         raise UsageError(f"--since must be before --until ({args.since!r})")
+    window_ms = parse_duration_argument(args.window, "--window") * 1000
+    check_logs_range(since, until, window_ms // 1000, now)
     check_endpoint_url(args.logs_endpoint_url)
     spec = load_spec_argument(args)
     client = boto3.session.Session(region_name=args.region).client("logs", endpoint_url=args.logs_endpoint_url)
@@ -74,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
                                                           importer.rng)))
     if not groups:
         raise UsageError(f"no log group starts with {', '.join(args.log_group_prefix)}")
-    window_ms = parse_duration_argument(args.window, "--window") * 1000
     store = open_store(args)
     hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
     replayer = Replayer(store, spec, hooks, on_commit)

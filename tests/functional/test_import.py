@@ -145,6 +145,33 @@ def test_import_mistakes_are_one_line_and_exit_2(moto_endpoint, tmp_path, capsys
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1
 
 
+def store_files(db: Path) -> dict[str, bytes]:
+    """The SQLite store's bytes, its journal files included."""
+    return {path.name: path.read_bytes() for path in sorted(db.parent.glob(db.name + "*"))}
+
+
+@pytest.mark.parametrize(
+    ("reach", "says"),
+    [
+        (["--since", "1970-01-01T00:00:00Z"], "3653 days"),
+        (["--since", "1960-01-01T00:00:00Z"], "3653 days"),
+        (["--since", "100d", "--window", "1m"], "larger --window"),
+    ],
+    ids=["back to 1970", "before 1970", "100 days a minute at a time"],
+)
+def test_a_range_past_cloudwatchs_retention_or_of_too_many_windows_is_refused_before_any_call(
+    moto_endpoint, log_group, tmp_path, capsys, reach: list[str], says: str
+) -> None:
+    db = tmp_path / "slo.db"
+    run_import(capsys, moto_endpoint, db, "--log-group", log_group, "--since", "1h")
+    before = store_files(db)
+    code = main(["import", "--log-group", log_group, *reach, "--logs-endpoint-url", moto_endpoint,
+                 "--db", str(db), "--no-backtest"])
+    out, err = capsys.readouterr()
+    assert (code, out, err.count("\n")) == (2, "", 1) and says in err, err
+    assert store_files(db) == before
+
+
 class SmallPages:
     """A thin wrapper over a real client: FilterLogEvents pages of `size` events (moto honours `limit`)."""
 

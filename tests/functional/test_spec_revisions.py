@@ -248,6 +248,37 @@ def test_a_backfill_refused_before_its_first_write_leaves_no_range_behind(change
     assert figures(capsys, changed["v2"], store_flags) == fresh
 
 
+def dump(db: Path) -> list[str]:
+    """Every row of a SQLite store, as SQL text (the write-ahead log read too)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        return list(connection.iterdump())
+
+
+@pytest.mark.parametrize(
+    ("reach", "says"),
+    [(["--since", "1970-01-01T00:00:00Z"], "3653 days"), (["--since", "100d", "--window", "1m"], "larger --window")],
+    ids=["back to 1970", "100 days a minute at a time"],
+)
+@pytest.mark.parametrize("store_flags", ["sqlite"], indirect=True)
+def test_a_cloudwatch_backfill_past_retention_or_of_too_many_windows_is_refused_and_writes_nothing(  # type: ignore[no-untyped-def]
+    changed, store_flags, moto_endpoint, capsys, reach, says
+):
+    import uuid
+
+    from tests.history import client
+
+    group = f"/aws/lambda/gha-far-{uuid.uuid4().hex[:8]}"
+    client(moto_endpoint, "logs").create_log_group(logGroupName=group)
+    db = Path(store_flags[1])
+    before = dump(db)
+    code, out, err = run(capsys, "backfill", "--slo", SLO, "--spec", changed["v2"], *reach, "--log-group", group,
+                         "--logs-endpoint-url", moto_endpoint, *store_flags)
+    assert (code, out, err.count("\n")) == (2, "", 1) and says in err, err
+    assert dump(db) == before  # no backfill plan recorded, nothing counted
+
+
 def test_backfill_reads_cloudwatch_logs_like_slo_import_exactly_once(specs, moto_endpoint, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import time
     import uuid
