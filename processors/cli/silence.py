@@ -98,9 +98,11 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def _line(silence: dict[str, Any]) -> str:
+    from processors.tracing.waterfall import printable  # a store written before --reason refused them may hold any
+
     target = "all SLOs" if silence["slo"] == "*" else silence["slo"]
-    return (f"{target} from {iso_seconds(silence['starts'])} until {iso_seconds(silence['ends'])} "
-            f"by {silence.get('created_by', '?')}: {silence.get('reason', '')}")
+    return printable(f"{target} from {iso_seconds(silence['starts'])} until {iso_seconds(silence['ends'])} "
+                     f"by {silence.get('created_by', '?')}: {silence.get('reason', '')}")
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from processors.rendering.dashboard import render_dashboard, render_groups
+    from processors.tracing.waterfall import printable
 
     console = Console()
     output = Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100)
@@ -157,8 +158,8 @@ def run(args: argparse.Namespace) -> int:
     if args.group is not None:
         return 0
     for correction in document["corrections"]:  # what the numbers above leave out, and why
-        print(f"correction {correction['id']}: {correction['slo']} excludes {correction['from']} to "
-              f"{correction['to']} ({correction['reason']}; {correction['by']}, {correction['at']})")
+        print(printable(f"correction {correction['id']}: {correction['slo']} excludes {correction['from']} to "
+                        f"{correction['to']} ({correction['reason']}; {correction['by']}, {correction['at']})"))
     return 0
 
 

@@ -27,6 +27,7 @@ from processors.rendering.summary import (
     percent,
     verdict,
 )
+from processors.tracing.waterfall import printable
 
 BAR_CELLS = 10
 _MARKS: dict[Verdict, tuple[str, str, str]] = {  # (emoji, ASCII word, colour)
@@ -196,6 +197,7 @@ def _common_window(slos: list[Mapping[str, Any]]) -> str:
 
 
 def _text(value: str, plain: bool, style: str | None = None) -> Text:
+    value = printable(value)  # a group's name is a logged value: a newline or escape would break the table
     return Text(value.translate(_ASCII) if plain else value, style=style or "")
 
 

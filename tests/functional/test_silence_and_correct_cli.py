@@ -100,3 +100,17 @@ def test_mistakes_are_one_line_exit_2_and_change_nothing(
     store = SqliteStore(db)
     assert store.silences() == [] and store.corrections(["api-availability"]) == []
     store.close()
+
+
+def test_a_stored_reason_holding_control_characters_is_listed_escaped(db: str,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # --reason refuses them now; a store written before may still hold a newline or a terminal escape
+    assert main(["silence", "add", "--db", db, "--all", "--for", "2h", "--reason", "r", "--json"]) == 0
+    silence = json.loads(capsys.readouterr().out)
+    store = SqliteStore(db)
+    store.add_silence(dict(silence, id="0ld5113c", reason="a\nb\x1b[2J", created_by="e\x1b[31mve"))
+    store.close()
+    assert main(["silence", "list", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "a\\x0ab\\x1b[2J" in out and "e\\x1b[31mve" in out
+    assert len(out.splitlines()) == 2  # one line per silence

@@ -9,7 +9,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from processors.rendering.dashboard import budget_bar, plain_mode, render_dashboard
+from processors.rendering.dashboard import budget_bar, plain_mode, render_dashboard, render_groups
 from processors.rendering.summary import firing_alerts, headline_burn, verdict
 
 RATES = {"5m": 0.0, "30m": 0.0, "1h": 0.0, "2h": 0.0, "6h": 0.0, "1d": 0.0, "3d": 0.0}
@@ -214,3 +214,13 @@ def test_the_header_says_how_much_of_each_window_the_data_covers(
         assert head[1].split()[0] == "SLO", "no note under a full history"
     else:
         assert note in head[1]
+
+
+def test_a_group_named_by_a_logged_value_is_shown_with_its_control_characters_escaped() -> None:
+    # group names come from log fields (group_by): a newline or escape would split the row or clear the screen
+    grouped = dict(slo("api-availability", 0.999, 9, 10, 0.1), group_by=["repository"], group_limit=100,
+                   groups=[dict(slo("api-availability", 0.999, 9, 10, 0.1), group="acme/\x1b[2Jweb\nx")])
+    console = Console(record=True, width=100, file=io.StringIO())
+    render_groups({"at": STATUS["at"], "slos": [grouped]}, "repository", console)
+    text = console.export_text()
+    assert "\x1b" not in text and "acme/\\x1b[2Jweb\\x0ax" in text
