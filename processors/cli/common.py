@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from processors import conventions
+from processors.safety import has_control_characters
 
 if TYPE_CHECKING:
     from processors.spec import Spec
@@ -38,7 +38,7 @@ def check_arguments(argv: Sequence[str]) -> None:
 
 def free_text(text: str) -> str:
     """argparse type of text that is kept and printed (a reason, a name): no newline, escape or other control."""
-    if any(unicodedata.category(character) == "Cc" for character in text):
+    if has_control_characters(text):
         raise argparse.ArgumentTypeError(f"control characters (newline, tab, escape) are not allowed: {text!r}")
     return text
 

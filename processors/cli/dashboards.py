@@ -7,12 +7,11 @@ because CloudFormation cannot read local files. `--check` changes nothing and ex
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from processors.cli.common import UsageError, add_spec_argument, load_spec_argument
+from processors.safety import NotRegularFileError, read_regular_file
 
 MAX_TEMPLATE_BYTES = 4 * 1024 * 1024  # the SAM template is about 50 KB
 
@@ -110,12 +109,8 @@ def _decode(data: bytes) -> str | None:
 
 
 def _read_regular_file(path: Path, limit: int) -> bytes:
-    """At most `limit` bytes of a regular file; a folder, FIFO or device is refused in one line. The type is
-    checked before opening (opening a FIFO blocks) and again on the descriptor, opened non-blocking."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise UsageError(f"{path}: not a regular file")
-    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise UsageError(f"{path}: not a regular file")
-        return handle.read(limit)
+    """safety.read_regular_file, a folder, FIFO or device refused in one line."""
+    try:
+        return read_regular_file(path, limit)
+    except NotRegularFileError as exc:
+        raise UsageError(str(exc)) from None

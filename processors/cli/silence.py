@@ -98,7 +98,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def _line(silence: dict[str, Any]) -> str:
-    from processors.tracing.waterfall import printable  # a store written before --reason refused them may hold any
+    from processors.safety import printable  # a store written before --reason refused them may hold any
 
     target = "all SLOs" if silence["slo"] == "*" else silence["slo"]
     return printable(f"{target} from {iso_seconds(silence['starts'])} until {iso_seconds(silence['ends'])} "

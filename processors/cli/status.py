@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from processors.rendering.dashboard import render_dashboard, render_groups
-    from processors.tracing.waterfall import printable
+    from processors.safety import printable
 
     console = Console()
     output = Console(width=min(console.width, 100)) if console.is_terminal else Console(width=100)

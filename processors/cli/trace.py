@@ -184,7 +184,8 @@ def _print_table(rows: list[Any], title: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from processors.tracing.waterfall import console_is_unicode, printable
+    from processors.safety import printable
+    from processors.tracing.waterfall import console_is_unicode
 
     console = _console()
     unicode = console_is_unicode(console)

@@ -27,7 +27,7 @@ from processors.rendering.summary import (
     percent,
     verdict,
 )
-from processors.tracing.waterfall import printable
+from processors.safety import printable
 
 BAR_CELLS = 10
 _MARKS: dict[Verdict, tuple[str, str, str]] = {  # (emoji, ASCII word, colour)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import stat
-import unicodedata
 from collections.abc import Collection, Hashable
 from functools import cache
 from importlib import resources
@@ -18,6 +16,7 @@ from typing import Any, TypeGuard, cast
 import yaml
 
 from processors import conventions
+from processors.safety import NotRegularFileError, has_control_characters, read_regular_file
 from processors.spec.exceptions import SpecError
 from processors.spec.model import (
     DEFAULT_ROUTES,
@@ -167,31 +166,17 @@ def default_spec_path() -> str:
 def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
     source = str(path) if path is not None else default_spec_path()
     try:
-        data = _read_regular_file(source, MAX_SPEC_BYTES + 1)
+        data = read_regular_file(source, MAX_SPEC_BYTES + 1)
         if len(data) > MAX_SPEC_BYTES:
             raise SpecError(f"larger than {MAX_SPEC_BYTES // 1024} KiB; a spec is a short YAML file", path=source)
         text = data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError("no such file", path=source) from None
+    except NotRegularFileError:
+        raise SpecError("not a regular file", path=source) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read: {exc}", path=source) from None
     return parse_spec(text, source)
-
-
-def _read_regular_file(source: str, limit: int) -> bytes:
-    """At most `limit` bytes of a regular file (symlinks followed); a device, FIFO or folder is refused.
-
-    The type is checked before opening (opening a FIFO for reading blocks until a writer comes), and again on
-    the open descriptor, opened non-blocking, in case the path was swapped in between. The bounded read keeps
-    a file that grows, or lies about its size, under the cap.
-    """
-    if not stat.S_ISREG(os.stat(source).st_mode):
-        raise SpecError("not a regular file", path=source)
-    descriptor = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise SpecError("not a regular file", path=source)
-        return handle.read(limit)
 
 
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
@@ -926,8 +911,7 @@ def _counter_matchers(counters: tuple[Slo, ...]) -> list[Matcher]:
 
 def _is_name(name: Any) -> TypeGuard[str]:
     """An SLO or sketch name: it goes into store keys and is printed on terminals (no newline or escape)."""
-    return (isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH
-            and not any(unicodedata.category(character) == "Cc" for character in name))
+    return isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH and not has_control_characters(name)
 
 
 def _kebab(name: str) -> str:

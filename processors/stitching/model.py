@@ -135,10 +135,15 @@ class TraceHead:
         )
 
 
+def is_blank(value: Any) -> bool:
+    """An empty or whitespace-only string: no workflow ID or repository (the first one kept wins for good)."""
+    return isinstance(value, str) and not value.strip()
+
+
 def _kept_id(value: Any) -> Any:
     """A stored workflow ID or repository; a blank one (written before the stitcher refused them) as None, so a
     later real one is recorded and the head's next write clears it."""
-    return None if isinstance(value, str) and (value == "" or value.isspace()) else value
+    return None if is_blank(value) else value
 
 
 # json.dumps(…, separators=(",", ":")[, default=str]) without building an encoder per call; redaction's too

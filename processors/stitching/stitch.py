@@ -20,7 +20,7 @@ from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent, compile_per_action, index_by_action
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, ResolutionSli, Slo, Spec, Test
-from processors.stitching.model import TraceEvent, TraceHead, event_bytes
+from processors.stitching.model import TraceEvent, TraceHead, event_bytes, is_blank
 from processors.stitching.redaction import storable_metadata_encoded
 
 # A head is one DynamoDB item (400 KB at most). Its events stop at ~64 KB of JSON (before zlib), so a head
@@ -99,12 +99,12 @@ class Stitcher:
             changed = True
         if head.workflow_id is None:
             workflow_id = _field(event.log, self.workflow_field)
-            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and _is_id(workflow_id):
+            if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and not is_blank(workflow_id):
                 head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
                 changed = True
         if head.repository is None:
             repository = _field(event.log, self.repository_field)
-            if isinstance(repository, str) and _is_id(repository):
+            if isinstance(repository, str) and not is_blank(repository):
                 head.repository = repository[:MAX_ID_CHARS]
                 changed = True
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
@@ -148,11 +148,6 @@ def _between_rule(sketch: LatencySketch, spec: Spec) -> Rule:
         return changed
 
     return between
-
-
-def _is_id(value: str | int) -> bool:
-    """A workflow ID or repository worth keeping: not empty, not only whitespace (the first one wins for good)."""
-    return type(value) is not str or (value != "" and not value.isspace())
 
 
 def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
+from processors.safety import printable
 from processors.spec.model import Journey
 from processors.stitching.model import TraceHead
 from processors.timeutil import parse_iso8601
@@ -79,16 +80,6 @@ def _or_dash(ms: int | None) -> str:
 def parse_ms(iso: str) -> int:
     parsed = parse_iso8601(iso)
     return round(parsed.timestamp() * 1000) if parsed else 0
-
-
-# C0 and C1 control characters, shown as \xNN: a logged newline or escape sequence must not move the cursor
-# or clear the screen of whoever looks at the trace
-_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-
-
-def printable(text: str) -> str:
-    """`text` for a terminal, its control characters escaped (stored values are a log's, whatever it wrote)."""
-    return text.translate(_CONTROLS)
 
 
 def _fit(text: str, width: int, glyphs: Glyphs) -> str:

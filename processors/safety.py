@@ -1,0 +1,37 @@
+"""Hostile input, handled in one place: a bounded read of a file a user names, and control characters (a
+newline, a terminal escape) found in text that is kept or printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1: Unicode's Cc category
+
+
+class NotRegularFileError(OSError):
+    """A device, FIFO or folder where a regular file was expected (opening a FIFO blocks, a device never ends)."""
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
+    """At most `limit` bytes of a regular file (symlinks followed). The type is checked before opening and again
+    on the descriptor, opened non-blocking, in case the path was swapped in between; the bounded read keeps a
+    file that grows, or lies about its size, under the caller's cap."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotRegularFileError(f"{os.fspath(path)}: not a regular file")
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotRegularFileError(f"{os.fspath(path)}: not a regular file")
+        return handle.read(limit)
+
+
+def has_control_characters(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal, its control characters shown as \\xNN: a logged escape sequence must not move the
+    cursor or clear the screen of whoever reads it."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
