@@ -22,10 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from processors.spec import loader
     from processors.spec.openslo import export_openslo
 
     spec = load_spec_argument(args)
     text = export_openslo(spec, service=args.service)
+    size = len(text.encode("utf-8"))
+    if size > loader.MAX_SPEC_BYTES:  # written, no command would read it back
+        raise UsageError(
+            f"export: the OpenSLO form of this spec is {size // 1024:,} KiB, over the {loader.MAX_SPEC_BYTES // 1024:,}"
+            " KiB any command reads; split the spec"
+        )
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -116,6 +116,22 @@ def test_slo_export_writes_the_shipped_spec_and_every_command_reads_it(
     assert '"queue-latency"' in capsys.readouterr().out
 
 
+def test_slo_export_refuses_in_one_line_to_write_what_no_command_would_read_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The shipped spec's OpenSLO form is a little longer than the spec itself: with the size bound between
+    # the two, the spec loads and its export would be refused by every command that reads a spec.
+    spec_size = Path(SHIPPED).stat().st_size
+    export_size = len(export_openslo(load_spec(SHIPPED)).encode())
+    assert spec_size < export_size
+    monkeypatch.setattr("processors.spec.loader.MAX_SPEC_BYTES", (spec_size + export_size) // 2)
+    out = tmp_path / "openslo.yaml"
+    assert main(["export", "--spec", SHIPPED, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "the OpenSLO form of this spec is" in err and "split the spec" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
 FIXTURE = (FIXTURES / "ratio-bad-total-by-reference.yaml").read_text()
 INLINE = (FIXTURES / "ratio-good-total-inline.yaml").read_text()
 THRESHOLD = (FIXTURES / "threshold-latency.yaml").read_text()
