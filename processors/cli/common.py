@@ -143,12 +143,13 @@ def parse_time_argument(text: str, flag: str) -> datetime:
     return parsed
 
 
-def check_epoch(seconds: float, flag: str, text: str) -> int:
-    """`seconds` as an int, or a usage error when it lands outside the years 1..9999 the product handles."""
-    from processors.timeutil import MAX_EPOCH, MIN_EPOCH
+def check_epoch(seconds: float, flag: str, text: str, counted_from: float) -> int:
+    """`seconds` (the duration `text` of `flag` counted from the time `counted_from`) as an int, or a usage
+    error naming both when it lands outside the years 1..9999 the product handles."""
+    from processors.timeutil import MAX_EPOCH, MIN_EPOCH, iso_seconds
 
     if not MIN_EPOCH <= seconds <= MAX_EPOCH:
-        raise UsageError(f"{flag}: {text!r} lands outside the years 1..9999")
+        raise UsageError(f"{flag}: {text!r} from {iso_seconds(counted_from)} lands outside the years 1..9999")
     return int(seconds)
 
 
@@ -166,7 +167,7 @@ def parse_since_argument(text: str, flag: str, reference: int | None) -> int | N
     """--since as an ISO 8601 time, or a duration counted back from `reference` (None when there is none)."""
     seconds = duration_seconds(text, flag)
     if seconds is not None:
-        return None if reference is None else check_epoch(reference - seconds, flag, text)
+        return None if reference is None else check_epoch(reference - seconds, flag, text, reference)
     from processors.timeutil import parse_iso8601
 
     parsed = parse_iso8601(text)

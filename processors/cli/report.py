@@ -142,7 +142,7 @@ def _since_argument(text: str, until: int | None, view: ReportView) -> int:
             end = until if until is not None else default_until(view)
         except RenderingError as exc:
             raise UsageError(str(exc)) from None
-        return check_epoch(end - parse_duration_argument(text, "--since"), "--since", text)
+        return check_epoch(end - parse_duration_argument(text, "--since"), "--since", text, end)
     return int(parse_time_argument(text, "--since").timestamp())
 
 

@@ -70,7 +70,7 @@ def run_add(args: argparse.Namespace) -> int:
     now = int(time.time())
     starts = int(parse_time_argument(args.starts, "--from").timestamp()) if args.starts is not None else now
     if args.duration is not None:
-        ends = check_epoch(starts + parse_duration_argument(args.duration, "--for"), "--for", args.duration)
+        ends = check_epoch(starts + parse_duration_argument(args.duration, "--for"), "--for", args.duration, starts)
     else:
         ends = int(parse_time_argument(args.until, "--until").timestamp())
     if ends <= starts:

@@ -173,7 +173,7 @@ def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> i
     if args.latency not in names:
         raise UsageError(f"--latency: no sketch named {args.latency!r}; the spec has: {', '.join(names)}")
     window = parse_duration_argument(args.window, "--window")
-    start = check_epoch(at - window, "--window", args.window)
+    start = check_epoch(at - window, "--window", args.window, at)
     digest = store.digest(spec.sketch_series(args.latency), start, at)
     quantiles = None
     if digest is not None:

@@ -153,7 +153,7 @@ def _run_search(args: argparse.Namespace) -> int:
     store = open_store(args, must_exist=True)
     try:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
-        since = check_epoch(reference - since_seconds, "--since", args.since)
+        since = check_epoch(reference - since_seconds, "--since", args.since, reference)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
         found = store.find_traces(
             workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=args.limit
