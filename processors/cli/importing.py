@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from processors import conventions
 from processors.cli.common import (
     UsageError,
     add_spec_argument,
@@ -25,6 +26,7 @@ from processors.cli.common import (
     parse_since_argument,
     parse_time_argument,
 )
+from processors.timeutil import iso_seconds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     since = parse_since_argument(args.since, "--since", now)
     if since is None or since >= until:
         raise UsageError(f"--since must be before --until ({args.since!r})")
+    if until > now + conventions.FUTURE_TOLERANCE_SECONDS:  # ingest counts later events as bad_timestamp
+        raise UsageError(f"--until: {iso_seconds(until)} is more than a day from now; no log event is that late")
     window_ms = parse_duration_argument(args.window, "--window") * 1000
     check_logs_range(since, until, window_ms // 1000, now)
     check_endpoint_url(args.logs_endpoint_url)

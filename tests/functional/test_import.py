@@ -160,8 +160,9 @@ def store_rows(db: Path) -> list[str]:
         (["--since", "1970-01-01T00:00:00Z"], "3653 days"),
         (["--since", "1960-01-01T00:00:00Z"], "3653 days"),
         (["--since", "100d", "--window", "1m"], "larger --window"),
+        (["--since", "1d", "--until", "9999-12-31T00:00:00Z"], "is more than a day from now"),
     ],
-    ids=["back to 1970", "before 1970", "100 days a minute at a time"],
+    ids=["back to 1970", "before 1970", "100 days a minute at a time", "until the year 9999"],
 )
 def test_a_range_past_cloudwatchs_retention_or_of_too_many_windows_is_refused_before_any_call(
     moto_endpoint, log_group, tmp_path, capsys, reach: list[str], says: str
