@@ -86,10 +86,11 @@ METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_MET
 
 
 class _Mapping(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key."""
+    """A YAML mapping that remembers the line of each key, and which values were literal blocks (`|`)."""
 
     line: int = 0
     lines: dict[str, int]
+    literal_blocks: frozenset[str] = frozenset()
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -128,7 +129,17 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
             raise SpecError("duplicate key", line=key_node.start_mark.line + 1, field=key)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.ScalarNode) and value_node.style == "|":
+            mapping.literal_blocks |= {key}
     return mapping
+
+
+def literal_block_line(mapping: Any, key: str) -> int | None:
+    """The line of the `|` that opens `mapping[key]` when that value is a literal block, else None: line n of
+    the block's text is then line (that line + n) of the file."""
+    if key in getattr(mapping, "literal_blocks", ()):
+        return int(mapping.lines[key])
+    return None
 
 
 def _check_number_length(node: yaml.ScalarNode) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from processors.spec.exceptions import SpecError
-from processors.spec.loader import MAX_NUMBER_CHARS, load_yaml_documents
+from processors.spec.loader import MAX_NUMBER_CHARS, literal_block_line, load_yaml_documents
 from processors.spec.model import (
     Condition,
     EventsSli,
@@ -58,7 +58,11 @@ def _annotation_int(value: Any) -> Any:
 def _inner(error: SpecError) -> str:
     """An error inside the embedded spec, placed by its line there (the outer file:line is the Service's)."""
     at = f"line {error.line} of it: " if error.line is not None else ""
-    return f"{at}{error.field + ': ' if error.field else ''}{error.reason}"
+    return f"{at}{_inner_reason(error)}"
+
+
+def _inner_reason(error: SpecError) -> str:
+    return f"{error.field + ': ' if error.field else ''}{error.reason}"
 
 
 def is_openslo(documents: list[Any]) -> bool:
@@ -75,7 +79,7 @@ def _api_version(document: Any) -> Any:
 
 
 class _Importer:
-    def __init__(self, source: str, mapping_type: type) -> None:
+    def __init__(self, source: str, mapping_type: type[Any]) -> None:
         self.source = source
         self.mapping_type = mapping_type  # the loader's line-keeping mapping: built nodes carry lines too
         self.objects: dict[tuple[str, str], Any] = {}
@@ -130,11 +134,12 @@ class _Importer:
             if kind == "SLO":
                 slos.append(document)
             if kind == "Service":
-                text = (self.metadata(document).get("annotations") or {}).get(SPEC_ANNOTATION)
+                annotations = self.metadata(document).get("annotations") or {}
+                text = annotations.get(SPEC_ANNOTATION)
                 if text is not None:
                     if extra is not None:
                         raise self.fail("only one Service may carry it", document, "metadata", SPEC_ANNOTATION)
-                    extra = self.embedded(text, document)
+                    extra = self.embedded(text, document, annotations)
         if not slos:
             raise SpecError("no document of kind SLO", path=self.source, line=1, field="kind")
         root_items: dict[str, Any] = {"apiVersion": "slo-pipeline/v1", "kind": "SLOSpec"}
@@ -155,16 +160,25 @@ class _Importer:
             raise self.fail("must be a mapping", document, "metadata", "metadata")
         return metadata
 
-    def embedded(self, text: Any, service: Any) -> dict[str, Any]:
-        """The annotation's YAML, loaded with the same guards as a spec file; an error names the annotation's
-        line in this file and the line inside the annotation."""
+    def embedded(self, text: Any, service: Any, annotations: Any) -> dict[str, Any]:
+        """The annotation's YAML, loaded with the same guards as a spec file. In a literal block (`|`, as
+        `slo export` writes it) each line is a line of this file, so every error, here or from the native
+        reader, names its own line in this file; otherwise an error names the annotation's line in this file
+        (and a YAML error the line inside the annotation too)."""
+        block_line = literal_block_line(annotations, SPEC_ANNOTATION)
         field = f"Service[{self.name(service, 'metadata.name')}].metadata.annotations.{SPEC_ANNOTATION}"
         if not isinstance(text, str):
             raise self.fail("must be a YAML string", service, "metadata", field)
         try:
-            documents = load_yaml_documents(text, field)
+            # blank lines ahead of a literal block's text put its lines where they are in this file
+            documents = load_yaml_documents("\n" * block_line + text if block_line else text, field)
         except SpecError as exc:
+            if block_line:
+                raise SpecError(f"not valid YAML: {_inner_reason(exc)}", path=self.source, line=exc.line,
+                                field=field) from None
             raise self.fail(f"not valid YAML: {_inner(exc)}", service, "metadata", field) from None
+        if not block_line:  # its lines are not this file's: errors name the annotation's line
+            self.pin_lines(documents, getattr(annotations, "lines", {}).get(SPEC_ANNOTATION, 0))
         if len(documents) > 1:
             raise self.fail("one YAML document expected", service, "metadata", field)
         data = documents[0] if documents else None
@@ -172,6 +186,19 @@ class _Importer:
         if not isinstance(data, dict) or set(data) - allowed:
             raise self.fail(f"must be a mapping of {', '.join(sorted(allowed))}", service, "metadata", field)
         return dict(data)
+
+    def pin_lines(self, node: Any, line: int) -> None:
+        """Every line-keeping mapping under `node` placed at `line`."""
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, self.mapping_type):
+                item.line = line
+                item.lines = dict.fromkeys(item.lines, line)
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
 
     def resolve(self, parent: Any, inline_key: str, ref_key: str, kind: str, field: str) -> Any:
         """An object given inline under `inline_key` or by name under `ref_key`."""

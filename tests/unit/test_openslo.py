@@ -221,3 +221,36 @@ def test_the_embedded_spec_goes_through_the_loaders_yaml_checks_and_fails_in_one
     err = capsys.readouterr().err
     assert err.count("\n") == 1, (case, err[:2000])
     assert reason in err and SPEC_ANNOTATION in err, (case, err)
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_an_error_in_the_exported_annotation_names_its_own_line_in_the_file(tmp_path: Path) -> None:
+    text = swap(export_openslo(load_spec(SHIPPED)), "trace_ttl_days: 14", "trace_ttl_days: 500")
+    path = tmp_path / "openslo.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value).startswith(f"{path}:{line_of(text, 'trace_ttl_days: 500')}: defaults.trace_ttl_days:")
+
+
+def test_a_yaml_error_in_the_exported_annotation_names_its_own_line_in_the_file(tmp_path: Path) -> None:
+    text = with_embedded_line("x: [unclosed")
+    path = tmp_path / "openslo.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.line == line_of(text, "x: [unclosed") and "expected ',' or ']'" in str(caught.value)
+
+
+def test_an_error_in_an_annotation_that_is_not_a_literal_block_names_the_annotations_line(tmp_path: Path) -> None:
+    key = f"    {SPEC_ANNOTATION}: |\n"
+    text = swap(export_openslo(load_spec(SHIPPED)), key, f'    {SPEC_ANNOTATION}: "defaults: {{trace_ttl_days: 500}}"\n'
+                "    unused: |\n")
+    path = tmp_path / "openslo.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.line == line_of(text, SPEC_ANNOTATION) and "trace_ttl_days" in str(caught.value)
