@@ -191,8 +191,8 @@ def _plan(slo: Slo, action: str) -> list[Step] | None:
     if sli.good is not None:
         verdict = _given(sli.good, action)
     elif sli.bad is not None:
-        bad = _given(sli.bad, action)
-        verdict = bad if bad is None else not bad if isinstance(bad, bool) else _negated(bad)
+        bad_rest: bool | FieldTest | None = _given(sli.bad, action)
+        verdict = bad_rest if bad_rest is None else not bad_rest if isinstance(bad_rest, bool) else _negated(bad_rest)
     else:
         verdict = True
     if match is None or exclude is None or verdict is None:

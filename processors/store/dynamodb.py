@@ -114,7 +114,7 @@ def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
 
 
 class DynamoDBStore(Store):
-    max_items_per_commit = TRANSACTION_LIMIT
+    max_items_per_commit: int | None = TRANSACTION_LIMIT
     merges_digests_on_commit = False  # ingest writes digest deltas into its partial; the rollup merges them
     rollup_lateness = 2 * conventions.MINUTE  # the watermark trails the slowest active shard by this much
     idle_shard_after = 15 * conventions.MINUTE

@@ -71,7 +71,7 @@ def _head_values(write: HeadWrite) -> tuple[Any, ...]:
 
 
 class SqliteStore(Store):
-    max_items_per_commit = None
+    max_items_per_commit: int | None = None
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         """`read_only` opens an existing store for reading and never creates or changes a file."""
