@@ -16,7 +16,12 @@ and gzip of any of these. Files that are not Kinesis events get a stable synthet
 path) and positions (document and line numbers), so replaying the same file twice applies it once.
 
 Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.max_payload_bytes, a
-document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large.
+document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large. A gzip file
+inflates to at most inflate_bound(its size): MAX_INFLATE_RATIO times its size, or INFLATE_FLOOR_BYTES if more,
+so a gzip bomb costs time in proportion to the file, not to what it claims to hold. What it yielded up to the
+bound is replayed (a file is a stream); the rest, unread, is one counted payload_too_large. A gzip that breaks
+(truncated, corrupt, or with garbage after its last member) is read up to the break, and the rest is one
+counted truncated_gzip; concatenated members are one stream, under one bound.
 
 Each file's batches are decoded as they are read, and `slo replay` applies them as they come: across files,
 `arrival_order` merges the per-file generators by arrival time (a k-way merge, one batch held per file), so
@@ -34,6 +39,7 @@ import io
 import itertools
 import json
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,7 +68,15 @@ FORMATS = (
     "kinesis", "cloudwatch-payload", "awslogs", "firehose", "filter-log-events", "get-log-events", "json-lines",
 )
 _GZIP_MAGIC = b"\x1f\x8b"
+_NON_BLANK = re.compile(r"\S")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a merged filter-log-events export)
+# How far a gzip file may inflate: real log files compress 1-12x here (the docs' sample as JSON lines 8.7x, as a
+# Firehose S3 object 12x, as filter-log-events output 11x, Kinesis events of gzip payloads 2.7x) and ~5-30x in
+# the wild; gzip's own ceiling is ~1032x, which a bomb of newlines reaches. 200x leaves real logs a wide margin.
+MAX_INFLATE_RATIO = 200
+# Small files may always inflate as far as one CloudWatch payload may (the ingest's 8 MiB cap), so a short,
+# repetitive fixture (one line 100,000 times is ~230x) still reads whole, and a small bomb stops at 8 MiB.
+INFLATE_FLOOR_BYTES = 8 * 1024 * 1024
 _READ_CHUNK = 1 << 20
 _LINE_CHUNK = 1 << 16  # lines are read in pieces this large: a long line is joined once, not held twice
 # what a file of garbage yields: a file with nothing else decoded is refused, not replayed as "0 records"
@@ -74,6 +88,51 @@ class _TooLarge:
 
 
 TOO_LARGE = _TooLarge()
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """The rest of a gzip file, left unread (past its inflate bound, or past a break): one skip of `kind`."""
+
+    kind: str
+
+
+def inflate_bound(compressed_bytes: int) -> int:
+    """How many bytes a gzip file of `compressed_bytes` may inflate to before the rest is left unread."""
+    return max(INFLATE_FLOOR_BYTES, MAX_INFLATE_RATIO * compressed_bytes)
+
+
+class _BoundedGunzip(io.RawIOBase):
+    """A gzip file's inflated bytes up to `limit`, then end of file; `unread` says why it ended early, if it did:
+    payload_too_large past the limit, truncated_gzip where the gzip breaks (the bytes before it are kept)."""
+
+    def __init__(self, compressed: IO[bytes], limit: int) -> None:
+        super().__init__()
+        self._gzip = gzip.GzipFile(fileobj=compressed)
+        self._left = limit
+        self.unread: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.unread is not None:
+            return 0
+        try:  # read1, not read: a break loses nothing inflated before it
+            data = self._gzip.read1(min(len(buffer), self._left) or 1)  # at the limit, one byte tells if more follow
+        except (OSError, EOFError, zlib.error):
+            self.unread = conventions.SKIP_TRUNCATED_GZIP
+            return 0
+        if len(data) > self._left:
+            self.unread = conventions.SKIP_PAYLOAD_TOO_LARGE
+            return 0
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._gzip.close()
+        super().close()
 
 
 class SourceError(Exception):
@@ -194,6 +253,7 @@ class FileSource:
         self._sequence = 0
         self._order_time = 0.0
         self._raw: IO[bytes] | None = None  # the open file under the decoder, for bytes read
+        self._gunzip: _BoundedGunzip | None = None  # the inflater of the last opened gzip file
         self._charged = 0
         self.format, self._lines_mode = self._detect()
 
@@ -206,9 +266,11 @@ class FileSource:
             handle.seek(0)
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
-        self._raw, self._charged = handle, 0
+        self._raw, self._charged, self._gunzip = handle, 0, None
         if gzipped:
-            return io.TextIOWrapper(gzip.GzipFile(fileobj=handle), encoding="utf-8", errors="replace")
+            self._gunzip = _BoundedGunzip(handle, inflate_bound(os.fstat(handle.fileno()).st_size))
+            inflated = io.BufferedReader(self._gunzip, _LINE_CHUNK)
+            return io.TextIOWrapper(inflated, encoding="utf-8", errors="replace")
         return io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
 
     def _detect(self) -> tuple[str, bool]:
@@ -220,7 +282,7 @@ class FileSource:
                     first = line if isinstance(line, _TooLarge) else line.strip()
                     break
         except (OSError, EOFError, zlib.error):
-            return "cloudwatch-payload", False  # a truncated gzip: counted as such, not an error
+            return "cloudwatch-payload", False  # a file that breaks: counted as such, not an error
         if isinstance(first, _TooLarge):
             return "cloudwatch-payload", True  # one huge line: a counted payload_too_large
         if not first.startswith(("{", "[")):
@@ -230,6 +292,8 @@ class FileSource:
             return document_format(whole_line) or "json-lines", True
         # a pretty-printed document, or documents concatenated without newlines (a Firehose S3 object)
         first_document = next(self._documents(lines_mode=False), None)
+        if isinstance(first_document, _Unread):
+            return "cloudwatch-payload", False  # a gzip that breaks or inflates too far before it: counted
         found = document_format(first_document)
         if found is None:
             keys = ", ".join(list(first_document)[:4]) if isinstance(first_document, dict) else "not an object"
@@ -245,37 +309,18 @@ class FileSource:
 
     def _documents(self, lines_mode: bool) -> Iterator[Any]:
         """Documents: raw lines (lines mode), or parsed JSON concatenated or pretty-printed; TOO_LARGE past a
-        cap; the text after the last parsable document, once."""
+        cap; the text after the last parsable document, once; last, _Unread if a gzip file ended early."""
         with self._open() as text:
+            gunzip = self._gunzip
             if lines_mode:
-                yield from _bounded_lines(text, self.line_cap)
-                return
-            decoder = json.JSONDecoder()
-            buffer, at, want, eof = "", 0, _READ_CHUNK, False
-            while True:
-                while at < len(buffer) and buffer[at].isspace():
-                    at += 1
-                if at >= len(buffer) and eof:
-                    return
-                try:
-                    document, end = decoder.raw_decode(buffer, at) if at < len(buffer) else (None, -1)
-                except (ValueError, RecursionError):
-                    end = -1
-                    if eof:
-                        yield buffer[at:]  # the rest is not JSON: one counted skip
-                        return
-                if end >= 0:
-                    yield document
-                    at = end
-                    continue
-                if len(buffer) - at > MAX_DOCUMENT_BYTES:
-                    yield TOO_LARGE
-                    return
-                chunk = text.read(want)
-                want = min(want * 2, MAX_DOCUMENT_BYTES)  # geometric: re-parsing a growing buffer stays linear
-                eof = chunk == ""
-                buffer = buffer[at:] + chunk
-                at = 0
+                for line in _bounded_lines(text, self.line_cap):
+                    if gunzip and gunzip.unread and isinstance(line, str) and not line.endswith("\n"):
+                        break  # the line the gzip ended in is part of the rest, unread
+                    yield line
+            else:
+                yield from _json_documents(text, cut_short=lambda: bool(gunzip and gunzip.unread))
+        if gunzip and gunzip.unread:
+            yield _Unread(gunzip.unread)
 
     # --- batches --------------------------------------------------------------------------------------
 
@@ -294,6 +339,9 @@ class FileSource:
             for item in self._documents(self._lines_mode):
                 if isinstance(item, _TooLarge):
                     yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)
+                    continue
+                if isinstance(item, _Unread):
+                    yield self._skip(item.kind)
                     continue
                 document = _json(item) if isinstance(item, str) else item
                 if document is None:  # a cut-off or corrupt line
@@ -346,15 +394,18 @@ class FileSource:
                               self.log_group, parser=self.parser)
             yield self._batch("events", [record])
 
-    def _log_lines(self, lines: Iterable[str | _TooLarge]) -> Iterator[ShardBatch]:
-        """Plain log lines: one record per line, positions = line numbers."""
+    def _log_lines(self, lines: Iterable[str | _TooLarge | _Unread]) -> Iterator[ShardBatch]:
+        """Plain log lines: one record per line, positions = line numbers; the unread rest of a gzip, one more."""
         records: list[DecodedRecord] = []
         for line in lines:
             record = self._record()
-            record.log_events_seen = 1
-            if isinstance(line, _TooLarge):
+            if isinstance(line, _Unread):  # not a log event: the rest of the file
+                record.skips[line.kind] += 1
+            elif isinstance(line, _TooLarge):
+                record.log_events_seen = 1
                 record.skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
             else:
+                record.log_events_seen = 1
                 decode_message(line, None, Position(record.sequence), record, self.log_group, parser=self.parser)
             records.append(record)
             if len(records) == LINES_PER_BATCH:
@@ -418,6 +469,38 @@ def _bounded_lines(text: IO[str], cap: int, chunk_size: int = _LINE_CHUNK) -> It
         yield TOO_LARGE
     elif head and not (line := "".join(head)).isspace():
         yield line
+
+
+def _json_documents(text: IO[str], cut_short: Callable[[], bool]) -> Iterator[Any]:
+    """Parsed JSON documents, concatenated or pretty-printed; TOO_LARGE past MAX_DOCUMENT_BYTES; the text after
+    the last one, once, unless the file was `cut_short` there (then that text belongs to the rest, unread)."""
+    decoder = json.JSONDecoder()
+    buffer, at, want, eof = "", 0, _READ_CHUNK, False
+    while True:
+        blank_to = _NON_BLANK.search(buffer, at)  # in C: a run of blanks costs next to nothing
+        at = blank_to.start() if blank_to else len(buffer)
+        if at >= len(buffer) and eof:
+            return
+        try:
+            document, end = decoder.raw_decode(buffer, at) if at < len(buffer) else (None, -1)
+        except (ValueError, RecursionError):
+            end = -1
+            if eof:
+                if not cut_short():
+                    yield buffer[at:]  # the rest is not JSON: one counted skip
+                return
+        if end >= 0:
+            yield document
+            at = end
+            continue
+        if len(buffer) - at > MAX_DOCUMENT_BYTES:
+            yield TOO_LARGE
+            return
+        chunk = text.read(want)
+        want = min(want * 2, MAX_DOCUMENT_BYTES)  # geometric: re-parsing a growing buffer stays linear
+        eof = chunk == ""
+        buffer = buffer[at:] + chunk
+        at = 0
 
 
 def _json(text: str) -> Any:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from pathlib import Path
 
 import pytest
 
 from processors import conventions
 from processors.cli import main
+from processors.replay import sources
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
 from tests.unit.test_decode_bounds import gzip_bomb
 
@@ -49,6 +52,10 @@ def test_a_cut_off_line_in_a_json_lines_event_file_is_counted_once_as_line_not_j
         ("a file of blank lines", b"\n\n  \n", "empty"),
         ("a file of text garbage", b"this is not a log\nnor is this\n", "nothing decodable"),
         ("a gzip bomb of one payload", gzip_bomb(32 << 20), "payload_too_large"),
+        ("a truncated gzip of a pretty-printed payload",  # past the first read (64 KiB): was a traceback
+         gzip.compress(json.dumps(cw_payload([log_line("api_request", T0 + n, cid(n), "Api", status=200)
+                                              for n in range(1000)]), indent=2).encode(), mtime=0)[:-20],
+         "truncated_gzip"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
@@ -120,11 +127,11 @@ def test_secrets_in_values_never_reach_the_trace_json_or_the_report(tmp_path, ca
     assert "Authorization: [REDACTED]" in served  # redacted in place, the rest of the error kept
 
 
-def test_a_gzipped_events_file_is_replayed_a_line_at_a_time_not_inflated_whole(tmp_path, capsys) -> None:
-    import gzip
+def test_a_gzipped_events_file_is_replayed_a_line_at_a_time_not_inflated_whole(tmp_path, capsys, monkeypatch) -> None:
     import tracemalloc
 
     lines, pad = 64, "p" * (1 << 20)  # 64 Lambda events of ~1 MiB each: 64 MiB inflated, ~70 KiB on disk
+    monkeypatch.setattr(sources, "INFLATE_FLOOR_BYTES", 128 << 20)  # a ~950x file: a bomb but for this floor
     path = tmp_path / "events.jsonl.gz"
     with gzip.open(path, "wt", compresslevel=1) as out:
         for n in range(lines):
@@ -166,3 +173,66 @@ def test_a_stored_lone_surrogate_prints_escaped_instead_of_a_traceback(tmp_path,
     assert main(["trace", cid(1), "--db", db, *flags]) == 0
     out = capsys.readouterr().out
     assert "\\ud800" in out
+
+
+
+# --- gzip files that inflate too far, or break ------------------------------------------------------------
+
+
+def api_lines(numbers: range) -> bytes:
+    return "".join(log_line("api_request", T0 + n, cid(n), "Api", status=200) + "\n" for n in numbers).encode()
+
+
+def traced(db: str, n: int) -> bool:
+    return main(["trace", cid(n), "--db", db]) == 0  # 1: not found
+
+
+def test_a_gzip_bomb_is_cut_at_its_inflate_bound_and_the_next_file_still_replays(tmp_path, capsys, monkeypatch) -> None:
+    """The floor is lowered to 1 MiB so that a bomb of 8 MB of newlines (~8 KB on disk) is enough: its bound is
+    then ~1.6 MB (200x). Three lines, then a second gzip member (the bomb), then three lines past the bound."""
+    monkeypatch.setattr(sources, "INFLATE_FLOOR_BYTES", 1 << 20)
+    bomb = tmp_path / "a-bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress(api_lines(range(1, 4)), mtime=0)
+                     + gzip.compress(b"\n" * 8_000_000 + api_lines(range(4, 7)), mtime=0))
+    real = tmp_path / "b-real.jsonl.gz"  # real logs (~8x) past the floor: read whole
+    real.write_bytes(gzip.compress(api_lines(range(10, 5010)), mtime=0))
+    assert real.stat().st_size * sources.MAX_INFLATE_RATIO > len(gzip.decompress(real.read_bytes())) > 1 << 20
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(bomb), str(real), "--db", db)
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1}
+    assert summary["events"] == 3 + 5000
+    assert all(traced(db, n) for n in (1, 2, 3, 10, 5009))
+    assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
+
+
+def test_a_gzip_bomb_of_blank_lines_alone_is_refused_as_payload_too_large(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sources, "INFLATE_FLOOR_BYTES", 1 << 20)  # the floor lowered: an 8 MB bomb is enough
+    path = tmp_path / "blank.log.gz"
+    path.write_bytes(gzip.compress(b"\n" * 8_000_000, mtime=0))
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert "payload_too_large" in err and "empty" not in err
+
+
+def test_a_pretty_printed_gzip_bomb_keeps_the_payload_before_it(tmp_path, capsys, monkeypatch) -> None:
+    """Concatenated documents, as a Firehose S3 object holds them: the bomb between two payloads is cut."""
+    monkeypatch.setattr(sources, "INFLATE_FLOOR_BYTES", 1 << 20)
+    first, past = ([log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in numbers]
+                   for numbers in (range(1, 4), range(4, 7)))
+    path = tmp_path / "firehose-object.gz"
+    path.write_bytes(gzip.compress(json.dumps(cw_payload(first), indent=2).encode() + b" " * 8_000_000
+                                   + json.dumps(cw_payload(past, stream="t")).encode(), mtime=0))
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(path), "--db", db)
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1} and summary["events"] == 3
+    assert not any(traced(db, n) for n in (4, 5, 6))
+
+
+def test_a_truncated_gzip_of_log_lines_keeps_every_line_before_the_break(tmp_path, capsys) -> None:
+    """Lines up to a batch (1,000) before the break were lost with it; so was the break's own line, rightly."""
+    data = gzip.compress(api_lines(range(1, 1501)), mtime=0)[:-20]
+    whole_lines = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(data).count(b"\n")
+    assert 1000 < whole_lines < 1500
+    path = tmp_path / "app.log.gz"
+    path.write_bytes(data)
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["skipped"] == {conventions.SKIP_TRUNCATED_GZIP: 1} and summary["events"] == whole_lines

@@ -1,13 +1,23 @@
-"""How `slo replay` reads a file's lines: bounded, and blank lines for next to nothing."""
+"""How `slo replay` reads a file: lines bounded, blank lines for next to nothing, gzip inflated only so far."""
 
 from __future__ import annotations
 
+import gzip
 import io
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.replay.sources import TOO_LARGE, _bounded_lines
+from processors import conventions
+from processors.replay.sources import (
+    INFLATE_FLOOR_BYTES,
+    MAX_INFLATE_RATIO,
+    TOO_LARGE,
+    _bounded_lines,
+    _BoundedGunzip,
+    inflate_bound,
+)
 
 
 def reference_lines(text: str, cap: int) -> list[object]:
@@ -39,7 +49,7 @@ class CountingText(io.StringIO):
         self.calls += 1
         return super().read(size)
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int = -1) -> str:  # type: ignore[override]  # typeshed's _IOBase says bytes
         self.calls += 1
         return super().readline(size)
 
@@ -48,3 +58,35 @@ def test_a_run_of_blank_lines_costs_one_read_per_chunk_not_one_per_line() -> Non
     text = CountingText("\n" * 1_000_000 + "  \n" * 1000 + '{"a": 1}\n')
     assert list(_bounded_lines(text, 1 << 20, chunk_size=1 << 16)) == ['{"a": 1}\n']
     assert text.calls <= 1_003_000 // (1 << 16) + 2
+
+
+def test_a_small_file_may_inflate_to_the_floor_and_a_large_one_to_the_ratio_times_its_size() -> None:
+    assert inflate_bound(1_000) == INFLATE_FLOOR_BYTES
+    assert inflate_bound(10 << 20) == MAX_INFLATE_RATIO * (10 << 20)
+
+
+def read_bounded(compressed: bytes, limit: int) -> tuple[bytes, str | None]:
+    reader = _BoundedGunzip(io.BytesIO(compressed), limit)
+    with io.BufferedReader(reader, 7) as buffered:  # small reads: the limit falls inside one
+        return buffered.read(), reader.unread
+
+
+@pytest.mark.parametrize(
+    ("case", "compressed", "limit", "expected"),
+    [
+        ("a gzip that inflates to exactly the limit is read whole", gzip.compress(b"x" * 100), 100, (b"x" * 100, None)),
+        ("one byte more stops at the limit, the rest payload_too_large", gzip.compress(b"x" * 101), 100,
+         (b"x" * 100, conventions.SKIP_PAYLOAD_TOO_LARGE)),
+        ("concatenated members are one stream under one limit", gzip.compress(b"ab") + gzip.compress(b"cd"), 3,
+         (b"abc", conventions.SKIP_PAYLOAD_TOO_LARGE)),
+        ("a truncated gzip keeps what inflated before the break", gzip.compress(b"x" * 100)[:-8], 1000,
+         (b"x" * 100, conventions.SKIP_TRUNCATED_GZIP)),
+        ("garbage after the last member is a break, not more text", gzip.compress(b"ab") + b"garbage", 1000,
+         (b"ab", conventions.SKIP_TRUNCATED_GZIP)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_gzip_is_read_to_its_end_its_limit_or_its_break(
+    case: str, compressed: bytes, limit: int, expected: tuple[bytes, str | None]
+) -> None:
+    assert read_bounded(compressed, limit) == expected
