@@ -41,7 +41,7 @@ class DiscardingStore(Store):
     def _list_checkpoints(self):  # type: ignore[no-untyped-def]
         return []
 
-    def _get_heads(self, ids):  # type: ignore[no-untyped-def]
+    def _get_head_items(self, ids):  # type: ignore[no-untyped-def]
         return {}
 
     def _get_digests(self, keys):  # type: ignore[no-untyped-def]

@@ -47,7 +47,8 @@ def _sweeper() -> Sweeper:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = scheduled_minute(event, time.time())
-    swept = _sweeper().sweep(now)
+    sweeper = _sweeper()
+    swept = sweeper.sweep(now)
     metrics.add_metric(name=METRIC_ORPHANS_SWEPT, unit=MetricUnit.Count, value=swept)
-    logger.info("orphan sweep", extra={"at": iso_seconds(now), "swept": swept})
-    return {"at": iso_seconds(now), "swept": swept}
+    logger.info("orphan sweep", extra={"at": iso_seconds(now), "swept": swept, "damaged": len(sweeper.damaged)})
+    return {"at": iso_seconds(now), "swept": swept, "damaged": len(sweeper.damaged)}

@@ -9,8 +9,9 @@ own checkpoint.
 One bad event never fails a batch. An unexpected exception while applying an event, or a store that refuses
 a chunk for good (DynamoDB's ValidationException: an item too large), discards the uncommitted chunk and
 applies the batch again from the checkpoint with the offending event skipped as `processing_error` (a refused
-chunk of several events is first retried one event per commit, to find which one). Only transient store
-errors (throttling, conflicts, timeouts) fail the batch for Lambda to retry.
+chunk of several events is first retried one event per commit, to find which one). The events of a trace whose
+stored head does not decode (Store.read_heads) are `processing_error` skips as well, and its item is left as it
+is. Only transient store errors (throttling, conflicts, timeouts) fail the batch for Lambda to retry.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import gc
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -117,6 +118,7 @@ class Ingestor:
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
         self.vocabulary = frozenset(spec.vocabulary)
         self._arrival: float | None = None
+        self._damaged_logged: set[str] = set()  # damaged trace heads this batch has logged
         # the oldest opening time of a unit this ingestor opened since take_oldest_opened() last asked: its opening
         # milestone can be older than any event applied since (a spec that resolves units differently opens an
         # old one again), and a replay's sweep must read from there
@@ -128,6 +130,7 @@ class Ingestor:
         """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch.
         `arrival` (when the batch arrived) goes with each checkpoint, for a later `slo backtest`."""
         self._arrival = arrival
+        self._damaged_logged.clear()
         with _collector_paused():
             return self._apply_batch(stream, shard, records)
 
@@ -217,11 +220,17 @@ class Ingestor:
         fresh_events = {
             record.sequence: [e for e in record.events if applied is None or e.position > applied] for record in pending
         }
-        wanted = (e.correlation_id for events in fresh_events.values() for e in events if e.correlation_id)
+        wanted = {e.correlation_id for events in fresh_events.values() for e in events if e.correlation_id}
+        damaged: frozenset[str] = frozenset()  # traces whose stored head does not decode: their events are skipped
         if self.memory is not None:  # this pass's working copies: a pass abandoned part way leaves memory as it was
-            heads = {cid: copy.deepcopy(self.memory[cid]) for cid in set(wanted) if cid in self.memory}
+            heads = {cid: copy.deepcopy(self.memory[cid]) for cid in wanted if cid in self.memory}
+        elif self.counting_only:
+            heads = {}
         else:
-            heads = {} if self.counting_only else self.store.heads(wanted)
+            read = self.store.read_heads(wanted)
+            heads, damaged = read.heads, read.damaged
+            if damaged:
+                self._log_damaged(stream, shard, damaged, fresh_events.values())
 
         chunk = Chunk(self.slices)
         in_chunk: list[Position] = []
@@ -245,7 +254,9 @@ class Ingestor:
                     expected = chunk.last_position
                     newest_known = _newest(newest_known, chunk.newest_event)
                     chunk, in_chunk = Chunk(self.slices), []
-                if not poisoned or event.position not in poisoned:
+                if damaged and event.correlation_id in damaged:  # never written: the damaged item stays as it is
+                    report.skips[conventions.SKIP_PROCESSING_ERROR] += 1
+                elif not poisoned or event.position not in poisoned:
                     try:
                         self._add_event(event, stream, shard, chunk, heads, report)
                     except Exception as exc:  # a bug or a hostile event: isolate it, never fail the batch
@@ -258,6 +269,19 @@ class Ingestor:
         if self.memory is not None:
             self._remember(heads)  # every event of the batch is committed: the copies are the truth now
         return report
+
+    def _log_damaged(
+        self, stream: str, shard: str, damaged: frozenset[str], fresh_events: Iterable[list[LogEvent]]
+    ) -> None:
+        """Log each damaged trace once per batch (a pass after an isolated event reads it again), without its
+        stored bytes: the ID and how many of the batch's events are skipped for it."""
+        skipped = Counter(e.correlation_id for events in fresh_events for e in events if e.correlation_id in damaged)
+        for cid in sorted(damaged - self._damaged_logged):
+            self._damaged_logged.add(cid)
+            logger.error(
+                "stored trace head does not decode; its events are skipped as processing_error",
+                extra={"stream": stream, "shard": shard, "correlation_id": cid, "events": skipped[cid]},
+            )
 
     def _remember(self, heads: dict[str, TraceHead]) -> None:
         assert self.memory is not None

@@ -13,9 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
-from processors.store.exceptions import StoreError
-from processors.store.keys import FIND_TRACES_END_MS, PartialDelta, PendingPartial
-from processors.store.types import Checkpoint, Commit, DigestKey, NotificationClaim, RollupReport, StoreStats
+from processors.store.exceptions import CorruptItemError, StoreError
+from processors.store.keys import FIND_TRACES_END_MS, PartialDelta, PendingPartial, decode_head
+from processors.store.types import (
+    Checkpoint,
+    Commit,
+    DigestKey,
+    HeadsRead,
+    NotificationClaim,
+    RollupReport,
+    StoreStats,
+)
 from processors.timeutil import floor_to, transition_epoch
 
 if TYPE_CHECKING:
@@ -66,8 +74,25 @@ class Store(ABC):
         return None if newest is None else floor_to(newest, conventions.MINUTE) + conventions.MINUTE
 
     def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]:
+        """The stored heads of these IDs. Raises CorruptItemError when one does not decode: `slo trace` says which.
+        Ingest and the orphan sweep use read_heads, which sets such heads apart instead."""
         wanted = sorted(set(correlation_ids))
-        return self._get_heads(wanted) if wanted else {}
+        if not wanted:
+            return {}
+        return {cid: decode_head(cid, version, blob) for cid, (version, blob) in self._get_head_items(wanted).items()}
+
+    def read_heads(self, correlation_ids: Iterable[str]) -> HeadsRead:
+        """The stored heads of these IDs, with those that do not decode in `damaged` rather than raised: one
+        damaged item must not block a shard (docs/store.md, Damaged trace heads)."""
+        wanted = sorted(set(correlation_ids))
+        heads: dict[str, TraceHead] = {}
+        damaged: set[str] = set()
+        for cid, (version, blob) in (self._get_head_items(wanted) if wanted else {}).items():
+            try:
+                heads[cid] = decode_head(cid, version, blob)
+            except CorruptItemError:
+                damaged.add(cid)
+        return HeadsRead(heads, frozenset(damaged))
 
     def commit(self, commit: Commit) -> None:
         """Apply `commit` atomically: all of it or none. Raises CommitConflictError if anything it read moved."""
@@ -380,7 +405,8 @@ class Store(ABC):
     def _list_checkpoints(self) -> list[Checkpoint]: ...
 
     @abstractmethod
-    def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]: ...
+    def _get_head_items(self, correlation_ids: list[str]) -> dict[str, tuple[Any, Any]]:
+        """(version, document) of each stored head found, as read: keys.decode_head checks and decodes them."""
 
     @abstractmethod
     def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]: ...

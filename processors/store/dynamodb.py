@@ -19,7 +19,6 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from processors import conventions
 from processors.counting import Rows
 from processors.decoding.types import Position
-from processors.stitching.model import TraceHead
 from processors.store import keys, tables
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import (
@@ -210,13 +209,12 @@ class DynamoDBStore(Store):
             ConsistentRead=True,
         )
 
-    def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]:
+    def _get_head_items(self, correlation_ids: list[str]) -> dict[str, tuple[Any, Any]]:
         wanted = [_key(keys.trace_pk(cid), keys.SK_TRACE_HEAD) for cid in correlation_ids]
-        heads = {}
-        for item in self._batch_get(wanted, "read trace heads"):
-            cid = keys.correlation_id_of(item[PK]["S"])
-            heads[cid] = keys.decode_head(cid, int(item["v"]["N"]), bytes(item["doc"]["B"]))
-        return heads
+        return {  # an attribute an edit removed or retyped reads as None: the head does not decode
+            keys.correlation_id_of(item[PK]["S"]): (item.get("v", {}).get("N"), item.get("doc", {}).get("B"))
+            for item in self._batch_get(wanted, "read trace heads")
+        }
 
     def _get_digests(self, digest_keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
         wanted = {(keys.digest_pk(k.sketch, k.resolution), keys.bucket_key(k.bucket)): k for k in digest_keys}
@@ -653,7 +651,7 @@ class DynamoDBStore(Store):
             ScanIndexForward=False,
             Limit=limit,
         )
-        heads = self._get_heads([keys.correlation_id_of(item[PK]["S"]) for item in items[:limit]])
+        heads = self.heads(keys.correlation_id_of(item[PK]["S"]) for item in items[:limit])
         found = [(cid, head.first_seen_ms or 0) for cid, head in heads.items()]
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 

@@ -322,13 +322,15 @@ def encode_head(head: TraceHead) -> bytes:
     return document if len(document) < HEAD_RAW_BELOW else zlib.compress(document, 6)
 
 
-def decode_head(correlation_id: str, version: int, blob: bytes) -> TraceHead:
-    """Either form: JSON starts with `{`, a zlib stream with 0x78 (every head written before raw ones, too)."""
+def decode_head(correlation_id: str, version: Any, blob: Any) -> TraceHead:
+    """Either form: JSON starts with `{`, a zlib stream with 0x78 (every head written before raw ones, too).
+    `version` and `blob` come as the adapter read them: an edit or another writer can leave anything there."""
     from processors.stitching.model import TraceHead
 
     try:
+        number = int(version)  # DynamoDB's N is a string; a missing attribute is None
         document = blob if blob[:1] == b"{" else zlib.decompress(blob)
-        return TraceHead.from_json(correlation_id, version, json.loads(document))
+        return TraceHead.from_json(correlation_id, number, json.loads(document))
     except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:  # ValueError: JSON's, int()'s
         raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {exc}") from None
 

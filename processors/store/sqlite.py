@@ -12,10 +12,9 @@ from typing import Any
 
 from processors.counting import Rows
 from processors.decoding.types import Position
-from processors.stitching.model import TraceHead
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import CommitConflictError, StoreUnavailableError
-from processors.store.keys import claim_expires_at, claim_pk, decode_head, encode_head
+from processors.store.keys import claim_expires_at, claim_pk, encode_head
 from processors.store.types import Checkpoint, Commit, DigestKey, HeadWrite, NotificationClaim
 
 SCHEMA_VERSION = 1
@@ -180,17 +179,17 @@ class SqliteStore(Store):
         rows = self.db.execute("SELECT stream, shard, position, newest_event FROM checkpoints").fetchall()
         return [Checkpoint(s, h, Position.decode(p), n) for s, h, p, n in rows]
 
-    def _get_heads(self, correlation_ids: list[str]) -> dict[str, TraceHead]:
+    def _get_head_items(self, correlation_ids: list[str]) -> dict[str, tuple[Any, Any]]:
         self.stats.read_requests += 1
-        heads: dict[str, TraceHead] = {}
+        items: dict[str, tuple[Any, Any]] = {}
         for offset in range(0, len(correlation_ids), 500):
             chunk = correlation_ids[offset : offset + 500]
             marks = ",".join("?" * len(chunk))
             for cid, version, doc in self.db.execute(
                 f"SELECT correlation_id, version, doc FROM traces WHERE correlation_id IN ({marks})", chunk
             ):
-                heads[cid] = decode_head(cid, version, doc)
-        return heads
+                items[cid] = (version, doc)
+        return items
 
     def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
         self.stats.read_requests += 1

@@ -40,6 +40,15 @@ class CheckpointAdvance:
 
 
 @dataclass(frozen=True)
+class HeadsRead:
+    """Trace heads by correlation ID, and the IDs whose stored head is there but does not decode (`damaged`):
+    a writer must neither treat those as new traces nor overwrite them (docs/store.md, Damaged trace heads)."""
+
+    heads: dict[str, TraceHead]
+    damaged: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class HeadWrite:
     head: TraceHead  # the new state; head.version is the version it was read at
     ttl: int  # expiresAt, epoch seconds

@@ -2,10 +2,13 @@
 
 Each swept trace head is written under its version with its counters in one commit, so a retried or
 overlapping sweep finds the claim already made and counts nothing twice. The scheduled sweeper Lambda and
-`slo replay` (at each minute of event time) both call `Sweeper.sweep`.
+`slo replay` (at each minute of event time) both call `Sweeper.sweep`. A unit whose stored head does not
+decode is left as it is, logged and skipped (`damaged`), so it never stalls the sweep.
 """
 
 from __future__ import annotations
+
+import logging
 
 from processors.classifying.classify import Classifier
 from processors.conventions import DAY, OPEN_UNITS_GAUGE
@@ -16,6 +19,8 @@ from processors.stitching.stitch import sweep_orphan
 from processors.store.base import Store
 from processors.store.exceptions import TransientStoreError
 
+logger = logging.getLogger(__name__)
+
 
 class Sweeper:
     def __init__(self, store: Store, spec: Spec) -> None:
@@ -24,13 +29,17 @@ class Sweeper:
         self.slices = time_slices(spec)
         self.items_per_event = items_per_event(spec, Classifier(spec).max_matches())
         self.trace_ttl_seconds = spec.trace_ttl_days * DAY
+        self.damaged: frozenset[str] = frozenset()  # the due units the last sweep skipped: their heads do not decode
 
     def sweep(self, now: float, oldest_applied: float | None = None) -> int:
         """Count open units past max_runtime as bad resolutions, once each. Returns how many. `oldest_applied`:
         the oldest event time applied since the previous sweep, when the caller knows it (Store.open_units)."""
         due = self.store.open_units(now - self.spec.max_runtime, oldest_applied)
         swept = 0
-        heads = self.store.heads(due)
+        read = self.store.read_heads(due)
+        heads, self.damaged = read.heads, read.damaged
+        for cid in sorted(self.damaged):
+            logger.error("stored trace head does not decode; its open unit is not swept", extra={"correlation_id": cid})
         chunk = Chunk(self.slices)
         limit = self.store.max_items_per_commit
         for cid in due:

@@ -1,0 +1,42 @@
+"""Raw access to a trace head's item through each adapter's own table, as an older slo, another writer or a
+manual edit would leave it: the `doc` column or attribute read, overwritten or deleted behind the store's back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.store import DynamoDBStore, SqliteStore, keys
+
+
+def _head_key(correlation_id: str) -> dict[str, Any]:
+    return {"PK": {"S": keys.trace_pk(correlation_id)}, "SK": {"S": keys.SK_TRACE_HEAD}}
+
+
+def stored_doc(store: SqliteStore | DynamoDBStore, correlation_id: str) -> bytes:
+    if isinstance(store, SqliteStore):
+        (doc,) = store.db.execute("SELECT doc FROM traces WHERE correlation_id = ?", (correlation_id,)).fetchone()
+        return bytes(doc)
+    return bytes(store.client.get_item(TableName=store.table, Key=_head_key(correlation_id))["Item"]["doc"]["B"])
+
+
+def stored_item(store: SqliteStore | DynamoDBStore, correlation_id: str) -> Any:
+    """The head's whole row or item, every column or attribute, to compare before and after."""
+    if isinstance(store, SqliteStore):
+        return store.db.execute("SELECT * FROM traces WHERE correlation_id = ?", (correlation_id,)).fetchone()
+    return store.client.get_item(TableName=store.table, Key=_head_key(correlation_id), ConsistentRead=True)["Item"]
+
+
+def overwrite_doc(store: SqliteStore | DynamoDBStore, correlation_id: str, doc: bytes) -> None:
+    if isinstance(store, SqliteStore):
+        store.db.execute("UPDATE traces SET doc = ? WHERE correlation_id = ?", (doc, correlation_id))
+        return
+    store.client.update_item(TableName=store.table, Key=_head_key(correlation_id), UpdateExpression="SET doc = :d",
+                             ExpressionAttributeValues={":d": {"B": doc}})
+
+
+def delete_head(store: SqliteStore | DynamoDBStore, correlation_id: str) -> None:
+    """The repair docs/store.md gives for a damaged head: delete its item."""
+    if isinstance(store, SqliteStore):
+        store.db.execute("DELETE FROM traces WHERE correlation_id = ?", (correlation_id,))
+        return
+    store.client.delete_item(TableName=store.table, Key=_head_key(correlation_id))
