@@ -198,3 +198,23 @@ def test_the_orphan_sweep_skips_an_open_unit_whose_head_does_not_decode_and_swee
     assert stored_item(damaged_store, DAMAGED) == item
     assert [getattr(r, "correlation_id", None) for r in caplog.records] == [DAMAGED]
     assert "damaged head" not in caplog.text
+
+
+def test_a_replay_through_a_damaged_head_completes_and_its_sweeps_pass_the_unit_by(damaged_store, spec) -> None:
+    from processors.replay import Replayer, ShardBatch
+
+    item = stored_item(damaged_store, DAMAGED)
+    later = T0 + spec.max_runtime + 15 * 60  # the replay sweeps each minute on the way: the damaged unit is due
+    batches = [ShardBatch(STREAM, SHARD, [decode_record(record)], order_time=T0 + 300 + index)
+               for index, record in enumerate(second_batch())]
+    batches.append(ShardBatch(STREAM, SHARD, [decode_record(kinesis_record(
+        gz(cw_payload([log_line("api_request", later, cid(120), "Api", status=200)], t_ms=int(later * 1000))),
+        40, shard=SHARD))], order_time=later))
+    replayer = Replayer(damaged_store, spec)
+    report = replayer.run(batches)
+    assert report.failed_batches == 0 and report.batches == len(batches)
+    assert report.skips == Counter({conventions.SKIP_PROCESSING_ERROR: len(DAMAGED_EVENTS)})
+    assert report.orphans_swept == 0  # every other unit resolved; the damaged one is passed by, not swept
+    assert replayer.sweeper.damaged == {DAMAGED}
+    assert counts(damaged_store, conventions.API_AVAILABILITY) == (API_TRUTH[0] + 1, API_TRUTH[1] + 1)
+    assert stored_item(damaged_store, DAMAGED) == item
