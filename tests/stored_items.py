@@ -34,6 +34,15 @@ def overwrite_doc(store: SqliteStore | DynamoDBStore, correlation_id: str, doc: 
                              ExpressionAttributeValues={":d": {"B": doc}})
 
 
+def overwrite_version(store: SqliteStore | DynamoDBStore, correlation_id: str, version: str) -> None:
+    """`version` as a number's text: SQLite stores 1.5 as a REAL (the column's affinity), DynamoDB as N "1.5"."""
+    if isinstance(store, SqliteStore):
+        store.db.execute("UPDATE traces SET version = ? WHERE correlation_id = ?", (version, correlation_id))
+        return
+    store.client.update_item(TableName=store.table, Key=_head_key(correlation_id), UpdateExpression="SET v = :v",
+                             ExpressionAttributeValues={":v": {"N": version}})
+
+
 def delete_head(store: SqliteStore | DynamoDBStore, correlation_id: str) -> None:
     """The repair docs/store.md gives for a damaged head: delete its item."""
     if isinstance(store, SqliteStore):

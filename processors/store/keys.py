@@ -328,11 +328,21 @@ def decode_head(correlation_id: str, version: Any, blob: Any) -> TraceHead:
     from processors.stitching.model import TraceHead
 
     try:
-        number = int(version)  # DynamoDB's N is a string; a missing attribute is None
+        number = _head_version(version)
         document = blob if blob[:1] == b"{" else zlib.decompress(blob)
         return TraceHead.from_json(correlation_id, number, json.loads(document))
-    except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:  # ValueError: JSON's, int()'s
+    except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:  # ValueError: JSON's, the version's
         raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {exc}") from None
+
+
+def _head_version(version: Any) -> int:
+    """A head's version as stored: SQLite's int or DynamoDB's N string of a non-negative integer. Anything else
+    (1.5, -1, True, text) is damaged: no conditional write could ever match it."""
+    if isinstance(version, str) and version.isascii() and version.isdigit():
+        return int(version)
+    if type(version) is int and version >= 0:  # type(): a bool is an int
+        return version
+    raise ValueError(f"a version that is not a non-negative integer ({type(version).__name__})")
 
 
 def encode_json(document: Any) -> str:

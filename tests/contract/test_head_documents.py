@@ -16,7 +16,7 @@ from processors.store import Commit, HeadWrite, keys
 from processors.store.exceptions import CorruptItemError
 from processors.store.types import HeadsRead
 from tests.builders import T0, cid
-from tests.stored_items import overwrite_doc, stored_doc
+from tests.stored_items import overwrite_doc, overwrite_version, stored_doc, stored_item
 
 FIRST_SEEN_MS = int(T0 * 1000)
 
@@ -79,3 +79,15 @@ def test_a_head_item_an_edit_left_without_a_binary_doc_or_a_numeric_version_is_d
                                       Key={"PK": {"S": keys.trace_pk(cid(1))}, "SK": {"S": keys.SK_TRACE_HEAD}},
                                       **({"ExpressionAttributeValues": values} if values else {}))
     assert dynamodb_store.read_heads([cid(1)]) == HeadsRead({}, frozenset({cid(1)}))
+
+
+@pytest.mark.parametrize("version", ["1.5", "-1"], ids=["a fraction", "a negative number"])
+def test_a_head_whose_stored_version_is_not_a_non_negative_integer_is_damaged_on_every_adapter(store, version):
+    store.commit(Commit(heads={cid(n): HeadWrite(request_head(n, 1), ttl=0) for n in (1, 2)}))
+    overwrite_version(store, cid(2), version)
+    item = stored_item(store, cid(2))
+    read = store.read_heads([cid(1), cid(2)])
+    assert set(read.heads) == {cid(1)} and read.damaged == {cid(2)}  # read as 1, every conditional write conflicted
+    with pytest.raises(CorruptItemError, match=f"the stored trace {cid(2)} does not decode"):
+        store.trace(cid(2))
+    assert stored_item(store, cid(2)) == item

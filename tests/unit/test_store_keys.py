@@ -129,6 +129,32 @@ def test_a_stored_head_that_does_not_decode_is_one_store_error_naming_it(blob):
         keys.decode_head("c1", 1, blob)
 
 
+VERSIONS = [
+    ("a fraction", 1.5, False),
+    ("a negative number", -1, False),
+    ("a bool", True, False),
+    ("a float of a whole", 2.0, False),
+    ("DynamoDB's N of a fraction", "1.5", False),
+    ("DynamoDB's N of a negative number", "-1", False),
+    ("text that is not a number", "one", False),
+    ("a digit that is not ASCII", "\u0663", False),
+    ("nothing", None, False),
+    ("SQLite's integer", 3, True),
+    ("DynamoDB's N string", "3", True),
+    ("zero", 0, True),
+]
+
+
+@pytest.mark.parametrize("version, decodes", [(v, ok) for _, v, ok in VERSIONS], ids=[case for case, _, _ in VERSIONS])
+def test_a_head_decodes_only_with_a_version_that_is_a_non_negative_integer(version, decodes):
+    blob = keys.encode_head(head_of_json_size(300))
+    if decodes:
+        assert keys.decode_head("c1", version, blob).version == int(version)
+    else:
+        with pytest.raises(CorruptItemError, match="the stored trace c1 does not decode: a version that is not"):
+            keys.decode_head("c1", version, blob)
+
+
 def test_a_partial_delta_round_trips_and_unknown_formats_are_refused():
     delta = keys.PartialDelta(
         counters={("api", "m", 60): {"good": 1, "total": 2}, ("cache", "h", 0): {"g1": 1, "t1": 1}},
