@@ -1,6 +1,7 @@
 """API Gateway (REST, IAM auth) → `GET /traces/{correlationId}`: one store read, the same JSON as `slo trace --json`.
 
-400 for a malformed ID (never read from the store), 404 for an unknown one, 503 when the store is unavailable.
+400 for a malformed ID (never read from the store), 404 for an unknown one, 500 for one whose stored head does not
+decode (retrying cannot help: docs/store.md, Damaged trace heads), 503 when the store is unavailable.
 The store is created once per container from SLO_TABLE_NAME; tests swap `store_factory`.
 """
 
@@ -18,6 +19,7 @@ from processors import conventions
 from processors.handlers.tracing import LazyTracer
 from processors.spec import Journey, default_spec_path, load_spec
 from processors.store import Store, StoreError
+from processors.store.exceptions import CorruptItemError
 from processors.tracing import MalformedCorrelationIdError, check_correlation_id, not_found_view, trace_view
 
 logger = Logger()
@@ -72,7 +74,12 @@ def get_trace(correlation_id: str) -> Response:
         return _json(400, {"statusCode": 400, "message": str(exc)})
     logger.set_correlation_id(correlation_id)
     tracer.put_annotation(key="correlation_id", value=correlation_id)
-    head = get_store().trace(correlation_id)
+    try:
+        head = get_store().trace(correlation_id)
+    except CorruptItemError:  # the item is damaged, not the store: a retry reads the same bytes
+        logger.error("stored trace head does not decode", extra={"caller": caller})  # never the stored bytes
+        message = f"the stored trace {correlation_id} does not decode; retrying will not help"
+        return _json(500, {"correlationId": correlation_id, "statusCode": 500, "message": message})
     if head is None:
         logger.info("trace not found", extra={"caller": caller})
         return _json(404, {**not_found_view(correlation_id), "statusCode": 404, "message": "trace not found"})

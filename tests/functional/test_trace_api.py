@@ -13,6 +13,7 @@ from processors.store import StoreUnavailableError
 from processors.tracing import trace_view
 from tests.builders import SPEC_JOURNEY, T0, load_event
 from tests.functional.test_trace_cli import SECRET, ingest, journey
+from tests.stored_items import overwrite_doc
 
 SAMPLE_ID = "7d3f9a52-1c4e-4b8a-9f21-5e6d7c8b9a01"  # the ID in events/apigw-get-trace.json
 CALLER = "arn:aws:sts::123456789012:assumed-role/OnCall/oncall"
@@ -74,6 +75,19 @@ def test_a_store_outage_returns_503(monkeypatch):
     monkeypatch.setattr(trace_api, "store_factory", Down)
     status, body, _ = call("apigw-get-trace.json")
     assert status == 503 and "unavailable" in body["message"]
+
+
+def test_a_damaged_stored_head_returns_500_saying_it_does_not_decode_never_503_and_never_its_bytes(served):
+    damage = b"\x00\xffa damaged head"
+    overwrite_doc(served, SAMPLE_ID, damage)
+    status, body, response = call("apigw-get-trace.json")
+    assert status == 500  # not 503: the item is damaged, and a retry reads the same bytes
+    assert body == {
+        "correlationId": SAMPLE_ID,
+        "statusCode": 500,
+        "message": f"the stored trace {SAMPLE_ID} does not decode; retrying will not help",
+    }
+    assert "damaged head" not in response["body"]
 
 
 def test_secrets_in_logged_metadata_never_reach_the_response(served):
