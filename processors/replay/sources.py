@@ -18,8 +18,10 @@ path) and positions (document and line numbers), so replaying the same file twic
 Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.max_payload_bytes, a
 document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large. A gzip file
 inflates to at most inflate_bound(its size): MAX_INFLATE_RATIO times its size, or INFLATE_FLOOR_BYTES if more,
-so a gzip bomb costs time in proportion to the file, not to what it claims to hold. What it yielded up to the
-bound is replayed (a file is a stream); the rest, unread, is one counted payload_too_large. A gzip that breaks
+so a gzip bomb costs time in proportion to the file, not to what it claims to hold; and it yields at most
+entry_bound(its size) entries (lines, documents, and the records or log events their lists hold), so a bomb of
+tiny lines costs decoding in proportion to the file too. What it yielded up to a bound is replayed (a file is a
+stream); the rest, unread, is one counted payload_too_large. A gzip that breaks
 (truncated, corrupt, or with garbage after its last member) is read up to the break, and the rest is one
 counted truncated_gzip; concatenated members are one stream, under one bound.
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gzip
 import heapq
 import io
@@ -68,6 +71,7 @@ FORMATS = (
     "kinesis", "cloudwatch-payload", "awslogs", "firehose", "filter-log-events", "get-log-events", "json-lines",
 )
 _GZIP_MAGIC = b"\x1f\x8b"
+_ENTRY_LISTS = ("Records", "logEvents", "records", "events")  # the lists the formats' entries are in
 _NON_BLANK = re.compile(r"\S")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a merged filter-log-events export)
 # How far a gzip file may inflate: real log files compress 1-12x here (the docs' sample as JSON lines 8.7x, as a
@@ -77,6 +81,14 @@ MAX_INFLATE_RATIO = 200
 # Small files may always inflate as far as one CloudWatch payload may (the ingest's 8 MiB cap), so a short,
 # repetitive fixture (one line 100,000 times is ~230x) still reads whole, and a small bomb stops at 8 MiB.
 INFLATE_FLOOR_BYTES = 8 * 1024 * 1024
+# How many entries (lines, documents, and the Kinesis records, log events or Firehose records in their lists) a
+# gzip file may yield per compressed byte: each costs ~5 us to decode and apply, so a bomb of tiny lines ("{}"
+# 10 million times is 29 KB) would cost minutes within the inflate bound. Real logs hold 0.002-0.033 per
+# compressed byte here (the 8-hour sample's Kinesis events 0.0027, its log lines as JSON lines 0.033, as
+# filter-log-events output 0.022, as a Firehose S3 object 0.025): 1 per byte leaves them a 30x margin.
+MAX_ENTRIES_PER_BYTE = 1
+# Small files may always yield this many (a 100 KB gzip of one short line 100,000 times reads whole): ~0.5 s.
+ENTRY_FLOOR = 100_000
 _READ_CHUNK = 1 << 20
 _LINE_CHUNK = 1 << 16  # lines are read in pieces this large: a long line is joined once, not held twice
 # what a file of garbage yields: a file with nothing else decoded is refused, not replayed as "0 records"
@@ -100,6 +112,11 @@ class _Unread:
 def inflate_bound(compressed_bytes: int) -> int:
     """How many bytes a gzip file of `compressed_bytes` may inflate to before the rest is left unread."""
     return max(INFLATE_FLOOR_BYTES, MAX_INFLATE_RATIO * compressed_bytes)
+
+
+def entry_bound(compressed_bytes: int) -> int:
+    """How many entries (see entries_of) a gzip file of `compressed_bytes` may yield before the rest is unread."""
+    return max(ENTRY_FLOOR, MAX_ENTRIES_PER_BYTE * compressed_bytes)
 
 
 class _BoundedGunzip(io.RawIOBase):
@@ -223,6 +240,13 @@ def expand_paths(paths: list[str]) -> list[Path]:
     return files
 
 
+def entries_of(document: Any) -> int:
+    """What a document costs against a gzip file's entry bound: 1, plus the entries of the lists it holds."""
+    if not isinstance(document, dict):
+        return 1
+    return 1 + sum(len(value) for key in _ENTRY_LISTS if isinstance(value := document.get(key), list))
+
+
 def document_format(document: Any) -> str | None:
     """The format a file's first JSON document announces; None when it is not a container of log events."""
     if not isinstance(document, dict):
@@ -254,6 +278,7 @@ class FileSource:
         self._order_time = 0.0
         self._raw: IO[bytes] | None = None  # the open file under the decoder, for bytes read
         self._gunzip: _BoundedGunzip | None = None  # the inflater of the last opened gzip file
+        self._entries_left: int | None = None  # what a gzip file may still yield (entry_bound); None: not gzip
         self._charged = 0
         self.format, self._lines_mode = self._detect()
 
@@ -266,12 +291,21 @@ class FileSource:
             handle.seek(0)
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
-        self._raw, self._charged, self._gunzip = handle, 0, None
+        self._raw, self._charged, self._gunzip, self._entries_left = handle, 0, None, None
         if gzipped:
-            self._gunzip = _BoundedGunzip(handle, inflate_bound(os.fstat(handle.fileno()).st_size))
+            size = os.fstat(handle.fileno()).st_size
+            self._gunzip = _BoundedGunzip(handle, inflate_bound(size))
+            self._entries_left = entry_bound(size)
             inflated = io.BufferedReader(self._gunzip, _LINE_CHUNK)
             return io.TextIOWrapper(inflated, encoding="utf-8", errors="replace")
         return io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
+
+    def _spend(self, entries: int) -> bool:
+        """Whether a gzip file may yield `entries` more (see entry_bound); always True for other files."""
+        if self._entries_left is None:
+            return True
+        self._entries_left -= entries
+        return self._entries_left >= 0
 
     def _detect(self) -> tuple[str, bool]:
         """(format, whether documents are one per line)."""
@@ -334,20 +368,25 @@ class FileSource:
     def _batches(self) -> Iterator[ShardBatch]:
         try:
             if self.format == "json-lines":
-                yield from self._log_lines(self._documents(lines_mode=True))
+                with contextlib.closing(self._documents(lines_mode=True)) as lines:
+                    yield from self._log_lines(lines)
                 return
-            for item in self._documents(self._lines_mode):
-                if isinstance(item, _TooLarge):
-                    yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)
-                    continue
-                if isinstance(item, _Unread):
-                    yield self._skip(item.kind)
-                    continue
-                document = _json(item) if isinstance(item, str) else item
-                if document is None:  # a cut-off or corrupt line
-                    yield self._skip(conventions.SKIP_LINE_NOT_JSON)
-                    continue
-                yield from self._container(document)
+            with contextlib.closing(self._documents(self._lines_mode)) as documents:
+                for item in documents:
+                    if isinstance(item, _Unread):
+                        yield self._skip(item.kind)
+                        continue
+                    document = _json(item) if isinstance(item, str) else item
+                    if not self._spend(entries_of(document)):
+                        yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
+                        return
+                    if isinstance(document, _TooLarge):
+                        yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)
+                        continue
+                    if document is None:  # a cut-off or corrupt line
+                        yield self._skip(conventions.SKIP_LINE_NOT_JSON)
+                        continue
+                    yield from self._container(document)
         except (OSError, EOFError, zlib.error):
             yield self._skip(conventions.SKIP_TRUNCATED_GZIP)
 
@@ -398,6 +437,8 @@ class FileSource:
         """Plain log lines: one record per line, positions = line numbers; the unread rest of a gzip, one more."""
         records: list[DecodedRecord] = []
         for line in lines:
+            if not isinstance(line, _Unread) and not self._spend(1):
+                line = _Unread(conventions.SKIP_PAYLOAD_TOO_LARGE)  # past the entry bound: this line and the rest
             record = self._record()
             if isinstance(line, _Unread):  # not a log event: the rest of the file
                 record.skips[line.kind] += 1
@@ -408,6 +449,8 @@ class FileSource:
                 record.log_events_seen = 1
                 decode_message(line, None, Position(record.sequence), record, self.log_group, parser=self.parser)
             records.append(record)
+            if isinstance(line, _Unread):
+                break
             if len(records) == LINES_PER_BATCH:
                 yield self._batch("lines", records)
                 records = []

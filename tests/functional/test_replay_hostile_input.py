@@ -227,6 +227,43 @@ def test_a_pretty_printed_gzip_bomb_keeps_the_payload_before_it(tmp_path, capsys
     assert not any(traced(db, n) for n in (4, 5, 6))
 
 
+def junk_then_real(form: str, junk: int) -> bytes:
+    """Three real lines, `junk` tiny entries (a bomb of "{}" lines, or of empty log events), three more."""
+    if form == "json-lines":
+        return api_lines(range(1, 4)) + b"{}\n" * junk + api_lines(range(4, 7))
+    first, past = ([log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in numbers]
+                   for numbers in (range(1, 4), range(4, 7)))
+    bomb = {"events": [{}] * junk, "searchedLogStreams": []}  # one document of tiny entries
+    return b"".join(json.dumps(document).encode() for document in (cw_payload(first), bomb, cw_payload(past)))
+
+
+@pytest.mark.parametrize(
+    ("form", "applied_junk"),
+    [
+        ("json-lines", {conventions.SKIP_NO_ACTION: 997}),  # the floor is 1,000 lines: 3 real, 997 junk
+        ("concatenated documents", {}),  # the bomb document is past the bound whole: unread with the rest
+    ],
+)
+def test_a_gzip_of_tiny_entries_is_cut_at_its_entry_bound_and_the_next_file_still_replays(
+    tmp_path, capsys, monkeypatch, form, applied_junk
+) -> None:
+    """A 29 KB gzip of 10 million "{}" lines took 15 s within the inflate bound; the floor is lowered to 1,000
+    entries here so that 50,000 (a few hundred bytes on disk) are past it."""
+    monkeypatch.setattr(sources, "ENTRY_FLOOR", 1000)
+    bomb = tmp_path / "a-bomb.gz"
+    bomb.write_bytes(gzip.compress(junk_then_real(form, 50_000), mtime=0))
+    assert bomb.stat().st_size * sources.MAX_ENTRIES_PER_BYTE < 1000
+    real = tmp_path / "b-real.jsonl.gz"  # real logs past the floor: read whole
+    real.write_bytes(gzip.compress(api_lines(range(10, 5010)), mtime=0))
+    assert real.stat().st_size * sources.MAX_ENTRIES_PER_BYTE > 5000 > 1000
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(bomb), str(real), "--db", db)
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1, **applied_junk}
+    assert summary["events"] == 3 + 5000
+    assert all(traced(db, n) for n in (1, 2, 3, 10, 5009))
+    assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
+
+
 def test_a_truncated_gzip_of_log_lines_keeps_every_line_before_the_break(tmp_path, capsys) -> None:
     """Lines up to a batch (1,000) before the break were lost with it; so was the break's own line, rightly."""
     data = gzip.compress(api_lines(range(1, 1501)), mtime=0)[:-20]

@@ -11,11 +11,15 @@ from hypothesis import strategies as st
 
 from processors import conventions
 from processors.replay.sources import (
+    ENTRY_FLOOR,
     INFLATE_FLOOR_BYTES,
+    MAX_ENTRIES_PER_BYTE,
     MAX_INFLATE_RATIO,
     TOO_LARGE,
     _bounded_lines,
     _BoundedGunzip,
+    entries_of,
+    entry_bound,
     inflate_bound,
 )
 
@@ -63,6 +67,26 @@ def test_a_run_of_blank_lines_costs_one_read_per_chunk_not_one_per_line() -> Non
 def test_a_small_file_may_inflate_to_the_floor_and_a_large_one_to_the_ratio_times_its_size() -> None:
     assert inflate_bound(1_000) == INFLATE_FLOOR_BYTES
     assert inflate_bound(10 << 20) == MAX_INFLATE_RATIO * (10 << 20)
+
+
+def test_a_small_gzip_may_yield_the_entry_floor_and_a_large_one_the_ratio_times_its_size() -> None:
+    assert entry_bound(1_000) == ENTRY_FLOOR
+    assert entry_bound(10 << 20) == MAX_ENTRIES_PER_BYTE * (10 << 20)
+
+
+@pytest.mark.parametrize(
+    ("case", "document", "entries"),
+    [
+        ("a log line or a document of no known shape is one", "not json", 1),
+        ("a Kinesis event is one plus its records", {"Records": [{}, {}]}, 3),
+        ("a CloudWatch payload is one plus its log events", {"messageType": "DATA_MESSAGE", "logEvents": [{}] * 3}, 4),
+        ("log-events output is one plus its events", {"events": [1, 2, 3, 4]}, 5),
+        ("a list that is not a list costs nothing more", {"Records": "x"}, 1),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_document_costs_one_entry_plus_those_of_its_lists(case: str, document: object, entries: int) -> None:
+    assert entries_of(document) == entries
 
 
 def read_bounded(compressed: bytes, limit: int) -> tuple[bytes, str | None]:
