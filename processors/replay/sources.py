@@ -121,10 +121,12 @@ def entry_bound(compressed_bytes: int) -> int:
 
 class _BoundedGunzip(io.RawIOBase):
     """A gzip file's inflated bytes up to `limit`, then end of file; `unread` says why it ended early, if it did:
-    payload_too_large past the limit, truncated_gzip where the gzip breaks (the bytes before it are kept)."""
+    payload_too_large past the limit, truncated_gzip where the gzip breaks (the bytes before it are kept).
+    It owns `compressed` and closes it (a GzipFile given a fileobj leaves it open)."""
 
     def __init__(self, compressed: IO[bytes], limit: int) -> None:
         super().__init__()
+        self._compressed = compressed
         self._gzip = gzip.GzipFile(fileobj=compressed)
         self._left = limit
         self.unread: str | None = None
@@ -148,8 +150,11 @@ class _BoundedGunzip(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        self._gzip.close()
-        super().close()
+        try:
+            self._gzip.close()
+        finally:
+            self._compressed.close()
+            super().close()
 
 
 class SourceError(Exception):
@@ -189,7 +194,10 @@ def decodable_batches(
     kinds: set[str] = set()
     for batch in batches:
         if any(record.events or record.notes or set(record.skips) - garbage for record in batch.records):
-            return open_batches() if overflowed else itertools.chain(held, [batch], batches)
+            if not overflowed:
+                return itertools.chain(held, [batch], batches)
+            _close(batches)  # its file, before the file is opened again
+            return open_batches()
         kinds.update(kind for record in batch.records for kind in record.skips)
         count += batch.record_count
         if not overflowed:
@@ -200,6 +208,12 @@ def decodable_batches(
     if not count:
         raise NotLogEventsError(f"{path}: empty, nothing to replay")
     raise NotLogEventsError(f"{path}: nothing decodable in {count} record(s) ({', '.join(sorted(kinds))})")
+
+
+def _close(iterator: Iterator[Any]) -> None:
+    close = getattr(iterator, "close", None)  # a generator's: runs its `finally`, closing its file
+    if close is not None:
+        close()
 
 
 def arrival_order(files: Iterable[Iterator[ShardBatch]]) -> Iterator[ShardBatch]:
@@ -277,6 +291,7 @@ class FileSource:
         self._sequence = 0
         self._order_time = 0.0
         self._raw: IO[bytes] | None = None  # the open file under the decoder, for bytes read
+        self._size = 0  # its size: where a closed file's reading ended, for bytes read
         self._gunzip: _BoundedGunzip | None = None  # the inflater of the last opened gzip file
         self._entries_left: int | None = None  # what a gzip file may still yield (entry_bound); None: not gzip
         self._charged = 0
@@ -285,15 +300,20 @@ class FileSource:
     # --- detection ------------------------------------------------------------------------------------
 
     def _open(self) -> IO[str]:
+        """The file as text, inflated if gzip; closing it closes the file (callers use `with`)."""
         try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the TextIOWrapper's owner
-            gzipped = handle.read(2) == _GZIP_MAGIC
-            handle.seek(0)
+            handle = open(self.path, "rb")  # noqa: SIM115 - the returned wrapper owns it
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
-        self._raw, self._charged, self._gunzip, self._entries_left = handle, 0, None, None
-        if gzipped:
+        try:
+            gzipped = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
             size = os.fstat(handle.fileno()).st_size
+        except OSError as exc:
+            handle.close()
+            raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
+        self._raw, self._size, self._charged, self._gunzip, self._entries_left = handle, size, 0, None, None
+        if gzipped:
             self._gunzip = _BoundedGunzip(handle, inflate_bound(size))
             self._entries_left = entry_bound(size)
             inflated = io.BufferedReader(self._gunzip, _LINE_CHUNK)
@@ -360,8 +380,8 @@ class FileSource:
 
     def batches(self) -> Iterator[ShardBatch]:
         for batch in self._batches():
-            if self._raw is not None and not self._raw.closed:
-                position = self._raw.tell()
+            if self._raw is not None:  # once closed, the file was read to its end or left unread: charge it all
+                position = self._size if self._raw.closed else self._raw.tell()
                 batch.bytes_read, self._charged = max(position - self._charged, 0), position
             yield batch
 

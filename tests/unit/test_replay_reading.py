@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -16,12 +18,15 @@ from processors.replay.sources import (
     MAX_ENTRIES_PER_BYTE,
     MAX_INFLATE_RATIO,
     TOO_LARGE,
+    FileSource,
     _bounded_lines,
     _BoundedGunzip,
+    decodable_batches,
     entries_of,
     entry_bound,
     inflate_bound,
 )
+from tests.builders import T0, cid, log_line
 
 
 def reference_lines(text: str, cap: int) -> list[object]:
@@ -87,6 +92,29 @@ def test_a_small_gzip_may_yield_the_entry_floor_and_a_large_one_the_ratio_times_
 )
 def test_a_document_costs_one_entry_plus_those_of_its_lists(case: str, document: object, entries: int) -> None:
     assert entries_of(document) == entries
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+@pytest.mark.parametrize("gzipped", [True, False], ids=["gzip", "plain"])
+def test_every_file_a_replay_opens_is_closed_when_its_batches_end_not_when_it_is_collected(
+    tmp_path: Path, gzipped: bool
+) -> None:
+    """A folder of thousands of .gz files held one descriptor each until the garbage collector ran."""
+    content = "".join(log_line("api_request", T0 + n, cid(n), "Api") + "\n" for n in range(3)).encode()
+    sources = []
+    before = open_fds()
+    for n in range(40):
+        path = tmp_path / f"{n}.jsonl{'.gz' if gzipped else ''}"
+        path.write_bytes(gzip.compress(content) if gzipped else content)
+        source = FileSource(path)  # detection opens the file once
+        batches = list(decodable_batches(path, source.batches))
+        assert sum(batch.bytes_read for batch in batches) == path.stat().st_size
+        sources.append(source)  # held, as the CLI holds them: nothing may keep the file open
+    assert open_fds() == before
 
 
 def read_bounded(compressed: bytes, limit: int) -> tuple[bytes, str | None]:
