@@ -9,7 +9,6 @@ or CloudWatch Logs (as `slo import`), and counts it into the SLO's current revis
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 import time
@@ -170,7 +169,7 @@ def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Iterator[An
     """Each file's lazy batches (as `slo replay` reads them) and the total bytes, for the progress bar."""
     from processors.decoding import parser_for
     from processors.replay import SourceError, expand_paths
-    from processors.replay.sources import FileSource, NotLogEventsError, decodable_batches, read_batches
+    from processors.replay.sources import FileSource, NotLogEventsError, decodable_batches
 
     line_parser = parser_for(spec.log_format)
     log_group = args.log_group[0] if args.log_group else None
@@ -181,8 +180,7 @@ def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Iterator[An
         for path in list(files):
             try:
                 source = FileSource(path, line_parser, log_group)
-                reader = functools.partial(read_batches, path, line_parser, log_group)
-                sources.append(decodable_batches(path, reader, source.format != "json-lines"))
+                sources.append(decodable_batches(path, source.batches, source.format != "json-lines"))
             except NotLogEventsError as exc:
                 if str(path) in named:
                     raise

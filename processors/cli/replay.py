@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -49,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
         NotLogEventsError,
         arrival_order,
         decodable_batches,
-        read_batches,
     )
 
     spec = load_spec_argument(args)
@@ -63,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
             try:  # each file is checked before anything is applied; only its first batch is held
                 source = FileSource(path, line_parser, args.log_group)
                 container = source.format != "json-lines"
-                # a fresh reader each time: a file read twice (see decodable_batches) keeps its positions
-                reader = functools.partial(read_batches, path, line_parser, args.log_group)
-                sources.append(decodable_batches(path, reader, container))
+                # each call reads the file afresh with the same positions, its format detected once, here
+                sources.append(decodable_batches(path, source.batches, container))
                 formats[source.format] += 1
             except NotLogEventsError as exc:
                 if str(path) in named:

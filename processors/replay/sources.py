@@ -379,6 +379,9 @@ class FileSource:
     # --- batches --------------------------------------------------------------------------------------
 
     def batches(self) -> Iterator[ShardBatch]:
+        """The file's batches, read from its start: each call is a fresh reader with the same positions (the
+        format is not detected again). Finish or close one before starting the next."""
+        self._sequence, self._order_time = 0, 0.0
         for batch in self._batches():
             if self._raw is not None:  # once closed, the file was read to its end or left unread: charge it all
                 position = self._size if self._raw.closed else self._raw.tell()

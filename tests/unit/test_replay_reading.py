@@ -117,6 +117,18 @@ def test_every_file_a_replay_opens_is_closed_when_its_batches_end_not_when_it_is
     assert open_fds() == before
 
 
+def test_a_source_read_again_yields_the_same_batches_without_detecting_its_format_again(tmp_path: Path) -> None:
+    path = tmp_path / "app.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"action": "x"}\n' * 2500))  # three batches
+    source = FileSource(path)
+    opened = []
+    source._open = lambda real=source._open: opened.append(1) or real()  # type: ignore[method-assign]
+    first, second = list(source.batches()), list(source.batches())
+    assert len(opened) == 2  # one per read: none for detection
+    assert [[r.sequence for r in b.records] for b in first] == [[r.sequence for r in b.records] for b in second]
+    assert [b.bytes_read for b in first] == [b.bytes_read for b in second]
+
+
 def read_bounded(compressed: bytes, limit: int) -> tuple[bytes, str | None]:
     reader = _BoundedGunzip(io.BytesIO(compressed), limit)
     with io.BufferedReader(reader, 7) as buffered:  # small reads: the limit falls inside one
