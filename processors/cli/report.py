@@ -98,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
     if args.csv:
         _write_csv(args.csv, data)
+    if data.damaged_traces:  # the report is still whole: say what it could not show, and where the repair is
+        print(
+            f"slo: report: left out {len(data.damaged_traces)} trace(s) whose stored head does not decode: "
+            f"{', '.join(data.damaged_traces)} (docs/store.md, Damaged trace heads)",
+            file=sys.stderr,
+        )
     elapsed = time.perf_counter() - started
     print(
         f"{len(data.status_series)} evaluations from {data.since} to {data.until}, "

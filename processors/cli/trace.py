@@ -158,10 +158,19 @@ def _run_search(args: argparse.Namespace) -> int:
         found = store.find_traces(
             workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=args.limit
         )
-        heads = store.heads(cid for cid, _ in found)
+        read = store.read_heads(cid for cid, _ in found)
     finally:
         store.close()
-    rows = [trace_summary(cid, first_seen, heads.get(cid), journey) for cid, first_seen in found]
+    rows = [trace_summary(cid, first_seen, read.heads.get(cid), journey) for cid, first_seen in found]
+    for row in rows:  # listed all the same: one damaged trace must not cost the listing
+        if row["correlationId"] in read.damaged:
+            row["outcome"] = "damaged"
+    if read.damaged:
+        print(
+            f"slo: trace: {len(read.damaged)} listed trace(s) whose stored head does not decode: "
+            f"{', '.join(sorted(read.damaged))} (docs/store.md, Damaged trace heads)",
+            file=sys.stderr,
+        )
     query = {"workflowId": args.workflow} if args.workflow is not None else {"repository": args.repository}
     if args.json:
         _print_json({"query": {**query, "since": iso_seconds(since), "limit": args.limit}, "traces": rows})
@@ -195,7 +204,7 @@ def _print_table(rows: list[Any], title: str) -> None:
     table.add_column("workflow", no_wrap=True, overflow="ellipsis")
     table.add_column("repository", no_wrap=True, overflow="ellipsis", max_width=24)
     table.add_column("outcome", no_wrap=True)
-    styles = {"failure": "red", "orphaned": "red", "cancelled": "yellow", "success": "green"}
+    styles = {"failure": "red", "orphaned": "red", "damaged": "red", "cancelled": "yellow", "success": "green"}
     for row in rows:
         outcome = row["outcome"]
         table.add_row(

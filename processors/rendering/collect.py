@@ -84,7 +84,7 @@ def collect_report_data(
             sli: Any = slo.sli
             hours = view.hour_rows(slo.series(), floor_to(since, conventions.HOUR), until)
             slices[slo.name] = cache_slice_strip(hours, since, until, sli.slice_seconds, sli.min_ratio)
-    trace, reason = pick_trace(view, in_range, trace_id, spec.journey)
+    trace, reason, damaged = pick_trace(view, in_range, trace_id, spec.journey)
     monthly_fields = monthly_sections(view, spec, since, until) if monthly else {}
     return ReportData(
         status_now=now,
@@ -98,6 +98,7 @@ def collect_report_data(
         step_seconds=step,
         slo_info=slo_info(spec),
         trace_reason=reason,
+        damaged_traces=damaged,
         corrections=tuple(getattr(view, "corrections", lambda names: [])(list(spec.names))),
         **monthly_fields,
     )
@@ -224,33 +225,43 @@ def firing_at(log: Iterable[Mapping[str, Any]], at: int) -> dict[str, list[dict[
 
 def pick_trace(
     view: ReportView, log: Sequence[Mapping[str, Any]], trace_id: str | None, journey: Journey | None
-) -> tuple[dict[str, Any] | None, str]:
-    """The trace to show and why: `trace_id`, else the worst exemplar of the most recent alert with exemplars.
+) -> tuple[dict[str, Any] | None, str, tuple[str, ...]]:
+    """The trace to show, why, and the traces left out because their stored head does not decode:
+    `trace_id`, else the worst exemplar of the most recent alert with exemplars.
 
     Worst: a whole journey before a lone request, then one with errors, then the longest time from the first
     milestone to the one that opens the unit, then the longest total.
     The exemplars of the latest few pages (then tickets) are the candidates.
     """
     if trace_id:
-        head = view.trace(trace_id)
+        heads, damaged = view.heads_and_damaged([trace_id])
+        if damaged:
+            return None, f"the stored trace {trace_id} (asked for with --trace) does not decode", (trace_id,)
+        head = heads.get(trace_id)
         document = trace_view(head, journey) if head is not None else not_found_view(trace_id)
-        return dict(document), f"trace {trace_id} (asked for with --trace)"
+        return dict(document), f"trace {trace_id} (asked for with --trace)", ()
     with_exemplars = [t for t in log if t.get("exemplars") and t.get("state") in ("firing", "escalated")]
     # pages before tickets, newest first
     with_exemplars.sort(key=lambda t: (t.get("severity") == "page", _epoch(t, 0)), reverse=True)
     candidates: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
+    left_out: dict[str, None] = {}  # in the order met: an ID can be an exemplar of several alerts
     for transition in with_exemplars[:EXEMPLAR_ALERTS_CONSIDERED]:
-        heads = view.heads(str(i) for i in transition["exemplars"])
+        heads, damaged = view.heads_and_damaged(str(i) for i in transition["exemplars"])
         candidates.extend((dict(trace_view(head, journey)), transition) for head in heads.values())
+        left_out.update(dict.fromkeys(sorted(damaged)))
     if not candidates:
-        return None, "no alert in this range carried exemplars, and no --trace was given"
+        if left_out:
+            return None, f"the stored traces of the latest alerts' {len(left_out)} exemplars do not decode", (
+                tuple(left_out)
+            )
+        return None, "no alert in this range carried exemplars, and no --trace was given", ()
     worst, transition = max(candidates, key=lambda pair: _badness(pair[0], journey))
     tier = f" {transition['tier']}" if transition.get("tier") else ""
     reason = (
         f"the worst exemplar of the latest alerts: {worst.get('correlationId')}, from the "
         f"{transition.get('slo')} {transition.get('severity')}{tier} alert at {transition.get('at')}"
     )
-    return worst, reason
+    return worst, reason, tuple(left_out)
 
 
 def slo_info(spec: Spec) -> dict[str, SloInfo]:

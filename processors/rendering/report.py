@@ -400,6 +400,13 @@ def _share(value: object, digits: int = 2) -> str:
     return "—" if not isinstance(value, int | float) else f"{value * 100:.{digits}f}%"
 
 
+def _left_out(damaged: Sequence[str]) -> str:
+    if not damaged:
+        return ""
+    listed = escape(", ".join(damaged))
+    return f" Left out: {len(damaged)} exemplar trace(s) whose stored head does not decode ({listed})."
+
+
 def _trace_section(data: ReportData) -> str:
     trace = data.trace
     head = '<section id="trace"><h2>Trace</h2>'
@@ -441,7 +448,7 @@ def _trace_section(data: ReportData) -> str:
     )
     return (
         head
-        + f'<p class="help">Showing {escape(data.trace_reason)}.</p>'
+        + f'<p class="help">Showing {escape(data.trace_reason)}.{_left_out(data.damaged_traces)}</p>'
         + f'<p class="facts">{" · ".join(facts)}</p>'
         + f'<h3>Where the time went</h3><p class="help">Phases of the spec\'s journey: {phase_help}.</p>'
         + svg.breakdown_bar(breakdown)

@@ -25,9 +25,10 @@ class ReportView(SliView, Protocol):
 
     def minute_counts(self, slo: Slo, start: int, end: int) -> Mapping[int, Counts]: ...
 
-    def trace(self, correlation_id: str) -> TraceHead | None: ...
-
-    def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]: ...
+    def heads_and_damaged(self, correlation_ids: Iterable[str]) -> tuple[dict[str, TraceHead], frozenset[str]]:
+        """The stored heads that decode, and the IDs whose stored head does not (docs/store.md, Damaged trace
+        heads): one damaged trace must not cost the whole report."""
+        ...
 
 
 class CacheSlice(TypedDict):
@@ -78,6 +79,7 @@ class ReportData:
     step_seconds: int = 300
     slo_info: Mapping[str, SloInfo] = field(default_factory=dict)
     trace_reason: str = ""  # why this trace is shown, e.g. "worst exemplar of queue-latency page 1h/5m"
+    damaged_traces: Sequence[str] = ()  # traces left out (exemplars, or --trace): their stored head does not decode
     corrections: Sequence[Mapping[str, Any]] = ()  # budget corrections of the spec's SLOs (audit records)
     # The monthly sections (`slo report --month`): the scorecard document (processors.evaluating.scorecard),
     # each SLO's compliance per UTC day, and the log's silences and corrections (kinds "silence", "correction").

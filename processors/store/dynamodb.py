@@ -651,8 +651,11 @@ class DynamoDBStore(Store):
             ScanIndexForward=False,
             Limit=limit,
         )
-        heads = self.heads(keys.correlation_id_of(item[PK]["S"]) for item in items[:limit])
-        found = [(cid, head.first_seen_ms or 0) for cid, head in heads.items()]
+        listed = {keys.correlation_id_of(item[PK]["S"]): item[f"{index}SK"]["S"] for item in items[:limit]}
+        read = self.read_heads(listed)
+        found = [(cid, head.first_seen_ms or 0) for cid, head in read.heads.items()]
+        # a damaged head is listed all the same, first seen to the second its index key holds
+        found += [(cid, keys.first_seen_ms_of_gsi_sk(listed[cid])) for cid in read.damaged]
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
     def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]:

@@ -227,6 +227,11 @@ def first_seen_gsi_sk(first_seen_ms: int | None) -> str:
 FIND_TRACES_END_MS: Final = 4_102_444_799_999  # a trace search without an end: to the last ms before 2100
 
 
+def first_seen_ms_of_gsi_sk(sort_key: str) -> int:
+    """The second first_seen_gsi_sk kept, in ms: the search lists a head that does not decode by it."""
+    return int(datetime.strptime(sort_key, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()) * 1000
+
+
 def since_gsi_sk(since_ms: int) -> str:
     return _iso_seconds(since_ms / 1000)
 

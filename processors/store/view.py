@@ -129,5 +129,6 @@ class StoreView:
     def trace(self, correlation_id: str) -> TraceHead | None:
         return self.store.trace(correlation_id)
 
-    def heads(self, correlation_ids: Iterable[str]) -> dict[str, TraceHead]:
-        return self.store.heads(correlation_ids)
+    def heads_and_damaged(self, correlation_ids: Iterable[str]) -> tuple[dict[str, TraceHead], frozenset[str]]:
+        read = self.store.read_heads(correlation_ids)
+        return read.heads, read.damaged

@@ -269,15 +269,20 @@ def test_a_head_stored_with_a_blank_workflow_id_takes_the_next_real_one(store, s
     assert [found for found, _ in store.find_traces(repository="acme/api")] == [cid(7)]
 
 
-def test_a_damaged_stored_trace_is_one_line_and_exit_2(slo, db_path, capsys):
+def test_a_damaged_stored_trace_is_one_line_and_exit_2_and_a_listing_that_holds_it_lists_it_as_damaged(
+    slo, db_path, capsys
+):
     import sqlite3
 
     with contextlib.closing(sqlite3.connect(db_path)) as db, db:
         db.execute("UPDATE traces SET doc = x'00ff00' WHERE correlation_id = ?", (cid(2),))
-    for argv in (["trace", cid(2)], ["trace", "--repository", "acme/web"]):
-        assert slo(*argv, "--db", db_path) == 2, argv
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and f"the stored trace {cid(2)} does not decode" in err, err
+    assert slo("trace", cid(2), "--db", db_path) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"the stored trace {cid(2)} does not decode" in err, err
+    assert slo("trace", "--repository", "acme/web", "--db", db_path) == 0  # one item must not cost the listing
+    captured = capsys.readouterr()
+    assert cid(2) in captured.out and "damaged" in captured.out
+    assert captured.err.count("\n") == 1 and f"does not decode: {cid(2)}" in captured.err
 
 
 def test_control_characters_and_markup_a_log_holds_are_printed_as_text(slo, sqlite_store, spec, capsys):
