@@ -206,7 +206,9 @@ def decodable_batches(
             if overflowed:
                 held.clear()
     if not count:
-        raise NotLogEventsError(f"{path}: empty, nothing to replay")
+        raise NotLogEventsError(f"{path}: empty (no records, or only empty lists of them), nothing to replay")
+    if not kinds:  # records that hold nothing at all: e.g. CloudWatch Logs payloads with an empty logEvents list
+        raise NotLogEventsError(f"{path}: no log events in {count} record(s), nothing to replay")
     raise NotLogEventsError(f"{path}: nothing decodable in {count} record(s) ({', '.join(sorted(kinds))})")
 
 

@@ -67,6 +67,38 @@ def test_a_file_with_nothing_decodable_exits_2_with_one_line_naming_it(tmp_path,
     assert not (tmp_path / "slo.db").exists()
 
 
+EMPTY_PAYLOAD = cw_payload([])  # a DATA_MESSAGE whose logEvents list is empty (CloudWatch Logs never sends one)
+
+
+@pytest.mark.parametrize(
+    ("case", "document", "says"),
+    [
+        ("a CloudWatch Logs payload with no log events", EMPTY_PAYLOAD, "no log events in 1 record(s)"),
+        ("a Kinesis event of such payloads", kinesis_event([kinesis_record(gz(EMPTY_PAYLOAD), n) for n in (1, 2)]),
+         "no log events in 2 record(s)"),
+        ("a Kinesis event with an empty Records list", kinesis_event([]), "empty (no records"),
+        ("filter-log-events output with no events", {"events": [], "searchedLogStreams": []}, "empty (no records"),
+        ("an empty JSON-lines file", "", "empty (no records"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_file_without_log_events_is_refused_saying_so(tmp_path, capsys, case, document, says) -> None:
+    """An empty logEvents list was "nothing decodable in 1 record(s) ()": no kind was named, as none was skipped."""
+    path = tmp_path / "input.jsonl"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert str(path) in err and says in err and "()" not in err
+
+
+def test_a_payload_with_no_log_events_beside_a_good_one_is_a_record_and_nothing_more(tmp_path, capsys) -> None:
+    """Nothing was dropped, so it is neither a skip nor a note: it counts as a record, as it does at ingest."""
+    good = cw_payload([log_line("api_request", T0, cid(1), "Api", status=200)])
+    path = tmp_path / "payloads.jsonl"
+    path.write_text(json.dumps(EMPTY_PAYLOAD) + "\n" + json.dumps(good) + "\n")
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert (summary["records"], summary["events"], summary["skipped"], summary["notes"]) == (2, 1, {}, {})
+
+
 def test_a_gzip_bomb_beside_a_good_record_is_payload_too_large_and_the_good_one_counts(tmp_path, capsys) -> None:
     good = kinesis_record(gz(cw_payload([log_line("api_request", T0, cid(1), "Api", status=200)])), 2)
     path = tmp_path / "events.json"
