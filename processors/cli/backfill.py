@@ -169,7 +169,7 @@ def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Iterator[An
     """Each file's lazy batches (as `slo replay` reads them) and the total bytes, for the progress bar."""
     from processors.decoding import parser_for
     from processors.replay import SourceError, expand_paths
-    from processors.replay.sources import FileSource, NotLogEventsError, decodable_batches
+    from processors.replay.sources import FileSource, NotLogEventsError, allow_open_files, decodable_batches
 
     line_parser = parser_for(spec.log_format)
     log_group = args.log_group[0] if args.log_group else None
@@ -177,6 +177,7 @@ def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Iterator[An
     sources = []
     try:
         files = expand_paths(args.paths)
+        allow_open_files(len(files))  # the k-way merge holds each unfinished file open
         for path in list(files):
             try:
                 source = FileSource(path, line_parser, log_group)

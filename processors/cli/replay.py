@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from processors.replay.sources import (
         FileSource,
         NotLogEventsError,
+        allow_open_files,
         arrival_order,
         decodable_batches,
     )
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     formats: Counter[str] = Counter()
     try:
         files = expand_paths(args.paths)
+        allow_open_files(len(files))  # the k-way merge holds each unfinished file open
         for path in list(files):
             try:  # each file is checked before anything is applied; only its first batch is held
                 source = FileSource(path, line_parser, args.log_group)

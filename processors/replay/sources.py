@@ -177,6 +177,7 @@ def require_decodable(path: Path, batches: list[ShardBatch], container: bool = F
 # A file whose first records hold nothing decodable is looked at to its end before anything is applied;
 # this many records are held while looking (past that, the file is read again rather than held).
 PRIME_RECORDS = 10_000
+_SPARE_FILES = 256  # descriptors beyond one per input: the store, the interpreter's own, a DynamoDB client's
 
 
 def decodable_batches(
@@ -216,6 +217,23 @@ def _close(iterator: Iterator[Any]) -> None:
     close = getattr(iterator, "close", None)  # a generator's: runs its `finally`, closing its file
     if close is not None:
         close()
+
+
+def allow_open_files(files: int) -> None:
+    """Raise this process's soft limit of open files toward its hard limit, so that `files` inputs fit.
+
+    arrival_order holds every file it has not finished open (a file longer than one batch stays open between
+    its batches), so a folder of more files than the soft limit (1,024 on many systems) failed part way with
+    "Too many open files". Past the hard limit it still does, naming the file."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = files + _SPARE_FILES
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
 def arrival_order(files: Iterable[Iterator[ShardBatch]]) -> Iterator[ShardBatch]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import zlib
 from pathlib import Path
 
@@ -305,3 +306,23 @@ def test_a_truncated_gzip_of_log_lines_keeps_every_line_before_the_break(tmp_pat
     path.write_bytes(data)
     summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
     assert summary["skipped"] == {conventions.SKIP_TRUNCATED_GZIP: 1} and summary["events"] == whole_lines
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_a_folder_of_more_files_than_the_soft_limit_of_open_files_replays(tmp_path, capsys, monkeypatch) -> None:
+    """The k-way merge holds every file longer than one batch open until it is done: more of them than the soft
+    limit (1,024 on many systems) failed part way with "Too many open files". Batches of 2 lines stand in for
+    1,000, and a soft limit 40 above what is open for 100 files."""
+    resource = pytest.importorskip("resource")
+    monkeypatch.setattr(sources, "LINES_PER_BATCH", 2)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for f in range(100):
+        (folder / f"{f:03}.jsonl.gz").write_bytes(gzip.compress(api_lines(range(10 * f + 1, 10 * f + 4)), mtime=0))
+    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 40, limits[1]))
+    try:
+        summary = replay_json(capsys, str(folder), "--db", str(tmp_path / "slo.db"))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+    assert (summary["files"], summary["events"], summary["skipped"]) == (100, 300, {})
