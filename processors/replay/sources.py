@@ -44,7 +44,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -381,7 +381,7 @@ class FileSource:
     def line_cap(self) -> int:
         return DEFAULT_LIMITS.max_payload_bytes
 
-    def _documents(self, lines_mode: bool) -> Iterator[Any]:
+    def _documents(self, lines_mode: bool) -> Generator[Any, None, None]:
         """Documents: raw lines (lines mode), or parsed JSON concatenated or pretty-printed; TOO_LARGE past a
         cap; the text after the last parsable document, once; last, _Unread if a gzip file ended early."""
         with self._open() as text:
