@@ -57,7 +57,11 @@ class TraceEvent:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TraceEvent:
-        return cls(int(data["t"]), data["s"], data["a"], data.get("l", "INFO"), data.get("m") or {})
+        """Raises TypeError for a field not of the type the stitcher writes: readers rely on them."""
+        service, action, level, metadata = data["s"], data["a"], data.get("l", "INFO"), data.get("m") or {}
+        if not type(service) is type(action) is type(level) is str or not isinstance(metadata, dict):
+            raise TypeError("an event field of the wrong type")
+        return cls(int(data["t"]), service, action, level, metadata)
 
 
 @dataclass(slots=True)
@@ -125,19 +129,30 @@ class TraceHead:
             version=version,
             milestones={k: int(v) for k, v in (data.get("milestones") or {}).items()},
             marks={k: int(v) for k, v in (data.get("marks") or {}).items()},
-            claims=dict(data.get("claims") or {}),
+            claims={k: _text(v) for k, v in (data.get("claims") or {}).items()},
             events=[TraceEvent.from_json(e) for e in data.get("events") or []],
             truncated=bool(data.get("truncated")),
-            workflow_id=_kept_id(data.get("workflowId")),
-            repository=_kept_id(data.get("repository")),
-            first_seen_ms=data.get("firstSeen"),
-            open_since_ms=data.get("openSince"),
+            workflow_id=_text(_kept_id(data.get("workflowId")), optional=True),
+            repository=_text(_kept_id(data.get("repository")), optional=True),
+            first_seen_ms=_optional_int(data.get("firstSeen")),
+            open_since_ms=_optional_int(data.get("openSince")),
         )
 
 
 def is_blank(value: Any) -> bool:
     """An empty or whitespace-only string: no workflow ID or repository (the first one kept wins for good)."""
     return isinstance(value, str) and not value.strip()
+
+
+def _text(value: Any, optional: bool = False) -> Any:
+    """A stored string field as the stitcher writes it; TypeError for anything else (readers format and match it)."""
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise TypeError(f"a {type(value).__name__} where a string belongs")
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _kept_id(value: Any) -> Any:

@@ -336,7 +336,8 @@ def decode_head(correlation_id: str, version: Any, blob: Any) -> TraceHead:
         number = _head_version(version)
         document = blob if blob[:1] == b"{" else zlib.decompress(blob)
         return TraceHead.from_json(correlation_id, number, json.loads(document))
-    except (zlib.error, ValueError, TypeError, KeyError, AttributeError) as exc:  # ValueError: JSON's, the version's
+    # ValueError: JSON's, the version's; OverflowError: a time of 1e999; RecursionError: JSON nested too deep
+    except (zlib.error, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
         raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {exc}") from None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections import Counter
 from typing import Any
 
@@ -218,3 +219,34 @@ def test_a_replay_through_a_damaged_head_completes_and_its_sweeps_pass_the_unit_
     assert replayer.sweeper.damaged == {DAMAGED}
     assert counts(damaged_store, conventions.API_AVAILABILITY) == (API_TRUTH[0] + 1, API_TRUTH[1] + 1)
     assert stored_item(damaged_store, DAMAGED) == item
+
+
+# Documents that are JSON objects but not what the stitcher writes: each decoded once, and then failed the batch
+# (OverflowError, RecursionError: the shard blocked), the sweep, or `slo trace` and `slo report` with a traceback.
+WRONG_SHAPES = {
+    "a milestone too large for an int": b'{"milestones": {"webhook_received": 1e999}}',
+    "JSON nested too deep": zlib.compress(b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    "a workflow ID not a string": zlib.compress(b'{"workflowId": [1], "openSince": 0}'),
+    "a first-seen time not a number": zlib.compress(b'{"firstSeen": "x", "openSince": 0}'),
+    "an event's metadata not an object": zlib.compress(b'{"events": [{"t": 1, "s": "s", "a": "a", "m": [1]}]}'),
+}
+
+
+@pytest.mark.parametrize("document", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_a_head_of_the_wrong_shape_is_damaged_for_ingest_the_sweep_and_trace(store, spec, document, capsys) -> None:
+    from processors.cli import main
+
+    deliver(Ingestor(store, spec), FIRST)
+    overwrite_doc(store, DAMAGED, document)
+    item = stored_item(store, DAMAGED)
+    report = deliver(Ingestor(store, spec), second_batch())
+    assert report.error is None and report.skips == Counter({conventions.SKIP_PROCESSING_ERROR: len(DAMAGED_EVENTS)})
+    sweep = Sweeper(store, spec)
+    sweep.sweep(T0 + 24 * 3600)
+    assert sweep.damaged == {DAMAGED}
+    assert stored_item(store, DAMAGED) == item
+    flags = (["--db", str(store.path)] if isinstance(store, SqliteStore) else
+             ["--store", "dynamodb", "--table", store.table, "--endpoint-url", store.client.meta.endpoint_url])
+    capsys.readouterr()
+    assert main(["trace", *flags, DAMAGED]) == 2
+    assert capsys.readouterr().err.startswith(f"slo: error: the stored trace {DAMAGED} does not decode")

@@ -121,8 +121,17 @@ def test_a_head_written_the_old_way_zlib_at_any_size_still_decodes(size):
 @pytest.mark.parametrize(
     "blob",
     [b"\x00\xff\x00", b"\x78\x9c\x00", b"{not json", b"[1, 2]", b'{"milestones": {"a": "x"}}',
-     zlib.compress(b"{\"events\": [{\"t\": 1}]}")],
-    ids=["junk", "a broken zlib stream", "broken JSON", "not an object", "a milestone not a time", "an event short"],
+     zlib.compress(b"{\"events\": [{\"t\": 1}]}"), b'{"milestones": {"a": 1e999}}',
+     b'{"events": [{"t": 1e999, "s": "s", "a": "a"}]}',
+     zlib.compress(b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+     b'{"events": [{"t": 1, "s": 5, "a": "a"}]}', b'{"events": [{"t": 1, "s": "s", "a": "a", "m": [1]}]}',
+     b'{"firstSeen": "x"}', b'{"openSince": "x"}', b'{"workflowId": [1]}', b'{"repository": {"a": 1}}',
+     b'{"claims": {"a": 1}}'],
+    ids=["junk", "a broken zlib stream", "broken JSON", "not an object", "a milestone not a time", "an event short",
+         "a milestone too large for an int", "an event time too large for an int", "JSON nested too deep",
+         "an event service not a string", "an event's metadata not an object", "a first-seen time not a number",
+         "an open-since time not a number", "a workflow ID not a string", "a repository not a string",
+         "a claim not a string"],
 )
 def test_a_stored_head_that_does_not_decode_is_one_store_error_naming_it(blob):
     with pytest.raises(CorruptItemError, match="the stored trace c1 does not decode"):
