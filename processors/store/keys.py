@@ -321,6 +321,12 @@ def rolled_partial_expires_at(rolled_at: float) -> int:
 HEAD_RAW_BELOW: Final = 512
 
 
+# A head document past this many bytes (stored, or once inflated) is damaged: the stitcher keeps a head's events
+# under 64 KiB (stitching's MAX_HEAD_BYTES), so a larger one is an edit or a zlib bomb, and reading it must not
+# take unbounded memory (a 400 KB DynamoDB item can inflate to ~400 MB).
+HEAD_DOCUMENT_LIMIT: Final = 4 * 1024 * 1024
+
+
 def encode_head(head: TraceHead) -> bytes:
     """A trace head document: its compact JSON, zlib'd when it is HEAD_RAW_BELOW bytes or more (docs/store.md)."""
     document = head.compact_json().encode()  # json.dumps(head.to_json(), separators=(",", ":"))
@@ -334,11 +340,22 @@ def decode_head(correlation_id: str, version: Any, blob: Any) -> TraceHead:
 
     try:
         number = _head_version(version)
-        document = blob if blob[:1] == b"{" else zlib.decompress(blob)
+        document = blob if blob[:1] == b"{" else _inflate_head(blob)
+        if len(document) > HEAD_DOCUMENT_LIMIT:
+            raise ValueError(f"a document over {HEAD_DOCUMENT_LIMIT} bytes")
         return TraceHead.from_json(correlation_id, number, json.loads(document))
     # ValueError: JSON's, the version's; OverflowError: a time of 1e999; RecursionError: JSON nested too deep
     except (zlib.error, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
         raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {exc}") from None
+
+
+def _inflate_head(blob: bytes) -> bytes:
+    """The zlib stream's document, inflated no further than one byte past HEAD_DOCUMENT_LIMIT."""
+    inflater = zlib.decompressobj()
+    document = inflater.decompress(blob, HEAD_DOCUMENT_LIMIT + 1)
+    if len(document) <= HEAD_DOCUMENT_LIMIT and not inflater.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return document
 
 
 def _head_version(version: Any) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 import zlib
 
 import pytest
@@ -136,6 +137,20 @@ def test_a_head_written_the_old_way_zlib_at_any_size_still_decodes(size):
 def test_a_stored_head_that_does_not_decode_is_one_store_error_naming_it(blob):
     with pytest.raises(CorruptItemError, match="the stored trace c1 does not decode"):
         keys.decode_head("c1", 1, blob)
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["zlib'd", "raw JSON"])
+def test_a_head_document_past_the_bound_is_damaged_and_is_not_inflated_whole(compressed):
+    document = b'{"events": [], "x": "' + b" " * (64 * 1024 * 1024) + b'"}'  # an edit: JSON the stitcher never writes
+    blob = zlib.compress(document, 9) if compressed else document
+    tracemalloc.start()
+    try:
+        with pytest.raises(CorruptItemError, match="the stored trace c1 does not decode: a document over"):
+            keys.decode_head("c1", 1, blob)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * keys.HEAD_DOCUMENT_LIMIT
 
 
 VERSIONS = [
