@@ -19,11 +19,11 @@ Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.
 document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large. A gzip file
 inflates to at most inflate_bound(its size): MAX_INFLATE_RATIO times its size, or INFLATE_FLOOR_BYTES if more,
 so a gzip bomb costs time in proportion to the file, not to what it claims to hold; and it yields at most
-entry_bound(its size) entries (lines, documents, and the records or log events their lists hold), so a bomb of
-tiny lines costs decoding in proportion to the file too. What it yielded up to a bound is replayed (a file is a
-stream); the rest, unread, is one counted payload_too_large. A gzip that breaks
-(truncated, corrupt, or with garbage after its last member) is read up to the break, and the rest is one
-counted truncated_gzip; concatenated members are one stream, under one bound.
+entry_bound(its size) entries (lines, documents, the records or log events their lists hold, and the log
+events inside their encoded payloads), so a bomb of tiny lines costs decoding in proportion to the file too.
+What it yielded up to a bound is replayed (a file is a stream); the rest, unread, is one counted
+payload_too_large. A gzip that breaks (truncated, corrupt, or with garbage after its last member) is read up to
+the break, and the rest is one counted truncated_gzip; concatenated members are one stream, under one bound.
 
 Each file's batches are decoded as they are read, and `slo replay` applies them as they come: across files,
 `arrival_order` merges the per-file generators by arrival time (a k-way merge, one batch held per file), so
@@ -81,11 +81,12 @@ MAX_INFLATE_RATIO = 200
 # Small files may always inflate as far as one CloudWatch payload may (the ingest's 8 MiB cap), so a short,
 # repetitive fixture (one line 100,000 times is ~230x) still reads whole, and a small bomb stops at 8 MiB.
 INFLATE_FLOOR_BYTES = 8 * 1024 * 1024
-# How many entries (lines, documents, and the Kinesis records, log events or Firehose records in their lists) a
-# gzip file may yield per compressed byte: each costs ~5 us to decode and apply, so a bomb of tiny lines ("{}"
-# 10 million times is 29 KB) would cost minutes within the inflate bound. Real logs hold 0.002-0.033 per
-# compressed byte here (the 8-hour sample's Kinesis events 0.0027, its log lines as JSON lines 0.033, as
-# filter-log-events output 0.022, as a Firehose S3 object 0.025): 1 per byte leaves them a 30x margin.
+# How many entries (lines, documents, the Kinesis records, log events or Firehose records in their lists, and the
+# log events in those records' payloads) a gzip file may yield per compressed byte: each costs ~5 us to decode
+# and apply, so a bomb of tiny lines ("{}" 10 million times is 29 KB) would cost minutes within the inflate
+# bound. Real logs hold 0.006-0.033 per compressed byte here (the 8-hour sample's Kinesis events 0.0062 with
+# their payloads' log events, its log lines as JSON lines 0.033, as filter-log-events output 0.022, as a Firehose
+# S3 object 0.025): 1 per byte leaves them a 30x margin.
 MAX_ENTRIES_PER_BYTE = 1
 # Small files may always yield this many (a 100 KB gzip of one short line 100,000 times reads whole): ~0.5 s.
 ENTRY_FLOOR = 100_000
@@ -281,6 +282,15 @@ def entries_of(document: Any) -> int:
     return 1 + sum(len(value) for key in _ENTRY_LISTS if isinstance(value := document.get(key), list))
 
 
+def _nested_entries(document: Any, batches: list[ShardBatch]) -> int:
+    """The log events a document's encoded payloads held (Kinesis records' data, an awslogs envelope's, Firehose
+    records'): entries of the entry bound that entries_of cannot count without decoding them. A gzip of Kinesis
+    records whose payloads are gzip of 10,000 log events each held ~100 times more events than compressed bytes."""
+    if document_format(document) not in ("kinesis", "awslogs", "firehose"):
+        return 0
+    return sum(record.log_events_seen for batch in batches for record in batch.records)
+
+
 def document_format(document: Any) -> str | None:
     """The format a file's first JSON document announces; None when it is not a container of log events."""
     if not isinstance(document, dict):
@@ -429,7 +439,11 @@ class FileSource:
                     if document is None:  # a cut-off or corrupt line
                         yield self._skip(conventions.SKIP_LINE_NOT_JSON)
                         continue
-                    yield from self._container(document)
+                    decoded = list(self._container(document))
+                    if not self._spend(_nested_entries(document, decoded)):
+                        yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
+                        return
+                    yield from decoded
         except (OSError, EOFError, zlib.error):
             yield self._skip(conventions.SKIP_TRUNCATED_GZIP)
 

@@ -297,6 +297,33 @@ def test_a_gzip_of_tiny_entries_is_cut_at_its_entry_bound_and_the_next_file_stil
     assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
 
 
+def test_the_log_events_inside_a_gzip_of_kinesis_records_count_against_its_entry_bound(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """The records' payloads are gzip of many log events each: a 115 KB gzip of 5,000 such records (10,000 events
+    each, so the outer gzip compresses its repeats) held 50 million events and ran for minutes within both
+    bounds, which counted only the records. The floor is lowered to 1,000 entries so 40 payloads of 1,000 are
+    past the bound many times over."""
+    monkeypatch.setattr(sources, "ENTRY_FLOOR", 1000)
+    first, past = ([log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in numbers]
+                   for numbers in (range(1, 4), range(4, 7)))
+    junk = gz(cw_payload([log_line("api_request", T0, cid(99), "Api", status=200)] * 1000))
+    records = [kinesis_record(gz(cw_payload(first)), 1), *(kinesis_record(junk, 2 + n) for n in range(40)),
+               kinesis_record(gz(cw_payload(past)), 50)]
+    bomb = tmp_path / "a-bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress("".join(json.dumps(kinesis_event([r])) + "\n" for r in records).encode(), mtime=0))
+    bound = sources.entry_bound(bomb.stat().st_size)
+    assert bound < 40 * 1000 / 4
+    real = tmp_path / "b-real.jsonl.gz"
+    real.write_bytes(gzip.compress(api_lines(range(10, 5010)), mtime=0))
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(bomb), str(real), "--db", db)
+    assert summary["skipped"][conventions.SKIP_PAYLOAD_TOO_LARGE] == 1
+    assert summary["events"] <= 3 + bound + 5000
+    assert all(traced(db, n) for n in (1, 2, 3, 10, 5009))
+    assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
+
+
 def test_a_truncated_gzip_of_log_lines_keeps_every_line_before_the_break(tmp_path, capsys) -> None:
     """Lines up to a batch (1,000) before the break were lost with it; so was the break's own line, rightly."""
     data = gzip.compress(api_lines(range(1, 1501)), mtime=0)[:-20]
