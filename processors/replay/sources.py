@@ -330,7 +330,8 @@ class FileSource:
     # --- detection ------------------------------------------------------------------------------------
 
     def _open(self) -> IO[str]:
-        """The file as text, inflated if gzip; closing it closes the file (callers use `with`)."""
+        """The file as text, inflated if gzip; closing it closes the file (callers use `with`). UTF-8, without the
+        byte order mark Windows tools write first (PowerShell's Out-File, Notepad's "UTF-8 with BOM")."""
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - the returned wrapper owns it
         except OSError as exc:
@@ -347,8 +348,8 @@ class FileSource:
             self._gunzip = _BoundedGunzip(handle, inflate_bound(size))
             self._entries_left = entry_bound(size)
             inflated = io.BufferedReader(self._gunzip, _LINE_CHUNK)
-            return io.TextIOWrapper(inflated, encoding="utf-8", errors="replace")
-        return io.TextIOWrapper(handle, encoding="utf-8", errors="replace")
+            return io.TextIOWrapper(inflated, encoding="utf-8-sig", errors="replace")
+        return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
 
     def _spend(self, entries: int) -> bool:
         """Whether a gzip file may yield `entries` more (see entry_bound); always True for other files."""

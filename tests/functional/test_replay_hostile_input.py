@@ -324,6 +324,21 @@ def test_the_log_events_inside_a_gzip_of_kinesis_records_count_against_its_entry
     assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
 
 
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("form", ["json-lines", "kinesis"])
+def test_a_file_that_starts_with_a_utf8_byte_order_mark_replays_whole(tmp_path, capsys, form, compress) -> None:
+    """Windows tools write one: a JSON-lines log lost its first line as message_not_json, a Kinesis event file
+    was refused ("nothing decodable")."""
+    lines = [log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in range(1, 4)]
+    text = "".join(f"{line}\n" for line in lines) if form == "json-lines" else json.dumps(
+        kinesis_event([kinesis_record(gz(cw_payload(lines)), 1)]), indent=2)
+    data = b"\xef\xbb\xbf" + text.encode()
+    path = tmp_path / "windows.json"
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["events"] == 3 and not summary.get("skipped")
+
+
 def test_a_truncated_gzip_of_log_lines_keeps_every_line_before_the_break(tmp_path, capsys) -> None:
     """Lines up to a batch (1,000) before the break were lost with it; so was the break's own line, rightly."""
     data = gzip.compress(api_lines(range(1, 1501)), mtime=0)[:-20]
