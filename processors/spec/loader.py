@@ -86,11 +86,11 @@ METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_MET
 
 
 class _Mapping(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key, and which values were literal blocks (`|`)."""
+    """A YAML mapping that remembers the line of each key, and of the `|` of each value that is a literal block."""
 
     line: int = 0
     lines: dict[str, int]
-    literal_blocks: frozenset[str] = frozenset()
+    literal_blocks: dict[str, int]
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -120,7 +120,7 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping = _Mapping()
     mapping.line = node.start_mark.line + 1
-    mapping.lines = {}
+    mapping.lines, mapping.literal_blocks = {}, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
@@ -129,17 +129,16 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
             raise SpecError("duplicate key", line=key_node.start_mark.line + 1, field=key)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.lines[key] = key_node.start_mark.line + 1
-        if isinstance(value_node, yaml.ScalarNode) and value_node.style == "|":
-            mapping.literal_blocks |= {key}
+        if isinstance(value_node, yaml.ScalarNode) and value_node.style == "|":  # its `|` may be on a later line
+            mapping.literal_blocks[key] = value_node.start_mark.line + 1
     return mapping
 
 
 def literal_block_line(mapping: Any, key: str) -> int | None:
     """The line of the `|` that opens `mapping[key]` when that value is a literal block, else None: line n of
     the block's text is then line (that line + n) of the file."""
-    if key in getattr(mapping, "literal_blocks", ()):
-        return int(mapping.lines[key])
-    return None
+    blocks: dict[str, int] = getattr(mapping, "literal_blocks", {})  # a mapping built elsewhere has none
+    return blocks.get(key)
 
 
 def _check_number_length(node: yaml.ScalarNode) -> None:

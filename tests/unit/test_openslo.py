@@ -245,6 +245,24 @@ def test_a_yaml_error_in_the_exported_annotation_names_its_own_line_in_the_file(
     assert caught.value.line == line_of(text, "x: [unclosed") and "expected ',' or ']'" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "opening",
+    [f"    {SPEC_ANNOTATION}:\n      |\n", f"    ? {SPEC_ANNOTATION}\n    : |\n",
+     f"    {SPEC_ANNOTATION}: |  # the spec\n"],
+    ids=["its | on the next line", "an explicit key", "a comment after its |"],
+)
+def test_an_error_in_a_literal_block_opened_on_another_line_names_its_own_line_in_the_file(
+    tmp_path: Path, opening: str
+) -> None:
+    text = swap(export_openslo(load_spec(SHIPPED)), f"    {SPEC_ANNOTATION}: |\n", opening)
+    text = swap(text, "trace_ttl_days: 14", "trace_ttl_days: 500")
+    path = tmp_path / "openslo.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.line == line_of(text, "trace_ttl_days: 500")
+
+
 def test_an_error_in_an_annotation_that_is_not_a_literal_block_names_the_annotations_line(tmp_path: Path) -> None:
     key = f"    {SPEC_ANNOTATION}: |\n"
     text = swap(export_openslo(load_spec(SHIPPED)), key, f'    {SPEC_ANNOTATION}: "defaults: {{trace_ttl_days: 500}}"\n'
