@@ -161,8 +161,11 @@ def _run_search(args: argparse.Namespace) -> int:
         read = store.read_heads(cid for cid, _ in found)
     finally:
         store.close()
+    if read.damaged:  # listed all the same, first seen to the second DynamoDB's index key keeps, on both adapters
+        found = sorted(((cid, first - first % 1000 if cid in read.damaged else first) for cid, first in found),
+                       key=lambda pair: (-pair[1], pair[0]))
     rows = [trace_summary(cid, first_seen, read.heads.get(cid), journey) for cid, first_seen in found]
-    for row in rows:  # listed all the same: one damaged trace must not cost the listing
+    for row in rows:  # one damaged trace must not cost the listing
         if row["correlationId"] in read.damaged:
             row["outcome"] = "damaged"
     if read.damaged:

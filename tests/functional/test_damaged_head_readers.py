@@ -17,8 +17,8 @@ from processors.ingest import Ingestor
 from processors.spec import Spec
 from processors.store import SqliteStore
 from processors.timeutil import iso_seconds
-from tests.builders import T0, cid
-from tests.functional.test_damaged_heads import DAMAGE, DAMAGED, FIRST, JOURNEYS, deliver
+from tests.builders import T0, cid, log_line
+from tests.functional.test_damaged_heads import DAMAGE, DAMAGED, FIRST, JOURNEYS, deliver, records
 from tests.stored_items import overwrite_doc
 
 ALERT_AT = int(T0) + 600
@@ -90,3 +90,26 @@ def test_slo_trace_of_the_damaged_id_itself_stays_a_one_line_error(damaged, caps
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"slo: error: the stored trace {DAMAGED} does not decode") and err.count("\n") == 1
+
+
+def test_a_listing_with_a_damaged_trace_is_the_same_on_both_adapters(
+    sqlite_store, dynamodb_store, spec, capsys
+) -> None:
+    """DynamoDB's search lists a damaged head at the second its index key keeps, SQLite's at the millisecond its
+    column keeps: a damaged trace first seen at .900 s was listed at different times, and in a different order
+    beside a trace first seen at .200 s of the same second."""
+    lines = [log_line("webhook_received", T0 + 1.9, cid(7), "WebhookHandlerGHA", workflowId="7", repository="o/r"),
+             log_line("webhook_received", T0 + 1.2, cid(8), "WebhookHandlerGHA", workflowId="8", repository="o/r")]
+    listings = []
+    for store in (sqlite_store, dynamodb_store):
+        deliver(Ingestor(store, spec), records([lines], 10))
+        overwrite_doc(store, cid(7), DAMAGE)
+        flags = (["--db", str(store.path)] if isinstance(store, SqliteStore) else
+                 ["--store", "dynamodb", "--table", store.table, "--endpoint-url", store.client.meta.endpoint_url])
+        capsys.readouterr()
+        assert main(["trace", *flags, "--repository", "o/r", "--since", "1h", "--at", iso_seconds(T0 + 600),
+                     "--json"]) == 0
+        listings.append(capsys.readouterr().out)
+    assert listings[0] == listings[1]
+    assert [(row["correlationId"], row["outcome"]) for row in json.loads(listings[0])["traces"]] == [
+        (cid(8), "pending"), (cid(7), "damaged")]
