@@ -151,7 +151,9 @@ def decode_payload(
         inflated = inflate(data, limits.max_payload_bytes)
         if isinstance(inflated, str):
             into.skips[inflated] += 1
+            into.inflated_bytes += limits.max_payload_bytes if inflated == conventions.SKIP_PAYLOAD_TOO_LARGE else 0
             return
+        into.inflated_bytes += len(inflated)
         data = inflated
     elif not data.lstrip().startswith(b"{"):
         into.skips[conventions.SKIP_NOT_GZIP] += 1

@@ -127,6 +127,7 @@ class DecodedRecord:
     events: list[LogEvent] = field(default_factory=list)
     skips: Counter[str] = field(default_factory=Counter)
     log_events_seen: int = 0
+    inflated_bytes: int = 0  # what its gzip payload inflated to (to the cap, past it): replay bounds a file's total
     # accepted with a remark, by kind: no_correlation_id, bad_correlation_id, schema_<keyword> (warn mode)
     notes: Counter[str] = field(default_factory=Counter)
 
@@ -141,6 +142,7 @@ class DecodedRecord:
         self.events = [] if events is None else events
         self.skips = _empty_counter(Counter) if skips is None else skips
         self.log_events_seen = log_events_seen
+        self.inflated_bytes = 0
         self.notes = _empty_counter(Counter) if notes is None else notes
 
     @property

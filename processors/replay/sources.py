@@ -17,8 +17,9 @@ path) and positions (document and line numbers), so replaying the same file twic
 
 Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.max_payload_bytes, a
 document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large. A gzip file
-inflates to at most inflate_bound(its size): MAX_INFLATE_RATIO times its size, or INFLATE_FLOOR_BYTES if more,
-so a gzip bomb costs time in proportion to the file, not to what it claims to hold; and it yields at most
+inflates to at most inflate_bound(its size), with what the payloads inside it inflate to: MAX_INFLATE_RATIO
+times its size, or INFLATE_FLOOR_BYTES if more, so a gzip bomb costs time in proportion to the file, not to
+what it claims to hold; and it yields at most
 entry_bound(its size) entries (lines, documents, the records or log events their lists hold, and the log
 events inside their encoded payloads), so a bomb of tiny lines costs decoding in proportion to the file too.
 What it yielded up to a bound is replayed (a file is a stream); the rest, unread, is one counted
@@ -149,6 +150,11 @@ class _BoundedGunzip(io.RawIOBase):
         self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
+
+    def charge(self, inflated: int) -> bool:
+        """Count `inflated` bytes that a payload inside the file inflated to against the limit: whether it holds."""
+        self._left -= inflated
+        return self._left >= 0
 
     def close(self) -> None:
         try:
@@ -282,13 +288,16 @@ def entries_of(document: Any) -> int:
     return 1 + sum(len(value) for key in _ENTRY_LISTS if isinstance(value := document.get(key), list))
 
 
-def _nested_entries(document: Any, batches: list[ShardBatch]) -> int:
-    """The log events a document's encoded payloads held (Kinesis records' data, an awslogs envelope's, Firehose
-    records'): entries of the entry bound that entries_of cannot count without decoding them. A gzip of Kinesis
-    records whose payloads are gzip of 10,000 log events each held ~100 times more events than compressed bytes."""
+def _nested_costs(document: Any, batches: list[ShardBatch]) -> tuple[int, int]:
+    """What a document's encoded payloads (Kinesis records' data, an awslogs envelope's, Firehose records') cost
+    that entries_of and the file's own inflation cannot see without decoding them: their log events, against the
+    entry bound, and the bytes they inflated to, against the inflate bound. A gzip of Kinesis records whose
+    payloads are gzip of 10,000 log events each held ~100 times more events than compressed bytes; one whose
+    payloads each inflate to the 8 MiB cap, ~1,000 times more inflated bytes."""
     if document_format(document) not in ("kinesis", "awslogs", "firehose"):
-        return 0
-    return sum(record.log_events_seen for batch in batches for record in batch.records)
+        return 0, 0
+    records = [record for batch in batches for record in batch.records]
+    return sum(record.log_events_seen for record in records), sum(record.inflated_bytes for record in records)
 
 
 def document_format(document: Any) -> str | None:
@@ -441,7 +450,8 @@ class FileSource:
                         yield self._skip(conventions.SKIP_LINE_NOT_JSON)
                         continue
                     decoded = list(self._container(document))
-                    if not self._spend(_nested_entries(document, decoded)):
+                    entries, inflated = _nested_costs(document, decoded)
+                    if not (self._spend(entries) and (self._gunzip is None or self._gunzip.charge(inflated))):
                         yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
                         return
                     yield from decoded

@@ -324,6 +324,30 @@ def test_the_log_events_inside_a_gzip_of_kinesis_records_count_against_its_entry
     assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
 
 
+def test_what_the_payloads_inside_a_gzip_inflate_to_counts_against_its_inflate_bound(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """A 69 KB gzip of Kinesis records whose payloads each inflate to the 8 MiB cap (the outer gzip compresses the
+    repeated records) inflated 10 GB inside its inflate bound and took 21 s to be refused; 1 MB of it would take
+    minutes. The floor is lowered to 1 MiB so that the first such payload is past the bound."""
+    monkeypatch.setattr(sources, "INFLATE_FLOOR_BYTES", 1 << 20)
+    first, past = ([log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in numbers]
+                   for numbers in (range(1, 4), range(4, 7)))
+    inner_bomb = gzip.compress(b" " * (9 << 20), mtime=0)
+    records = [kinesis_record(gz(cw_payload(first)), 1), *(kinesis_record(inner_bomb, 2 + n) for n in range(20)),
+               kinesis_record(gz(cw_payload(past)), 30)]
+    bomb = tmp_path / "a-bomb.jsonl.gz"
+    bomb.write_bytes(gzip.compress("".join(json.dumps(kinesis_event([r])) + "\n" for r in records).encode(), mtime=0))
+    assert sources.inflate_bound(bomb.stat().st_size) < 8 << 20
+    real = tmp_path / "b-real.jsonl.gz"
+    real.write_bytes(gzip.compress(api_lines(range(10, 5010)), mtime=0))
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(bomb), str(real), "--db", db)
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1} and summary["events"] == 3 + 5000
+    assert all(traced(db, n) for n in (1, 2, 3, 10, 5009))
+    assert not any(traced(db, n) for n in (4, 5, 6))  # nothing from past the bound
+
+
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("form", ["json-lines", "kinesis"])
 def test_a_file_that_starts_with_a_utf8_byte_order_mark_replays_whole(tmp_path, capsys, form, compress) -> None:
