@@ -358,14 +358,18 @@ def _inflate_head(blob: bytes) -> bytes:
     return document
 
 
+MAX_HEAD_VERSION: Final = 2**63 - 1  # SQLite's largest integer: a version there cannot be incremented
+
+
 def _head_version(version: Any) -> int:
-    """A head's version as stored: SQLite's int or DynamoDB's N string of a non-negative integer. Anything else
-    (1.5, -1, True, text) is damaged: no conditional write could ever match it."""
-    if isinstance(version, str) and version.isascii() and version.isdigit():
-        return int(version)
-    if type(version) is int and version >= 0:  # type(): a bool is an int
+    """A head's version as stored: SQLite's int or DynamoDB's N string of a non-negative integer below
+    MAX_HEAD_VERSION. Anything else (1.5, -1, True, text) is damaged: no conditional write could ever match it;
+    and at the bound, SQLite's next write would store version + 1 as a REAL (1.5's case)."""
+    if isinstance(version, str) and version.isascii() and version.isdigit() and len(version) <= 19:
+        version = int(version)
+    if type(version) is int and 0 <= version < MAX_HEAD_VERSION:  # type(): a bool is an int
         return version
-    raise ValueError(f"a version that is not a non-negative integer ({type(version).__name__})")
+    raise ValueError(f"a version that is not a non-negative integer below 2**63 - 1 ({type(version).__name__})")
 
 
 def encode_json(document: Any) -> str:

@@ -81,7 +81,8 @@ def test_a_head_item_an_edit_left_without_a_binary_doc_or_a_numeric_version_is_d
     assert dynamodb_store.read_heads([cid(1)]) == HeadsRead({}, frozenset({cid(1)}))
 
 
-@pytest.mark.parametrize("version", ["1.5", "-1"], ids=["a fraction", "a negative number"])
+@pytest.mark.parametrize("version", ["1.5", "-1", str(2**63 - 1)],
+                         ids=["a fraction", "a negative number", "SQLite's largest integer, which no write increments"])
 def test_a_head_whose_stored_version_is_not_a_non_negative_integer_is_damaged_on_every_adapter(store, version):
     store.commit(Commit(heads={cid(n): HeadWrite(request_head(n, 1), ttl=0) for n in (1, 2)}))
     overwrite_version(store, cid(2), version)
