@@ -264,6 +264,8 @@ class ShardBatch:
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
+    """The files to replay, each once: a file reached again (a symlink to it, a folder given twice) is left out,
+    since its synthetic stream is the path it is reached by and its events would count again."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -278,7 +280,18 @@ def expand_paths(paths: list[str]) -> list[Path]:
             raise SourceError(f"{raw}: not a regular file or folder")
         else:
             raise SourceError(f"{raw}: no such file or folder")
-    return files
+    seen: set[tuple[int, int]] = set()
+    unique = []
+    for file in files:
+        try:
+            status = file.stat()
+        except OSError:  # gone since it was listed: opening it says so
+            unique.append(file)
+            continue
+        if (status.st_dev, status.st_ino) not in seen:
+            seen.add((status.st_dev, status.st_ino))
+            unique.append(file)
+    return unique
 
 
 def entries_of(document: Any) -> int:

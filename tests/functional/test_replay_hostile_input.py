@@ -363,6 +363,18 @@ def test_a_file_that_starts_with_a_utf8_byte_order_mark_replays_whole(tmp_path, 
     assert summary["events"] == 3 and not summary.get("skipped")
 
 
+def test_a_file_reached_twice_in_one_replay_counts_once(tmp_path, capsys) -> None:
+    """Through a symlink beside it, or given again: each path was a stream of its own, so a folder holding a log
+    and a `latest.jsonl` link to it counted every request twice."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.jsonl").write_bytes(api_lines(range(1, 6)))
+    (folder / "latest.jsonl").symlink_to("a.jsonl")
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(folder), str(folder / "latest.jsonl"), str(folder / "a.jsonl"), "--db", db)
+    assert summary["files"] == 1 and summary["events"] == 5 and not summary["records_already_applied"]
+
+
 def test_a_truncated_gzip_of_log_lines_keeps_every_line_before_the_break(tmp_path, capsys) -> None:
     """Lines up to a batch (1,000) before the break were lost with it; so was the break's own line, rightly."""
     data = gzip.compress(api_lines(range(1, 1501)), mtime=0)[:-20]
