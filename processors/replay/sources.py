@@ -73,6 +73,7 @@ FORMATS = (
 )
 _GZIP_MAGIC = b"\x1f\x8b"
 _ENTRY_LISTS = ("Records", "logEvents", "records", "events")  # the lists the formats' entries are in
+_ENCODED_PAYLOADS = ("kinesis", "awslogs", "firehose")  # formats whose entries hold gzip payloads of log events
 _NON_BLANK = re.compile(r"\S")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a merged filter-log-events export)
 # How far a gzip file may inflate: real log files compress 1-12x here (the docs' sample as JSON lines 8.7x, as a
@@ -301,14 +302,12 @@ def entries_of(document: Any) -> int:
     return 1 + sum(len(value) for key in _ENTRY_LISTS if isinstance(value := document.get(key), list))
 
 
-def _nested_costs(document: Any, batches: list[ShardBatch]) -> tuple[int, int]:
+def _nested_costs(batches: list[ShardBatch]) -> tuple[int, int]:
     """What a document's encoded payloads (Kinesis records' data, an awslogs envelope's, Firehose records') cost
     that entries_of and the file's own inflation cannot see without decoding them: their log events, against the
     entry bound, and the bytes they inflated to, against the inflate bound. A gzip of Kinesis records whose
     payloads are gzip of 10,000 log events each held ~100 times more events than compressed bytes; one whose
     payloads each inflate to the 8 MiB cap, ~1,000 times more inflated bytes."""
-    if document_format(document) not in ("kinesis", "awslogs", "firehose"):
-        return 0, 0
     records = [record for batch in batches for record in batch.records]
     return sum(record.log_events_seen for record in records), sum(record.inflated_bytes for record in records)
 
@@ -462,8 +461,11 @@ class FileSource:
                     if document is None:  # a cut-off or corrupt line
                         yield self._skip(conventions.SKIP_LINE_NOT_JSON)
                         continue
+                    if document_format(document) not in _ENCODED_PAYLOADS:  # every entry is in its lists
+                        yield from self._container(document)  # lazily: a long events list, a batch at a time
+                        continue
                     decoded = list(self._container(document))
-                    entries, inflated = _nested_costs(document, decoded)
+                    entries, inflated = _nested_costs(decoded)
                     if not (self._spend(entries) and (self._gunzip is None or self._gunzip.charge(inflated))):
                         yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
                         return
