@@ -279,7 +279,8 @@ class Ingestor:
         for cid in sorted(damaged - self._damaged_logged):
             self._damaged_logged.add(cid)
             logger.error(
-                "stored trace head does not decode; its events are skipped as processing_error",
+                "stored trace head %s does not decode; its %d event(s) of this batch are skipped as processing_error",
+                cid, skipped[cid],
                 extra={"stream": stream, "shard": shard, "correlation_id": cid, "events": skipped[cid]},
             )
 

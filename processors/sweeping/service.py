@@ -39,7 +39,8 @@ class Sweeper:
         read = self.store.read_heads(due)
         heads, self.damaged = read.heads, read.damaged
         for cid in sorted(self.damaged):
-            logger.error("stored trace head does not decode; its open unit is not swept", extra={"correlation_id": cid})
+            logger.error("stored trace head %s does not decode; its open unit is not swept", cid,
+                         extra={"correlation_id": cid})
         chunk = Chunk(self.slices)
         limit = self.store.max_items_per_commit
         for cid in due:

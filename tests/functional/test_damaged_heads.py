@@ -140,6 +140,7 @@ def test_a_batch_through_a_damaged_head_skips_only_that_traces_events_and_leaves
     assert stored_item(damaged_store, DAMAGED) == before
     logged = [r for r in caplog.records if getattr(r, "correlation_id", None) == DAMAGED]
     assert len(logged) == 1 and logged[0].events == len(DAMAGED_EVENTS)  # type: ignore[attr-defined]
+    assert DAMAGED in logged[0].getMessage()  # the CLI prints the message alone: the ID must be in it
     assert "damaged head" not in caplog.text  # the ID and a count, never the stored bytes
 
 
@@ -198,6 +199,7 @@ def test_the_orphan_sweep_skips_an_open_unit_whose_head_does_not_decode_and_swee
     assert counts(damaged_store, conventions.ORPHAN_RATE) == (0, len(JOURNEYS) - 1)
     assert stored_item(damaged_store, DAMAGED) == item
     assert [getattr(r, "correlation_id", None) for r in caplog.records] == [DAMAGED]
+    assert DAMAGED in caplog.records[0].getMessage()  # the CLI prints the message alone: the ID must be in it
     assert "damaged head" not in caplog.text
 
 
