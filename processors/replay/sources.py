@@ -124,14 +124,16 @@ def entry_bound(compressed_bytes: int) -> int:
 
 class _BoundedGunzip(io.RawIOBase):
     """A gzip file's inflated bytes up to `limit`, then end of file; `unread` says why it ended early, if it did:
-    payload_too_large past the limit, truncated_gzip where the gzip breaks (the bytes before it are kept).
-    It owns `compressed` and closes it (a GzipFile given a fileobj leaves it open)."""
+    payload_too_large past the limit, truncated_gzip where the gzip breaks (the bytes before it are kept). It
+    keeps the file's entry bound too (`spend`). It owns `compressed` and closes it (a GzipFile given a
+    fileobj leaves it open)."""
 
-    def __init__(self, compressed: IO[bytes], limit: int) -> None:
+    def __init__(self, compressed: IO[bytes], limit: int, entries: int = ENTRY_FLOOR) -> None:
         super().__init__()
         self._compressed = compressed
         self._gzip = gzip.GzipFile(fileobj=compressed)
         self._left = limit
+        self._entries_left = entries
         self.unread: str | None = None
 
     def readable(self) -> bool:
@@ -152,10 +154,12 @@ class _BoundedGunzip(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-    def charge(self, inflated: int) -> bool:
-        """Count `inflated` bytes that a payload inside the file inflated to against the limit: whether it holds."""
+    def spend(self, entries: int, inflated: int = 0) -> bool:
+        """Count `entries` against the entry bound and `inflated` bytes (what payloads inside the file inflated
+        to) against the inflate bound: whether both hold."""
+        self._entries_left -= entries
         self._left -= inflated
-        return self._left >= 0
+        return self._entries_left >= 0 and self._left >= 0
 
     def close(self) -> None:
         try:
@@ -173,15 +177,6 @@ class NotLogEventsError(SourceError):
     """A readable JSON file that holds no log events (e.g. an API Gateway test event)."""
 
 
-def require_decodable(path: Path, batches: list[ShardBatch], container: bool = False) -> list[ShardBatch]:
-    """`batches`, or NotLogEventsError naming `path` when it is empty or nothing in it decoded.
-
-    In a well-formed container (an awslogs envelope, say), lines that are not JSON are a Lambda's plain
-    output, not garbage: the file is replayed and they are counted.
-    """
-    return list(decodable_batches(path, lambda: iter(batches), container))
-
-
 # A file whose first records hold nothing decodable is looked at to its end before anything is applied;
 # this many records are held while looking (past that, the file is read again rather than held).
 PRIME_RECORDS = 10_000
@@ -191,8 +186,10 @@ _SPARE_FILES = 256  # descriptors beyond one per input: the store, the interpret
 def decodable_batches(
     path: Path, open_batches: Callable[[], Iterator[ShardBatch]], container: bool = False
 ) -> Iterator[ShardBatch]:
-    """The file's batches as a lazy iterator, or NotLogEventsError (raised here, before anything is applied)
-    when it is empty or nothing in it decodes, as require_decodable judges. Holds at most PRIME_RECORDS
+    """The file's batches as a lazy iterator, or NotLogEventsError naming `path` (raised here, before anything is
+    applied) when it is empty or nothing in it decodes. In a well-formed container (an awslogs envelope, say),
+    lines that are not JSON are a Lambda's plain output, not garbage: the file is replayed and they are counted.
+    Holds at most PRIME_RECORDS
     records while it looks; past that it scans on without holding them and, once something decodes, reads
     the file again from the start."""
     garbage = conventions.MALFORMED_KINDS if container else _GARBAGE
@@ -343,8 +340,7 @@ class FileSource:
         self._order_time = 0.0
         self._raw: IO[bytes] | None = None  # the open file under the decoder, for bytes read
         self._size = 0  # its size: where a closed file's reading ended, for bytes read
-        self._gunzip: _BoundedGunzip | None = None  # the inflater of the last opened gzip file
-        self._entries_left: int | None = None  # what a gzip file may still yield (entry_bound); None: not gzip
+        self._gunzip: _BoundedGunzip | None = None  # the inflater of the last opened gzip file, and its bounds
         self._charged = 0
         self.format, self._lines_mode = self._detect()
 
@@ -364,20 +360,17 @@ class FileSource:
         except OSError as exc:
             handle.close()
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
-        self._raw, self._size, self._charged, self._gunzip, self._entries_left = handle, size, 0, None, None
+        self._raw, self._size, self._charged, self._gunzip = handle, size, 0, None
         if gzipped:
-            self._gunzip = _BoundedGunzip(handle, inflate_bound(size))
-            self._entries_left = entry_bound(size)
+            self._gunzip = _BoundedGunzip(handle, inflate_bound(size), entry_bound(size))
             inflated = io.BufferedReader(self._gunzip, _LINE_CHUNK)
             return io.TextIOWrapper(inflated, encoding="utf-8-sig", errors="replace")
         return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
 
-    def _spend(self, entries: int) -> bool:
-        """Whether a gzip file may yield `entries` more (see entry_bound); always True for other files."""
-        if self._entries_left is None:
-            return True
-        self._entries_left -= entries
-        return self._entries_left >= 0
+    def _spend(self, entries: int, inflated: int = 0) -> bool:
+        """Whether a gzip file may yield `entries` more, whose payloads inflated to `inflated` bytes (see
+        entry_bound, inflate_bound); always True for other files."""
+        return self._gunzip is None or self._gunzip.spend(entries, inflated)
 
     def _detect(self) -> tuple[str, bool]:
         """(format, whether documents are one per line)."""
@@ -466,7 +459,7 @@ class FileSource:
                         continue
                     decoded = list(self._container(document))
                     entries, inflated = _nested_costs(decoded)
-                    if not (self._spend(entries) and (self._gunzip is None or self._gunzip.charge(inflated))):
+                    if not self._spend(entries, inflated):
                         yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
                         return
                     yield from decoded
