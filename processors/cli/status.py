@@ -141,8 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
         return 0
-    from rich.console import Console
-
+    from processors.rendering.console import PipeConsole as Console
     from processors.rendering.dashboard import render_dashboard, render_groups
     from processors.safety import printable
 

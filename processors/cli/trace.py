@@ -222,8 +222,7 @@ def _print_table(rows: list[Any], title: str) -> None:
 
 def _console() -> Console:
     """A console at most 100 columns wide; 100 when piped (rich would assume 80) unless COLUMNS says."""
-    from rich.console import Console
-
+    from processors.rendering.console import PipeConsole as Console
     from processors.tracing.waterfall import MAX_WIDTH
 
     console = Console()

@@ -180,3 +180,26 @@ def test_output_that_cannot_be_written_is_one_line_and_exit_2(argv) -> None:  # 
         done = subprocess.run([sys.executable, "-m", "processors.cli", *argv], stdout=full, stderr=subprocess.PIPE,
                               text=True, env=env, cwd=repo, timeout=60)
     assert (done.returncode, done.stderr) == (2, "slo: error: No space left on device\n")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["status"], ["status", "--json"], ["trace", cid(1)], ["trace", "--repository", "octo/app"], ["alerts"]],
+    ids=["status", "status-json", "trace", "trace-listing", "alerts"],
+)
+def test_a_reader_that_leaves_early_ends_the_command_quietly_with_exit_0(db, argv) -> None:  # type: ignore[no-untyped-def]
+    """`slo status | head -1`: the reader's end is closed before the command writes, so every write fails."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "processors.cli", *argv, "--db", db], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(repo)},
+                              cwd=repo, timeout=60)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, "")
