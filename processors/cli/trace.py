@@ -166,8 +166,12 @@ def _run_search(args: argparse.Namespace) -> int:
                        key=lambda pair: (-pair[1], pair[0]))
     rows = [trace_summary(cid, first_seen, read.heads.get(cid), journey) for cid, first_seen in found]
     for row in rows:  # one damaged trace must not cost the listing
-        if row["correlationId"] in read.damaged:
+        if row["correlationId"] in read.damaged:  # the index it was found by says what its head would have
             row["outcome"] = "damaged"
+            if args.workflow is not None:
+                row["workflowId"] = args.workflow
+            else:
+                row["repository"] = args.repository
     if read.damaged:
         print(
             f"slo: trace: {len(read.damaged)} listed trace(s) whose stored head does not decode: "

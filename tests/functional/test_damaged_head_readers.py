@@ -78,11 +78,20 @@ def test_a_repository_listing_lists_a_damaged_trace_as_damaged(damaged, capsys) 
     rows = {row["correlationId"]: row for row in json.loads(captured.out)["traces"]}
     assert set(rows) == {cid(n) for n in JOURNEYS}
     assert rows[DAMAGED]["outcome"] == "damaged" and rows[DAMAGED]["firstSeen"].startswith(iso_seconds(T0 + 120)[:19])
+    assert rows[DAMAGED]["repository"] == "o/r"  # what the index found it by, though the head does not decode
     assert {rows[cid(n)]["outcome"] for n in JOURNEYS if cid(n) != DAMAGED} == {"running"}
     assert [line for line in captured.err.splitlines() if "does not decode" in line] == [
         f"slo: trace: 1 listed trace(s) whose stored head does not decode: {DAMAGED} (docs/store.md, Damaged trace "
         "heads)"
     ]
+
+
+def test_a_workflow_listing_names_a_damaged_trace_by_the_workflow_it_was_found_by(damaged, capsys) -> None:
+    code = main(["trace", *damaged, "--workflow", "2", "--since", "1h", "--at", iso_seconds(T0 + 600), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    (row,) = json.loads(captured.out)["traces"]
+    assert (row["correlationId"], row["outcome"], row["workflowId"]) == (DAMAGED, "damaged", "2")
 
 
 def test_slo_trace_of_the_damaged_id_itself_stays_a_one_line_error(damaged, capsys) -> None:
