@@ -346,7 +346,9 @@ def decode_head(correlation_id: str, version: Any, blob: Any) -> TraceHead:
         return TraceHead.from_json(correlation_id, number, json.loads(document))
     # ValueError: JSON's, the version's; OverflowError: a time of 1e999; RecursionError: JSON nested too deep
     except (zlib.error, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
-        raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {exc}") from None
+        # a UTF-8 error's own text quotes the stored byte it stopped at: the message names only where
+        detail = f"not UTF-8 at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise CorruptItemError(f"the stored trace {correlation_id} does not decode: {detail}") from None
 
 
 def _inflate_head(blob: bytes) -> bytes:

@@ -139,6 +139,12 @@ def test_a_stored_head_that_does_not_decode_is_one_store_error_naming_it(blob):
         keys.decode_head("c1", 1, blob)
 
 
+def test_a_head_that_is_not_utf8_is_named_without_quoting_its_stored_bytes():
+    with pytest.raises(CorruptItemError) as raised:
+        keys.decode_head("c1", 1, b'{"workflowId": "\xe9"}')
+    assert str(raised.value) == "the stored trace c1 does not decode: not UTF-8 at byte 16"
+
+
 @pytest.mark.parametrize("compressed", [True, False], ids=["zlib'd", "raw JSON"])
 def test_a_head_document_past_the_bound_is_damaged_and_is_not_inflated_whole(compressed):
     document = b'{"events": [], "x": "' + b" " * (64 * 1024 * 1024) + b'"}'  # an edit: JSON the stitcher never writes
