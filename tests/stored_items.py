@@ -49,3 +49,13 @@ def delete_head(store: SqliteStore | DynamoDBStore, correlation_id: str) -> None
         store.db.execute("DELETE FROM traces WHERE correlation_id = ?", (correlation_id,))
         return
     store.client.delete_item(TableName=store.table, Key=_head_key(correlation_id))
+
+
+def lower_open_units(store: SqliteStore | DynamoDBStore) -> None:
+    """The second step of that repair, for a damaged open unit: the open-units gauge, one lower."""
+    if isinstance(store, SqliteStore):
+        store.db.execute("UPDATE gauges SET value = value - 1 WHERE name = 'open-units'")
+        return
+    store.client.update_item(TableName=store.table, Key={"PK": {"S": "GAUGE"}, "SK": {"S": "open-units"}},
+                             UpdateExpression="ADD #v :d", ExpressionAttributeNames={"#v": "value"},
+                             ExpressionAttributeValues={":d": {"N": "-1"}})

@@ -25,7 +25,7 @@ from processors.store import SqliteStore
 from processors.sweeping import Sweeper
 from tests import runner_platform as conventions
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line, series, sketch_series
-from tests.stored_items import delete_head, overwrite_doc, stored_item
+from tests.stored_items import delete_head, lower_open_units, overwrite_doc, stored_item
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/test"
 SHARD = "shardId-000000000000"
@@ -167,6 +167,18 @@ def test_later_events_of_the_trace_are_skipped_until_its_item_is_deleted_then_it
     assert not report.skips and report.events == 3
     head = damaged_store.trace(DAMAGED)
     assert head is not None and [e.action for e in head.events] == ["api_request"]
+
+
+def test_the_documented_repair_of_a_damaged_open_unit_leaves_the_gauge_counting_only_the_open_units_left(
+    damaged_store, spec
+) -> None:
+    deliver(Ingestor(damaged_store, spec), second_batch())  # resolves every journey but the damaged one
+    assert damaged_store.gauge(conventions.OPEN_UNITS_GAUGE) == 1  # the damaged unit, which nothing can resolve
+    delete_head(damaged_store, DAMAGED)
+    lower_open_units(damaged_store)
+    others = [cid(n) for n in (*JOURNEYS, NEW_JOURNEY) if cid(n) != DAMAGED] + [cid(100 + n) for n in range(7)]
+    still_open = sum(head.open_since_ms is not None for head in damaged_store.heads(others).values())
+    assert damaged_store.gauge(conventions.OPEN_UNITS_GAUGE) == still_open == 0
 
 
 def test_the_ingest_lambda_completes_the_batch_and_reports_the_skips(
