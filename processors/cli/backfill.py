@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from processors import conventions
@@ -121,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
             from processors.replay import SourceError
             from processors.replay.sources import arrival_order
 
-            batches, total = sources  # type: ignore[misc]
+            batches, total, budget = sources  # type: ignore[misc]
             try:
                 with _progress(total) as advance:
-                    backfiller.run(arrival_order(batches), advance)
+                    backfiller.run(arrival_order(batches, budget), advance)
             except SourceError as exc:
                 raise UsageError(str(exc)) from None
     except BackfillError as exc:  # another first run recorded its plan meanwhile
@@ -165,29 +164,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Iterator[Any]], int]:
-    """Each file's lazy batches (as `slo replay` reads them) and the total bytes, for the progress bar."""
+def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Any], int, Any]:
+    """Each file's lazy batches (as `slo replay` reads them), the total bytes, for the progress bar, and the
+    budget the files share (sources.MergeBudget)."""
     from processors.decoding import parser_for
     from processors.replay import SourceError, expand_paths
-    from processors.replay.sources import FileSource, NotLogEventsError, allow_open_files, decodable_batches
+    from processors.replay.sources import FileSource, MergeBudget, MergeInput, NotLogEventsError, allow_open_files
 
     line_parser = parser_for(spec.log_format)
     log_group = args.log_group[0] if args.log_group else None
     named = {str(path) for path in args.paths}
     sources = []
+    budget = MergeBudget()
     try:
         files = expand_paths(args.paths)
-        allow_open_files(len(files))  # the k-way merge holds each unfinished file open
+        allow_open_files(len(files))  # the k-way merge holds open each file it has started and not finished
         for path in list(files):
             try:
-                source = FileSource(path, line_parser, log_group)
-                sources.append(decodable_batches(path, source.batches, source.format != "json-lines"))
+                source = FileSource(path, line_parser, log_group, budget)
+                sources.append(MergeInput.checked(path, source.batches, source.format != "json-lines", budget))
             except NotLogEventsError as exc:
                 if str(path) in named:
                     raise
                 files.remove(path)
                 print(f"slo: skipping {exc}", file=sys.stderr)
-        return sources, sum(path.stat().st_size for path in files)
+        return sources, sum(path.stat().st_size for path in files), budget
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from processors.cli.common import UsageError, add_spec_argument, add_store_arguments, load_spec_argument, open_store
@@ -42,29 +42,31 @@ def run(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from processors.decoding import parser_for
-    from processors.replay import Replayer, ShardBatch, SourceError, expand_paths
+    from processors.replay import Replayer, SourceError, expand_paths
     from processors.replay.sources import (
         FileSource,
+        MergeBudget,
+        MergeInput,
         NotLogEventsError,
         allow_open_files,
         arrival_order,
-        decodable_batches,
     )
 
     spec = load_spec_argument(args)
     line_parser = parser_for(spec.log_format)
     named = {str(path) for path in args.paths}
-    sources: list[Iterator[ShardBatch]] = []
+    sources: list[MergeInput] = []
+    budget = MergeBudget()  # the files' batches and read buffers share it
     formats: Counter[str] = Counter()
     try:
         files = expand_paths(args.paths)
-        allow_open_files(len(files))  # the k-way merge holds each unfinished file open
+        allow_open_files(len(files))  # the k-way merge holds open each file it has started and not finished
         for path in list(files):
-            try:  # each file is checked before anything is applied; only its first batch is held
-                source = FileSource(path, line_parser, args.log_group)
+            try:  # each file is checked before anything is applied; the first few stay open, the rest wait closed
+                source = FileSource(path, line_parser, args.log_group, budget)
                 container = source.format != "json-lines"
                 # each call reads the file afresh with the same positions, its format detected once, here
-                sources.append(decodable_batches(path, source.batches, container))
+                sources.append(MergeInput.checked(path, source.batches, container, budget))
                 formats[source.format] += 1
             except NotLogEventsError as exc:
                 if str(path) in named:
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         with _progress(total) as advance, store.grouped_commits():
-            report = replayer.run(arrival_order(sources), advance)
+            report = replayer.run(arrival_order(sources, budget), advance)
     except SourceError as exc:  # a file that went bad part way through
         raise UsageError(str(exc)) from None
     report.files = len(files)

@@ -40,7 +40,6 @@ import contextlib
 import gzip
 import heapq
 import io
-import itertools
 import json
 import os
 import re
@@ -67,6 +66,15 @@ from processors.decoding import (
 from processors.decoding.records import sequence_of, shard_of, stream_of
 
 LINES_PER_BATCH = 1000
+# How many decoded log lines (about 3 KB each, with their events) the batches held by the merge may hold
+# together: while every file open holds a whole batch within it (up to 20 files open at once), batches are cut
+# as they always were; past that, JSON-lines batches are cut smaller, down to MIN_BATCH_LINES (see MergeBudget).
+LINE_BUDGET = 20_000
+MIN_BATCH_LINES = 10
+# The read buffers of the JSON-lines files open at once, together: _LINE_CHUNK each while few are open (64),
+# smaller when more are, down to MIN_READ_CHUNK. A chunk costs ~3 times its size (its bytes, its text, its lines).
+READ_BUDGET = 4 << 20
+MIN_READ_CHUNK = 4 << 10
 SUFFIXES = {".json", ".jsonl", ".ndjson", ".gz", ".log", ".txt"}
 FORMATS = (
     "kinesis", "cloudwatch-payload", "awslogs", "firehose", "filter-log-events", "get-log-events", "json-lines",
@@ -201,7 +209,7 @@ def decodable_batches(
     for batch in batches:
         if any(record.events or record.notes or set(record.skips) - garbage for record in batch.records):
             if not overflowed:
-                return itertools.chain(held, [batch], batches)
+                return _chained([*held, batch], batches)
             _close(batches)  # its file, before the file is opened again
             return open_batches()
         kinds.update(kind for record in batch.records for kind in record.skips)
@@ -216,6 +224,16 @@ def decodable_batches(
     if not kinds:  # records that hold nothing at all: e.g. CloudWatch Logs payloads with an empty logEvents list
         raise NotLogEventsError(f"{path}: no log events in {count} record(s), nothing to replay")
     raise NotLogEventsError(f"{path}: nothing decodable in {count} record(s) ({', '.join(sorted(kinds))})")
+
+
+def _chained(held: list[ShardBatch], rest: Iterator[ShardBatch]) -> Iterator[ShardBatch]:
+    """`held`, then `rest`; closing it closes `rest` (its file), as itertools.chain would not."""
+    try:
+        yield from held
+        held.clear()
+        yield from rest
+    finally:
+        _close(rest)
 
 
 def _close(iterator: Iterator[Any]) -> None:
@@ -241,10 +259,117 @@ def allow_open_files(files: int) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
 
 
-def arrival_order(files: Iterable[Iterator[ShardBatch]]) -> Iterator[ShardBatch]:
+@dataclass
+class MergeBudget:
+    """What the files of one merge share: LINE_BUDGET decoded lines and READ_BUDGET bytes of read buffers, split
+    between the files open at once. arrival_order keeps `open_files` and `held` (the lines of the batches it
+    holds, one per open file). FileSource reads `batch_lines` as it cuts each JSON-lines batch, and `read_chunk`
+    as it opens a file. The default, one file open, is a whole batch and a whole chunk."""
+
+    open_files: int = 1
+    held: int = 0
+    kept: int = 0  # files whose check's reader stays open (MergeInput)
+
+    @property
+    def batch_lines(self) -> int:
+        """An equal share of the budget, and no more than what the other files' batches left of it (a batch cut
+        while fewer files were open may still be held): together, at most LINE_BUDGET + MIN_BATCH_LINES per file
+        open."""
+        share = min(LINE_BUDGET // max(self.open_files, 1), LINE_BUDGET - self.held)
+        return min(LINES_PER_BATCH, max(MIN_BATCH_LINES, share))
+
+    @property
+    def read_chunk(self) -> int:
+        return max(MIN_READ_CHUNK, min(_LINE_CHUNK, READ_BUDGET // max(self.open_files, 1)))
+
+    def keep(self) -> bool:
+        """Whether one more file may stay open from its check until the merge reaches it: as many as read whole
+        batches within the budget (LINE_BUDGET // LINES_PER_BATCH)."""
+        if self.kept >= LINE_BUDGET // LINES_PER_BATCH:
+            return False
+        self.kept += 1
+        self.open_files = self.kept
+        return True
+
+
+@dataclass
+class MergeInput:
+    """One file of a merge: how to open it, its first batch's order_time, and its reader if it is open already.
+
+    `checked` checks it at once (decodable_batches: a file of nothing decodable is refused before anything is
+    applied) and then, past the budget's first files, closes it: the merge opens it again, from its start, when
+    its first batch is due, so a file that waits for its turn holds no batch, buffer or descriptor. The check
+    reads a whole first batch: a smaller one (a smaller share of the budget) starts no earlier, so the merge
+    never opens a file late."""
+
+    open_batches: Callable[[], Iterator[ShardBatch]]
+    first_order_time: float = 0.0
+    reader: Iterator[ShardBatch] | None = None
+
+    @classmethod
+    def checked(
+        cls, path: Path, open_batches: Callable[[], Iterator[ShardBatch]], container: bool = False,
+        budget: MergeBudget | None = None,
+    ) -> MergeInput:
+        batches = decodable_batches(path, open_batches, container)
+        first = next(batches)
+        if budget is None or budget.keep():
+            return cls(open_batches, first.order_time, _chained([first], batches))
+        _close(batches)
+        return cls(open_batches, first.order_time)
+
+
+def _never_opened() -> Iterator[ShardBatch]:
+    raise AssertionError("an input given as an iterator is open already")
+
+
+def arrival_order(
+    files: Iterable[MergeInput | Iterator[ShardBatch]], budget: MergeBudget | None = None
+) -> Iterator[ShardBatch]:
     """One stream of batches in arrival order: a k-way merge of per-file iterators (each in arrival order
-    already), holding one batch per file; batches without an arrival time sort first, as they always did."""
-    return heapq.merge(*files, key=lambda batch: batch.order_time)
+    already) by order_time, ties in the files' order, as heapq.merge orders them; batches without an arrival
+    time sort first. A file open holds one batch; a MergeInput not yet due holds nothing (it is opened when its
+    first_order_time comes up). `budget.open_files` counts the files open, so each cuts its share."""
+    budget = budget if budget is not None else MergeBudget()
+    inputs = [f if isinstance(f, MergeInput) else MergeInput(_never_opened, reader=f) for f in files]
+    budget.open_files, budget.held = sum(f.reader is not None for f in inputs), 0
+    heap: list[tuple[float, int, ShardBatch | None, Iterator[ShardBatch] | None]] = []
+    for index, source in enumerate(inputs):
+        if source.reader is None:
+            heap.append((source.first_order_time, index, None, None))
+        elif (batch := next(source.reader, None)) is not None:
+            heap.append((batch.order_time, index, batch, source.reader))
+            budget.held += batch.record_count
+        else:
+            budget.open_files -= 1
+        source.reader = None  # the heap holds what it reads; a finished file is dropped
+    heapq.heapify(heap)
+    try:
+        while heap:
+            order_time, index, head, reader = heap[0]
+            if reader is None:  # due: open it; its first batch may start later than the check's
+                budget.open_files += 1
+                reader = inputs[index].open_batches()
+                head = next(reader, None)
+                if head is not None and head.order_time > order_time:
+                    heapq.heapreplace(heap, (head.order_time, index, head, reader))
+                    budget.held += head.record_count
+                    continue
+            elif head is not None:
+                budget.held -= head.record_count
+            if head is not None:
+                yield head
+                head = next(reader, None)
+            if head is None:
+                heapq.heappop(heap)
+                budget.open_files -= 1
+            else:
+                heapq.heapreplace(heap, (head.order_time, index, head, reader))
+                budget.held += head.record_count
+    finally:
+        for _, _, _, reader in heap:
+            if reader is not None:
+                _close(reader)
 
 
 @dataclass
@@ -331,9 +456,13 @@ def document_format(document: Any) -> str | None:
 class FileSource:
     """One replay file: its format, detected once from the first document, and a generator of its batches."""
 
-    def __init__(self, path: Path, parser: LineParser = DEFAULT_PARSER, log_group: str | None = None) -> None:
+    def __init__(
+        self, path: Path, parser: LineParser = DEFAULT_PARSER, log_group: str | None = None,
+        budget: MergeBudget | None = None,
+    ) -> None:
         self.path = path
         self.parser = parser
+        self.budget = budget if budget is not None else MergeBudget()  # its share of the merge's, read as it reads
         self.log_group = log_group or path.name
         self.stream = f"file:{os.path.abspath(path)}"
         self._sequence = 0
@@ -363,7 +492,7 @@ class FileSource:
         self._raw, self._size, self._charged, self._gunzip = handle, size, 0, None
         if gzipped:
             self._gunzip = _BoundedGunzip(handle, inflate_bound(size), entry_bound(size))
-            inflated = io.BufferedReader(self._gunzip, _LINE_CHUNK)
+            inflated = io.BufferedReader(self._gunzip, self.budget.read_chunk)
             return io.TextIOWrapper(inflated, encoding="utf-8-sig", errors="replace")
         return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
 
@@ -412,7 +541,7 @@ class FileSource:
         with self._open() as text:
             gunzip = self._gunzip
             if lines_mode:
-                for line in _bounded_lines(text, self.line_cap):
+                for line in _bounded_lines(text, self.line_cap, self.budget.read_chunk):
                     if gunzip and gunzip.unread and isinstance(line, str) and not line.endswith("\n"):
                         break  # the line the gzip ended in is part of the rest, unread
                     yield line
@@ -427,11 +556,14 @@ class FileSource:
         """The file's batches, read from its start: each call is a fresh reader with the same positions (the
         format is not detected again). Finish or close one before starting the next."""
         self._sequence, self._order_time = 0, 0.0
-        for batch in self._batches():
-            if self._raw is not None:  # once closed, the file was read to its end or left unread: charge it all
-                position = self._size if self._raw.closed else self._raw.tell()
-                batch.bytes_read, self._charged = max(position - self._charged, 0), position
-            yield batch
+        try:
+            for batch in self._batches():
+                if self._raw is not None:  # once closed, the file was read to its end or left unread: charge it all
+                    position = self._size if self._raw.closed else self._raw.tell()
+                    batch.bytes_read, self._charged = max(position - self._charged, 0), position
+                yield batch
+        finally:
+            self._raw = self._gunzip = None  # a closed inflater still holds its state: thousands of files add up
 
     def _batches(self) -> Iterator[ShardBatch]:
         try:
@@ -527,7 +659,7 @@ class FileSource:
             records.append(record)
             if isinstance(line, _Unread):
                 break
-            if len(records) == LINES_PER_BATCH:
+            if len(records) >= self.budget.batch_lines:  # positions are line numbers, whatever the batch size
                 yield self._batch("lines", records)
                 records = []
         if records:
