@@ -16,7 +16,10 @@ and gzip of any of these. Files that are not Kinesis events get a stable synthet
 path) and positions (document and line numbers), so replaying the same file twice applies it once.
 
 Reading is bounded: a line (one JSON-lines document) holds at most DecodeLimits.max_payload_bytes, a
-document that is not one line at most MAX_DOCUMENT_BYTES; beyond, a counted payload_too_large. A gzip file
+document that is not one line at most MAX_DOCUMENT_BYTES; either holds at most MAX_DOCUMENT_VALUES values, and in
+a gzip file at most VALUES_PER_ENTRY per entry the file may still yield (see below), counted in C before it is
+parsed (_DocumentCount), so that a document of tiny values costs no more memory than a real one; beyond, a
+counted payload_too_large. A gzip file
 inflates to at most inflate_bound(its size), with what the payloads inside it inflate to: MAX_INFLATE_RATIO
 times its size, or INFLATE_FLOOR_BYTES if more, so a gzip bomb costs time in proportion to the file, not to
 what it claims to hold; and it yields at most
@@ -100,6 +103,27 @@ INFLATE_FLOOR_BYTES = 8 * 1024 * 1024
 MAX_ENTRIES_PER_BYTE = 1
 # Small files may always yield this many (a 100 KB gzip of one short line 100,000 times reads whole): ~0.5 s.
 ENTRY_FLOOR = 100_000
+# How many values one document's parse may build (objects, lists, strings, numbers: a Python object each, 24-200
+# bytes): 64 MiB of a pretty-printed list of `{}` is 16.7 million dicts, 1.25 GB. Real documents hold 0.005-0.011
+# values per byte (filter-log-events output, Kinesis and Firehose events: docs/log-schema.md), ~750,000 in 64 MiB,
+# and a document of 1 million costs at most ~230 MB whatever their shape. One with more is refused unparsed: its
+# values are counted in C, not built (_DocumentCount).
+MAX_DOCUMENT_VALUES = 1_000_000
+# In a gzip file, a document may also hold no more than this many values per entry the file may still yield
+# (entry_bound): real documents hold 4-14 (a Firehose event 4 per record, a CloudWatch payload ~5 per log event,
+# filter-log-events output 6 per event, a Kinesis event 14 per record), so a bomb's document of tiny values
+# meets the entry bound before it is parsed, not after.
+VALUES_PER_ENTRY = 64
+# Text from a document's start up to this long is parsed without counting (its values cost at most ~40 MB); a
+# longer one is counted first, unless it ends within its first _SMALL_DOCUMENT characters (a look that costs a
+# copy of them, where a count would cost a pass over a window several times larger).
+_UNCOUNTED = 1 << 20
+_SMALL_DOCUMENT = 1 << 16
+# A JSON string, escapes and all (an unfinished one runs to the end of the text): possessive and unrolled, so a
+# string costs one pass however many escaped quotes it holds.
+_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)
+# A closing bracket followed by anything but `,` `]` `}`: in valid JSON, the end of a document (a parse stops there)
+_DOCUMENT_END = re.compile(r"[\]}]\s*+[^\s,\]}]")
 _READ_CHUNK = 1 << 20
 _LINE_CHUNK = 1 << 16  # lines are read in pieces this large: a long line is joined once, not held twice
 # what a file of garbage yields: a file with nothing else decoded is refused, not replayed as "0 records"
@@ -169,12 +193,107 @@ class _BoundedGunzip(io.RawIOBase):
         self._left -= inflated
         return self._entries_left >= 0 and self._left >= 0
 
+    @property
+    def entries_left(self) -> int:
+        return max(self._entries_left, 0)
+
     def close(self) -> None:
         try:
             self._gzip.close()
         finally:
             self._compressed.close()
             super().close()
+
+
+def values_left(gunzip: _BoundedGunzip | None) -> int:
+    """How many values the next document's parse may build: MAX_DOCUMENT_VALUES, and in a gzip file no more than
+    VALUES_PER_ENTRY per entry it may still yield."""
+    if gunzip is None:
+        return MAX_DOCUMENT_VALUES
+    return min(MAX_DOCUMENT_VALUES, VALUES_PER_ENTRY * gunzip.entries_left)
+
+
+class _DocumentCount:
+    """The values a parse of the document at the start of a text would build, counted without building them.
+
+    A value is a container or follows a comma, save a container's first: 1 plus the commas and opening brackets
+    outside strings bound them (keys are not counted; the parser shares equal ones). The count stops where the
+    document ends (_DOCUMENT_END: a parse stops there, valid JSON or not), so the documents after it, as in a
+    Firehose S3 object, are not counted; or at the end of the text, as a parse of an unfinished document does.
+    It runs in C: one regex empties the strings, str.count counts. It is kept as the text grows, up to the last
+    line break counted (no JSON string holds one), so a long pretty-printed document read in growing pieces is
+    counted once, not once per piece; its window grows 4x at a time, so a document ahead of others costs about
+    its own length."""
+
+    def __init__(self) -> None:
+        self._counted = 0  # characters from the document's start counted and kept (up to a line break)
+        self._values = 1
+        self._depth = 0  # brackets opened and not closed in them
+        self._ended = False  # where the document ends was found
+        self._closed = False  # the last bracket or value counted was a closing bracket
+
+    def values(self, text: str, at: int, most: int) -> tuple[int, bool]:
+        """(at most how many values the document at `at` holds, a count past `most` may stop early; whether it is
+        unfinished: a bracket is still open at the end of `text`, so a parse would fail for want of the rest)."""
+        window = _SMALL_DOCUMENT
+        while not self._ended and self._values <= most and (start := at + self._counted) < len(text):
+            window *= 4
+            stop = min(start + window, len(text))
+            line_end = text.rfind("\n", start, stop) + 1
+            if line_end:  # kept: the count goes on from there once the text has grown
+                values, depth, self._ended, self._closed = self._count(text[start:line_end])
+                self._values, self._depth, self._counted = self._values + values, self._depth + depth, line_end - at
+            elif stop < len(text):  # no line break yet (a document on one line): a wider window, unless it ended
+                values, _, ended, _ = self._count(text[start:stop])
+                if ended or self._values + values > most:
+                    return self._values + values, False
+            else:  # the unfinished last line: counted, not kept
+                values, depth, ended, _ = self._count(text[start:stop])
+                return self._values + values, not ended and self._depth + depth > 0
+        return self._values, not self._ended and self._depth > 0
+
+    def _count(self, text: str) -> tuple[int, int, bool, bool]:
+        """(values in `text`, brackets it leaves open, whether the document ends in it, whether it ends in a
+        closing bracket), up to where the document ends."""
+        bare = _STRING.sub("", text)
+        head = bare.lstrip()[:1]
+        if not head:  # blanks and strings only
+            return 0, 0, False, self._closed
+        if self._closed and head not in ",]}":
+            return 0, 0, True, False  # it ended where the text counted before did
+        end = _DOCUMENT_END.search(bare)
+        upto = end.start() + 1 if end else len(bare)
+        opened = bare.count("[", 0, upto) + bare.count("{", 0, upto)
+        closed = bare.count("]", 0, upto) + bare.count("}", 0, upto)
+        return bare.count(",", 0, upto) + opened, opened - closed, end is not None, bare.rstrip()[-1:] in ("]", "}")
+
+
+def _json_line(line: str, most: int) -> Any:
+    """A line's JSON document; None if it is not JSON; TOO_LARGE if it holds more than `most` values (counted
+    first, see _DocumentCount)."""
+    first = _NON_BLANK.search(line)
+    at = first.start() if first else 0
+    if len(line) - at > _UNCOUNTED and line[at] in "{[" and _DocumentCount().values(line, at, most)[0] > most:
+        return TOO_LARGE
+    return _json(line)
+
+
+def _decode(
+    decoder: json.JSONDecoder, text: str, at: int, count: _DocumentCount, most: int, whole: bool
+) -> tuple[Any, int]:
+    """The document at `at` and where it ends (ValueError or RecursionError if none is whole there), or
+    (TOO_LARGE, -1) if it holds more than `most` values. A long one is counted before it is parsed, and not
+    parsed while it is unfinished, unless the text is `whole` (a parse would fail for want of the rest)."""
+    if len(text) - at > _UNCOUNTED and text[at] in "{[":
+        with contextlib.suppress(ValueError, RecursionError):  # a short document needs no count
+            document, end = decoder.raw_decode(text[at : at + _SMALL_DOCUMENT])
+            return document, at + end
+        values, unfinished = count.values(text, at, most)
+        if values > most:
+            return TOO_LARGE, -1
+        if unfinished and not whole:
+            raise ValueError("an unfinished document")
+    return decoder.raw_decode(text, at)
 
 
 class SourceError(Exception):
@@ -509,19 +628,22 @@ class FileSource:
                 for line in _bounded_lines(text, self.line_cap):
                     first = line if isinstance(line, _TooLarge) else line.strip()
                     break
+                most = values_left(self._gunzip)
         except (OSError, EOFError, zlib.error):
             return "cloudwatch-payload", False  # a file that breaks: counted as such, not an error
         if isinstance(first, _TooLarge):
             return "cloudwatch-payload", True  # one huge line: a counted payload_too_large
         if not first.startswith(("{", "[")):
             return "json-lines", True  # text lines: each is a counted skip
-        whole_line = _json(first)
+        whole_line = _json_line(first, most)
+        if whole_line is TOO_LARGE:
+            return "cloudwatch-payload", True  # a line of too many values: a counted payload_too_large
         if whole_line is not None:
             return document_format(whole_line) or "json-lines", True
         # a pretty-printed document, or documents concatenated without newlines (a Firehose S3 object)
         first_document = next(self._documents(lines_mode=False), None)
-        if isinstance(first_document, _Unread):
-            return "cloudwatch-payload", False  # a gzip that breaks or inflates too far before it: counted
+        if isinstance(first_document, _Unread | _TooLarge):
+            return "cloudwatch-payload", False  # past a reading bound before it is whole (or the gzip breaks): counted
         found = document_format(first_document)
         if found is None:
             keys = ", ".join(list(first_document)[:4]) if isinstance(first_document, dict) else "not an object"
@@ -546,7 +668,8 @@ class FileSource:
                         break  # the line the gzip ended in is part of the rest, unread
                     yield line
             else:
-                yield from _json_documents(text, cut_short=lambda: bool(gunzip and gunzip.unread))
+                yield from _json_documents(text, cut_short=lambda: bool(gunzip and gunzip.unread),
+                                           most_values=lambda: values_left(gunzip))
         if gunzip and gunzip.unread:
             yield _Unread(gunzip.unread)
 
@@ -573,30 +696,36 @@ class FileSource:
                 return
             with contextlib.closing(self._documents(self._lines_mode)) as documents:
                 for item in documents:
-                    if isinstance(item, _Unread):
-                        yield self._skip(item.kind)
-                        continue
-                    document = _json(item) if isinstance(item, str) else item
-                    if not self._spend(entries_of(document)):
-                        yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
+                    finished = yield from self._document_batches(item)
+                    del item  # not held while the next document is parsed (two large ones would be twice the memory)
+                    if finished:
                         return
-                    if isinstance(document, _TooLarge):
-                        yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)
-                        continue
-                    if document is None:  # a cut-off or corrupt line
-                        yield self._skip(conventions.SKIP_LINE_NOT_JSON)
-                        continue
-                    if document_format(document) not in _ENCODED_PAYLOADS:  # every entry is in its lists
-                        yield from self._container(document)  # lazily: a long events list, a batch at a time
-                        continue
-                    decoded = list(self._container(document))
-                    entries, inflated = _nested_costs(decoded)
-                    if not self._spend(entries, inflated):
-                        yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
-                        return
-                    yield from decoded
         except (OSError, EOFError, zlib.error):
             yield self._skip(conventions.SKIP_TRUNCATED_GZIP)
+
+    def _document_batches(self, item: Any) -> Generator[ShardBatch, None, bool]:
+        """One document's batches (a line's, parsed here); whether the rest of the file is left unread."""
+        if isinstance(item, _Unread):
+            yield self._skip(item.kind)
+            return False
+        document = _json_line(item, values_left(self._gunzip)) if isinstance(item, str) else item
+        if not self._spend(entries_of(document)):
+            yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
+            return True
+        if isinstance(document, _TooLarge):
+            yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)
+        elif document is None:  # a cut-off or corrupt line
+            yield self._skip(conventions.SKIP_LINE_NOT_JSON)
+        elif document_format(document) not in _ENCODED_PAYLOADS:  # every entry is in its lists
+            yield from self._container(document)  # lazily: a long events list, a batch at a time
+        else:
+            decoded = list(self._container(document))
+            entries, inflated = _nested_costs(decoded)
+            if not self._spend(entries, inflated):
+                yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this document and the rest, unread
+                return True
+            yield from decoded
+        return False
 
     def _skip(self, kind: str) -> ShardBatch:
         record = self._record()
@@ -722,10 +851,14 @@ def _bounded_lines(text: IO[str], cap: int, chunk_size: int = _LINE_CHUNK) -> It
         yield line
 
 
-def _json_documents(text: IO[str], cut_short: Callable[[], bool]) -> Iterator[Any]:
-    """Parsed JSON documents, concatenated or pretty-printed; TOO_LARGE past MAX_DOCUMENT_BYTES; the text after
-    the last one, once, unless the file was `cut_short` there (then that text belongs to the rest, unread)."""
+def _json_documents(
+    text: IO[str], cut_short: Callable[[], bool], most_values: Callable[[], int] = lambda: MAX_DOCUMENT_VALUES
+) -> Iterator[Any]:
+    """Parsed JSON documents, concatenated or pretty-printed; TOO_LARGE past MAX_DOCUMENT_BYTES or past
+    `most_values` values (counted before the parse); the text after the last one, once, unless the file was
+    `cut_short` there (then that text belongs to the rest, unread)."""
     decoder = json.JSONDecoder()
+    count = _DocumentCount()  # of the document at `at`
     buffer, at, want, eof = "", 0, _READ_CHUNK, False
     while True:
         blank_to = _NON_BLANK.search(buffer, at)  # in C: a run of blanks costs next to nothing
@@ -733,16 +866,19 @@ def _json_documents(text: IO[str], cut_short: Callable[[], bool]) -> Iterator[An
         if at >= len(buffer) and eof:
             return
         try:
-            document, end = decoder.raw_decode(buffer, at) if at < len(buffer) else (None, -1)
+            document, end = _decode(decoder, buffer, at, count, most_values(), eof) if at < len(buffer) else (None, -1)
         except (ValueError, RecursionError):
             end = -1
             if eof:
                 if not cut_short():
                     yield buffer[at:]  # the rest is not JSON: one counted skip
                 return
+        if document is TOO_LARGE:
+            yield TOO_LARGE
+            return
         if end >= 0:
             yield document
-            at = end
+            document, at, count = None, end, _DocumentCount()  # not held while the next one is parsed
             continue
         if len(buffer) - at > MAX_DOCUMENT_BYTES:
             yield TOO_LARGE
@@ -751,7 +887,7 @@ def _json_documents(text: IO[str], cut_short: Callable[[], bool]) -> Iterator[An
         want = min(want * 2, MAX_DOCUMENT_BYTES)  # geometric: re-parsing a growing buffer stays linear
         eof = chunk == ""
         buffer = buffer[at:] + chunk
-        at = 0
+        at = 0  # `count` holds: its positions are from the document's start
 
 
 def _json(text: str) -> Any:

@@ -15,6 +15,7 @@ from processors.cli import main
 from processors.replay import sources
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
 from tests.unit.test_decode_bounds import gzip_bomb
+from tests.unit.test_replay_reading import TINY_VALUES, RecordingDecoder
 
 
 def replay_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
@@ -404,3 +405,131 @@ def test_a_folder_of_more_files_than_the_soft_limit_of_open_files_replays(tmp_pa
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, limits)
     assert (summary["files"], summary["events"], summary["skipped"]) == (100, 300, {})
+
+
+# --- documents of too many values -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def few_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The value cap lowered to 1,000 and counted past 4 KiB, read 4 KiB at a time; every parse noted."""
+    monkeypatch.setattr(sources, "MAX_DOCUMENT_VALUES", 1000)
+    monkeypatch.setattr(sources, "_UNCOUNTED", 4096)
+    monkeypatch.setattr(sources, "_SMALL_DOCUMENT", 512)
+    monkeypatch.setattr(sources, "_READ_CHUNK", 4096)
+    monkeypatch.setattr(sources.json, "JSONDecoder", RecordingDecoder)
+    RecordingDecoder.parsed = []
+
+
+def tiny_values_bomb(value: str, times: int = 20_000) -> bytes:
+    return ('{"events": [\n' + ",\n".join([TINY_VALUES[value]] * times) + "\n]}\n").encode()
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("value", TINY_VALUES)
+def test_a_document_of_tiny_values_past_the_cap_is_refused_as_payload_too_large_unparsed(
+    tmp_path, capsys, few_values, value, gzipped
+) -> None:
+    """A 665 KB gzip of 15 million `{}` in an events list peaked at 1.2-1.6 GB before the entry bound refused
+    it, and a plain file of them had no bound but its 64 MiB: here 20,000 values against a cap of 1,000."""
+    path = tmp_path / "bomb.json"
+    path.write_bytes(gzip.compress(tiny_values_bomb(value), mtime=0) if gzipped else tiny_values_bomb(value))
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert "payload_too_large" in err
+    assert max(RecordingDecoder.parsed) <= sources._UNCOUNTED  # parsed while it was short, never once it was not
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_a_document_of_too_many_values_after_a_payload_keeps_the_payload_and_leaves_the_rest_unread(
+    tmp_path, capsys, few_values, gzipped
+) -> None:
+    first, past = ([log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in numbers]
+                   for numbers in (range(1, 4), range(4, 7)))
+    content = b"".join([json.dumps(cw_payload(first)).encode(), tiny_values_bomb("floats"),
+                        json.dumps(cw_payload(past, stream="t")).encode()])
+    path = tmp_path / "firehose-object"
+    path.write_bytes(gzip.compress(content, mtime=0) if gzipped else content)
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(path), "--db", db)
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1} and summary["events"] == 3
+    assert all(traced(db, n) for n in (1, 2, 3)) and not any(traced(db, n) for n in (4, 5, 6))
+
+
+def test_a_json_line_of_too_many_values_is_payload_too_large_and_the_lines_after_it_replay(
+    tmp_path, capsys, few_values
+) -> None:
+    events = [json.dumps(kinesis_event([kinesis_record(gz(cw_payload(
+        [log_line("api_request", T0 + n, cid(n), "Api", status=200)])), n)])) for n in (1, 2)]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join([events[0], "[" + ",".join(["0.5"] * 5000) + "]", events[1]]) + "\n")
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(path), "--db", db)
+    assert summary["skipped"] == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1}
+    assert summary["events"] == 2 and traced(db, 1) and traced(db, 2)
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_in_a_gzip_file_a_document_may_hold_64_values_per_entry_the_file_may_still_yield(
+    tmp_path, capsys, monkeypatch, gzipped
+) -> None:
+    """Three log events and 200,000 numbers beside them: four entries, but more values than 64 per entry the
+    gzip may yield (the floor lowered to 100; ~1 KB on disk is ~1,000 entries), so it is refused before it is
+    parsed; a plain file has no entry bound."""
+    monkeypatch.setattr(sources, "ENTRY_FLOOR", 100)
+    payload = cw_payload([log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in range(1, 4)])
+    content = json.dumps({**payload, "padding": [0] * 200_000}, indent=2).encode()
+    path = tmp_path / "payload.json"
+    path.write_bytes(gzip.compress(content, mtime=0) if gzipped else content)
+    entries = sources.entry_bound(len(gzip.compress(content, mtime=0)))
+    assert sources.VALUES_PER_ENTRY * entries < 200_000 < sources.MAX_DOCUMENT_VALUES
+    db = str(tmp_path / "slo.db")
+    if gzipped:
+        assert "payload_too_large" in refused(capsys, str(path), "--db", db)
+    else:
+        assert replay_json(capsys, str(path), "--db", db)["events"] == 3
+
+
+def filter_log_events_output(numbers: range) -> dict:
+    """What `aws logs filter-log-events` prints; one message is long and full of braces, commas and quotes."""
+    note = '{"a": [1, {"b": "\\""}]},'
+    events = [{"logStreamName": "s", "timestamp": int((T0 + n) * 1000),
+               "message": log_line("api_request", T0 + n, cid(n), "Api", status=200,
+                                   note=note * (500 if n == numbers[0] else 1)),
+               "ingestionTime": int((T0 + n) * 1000) + 300, "eventId": str(10**55 + n)} for n in numbers]
+    return {"events": events, "searchedLogStreams": [{"logStreamName": "s", "searchedCompletely": True}]}
+
+
+REAL_DOCUMENTS = {
+    "filter-log-events output, pretty-printed": json.dumps(filter_log_events_output(range(1, 300)), indent=2).encode(),
+    "a Firehose S3 object of payloads back to back": b"".join(
+        json.dumps(cw_payload([log_line("api_request", T0 + n, cid(n), "Api", status=200)] * 3, stream=f"s{n}"),
+                   indent=indent).encode() for n in range(1, 60) for indent in [(None, 2)[n % 2]]),
+    "a Kinesis event, pretty-printed": json.dumps(kinesis_event([kinesis_record(gz(cw_payload(
+        [log_line("api_request", T0 + n, cid(n), "Api", status=200)])), n) for n in range(1, 60)]), indent=2).encode(),
+}
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("form", REAL_DOCUMENTS)
+def test_real_documents_replay_the_same_whether_their_values_are_counted_or_not(
+    tmp_path, capsys, monkeypatch, form, gzipped
+) -> None:
+    path = tmp_path / "real.json"
+    path.write_bytes(gzip.compress(REAL_DOCUMENTS[form], mtime=0) if gzipped else REAL_DOCUMENTS[form])
+    replayed = []
+    for counted in (False, True):
+        with monkeypatch.context() as patch:
+            if counted:  # every document counted, read in pieces of 1 KiB, under a cap the largest (~1,800) is near
+                patch.setattr(sources, "MAX_DOCUMENT_VALUES", 2500)
+                patch.setattr(sources, "_UNCOUNTED", 256)
+                patch.setattr(sources, "_SMALL_DOCUMENT", 64)
+                patch.setattr(sources, "_READ_CHUNK", 1024)
+            else:
+                patch.setattr(sources, "_UNCOUNTED", 1 << 40)
+            db = str(tmp_path / f"{counted}.db")
+            summary = replay_json(capsys, str(path), "--db", db)
+            summary.pop("seconds")
+            assert main(["status", "--db", db, "--json"]) == 0
+            replayed.append((summary, capsys.readouterr().out))
+    assert replayed[0] == replayed[1]
+    assert replayed[0][0]["events"] > 50 and not replayed[0][0]["skipped"]

@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from processors import conventions
+from processors.replay import sources
 from processors.replay.sources import (
     ENTRY_FLOOR,
     INFLATE_FLOOR_BYTES,
+    MAX_DOCUMENT_VALUES,
     MAX_ENTRIES_PER_BYTE,
     MAX_INFLATE_RATIO,
     TOO_LARGE,
+    VALUES_PER_ENTRY,
     FileSource,
     _bounded_lines,
     _BoundedGunzip,
+    _DocumentCount,
+    _json_documents,
     decodable_batches,
     entries_of,
     entry_bound,
     inflate_bound,
+    values_left,
 )
 from tests.builders import T0, cid, log_line
 
@@ -154,3 +162,137 @@ def test_a_gzip_is_read_to_its_end_its_limit_or_its_break(
     case: str, compressed: bytes, limit: int, expected: tuple[bytes, str | None]
 ) -> None:
     assert read_bounded(compressed, limit) == expected
+
+
+# --- documents of too many values -------------------------------------------------------------------------
+
+
+class RecordingDecoder(json.JSONDecoder):
+    """A JSON decoder that notes how much text follows where each parse starts."""
+
+    parsed: list[int] = []  # noqa: RUF012 - reset by the fixture
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[Any, int]:
+        RecordingDecoder.parsed.append(len(s) - idx)
+        return super().raw_decode(s, idx)
+
+
+@pytest.fixture
+def small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bounds scaled down (1,000 values; counted past 2 KiB; read 1 KiB at a time, so a document is read in
+    growing pieces), and every parse noted."""
+    monkeypatch.setattr(sources, "MAX_DOCUMENT_VALUES", 1000)
+    monkeypatch.setattr(sources, "_UNCOUNTED", 2048)
+    monkeypatch.setattr(sources, "_SMALL_DOCUMENT", 256)
+    monkeypatch.setattr(sources, "_READ_CHUNK", 1024)
+    monkeypatch.setattr(sources.json, "JSONDecoder", RecordingDecoder)
+    RecordingDecoder.parsed = []
+
+
+def documents_of(text: str) -> list[object]:
+    return list(_json_documents(io.StringIO(text), cut_short=lambda: False))
+
+
+TINY_VALUES = {
+    "empty objects": "{}",
+    "empty arrays": "[]",
+    "floats": "0.5",
+    "one-character strings": '"a"',
+    "ones": "1",
+    "shallow nesting": '{"a":{"a":0}}',
+}
+BOMB_FORMS = {
+    "a pretty-printed list": ("[\n", ",\n", "\n]\n"),
+    "a pretty-printed events list": ('{"events": [\n', ",\n", "\n]}\n"),
+    "a list on one line": ("[", ",", "]"),
+}
+
+
+@pytest.mark.parametrize("form", BOMB_FORMS)
+@pytest.mark.parametrize("value", TINY_VALUES)
+def test_a_document_of_more_values_than_the_cap_is_too_large_and_never_parsed(small_bounds, value, form) -> None:
+    head, separator, tail = BOMB_FORMS[form]
+    bomb = head + separator.join([TINY_VALUES[value]] * 5000) + tail
+    assert documents_of(bomb) == [TOO_LARGE]
+    assert max(RecordingDecoder.parsed) <= sources._UNCOUNTED  # parsed while it was short, never once it was not
+
+
+def test_a_document_just_under_the_cap_is_parsed_whole(small_bounds) -> None:
+    document = "[\n" + ",\n".join(["0.5"] * 998) + "\n]\n"  # 1 + 997 commas + 1 bracket = 999 values
+    assert documents_of(document) == [[0.5] * 998]
+
+
+def test_braces_commas_and_quotes_inside_strings_are_not_counted_as_values(small_bounds) -> None:
+    message = '{"a": [1, 2], "b": "c\\\\"}, \\"{[,' * 2000  # escaped quotes and backslashes, then a real end
+    document = {"events": [{"message": message, "timestamp": 1}, {"message": "\\", "timestamp": 2}]}
+    text = json.dumps(document, indent=2)
+    assert len(text) > 10 * sources._UNCOUNTED
+    assert _DocumentCount().values(text, 0, 1000) == (1 + 4 + 3, False)  # 1, 4 opening brackets, 3 commas
+    assert documents_of(text) == [document]
+
+
+def test_concatenated_documents_are_counted_one_at_a_time_not_together(small_bounds) -> None:
+    """A Firehose S3 object: many documents, each well under the cap, together far past it."""
+    documents = [{"messageType": "DATA_MESSAGE", "logEvents": [{"id": str(n), "message": "{,}"}] * 100}
+                 for n in range(20)]
+    for separator in ("", "\n", "\n\n  "):
+        for indent in (None, 2):
+            text = separator.join(json.dumps(document, indent=indent) for document in documents)
+            assert _DocumentCount().values(text, 0, 10**9) == (303, False)  # the first alone; 20 x 303 in all
+            assert documents_of(text) == documents
+
+
+def test_a_long_document_is_not_parsed_until_it_is_whole(small_bounds) -> None:
+    """Read 1 KiB at a time, a 45 KiB document was parsed once per read, each parse building it all over again."""
+    document = {"events": [{"message": "x" * 100, "timestamp": n} for n in range(300)]}  # 902 values
+    assert documents_of(json.dumps(document, indent=2)) == [document]
+    assert len(RecordingDecoder.parsed) < 20
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='ab,{}[]"\\\n :'),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(alphabet='k,{"\\'), children, max_size=4),
+    max_leaves=30,
+)
+
+
+def commas_and_opening_brackets(value: Any) -> int:
+    if isinstance(value, list | dict):
+        inner = list(value.values()) if isinstance(value, dict) else value
+        return 1 + max(len(inner) - 1, 0) + sum(commas_and_opening_brackets(item) for item in inner)
+    return 0
+
+
+def values_built(value: Any) -> int:
+    inner = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else []
+    return 1 + sum(values_built(item) for item in inner)
+
+
+@given(first=st.lists(JSON_VALUES, max_size=5) | st.dictionaries(st.text(), JSON_VALUES, max_size=5),
+       second=st.lists(JSON_VALUES, max_size=3), indent=st.sampled_from([None, 0, 2]),
+       separator=st.sampled_from(["", "\n", " \n "]), window=st.integers(1, 40), cut=st.floats(0, 1))
+def test_the_count_bounds_the_values_a_parse_builds_read_whole_or_in_pieces(
+    first: Any, second: Any, indent: int | None, separator: str, window: int, cut: float
+) -> None:
+    """Counted a window of `window` characters at a time, and read as far as `cut` of it first: the count is that
+    of the first document alone, and no less than the values its parse builds."""
+    text = json.dumps(first, indent=indent) + separator + json.dumps(second, indent=indent)
+    expected = 1 + commas_and_opening_brackets(first)
+    assert values_built(first) <= expected
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sources, "_SMALL_DOCUMENT", window)
+        assert _DocumentCount().values(text, 0, 10**9) == (expected, False)
+        count = _DocumentCount()
+        count.values(text[: int(cut * len(text))], 0, 10**9)
+        assert count.values(text, 0, 10**9) == (expected, False)
+
+
+def test_a_gzip_file_may_parse_64_values_per_entry_it_may_still_yield_and_never_more_than_the_ceiling() -> None:
+    assert values_left(None) == MAX_DOCUMENT_VALUES
+    gunzip = _BoundedGunzip(io.BytesIO(gzip.compress(b"{}")), 1000, entries=100)
+    assert values_left(gunzip) == VALUES_PER_ENTRY * 100
+    gunzip.spend(60)
+    assert values_left(gunzip) == VALUES_PER_ENTRY * 40
+    gunzip.spend(100)
+    assert values_left(gunzip) == 0
+    assert values_left(_BoundedGunzip(io.BytesIO(gzip.compress(b"{}")), 1000, entries=10**9)) == MAX_DOCUMENT_VALUES
