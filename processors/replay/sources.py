@@ -30,15 +30,18 @@ payload_too_large. A gzip that breaks (truncated, corrupt, or with garbage after
 the break, and the rest is one counted truncated_gzip; concatenated members are one stream, under one bound.
 
 Each file's batches are decoded as they are read, and `slo replay` applies them as they come: across files,
-`arrival_order` merges the per-file generators by arrival time (a k-way merge, one batch held per file), so
-memory does not grow with the input. Each batch says how many bytes of its file it consumed (compressed
-bytes for gzip), for a progress bar over the bytes read.
+`arrival_order` merges the per-file generators by arrival time (a k-way merge, one batch held per open file),
+so memory does not grow with the input, nor with the number of files: a file is opened when the merge reaches
+its first batch (a file waiting its turn holds nothing), and the files open at once share a MergeBudget of
+decoded lines and read buffers (JSON-lines batches are cut smaller the more are open). Each batch says how
+many bytes of its file it consumed (compressed bytes for gzip), for a progress bar over the bytes read.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import gzip
 import heapq
@@ -364,9 +367,10 @@ def _close(iterator: Iterator[Any]) -> None:
 def allow_open_files(files: int) -> None:
     """Raise this process's soft limit of open files toward its hard limit, so that `files` inputs fit.
 
-    arrival_order holds every file it has not finished open (a file longer than one batch stays open between
-    its batches), so a folder of more files than the soft limit (1,024 on many systems) failed part way with
-    "Too many open files". Past the hard limit it still does, naming the file."""
+    arrival_order holds open every file it has started and not finished (a file longer than one batch stays
+    open between its batches; files spanning the same days are all started at once), so a folder of more such
+    files than the soft limit (1,024 on many systems) failed part way with "Too many open files". Past the hard
+    limit it still does, naming the file."""
     try:
         import resource
     except ImportError:  # not POSIX
@@ -451,7 +455,10 @@ def arrival_order(
     first_order_time comes up). `budget.open_files` counts the files open, so each cuts its share."""
     budget = budget if budget is not None else MergeBudget()
     inputs = [f if isinstance(f, MergeInput) else MergeInput(_never_opened, reader=f) for f in files]
-    budget.open_files, budget.held = sum(f.reader is not None for f in inputs), 0
+    waiting = sorted(source.first_order_time for source in inputs if source.reader is None)
+    opened = 0  # of the waiting files
+    live = budget.open_files = sum(source.reader is not None for source in inputs)
+    budget.held = 0
     heap: list[tuple[float, int, ShardBatch | None, Iterator[ShardBatch] | None]] = []
     for index, source in enumerate(inputs):
         if source.reader is None:
@@ -460,14 +467,17 @@ def arrival_order(
             heap.append((batch.order_time, index, batch, source.reader))
             budget.held += batch.record_count
         else:
-            budget.open_files -= 1
+            live -= 1
         source.reader = None  # the heap holds what it reads; a finished file is dropped
     heapq.heapify(heap)
     try:
         while heap:
             order_time, index, head, reader = heap[0]
+            # the files open, and those whose first batch is due and will open next, share the budget
+            due = max(bisect.bisect_right(waiting, order_time) - opened, 0)
             if reader is None:  # due: open it; its first batch may start later than the check's
-                budget.open_files += 1
+                opened, live, due = opened + 1, live + 1, max(due - 1, 0)
+                budget.open_files = live + due
                 reader = inputs[index].open_batches()
                 head = next(reader, None)
                 if head is not None and head.order_time > order_time:
@@ -478,10 +488,11 @@ def arrival_order(
                 budget.held -= head.record_count
             if head is not None:
                 yield head
+                budget.open_files = live + due
                 head = next(reader, None)
             if head is None:
                 heapq.heappop(heap)
-                budget.open_files -= 1
+                live -= 1
             else:
                 heapq.heapreplace(heap, (head.order_time, index, head, reader))
                 budget.held += head.record_count

@@ -111,9 +111,9 @@ def test_many_files_replay_into_the_same_store_as_their_lines_in_one_file(
 def test_files_within_the_budget_read_whole_batches_and_count_as_one_file_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]
 ) -> None:
-    """24 files fit the default budget: each is kept open from its check and cut into whole batches, as before
-    the budget. Each is shorter than a batch, so each is one batch starting at the sample's start: the backtest
-    cannot walk the minutes (see docs/log-schema.md), but what the store counts and stitches is the same."""
+    """24 files of about 280 lines fit the default budget: each is one whole batch, as before the budget. Each
+    batch then starts at the sample's start, so the backtest cannot walk the minutes (see docs/log-schema.md),
+    but what the store counts and stitches is the same."""
     one = tmp_path / "all.jsonl"
     one.write_text("".join(line + "\n" for line in lines))
     folder = write_folder(tmp_path / "streams", lines, FILES)
@@ -189,15 +189,16 @@ def held_at_each_batch(batches: list[tuple[str, int, int]]) -> list[int]:
 def test_the_budget_cuts_smaller_batches_the_more_files_are_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """20 files of 500 lines over the same seconds share 400 lines: with all 20 open, batches of 20 lines or
-    fewer; the batches held together never pass the budget plus the smallest batch per file."""
+    """20 files of 500 lines over the same seconds share 400 lines: each checks a whole first batch alone (400
+    lines, then closed), and the merge, where all 20 are due at once, cuts 20 lines a batch; the batches held
+    together never pass the budget."""
     monkeypatch.setattr(sources, "LINE_BUDGET", 400)
     budget = RecordedBudget()
     batches = merged(overlapping(tmp_path, 20, 500), budget)
     assert sum(lines for _, lines, _ in batches) == 20 * 500
-    assert max(lines for open_files, lines in budget.given if open_files == 20) == 400 // 20
-    assert max(lines for open_files, lines in budget.given if open_files == 1) == 400
-    assert max(held_at_each_batch(batches)) <= 400 + sources.MIN_BATCH_LINES * 20
+    assert budget.given == {(1, 400), (20, 20)}
+    assert {lines for _, lines, _ in batches} == {20}
+    assert max(held_at_each_batch(batches)) <= 400
 
 
 def test_a_file_waits_closed_until_its_first_batch_is_due_and_files_in_sequence_are_open_one_at_a_time(
