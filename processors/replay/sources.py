@@ -6,7 +6,7 @@ document, and named in the replay summary (`FORMATS`):
 - `kinesis`: Lambda Kinesis events (`{"Records": [...]}`; one document, as `sam local invoke -e` takes, or
   JSON Lines of them);
 - `cloudwatch-payload`: raw CloudWatch Logs subscription payloads (`logEvents`), one or concatenated, which is
-  also what a CloudWatch Logs → Firehose → S3 object holds;
+  also what a CloudWatch Logs → Firehose → S3 object holds (back to back on one line, however long);
 - `awslogs`: the envelope CloudWatch Logs hands a Lambda subscriber (`{"awslogs": {"data": ...}}`);
 - `firehose`: a Firehose transformation event (`records[].data`: a gzip payload or one log line);
 - `filter-log-events` / `get-log-events`: the output of those APIs (`aws logs ...`), one document or JSON
@@ -644,8 +644,10 @@ class FileSource:
                 most = values_left(self._gunzip)
         except (OSError, EOFError, zlib.error):
             return "cloudwatch-payload", False  # a file that breaks: counted as such, not an error
-        if isinstance(first, _TooLarge):
-            return "cloudwatch-payload", True  # one huge line: a counted payload_too_large
+        if isinstance(first, _TooLarge):  # one huge line, or objects back to back (a Firehose S3 object)
+            first_document = next(self._documents(lines_mode=False), None) if self._first_character() == "{" else None
+            found = document_format(first_document)
+            return (found, False) if found else ("cloudwatch-payload", True)  # else: a counted payload_too_large
         if not first.startswith(("{", "[")):
             return "json-lines", True  # text lines: each is a counted skip
         whole_line = _json_line(first, most)
@@ -665,6 +667,13 @@ class FileSource:
                 f"log-events output or log line (keys: {keys})"
             )
         return found, False
+
+    def _first_character(self) -> str:
+        with self._open() as text:
+            while chunk := text.read(_LINE_CHUNK):
+                if found := _NON_BLANK.search(chunk):
+                    return chunk[found.start()]
+        return ""
 
     @property
     def line_cap(self) -> int:

@@ -533,3 +533,25 @@ def test_real_documents_replay_the_same_whether_their_values_are_counted_or_not(
             replayed.append((summary, capsys.readouterr().out))
     assert replayed[0] == replayed[1]
     assert replayed[0][0]["events"] > 50 and not replayed[0][0]["skipped"]
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
+def test_a_firehose_s3_object_longer_than_the_line_cap_replays_whole(tmp_path, capsys, monkeypatch, gzipped) -> None:
+    """Its payloads are back to back, with no line break: past 8 MiB (a 3.8 MB gzip of a day's payloads inflates to
+    30 MB) the file was one line too long, so one payload_too_large. The cap is lowered to 4 KiB here."""
+    monkeypatch.setattr(sources.FileSource, "line_cap", property(lambda self: 4096))
+    content = b"".join(json.dumps(cw_payload([log_line("api_request", T0 + n, cid(n), "Api", status=200)],
+                                             stream=f"s{n}")).encode() for n in range(1, 40))
+    assert len(content) > 4096 and b"\n" not in content
+    path = tmp_path / "firehose-object"
+    path.write_bytes(gzip.compress(content, mtime=0) if gzipped else content)
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(path), "--db", db)
+    assert summary["formats"] == {"cloudwatch-payload": 1} and summary["events"] == 39 and not summary["skipped"]
+
+
+def test_one_json_line_longer_than_the_line_cap_is_still_one_payload_too_large(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sources.FileSource, "line_cap", property(lambda self: 4096))
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps({"not": "a log container", "padding": "x" * 5000}) + "\n")
+    assert "payload_too_large" in refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
