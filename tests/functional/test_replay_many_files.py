@@ -8,16 +8,19 @@ in for thousands: batches then shrink to a few lines, and every file past none w
 
 from __future__ import annotations
 
+import heapq
 import json
 import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processors.cli import main
 from processors.replay import sources
-from processors.replay.sources import FileSource, MergeBudget, MergeInput, arrival_order
+from processors.replay.sources import FileSource, MergeBudget, MergeInput, ShardBatch, arrival_order
 from tests.builders import T0, cid, log_line
 from tests.functional.test_replay_sample import load_generator
 
@@ -227,3 +230,24 @@ def test_a_few_files_are_kept_open_from_their_check_and_read_whole_batches_as_be
     batches = merged(paths, budget)
     assert budget.kept == 3
     assert [lines for _, lines, _ in batches] == [1000, 1000, 1000, 1000, 1000, 1000, 500, 500, 500]
+
+
+@given(
+    files=st.lists(st.lists(st.integers(0, 30), max_size=5), max_size=6),
+    waits=st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_files_waiting_closed_or_open_merge_in_the_order_heapq_merge_gives(
+    files: list[list[int]], waits: list[bool]
+) -> None:
+    """By order_time, ties in the files' order, as the merge was before (heapq.merge): a file that waits closed
+    is opened in time for its first batch."""
+    batches = [
+        [ShardBatch("s", "x", order_time=float(t), origin=f"{f}:{n}") for n, t in enumerate(sorted(times))]
+        for f, times in enumerate(files)
+    ]
+    expected = [b.origin for b in heapq.merge(*(iter(file) for file in batches), key=lambda b: b.order_time)]
+    inputs: list[MergeInput | Any] = [
+        MergeInput(lambda file=file: iter(file), file[0].order_time) if waits[f] and file else iter(file)
+        for f, file in enumerate(batches)
+    ]
+    assert [b.origin for b in arrival_order(inputs)] == expected
