@@ -8,6 +8,7 @@ in for thousands: batches then shrink to a few lines, and every file past none w
 
 from __future__ import annotations
 
+import functools
 import heapq
 import json
 import zlib
@@ -247,7 +248,7 @@ def test_files_waiting_closed_or_open_merge_in_the_order_heapq_merge_gives(
     ]
     expected = [b.origin for b in heapq.merge(*(iter(file) for file in batches), key=lambda b: b.order_time)]
     inputs: list[MergeInput | Any] = [
-        MergeInput(lambda file=file: iter(file), file[0].order_time) if waits[f] and file else iter(file)
+        MergeInput(functools.partial(iter, file), file[0].order_time) if waits[f] and file else iter(file)
         for f, file in enumerate(batches)
     ]
     assert [b.origin for b in arrival_order(inputs)] == expected
