@@ -88,6 +88,7 @@ class Replayer:
         self.random = random.Random(0)  # jitter only: a fixed seed keeps replays reproducible
         self.sleep: Callable[[float], None] = time.sleep
         self._last_minute: int | None = None
+        self._data_minutes: set[int] = set()  # minutes of applied events that the hooks have not passed yet
         # the oldest event time this replay applied since its last sweep, or the oldest start of a unit it opened
         # if older, where the next sweep re-reads from (units older than the sweep cursor can only be ones it
         # opened); None before its first sweep, which cannot know what other writers wrote since the cursor moved
@@ -156,6 +157,10 @@ class Replayer:
         applied.records = len(batch.records)
         applied.records_already_applied = already_applied or 0
         self.report.add(applied)
+        if self.schedule:
+            passed = self._last_minute if self._last_minute is not None else -math.inf
+            self._data_minutes.update(minute for record in batch.records for event in record.events
+                                      if (minute := floor_to(event.time, conventions.MINUTE)) > passed)
 
     def advance_to(self, moment: float) -> None:
         """Run the minute hooks for every minute boundary up to `moment`."""
@@ -170,17 +175,32 @@ class Replayer:
                 hook(minute)
             self.report.minutes_evaluated += 1
 
-    def due_minutes(self, moment: float) -> range:
-        """The minute boundaries event time passes on its way to `moment` (none on the first call)."""
+    def due_minutes(self, moment: float) -> list[int]:
+        """The minute boundaries event time passes on its way to `moment` (none on the first call).
+
+        A stretch of more than GAP_SECONDS without data is jumped, to its far end. The data is what the batches
+        applied so far hold, not only where they start: a batch applies every event at its earliest (a quiet
+        log stream's file of one batch can span days), so the minutes its events reach are walked too."""
         target = floor_to(moment, conventions.MINUTE)
         if self._last_minute is None:
             self._last_minute = target
-            return range(0)
-        first = self._last_minute + conventions.MINUTE
-        if target - self._last_minute > GAP_SECONDS:
-            first = target  # the sweep and the evaluation at `target` see everything the gap held
-        self._last_minute = max(self._last_minute, target)
-        return range(first, target + 1, conventions.MINUTE)
+            return []
+        at = self._last_minute
+        if target <= at:
+            return []
+        stops = sorted(minute for minute in self._data_minutes if minute <= target)
+        self._data_minutes.difference_update(stops)
+        due: list[int] = []
+        for stop in (*stops, target):
+            if stop <= at:
+                continue
+            if stop - at > GAP_SECONDS:
+                due.append(stop)  # the sweep and the evaluation there see everything the gap held
+            else:
+                due.extend(range(at + conventions.MINUTE, stop + 1, conventions.MINUTE))
+            at = stop
+        self._last_minute = target
+        return due
 
 
 def _oldest_event(batch: ShardBatch) -> float:

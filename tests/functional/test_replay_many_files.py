@@ -115,18 +115,20 @@ def test_many_files_replay_into_the_same_store_as_their_lines_in_one_file(
 def test_files_within_the_budget_read_whole_batches_and_count_as_one_file_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]
 ) -> None:
-    """24 files of about 280 lines fit the default budget: each is one whole batch, as before the budget. Each
-    batch then starts at the sample's start, so the backtest cannot walk the minutes (see docs/log-schema.md),
-    but what the store counts and stitches is the same."""
+    """24 files of about 280 lines fit the default budget: each is one whole batch, as before the budget, and
+    each batch spans the whole sample from its start. The backtest still walks every minute the applied data
+    reaches (before, it jumped the 4 hours as a gap between batches and evaluated 1 minute)."""
     one = tmp_path / "all.jsonl"
     one.write_text("".join(line + "\n" for line in lines))
     folder = write_folder(tmp_path / "streams", lines, FILES)
-    replay(capsys, one, tmp_path / "one.db")
+    single = replay(capsys, one, tmp_path / "one.db")
     summary = replay(capsys, folder, tmp_path / "whole.db")
     assert summary["batches"] == FILES
+    assert summary["minutes_evaluated"] == single["minutes_evaluated"] > HOURS * 60 - 5
     expected, got = store_of(capsys, tmp_path / "one.db", lines), store_of(capsys, tmp_path / "whole.db", lines)
     assert without(got["status"], "alerts") == without(expected["status"], "alerts")
     assert got["traces"] == expected["traces"]
+    assert got["alerts"] == expected["alerts"]
 
 
 def test_a_second_replay_of_many_files_applies_nothing_whatever_the_batches_of_the_first(
