@@ -35,10 +35,12 @@ so memory does not grow with the input, nor with the number of files: a file is 
 its first batch (a file waiting its turn holds nothing), and the files open at once share a MergeBudget of
 decoded lines and read buffers (JSON-lines batches are cut smaller the more are open): 2,000 JSON-lines files of
 a 7-day history peaked at 76 MB cut by time, 92 MB by log stream (889 and 900 MB when each held a batch;
-bench/bench_replay_files.py). A document is parsed whole while its file is open and its batches are not cut
-smaller, so documents that all span the same days (50 per-log-stream filter-log-events exports of that history:
-970 MB) are held together. Each batch says how many bytes of its file it consumed (compressed bytes for gzip),
-for a progress bar over the bytes read.
+bench/bench_replay_files.py). A long filter-log-events / get-log-events document's events are parsed one at a
+time as its text is read, and held a batch (LINES_PER_BATCH) at a time (_streamed_events), where the document was
+parsed whole while its file was open: 50 per-log-stream exports of the 7-day history, open at once, peaked at
+970 → 269 MB (of the 2-day one, 364 → 250 MB). Other documents are parsed whole, and no document's batches are
+cut smaller (their positions are batch numbers). Each batch says how many bytes of its file it consumed
+(compressed bytes for gzip), for a progress bar over the bytes read.
 """
 
 from __future__ import annotations
@@ -143,6 +145,7 @@ class _TooLarge:
 
 
 TOO_LARGE = _TooLarge()
+_LONG = object()  # a long object: its events may be read a chunk at a time (_streamed_events)
 
 
 @dataclass(frozen=True)
@@ -287,16 +290,20 @@ def _json_line(line: str, most: int) -> Any:
 
 
 def _decode(
-    decoder: json.JSONDecoder, text: str, at: int, count: _DocumentCount, most: int, whole: bool
+    decoder: json.JSONDecoder, text: str, at: int, count: _DocumentCount, most: int, whole: bool,
+    stream: bool = False,
 ) -> tuple[Any, int]:
     """The document at `at` and where it ends (ValueError or RecursionError if none is whole there), or
     (TOO_LARGE, -1) if it holds more than `most` values. A long one is counted before it is parsed, and not
-    parsed while it is unfinished, unless the text is `whole` (a parse would fail for want of the rest)."""
+    parsed while it is unfinished, unless the text is `whole` (a parse would fail for want of the rest); a long
+    object is (_LONG, -1) if it may `stream` (see _streamed_events)."""
     if len(text) - at > _UNCOUNTED and text[at] in "{[":
         for look in (_SMALL_DOCUMENT // 16, _SMALL_DOCUMENT):  # a short document needs no count
             with contextlib.suppress(ValueError, RecursionError):
                 document, end = decoder.raw_decode(text[at : at + look])
                 return document, at + end
+        if stream and text[at] == "{":
+            return _LONG, -1
         values, unfinished = count.values(text, at, most)
         if values > most:
             return TOO_LARGE, -1
@@ -649,7 +656,7 @@ class FileSource:
         except (OSError, EOFError, zlib.error):
             return "cloudwatch-payload", False  # a file that breaks: counted as such, not an error
         if isinstance(first, _TooLarge):  # one huge line, or objects back to back (a Firehose S3 object)
-            first_document = next(self._documents(lines_mode=False), None) if self._first_character() == "{" else None
+            first_document = self._first_document() if self._first_character() == "{" else None
             found = document_format(first_document)
             return (found, False) if found else ("cloudwatch-payload", True)  # else: a counted payload_too_large
         if not first.startswith(("{", "[")):
@@ -660,7 +667,7 @@ class FileSource:
         if whole_line is not None:
             return document_format(whole_line) or "json-lines", True
         # a pretty-printed document, or documents concatenated without newlines (a Firehose S3 object)
-        first_document = next(self._documents(lines_mode=False), None)
+        first_document = self._first_document()
         if isinstance(first_document, _Unread | _TooLarge):
             return "cloudwatch-payload", False  # past a reading bound before it is whole (or the gzip breaks): counted
         found = document_format(first_document)
@@ -671,6 +678,11 @@ class FileSource:
                 f"log-events output or log line (keys: {keys})"
             )
         return found, False
+
+    def _first_document(self) -> Any:
+        """The first item of the file read as documents; of a long log-events document, its first chunk's events."""
+        first = next(self._documents(lines_mode=False), None)
+        return first.document if isinstance(first, _EventsChunk) else first
 
     def _first_character(self) -> str:
         with self._open() as text:
@@ -733,6 +745,12 @@ class FileSource:
         """One document's batches (a line's, parsed here); whether the rest of the file is left unread."""
         if isinstance(item, _Unread):
             yield self._skip(item.kind)
+            return False
+        if isinstance(item, _EventsChunk):  # a long log-events document's, charged and cut as if read whole
+            if not self._spend(item.entries):
+                yield self._skip(conventions.SKIP_PAYLOAD_TOO_LARGE)  # this chunk and the rest, unread
+                return True
+            yield from self._log_events(item.events)
             return False
         document = _json_line(item, values_left(self._gunzip)) if isinstance(item, str) else item
         if not self._spend(entries_of(document)):
@@ -882,38 +900,234 @@ def _json_documents(
 ) -> Iterator[Any]:
     """Parsed JSON documents, concatenated or pretty-printed; TOO_LARGE past MAX_DOCUMENT_BYTES or past
     `most_values` values (counted before the parse); the text after the last one, once, unless the file was
-    `cut_short` there (then that text belongs to the rest, unread)."""
+    `cut_short` there (then that text belongs to the rest, unread). A long log-events document comes as
+    _EventsChunks (_streamed_events)."""
     decoder = json.JSONDecoder()
     count = _DocumentCount()  # of the document at `at`
-    buffer, at, want, eof = "", 0, _READ_CHUNK, False
+    source = _Text(text, want=_READ_CHUNK)
+    at, stream = 0, True  # `stream`: the document at `at` has not been tried as a stream of events yet
     while True:
+        buffer, eof = source.buffer, source.eof
         blank_to = _NON_BLANK.search(buffer, at)  # in C: a run of blanks costs next to nothing
         at = blank_to.start() if blank_to else len(buffer)
         if at >= len(buffer) and eof:
             return
         try:
-            document, end = _decode(decoder, buffer, at, count, most_values(), eof) if at < len(buffer) else (None, -1)
+            document, end = (_decode(decoder, buffer, at, count, most_values(), eof, stream) if at < len(buffer)
+                             else (None, -1))
         except (ValueError, RecursionError):
-            end = -1
+            document, end = None, -1
             if eof:
                 if not cut_short():
                     yield buffer[at:]  # the rest is not JSON: one counted skip
                 return
+        if document is _LONG:
+            del buffer
+            after = yield from _streamed_events(decoder, source, at, count, most_values(), cut_short)
+            if after is None:  # its reading ended the file's
+                return
+            if after >= 0:
+                at, count, stream = after, _DocumentCount(), True
+            else:  # read whole, as before
+                stream = False
+            continue
         if document is TOO_LARGE:
             yield TOO_LARGE
             return
         if end >= 0:
             yield document
-            document, at, count = None, end, _DocumentCount()  # not held while the next one is parsed
+            document, at, count, stream = None, end, _DocumentCount(), True  # not held while the next is parsed
             continue
         if len(buffer) - at > MAX_DOCUMENT_BYTES:
             yield TOO_LARGE
             return
-        chunk = text.read(want)
-        want = min(want * 2, MAX_DOCUMENT_BYTES)  # geometric: re-parsing a growing buffer stays linear
-        eof = chunk == ""
-        buffer = buffer[at:] + chunk
+        if stream and buffer[at : at + 1] == "{" and len(buffer) - at <= _UNCOUNTED:
+            # read just past _UNCOUNTED, which tells whether it is long: a stream of events then holds less text
+            source.more(at, _UNCOUNTED + _LINE_CHUNK - (len(buffer) - at))
+        else:
+            source.more(at)
         at = 0  # `count` holds: its positions are from the document's start
+
+
+@dataclass
+class _Text:
+    """A text read in growing pieces: `buffer` is what is held of it (what was before was dropped)."""
+
+    source: IO[str]
+    want: int
+    buffer: str = ""
+    eof: bool = False
+
+    def more(self, drop: int, size: int = 0) -> None:
+        """Read `size` more characters, or the next of the geometric sizes (re-parsing a growing buffer stays
+        linear), dropping the buffer's first `drop`."""
+        chunk = self.source.read(size or self.want)
+        if not size:
+            self.want = min(self.want * 2, MAX_DOCUMENT_BYTES)
+        self.eof = chunk == ""
+        self.buffer = self.buffer[drop:] + chunk
+
+
+@dataclass
+class _EventsChunk:
+    """LINES_PER_BATCH events of a long filter-log-events / get-log-events document (the last chunk: the rest),
+    parsed as its text is read (_streamed_events). `entries` is its cost against the entry bound: its events, and
+    the document itself in its first chunk."""
+
+    events: list[Any]
+    entries: int
+    searched: bool  # the document's searchedLogStreams came before these events
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """What the file's format is detected from (document_format)."""
+        return {"events": self.events, **({"searchedLogStreams": []} if self.searched else {})}
+
+
+# Top-level keys that make a document another format than log-events output (document_format)
+_OTHER_FORMAT_KEYS = frozenset({"Records", "awslogs", "logEvents", "messageType", "records", "deliveryStreamArn",
+                                "invocationId"})
+
+
+class _Fallback(Exception):
+    """The document does not read as a stream of events from here: `kind` says what it is instead."""
+
+    def __init__(self, kind: str | None) -> None:
+        super().__init__(kind)
+        self.kind = kind  # a skip kind; None for the end of the text; "" for too large
+
+
+class _EventsWalk:
+    """The reading of one long object's text, a value at a time: what `_streamed_events` parses with.
+
+    Every character is counted (_DocumentCount, from the document's start) before any value in it is parsed, so
+    no parse builds more values than the document may hold; once `committed` (its first chunk is out), the text
+    parsed and counted is dropped, so the buffer holds about one read ahead of the event being parsed."""
+
+    def __init__(self, decoder: json.JSONDecoder, source: _Text, at: int, count: _DocumentCount, most: int) -> None:
+        self.decoder, self.source, self.count, self.most = decoder, source, count, most
+        self.start = at  # the document's start in the buffer (negative once text before it is dropped)
+        self.committed = False
+        self.counted()
+
+    def counted(self) -> None:
+        if self.count.values(self.source.buffer, self.start, self.most)[0] > self.most:
+            raise _Fallback("")
+
+    def more(self, at: int) -> int:
+        """Read on: where `at` is once the buffer is read on (and, committed, its parsed text dropped)."""
+        source = self.source
+        if source.eof:
+            raise _Fallback(None)
+        if len(source.buffer) - (at if self.committed else self.start) > MAX_DOCUMENT_BYTES:
+            raise _Fallback("")
+        if self.committed:  # drop what is parsed, up to what is counted and kept (a line break), and read a little
+            drop = max(min(at, self.start + self.count._counted), 0)
+            source.more(drop, _LINE_CHUNK if drop else max(_READ_CHUNK, len(source.buffer)))  # else geometric
+        else:
+            drop = 0
+            source.more(0)
+        self.start -= drop
+        self.counted()
+        return at - drop
+
+    def mark(self, at: int) -> tuple[str, int]:
+        """The next non-blank character from `at`, and where it is."""
+        while not (found := _NON_BLANK.search(self.source.buffer, at)):
+            at = self.more(at)
+        return found.group(), found.start()
+
+    def value(self, at: int) -> tuple[Any, int]:
+        """The value from `at` (after blanks), and where it ends; parsed again once more text is read if it
+        needs the rest (a number at the end of the text may go on)."""
+        while True:
+            _, at = self.mark(at)
+            buffer = self.source.buffer
+            try:
+                value, end = self.decoder.raw_decode(buffer, at)
+            except (ValueError, RecursionError):
+                pass
+            else:
+                if self.source.eof or _NON_BLANK.search(buffer, end):
+                    return value, end
+                del value
+            at = self.more(at)
+
+
+def _streamed_events(
+    decoder: json.JSONDecoder, source: _Text, at: int, count: _DocumentCount, most: int, cut_short: Callable[[], bool]
+) -> Generator[Any, None, int | None]:
+    """The `events` of the long object at `at` in `source`, parsed one at a time as its text is read, in chunks
+    of LINES_PER_BATCH (_EventsChunk): a file holds one chunk and about one read of text, not the document (50
+    per-log-stream exports of a 7-day history, open at once, held 970 MB parsed whole). Other members are parsed
+    whole and dropped. The chunks cut the events where _log_events would, so their records and positions are those
+    of the document read whole.
+
+    Returns where the object ends; -1 if it is not log-events output, read so far (another format's key, events
+    that are not a list, JSON that does not parse, past a bound), before its first chunk is out: it is then read
+    whole, as before (nothing is dropped until then). After that, the rest of the file is left: its pending events,
+    then TOO_LARGE past a bound, one line_not_json where it does not parse or ends (nothing if it was `cut_short`:
+    that is the rest, unread), one payload_shape for another format's key or a second events list; it returns None.
+    """
+    events: list[Any] = []
+    first, searched, listed = True, False, False
+    walk: _EventsWalk | None = None
+    try:
+        walk = _EventsWalk(decoder, source, at, count, most)
+        mark, at = walk.mark(at + 1)
+        while mark != "}":
+            if mark != '"':
+                raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+            key, at = walk.value(at)
+            mark, at = walk.mark(at)
+            if mark != ":":
+                raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+            if key in _OTHER_FORMAT_KEYS or (key == "events" and listed):
+                raise _Fallback(conventions.SKIP_PAYLOAD_SHAPE)
+            if key == "events":
+                mark, at = walk.mark(at + 1)
+                if mark != "[":
+                    raise _Fallback(conventions.SKIP_PAYLOAD_SHAPE)
+                listed = True
+                mark, at = walk.mark(at + 1)
+                while mark != "]":
+                    if len(events) == LINES_PER_BATCH:  # and more follow
+                        yield _EventsChunk(events, len(events) + first, searched)
+                        events, first, walk.committed = [], False, True
+                    event, at = walk.value(at)
+                    events.append(event)
+                    mark, at = walk.mark(at)
+                    if mark == ",":
+                        mark, at = walk.mark(at + 1)
+                        if mark == "]":
+                            raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+                    elif mark != "]":
+                        raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+                at += 1
+            else:
+                _, at = walk.value(at + 1)  # a short value (a token, the log streams searched): counted already
+                searched = searched or key == "searchedLogStreams"
+            mark, at = walk.mark(at)
+            if mark == ",":
+                mark, at = walk.mark(at + 1)
+                if mark == "}":
+                    raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+            elif mark != "}":
+                raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+        if not listed:
+            raise _Fallback(conventions.SKIP_PAYLOAD_SHAPE)
+        yield _EventsChunk(events, len(events) + first, searched)
+        return at + 1
+    except _Fallback as stop:
+        if walk is None or not walk.committed:
+            return -1
+        if events:
+            yield _EventsChunk(events, len(events), searched)
+        if stop.kind == "":
+            yield TOO_LARGE
+        elif stop.kind is not None or not cut_short():
+            yield _Unread(stop.kind or conventions.SKIP_LINE_NOT_JSON)
+        return None
 
 
 def _json(text: str) -> Any:

@@ -418,7 +418,7 @@ def few_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sources, "_SMALL_DOCUMENT", 512)
     monkeypatch.setattr(sources, "_READ_CHUNK", 4096)
     monkeypatch.setattr(sources.json, "JSONDecoder", RecordingDecoder)
-    RecordingDecoder.parsed = []
+    RecordingDecoder.reset()
 
 
 def tiny_values_bomb(value: str, times: int = 20_000) -> bytes:
@@ -436,7 +436,7 @@ def test_a_document_of_tiny_values_past_the_cap_is_refused_as_payload_too_large_
     path.write_bytes(gzip.compress(tiny_values_bomb(value), mtime=0) if gzipped else tiny_values_bomb(value))
     err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
     assert "payload_too_large" in err
-    assert max(RecordingDecoder.parsed) <= sources._UNCOUNTED  # parsed while it was short, never once it was not
+    assert RecordingDecoder.never_built_whole(3)  # an element at a time at most: `{"a":{"a":0}}` is 3
 
 
 @pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
