@@ -1037,6 +1037,18 @@ class _EventsWalk:
             at = self.more(at)
         return found.group(), found.start()
 
+    def after_item(self, at: int, close: str) -> tuple[str, int]:
+        """After an item of a list or object: the next item's first mark, past its `,`, or `close`, and where
+        it is. Anything else, or a `,` just before `close`, is not JSON."""
+        mark, at = self.mark(at)
+        if mark == ",":
+            mark, at = self.mark(at + 1)
+            if mark == close:
+                raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+        elif mark != close:
+            raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+        return mark, at
+
     def value(self, at: int) -> tuple[Any, int]:
         """The value from `at` (after blanks), and where it ends; parsed again once more text is read if it
         needs the rest (a number at the end of the text may go on)."""
@@ -1096,24 +1108,12 @@ def _streamed_events(
                         events, first, walk.committed = [], False, True
                     event, at = walk.value(at)
                     events.append(event)
-                    mark, at = walk.mark(at)
-                    if mark == ",":
-                        mark, at = walk.mark(at + 1)
-                        if mark == "]":
-                            raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
-                    elif mark != "]":
-                        raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+                    mark, at = walk.after_item(at, "]")
                 at += 1
             else:
                 _, at = walk.value(at + 1)  # a short value (a token, the log streams searched): counted already
                 searched = searched or key == "searchedLogStreams"
-            mark, at = walk.mark(at)
-            if mark == ",":
-                mark, at = walk.mark(at + 1)
-                if mark == "}":
-                    raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
-            elif mark != "}":
-                raise _Fallback(conventions.SKIP_LINE_NOT_JSON)
+            mark, at = walk.after_item(at, "}")
         if not listed:
             raise _Fallback(conventions.SKIP_PAYLOAD_SHAPE)
         yield _EventsChunk(events, len(events) + first, searched)
