@@ -151,16 +151,24 @@ class Replayer:
                 self.sleep(self.random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))
         else:
             self.report.failed_batches += 1
+        times = [event.time for record in batch.records for event in record.events]
+        oldest, newest = (min(times), max(times)) if times else (math.inf, -math.inf)
         opened = self.ingestor.take_oldest_opened()  # a unit opened again keeps its old opening time
         if self._oldest_applied is not None:
-            self._oldest_applied = min(self._oldest_applied, _oldest_event(batch), opened)
+            self._oldest_applied = min(self._oldest_applied, oldest, opened)
         applied.records = len(batch.records)
         applied.records_already_applied = already_applied or 0
         self.report.add(applied)
-        if self.schedule:
-            passed = self._last_minute if self._last_minute is not None else -math.inf
-            self._data_minutes.update(minute for record in batch.records for event in record.events
-                                      if (minute := floor_to(event.time, conventions.MINUTE)) > passed)
+        if self.schedule and times:
+            self._note_data(oldest, newest, times)
+
+    def _note_data(self, oldest: float, newest: float, times: list[float]) -> None:
+        """Keep the minutes a batch's events reach for due_minutes: only its first and last when they are no
+        more than GAP_SECONDS apart (every minute between is walked anyway), each one otherwise."""
+        first, last = floor_to(oldest, conventions.MINUTE), floor_to(newest, conventions.MINUTE)
+        minutes = {first, last} if last - first <= GAP_SECONDS else {floor_to(t, conventions.MINUTE) for t in times}
+        passed = self._last_minute if self._last_minute is not None else -math.inf
+        self._data_minutes.update(minute for minute in minutes if minute > passed)
 
     def advance_to(self, moment: float) -> None:
         """Run the minute hooks for every minute boundary up to `moment`."""
@@ -201,10 +209,6 @@ class Replayer:
             at = stop
         self._last_minute = target
         return due
-
-
-def _oldest_event(batch: ShardBatch) -> float:
-    return min((event.time for record in batch.records for event in record.events), default=math.inf)
 
 
 def _arrival(partial: PendingPartial) -> float:

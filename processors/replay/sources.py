@@ -243,6 +243,11 @@ class _DocumentCount:
         self._ended = False  # where the document ends was found
         self._closed = False  # the last bracket or value counted was a closing bracket
 
+    @property
+    def kept(self) -> int:
+        """How many characters from the document's start are counted and kept: text a reader may drop."""
+        return self._counted
+
     def values(self, text: str, at: int, most: int) -> tuple[int, bool]:
         """(at most how many values the document at `at` holds, a count past `most` may stop early; whether it is
         unfinished: a bracket is still open at the end of `text`, so a parse would fail for want of the rest)."""
@@ -1022,7 +1027,7 @@ class _EventsWalk:
         if len(source.buffer) - (at if self.committed else self.start) > MAX_DOCUMENT_BYTES:
             raise _Fallback("")
         if self.committed:  # drop what is parsed, up to what is counted and kept (a line break), and read a little
-            drop = max(min(at, self.start + self.count._counted), 0)
+            drop = max(min(at, self.start + self.count.kept), 0)
             source.more(drop, _LINE_CHUNK if drop else max(_READ_CHUNK, len(source.buffer)))  # else geometric
         else:
             drop = 0
