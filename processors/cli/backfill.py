@@ -120,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
             from processors.replay import SourceError
             from processors.replay.sources import arrival_order
 
-            batches, total, budget = sources  # type: ignore[misc]
+            assert sources is not None  # read before the store is opened: a bad file leaves nothing behind
             try:
-                with _progress(total) as advance:
-                    backfiller.run(arrival_order(batches, budget), advance)
+                with _progress(sources.bytes) as advance:
+                    backfiller.run(arrival_order(sources.inputs, sources.budget), advance)
             except SourceError as exc:
                 raise UsageError(str(exc)) from None
     except BackfillError as exc:  # another first run recorded its plan meanwhile
@@ -164,31 +164,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_sources(args: argparse.Namespace, spec: Any) -> tuple[list[Any], int, Any]:
-    """Each file's lazy batches (as `slo replay` reads them), the total bytes, for the progress bar, and the
-    budget the files share (sources.MergeBudget)."""
+def _file_sources(args: argparse.Namespace, spec: Any) -> Any:
+    """The files, checked as `slo replay` checks them (sources.ReplayInputs)."""
+    from processors.cli.replay import _print_skipped
     from processors.decoding import parser_for
-    from processors.replay import SourceError, expand_paths
-    from processors.replay.sources import FileSource, MergeBudget, MergeInput, NotLogEventsError, allow_open_files
+    from processors.replay import SourceError
+    from processors.replay.sources import checked_inputs
 
-    line_parser = parser_for(spec.log_format)
     log_group = args.log_group[0] if args.log_group else None
-    named = {str(path) for path in args.paths}
-    sources = []
-    budget = MergeBudget()
     try:
-        files = expand_paths(args.paths)
-        allow_open_files(len(files))  # the k-way merge holds open each file it has started and not finished
-        for path in list(files):
-            try:
-                source = FileSource(path, line_parser, log_group, budget)
-                sources.append(MergeInput.checked(path, source.batches, source.format != "json-lines", budget))
-            except NotLogEventsError as exc:
-                if str(path) in named:
-                    raise
-                files.remove(path)
-                print(f"slo: skipping {exc}", file=sys.stderr)
-        return sources, sum(path.stat().st_size for path in files), budget
+        return checked_inputs(args.paths, parser_for(spec.log_format), log_group, _print_skipped)
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -39,41 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from collections import Counter
-
     from processors.decoding import parser_for
-    from processors.replay import Replayer, SourceError, expand_paths
-    from processors.replay.sources import (
-        FileSource,
-        MergeBudget,
-        MergeInput,
-        NotLogEventsError,
-        allow_open_files,
-        arrival_order,
-    )
+    from processors.replay import Replayer, SourceError
+    from processors.replay.sources import arrival_order, checked_inputs
 
     spec = load_spec_argument(args)
-    line_parser = parser_for(spec.log_format)
-    named = {str(path) for path in args.paths}
-    sources: list[MergeInput] = []
-    budget = MergeBudget()  # the files' batches and read buffers share it
-    formats: Counter[str] = Counter()
     try:
-        files = expand_paths(args.paths)
-        allow_open_files(len(files))  # the k-way merge holds open each file it has started and not finished
-        for path in list(files):
-            try:  # each file is checked before anything is applied; the first few stay open, the rest wait closed
-                source = FileSource(path, line_parser, args.log_group, budget)
-                container = source.format != "json-lines"
-                # each call reads the file afresh with the same positions, its format detected once, here
-                sources.append(MergeInput.checked(path, source.batches, container, budget))
-                formats[source.format] += 1
-            except NotLogEventsError as exc:
-                if str(path) in named:
-                    raise
-                files.remove(path)  # a non-log file inside a folder, e.g. an API Gateway test event
-                print(f"slo: skipping {exc}", file=sys.stderr)
-        total = sum(path.stat().st_size for path in files)
+        found = checked_inputs(args.paths, parser_for(spec.log_format), args.log_group, _print_skipped)
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
     if args.ingest_only and args.store != "dynamodb":
@@ -87,15 +59,19 @@ def run(args: argparse.Namespace) -> int:
         replayer = Replayer(store, spec, hooks, on_commit)
     started = time.perf_counter()
     try:
-        with _progress(total) as advance, store.grouped_commits():
-            report = replayer.run(arrival_order(sources, budget), advance)
+        with _progress(found.bytes) as advance, store.grouped_commits():
+            report = replayer.run(arrival_order(found.inputs, found.budget), advance)
     except SourceError as exc:  # a file that went bad part way through
         raise UsageError(str(exc)) from None
-    report.files = len(files)
+    report.files = len(found.files)
     elapsed = time.perf_counter() - started
     unit = spec.journey.name if spec.journey else "unit"
-    print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(formats.items())), unit=unit)
+    print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(found.formats.items())), unit=unit)
     return 1 if report.failed_batches else 0
+
+
+def _print_skipped(error: Exception) -> None:
+    print(f"slo: skipping {error}", file=sys.stderr)
 
 
 def minute_hooks(store, spec, fresh: bool | None = None):

@@ -56,6 +56,7 @@ import json
 import os
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -458,6 +459,43 @@ class MergeInput:
             return cls(open_batches, first.order_time, _chained([first], batches))
         _close(batches)
         return cls(open_batches, first.order_time)
+
+
+@dataclass
+class ReplayInputs:
+    """The checked files of one replay (or backfill) and what their merge shares: `arrival_order(inputs, budget)`
+    reads them. `bytes` is their total size, for a progress bar; `formats` counts each file's format."""
+
+    files: list[Path]
+    inputs: list[MergeInput]
+    budget: MergeBudget
+    formats: Counter[str]
+    bytes: int
+
+
+def checked_inputs(
+    paths: list[str], parser: LineParser, log_group: str | None, skipped: Callable[[NotLogEventsError], None]
+) -> ReplayInputs:
+    """Every file of `paths`, each checked before anything is applied (the first few stay open, the rest wait
+    closed, see MergeInput). A file with nothing decodable is NotLogEventsError when it was named, and a folder's
+    is left out and passed to `skipped` (an API Gateway test event beside the logs, say). SourceError or
+    OSError when a path cannot be read."""
+    files = expand_paths(paths)
+    allow_open_files(len(files))  # the k-way merge holds open each file it has started and not finished
+    named = {str(path) for path in paths}
+    budget, inputs, formats = MergeBudget(), [], Counter[str]()
+    for path in list(files):
+        try:
+            source = FileSource(path, parser, log_group, budget)
+            # each call of source.batches reads the file afresh with the same positions, its format detected once
+            inputs.append(MergeInput.checked(path, source.batches, source.format != "json-lines", budget))
+            formats[source.format] += 1
+        except NotLogEventsError as exc:
+            if str(path) in named:
+                raise
+            files.remove(path)
+            skipped(exc)
+    return ReplayInputs(files, inputs, budget, formats, sum(path.stat().st_size for path in files))
 
 
 def _never_opened() -> Iterator[ShardBatch]:

@@ -555,3 +555,24 @@ def test_one_json_line_longer_than_the_line_cap_is_still_one_payload_too_large(t
     path = tmp_path / "events.jsonl"
     path.write_text(json.dumps({"not": "a log container", "padding": "x" * 5000}) + "\n")
     assert "payload_too_large" in refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+
+
+@pytest.mark.parametrize("command", [["replay"], ["backfill", "--slo", "api-availability"]], ids=["replay", "backfill"])
+def test_a_file_of_another_kind_in_a_folder_is_skipped_in_one_line_and_named_alone_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "app.log").write_text(log_line("api_request", T0, cid(1), "Api", status=200) + "\n")
+    other = folder / "apigw.json"
+    other.write_text(json.dumps({"resource": "/", "httpMethod": "GET"}, indent=2))
+    db = str(tmp_path / "slo.db")
+    assert main(["replay", str(folder / "app.log"), "--db", db, "--no-backtest"]) == 0  # backfill adds to a store
+    capsys.readouterr()
+    assert main([*command, str(folder), "--db", db]) == 0
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("slo: ")] == [
+        f"slo: skipping {other}: not a Kinesis event, CloudWatch Logs payload, awslogs or Firehose event, "
+        "log-events output or log line (keys: resource, httpMethod)"
+    ]
+    assert main([*command, str(other), "--db", db]) == 2
+    assert capsys.readouterr().err.startswith(f"slo: error: {other}: not a Kinesis event")
