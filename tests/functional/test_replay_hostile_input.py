@@ -15,7 +15,7 @@ from processors.cli import main
 from processors.replay import sources
 from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
 from tests.unit.test_decode_bounds import gzip_bomb
-from tests.unit.test_replay_reading import TINY_VALUES, RecordingDecoder
+from tests.unit.test_replay_reading import TINY_VALUES, RecordingDecoder, scale_bounds
 
 
 def replay_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
@@ -413,12 +413,7 @@ def test_a_folder_of_more_files_than_the_soft_limit_of_open_files_replays(tmp_pa
 @pytest.fixture
 def few_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """The value cap lowered to 1,000 and counted past 4 KiB, read 4 KiB at a time; every parse noted."""
-    monkeypatch.setattr(sources, "MAX_DOCUMENT_VALUES", 1000)
-    monkeypatch.setattr(sources, "_UNCOUNTED", 4096)
-    monkeypatch.setattr(sources, "_SMALL_DOCUMENT", 512)
-    monkeypatch.setattr(sources, "_READ_CHUNK", 4096)
-    monkeypatch.setattr(sources.json, "JSONDecoder", RecordingDecoder)
-    RecordingDecoder.reset()
+    scale_bounds(monkeypatch, uncounted=4096, small_document=512, read_chunk=4096)
 
 
 def tiny_values_bomb(value: str, times: int = 20_000) -> bytes:

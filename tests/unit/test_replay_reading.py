@@ -197,16 +197,22 @@ class RecordingDecoder(json.JSONDecoder):
         return max(cls.built, default=0) <= most and max(cls.failed, default=0) <= sources._UNCOUNTED
 
 
-@pytest.fixture
-def small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bounds scaled down (1,000 values; counted past 2 KiB; read 1 KiB at a time, so a document is read in
-    growing pieces), and every parse noted."""
+def scale_bounds(monkeypatch: pytest.MonkeyPatch, uncounted: int, small_document: int, read_chunk: int) -> None:
+    """The value cap lowered to 1,000, a document counted past `uncounted` characters (unless it ends within
+    `small_document`), text read `read_chunk` at a time; every parse noted (RecordingDecoder)."""
     monkeypatch.setattr(sources, "MAX_DOCUMENT_VALUES", 1000)
-    monkeypatch.setattr(sources, "_UNCOUNTED", 2048)
-    monkeypatch.setattr(sources, "_SMALL_DOCUMENT", 256)
-    monkeypatch.setattr(sources, "_READ_CHUNK", 1024)
+    monkeypatch.setattr(sources, "_UNCOUNTED", uncounted)
+    monkeypatch.setattr(sources, "_SMALL_DOCUMENT", small_document)
+    monkeypatch.setattr(sources, "_READ_CHUNK", read_chunk)
     monkeypatch.setattr(sources.json, "JSONDecoder", RecordingDecoder)
     RecordingDecoder.reset()
+
+
+@pytest.fixture
+def small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bounds scaled down (counted past 2 KiB; read 1 KiB at a time, so a document is read in growing
+    pieces), and every parse noted."""
+    scale_bounds(monkeypatch, uncounted=2048, small_document=256, read_chunk=1024)
 
 
 def documents_of(text: str) -> list[object]:
