@@ -9,9 +9,11 @@ read once per container.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -79,19 +81,41 @@ class SecretCache:
         return raw
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is not a delivery: urllib would follow a 302 after a POST as a GET without the body, and the 200
+    of whatever answers there (a login page) would look like a delivered page. Both providers answer 2xx or an
+    error, never a redirect, so a 3xx is refused (an HTTPError) like any other unexpected status."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_json(url: str, body: Mapping[str, Any], what: str, timeout: float = HTTP_TIMEOUT_SECONDS) -> bytes:
     """POST JSON; 2xx returns the body, 429/5xx/network errors raise RetryableError, other codes NotificationError.
-    Messages name the provider and status only: URLs can hold secrets (Slack's webhook URL is one)."""
+    Messages name the provider and status only: URLs can hold secrets (Slack's webhook URL is one).
+
+    Every transport fault is one of the two: a timeout, a reset, a body cut short or a garbled status line is
+    retryable (the provider may have the event: PagerDuty deduplicates by dedup_key); a redirect, or a URL that
+    is not http(s) (a malformed secret), is not."""
     data = json.dumps(body, sort_keys=True).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        if urllib.parse.urlsplit(url.strip()).scheme not in ("https", "http") or any(c.isspace() for c in url.strip()):
+            raise NotificationError(f"{what} URL is not an http(s) URL")
+        request = urllib.request.Request(
+            url.strip(), data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with _OPENER.open(request, timeout=timeout) as response:
             return bytes(response.read())
+    except (http.client.InvalidURL, ValueError) as exc:  # a malformed secret: the message would quote the URL
+        raise NotificationError(f"{what} URL is malformed: {type(exc).__name__}") from exc
     except urllib.error.HTTPError as exc:
         if exc.code == 429 or exc.code >= 500:
             raise RetryableError(f"{what} answered {exc.code}") from exc
         raise NotificationError(f"{what} refused the message: {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
         raise RetryableError(f"{what} unreachable: {type(exc).__name__}") from exc
 
 
