@@ -1,13 +1,18 @@
 """Evaluate, decide, notify, record: the one sequence the evaluator Lambda and `slo replay` both run.
 
-Delivery is at least once. Notifications are published before the evaluation is saved; a publish that
-fails keeps that (SLO, kind) at its previous state, so the next evaluation (or Lambda's retry of this one)
-sends it again. A retry after a successful save finds the new state already stored and sends nothing; an
-evaluation older than the stored one is skipped.
+Delivery is at least once, and once per incident transition and route. The evaluation is saved first, with every
+notification still to send in its SLO's state (`outbox`: the transition and the routes it has not reached); then
+the outbox is delivered and saved again without what went out. So a state change is decided once, whatever fails:
+a route that fails, a save that fails, or an invocation killed between a page and its save leaves the transition
+in the outbox (or the whole evaluation unsaved, nothing sent), and the next evaluation (or Lambda's retry of this
+one) delivers the same transition, with the same incident and PagerDuty dedup_key, to the routes still missing it.
+A retry after a successful save finds the new state already stored; an evaluation older than the stored one is
+skipped.
 
-Two evaluations of the same minute that overlap publish once: before publishing, each claims
-(slo, group, transition, minute) with a conditional write (Store.claim_notification), and only the winner
-publishes. A claim is a short lease, so a claimant that crashed before publishing delays the page, never loses it.
+Two evaluations that overlap publish once: before publishing, each claims (slo, group, transition, route, minute)
+with a conditional write (Store.claim_notification), and only the winner publishes. A claim is a short lease, so a
+claimant that crashed before publishing delays the page, never loses it: the outbox keeps it until the store says
+the claim was published.
 """
 
 from __future__ import annotations
@@ -15,16 +20,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from functools import partial
 from typing import Any, cast
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
 from processors.alerting.notify import MAX_EXEMPLARS, Notifier
 from processors.alerting.policy import Signals, read_signals
 from processors.alerting.state import (
-    KINDS,
     advance,
-    alerting_name,
     apply_silence,
     coerce_state,
     evaluated_with,
@@ -37,7 +39,8 @@ from processors.evaluating.service import evaluate_at
 from processors.spec.model import Spec
 from processors.store.keys import alert_state_sk
 
-_STATE_PART = {"burn_rate": "burn", "budget": "budget", "no_data": "no_data"}
+OUTBOX_MAX_AGE = 86400  # a notification no route took for a day is given up (reported), not retried for ever
+_WITHOUT_ROUTES = ""  # the outbox route of a notifier without routes (SNS alone, replay's LocalNotifier)
 _WITH_EXEMPLARS = ("firing", "downgraded", "escalated")
 
 
@@ -65,29 +68,37 @@ def publish_once(
     A notifier with several routes (RoutedNotifier) is claimed per route, so a retry re-sends only the routes
     that failed, and every route is tried before the failures are raised together.
     """
-    targets = getattr(notifier, "targets", None)
-    if targets is None:
-        _publish_claimed(store, transition, None, owner, clock, lambda: notifier.publish(transition))
-        return
-    send_to: Callable[[str, Transition], None] = notifier.send_to  # type: ignore[attr-defined]
     errors = []
-    for name in targets(transition):
+    for route in _routes(notifier, transition):
         try:
-            _publish_claimed(store, transition, name, owner, clock, partial(send_to, name, transition))
+            _publish_claimed(store, notifier, transition, route, owner, clock)
         except NotificationError as exc:
-            errors.append(f"{name}: {exc}")
+            errors.append(f"{route}: {exc}" if route else str(exc))
     if errors:
         raise NotificationError("; ".join(errors))
 
 
+def _routes(notifier: Notifier, transition: Transition) -> list[str]:
+    targets = getattr(notifier, "targets", None)
+    return [_WITHOUT_ROUTES] if targets is None else list(targets(transition))
+
+
 def _publish_claimed(
-    store: Any, transition: Transition, route: str | None, owner: str, clock: Callable[[], float],
-    publish: Callable[[], None],
-) -> None:
+    store: Any, notifier: Notifier, transition: Transition, route: str, owner: str, clock: Callable[[], float]
+) -> bool:
+    """Deliver `transition` to `route` once: True when it is out (now, or by an earlier evaluation), False when
+    another evaluation holds the claim and has not published yet (still to be delivered). NotificationError when
+    the route failed; the claim is given back."""
+    def publish() -> None:
+        if route == _WITHOUT_ROUTES:
+            notifier.publish(transition)
+        else:
+            notifier.send_to(route, transition)  # type: ignore[attr-defined]
+
     claim_notification = getattr(store, "claim_notification", None)
     if claim_notification is None:  # an AlertStore double without the claim port
         publish()
-        return
+        return True
     from processors.store.types import NotificationClaim
 
     parts = [transition["kind"], transition["severity"], transition.get("tier") or "-", transition["state"]]
@@ -98,13 +109,15 @@ def _publish_claimed(
         group=str(cast(dict[str, Any], transition).get("group") or ""),
     )
     if not claim_notification(claim, owner, clock()):
-        return  # an overlapping evaluation of this minute publishes it
+        published = getattr(store, "notification_published", None)
+        return True if published is None else bool(published(claim))  # else a live lease: its holder may crash
     try:
         publish()
     except NotificationError:
         store.settle_notification(claim, owner, published=False)  # a retry may claim and publish it
         raise
     store.settle_notification(claim, owner, published=True)
+    return True
 
 
 def alerting_units(evaluation: Evaluation) -> list[SloEvaluation]:
@@ -117,9 +130,11 @@ def record_evaluation(
     store: AlertStore, view: SliView, evaluation: Evaluation, notifier: Notifier,
     clock: Callable[[], float] = time.time,
 ) -> list[Transition]:
-    """Advance every SLO's alert state, publish what changed, save; returns the newly recorded transitions.
+    """Advance every SLO's alert state, save it with the notifications to send (its outbox), deliver them, save
+    what is still undelivered; returns the newly recorded transitions.
 
-    Raises NotificationsFailedError (after saving everything else) when some publishes failed.
+    Raises NotificationsFailedError (after saving everything) when some deliveries failed: they stay in the
+    outbox, and the next evaluation delivers them to the routes that missed them.
     `clock` times the notification claims' leases (the wall clock, not the evaluated minute).
     """
     now = evaluation.now
@@ -128,7 +143,6 @@ def record_evaluation(
     silences = list(getattr(store, "silences", list)())  # AlertStore doubles without silences have none
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
-    failures: list[tuple[str, str, str]] = []
     changed: set[str] = set()  # SLOs whose objective or window change is recorded (once, not per group)
     for slo in alerting_units(evaluation):
         key = alert_state_sk(slo.name, slo.group)
@@ -143,25 +157,81 @@ def record_evaluation(
         signals = read_signals(slo, before["budget"]["level"])
         state, transitions = advance(slo, signals, before)
         transitions = apply_silence(slo, signals, state, transitions, silenced_at(silences, slo.name, now))
-        for kind in KINDS:
-            of_kind = [t for t in transitions if t["kind"] == kind]
-            try:
-                for transition in of_kind:
-                    attach_exemplars(view, signals, transition, now, slo.slo.series(slo.group))
-                    if transition["notify"]:
-                        publish_once(store, notifier, transition, owner, clock)
-            except NotificationError as exc:
-                failures.append((alerting_name(slo), kind, str(exc)))
-                part = _STATE_PART[kind]
-                cast(dict[str, Any], state)[part] = cast(dict[str, Any], before)[part]
-                continue
-            kept.extend(of_kind)
+        outbox = _outbox(stored)
+        for transition in transitions:
+            attach_exemplars(view, signals, transition, now, slo.slo.series(slo.group))
+            routes = _routes(notifier, transition) if transition["notify"] else []
+            if routes:
+                outbox.append({"transition": dict(transition), "routes": routes})
+        kept.extend(transitions)
         state["evaluated_with"] = evaluated_with(slo)
+        if outbox:
+            cast(dict[str, Any], state)["outbox"] = outbox
         states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
+    failures = deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")], now,
+                              owner, clock)
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
+
+
+def _outbox(stored: dict[str, Any] | None) -> list[dict[str, Any]]:
+    entries = (stored or {}).get("outbox")
+    if not isinstance(entries, list):
+        return []
+    return [dict(e) for e in entries
+            if isinstance(e, dict) and isinstance(e.get("transition"), dict) and isinstance(e.get("routes"), list)]
+
+
+def deliver_outbox(
+    store: AlertStore, notifier: Notifier, keys: list[str], now: int, owner: str, clock: Callable[[], float]
+) -> list[tuple[str, str, str]]:
+    """Deliver the saved outboxes of `keys` (as the store holds them: a newer evaluation's are its own), oldest
+    first and in order per route (a resolve never overtakes its trigger), then save what is left; returns the
+    failures as (alerting name, kind, error)."""
+    if not keys:
+        return []
+    saved = store.load_alert_states()
+    updates: dict[str, dict[str, Any]] = {}
+    failures: list[tuple[str, str, str]] = []
+    for key in keys:
+        doc = saved.get(key)
+        if not doc or doc.get("evaluated_at") != now:
+            continue  # not saved (a newer evaluation was first): that evaluation delivers the outbox
+        entries = _outbox(doc)
+        left: list[dict[str, Any]] = []
+        waiting: set[str] = set()  # routes with an earlier undelivered entry: later ones wait behind it
+        for entry in entries:
+            transition = cast(Transition, entry["transition"])
+            name = f"{transition['slo']}[{transition['group']}]" if transition.get("group") else transition["slo"]
+            if now - int(transition.get("at_epoch") or now) > OUTBOX_MAX_AGE:
+                failures.append((name, transition["kind"], f"gave up after a day: {', '.join(entry['routes'])}"))
+                continue
+            missing = []
+            for route in entry["routes"]:
+                if route in waiting:
+                    missing.append(route)
+                    continue
+                try:
+                    out = _publish_claimed(store, notifier, transition, route, owner, clock)
+                except NotificationError as exc:
+                    failures.append((name, transition["kind"], f"{route}: {exc}" if route else str(exc)))
+                    out = False
+                if not out:
+                    missing.append(route)
+                    waiting.add(route)
+            if missing:
+                left.append({**entry, "routes": missing})
+        if left != entries:
+            if left:
+                doc["outbox"] = left
+            else:
+                doc.pop("outbox", None)
+            updates[key] = doc
+    if updates:
+        store.save_alert_evaluation(updates, [], now)
+    return failures
 
 
 def evaluate_and_record(

@@ -349,6 +349,11 @@ class Store(ABC):
         """After publishing: mark the claim published, or (the publish failed) give it back for a retry."""
         self._settle_claim(claim, owner, published)
 
+    def notification_published(self, claim: NotificationClaim) -> bool:
+        """True when some evaluation published this claim; False when it is free or held by a live lease (a
+        claim that was refused and is not published is still to be delivered: the caller keeps it pending)."""
+        return self._claim_published(claim)
+
     # --- silences and budget corrections (small documents, insert-only) -------------------------------
 
     def add_silence(self, silence: Mapping[str, Any]) -> bool:
@@ -457,6 +462,9 @@ class Store(ABC):
 
     @abstractmethod
     def _settle_claim(self, claim: NotificationClaim, owner: str, published: bool) -> None: ...
+
+    @abstractmethod
+    def _claim_published(self, claim: NotificationClaim) -> bool: ...
 
 
 def transition_time(transition: Mapping[str, Any], default: int) -> int:

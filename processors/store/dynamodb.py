@@ -956,6 +956,15 @@ class DynamoDBStore(Store):
         finally:
             self.stats.write_requests += 1
 
+    def _claim_published(self, claim: NotificationClaim) -> bool:
+        key = _key(keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute), keys.CLAIM_SK)
+        self.stats.read_requests += 1
+        try:
+            item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            _raise_mapped(exc, "read notification claim")
+        return bool(item and item.get("published", {}).get("BOOL"))
+
     def _insert_document(self, pk: str, sk: str, doc: dict[str, Any]) -> bool:
         try:
             self.client.put_item(

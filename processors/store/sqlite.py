@@ -440,6 +440,12 @@ class SqliteStore(Store):
         else:
             self.db.execute("DELETE FROM claims WHERE pk = ? AND owner = ? AND published = 0", (pk, owner))
 
+    def _claim_published(self, claim: NotificationClaim) -> bool:
+        pk = claim_pk(claim.slo, claim.group, claim.transition, claim.minute)
+        self.stats.read_requests += 1
+        row = self.db.execute("SELECT published FROM claims WHERE pk = ?", (pk,)).fetchone()
+        return bool(row and row[0])
+
     def _insert_document(self, pk: str, sk: str, doc: dict[str, Any]) -> bool:
         self.stats.write_requests += 1
         with self.db:

@@ -14,12 +14,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import boto3
 import pytest
 
-from processors.alerting.exceptions import NotificationError
-from processors.alerting.routes import RetryableError, SecretCache, SlackSender, post_json
+from processors.alerting.exceptions import NotificationError, NotificationsFailedError
+from processors.alerting.notify import SnsNotifier
+from processors.alerting.routes import (
+    PagerDutySender,
+    RetryableError,
+    RoutedNotifier,
+    SecretCache,
+    SlackSender,
+    SnsSender,
+    post_json,
+)
+from processors.alerting.service import evaluate_and_record
+from processors.store import DynamoDBStore, dynamodb_client
+from processors.store.exceptions import TransientStoreError
+from processors.store.view import StoreView
+from tests.conftest import create_table
+from tests.contract.test_notification_claims import outage
+from tests.recording_server import RecordingServer, recording_server
 
 ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
 PAGE = "api-availability"
@@ -154,3 +171,163 @@ def test_a_webhook_secret_that_is_not_an_http_url_is_one_error_that_never_shows_
         sender.send({"slo": PAGE, "kind": "burn_rate", "severity": "page", "state": "firing",  # type: ignore[typeddict-item]
                      "route": "page", "at": "2026-10-01T01:00:00Z", "at_epoch": 0, "id": "x", "notify": True})
     assert "SECRETPART" not in str(raised.value) and "SECRET PART" not in str(raised.value)
+
+
+# --- one incident transition, three routes, faults between them --------------------------------------------
+
+
+class Paging:
+    """The evaluator's paging path over real components: DynamoDB, SNS (with an SQS queue subscribed, to count
+    what the topic delivered) and Secrets Manager on moto's server; PagerDuty and Slack stand-ins on 127.0.0.1.
+    `routes` is what the spec says for pages."""
+
+    def __init__(self, endpoint: str, pagerduty: RecordingServer, slack: RecordingServer, spec: Any) -> None:
+        self.store: Any = DynamoDBStore(dynamodb_client(endpoint), create_table(endpoint))
+        self.spec = spec
+        self.now = outage(self.store, spec)  # api-availability pages at this minute and the next ones
+        self.pagerduty, self.slack = pagerduty, slack
+        secrets = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+        name = create_table(endpoint)  # a unique name
+        pd_arn = secrets.create_secret(Name=f"pd-{name}", SecretString=json.dumps({"routing_key": ROUTING_KEY}))
+        slack_arn = secrets.create_secret(Name=f"slack-{name}", SecretString=slack.url + "/services/T0/B0/X")
+        self.sns = boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1")
+        self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+        topic = self.sns.create_topic(Name=f"page-{name}")["TopicArn"]
+        self.queue = self.sqs.create_queue(QueueName=f"page-{name}")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
+        self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["QueueArn"])
+        self.sns_messages: list[dict[str, Any]] = []
+        self.notifier = RoutedNotifier(
+            {"page": ("pagerduty", "slack", "sns"), "ticket": ()},
+            {
+                "pagerduty": PagerDutySender(SecretCache(secrets), pd_arn["ARN"], pagerduty.url + "/v2/enqueue"),
+                "slack": SlackSender(SecretCache(secrets), slack_arn["ARN"]),
+                "sns": SnsSender(SnsNotifier(self.sns, topic, topic)),
+            },
+            sleep=lambda _: None,
+        )
+
+    def evaluate(self, minute: int, store: Any = None) -> list[dict[str, Any]]:
+        """One scheduled evaluation `minute` minutes after the outage's: what it recorded; a failed route raises."""
+        store = store or self.store
+        return evaluate_and_record(store, StoreView(store), self.spec, self.now + 60 * minute, self.notifier)
+
+    def pages(self) -> dict[str, list[Any]]:
+        """What each receiver got for api-availability's page: PagerDuty events it accepted, Slack messages,
+        SNS messages."""
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                break
+            for message in got:
+                self.sns_messages.append(json.loads(json.loads(message["Body"])["Message"]))
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+        return {
+            "pagerduty": [(r.json()["event_action"], r.json()["dedup_key"]) for r in self.pagerduty.requests
+                          if r.json()["dedup_key"].startswith(f"slo-pipeline/{PAGE}#")],
+            "slack": [r.json()["text"].split(" ")[0] for r in self.slack.requests if PAGE in r.json()["text"]],
+            "sns": [(m["state"], m["incident"]) for m in self.sns_messages if m["slo"] == PAGE],
+        }
+
+
+@pytest.fixture
+def paging(moto_endpoint: str, spec: Any) -> Iterator[Paging]:
+    with recording_server() as pagerduty, recording_server(200, b"ok") as slack:
+        yield Paging(moto_endpoint, pagerduty, slack, spec)
+
+
+def test_a_route_that_fails_is_retried_alone_and_the_page_keeps_one_incident_and_one_dedup_key(
+    paging: Paging,
+) -> None:
+    paging.pagerduty.statuses = [503, 503, 503]  # PagerDuty down for this evaluation's three attempts
+    with pytest.raises(NotificationsFailedError, match="pagerduty"):
+        paging.evaluate(0)
+    paging.evaluate(1)
+    paging.evaluate(2)
+    pages = paging.pages()
+    (incident,) = {incident for _, incident in pages["sns"]}
+    assert pages["slack"] == ["PAGE"] and pages["sns"] == [("firing", incident)]
+    assert {key for _, key in pages["pagerduty"]} == {f"slo-pipeline/{incident}"}  # 3 refused, then accepted
+    assert len(pages["pagerduty"]) == 4 and paging.pagerduty.statuses == []
+    firing = [t for t in paging.store.alert_log() if t["slo"] == PAGE and t["kind"] == "burn_rate"]
+    assert len(firing) == 1 and firing[0]["incident"] == incident
+
+
+def test_a_route_that_keeps_refusing_is_retried_each_minute_without_paging_again_on_the_others(
+    paging: Paging,
+) -> None:
+    paging.pagerduty.default_status = 400  # a bad routing key: PagerDuty refuses every event
+    for minute in range(4):
+        with pytest.raises(NotificationsFailedError, match="pagerduty: PagerDuty refused the message: 400"):
+            paging.evaluate(minute)
+    pages = paging.pages()
+    assert pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
+    assert len(pages["pagerduty"]) == 4  # once a minute, not retried within one (a 4xx)
+    assert len({key for _, key in pages["pagerduty"]}) == 1
+    paging.pagerduty.default_status = 202  # the routing key is fixed: the page goes out, once, on the same key
+    paging.evaluate(4)
+    paging.evaluate(5)
+    pages = paging.pages()
+    assert len(pages["pagerduty"]) == 5 and len({key for _, key in pages["pagerduty"]}) == 1
+    assert pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
+
+
+class LambdaKilled(BaseException):
+    """The Lambda runtime ending the invocation (its timeout): nothing after this point runs, no handler sees it."""
+
+
+class DiesAfterPublishing:
+    """The real DynamoDB store, except that the invocation is killed at the first alert-state write that follows a
+    delivered notification: models the Lambda timing out (or its write failing for good) after a page went out and
+    before the state that records it was saved."""
+
+    def __init__(self, store: Any, pagerduty: RecordingServer) -> None:
+        self.store, self.pagerduty = store, pagerduty
+
+    def save_alert_evaluation(self, *args: Any, **kwargs: Any) -> Any:
+        if self.pagerduty.requests:
+            raise LambdaKilled
+        return self.store.save_alert_evaluation(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+class StateWriteFails:
+    """The real DynamoDB store, except that its first alert-state write fails: models DynamoDB throttling the
+    evaluation's save (a TransientStoreError after the SDK's retries)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.failed = store, False
+
+    def save_alert_evaluation(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise TransientStoreError("save alert evaluation: ProvisionedThroughputExceededException")
+        return self.store.save_alert_evaluation(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_a_lambda_killed_after_the_page_went_out_and_before_the_state_was_saved_never_pages_twice(
+    paging: Paging,
+) -> None:
+    with pytest.raises(LambdaKilled):
+        paging.evaluate(0, DiesAfterPublishing(paging.store, paging.pagerduty))
+    for minute in range(1, 4):
+        paging.evaluate(minute)
+    pages = paging.pages()
+    assert len(pages["pagerduty"]) == 1 and pages["pagerduty"][0][0] == "trigger"
+    assert pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
+    assert pages["pagerduty"][0][1] == f"slo-pipeline/{pages['sns'][0][1]}"
+
+
+def test_an_alert_state_write_that_fails_never_pages_twice_and_the_page_still_goes_out(paging: Paging) -> None:
+    with pytest.raises(TransientStoreError):
+        paging.evaluate(0, StateWriteFails(paging.store))
+    for minute in range(1, 4):
+        paging.evaluate(minute)
+    pages = paging.pages()
+    assert len(pages["pagerduty"]) == 1 and pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
+    assert pages["pagerduty"][0][1] == f"slo-pipeline/{pages['sns'][0][1]}"

@@ -302,7 +302,11 @@ def test_a_page_that_fails_to_publish_is_sent_again_at_the_next_evaluation(slo: 
     with pytest.raises(NotificationsFailedError) as failed:
         evaluate_and_record(store, view, spec, T0 + STEP, notifier)
     assert failed.value.failures[0][:2] == (slo.name, "burn_rate")
-    assert not store.log and store.states[slo.name]["burn"]["level"] == "ok"
+    # the state change is decided once: logged, and kept in the outbox until a route takes it
+    assert [t["state"] for t in store.log] == ["firing"] and store.states[slo.name]["burn"]["level"] == "page"
+    assert [e["transition"]["id"] for e in store.states[slo.name]["outbox"]] == [store.log[0]["id"]]
     notifier.fail_routes = set()
     evaluate_and_record(store, view, spec, T0 + 2 * STEP, notifier)
-    assert [(t["state"], t["at_epoch"] - T0) for t in notifier.sent] == [("firing", 2 * STEP)]
+    evaluate_and_record(store, view, spec, T0 + 3 * STEP, notifier)
+    assert [(t["state"], t["at_epoch"] - T0) for t in notifier.sent] == [("firing", STEP)]  # the same transition
+    assert "outbox" not in store.states[slo.name] and len(store.log) == 1
