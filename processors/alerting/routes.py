@@ -67,8 +67,13 @@ class SecretCache:
             self._values[secret_id] = value
         return self._values[secret_id]
 
+    def forget(self, secret_id: str) -> None:
+        """Read it again on next use: it did not work (malformed, or the provider refused it: rotated)."""
+        self._values.pop(secret_id, None)
+
     def field(self, secret_id: str, key: str) -> str:
-        """A plain secret string, or one field of a JSON secret (`{"routing_key": "…"}`)."""
+        """A plain secret string, or one field of a JSON secret (`{"routing_key": "…"}`). A value that has no such
+        field is not kept: once it is fixed in Secrets Manager, the next use reads the fixed one."""
         raw = self.get(secret_id).strip()
         if raw.startswith("{"):
             try:
@@ -76,6 +81,7 @@ class SecretCache:
             except (ValueError, AttributeError):
                 value = None
             if not isinstance(value, str) or not value:
+                self.forget(secret_id)
                 raise NotificationError(f"secret {secret_id} has no string field {key!r}")
             return value
         return raw
@@ -187,7 +193,13 @@ class PagerDutySender:
         if not self.secret_id:
             raise NotificationError(f"pagerduty route without a routing key: set {ENV_PAGERDUTY_SECRET}")
         key = self.secrets.field(self.secret_id, "routing_key")
-        post_json(self.url, pagerduty_event(transition, key, self.trace_api_url), "PagerDuty")
+        try:
+            post_json(self.url, pagerduty_event(transition, key, self.trace_api_url), "PagerDuty")
+        except RetryableError:
+            raise
+        except NotificationError:
+            self.secrets.forget(self.secret_id)  # refused (a 4xx): perhaps a rotated key; read it again next time
+            raise
 
 
 # --- Slack --------------------------------------------------------------------------------------------------
@@ -246,7 +258,13 @@ class SlackSender:
         if not self.secret_id:
             raise NotificationError(f"slack route without a webhook: set {ENV_SLACK_SECRET}")
         url = self.secrets.field(self.secret_id, "webhook_url")
-        post_json(url, slack_message(transition, self.trace_api_url), "Slack")
+        try:
+            post_json(url, slack_message(transition, self.trace_api_url), "Slack")
+        except RetryableError:
+            raise
+        except NotificationError:
+            self.secrets.forget(self.secret_id)  # refused or not a URL: perhaps a replaced webhook; read it again
+            raise
 
 
 class SnsSender:

@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
 from processors.alerting.notify import SnsNotifier
@@ -331,3 +332,94 @@ def test_an_alert_state_write_that_fails_never_pages_twice_and_the_page_still_go
     pages = paging.pages()
     assert len(pages["pagerduty"]) == 1 and pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
     assert pages["pagerduty"][0][1] == f"slo-pipeline/{pages['sns'][0][1]}"
+
+
+# --- the routes' secrets, through the evaluator Lambda's handler --------------------------------------------
+
+
+class ThrottledSecrets:
+    """A real Secrets Manager client on moto, except that GetSecretValue answers ThrottlingException while
+    `throttled` (moto never throttles): models Secrets Manager's request quota."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.throttled = client, True
+
+    def get_secret_value(self, **kwargs: Any) -> Any:
+        if self.throttled:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                              "GetSecretValue")
+        return self.client.get_secret_value(**kwargs)
+
+
+GOOD_SECRET = json.dumps({"routing_key": ROUTING_KEY})
+
+
+@pytest.mark.parametrize(
+    ("case", "stored"),
+    [
+        ("the secret does not exist yet", None),
+        ("the secret is malformed JSON", '{"routing_key": "e93facc0'),
+        ("the secret has the wrong key", json.dumps({"integration_key": ROUTING_KEY})),
+        ("Secrets Manager throttles", GOOD_SECRET),
+    ],
+)
+def test_a_routing_key_secret_that_cannot_be_used_is_one_logged_error_and_the_other_routes_still_page(
+    paging: Paging, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    case: str, stored: str | None,
+) -> None:
+    from processors.handlers import evaluator
+    from tests.conftest import FakeLambdaContext
+
+    client = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
+    name = f"pd-routing-key-{create_table(moto_endpoint)}"
+    if stored is not None:
+        client.create_secret(Name=name, SecretString=stored)
+    secrets: Any = ThrottledSecrets(client) if case == "Secrets Manager throttles" else client
+    paging.notifier.senders["pagerduty"] = PagerDutySender(
+        SecretCache(secrets), name, paging.pagerduty.url + "/v2/enqueue")
+    store = paging.store
+    deps = evaluator.Dependencies(store, paging.spec, paging.notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+
+    def invoke(minute: int) -> dict[str, Any]:
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(paging.now + 60 * minute))
+        return evaluator.lambda_handler({"time": at, "detail-type": "Scheduled Event"}, FakeLambdaContext())
+
+    caplog.clear()
+    invoke(0)  # no exception: the failure is logged and counted, the outbox keeps the page for PagerDuty
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    logged = f"{error.getMessage()} {getattr(error, 'failures', '')}"
+    assert "pagerduty" in logged and ROUTING_KEY not in logged and error.exc_info is None, case
+    pages = paging.pages()
+    assert pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1 and pages["pagerduty"] == [], case
+
+    if stored is None:
+        client.create_secret(Name=name, SecretString=GOOD_SECRET)
+    elif case == "Secrets Manager throttles":
+        secrets.throttled = False
+    else:
+        client.put_secret_value(SecretId=name, SecretString=GOOD_SECRET)
+    invoke(1)
+    invoke(2)
+    pages = paging.pages()
+    assert [action for action, _ in pages["pagerduty"]] == ["trigger"], case
+    assert pages["pagerduty"][0][1] == f"slo-pipeline/{pages['sns'][0][1]}", case
+    assert pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1, case
+
+
+def test_a_routing_key_pagerduty_refuses_is_read_again_so_a_rotated_key_is_used_without_a_new_container(
+    moto_endpoint: str,
+) -> None:
+    client = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
+    name = f"pd-rotated-{create_table(moto_endpoint)}"
+    client.create_secret(Name=name, SecretString="0" * 32)  # the key an operator has just revoked
+    transition: Any = {"slo": PAGE, "kind": "burn_rate", "severity": "page", "state": "firing", "route": "page",
+                       "at": "2026-10-01T01:00:00Z", "at_epoch": 0, "id": "x", "notify": True, "incident": f"{PAGE}#0"}
+    with recording_server() as server:
+        server.statuses = [400]
+        sender = PagerDutySender(SecretCache(client), name, server.url + "/v2/enqueue")
+        with pytest.raises(NotificationError, match="400"):
+            sender.send(transition)
+        client.put_secret_value(SecretId=name, SecretString=ROUTING_KEY)
+        sender.send(transition)
+        assert [r.json()["routing_key"] for r in server.requests] == ["0" * 32, ROUTING_KEY]
