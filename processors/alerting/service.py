@@ -128,14 +128,15 @@ def alerting_units(evaluation: Evaluation) -> list[SloEvaluation]:
 
 def record_evaluation(
     store: AlertStore, view: SliView, evaluation: Evaluation, notifier: Notifier,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] = time.time, deadline: float | None = None,
 ) -> list[Transition]:
     """Advance every SLO's alert state, save it with the notifications to send (its outbox), deliver them, save
     what is still undelivered; returns the newly recorded transitions.
 
     Raises NotificationsFailedError (after saving everything) when some deliveries failed: they stay in the
     outbox, and the next evaluation delivers them to the routes that missed them.
-    `clock` times the notification claims' leases (the wall clock, not the evaluated minute).
+    `clock` times the notification claims' leases (the wall clock, not the evaluated minute). `deadline`
+    (time.monotonic) is when no delivery may start any more (the Lambda's timeout minus one route's retries).
     """
     now = evaluation.now
     owner = uuid.uuid4().hex  # this evaluation, as the owner of the claims it makes
@@ -170,7 +171,7 @@ def record_evaluation(
         states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
     failures = deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")], now,
-                              owner, clock)
+                              owner, clock, deadline)
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
@@ -185,23 +186,28 @@ def _outbox(stored: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def deliver_outbox(
-    store: AlertStore, notifier: Notifier, keys: list[str], now: int, owner: str, clock: Callable[[], float]
+    store: AlertStore, notifier: Notifier, keys: list[str], now: int, owner: str, clock: Callable[[], float],
+    deadline: float | None = None,
 ) -> list[tuple[str, str, str]]:
     """Deliver the saved outboxes of `keys` (as the store holds them: a newer evaluation's are its own), oldest
     first and in order per route (a resolve never overtakes its trigger), then save what is left; returns the
-    failures as (alerting name, kind, error)."""
+    failures as (alerting name, kind, error).
+
+    Time is bounded: a route that failed (after its retries: up to 3 timeouts) is not tried again in this pass,
+    whatever else is waiting for it, and nothing starts after `deadline`; what waits stays in the outbox."""
     if not keys:
         return []
     saved = store.load_alert_states()
     updates: dict[str, dict[str, Any]] = {}
     failures: list[tuple[str, str, str]] = []
+    down: set[str] = set()  # routes that failed in this pass, or that the deadline stopped
     for key in keys:
         doc = saved.get(key)
         if not doc or doc.get("evaluated_at") != now:
             continue  # not saved (a newer evaluation was first): that evaluation delivers the outbox
         entries = _outbox(doc)
         left: list[dict[str, Any]] = []
-        waiting: set[str] = set()  # routes with an earlier undelivered entry: later ones wait behind it
+        waiting = set(down)  # routes with an earlier undelivered entry: later ones wait behind it
         for entry in entries:
             transition = cast(Transition, entry["transition"])
             name = f"{transition['slo']}[{transition['group']}]" if transition.get("group") else transition["slo"]
@@ -213,12 +219,19 @@ def deliver_outbox(
                 if route in waiting:
                     missing.append(route)
                     continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    failures.append((name, transition["kind"], f"{route}: not sent, out of time; next minute"))
+                    missing.append(route)
+                    waiting.add(route)
+                    down.add(route)
+                    continue
                 try:
                     out = _publish_claimed(store, notifier, transition, route, owner, clock)
                 except NotificationError as exc:
                     failures.append((name, transition["kind"], f"{route}: {exc}" if route else str(exc)))
+                    down.add(route)  # down for every SLO of this pass: one route's retries cost time once
                     out = False
-                if not out:
+                if not out:  # failed, or another evaluation holds its claim: later entries wait
                     missing.append(route)
                     waiting.add(route)
             if missing:

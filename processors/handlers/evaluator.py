@@ -31,10 +31,21 @@ from processors.timeutil import iso_seconds
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
 METRIC_NOTIFICATION_FAILURES = "NotificationFailures"
 DIMENSION_ROUTE = "Route"
+# No delivery starts later than this before the Lambda's timeout: one route's three attempts (5 s timeouts and
+# 1.5 s of back-off) and the outbox's save fit in it. What did not start is sent next minute.
+DELIVERY_MARGIN_SECONDS = 20.0
 
 logger = Logger()
 metrics = Metrics(namespace=NAMESPACE)
 tracer = LazyTracer()  # no aws_xray_sdk at import (processors/handlers/tracing.py)
+
+
+def _aws_call_config() -> Any:
+    """SNS and Secrets Manager calls bounded like the HTTP routes (botocore's defaults are 60 s to connect and 60 s
+    to read, 5 attempts: one hung call would outlast the 55 s the evaluator has)."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=2, read_timeout=4, retries={"mode": "standard", "max_attempts": 3})
 
 
 class EvaluatorStore(AlertStore, Protocol):
@@ -64,7 +75,9 @@ def _dependencies() -> Dependencies:
         os.environ[conventions.ENV_TABLE_NAME], endpoint_url=os.environ.get(conventions.ENV_ENDPOINT_URL)
     )
     spec = load_spec(os.environ.get(conventions.ENV_SPEC_PATH) or None)
-    notifier = routed_notifier(spec, boto3.client("sns"), boto3.client("secretsmanager"))
+    config = _aws_call_config()
+    notifier = routed_notifier(spec, boto3.client("sns", config=config),
+                               boto3.client("secretsmanager", config=config))
     return Dependencies(store, spec, notifier, lambda: StoreView(store))
 
 
@@ -127,8 +140,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route_failures: dict[str, int] | None = getattr(deps.notifier, "failures", None)
     if route_failures is not None:
         route_failures.clear()  # counts of this invocation only
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = time.monotonic() + remaining_ms() / 1000 - DELIVERY_MARGIN_SECONDS if remaining_ms else None
     try:
-        transitions: list[Any] = list(record_evaluation(deps.store, view, evaluation, deps.notifier))
+        transitions: list[Any] = list(
+            record_evaluation(deps.store, view, evaluation, deps.notifier, deadline=deadline)
+        )
     except NotificationsFailedError as exc:
         failed, transitions = exc, list(exc.recorded)
     duration_ms = (time.perf_counter() - started) * 1000

@@ -35,7 +35,7 @@ from processors.alerting.service import evaluate_and_record
 from processors.store import DynamoDBStore, dynamodb_client
 from processors.store.exceptions import TransientStoreError
 from processors.store.view import StoreView
-from tests.conftest import create_table
+from tests.conftest import FakeLambdaContext, create_table
 from tests.contract.test_notification_claims import outage
 from tests.recording_server import RecordingServer, recording_server
 
@@ -368,7 +368,6 @@ def test_a_routing_key_secret_that_cannot_be_used_is_one_logged_error_and_the_ot
     case: str, stored: str | None,
 ) -> None:
     from processors.handlers import evaluator
-    from tests.conftest import FakeLambdaContext
 
     client = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name="us-east-1")
     name = f"pd-routing-key-{create_table(moto_endpoint)}"
@@ -423,3 +422,71 @@ def test_a_routing_key_pagerduty_refuses_is_read_again_so_a_rotated_key_is_used_
         client.put_secret_value(SecretId=name, SecretString=ROUTING_KEY)
         sender.send(transition)
         assert [r.json()["routing_key"] for r in server.requests] == ["0" * 32, ROUTING_KEY]
+
+
+# --- bounded time -------------------------------------------------------------------------------------------
+
+
+def test_a_route_that_fails_costs_its_retries_once_per_evaluation_however_many_slos_page(spec: Any) -> None:
+    """Every SLO of the spec fails at once (a shared dependency is down) while PagerDuty answers 503: each of its
+    attempts could as well be a 5 s timeout, so PagerDuty must be tried once per evaluation, not once per SLO,
+    and Slack must still reach every SLO."""
+    from tests.alert_fakes import MemoryAlertStore, MemoryNotifier, Phase, SeriesView, minute_counts
+
+    t0, history = 1_790_000_000 // 3600 * 3600, 3 * 1440
+    series = {slo.name: minute_counts([Phase(history, 20), Phase(60, 20, 1.0)]) for slo in spec.slos}
+    view = SeriesView(t0 - history * 60, series)
+    store, sns = MemoryAlertStore(), MemoryNotifier()
+    with recording_server(default_status=503) as pagerduty, recording_server(200, b"ok") as slack:
+        secrets = {"pagerduty": ROUTING_KEY, "slack": slack.url + "/hook"}
+
+        class Plain:  # the secret strings as Secrets Manager would return them (the secret is not under test)
+            def get_secret_value(self, SecretId: str) -> dict[str, str]:
+                return {"SecretString": secrets[SecretId]}
+
+        cache = SecretCache(Plain())
+        notifier = RoutedNotifier(
+            {"page": ("pagerduty", "slack", "sns"), "ticket": ()},
+            {"pagerduty": PagerDutySender(cache, "pagerduty", pagerduty.url), "slack": SlackSender(cache, "slack"),
+             "sns": SnsSender(sns)},
+            sleep=lambda _: None,
+        )
+        with pytest.raises(NotificationsFailedError):
+            evaluate_and_record(store, view, spec, t0 + 60, notifier)
+        paged = {t["slo"] for t in sns.sent}
+        assert len(paged) >= 3 and len(slack.requests) == len(sns.sent)
+        assert len(pagerduty.requests) == 3  # one route's three attempts, for all of them
+        pagerduty.default_status = 202
+        evaluate_and_record(store, view, spec, t0 + 120, notifier)
+        assert {r.json()["dedup_key"].split("/")[1].split("#")[0] for r in pagerduty.requests[3:]} == paged
+        assert len(pagerduty.requests) == 3 + len(paged) and len(slack.requests) == len(sns.sent) == len(paged)
+
+
+class EndOfTimeout(FakeLambdaContext):
+    """A Lambda context whose invocation is about to time out: less time left than one route's retries need."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 15_000
+
+
+def test_an_evaluation_without_time_for_a_route_s_retries_sends_nothing_and_the_next_one_sends_it_once(
+    paging: Paging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from processors.handlers import evaluator
+
+    store = paging.store
+    deps = evaluator.Dependencies(store, paging.spec, paging.notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+
+    def invoke(minute: int, context: Any) -> dict[str, Any]:
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(paging.now + 60 * minute))
+        return evaluator.lambda_handler({"time": at, "detail-type": "Scheduled Event"}, context)
+
+    late = invoke(0, EndOfTimeout())
+    assert late["failed"] >= 1 and paging.pages() == {"pagerduty": [], "slack": [], "sns": []}
+    invoke(1, FakeLambdaContext())
+    invoke(2, FakeLambdaContext())
+    pages = paging.pages()
+    assert len(pages["pagerduty"]) == 1 and pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
+    assert pages["pagerduty"][0][1] == f"slo-pipeline/{pages['sns'][0][1]}"
