@@ -54,6 +54,17 @@ def test_a_released_claim_after_a_failed_publish_can_be_claimed_by_the_retry(sto
     assert store.claim_notification(CLAIM, "c", T0)
 
 
+def test_a_claim_reads_as_published_only_once_its_holder_settled_it_published(store) -> None:
+    assert not store.notification_published(CLAIM)  # free
+    assert store.claim_notification(CLAIM, "a", T0)
+    assert not store.notification_published(CLAIM)  # held: its holder may still crash, so it is still to send
+    store.settle_notification(CLAIM, "a", published=False)
+    assert not store.notification_published(CLAIM)
+    assert store.claim_notification(CLAIM, "b", T0)
+    store.settle_notification(CLAIM, "b", published=True)
+    assert store.notification_published(CLAIM)
+
+
 # --- two evaluators racing over DynamoDB on moto's server ---------------------------------------------------
 
 
