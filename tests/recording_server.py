@@ -32,6 +32,7 @@ class RecordingServer:
     statuses: list[int] = field(default_factory=list)  # answered in order; 202 once they run out
     default_status: int = 202
     default_body: bytes = b'{"status": "success", "message": "Event processed"}'
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every answer, e.g. Retry-After
 
     def json_bodies(self) -> list[Any]:
         return [r.json() for r in self.requests]
@@ -56,6 +57,8 @@ def recording_server(default_status: int = 202, default_body: bytes | None = Non
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

@@ -30,6 +30,9 @@ HTTP_TIMEOUT_SECONDS = 5.0
 # PagerDuty's Events API v2 and Slack's webhooks both ask callers to retry 429 and 5xx, preferably with back-off.
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
+# A 429's Retry-After up to this is waited for (instead of the back-off, when longer); a longer one ends the
+# route's attempts for this evaluation: the outbox sends it next minute (Slack's webhooks answer 30 s or so).
+MAX_RETRY_AFTER_SECONDS = 2.0
 _PD_SUMMARY_LIMIT = 1024  # PagerDuty truncates summaries at 1024 characters
 _SLACK_HEADER_LIMIT = 150  # header block: plain_text, at most 150 characters
 _SLACK_FIELD_LIMIT = 2000  # section fields: at most 10, each at most 2000 characters
@@ -44,7 +47,21 @@ class Sender(Protocol):
 
 
 class RetryableError(NotificationError):
-    """Throttled, a 5xx or a network error: the provider asks to be retried later."""
+    """Throttled, a 5xx or a network error: the provider asks to be retried later (`retry_after` seconds, when it
+    said how long: a 429's Retry-After; None when it did not, or not in seconds)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = (headers.get("Retry-After") if headers is not None else None) or ""
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None if not value else float("inf")  # an HTTP date: not a wait this evaluation should make
+    return seconds if seconds >= 0 else None
 
 
 class SecretCache:
@@ -119,7 +136,7 @@ def post_json(url: str, body: Mapping[str, Any], what: str, timeout: float = HTT
         raise NotificationError(f"{what} URL is malformed: {type(exc).__name__}") from exc
     except urllib.error.HTTPError as exc:
         if exc.code == 429 or exc.code >= 500:
-            raise RetryableError(f"{what} answered {exc.code}") from exc
+            raise RetryableError(f"{what} answered {exc.code}", _retry_after(exc.headers)) from exc
         raise NotificationError(f"{what} refused the message: {exc.code}") from exc
     except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as exc:
         raise RetryableError(f"{what} unreachable: {type(exc).__name__}") from exc
@@ -312,10 +329,11 @@ class RoutedNotifier:
                 try:
                     sender.send(transition)
                     return
-                except RetryableError:
-                    if attempt == self.attempts - 1:
+                except RetryableError as exc:
+                    wait = max(self.backoff * 2**attempt, exc.retry_after or 0.0)
+                    if attempt == self.attempts - 1 or wait > MAX_RETRY_AFTER_SECONDS:
                         raise
-                    self.sleep(self.backoff * 2**attempt)
+                    self.sleep(wait)
         except NotificationError:
             self.failures[name] = self.failures.get(name, 0) + 1
             raise

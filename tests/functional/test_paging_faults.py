@@ -490,3 +490,33 @@ def test_an_evaluation_without_time_for_a_route_s_retries_sends_nothing_and_the_
     pages = paging.pages()
     assert len(pages["pagerduty"]) == 1 and pages["slack"] == ["PAGE"] and len(pages["sns"]) == 1
     assert pages["pagerduty"][0][1] == f"slo-pipeline/{pages['sns'][0][1]}"
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "slept", "attempts"),
+    [
+        (None, [0.5, 1.0], 3),  # no Retry-After: the back-off
+        ("1", [1.0, 1.0], 3),  # a short one is honoured
+        ("30", [], 1),  # longer than this evaluation should wait: the outbox sends it next minute
+        ("Wed, 21 Oct 2026 07:28:00 GMT", [], 1),  # an HTTP date: not a short wait either
+    ],
+)
+def test_a_429_s_retry_after_is_honoured_or_left_to_the_next_evaluation(
+    retry_after: str | None, slept: list[float], attempts: int
+) -> None:
+    waited: list[float] = []
+    with recording_server(default_status=429) as slack:
+        if retry_after is not None:
+            slack.headers["Retry-After"] = retry_after
+
+        class Plain:
+            def get_secret_value(self, SecretId: str) -> dict[str, str]:
+                return {"SecretString": slack.url + "/hook"}
+
+        notifier = RoutedNotifier({"page": ("slack",)}, {"slack": SlackSender(SecretCache(Plain()), "slack")},
+                                  sleep=waited.append)
+        transition: Any = {"slo": PAGE, "kind": "burn_rate", "severity": "page", "state": "firing",
+                           "route": "page", "at": "2026-10-01T01:00:00Z", "at_epoch": 0, "id": "x", "notify": True}
+        with pytest.raises(NotificationError, match="429"):
+            notifier.publish(transition)
+        assert waited == slept and len(slack.requests) == attempts
