@@ -110,6 +110,8 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
         return store
     if must_exist and not os.path.exists(args.db):
         raise UsageError(f"no store at {args.db}: run `slo replay PATH --db {args.db}` first")
+    if os.path.exists(args.db) and not os.path.isfile(args.db):  # a FIFO would block a read-only open for good
+        raise UsageError(f"--db: {args.db} is not a regular file (a SQLite store is one)")
     return open_sqlite_store(args.db, read_only=must_exist)  # read-only commands never create or change it
 
 

@@ -203,3 +203,32 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly_with_exit_0(db, arg
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["status"], ["alerts", "--json"], ["trace", cid(1)], ["metrics"], ["silence", "list"], ["replay", "EVENTS"]],
+    ids=["status", "alerts", "trace", "metrics", "silence-list", "replay"],
+)
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_db_that_is_a_fifo_or_a_folder_is_one_line_and_exit_2_without_waiting(tmp_path, argv, kind) -> None:  # type: ignore[no-untyped-def]
+    """Opening a FIFO for reading waits for a writer that never comes: the command must refuse it, not hang."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    db = tmp_path / "slo.db"
+    if kind == "fifo":
+        os.mkfifo(db)
+    else:
+        db.mkdir()
+    events = tmp_path / "events.jsonl"
+    events.write_text(log_line("api_request", T0, cid(1), "Api", status=200) + "\n")
+    argv = [str(events) if arg == "EVENTS" else arg for arg in argv]
+    done = subprocess.run([sys.executable, "-m", "processors.cli", *argv, "--db", str(db)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(repo)}, cwd=repo, stdin=subprocess.DEVNULL,
+                          timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"slo: error: --db: {db} is not a regular file (a SQLite store is one)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "slo.db"]
