@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     sources = None if from_logs else _file_sources(args, spec)
     if args.store == "sqlite" and not os.path.exists(args.db):
         raise UsageError(f"no store at {args.db}: backfill adds to a store the live ingest or `slo replay` wrote")
-    store = open_store(args)
+    store = open_store(args, must_exist=True, writes=True)
     slo = spec.slo(args.slo)
     plan = recorded_plan(store, spec, args.slo)  # a rerun follows the first run's range (the series moved since)
     until = live_start(store, spec, args.slo) if plan is None else plan.until

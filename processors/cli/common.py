@@ -96,8 +96,11 @@ def add_spec_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
-    """The store the flags select; a missing SQLite file is a usage error for read-only commands."""
+def open_store(args: argparse.Namespace, *, must_exist: bool = False, writes: bool = False) -> Store:
+    """The store the flags select; a missing SQLite file is a usage error for read-only commands (`must_exist`),
+    which open it read-only. With `writes` too, a command that only changes a store already there (`silence
+    remove`, `backfill`) opens it for writing once a read-only open found one in it: a writable open would make
+    the file (and its folder), or write the schema into a zero-byte one, before the command refused."""
     from processors.store import open_dynamodb_store, open_sqlite_store
 
     if args.store == "dynamodb":
@@ -112,6 +115,9 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False) -> Store:
         raise UsageError(f"no store at {args.db}: run `slo replay PATH --db {args.db}` first")
     if os.path.exists(args.db) and not os.path.isfile(args.db):  # a FIFO would block a read-only open for good
         raise UsageError(f"--db: {args.db} is not a regular file (a SQLite store is one)")
+    if must_exist and writes:
+        open_sqlite_store(args.db, read_only=True).close()
+        return open_sqlite_store(args.db)
     return open_sqlite_store(args.db, read_only=must_exist)  # read-only commands never create or change it
 
 

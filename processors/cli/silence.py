@@ -122,7 +122,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = open_store(args, must_exist=True, writes=True)
     try:
         removed = store.remove_silence(args.id)
     finally:

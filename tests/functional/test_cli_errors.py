@@ -232,3 +232,27 @@ def test_a_db_that_is_a_fifo_or_a_folder_is_one_line_and_exit_2_without_waiting(
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"slo: error: --db: {db} is not a regular file (a SQLite store is one)\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl", "slo.db"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["silence", "remove", "abcd1234"], ["backfill", "--slo", "api-availability", "EVENTS"]],
+    ids=["silence-remove", "backfill"],
+)
+@pytest.mark.parametrize(("kind", "message"), [("missing", "no store at"), ("empty", "not an slo-pipeline store")])
+def test_a_command_that_changes_only_an_existing_store_never_creates_one(tmp_path, capsys, argv, kind, message) -> None:  # type: ignore[no-untyped-def]
+    """`silence remove` and `backfill` refused on a --db that is missing (in a folder that is missing too) or a
+    zero-byte file leave no store, folder or schema behind."""
+    events = tmp_path / "events.jsonl"
+    events.write_text(log_line("api_request", T0, cid(1), "Api", status=200) + "\n")
+    db = tmp_path / "new" / "slo.db" if kind == "missing" else tmp_path / "slo.db"
+    if kind == "empty":
+        db.touch()
+    argv = [str(events) if arg == "EVENTS" else arg for arg in argv]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    capsys.readouterr()
+    assert main([*argv, "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert kind == "missing" or db.stat().st_size == 0
