@@ -22,6 +22,7 @@ from processors.cli.common import (
     add_spec_argument,
     add_store_arguments,
     check_epoch,
+    check_not_the_store,
     free_text,
     load_spec_argument,
     open_store,
@@ -84,6 +85,7 @@ def _run_show(args: argparse.Namespace) -> int:
         raise UsageError("trace: --json and --otlp are exclusive")
     if args.out and not args.otlp:
         raise UsageError("trace: --out FILE goes with --otlp")
+    check_not_the_store(args.out, "--out", args)
     try:
         correlation_id = check_correlation_id(args.correlation_id)
     except MalformedCorrelationIdError as exc:

@@ -256,3 +256,28 @@ def test_a_command_that_changes_only_an_existing_store_never_creates_one(tmp_pat
     assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert kind == "missing" or db.stat().st_size == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["report", "--out", "STORE"], ["report", "--out", "LINK"], ["report", "--out", "STORE-wal"],
+     ["trace", cid(1), "--otlp", "--out", "STORE"]],
+    ids=["report", "report-through-a-symlink", "report-over-the-wal", "trace-otlp"],
+)
+def test_an_output_file_that_is_the_store_is_refused_and_the_store_is_unchanged(db, tmp_path, capsys, argv) -> None:  # type: ignore[no-untyped-def]
+    """`--out` naming the --db file (a swapped pair of arguments) overwrote the store with HTML or OTLP JSON."""
+    import gc
+    import hashlib
+    from pathlib import Path
+
+    gc.collect()  # the fixture's replay connection closes (and takes its write-ahead log) before the files are read
+    (tmp_path / "link.db").symlink_to(db)
+    Path(db + "-wal").touch()
+    names = {"STORE": db, "LINK": str(tmp_path / "link.db"), "STORE-wal": db + "-wal"}
+    argv = [names.get(arg, arg) for arg in argv]
+    before = {name: hashlib.sha256(Path(path).read_bytes()).hexdigest() for name, path in names.items()}
+    capsys.readouterr()
+    assert main([*argv, "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert err == f"slo: error: --out: {argv[argv.index('--out') + 1]} is the store --db {db}; write elsewhere\n"
+    assert {name: hashlib.sha256(Path(path).read_bytes()).hexdigest() for name, path in names.items()} == before
