@@ -16,6 +16,7 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    check_epoch,
     duration_seconds,
     load_spec_argument,
     open_store,
@@ -63,7 +64,7 @@ def resolve_since(text: str, at: int) -> int:
 
     seconds = duration_seconds(text, "--since")
     if seconds is not None:
-        since = at - seconds
+        since = check_epoch(at - seconds, "--since", text, at)  # not clamped to year 1, as floor_to would
     elif parse_iso8601(text) is not None:
         since = floor_to(parse_time_argument(text, "--since").timestamp(), conventions.MINUTE)
     else:

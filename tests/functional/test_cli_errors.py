@@ -109,6 +109,8 @@ OUT_OF_RANGE = [
      "--window: '520000w' from 2026-10-01T00:01:00Z lands outside the years 1..9999"),
     ("metrics since a duration with more digits than int() reads", ["metrics", "--since", "9" * 5000 + "m"],
      "--since"),
+    ("metrics since a duration reaching before year 1", ["metrics", "--at", "0001-01-01T00:05:00Z", "--since", "1h"],
+     "--since: '1h' from 0001-01-01T00:05:00Z lands outside the years 1..9999"),
     ("a bootstrap with more shards than Kinesis takes", ["bootstrap", "--shards", HUGE], "--shards"),
     ("a local DynamoDB on a port past 65535", ["local-dynamodb", "--port", HUGE], "--port"),
     ("a local DynamoDB on a host that does not resolve", ["local-dynamodb", "--host", "256.256.256.256"],
