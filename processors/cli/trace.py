@@ -55,15 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     search = parser.add_argument_group("search (instead of CORRELATION_ID)")
     search.add_argument("--workflow", metavar="ID", type=free_text, help="traces of this GitHub workflow ID")
     search.add_argument("--repository", metavar="ORG/REPO", type=free_text, help="traces of this repository")
-    search.add_argument(
-        "--since", metavar="DURATION", default=DEFAULT_SINCE, help=f"how far back (default {DEFAULT_SINCE})"
-    )
+    search.add_argument("--since", metavar="DURATION", help=f"how far back (default {DEFAULT_SINCE})")
     search.add_argument(
         "--at", metavar="TIME", help="search the --since window that ends at TIME (default: the newest ingested event)"
     )
-    search.add_argument(
-        "--limit", metavar="N", type=int, default=DEFAULT_LIMIT, help=f"at most N (default {DEFAULT_LIMIT})"
-    )
+    search.add_argument("--limit", metavar="N", type=int, help=f"at most N (default {DEFAULT_LIMIT})")
     add_store_arguments(parser)
     add_spec_argument(parser)
     parser.set_defaults(func=run)
@@ -85,6 +81,10 @@ def _run_show(args: argparse.Namespace) -> int:
         raise UsageError("trace: --json and --otlp are exclusive")
     if args.out and not args.otlp:
         raise UsageError("trace: --out FILE goes with --otlp")
+    searching = [flag for flag in ("since", "at", "limit") if getattr(args, flag) is not None]
+    if searching:  # one trace is shown whole, whenever it was seen: these would be ignored
+        flags = " and ".join(f"--{flag}" for flag in searching)
+        raise UsageError(f"trace: {flags} go with --workflow or --repository, not a CORRELATION_ID")
     check_not_the_store(args.out, "--out", args)
     try:
         correlation_id = check_correlation_id(args.correlation_id)
@@ -147,18 +147,20 @@ def _run_search(args: argparse.Namespace) -> int:
             raise UsageError(f"trace: {flag} is empty")
     if args.otlp or args.out:
         raise UsageError("trace: --otlp exports one trace; give a CORRELATION_ID")
-    if not 1 <= args.limit <= MAX_LIMIT:
-        raise UsageError(f"trace: --limit must be 1..{MAX_LIMIT}, not {args.limit}")
-    since_seconds = parse_duration_argument(args.since, "--since")
+    limit = DEFAULT_LIMIT if args.limit is None else args.limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"trace: --limit must be 1..{MAX_LIMIT}, not {limit}")
+    since_text = DEFAULT_SINCE if args.since is None else args.since
+    since_seconds = parse_duration_argument(since_text, "--since")
     journey = load_spec_argument(args).journey
     reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at is not None else None
     store = open_store(args, must_exist=True)
     try:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
-        since = check_epoch(reference - since_seconds, "--since", args.since, reference)
+        since = check_epoch(reference - since_seconds, "--since", since_text, reference)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
         found = store.find_traces(
-            workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=args.limit
+            workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=limit
         )
         read = store.read_heads(cid for cid, _ in found)
     finally:
@@ -182,7 +184,7 @@ def _run_search(args: argparse.Namespace) -> int:
         )
     query = {"workflowId": args.workflow} if args.workflow is not None else {"repository": args.repository}
     if args.json:
-        _print_json({"query": {**query, "since": iso_seconds(since), "limit": args.limit}, "traces": rows})
+        _print_json({"query": {**query, "since": iso_seconds(since), "limit": limit}, "traces": rows})
         return 0
     what = f"workflow {args.workflow}" if args.workflow is not None else f"repository {args.repository}"
     if not rows:

@@ -231,6 +231,9 @@ def test_search_prints_a_table_within_100_columns(slo, db_path, capsys):
         ("an empty --repository", ["trace", "--repository", ""]),
         ("a blank --workflow", ["trace", "--workflow", "  "]),
         ("a blank --repository", ["trace", "--repository", "\t"]),
+        ("a search's --at with an ID", ["trace", cid(1), "--at", "not-a-time"]),
+        ("a search's --since with an ID", ["trace", cid(1), "--since", "1h"]),
+        ("a search's --limit with an ID", ["trace", cid(1), "--limit", "0"]),
     ],
 )
 def test_usage_mistakes_are_one_line_and_exit_2(slo, db_path, capsys, case, argv):
