@@ -19,6 +19,8 @@ from processors.cli.common import (
 from processors.counting import Counts
 from processors.timeutil import format_duration, iso_seconds
 
+LATENCY_WINDOW = "1h"  # --latency's default --window
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help="SLO attainment, error budgets and burn rates")
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--at", metavar="TIME", help="ISO 8601; default: end of the newest minute with data")
     parser.add_argument("--json", action="store_true", help="print the status document as JSON")
     parser.add_argument("--latency", metavar="SKETCH", help="percentiles of a latency sketch (e.g. queue-latency)")
-    parser.add_argument("--window", metavar="DURATION", default="1h", help="window for --latency (default 1h)")
+    parser.add_argument("--window", metavar="DURATION", help=f"window for --latency (default {LATENCY_WINDOW})")
     parser.add_argument(
         "--group", metavar="FIELD", help="the SLOs grouped by FIELD (group_by), one row per group, worst first"
     )
@@ -124,6 +126,10 @@ def pin_revision(spec: Any, store: Any, wanted: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.window is not None and args.latency is None:  # it would be ignored
+        raise UsageError("--window goes with --latency SKETCH")
+    if args.group is not None and args.latency is not None:
+        raise UsageError("--group and --latency are exclusive: a latency sketch has no groups")
     spec = load_spec_argument(args)
     store = open_store(args, must_exist=True)
     at = resolve_at(args, store)
@@ -171,8 +177,9 @@ def print_latency(args: argparse.Namespace, store: Any, spec: Any, at: int) -> i
     names = [sketch.name for sketch in spec.latency]
     if args.latency not in names:
         raise UsageError(f"--latency: no sketch named {args.latency!r}; the spec has: {', '.join(names)}")
-    window = parse_duration_argument(args.window, "--window")
-    start = check_epoch(at - window, "--window", args.window, at)
+    window_text = LATENCY_WINDOW if args.window is None else args.window
+    window = parse_duration_argument(window_text, "--window")
+    start = check_epoch(at - window, "--window", window_text, at)
     digest = store.digest(spec.sketch_series(args.latency), start, at)
     quantiles = None
     if digest is not None:
