@@ -21,10 +21,11 @@ def register(subparsers: Any) -> None:
         "dashboards", help="generate the CloudWatch dashboards", description=__doc__
     )
     parser.add_argument("--out", metavar="DIR", default="sam/dashboards", help="JSON output directory")
-    parser.add_argument(
+    template = parser.add_mutually_exclusive_group()
+    template.add_argument(
         "--template", metavar="FILE", help="SAM template to update (default OUT/../template.yaml)"
     )
-    parser.add_argument("--no-template", action="store_true", help="write the JSON files only")
+    template.add_argument("--no-template", action="store_true", help="write the JSON files only")
     parser.add_argument("--check", action="store_true", help="exit 1 if the files are not up to date")
     add_spec_argument(parser)
     parser.set_defaults(func=run)

@@ -333,6 +333,18 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     return err
 
 
+def test_a_template_with_no_template_is_refused_in_one_line_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import processors.cli as cli
+
+    (tmp_path / "template.yaml").write_text("kept\n")
+    argv = ["dashboards", "--out", str(tmp_path / "o"), "--template", str(tmp_path / "template.yaml"), "--no-template"]
+    assert cli.main(argv) == 2
+    assert "--no-template: not allowed with argument --template" in one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["template.yaml"]
+
+
 def test_a_template_that_is_not_utf8_is_refused_in_one_line_with_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
