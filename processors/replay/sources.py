@@ -93,6 +93,19 @@ FORMATS = (
     "kinesis", "cloudwatch-payload", "awslogs", "firehose", "filter-log-events", "get-log-events", "json-lines",
 )
 _GZIP_MAGIC = b"\x1f\x8b"
+# Files easily given by mistake that are not logs, by their first bytes: each is refused in one line naming what it
+# is (or skipped in a folder), where it was read as text lines. The store itself replayed "decoded" stray JSON from
+# its pages. Firehose may write its S3 objects zipped or Snappy-framed instead of gzipped.
+_NOT_LOGS = (
+    (b"SQLite format 3\x00", "a SQLite database (a store?), not log files"),
+    (b"PK\x03\x04", "a zip archive: unzip it first (replay reads plain or gzip files)"),
+    (b"\xff\x06\x00\x00sNaPpY", "Snappy-compressed: decompress it first (replay reads plain or gzip files)"),
+    (b"\xfd7zXZ\x00", "xz-compressed: decompress it first (replay reads plain or gzip files)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed: decompress it first (replay reads plain or gzip files)"),
+    *((b"BZh" + bytes([level]), "bzip2-compressed: decompress it first (replay reads plain or gzip files)")
+      for level in b"123456789"),
+)
+_SIGNATURE_BYTES = max(len(magic) for magic, _ in _NOT_LOGS)
 _ENTRY_LISTS = ("Records", "logEvents", "records", "events")  # the lists the formats' entries are in
 _ENCODED_PAYLOADS = ("kinesis", "awslogs", "firehose")  # formats whose entries hold gzip payloads of log events
 _NON_BLANK = re.compile(r"\S")
@@ -689,6 +702,7 @@ class FileSource:
 
     def _detect(self) -> tuple[str, bool]:
         """(format, whether documents are one per line)."""
+        self._refuse_other_kinds()
         try:
             with self._open() as text:
                 first: str | _TooLarge = ""
@@ -721,6 +735,17 @@ class FileSource:
                 f"log-events output or log line (keys: {keys})"
             )
         return found, False
+
+    def _refuse_other_kinds(self) -> None:
+        """NotLogEventsError for a file whose first bytes say it is not logs (_NOT_LOGS)."""
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(_SIGNATURE_BYTES)
+        except OSError as exc:
+            raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
+        for magic, what in _NOT_LOGS:
+            if head.startswith(magic):
+                raise NotLogEventsError(f"{self.path}: {what}")
 
     def _first_document(self) -> Any:
         """The first item of the file read as documents; of a long log-events document, its first chunk's events."""

@@ -571,3 +571,54 @@ def test_a_file_of_another_kind_in_a_folder_is_skipped_in_one_line_and_named_alo
     ]
     assert main([*command, str(other), "--db", db]) == 2
     assert capsys.readouterr().err.startswith(f"slo: error: {other}: not a Kinesis event")
+
+
+def _archived(kind: str, log: bytes) -> bytes:
+    import bz2
+    import io
+    import lzma
+    import zipfile
+
+    if kind == "zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.log", log)
+        return buffer.getvalue()
+    if kind == "xz":
+        return lzma.compress(log)
+    if kind == "bzip2":
+        return bz2.compress(log)
+    if kind == "zstd":  # a zstd frame's magic number (RFC 8878), then what the frame would hold
+        return b"\x28\xb5\x2f\xfd" + log
+    return b"\xff\x06\x00\x00sNaPpY" + log  # the Snappy framing format's stream identifier chunk
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [("zip", "a zip archive: unzip it first"), ("xz", "xz-compressed"), ("bzip2", "bzip2-compressed"),
+     ("zstd", "zstd-compressed"), ("snappy", "Snappy-compressed")],
+)
+def test_a_compressed_file_replay_cannot_read_is_refused_in_one_line_saying_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, says: str
+) -> None:
+    """Such a file was read as text lines: counted skips by the thousand, or nothing decodable without a reason."""
+    path = tmp_path / f"logs.{kind}"
+    path.write_bytes(_archived(kind, (log_line("api_request", T0, cid(1), "Api", status=200) + "\n").encode()))
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert err.startswith(f"slo: error: {path}: {says}")
+    assert not (tmp_path / "slo.db").exists()
+
+
+def test_a_store_given_as_replay_input_is_refused_in_one_line_and_left_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`slo replay slo.db --db slo.db` replayed the store into itself: its pages hold JSON text, so lines of them
+    were read as log lines (thousands of skips, exit 0, on a real store), or refused as "nothing decodable"."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(log_line("api_request", T0 + n, cid(n), "Api", status=200) + "\n" for n in range(200)))
+    store = tmp_path / "slo.db"
+    assert replay_json(capsys, str(log), "--db", str(store))["events"] == 200
+    before = store.read_bytes()
+    err = refused(capsys, str(store), "--db", str(store))
+    assert err.strip() == f"slo: error: {store}: a SQLite database (a store?), not log files"
+    assert store.read_bytes() == before
