@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import os
@@ -618,6 +619,7 @@ def test_a_store_given_as_replay_input_is_refused_in_one_line_and_left_unchanged
     log.write_text("".join(log_line("api_request", T0 + n, cid(n), "Api", status=200) + "\n" for n in range(200)))
     store = tmp_path / "slo.db"
     assert replay_json(capsys, str(log), "--db", str(store))["events"] == 200
+    gc.collect()  # the replay's connection, closed when collected, checkpoints its write-ahead log into the file
     before = store.read_bytes()
     err = refused(capsys, str(store), "--db", str(store))
     assert err.strip() == f"slo: error: {store}: a SQLite database (a store?), not log files"
