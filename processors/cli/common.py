@@ -121,18 +121,22 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, writes: bo
     return open_sqlite_store(args.db, read_only=must_exist)  # read-only commands never create or change it
 
 
-def check_not_the_store(path: str | None, flag: str, args: argparse.Namespace) -> None:
-    """An output file that is the SQLite store (its write-ahead log or index included, through a link or not)
-    is refused: writing it would destroy the store (`--out` and `--db` swapped)."""
-    if path is None or args.store != "sqlite" or not os.path.exists(path):
+def check_not_an_input(path: str | None, flag: str, args: argparse.Namespace) -> None:
+    """An output file that is the SQLite store (its write-ahead log or index included) or the spec, through a link
+    or not, is refused: writing it would destroy an input (`--out` swapped with `--db` or `--spec`)."""
+    if path is None or not os.path.exists(path):
         return
-    for part in (args.db, f"{args.db}-wal", f"{args.db}-shm", f"{args.db}-journal"):
+    inputs = [(part, f"the store --db {args.db}") for part in (args.db, f"{args.db}-wal", f"{args.db}-shm",
+                                                            f"{args.db}-journal")] if args.store == "sqlite" else []
+    if getattr(args, "spec", None):
+        inputs.append((args.spec, f"the spec --spec {args.spec}"))
+    for part, what in inputs:
         try:
             same = os.path.samefile(path, part)
         except OSError:  # not there (or not reachable): not the file
             continue
         if same:
-            raise UsageError(f"{flag}: {path} is the store --db {args.db}; write elsewhere")
+            raise UsageError(f"{flag}: {path} is {what}; write elsewhere")
 
 
 def load_spec_argument(args: argparse.Namespace) -> Spec:

@@ -14,7 +14,7 @@ from processors.cli.common import (
     add_spec_argument,
     add_store_arguments,
     check_epoch,
-    check_not_the_store,
+    check_not_an_input,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     directory = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(directory):  # checked first: a typo'd path fails before minutes of evaluation
         raise UsageError(f"--out: no directory {directory} (create it first)")
-    check_not_the_store(args.out, "--out", args)
+    check_not_an_input(args.out, "--out", args)
     view = StoreView(open_store(args, must_exist=True))
     until = None
     if args.until:

@@ -22,7 +22,7 @@ from processors.cli.common import (
     add_spec_argument,
     add_store_arguments,
     check_epoch,
-    check_not_the_store,
+    check_not_an_input,
     free_text,
     load_spec_argument,
     open_store,
@@ -85,7 +85,7 @@ def _run_show(args: argparse.Namespace) -> int:
     if searching:  # one trace is shown whole, whenever it was seen: these would be ignored
         flags = " and ".join(f"--{flag}" for flag in searching)
         raise UsageError(f"trace: {flags} go with --workflow or --repository, not a CORRELATION_ID")
-    check_not_the_store(args.out, "--out", args)
+    check_not_an_input(args.out, "--out", args)
     try:
         correlation_id = check_correlation_id(args.correlation_id)
     except MalformedCorrelationIdError as exc:

@@ -287,3 +287,20 @@ def test_an_output_file_that_is_the_store_is_refused_and_the_store_is_unchanged(
     err = capsys.readouterr().err
     assert err == f"slo: error: --out: {argv[argv.index('--out') + 1]} is the store --db {db}; write elsewhere\n"
     assert {name: hashlib.sha256(Path(path).read_bytes()).hexdigest() for name, path in names.items()} == before
+
+
+@pytest.mark.parametrize("argv", [["report", "--out", "SPEC"], ["trace", cid(1), "--otlp", "--out", "SPEC"]],
+                         ids=["report", "trace-otlp"])
+def test_an_output_file_that_is_the_spec_is_refused_and_the_spec_is_unchanged(db, tmp_path, capsys, argv) -> None:  # type: ignore[no-untyped-def]
+    """`--out` naming the --spec file (a swapped pair of arguments) overwrote the spec with HTML or OTLP JSON."""
+    from pathlib import Path
+
+    from processors.spec.loader import default_spec_path
+
+    spec = tmp_path / "slos.yaml"
+    spec.write_bytes(Path(default_spec_path()).read_bytes())
+    before = spec.read_bytes()
+    capsys.readouterr()
+    assert main([*(str(spec) if arg == "SPEC" else arg for arg in argv), "--db", db, "--spec", str(spec)]) == 2
+    assert capsys.readouterr().err == f"slo: error: --out: {spec} is the spec --spec {spec}; write elsewhere\n"
+    assert spec.read_bytes() == before
