@@ -619,8 +619,22 @@ def test_a_store_given_as_replay_input_is_refused_in_one_line_and_left_unchanged
     log.write_text("".join(log_line("api_request", T0 + n, cid(n), "Api", status=200) + "\n" for n in range(200)))
     store = tmp_path / "slo.db"
     assert replay_json(capsys, str(log), "--db", str(store))["events"] == 200
-    gc.collect()  # the replay's connection, closed when collected, checkpoints its write-ahead log into the file
     before = store.read_bytes()
     err = refused(capsys, str(store), "--db", str(store))
     assert err.strip() == f"slo: error: {store}: a SQLite database (a store?), not log files"
     assert store.read_bytes() == before
+
+
+def test_a_replay_closes_its_store_before_it_returns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its SQLite connection was left to the garbage collector, whose close checkpoints the write-ahead log into
+    the file: in one process (a test, or a tool calling main), the store's bytes changed at an arbitrary later
+    moment, under whatever command ran then."""
+    log = tmp_path / "app.log"
+    log.write_text("".join(log_line("api_request", T0 + n, cid(n), "Api", status=200) + "\n" for n in range(50)))
+    store = tmp_path / "slo.db"
+    gc.disable()  # what a late collection looks like
+    try:
+        assert replay_json(capsys, str(log), "--db", str(store))["events"] == 50
+        assert not Path(f"{store}-wal").exists()  # the last connection's close checkpoints and removes it
+    finally:
+        gc.enable()
