@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-group", action="append", default=[], metavar="NAME",
                         help="with PATHs: the log group of filter-log-events output (as `slo replay`); without: "
                         "one CloudWatch log group to read (repeatable)")
-    parser.add_argument("--window", default="1h", help="CloudWatch Logs: time read per step (default 1h)")
+    parser.add_argument("--window", help="CloudWatch Logs: time read per step (default 1h)")
     parser.add_argument("--region", metavar="NAME", help="AWS region of the table and the log groups")
     parser.add_argument("--logs-endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (moto, LocalStack)")
     add_store_arguments(parser)
@@ -81,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--log-group and --log-group-prefix take a name")
     if from_logs:
         check_endpoint_url(args.logs_endpoint_url)
-        window_ms = parse_duration_argument(args.window, "--window") * 1000
+        window_ms = parse_duration_argument(args.window or "1h", "--window") * 1000
+    elif args.window is not None or args.logs_endpoint_url is not None:
+        raise UsageError("--window and --logs-endpoint-url are for reading CloudWatch Logs, not replay PATHs")
     spec = load_spec_argument(args)
     try:
         backfill_spec(spec, args.slo)

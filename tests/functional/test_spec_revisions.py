@@ -223,9 +223,12 @@ def test_an_interrupted_backfill_resumes_where_it_stopped_and_counts_nothing_twi
         (["--slo", SLO, "--log-group-prefix", "/aws", "x.jsonl"], "not both"),
         (["--slo", SLO, "missing.jsonl"], "missing.jsonl: no such file or folder"),
         (["--slo", SLO, "--log-group", " "], "take a name"),
+        (["--slo", SLO, "--window", "soon", "x.jsonl"], "--window and --logs-endpoint-url are for reading CloudWatch"),
+        (["--slo", SLO, "--logs-endpoint-url", "http://127.0.0.1:1", "x.jsonl"], "are for reading CloudWatch Logs"),
     ],
     ids=["an unknown SLO", "no history to read", "a bad --since",
-         "a range after the live series", "files and log groups together", "a missing file", "a blank log group"],
+         "a range after the live series", "files and log groups together", "a missing file", "a blank log group",
+         "a CloudWatch window with files", "a CloudWatch endpoint with files"],
 )
 @pytest.mark.parametrize("store_flags", ["sqlite"], indirect=True)
 def test_backfill_mistakes_are_one_line_and_exit_2(changed, store_flags, tmp_path, capsys, args, says) -> None:  # type: ignore[no-untyped-def]
