@@ -69,13 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit: a full disk or closed stdout fails inside the handlers below
         return code
     except UsageError as exc:
-        print(f"slo: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     except (StoreError, BotoCoreError, ClientError) as exc:  # the store or AWS refused: one line, no traceback
-        print(f"slo: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        _error(" ".join(str(exc).split()))
         return 2
     except sqlite3.DatabaseError as exc:  # a SQLite file damaged past what opening it checks (pages, rows)
-        print(f"slo: error: the SQLite store is damaged: {' '.join(str(exc).split())}", file=sys.stderr)
+        _error(f"the SQLite store is damaged: {' '.join(str(exc).split())}")
         return 2
     except KeyboardInterrupt:
         print("slo: interrupted", file=sys.stderr)
@@ -85,8 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except OSError as exc:  # writing the output failed (a full disk: > /dev/full), or a file no check foresaw
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"slo: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _error(f"{where}{exc.strerror or exc}")
         return 2
+
+
+MAX_ERROR_CHARS = 1000  # an argument quoted back (Linux allows 128 KiB each) is cut, not repeated whole
+
+
+def _error(message: str) -> None:
+    if len(message) > MAX_ERROR_CHARS:
+        message = f"{message[:MAX_ERROR_CHARS]}… ({len(message):,} characters)"
+    print(f"slo: error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

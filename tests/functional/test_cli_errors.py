@@ -65,6 +65,17 @@ def test_mistakes_are_one_line_and_exit_2(case, argv, message, db, capsys, monke
     assert not os.path.exists("/nonexistent")  # nothing was created on the way
 
 
+@pytest.mark.parametrize("argv", [["silence", "remove", "X"], ["status", "--at", "X"], ["status", "--slo", "X"]],
+                         ids=["a silence ID", "a time", "an SLO name"])
+def test_an_error_quoting_a_huge_argument_is_cut_to_a_readable_line(argv, db, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Linux allows 128 KiB per argument, and the error quoted it whole: a 120 KB line."""
+    huge = "a" * 120_000
+    assert main([huge if arg == "X" else arg for arg in argv] + ["--db", db]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("slo: error: ") and err.count("\n") == 1 and len(err) < 1_100, len(err)
+    assert err.rstrip("\n").endswith(" characters)")
+
+
 def test_validate_points_at_the_line_of_a_bad_objective(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     spec = tmp_path / "slos.yaml"
     spec.write_text(
