@@ -9,13 +9,14 @@ read once per container.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from processors.alerting.exceptions import NotificationError
@@ -88,6 +89,18 @@ class SecretCache:
         """Read it again on next use: it did not work (malformed, or the provider refused it: rotated)."""
         self._values.pop(secret_id, None)
 
+    @contextlib.contextmanager
+    def forgotten_if_refused(self, secret_id: str) -> Iterator[None]:
+        """Forget the secret when the call inside is refused (a NotificationError that is not retryable), so the
+        next use reads it again from Secrets Manager."""
+        try:
+            yield
+        except RetryableError:
+            raise
+        except NotificationError:
+            self.forget(secret_id)
+            raise
+
     def field(self, secret_id: str, key: str) -> str:
         """A plain secret string, or one field of a JSON secret (`{"routing_key": "…"}`). A value that has no such
         field is not kept: once it is fixed in Secrets Manager, the next use reads the fixed one."""
@@ -124,12 +137,11 @@ def post_json(url: str, body: Mapping[str, Any], what: str, timeout: float = HTT
     retryable (the provider may have the event: PagerDuty deduplicates by dedup_key); a redirect, or a URL that
     is not http(s) (a malformed secret), is not."""
     data = json.dumps(body, sort_keys=True).encode()
+    url = url.strip()
     try:
-        if urllib.parse.urlsplit(url.strip()).scheme not in ("https", "http") or any(c.isspace() for c in url.strip()):
+        if urllib.parse.urlsplit(url).scheme not in ("https", "http") or any(c.isspace() for c in url):
             raise NotificationError(f"{what} URL is not an http(s) URL")
-        request = urllib.request.Request(
-            url.strip(), data=data, method="POST", headers={"Content-Type": "application/json"}
-        )
+        request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
         with _OPENER.open(request, timeout=timeout) as response:
             return bytes(response.read())
     except (http.client.InvalidURL, ValueError) as exc:  # a malformed secret: the message would quote the URL
@@ -210,13 +222,8 @@ class PagerDutySender:
         if not self.secret_id:
             raise NotificationError(f"pagerduty route without a routing key: set {ENV_PAGERDUTY_SECRET}")
         key = self.secrets.field(self.secret_id, "routing_key")
-        try:
+        with self.secrets.forgotten_if_refused(self.secret_id):  # a 4xx: perhaps a rotated key
             post_json(self.url, pagerduty_event(transition, key, self.trace_api_url), "PagerDuty")
-        except RetryableError:
-            raise
-        except NotificationError:
-            self.secrets.forget(self.secret_id)  # refused (a 4xx): perhaps a rotated key; read it again next time
-            raise
 
 
 # --- Slack --------------------------------------------------------------------------------------------------
@@ -275,13 +282,8 @@ class SlackSender:
         if not self.secret_id:
             raise NotificationError(f"slack route without a webhook: set {ENV_SLACK_SECRET}")
         url = self.secrets.field(self.secret_id, "webhook_url")
-        try:
+        with self.secrets.forgotten_if_refused(self.secret_id):  # refused or not a URL: perhaps a replaced webhook
             post_json(url, slack_message(transition, self.trace_api_url), "Slack")
-        except RetryableError:
-            raise
-        except NotificationError:
-            self.secrets.forget(self.secret_id)  # refused or not a URL: perhaps a replaced webhook; read it again
-            raise
 
 
 class SnsSender:

@@ -27,6 +27,7 @@ from processors.alerting.notify import MAX_EXEMPLARS, Notifier
 from processors.alerting.policy import Signals, read_signals
 from processors.alerting.state import (
     advance,
+    alert_label,
     apply_silence,
     coerce_state,
     evaluated_with,
@@ -210,7 +211,7 @@ def deliver_outbox(
         waiting = set(down)  # routes with an earlier undelivered entry: later ones wait behind it
         for entry in entries:
             transition = cast(Transition, entry["transition"])
-            name = f"{transition['slo']}[{transition['group']}]" if transition.get("group") else transition["slo"]
+            name = alert_label(transition["slo"], transition.get("group"))
             if now - int(transition.get("at_epoch") or now) > OUTBOX_MAX_AGE:
                 failures.append((name, transition["kind"], f"gave up after a day: {', '.join(entry['routes'])}"))
                 continue

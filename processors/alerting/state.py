@@ -82,7 +82,12 @@ def transition_id(slo: str, kind: str, severity: str, tier: str | None, state: s
 
 def alerting_name(evaluation: SloEvaluation) -> str:
     """Who an alert is about: the SLO, or `slo[group]` for one group of a grouped SLO."""
-    return f"{evaluation.name}[{evaluation.group}]" if evaluation.group else evaluation.name
+    return alert_label(evaluation.name, evaluation.group)
+
+
+def alert_label(slo: str, group: str | None) -> str:
+    """`slo`, or `slo[group]` for one group of a grouped SLO (alerting_name, from a transition's fields)."""
+    return f"{slo}[{group}]" if group else slo
 
 
 def _base(

@@ -25,11 +25,13 @@ from processors.cli.common import (
     open_store,
     parse_duration_argument,
     parse_since_argument,
+    print_skipped,
 )
 from processors.timeutil import iso_seconds
 
 # CloudWatch Logs filters by its own timestamp, which may trail an event's own time: read this far past the range
 LOGS_LATENESS = conventions.HOUR
+LOGS_WINDOW = "1h"  # --window's default: CloudWatch Logs time read per step
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-group", action="append", default=[], metavar="NAME",
                         help="with PATHs: the log group of filter-log-events output (as `slo replay`); without: "
                         "one CloudWatch log group to read (repeatable)")
-    parser.add_argument("--window", help="CloudWatch Logs: time read per step (default 1h)")
+    parser.add_argument("--window", help=f"CloudWatch Logs: time read per step (default {LOGS_WINDOW})")
     parser.add_argument("--region", metavar="NAME", help="AWS region of the table and the log groups")
     parser.add_argument("--logs-endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (moto, LocalStack)")
     add_store_arguments(parser)
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--log-group and --log-group-prefix take a name")
     if from_logs:
         check_endpoint_url(args.logs_endpoint_url)
-        window_ms = parse_duration_argument(args.window or "1h", "--window") * 1000
+        window_ms = parse_duration_argument(args.window or LOGS_WINDOW, "--window") * 1000
     elif args.window is not None or args.logs_endpoint_url is not None:
         raise UsageError("--window and --logs-endpoint-url are for reading CloudWatch Logs, not replay PATHs")
     spec = load_spec_argument(args)
@@ -168,14 +170,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _file_sources(args: argparse.Namespace, spec: Any) -> Any:
     """The files, checked as `slo replay` checks them (sources.ReplayInputs)."""
-    from processors.cli.replay import _print_skipped
     from processors.decoding import parser_for
     from processors.replay import SourceError
     from processors.replay.sources import checked_inputs
 
     log_group = args.log_group[0] if args.log_group else None
     try:
-        return checked_inputs(args.paths, parser_for(spec.log_format), log_group, _print_skipped)
+        return checked_inputs(args.paths, parser_for(spec.log_format), log_group, print_skipped)
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -137,6 +138,11 @@ def check_not_an_input(path: str | None, flag: str, args: argparse.Namespace) ->
             continue
         if same:
             raise UsageError(f"{flag}: {path} is {what}; write elsewhere")
+
+
+def print_skipped(error: Exception) -> None:
+    """A folder's file that holds no log events, left out of a replay or backfill (sources.checked_inputs)."""
+    print(f"slo: skipping {error}", file=sys.stderr)
 
 
 def load_spec_argument(args: argparse.Namespace) -> Spec:

@@ -8,7 +8,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from processors.cli.common import UsageError, add_spec_argument, add_store_arguments, load_spec_argument, open_store
+from processors.cli.common import (
+    UsageError,
+    add_spec_argument,
+    add_store_arguments,
+    load_spec_argument,
+    open_store,
+    print_skipped,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_spec_argument(args)
     try:
-        found = checked_inputs(args.paths, parser_for(spec.log_format), args.log_group, _print_skipped)
+        found = checked_inputs(args.paths, parser_for(spec.log_format), args.log_group, print_skipped)
     except (SourceError, OSError) as exc:
         raise UsageError(str(exc)) from None
     if args.ingest_only and args.store != "dynamodb":
@@ -70,10 +77,6 @@ def run(args: argparse.Namespace) -> int:
     unit = spec.journey.name if spec.journey else "unit"
     print_summary(report, elapsed, as_json=args.json, formats=dict(sorted(found.formats.items())), unit=unit)
     return 1 if report.failed_batches else 0
-
-
-def _print_skipped(error: Exception) -> None:
-    print(f"slo: skipping {error}", file=sys.stderr)
 
 
 def minute_hooks(store, spec, fresh: bool | None = None):

@@ -676,20 +676,25 @@ class FileSource:
 
     def _open(self) -> IO[str]:
         """The file as text, inflated if gzip; closing it closes the file (callers use `with`). UTF-8, without the
-        byte order mark Windows tools write first (PowerShell's Out-File, Notepad's "UTF-8 with BOM")."""
+        byte order mark Windows tools write first (PowerShell's Out-File, Notepad's "UTF-8 with BOM").
+        NotLogEventsError when its first bytes say it is not logs (_NOT_LOGS)."""
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - the returned wrapper owns it
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
         try:
-            gzipped = handle.read(2) == _GZIP_MAGIC
+            head = handle.read(_SIGNATURE_BYTES)
             handle.seek(0)
             size = os.fstat(handle.fileno()).st_size
         except OSError as exc:
             handle.close()
             raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
+        for magic, what in _NOT_LOGS:
+            if head.startswith(magic):
+                handle.close()
+                raise NotLogEventsError(f"{self.path}: {what}")
         self._raw, self._size, self._charged, self._gunzip = handle, size, 0, None
-        if gzipped:
+        if head.startswith(_GZIP_MAGIC):
             self._gunzip = _BoundedGunzip(handle, inflate_bound(size), entry_bound(size))
             inflated = io.BufferedReader(self._gunzip, self.budget.read_chunk)
             return io.TextIOWrapper(inflated, encoding="utf-8-sig", errors="replace")
@@ -702,7 +707,6 @@ class FileSource:
 
     def _detect(self) -> tuple[str, bool]:
         """(format, whether documents are one per line)."""
-        self._refuse_other_kinds()
         try:
             with self._open() as text:
                 first: str | _TooLarge = ""
@@ -735,17 +739,6 @@ class FileSource:
                 f"log-events output or log line (keys: {keys})"
             )
         return found, False
-
-    def _refuse_other_kinds(self) -> None:
-        """NotLogEventsError for a file whose first bytes say it is not logs (_NOT_LOGS)."""
-        try:
-            with open(self.path, "rb") as handle:
-                head = handle.read(_SIGNATURE_BYTES)
-        except OSError as exc:
-            raise SourceError(f"{self.path}: cannot read ({exc.strerror})") from None
-        for magic, what in _NOT_LOGS:
-            if head.startswith(magic):
-                raise NotLogEventsError(f"{self.path}: {what}")
 
     def _first_document(self) -> Any:
         """The first item of the file read as documents; of a long log-events document, its first chunk's events."""
