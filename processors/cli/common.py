@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,28 @@ def free_text(text: str) -> str:
     if has_control_characters(text):
         raise argparse.ArgumentTypeError(f"control characters (newline, tab, escape) are not allowed: {text!r}")
     return text
+
+
+MAX_REASON_CHARS = 1000  # a --reason is kept with each silence and correction, and listed by status and the report
+MAX_BY_CHARS = 200  # a --by names a person or a tool
+
+
+def kept_text(limit: int, blank: str) -> Callable[[str], str]:
+    """argparse type of text kept in the store (a --reason, a --by): free_text of at most `limit` characters, not
+    blank (`blank` says what to give instead), stripped. An argument may be 128 KiB, a call of main any length."""
+
+    def check(text: str) -> str:
+        if len(text) > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit:,} characters, not {len(text):,}")
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"blank: {blank}")
+        return free_text(text).strip()
+
+    return check
+
+
+REASON = kept_text(MAX_REASON_CHARS, "say why (it is kept)")
+BY = kept_text(MAX_BY_CHARS, "say who, or leave --by out for the login name")
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,10 +12,13 @@ import time
 from typing import Any
 
 from processors.cli.common import (
+    BY,
+    MAX_BY_CHARS,
+    MAX_REASON_CHARS,
+    REASON,
     UsageError,
     add_spec_argument,
     add_store_arguments,
-    free_text,
     load_spec_argument,
     open_store,
     parse_time_argument,
@@ -33,8 +36,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--slo", required=True, metavar="NAME")
     parser.add_argument("--from", dest="start", required=True, metavar="T1", help="ISO 8601, inclusive")
     parser.add_argument("--to", dest="end", required=True, metavar="T2", help="ISO 8601, exclusive")
-    parser.add_argument("--reason", required=True, type=free_text, help="why (kept with the correction)")
-    parser.add_argument("--by", default=None, type=free_text, help="who (default: the login name)")
+    parser.add_argument("--reason", required=True, type=REASON,
+                        help=f"why (kept with the correction; at most {MAX_REASON_CHARS:,} characters)")
+    parser.add_argument("--by", default=None, type=BY,
+                        help=f"who (default: the login name; at most {MAX_BY_CHARS} characters)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(func=run)
 
@@ -44,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
     end = int(parse_time_argument(args.end, "--to").timestamp())
     if end <= start:
         raise UsageError("--to: the window must end after it starts")
-    if not args.reason.strip():
-        raise UsageError("--reason: say why (it is kept with the correction)")
     spec = load_spec_argument(args)
     if args.slo not in spec.names:
         raise UsageError(f"--slo: no SLO named {args.slo!r} (the spec has {', '.join(spec.names)})")
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 "version": version,
                 "start": start,
                 "end": end,
-                "reason": args.reason.strip(),
+                "reason": args.reason,
                 "created_by": who(args.by),
                 "created_at": int(time.time()),
             }

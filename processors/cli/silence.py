@@ -14,11 +14,14 @@ import uuid
 from typing import Any
 
 from processors.cli.common import (
+    BY,
+    MAX_BY_CHARS,
+    MAX_REASON_CHARS,
+    REASON,
     UsageError,
     add_spec_argument,
     add_store_arguments,
     check_epoch,
-    free_text,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -41,8 +44,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     until.add_argument("--until", metavar="TIME", help="end of the silence (ISO 8601)")
     until.add_argument("--for", dest="duration", metavar="DURATION", help="length of the silence (e.g. 2h)")
     add.add_argument("--from", dest="starts", metavar="TIME", help="start (ISO 8601; default now)")
-    add.add_argument("--reason", required=True, type=free_text, help="why (kept with the silence)")
-    add.add_argument("--by", default=None, type=free_text, help="who (default: the login name)")
+    add.add_argument("--reason", required=True, type=REASON,
+                     help=f"why (kept with the silence; at most {MAX_REASON_CHARS:,} characters)")
+    add.add_argument("--by", default=None, type=BY,
+                     help=f"who (default: the login name; at most {MAX_BY_CHARS} characters)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=run_add)
     listing = actions.add_parser("list", help="list silences")
@@ -65,8 +70,6 @@ def who(by: str | None) -> str:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    if not args.reason.strip():
-        raise UsageError("--reason: say why (it is kept with the silence)")
     now = int(time.time())
     starts = int(parse_time_argument(args.starts, "--from").timestamp()) if args.starts is not None else now
     if args.duration is not None:
@@ -84,7 +87,7 @@ def run_add(args: argparse.Namespace) -> int:
         "slo": "*" if args.all else args.slo,
         "starts": starts,
         "ends": ends,
-        "reason": args.reason.strip(),
+        "reason": args.reason,
         "created_by": who(args.by),
         "created_at": now,
     }
