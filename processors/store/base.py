@@ -43,7 +43,7 @@ class Store(ABC):
     #: adapter stores the deltas as they are and a single-writer rollup merges them later (DynamoDB).
     merges_digests_on_commit: bool = True
 
-    trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS  # the open-runner lookback (the spec's value)
+    trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS  # the open-unit lookback (the spec's value)
 
     def __init__(self) -> None:
         self.stats = StoreStats()
@@ -314,8 +314,8 @@ class Store(ABC):
         applied_ms = None if oldest_applied is None else int(max(min(oldest_applied, opened_before), 0) * 1000)
         return self._open_units(int(opened_before * 1000), applied_ms)
 
-    def open_runners_since_ms(self, started_before_ms: int) -> int:
-        """The first hour (epoch ms) the open-runner lookback reads: the same bound in every adapter."""
+    def open_units_since_ms(self, started_before_ms: int) -> int:
+        """The first hour (epoch ms) the open-unit lookback reads: the same bound in every adapter."""
         first = started_before_ms // 1000 - self.trace_ttl_days * conventions.DAY
         return (first - first % conventions.HOUR) * 1000
 

@@ -306,8 +306,8 @@ class DynamoDBStore(Store):
                 head_item[f"{tables.GSI_BY_REPOSITORY}PK"] = _s(keys.repository_gsi_pk(head.repository))
                 head_item[f"{tables.GSI_BY_REPOSITORY}SK"] = _s(first_seen)
             if head.open_since_ms is not None:
-                head_item[f"{tables.GSI_OPEN_RUNNERS}PK"] = _s(keys.open_unit_gsi_pk(head.open_since_ms))
-                head_item[f"{tables.GSI_OPEN_RUNNERS}SK"] = _s(keys.open_unit_gsi_sk(head.open_since_ms, cid))
+                head_item[f"{tables.GSI_OPEN_UNITS}PK"] = _s(keys.open_unit_gsi_pk(head.open_since_ms))
+                head_item[f"{tables.GSI_OPEN_UNITS}SK"] = _s(keys.open_unit_gsi_sk(head.open_since_ms, cid))
             actions.append({"Put": self._versioned_put(head_item, head.version)})
         return actions
 
@@ -679,9 +679,9 @@ class DynamoDBStore(Store):
         for hour in range(first_hour, last_hour + 1, conventions.HOUR):
             items = self._query(
                 "open units",
-                IndexName=tables.GSI_OPEN_RUNNERS,
+                IndexName=tables.GSI_OPEN_UNITS,
                 KeyConditionExpression="#pk = :pk AND #sk < :before",
-                ExpressionAttributeNames={"#pk": f"{tables.GSI_OPEN_RUNNERS}PK", "#sk": f"{tables.GSI_OPEN_RUNNERS}SK"},
+                ExpressionAttributeNames={"#pk": f"{tables.GSI_OPEN_UNITS}PK", "#sk": f"{tables.GSI_OPEN_UNITS}SK"},
                 ExpressionAttributeValues={
                     ":pk": _s(keys.open_hour_gsi_pk(hour)),
                     ":before": _s(keys.open_before_gsi_sk(opened_before_ms)),

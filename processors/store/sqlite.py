@@ -370,7 +370,7 @@ class SqliteStore(Store):
         rows = self.db.execute(
             "SELECT correlation_id FROM traces WHERE open_since_ms IS NOT NULL AND open_since_ms < ? "
             "AND open_since_ms >= ? ORDER BY open_since_ms, correlation_id",
-            (opened_before_ms, self.open_runners_since_ms(opened_before_ms)),
+            (opened_before_ms, self.open_units_since_ms(opened_before_ms)),
         ).fetchall()
         return [cid for (cid,) in rows]
 

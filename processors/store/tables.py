@@ -31,9 +31,9 @@ PARTITION_KEY: Final = "PK"
 SORT_KEY: Final = "SK"
 GSI_BY_WORKFLOW: Final = "GSI1"
 GSI_BY_REPOSITORY: Final = "GSI2"
-GSI_OPEN_RUNNERS: Final = "GSI3"
+GSI_OPEN_UNITS: Final = "GSI3"
 GSI_PENDING: Final = "GSI4"
-INDEXES: Final = (GSI_BY_WORKFLOW, GSI_BY_REPOSITORY, GSI_OPEN_RUNNERS, GSI_PENDING)
+INDEXES: Final = (GSI_BY_WORKFLOW, GSI_BY_REPOSITORY, GSI_OPEN_UNITS, GSI_PENDING)
 PENDING_PAYLOAD: Final = "p"  # projected into GSI4, so one Query returns the pending partials' contents
 TTL_ATTRIBUTE: Final = "expiresAt"
 
@@ -50,8 +50,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": f"{GSI_BY_WORKFLOW}SK", "AttributeType": "S"},
             {"AttributeName": f"{GSI_BY_REPOSITORY}PK", "AttributeType": "S"},
             {"AttributeName": f"{GSI_BY_REPOSITORY}SK", "AttributeType": "S"},
-            {"AttributeName": f"{GSI_OPEN_RUNNERS}PK", "AttributeType": "S"},
-            {"AttributeName": f"{GSI_OPEN_RUNNERS}SK", "AttributeType": "S"},
+            {"AttributeName": f"{GSI_OPEN_UNITS}PK", "AttributeType": "S"},
+            {"AttributeName": f"{GSI_OPEN_UNITS}SK", "AttributeType": "S"},
             {"AttributeName": f"{GSI_PENDING}PK", "AttributeType": "S"},
             {"AttributeName": f"{GSI_PENDING}SK", "AttributeType": "S"},
         ],

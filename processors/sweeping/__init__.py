@@ -1,4 +1,4 @@
-"""The orphan sweep: open runners past the spec's max_runtime resolve as orphaned, each counted once."""
+"""The orphan sweep: units of work still open past the spec's max_runtime resolve as orphaned, each counted once."""
 
 from processors.sweeping.service import Sweeper
 

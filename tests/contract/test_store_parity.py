@@ -1,5 +1,5 @@
 """Where the adapters used to differ (issue #12), one contract: alert-state staleness per SLO, an alert save
-that is stale records nothing, and the open-runner lookback bounded by the trace TTL, oldest first."""
+that is stale records nothing, and the open-unit lookback bounded by the trace TTL, oldest first."""
 
 from __future__ import annotations
 

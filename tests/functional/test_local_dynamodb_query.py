@@ -11,7 +11,7 @@ from processors.store import tables
 from tests.conftest import create_table
 
 PK, SK = tables.PARTITION_KEY, tables.SORT_KEY
-OPEN_PK, OPEN_SK = f"{tables.GSI_OPEN_RUNNERS}PK", f"{tables.GSI_OPEN_RUNNERS}SK"
+OPEN_PK, OPEN_SK = f"{tables.GSI_OPEN_UNITS}PK", f"{tables.GSI_OPEN_UNITS}SK"
 
 
 def _item(pk: str, sk: str, hour: str | None = None, started: str = "") -> dict[str, Any]:
@@ -34,7 +34,7 @@ def _pages(client: Any, table: str, **kwargs: Any) -> list[list[tuple[str, str]]
 
 def _open(client: Any, table: str, hour: str, **kwargs: Any) -> list[list[tuple[str, str]]]:
     return _pages(
-        client, table, IndexName=tables.GSI_OPEN_RUNNERS, KeyConditionExpression="#pk = :pk",
+        client, table, IndexName=tables.GSI_OPEN_UNITS, KeyConditionExpression="#pk = :pk",
         ExpressionAttributeNames={"#pk": OPEN_PK}, ExpressionAttributeValues={":pk": {"S": hour}}, **kwargs,
     )
 
