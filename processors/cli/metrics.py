@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--since", metavar="TIME|DURATION", help="a per-minute table from TIME (or --at minus DURATION) to --at"
     )
     parser.add_argument(
-        "--namespace", default=conventions.METRICS_NAMESPACE_DEFAULT, help="EMF namespace (for --emf)"
+        "--namespace", default=conventions.METRICS_NAMESPACE_DEFAULT,
+        help="EMF namespace (for --emf): 1..255 printable ASCII characters, not starting with ':' or AWS/",
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -122,10 +123,10 @@ def _evaluate_at(store: Any, spec: Any, at: int) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from processors.metrics.emf import MAX_NAME_LENGTH
+    from processors.metrics import namespace_problem
 
-    if not 1 <= len(args.namespace) <= MAX_NAME_LENGTH:
-        raise UsageError(f"--namespace: must be 1..{MAX_NAME_LENGTH} characters, got {len(args.namespace)}")
+    if (problem := namespace_problem(args.namespace)) is not None:
+        raise UsageError(f"--namespace: {problem}")
     spec = load_spec_argument(args)
     store = open_store(args, must_exist=True)
     at = resolve_at(args, store)

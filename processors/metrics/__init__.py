@@ -12,6 +12,7 @@ from processors.metrics.emf import (
     build_documents,
     document_values,
     emit_points,
+    namespace_problem,
     validate_document,
 )
 from processors.metrics.exceptions import EmfError, MetricsError
@@ -37,6 +38,7 @@ __all__ = [
     "document_values",
     "emit_points",
     "metrics_timestamp_ms",
+    "namespace_problem",
     "operator_metric_points",
     "validate_document",
 ]

@@ -38,6 +38,20 @@ def default_service() -> str:
     return os.environ.get(SERVICE_NAME_ENV) or DEFAULT_SERVICE_NAME
 
 
+def namespace_problem(namespace: str) -> str | None:
+    """Why PutMetricData would refuse `namespace`, or None: it takes 1..255 ASCII characters but no control
+    character, not starting with ':' (its pattern [^:].*), and keeps namespaces starting with AWS/ for AWS."""
+    if not 1 <= len(namespace) <= MAX_NAME_LENGTH:
+        return f"must be 1..{MAX_NAME_LENGTH} characters, got {len(namespace)}"
+    if not all(" " <= character <= "~" for character in namespace):
+        return f"{namespace!r}: CloudWatch takes printable ASCII only (no control character, no accent)"
+    if namespace.startswith(":"):
+        return f"{namespace!r}: CloudWatch refuses one that starts with ':'"
+    if namespace.startswith("AWS/"):
+        return f"{namespace!r}: CloudWatch keeps namespaces starting with AWS/ for AWS services"
+    return None
+
+
 def build_documents(
     points: Iterable[MetricPoint], namespace: str, timestamp_ms: int, service: str | None = None
 ) -> list[EmfDocument]:
@@ -46,8 +60,8 @@ def build_documents(
     Points sharing a name and dimension set become one metric whose member is an array (a distribution).
     Raises EmfError for a point CloudWatch would reject, so nothing invalid is ever printed.
     """
-    if not namespace or len(namespace) > MAX_NAME_LENGTH:
-        raise EmfError(f"namespace must be 1..{MAX_NAME_LENGTH} characters, got {namespace!r}")
+    if (problem := namespace_problem(namespace)) is not None:
+        raise EmfError(f"namespace {problem}")
     base: Dimensions = ((SERVICE_DIMENSION, service),) if service else ()
     groups: dict[Dimensions, dict[str, tuple[str, list[float]]]] = {}
     for point in points:
@@ -136,8 +150,10 @@ def validate_document(document: Mapping[str, Any]) -> list[str]:
 def _directive_problems(document: Mapping[str, Any], directive: Mapping[str, Any], where: str) -> list[str]:
     problems: list[str] = []
     namespace = directive.get("Namespace")
-    if not isinstance(namespace, str) or not 1 <= len(namespace) <= MAX_NAME_LENGTH:
-        problems.append(f"{where}.Namespace: {namespace!r} is not a 1..{MAX_NAME_LENGTH} character string")
+    if not isinstance(namespace, str):
+        problems.append(f"{where}.Namespace: {namespace!r} is not a string")
+    elif (problem := namespace_problem(namespace)) is not None:
+        problems.append(f"{where}.Namespace: {problem}")
     dimension_sets = directive.get("Dimensions")
     if not isinstance(dimension_sets, list):
         problems.append(f"{where}.Dimensions: missing or not a list of dimension sets")

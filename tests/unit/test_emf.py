@@ -17,6 +17,7 @@ from processors.metrics import (
     build_documents,
     document_values,
     emit_points,
+    namespace_problem,
     validate_document,
 )
 
@@ -172,6 +173,27 @@ def test_one_name_with_two_units_is_refused() -> None:
 def test_an_empty_namespace_is_refused() -> None:
     with pytest.raises(EmfError, match="namespace"):
         build_documents([point("X")], "", TIMESTAMP_MS)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "refused"),
+    [("SloPipeline", False), ("Team A/slo-pipeline_1.0 #x~", False), ("n" * 255, False), ("AWSome", False),
+     ("", True), ("n" * 256, True), ("Slo\nPipeline", True), ("Slo\x7f", True), ("Slö", True), (":Slo", True),
+     ("AWS/Lambda", True)],
+)
+def test_a_namespace_cloudwatch_refuses_is_refused_before_anything_is_printed(namespace: str, refused: bool) -> None:
+    """PutMetricData's Namespace: 1..255 ASCII characters but no control character, not starting with ':' (its
+    pattern [^:].*), and AWS/ is kept for AWS's own services."""
+    assert (namespace_problem(namespace) is not None) is refused
+    if refused:
+        with pytest.raises(EmfError, match="namespace"):
+            build_documents([point("X")], namespace, TIMESTAMP_MS)
+        document = dict(build([point("X")])[0])
+        document["_aws"] = {**document["_aws"], "CloudWatchMetrics": [
+            {**document["_aws"]["CloudWatchMetrics"][0], "Namespace": namespace}]}
+        assert any("Namespace" in problem for problem in validate_document(document))
+    else:
+        assert_valid(build_documents([point("X")], namespace, TIMESTAMP_MS))
 
 
 def test_no_service_gives_documents_with_no_dimensions() -> None:
