@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
         description=(
             "Print one schema-v1 JSON log line to stdout. correlationId comes from $CORRELATION_ID "
             "(unset: a UUID is minted with a warning; not a UUID: error). KEY=VALUE pairs go into metadata: "
-            "numbers stay numbers, true/false/null become JSON, anything else is a string."
+            "numbers stay numbers, true/false become JSON, null leaves the key out, anything else is a string."
         ),
     )
     _add_options(parser, defaults=True)
