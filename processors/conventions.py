@@ -121,6 +121,11 @@ SECRET_KEY_FRAGMENTS: Final = (
 )
 REDACTED: Final = "[REDACTED]"
 
+
+def is_secret_key(key: str) -> bool:
+    folded = key.lower().replace("_", "").replace("-", "")
+    return any(fragment in folded for fragment in SECRET_KEY_FRAGMENTS)
+
 # --- Metrics (CloudWatch EMF) -----------------------------------------------------------------------------
 
 METRICS_NAMESPACE_DEFAULT: Final = "SloPipeline"

@@ -53,6 +53,7 @@ ROOT_FIELDS = {
     "apiVersion", "kind", "defaults", "slos", "latency", "metadata", "journey", "vocabulary", "metrics", "targets",
     "routes",
     "log_format",
+    "traces",
 }
 JOURNEY_FIELDS = {"name", "milestones", "phases", "opens", "resolutions", "max_runtime", "fields", "services"}
 METRIC_KINDS: dict[str, str] = {  # kind -> default unit
@@ -80,6 +81,8 @@ LOG_FORMAT_FIELDS = ("correlation_id", "action", "time", "service", "level", "me
 VALIDATION_MODES = ("lax", "warn", "strict")
 MAX_NAME_LENGTH = 200  # SLO and sketch names go into store keys (DynamoDB: 2,048 bytes a partition key)
 NAME_RULE = f"must be a non-empty string of at most {MAX_NAME_LENGTH} characters, with no control characters"
+MAX_TRACE_METADATA_KEYS = 100  # `traces.metadata`: a stored event keeps at most MAX_KEYS of them anyway
+MAX_METADATA_KEY_LENGTH = 128
 MAX_METRIC_NAME_LENGTH = 255  # CloudWatch's (processors.metrics.emf refuses a longer name)
 MAX_COST_PER_HOUR = 1_000_000  # times a mean in hours: 1e308 overflowed to inf, which EMF refuses every minute
 METRIC_NAME_RULE = f"must be a metric name (letters, digits, _; at most {MAX_METRIC_NAME_LENGTH})"
@@ -318,6 +321,7 @@ class _Reader:
             targets=self.targets(root),
             log_format=self.log_format(root),
             routes=self.routes(root),
+            trace_metadata=self.traces(root),
             journey=journey,
             metrics=metrics,
             counters=counters,
@@ -547,6 +551,25 @@ class _Reader:
             ratios[key] = float(value)
         mttr = self.duration(node, "mttr", format_duration(Targets.mttr), "targets")
         return Targets(mttr=mttr, **ratios)
+
+    def traces(self, root: _Mapping) -> tuple[str, ...]:
+        """The optional `traces` section: `metadata`, the keys of an event's metadata its trace keeps (beyond the
+        engine's own and the journey's fields and outcomes). A secret-looking key is refused: never stored."""
+        if root.get("traces") is None:
+            return ()
+        body = self.mapping(root["traces"], "traces", root, "traces")
+        self.reject_unknown(body, {"metadata"}, "traces.")
+        keys = self.names_list(body, "metadata", "traces.")
+        if len(keys) > MAX_TRACE_METADATA_KEYS:
+            raise self.fail(f"lists more than {MAX_TRACE_METADATA_KEYS} keys", body, "metadata", "traces.metadata")
+        for key in keys:
+            if len(key) > MAX_METADATA_KEY_LENGTH or not key.isprintable():
+                raise self.fail(f"a key of at most {MAX_METADATA_KEY_LENGTH} printable characters expected, got "
+                                f"{key[:40]!r}", body, "metadata", "traces.metadata")
+            if conventions.is_secret_key(key):
+                raise self.fail(f"{key!r} looks like a secret's key: its values are never stored", body, "metadata",
+                                "traces.metadata")
+        return tuple(keys)
 
     def log_format(self, root: _Mapping) -> LogFormat:
         """The optional `log_format` section: where fields live, what to unwrap, how strictly to validate."""

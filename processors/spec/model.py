@@ -516,6 +516,7 @@ class Spec:
     source: str = "<spec>"
     log_format: LogFormat = field(default_factory=LogFormat)
     routes: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_ROUTES))  # severity -> routes
+    trace_metadata: tuple[str, ...] = ()  # metadata keys trace heads keep beyond the engine's own (`traces:`)
     extras: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -14,7 +14,7 @@ with one line that names it. docs/openslo.md describes the mapping:
   thresholdMetric + objective `op: lte, value: MS` → a latency SLI;
 * an alert policy's burn-rate condition → a tier (severity page | ticket, threshold → factor, lookbackWindow →
   long window; the short window is the annotation `slo-pipeline.dev/short-window`, else long / 12);
-* what OpenSLO has no field for (the journey, vocabulary, sketches, operator metrics, defaults) travels as
+* what OpenSLO has no field for (the journey, vocabulary, sketches, operator metrics, defaults, traces) travels as
   YAML in the annotation `slo-pipeline.dev/spec` of the Service; an SLO's runbook, headline metric and alert
   settings in its annotations.
 """
@@ -182,7 +182,7 @@ class _Importer:
         if len(documents) > 1:
             raise self.fail("one YAML document expected", service, "metadata", field)
         data = documents[0] if documents else None
-        allowed = {"defaults", "journey", "vocabulary", "latency", "metrics", "targets", "log_format"}
+        allowed = {"defaults", "journey", "vocabulary", "latency", "metrics", "targets", "log_format", "traces"}
         if not isinstance(data, dict) or set(data) - allowed:
             raise self.fail(f"must be a mapping of {', '.join(sorted(allowed))}", service, "metadata", field)
         return dict(data)
@@ -605,7 +605,7 @@ def _condition_value(condition: Condition) -> Any:
 
 
 def _extras(spec: Spec) -> dict[str, Any]:
-    """The native sections OpenSLO has no field for: defaults, journey, vocabulary, sketches, metrics."""
+    """The native sections OpenSLO has no field for: defaults, journey, vocabulary, sketches, metrics, traces."""
     data: dict[str, Any] = {
         "defaults": {"trace_ttl_days": spec.trace_ttl_days, "max_runtime": format_duration(spec.default_max_runtime)}
     }
@@ -636,6 +636,8 @@ def _extras(spec: Spec) -> dict[str, Any]:
     }
     if spec.log_format != LogFormat():
         data["log_format"] = _log_format(spec.log_format)
+    if spec.trace_metadata:
+        data["traces"] = {"metadata": list(spec.trace_metadata)}
     declared = list(spec.extras.get("declared_vocabulary", ()))
     if declared:
         data["vocabulary"] = declared

@@ -14,31 +14,13 @@ from typing import Any
 import orjson
 
 from processors import conventions
+from processors.conventions import is_secret_key
 from processors.stitching.model import COMPACT_JSON, STRICT_JSON
 
+# The keys the engine itself reads from stored events (trace view, failure, access logs); the spec adds its
+# domain's: its journey's fields and outcomes, and `traces.metadata` (Stitcher.trace_keys).
 ALLOWED_METADATA = frozenset(
-    {
-        "action",
-        "workflowId",
-        "runId",
-        "jobId",
-        "repository",
-        "duration",
-        "status",
-        "conclusion",
-        "error",
-        "runnerId",
-        "taskArn",
-        "cluster",
-        "queue",
-        "method",
-        "path",
-        "route",
-        "bytes",
-        "attempt",
-        "reason",
-        "cacheKey",
-    }
+    {"action", "duration", "status", "error", "conclusion", "reason", "method", "path", "route", "bytes", "attempt"}
 )
 PATH_KEYS = frozenset({"path", "route", "url", "uri"})  # their values lose the query string
 MAX_DEPTH = 6
@@ -68,11 +50,6 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # https://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@]+:[^/\s@]+@"), rf"\1{_R}@"),
 )
-
-
-def is_secret_key(key: str) -> bool:
-    folded = key.lower().replace("_", "").replace("-", "")
-    return any(fragment in folded for fragment in conventions.SECRET_KEY_FRAGMENTS)
 
 
 # Every shape above needs one of these substrings: a string without any is returned after one scan
@@ -164,10 +141,11 @@ def storable_metadata_encoded(
     """storable_metadata, its compact JSON (a value JSON cannot encode written as its str(), as the size check
     counts it), and whether every value was encoded as it is (the JSON is then the one the head's document
     holds: TraceEvent.encode_with)."""
+    kept = kept_keys(also)
     stored: dict[str, Any] = {}
     flat = True  # every value a string or a scalar that orjson writes as json does (_encode_flat)
     for key, value in metadata.items():
-        if key not in ALLOWED_METADATA and (key not in also or is_secret_key(key)):
+        if key not in kept:
             continue
         kind = type(value)
         if kind is str and len(value) <= _CACHED_TEXT:  # redact(value, key=key), once per distinct value
@@ -197,6 +175,12 @@ def storable_metadata_encoded(
             small[key] = value
     text, exact = _encode(small)
     return small, text, exact
+
+
+@lru_cache(maxsize=64)
+def kept_keys(also: frozenset[str]) -> frozenset[str]:
+    """ALLOWED_METADATA and the keys of `also` that do not look secret: what storable_metadata keeps."""
+    return ALLOWED_METADATA | {key for key in also if not is_secret_key(key)}
 
 
 # floats whose repr (json's) has no exponent: orjson writes these alike, and others differently (1e-05: 0.00001)

@@ -64,11 +64,12 @@ class Stitcher:
         self.opens = journey.opens if journey else None
         self.workflow_field = journey.workflow_field if journey else None
         self.repository_field = journey.repository_field if journey else None
-        # metadata keys the trace view reads from stored events (outcomes, identity) are stored too
+        # metadata keys stored beyond the engine's own: the spec's `traces.metadata`, and those the trace view
+        # reads from stored events (outcomes, identity)
         paths = [r.outcome_field for r in journey.resolutions if r.outcome_field] if journey else []
         if journey:
             paths += [p for p in (journey.workflow_field, journey.repository_field) if p]
-        self.trace_keys = frozenset(p[1] for p in paths if len(p) == 2 and p[0] == "metadata")
+        self.trace_keys = frozenset(spec.trace_metadata) | {p[1] for p in paths if len(p) == 2 and p[0] == "metadata"}
 
     def _compile(self, kind: str, rule: Any) -> Rule:
         if kind == "resolution":

@@ -108,6 +108,15 @@ def test_the_payment_slowdown_pages_with_exemplars_whose_traces_show_the_spec_ph
     assert trace["outcome"] in ("dhl", "ups", "post", "running")  # the carrier is the shipped outcome
 
 
+def test_the_example_traces_keep_the_metadata_its_spec_lists(run: dict[str, Any]) -> None:
+    exemplar = next(a for a in run["alerts"] if a["slo"] == "payment-latency" and a.get("exemplars"))["exemplars"][0]
+    otlp = json.loads(cli("trace", exemplar, "--otlp", "--db", run["db"], "--spec", SPEC))
+    spans = [span for scope in otlp["resourceSpans"] for s in scope["scopeSpans"] for span in s["spans"]]
+    keys = {a["key"] for span in spans for a in span["attributes"]}
+    assert "slo.metadata.in_stock" in keys  # `traces.metadata: [in_stock]`
+    assert "slo.metadata.orderId" in keys  # the journey's workflow field, kept without being listed
+
+
 def test_the_example_operator_metrics_come_from_its_spec(run: dict[str, Any]) -> None:
     document = json.loads(cli("metrics", "--json", "--db", run["db"], "--spec", SPEC, "--at", "2026-10-01T01:00:00Z"))
     names = {entry["name"] for entry in document["operator"]}
