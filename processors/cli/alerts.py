@@ -33,12 +33,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.since is not None:
         parse_since_argument(args.since, "--since", None)  # a typo fails before the store is opened
-    store = open_store(args, must_exist=True)
-    try:
+    with open_store(args, must_exist=True) as store:
         since = parse_since_argument(args.since, "--since", _reference(store)) if args.since is not None else None
         log = store.alert_log(since=since)
-    finally:
-        store.close()
     if args.json:
         print(json.dumps([wire(t) for t in log], indent=2))
     else:

@@ -94,44 +94,44 @@ def run(args: argparse.Namespace) -> int:
     sources = None if from_logs else _file_sources(args, spec)
     if args.store == "sqlite" and not os.path.exists(args.db):
         raise UsageError(f"no store at {args.db}: backfill adds to a store the live ingest or `slo replay` wrote")
-    store = open_store(args, must_exist=True, writes=True)
-    slo = spec.slo(args.slo)
-    plan = recorded_plan(store, spec, args.slo)  # a rerun follows the first run's range (the series moved since)
-    until = live_start(store, spec, args.slo) if plan is None else plan.until
-    if until is None:
-        raise UsageError("the store holds no events yet: nothing to backfill before (use `slo replay`)")
-    since = parse_since_argument(args.since, "--since", until)
-    assert since is not None
-    recorded = plan is not None
-    if plan is None:
-        if since >= until:
-            raise UsageError(f"--since must be before {iso_seconds(until)}, where the revision's live series "
-                             f"begins ({args.since!r})")
-        plan = BackfillPlan(args.slo, slo.revision, since, until)  # recorded at the first write (Backfiller)
-    if from_logs:  # before the plan is recorded (at the first write): a refused range leaves nothing behind
-        check_logs_range(plan.since, plan.until + LOGS_LATENESS, window_ms // 1000, int(time.time()))
-    if plan.since != since:
-        print(f"slo: backfill of {args.slo}@{slo.revision} keeps its first run's range "
-              f"[{iso_seconds(plan.since)}, {iso_seconds(plan.until)}), not --since {args.since}", file=sys.stderr)
-    backfiller = Backfiller(store, spec, plan, recorded=recorded)
-    started = time.perf_counter()
-    extra: dict[str, Any] = {}
-    try:
-        if from_logs:
-            extra = _from_logs(args, spec, backfiller, window_ms)
-        else:
-            from processors.cli.replay import _progress
-            from processors.replay import SourceError
-            from processors.replay.sources import arrival_order
+    with open_store(args, must_exist=True, writes=True) as store:
+        slo = spec.slo(args.slo)
+        plan = recorded_plan(store, spec, args.slo)  # a rerun follows the first run's range (the series moved since)
+        until = live_start(store, spec, args.slo) if plan is None else plan.until
+        if until is None:
+            raise UsageError("the store holds no events yet: nothing to backfill before (use `slo replay`)")
+        since = parse_since_argument(args.since, "--since", until)
+        assert since is not None
+        recorded = plan is not None
+        if plan is None:
+            if since >= until:
+                raise UsageError(f"--since must be before {iso_seconds(until)}, where the revision's live series "
+                                 f"begins ({args.since!r})")
+            plan = BackfillPlan(args.slo, slo.revision, since, until)  # recorded at the first write (Backfiller)
+        if from_logs:  # before the plan is recorded (at the first write): a refused range leaves nothing behind
+            check_logs_range(plan.since, plan.until + LOGS_LATENESS, window_ms // 1000, int(time.time()))
+        if plan.since != since:
+            print(f"slo: backfill of {args.slo}@{slo.revision} keeps its first run's range "
+                  f"[{iso_seconds(plan.since)}, {iso_seconds(plan.until)}), not --since {args.since}", file=sys.stderr)
+        backfiller = Backfiller(store, spec, plan, recorded=recorded)
+        started = time.perf_counter()
+        extra: dict[str, Any] = {}
+        try:
+            if from_logs:
+                extra = _from_logs(args, spec, backfiller, window_ms)
+            else:
+                from processors.cli.replay import _progress
+                from processors.replay import SourceError
+                from processors.replay.sources import arrival_order
 
-            assert sources is not None  # read before the store is opened: a bad file leaves nothing behind
-            try:
-                with _progress(sources.bytes) as advance:
-                    backfiller.run(arrival_order(sources.inputs, sources.budget), advance)
-            except SourceError as exc:
-                raise UsageError(str(exc)) from None
-    except BackfillError as exc:  # another first run recorded its plan meanwhile
-        raise UsageError(str(exc)) from None
+                assert sources is not None  # read before the store is opened: a bad file leaves nothing behind
+                try:
+                    with _progress(sources.bytes) as advance:
+                        backfiller.run(arrival_order(sources.inputs, sources.budget), advance)
+                except SourceError as exc:
+                    raise UsageError(str(exc)) from None
+        except BackfillError as exc:  # another first run recorded its plan meanwhile
+            raise UsageError(str(exc)) from None
     report = backfiller.report
     elapsed = time.perf_counter() - started
     summary = {

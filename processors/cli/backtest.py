@@ -35,22 +35,22 @@ def run(args: argparse.Namespace) -> int:
     if args.store != "dynamodb":
         raise UsageError("slo backtest reads the partials that `slo replay --ingest-only` writes into a DynamoDB "
                          "table (--store dynamodb); on SQLite, replay every file in one `slo replay`")
-    store = open_store(args)
-    done = [work for work in ("rolled up", "swept", "evaluated") if work in store.scheduled_work_done()]
-    if done:
-        said = done[0] if len(done) == 1 else ", ".join(done[:-1]) + " and " + done[-1]
-        raise UsageError(f"this table has been {said} already (by `slo replay` without "
-                         "--ingest-only, an earlier `slo backtest`, perhaps stopped midway, or the evaluator): the "
-                         "backtest needs every partial pending and no alert state yet; replay the shard files with "
-                         "--ingest-only into a fresh table")
-    started = time.perf_counter()
-    partials = store.pending_partials()
-    if not partials:
-        raise UsageError("no pending partials: run `slo replay FILE --ingest-only` (one per shard file) first")
-    newest = max((c.newest_event for c in store.checkpoints()
-                  if c.newest_event is not None and not is_backfill_stream(c.stream)), default=None)
-    hooks, on_commit = minute_hooks(store, spec, fresh=True)
-    report = Replayer(store, spec, hooks, on_commit).run_pending(partials, newest)
+    with open_store(args) as store:
+        done = [work for work in ("rolled up", "swept", "evaluated") if work in store.scheduled_work_done()]
+        if done:
+            said = done[0] if len(done) == 1 else ", ".join(done[:-1]) + " and " + done[-1]
+            raise UsageError(f"this table has been {said} already (by `slo replay` without "
+                             "--ingest-only, an earlier `slo backtest`, perhaps stopped midway, or the evaluator): the "
+                             "backtest needs every partial pending and no alert state yet; replay the shard files with "
+                             "--ingest-only into a fresh table")
+        started = time.perf_counter()
+        partials = store.pending_partials()
+        if not partials:
+            raise UsageError("no pending partials: run `slo replay FILE --ingest-only` (one per shard file) first")
+        newest = max((c.newest_event for c in store.checkpoints()
+                      if c.newest_event is not None and not is_backfill_stream(c.stream)), default=None)
+        hooks, on_commit = minute_hooks(store, spec, fresh=True)
+        report = Replayer(store, spec, hooks, on_commit).run_pending(partials, newest)
     elapsed = time.perf_counter() - started
     summary = {
         "partials": len(partials),

@@ -123,7 +123,8 @@ def open_store(args: argparse.Namespace, *, must_exist: bool = False, writes: bo
     """The store the flags select; a missing SQLite file is a usage error for read-only commands (`must_exist`),
     which open it read-only. With `writes` too, a command that only changes a store already there (`silence
     remove`, `backfill`) opens it for writing once a read-only open found one in it: a writable open would make
-    the file (and its folder), or write the schema into a zero-byte one, before the command refused."""
+    the file (and its folder), or write the schema into a zero-byte one, before the command refused. Use it as
+    `with open_store(args) as store:`, which closes the store before the command returns (Store.__exit__)."""
     from processors.store import open_dynamodb_store, open_sqlite_store
 
     if args.store == "dynamodb":

@@ -52,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec_argument(args)
     if args.slo not in spec.names:
         raise UsageError(f"--slo: no SLO named {args.slo!r} (the spec has {', '.join(spec.names)})")
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         for _ in range(ATTEMPTS):
             version = len(store.corrections([args.slo])) + 1
             correction = {
@@ -70,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
                 break
         else:
             raise UsageError("another correction was being added at the same time: try again")
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(correction))
     else:

@@ -83,20 +83,20 @@ def run(args: argparse.Namespace) -> int:
                                                           importer.rng)))
     if not groups:
         raise UsageError(f"no log group starts with {', '.join(args.log_group_prefix)}")
-    store = open_store(args)
-    hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
-    replayer = Replayer(store, spec, hooks, on_commit)
-    started = time.perf_counter()
-    with _progress((until - since) * 1000) as advance:
-        for start_ms in range(since * 1000, until * 1000, window_ms):
-            end_ms = min(start_ms + window_ms, until * 1000)
-            window = [batch for group in groups for batch in importer.batches(group, start_ms, end_ms)]
-            # every log group's minute batches in time order (stable: one stream's batches keep their order)
-            for batch in sorted(window, key=lambda b: b.order_time):
-                replayer.advance_to(batch.order_time)
-                replayer.apply(batch)
-            advance(end_ms - since * 1000)
-    report = _finish(replayer)
+    with open_store(args) as store:
+        hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
+        replayer = Replayer(store, spec, hooks, on_commit)
+        started = time.perf_counter()
+        with _progress((until - since) * 1000) as advance:
+            for start_ms in range(since * 1000, until * 1000, window_ms):
+                end_ms = min(start_ms + window_ms, until * 1000)
+                window = [batch for group in groups for batch in importer.batches(group, start_ms, end_ms)]
+                # every log group's minute batches in time order (stable: one stream's batches keep their order)
+                for batch in sorted(window, key=lambda b: b.order_time):
+                    replayer.advance_to(batch.order_time)
+                    replayer.apply(batch)
+                advance(end_ms - since * 1000)
+        report = _finish(replayer)
     elapsed = time.perf_counter() - started
     summary = {
         "log_groups": len(groups),

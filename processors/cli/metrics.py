@@ -128,23 +128,23 @@ def run(args: argparse.Namespace) -> int:
     if (problem := namespace_problem(args.namespace)) is not None:
         raise UsageError(f"--namespace: {problem}")
     spec = load_spec_argument(args)
-    store = open_store(args, must_exist=True)
-    at = resolve_at(args, store)
-    if args.since is not None:
+    with open_store(args, must_exist=True) as store:
+        at = resolve_at(args, store)
+        if args.since is not None:
+            if args.emf:
+                raise UsageError("--emf prints one minute; drop --since")
+            return print_range(args, store, spec, resolve_since(args.since, at), at)
         if args.emf:
-            raise UsageError("--emf prints one minute; drop --since")
-        return print_range(args, store, spec, resolve_since(args.since, at), at)
-    if args.emf:
-        from processors.evaluating.metrics import slo_points
-        from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
+            from processors.evaluating.metrics import slo_points
+            from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points
 
-        # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
-        evaluated = _evaluate_at(store, spec, at)
-        points = [point for slo in evaluated.evaluation.slos for point in slo_points(slo)]
-        points += operator_metric_points(evaluated.minute, spec, evaluated.alert_log)
-        emit_points(points, args.namespace, metrics_timestamp_ms(at))
-        return 0
-    document = metrics_document(store, spec, at, args.namespace)
+            # Both sets the evaluator prints: its SLO points (SLOAttainment, SLOBurnRate, …), then the operator's.
+            evaluated = _evaluate_at(store, spec, at)
+            points = [point for slo in evaluated.evaluation.slos for point in slo_points(slo)]
+            points += operator_metric_points(evaluated.minute, spec, evaluated.alert_log)
+            emit_points(points, args.namespace, metrics_timestamp_ms(at))
+            return 0
+        document = metrics_document(store, spec, at, args.namespace)
     if args.json:
         print(json.dumps(document, indent=2))
         return 0

@@ -58,20 +58,18 @@ def run(args: argparse.Namespace) -> int:
     if args.ingest_only and args.store != "dynamodb":
         raise UsageError("--ingest-only is for several processes writing one DynamoDB table (--store dynamodb); "
                          "on SQLite, replay every file in one `slo replay`")
-    store = open_store(args)
-    try:  # closed here, not when collected: a SQLite close checkpoints the write-ahead log into the file
+    with open_store(args) as store:
         if args.ingest_only:
             replayer = Replayer(store, spec, schedule=False)
         else:
             hooks, on_commit = ([], None) if args.no_backtest else minute_hooks(store, spec)
             replayer = Replayer(store, spec, hooks, on_commit)
         started = time.perf_counter()
-        with _progress(found.bytes) as advance, store.grouped_commits():
-            report = replayer.run(arrival_order(found.inputs, found.budget), advance)
-    except SourceError as exc:  # a file that went bad part way through
-        raise UsageError(str(exc)) from None
-    finally:
-        store.close()
+        try:
+            with _progress(found.bytes) as advance, store.grouped_commits():
+                report = replayer.run(arrival_order(found.inputs, found.budget), advance)
+        except SourceError as exc:  # a file that went bad part way through
+            raise UsageError(str(exc)) from None
     report.files = len(found.files)
     elapsed = time.perf_counter() - started
     unit = spec.journey.name if spec.journey else "unit"

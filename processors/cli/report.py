@@ -78,21 +78,22 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(directory):  # checked first: a typo'd path fails before minutes of evaluation
         raise UsageError(f"--out: no directory {directory} (create it first)")
     check_not_an_input(args.out, "--out", args)
-    view = StoreView(open_store(args, must_exist=True))
-    until = None
-    if args.until:
-        until = floor_to(parse_time_argument(args.until, "--until").timestamp(), conventions.MINUTE)
-    since = None
-    if args.since:
-        since = _since_argument(args.since, until, view)
-    if args.month:
-        since, until = _month_range(args.month, view)
-    started = time.perf_counter()
-    try:
-        data = collect_report_data(view, spec, since, until, trace_id, step, monthly=bool(args.month))
-        html = build_report(data)
-    except RenderingError as exc:
-        raise UsageError(str(exc)) from None
+    with open_store(args, must_exist=True) as store:
+        view = StoreView(store)
+        until = None
+        if args.until:
+            until = floor_to(parse_time_argument(args.until, "--until").timestamp(), conventions.MINUTE)
+        since = None
+        if args.since:
+            since = _since_argument(args.since, until, view)
+        if args.month:
+            since, until = _month_range(args.month, view)
+        started = time.perf_counter()
+        try:
+            data = collect_report_data(view, spec, since, until, trace_id, step, monthly=bool(args.month))
+            html = build_report(data)
+        except RenderingError as exc:
+            raise UsageError(str(exc)) from None
     try:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(html)

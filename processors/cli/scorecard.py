@@ -105,12 +105,9 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec_argument(args)
     if args.month:
         month_argument(args.month)  # a typo fails before the store is opened
-    store = open_store(args, must_exist=True)
-    try:
+    with open_store(args, must_exist=True) as store:
         start, end = period(args, store)
         document = scorecard_document(scorecard_at(store, spec, start, end))
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(document, indent=2))
     else:

@@ -91,11 +91,8 @@ def run_add(args: argparse.Namespace) -> int:
         "created_by": who(args.by),
         "created_at": now,
     }
-    store = open_store(args)
-    try:
+    with open_store(args) as store:
         store.add_silence(silence)
-    finally:
-        store.close()
     print(json.dumps(silence) if args.json else f"silence {silence['id']} added: {_line(silence)}")
     return 0
 
@@ -109,11 +106,8 @@ def _line(silence: dict[str, Any]) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = open_store(args, must_exist=True)
-    try:
+    with open_store(args, must_exist=True) as store:
         silences = store.silences()
-    finally:
-        store.close()
     if args.json:
         print(json.dumps(silences, indent=2))
     elif not silences:
@@ -125,11 +119,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    store = open_store(args, must_exist=True, writes=True)
-    try:
+    with open_store(args, must_exist=True, writes=True) as store:
         removed = store.remove_silence(args.id)
-    finally:
-        store.close()
     if not removed:
         raise UsageError(f"no silence {args.id!r} (see `slo silence list`)")
     print(f"silence {args.id} removed")

@@ -131,17 +131,17 @@ def run(args: argparse.Namespace) -> int:
     if args.group is not None and args.latency is not None:
         raise UsageError("--group and --latency are exclusive: a latency sketch has no groups")
     spec = load_spec_argument(args)
-    store = open_store(args, must_exist=True)
-    at = resolve_at(args, store)
-    if args.revision is not None:
-        spec = pin_revision(spec, store, args.revision)
-    if args.latency is not None:
-        return print_latency(args, store, spec, at)
-    if args.group is not None:
-        grouped = [slo.name for slo in spec.slos if args.group in slo.group_by]
-        if not grouped:
-            raise UsageError(f"--group: no SLO has group_by {args.group!r}; {_grouped_fields(spec)}")
-    document = status_at(store, spec, at)
+    with open_store(args, must_exist=True) as store:
+        at = resolve_at(args, store)
+        if args.revision is not None:
+            spec = pin_revision(spec, store, args.revision)
+        if args.latency is not None:
+            return print_latency(args, store, spec, at)
+        if args.group is not None:
+            grouped = [slo.name for slo in spec.slos if args.group in slo.group_by]
+            if not grouped:
+                raise UsageError(f"--group: no SLO has group_by {args.group!r}; {_grouped_fields(spec)}")
+        document = status_at(store, spec, at)
     if args.group is not None:
         document["slos"] = [slo for slo in document["slos"] if slo["name"] in grouped]
     if args.json:

@@ -91,11 +91,8 @@ def _run_show(args: argparse.Namespace) -> int:
     except MalformedCorrelationIdError as exc:
         raise UsageError(f"trace: {exc}") from None
     journey = load_spec_argument(args).journey
-    store = open_store(args, must_exist=True)
-    try:
+    with open_store(args, must_exist=True) as store:
         head = store.trace(correlation_id)
-    finally:
-        store.close()
     if head is None:
         if args.json:
             from processors.tracing import not_found_view
@@ -154,8 +151,7 @@ def _run_search(args: argparse.Namespace) -> int:
     since_seconds = parse_duration_argument(since_text, "--since")
     journey = load_spec_argument(args).journey
     reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at is not None else None
-    store = open_store(args, must_exist=True)
-    try:
+    with open_store(args, must_exist=True) as store:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
         since = check_epoch(reference - since_seconds, "--since", since_text, reference)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
@@ -163,8 +159,6 @@ def _run_search(args: argparse.Namespace) -> int:
             workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=limit
         )
         read = store.read_heads(cid for cid, _ in found)
-    finally:
-        store.close()
     if read.damaged:  # listed all the same, first seen to the second DynamoDB's index key keeps, on both adapters
         found = sorted(((cid, first - first % 1000 if cid in read.damaged else first) for cid, first in found),
                        key=lambda pair: (-pair[1], pair[0]))

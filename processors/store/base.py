@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
@@ -391,6 +391,14 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Closed on leaving `with`, as a file is: a SQLite store left to the garbage collector checkpoints its
+        write-ahead log into the file whenever it is collected, under whatever runs then."""
+        self.close()
 
     # --- hooks ----------------------------------------------------------------------------------------
 

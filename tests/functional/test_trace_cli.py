@@ -122,6 +122,12 @@ def test_an_unknown_id(slo, db_path, capsys, case, flags, code, stdout, stderr):
 
 
 class StoreThatMustNotBeCalled:
+    def __enter__(self) -> StoreThatMustNotBeCalled:  # `with open_store(...) as store`, as a Store
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the store was used ({name}) for a malformed ID")
 
