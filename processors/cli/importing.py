@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         _print_import(summary)
     print_summary(report, elapsed, as_json=args.json, formats={"cloudwatch-logs-api": len(groups)},
-                  extra={"import": summary})
+                  extra={"import": summary}, unit=spec.journey.name if spec.journey else "unit",
+                  source=f"{len(groups)} log group(s)")
     return 1 if report.failed_batches else 0
 
 

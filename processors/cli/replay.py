@@ -138,6 +138,7 @@ def print_summary(
     formats: dict[str, int] | None = None,
     extra: dict | None = None,
     unit: str = "unit",
+    source: str | None = None,
 ) -> None:
     import json
 
@@ -169,7 +170,7 @@ def print_summary(
         return
     rate = report.events / elapsed if elapsed > 0 else 0.0
     print(
-        f"replayed {report.records} records from {report.files} file(s): {report.events} events, "
+        f"replayed {report.records} records from {source or f'{report.files} file(s)'}: {report.events} events, "
         f"{report.sli_events} SLI events in {elapsed:.2f}s ({rate:,.0f} events/s)"
     )
     if report.records_already_applied:

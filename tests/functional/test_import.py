@@ -213,3 +213,24 @@ class ThrottlingLogs:
     def describe_log_groups(self, **kwargs: Any) -> Any:
         self._maybe_throttle("DescribeLogGroups")
         return self.client.describe_log_groups(**kwargs)
+
+
+def test_the_summary_names_the_log_groups_it_read_and_the_journeys_unit_as_slo_replay_does(
+    moto_endpoint, tmp_path, capsys
+) -> None:
+    """It said `replayed N records from 0 file(s)` and `orphan sweep: 1 unit(s)`, where slo replay says job(s)."""
+    group, now = f"/ecs/gha-import-{uuid.uuid4().hex[:8]}", time.time()
+    logs = client(moto_endpoint, "logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=LOG_STREAM)
+    logs.put_log_events(logGroupName=group, logStreamName=LOG_STREAM, logEvents=[  # a runner never resolved
+        {"timestamp": int(at * 1000), "message": log_line(action, at, cid(n))}
+        for n, (action, at) in enumerate([("runner_started", now - 7 * 3600), ("cache_hit", now - 60)])
+    ])
+    capsys.readouterr()
+    code = main(["import", "--log-group", group, "--since", "8h", "--logs-endpoint-url", moto_endpoint,
+                 "--db", str(tmp_path / "slo.db")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "records from 1 log group(s):" in out and "file(s)" not in out, out
+    assert "orphan sweep: 1 job(s) past max runtime" in out, out
