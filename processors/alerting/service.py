@@ -41,6 +41,9 @@ from processors.spec.model import Spec
 from processors.store.keys import alert_state_sk
 
 OUTBOX_MAX_AGE = 86400  # a notification no route took for a day is given up (reported), not retried for ever
+# An SLO's state holds its outbox, and a DynamoDB item at most 400 KB: an entry is 0.5 to 1 KB, and a page tier
+# without hold flapping every minute while its route is down adds one a minute (1,440 a day, a 1 MB state).
+OUTBOX_MAX_ENTRIES = 100  # past this, the oldest are given up (reported) as those older than OUTBOX_MAX_AGE
 _WITHOUT_ROUTES = ""  # the outbox route of a notifier without routes (SNS alone, replay's LocalNotifier)
 _WITH_EXEMPLARS = ("firing", "downgraded", "escalated")
 
@@ -146,6 +149,7 @@ def record_evaluation(
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
     changed: set[str] = set()  # SLOs whose objective or window change is recorded (once, not per group)
+    given_up: list[tuple[str, str, str]] = []  # outbox entries past OUTBOX_MAX_ENTRIES
     for slo in alerting_units(evaluation):
         key = alert_state_sk(slo.name, slo.group)
         stored = previous.get(key)
@@ -166,13 +170,17 @@ def record_evaluation(
             if routes:
                 outbox.append({"transition": dict(transition), "routes": routes})
         kept.extend(transitions)
+        if len(outbox) > OUTBOX_MAX_ENTRIES:
+            given_up += [_given_up(entry, f"{OUTBOX_MAX_ENTRIES} newer notifications wait")
+                         for entry in outbox[:-OUTBOX_MAX_ENTRIES]]
+            outbox = outbox[-OUTBOX_MAX_ENTRIES:]
         state["evaluated_with"] = evaluated_with(slo)
         if outbox:
             cast(dict[str, Any], state)["outbox"] = outbox
         states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
-    failures = deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")], now,
-                              owner, clock, deadline)
+    failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")],
+                                         now, owner, clock, deadline)
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
@@ -184,6 +192,14 @@ def _outbox(stored: dict[str, Any] | None) -> list[dict[str, Any]]:
         return []
     return [dict(e) for e in entries
             if isinstance(e, dict) and isinstance(e.get("transition"), dict) and isinstance(e.get("routes"), list)]
+
+
+def _given_up(entry: dict[str, Any], why: str) -> tuple[str, str, str]:
+    """The failure an outbox entry given up is reported as: (alerting name, kind, why and the routes it missed)."""
+    transition = cast(Transition, entry["transition"])
+    routes = ", ".join(route for route in entry["routes"] if route)
+    reason = f"gave up: {why}" + (f" ({routes})" if routes else "")
+    return alert_label(transition["slo"], transition.get("group")), transition["kind"], reason
 
 
 def deliver_outbox(
@@ -213,7 +229,7 @@ def deliver_outbox(
             transition = cast(Transition, entry["transition"])
             name = alert_label(transition["slo"], transition.get("group"))
             if now - int(transition.get("at_epoch") or now) > OUTBOX_MAX_AGE:
-                failures.append((name, transition["kind"], f"gave up after a day: {', '.join(entry['routes'])}"))
+                failures.append(_given_up(entry, "no route took it for a day"))
                 continue
             missing = []
             for route in entry["routes"]:

@@ -6,6 +6,7 @@ evaluation step (60 s), because the evaluator only looks once a minute.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from functools import cache
@@ -310,3 +311,39 @@ def test_a_page_that_fails_to_publish_is_sent_again_at_the_next_evaluation(slo: 
     evaluate_and_record(store, view, spec, T0 + 3 * STEP, notifier)
     assert [(t["state"], t["at_epoch"] - T0) for t in notifier.sent] == [("firing", STEP)]  # the same transition
     assert "outbox" not in store.states[slo.name] and len(store.log) == 1
+
+
+def test_an_outbox_a_failing_route_cannot_empty_keeps_its_newest_entries_and_reports_the_oldest_given_up(
+    slo: Slo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DynamoDB item holds at most 400 KB. A page tier without hold (keep_firing_for: 0) over a 1m short window,
+    flapping every minute while its route is down, added one entry (0.5 to 0.9 KB) a minute: 1,441 in a day, a
+    1 MB state. The outbox keeps OUTBOX_MAX_ENTRIES (lowered here), gives up the oldest and says so."""
+    from processors.alerting import service
+    from processors.spec.model import AlertPolicy, BurnRateTier
+
+    monkeypatch.setattr(service, "OUTBOX_MAX_ENTRIES", 4)
+    tier = BurnRateTier(severity="page", long_window=3600, short_window=60, factor=14.4, keep_firing_for=0)
+    flapping = dataclasses.replace(slo, alerting=AlertPolicy(tiers=(tier,)))
+    view = SeriesView(T0 - 120 * STEP, {slo.name: minute_counts([Phase(120, RATE)]
+                                                                 + [Phase(1, RATE, 1.0), Phase(1, RATE)] * 10)})
+    store, notifier = MemoryAlertStore(), MemoryNotifier()
+    notifier.fail_routes = {"page", "ticket"}
+    given_up: list[tuple[str, str, str]] = []
+    for minute in range(14):
+        try:
+            evaluate_and_record(store, view, Spec(slos=(flapping,)), T0 + minute * STEP, notifier)
+        except NotificationsFailedError as failed:
+            given_up += [failure for failure in failed.failures if "gave up" in failure[2]]
+        assert len(store.states[slo.name].get("outbox", [])) <= 4
+    notified = [t["id"] for t in store.log if t["notify"]]
+    assert len(notified) > 8
+    kept = [entry["transition"]["id"] for entry in store.states[slo.name]["outbox"]]
+    assert kept == notified[-4:]  # the newest, in order
+    assert len(given_up) == len(notified) - 4
+    assert given_up[0] == (slo.name, "burn_rate", "gave up: 4 newer notifications wait")
+    notifier.fail_routes = set()  # back: the newest four of all go out, oldest first, and nothing waits
+    with contextlib.suppress(NotificationsFailedError):  # this minute's flap may give up one more
+        evaluate_and_record(store, view, Spec(slos=(flapping,)), T0 + 14 * STEP, notifier)
+    notified = [t["id"] for t in store.log if t["notify"]]
+    assert [t["id"] for t in notifier.sent] == notified[-4:] and "outbox" not in store.states[slo.name]
