@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -13,11 +14,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def commands_taking(flag: str) -> set[str]:
-    parser = build_parser()
-    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    return {
-        name for name, sub in subparsers.choices.items() if any(flag in a.option_strings for a in sub._actions)
-    }
+    """Commands whose parser, or one of whose actions' (`silence add`), takes `flag`."""
+    return {name for name, sub in subcommands(build_parser()).items() if takes(sub, flag)}
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    found = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(found[0].choices) if found else {}
+
+
+def takes(parser: argparse.ArgumentParser, flag: str) -> bool:
+    return any(flag in a.option_strings for a in parser._actions) or any(
+        takes(sub, flag) for sub in subcommands(parser).values()
+    )
 
 
 def test_the_readme_names_exactly_the_commands_that_take_db() -> None:
