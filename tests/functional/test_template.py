@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from processors.dashboards import build_dashboards, embedded_bodies, render, slos_from_spec
+from processors.metrics.emf import namespace_problem
 from processors.spec import load_spec
 from processors.store.tables import table_definition
 
@@ -311,6 +312,19 @@ def test_powertools_service_and_namespace_are_set_for_every_function(template: d
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["POWERTOOLS_SERVICE_NAME"] == SERVICE_NAME
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+
+
+@pytest.mark.parametrize(
+    "namespace",
+    ["SloPipeline", "Slo/Pipeline-1", "a", "x" * 255, "x" * 256, "", ":Slo", "AWS/Lambda", "Slo\x01Pipe", "Ünïcode",
+     "Slo Pipeline", "AWSLike", "aws/lower"],
+)
+def test_the_metrics_namespace_parameter_allows_exactly_what_the_emf_writer_takes(
+    template: dict[str, Any], namespace: str
+) -> None:
+    pattern = template["Parameters"]["MetricsNamespace"]["AllowedPattern"]
+    assert template["Parameters"]["MetricsNamespace"]["Default"] == "SloPipeline"
+    assert (re.fullmatch(pattern, namespace) is not None) == (namespace_problem(namespace) is None), namespace
 
 
 def test_the_evaluator_alarm_treats_silence_as_not_running(template: dict[str, Any]) -> None:
