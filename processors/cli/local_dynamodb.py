@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"local DynamoDB and Kinesis on {endpoint} (any credentials; region {LOCAL_REGION}). Try:")
     print(f"  export {env}")
     print(f"  slo bootstrap --endpoint-url {endpoint}")
-    print(f"  slo replay events/ --store dynamodb --table slo-pipeline --endpoint-url {endpoint}")
+    print("  .venv/bin/python events/generate.py --out /tmp/ev      # the docs' 8-hour sample")
+    print(f"  slo replay /tmp/ev/stream/ --store dynamodb --table slo-pipeline --endpoint-url {endpoint}")
     print("Ctrl-C stops it (the data lives in memory only).", flush=True)
     try:
         server.wait()
