@@ -90,6 +90,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "/tmp/grouped.db": str(base / "grouped.db"),  # docs/slos.md's grouped example
         "/tmp/revised.db": str(base / "revised.db"),  # docs/slos.md's spec revisions example
         "/tmp/revised.yaml": str(base / "revised.yaml"),
+        "/tmp/typo.yaml": str(base / "typo.yaml"),  # docs/slos.md's spec lint example
         ".venv/bin/python": sys.executable,
     }
 
