@@ -5,6 +5,8 @@ The domain (the event vocabulary, the journey, SLO and operator metric names) li
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Final
 from urllib.parse import quote
 
@@ -114,17 +116,36 @@ MALFORMED_KINDS: Final = frozenset(
 
 # --- Redaction --------------------------------------------------------------------------------------------
 
-# compared with the key lower-cased and `_` / `-` removed, so `private_key` and `X-Api-Key` are caught
+# compared with the key lower-cased and all but its letters and digits removed, so `private_key`, `X-Api-Key` and
+# `api.key` are caught
 SECRET_KEY_FRAGMENTS: Final = (
     "token", "secret", "password", "passwd", "passphrase", "authorization", "cookie", "apikey", "credential",
-    "privatekey", "session", "accesskey", "signature", "bearer", "jwt", "otp",
+    "privatekey", "session", "accesskey", "signature", "bearer", "jwt", "otp", "routingkey", "integrationkey",
+    "signingkey", "encryptionkey", "connectionstring", "webhookurl",
 )
 REDACTED: Final = "[REDACTED]"
 
 
+# Short words that name a secret only as the last word of a key (X-Auth, db_pass, azure_sig, sentryDSN): as
+# fragments they would catch innocent keys (passed, design, bypass).
+SECRET_LAST_WORDS: Final = frozenset({"auth", "pass", "pwd", "pw", "pat", "sig", "sas", "dsn", "psk"})
+_KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")  # camelCase, snake_case, kebab-case, dotted words
+
+
 def is_secret_key(key: str) -> bool:
-    folded = key.lower().replace("_", "").replace("-", "")
-    return any(fragment in folded for fragment in SECRET_KEY_FRAGMENTS)
+    """A key that names a secret, whatever its casing and separators (apiKey, API-KEY, api.key, api key)."""
+    return _is_secret_short_key(key) if len(key) <= 128 else _is_secret_key(key)
+
+
+def _is_secret_key(key: str) -> bool:
+    folded = "".join(char for char in key.lower() if char.isalnum())
+    if any(fragment in folded for fragment in SECRET_KEY_FRAGMENTS):
+        return True
+    words = _KEY_WORDS.findall(key)
+    return bool(words) and words[-1].lower() in SECRET_LAST_WORDS
+
+
+_is_secret_short_key = lru_cache(maxsize=4096)(_is_secret_key)  # nested keys repeat as values do
 
 # --- Metrics (CloudWatch EMF) -----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """What of a log's metadata may be stored: an allow-list, with secrets redacted at any depth.
 
-A secret is caught by its key (`password`, `private_key`, `session`…) or by its shape inside any string value:
-bearer/basic credentials, `password=`/`token=`/`secret=` pairs, AWS access key IDs, JWTs, and URL userinfo.
-Paths keep no query string.
+A secret is caught by its key (`password`, `private_key`, `session`…) or by its shape inside any string value
+or key: bearer/basic credentials, `password=`/`token=`/`secret=` pairs and headers, `sig=`/`key=` query
+parameters, cookies, vendors' token formats (AWS access key IDs, JWTs, GitHub, Slack, npm, GitLab, Stripe,
+Google), Slack webhook URLs, private key blocks, and URL userinfo. Paths keep no query string.
 """
 
 from __future__ import annotations
@@ -32,31 +33,58 @@ _R = conventions.REDACTED
 
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself
 _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # a PEM private key, to its END line or, when a cut removed that, to the end of the text
+    (
+        re.compile(r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----)"
+                   r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|[\s\S]*)"),
+        rf"\1{_R}",
+    ),
     # Authorization: Bearer abc / Basic dXNlcjpwYXNz / Token abc
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1\2{_R}"),
-    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose
+    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose; a header's
+    # scheme word (Authorization: token abc) goes with its credential
     (
         re.compile(
             r"(?i)\b([a-z0-9_\-]*(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key"
+            r"|private[_\-]?key|routing[_\-]?key|integration[_\-]?key|signing[_\-]?key"
             r"|credentials?|session(?:[_\-]?id)?|signature|authorization)[a-z0-9_\-]*)(\"?\s*[=:]\s*\"?)"
-            r"([^\s&;,\"'}]+)"
+            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?([^\s&;,\"'}]+)"
         ),
         rf"\1\2{_R}",
     ),
-    # AWS access key IDs (long-term AKIA, temporary ASIA)
-    (re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"), _R),
+    # a Cookie or Set-Cookie header: every cookie in it, to the end of the line
+    (re.compile(r"(?i)\b((?:set-)?cookie)(\"?\s*[=:]\s*\"?)[^\r\n\"]+"), rf"\1\2{_R}"),
+    # query parameters that carry a credential under a short name (Azure SAS `sig`, Google `key`)
+    (re.compile(r"(?i)([?&;](?:sig|key|auth|pass|pw|pat)=)[^&#\s\"']+"), rf"\1{_R}"),
+    # vendors' token formats: AWS access key IDs (long-term AKIA, temporary ASIA); GitHub (ghp_ personal, gho_
+    # OAuth, ghu_/ghs_ app, ghr_ refresh, github_pat_ fine-grained); Slack (xoxb-, xoxp-, ... and xapp- app-level);
+    # npm; GitLab; Stripe secret and restricted keys; Google API keys
+    (
+        re.compile(
+            r"\b(?:(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"
+            r"|xox[abposrecd]-[A-Za-z0-9\-]{10,}|xapp-\d+-[A-Za-z0-9\-]{10,}|npm_[A-Za-z0-9]{36}"
+            r"|glpat-[A-Za-z0-9_\-]{20,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}|AIza[A-Za-z0-9_\-]{35})"
+        ),
+        _R,
+    ),
     # JSON Web Tokens: three base64url parts, the first two JSON objects ("eyJ")
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"), _R),
-    # https://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s:@]+:[^/\s@]+@"), rf"\1{_R}@"),
+    # a Slack incoming webhook's secret path
+    (re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_\-]+"), rf"\1{_R}"),
+    # https://user:password@host (a password may hold an @), or https://TOKEN@host (a Sentry DSN, a git token:
+    # userinfo of 16 characters or more; ssh://git@host keeps its user)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^/\s:@]+:[^/\s?#]*|[^/\s:@?#]{16,})@"), rf"\1{_R}@"),
 )
 
-
-# Every shape above needs one of these substrings: a string without any is returned after one scan
-# instead of five (most metadata values: IDs, repositories, ARNs).
+# Every shape above needs one of these substrings (case-folded): a string without any is returned after one
+# scan instead of one per shape (most metadata values: IDs, repositories, ARNs). Grouped by first character
+# behind a lookahead of those characters, over casefold() instead of (?i): a third of the time of a flat
+# case-insensitive alternation, on long text too.
 _MAYBE_SECRET = re.compile(
-    r"(?i)bearer|basic|pass|pwd|token|secret|api[_\-]?key|access[_\-]?key|credential|session|signature|authoriz"
-    r"|akia|asia|abia|acca|eyj|://"
+    r"(?=[abceghinprstx:?&;])(?:a(?:pi[_\-]?key|ccess[_\-]?key|uthoriz|kia|sia|bia|cca|iza)|b(?:earer|asic)"
+    r"|c(?:redential|ookie)|eyj|g(?:h[pousr]_|ithub_pat_|lpat-)|hooks\.slack|integration|npm_|p(?:ass|wd|rivate)"
+    r"|r(?:outing|k_live_|k_test_)|s(?:e(?:cret|ssion)|ign(?:ature|ing)|k_live_|k_test_)|token|x(?:ox|app-)"
+    r"|://|[?&;](?:sig|key|auth|pw|pat)=)"
 )
 
 
@@ -68,7 +96,7 @@ def redact_text(text: str) -> str:
 
 
 def _redact_text(text: str) -> str:
-    if _MAYBE_SECRET.search(text) is None:
+    if _MAYBE_SECRET.search(text.casefold()) is None:
         return text
     for pattern, replacement in _SECRET_SHAPES:
         text = pattern.sub(replacement, text)
@@ -97,10 +125,11 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
     if depth > MAX_DEPTH:
         return "[TRUNCATED]"
     if isinstance(value, dict):
-        kept = {
-            str(name): _R if is_secret_key(str(name)) else redact(item, depth + 1, str(name))
-            for name, item in list(value.items())[:MAX_KEYS]
-        }
+        kept: dict[str, Any] = {}
+        for name, item in list(value.items())[:MAX_KEYS]:
+            text = str(name)
+            # a key can be the secret itself (a token as a dict key)
+            kept[redact_text(text)] = _R if is_secret_key(text) else redact(item, depth + 1, text)
         if len(value) > MAX_KEYS:
             kept["_truncated"] = True
         return kept

@@ -18,6 +18,12 @@ from processors.stitching.redaction import (
 
 R = conventions.REDACTED
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+# token formats as GitHub documents them: a prefix, then 36 letters and digits (fine-grained: 22 + _ + 59)
+GHP = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+GHO, GHS = GHP.replace("ghp_", "gho_"), GHP.replace("ghp_", "ghs_")
+GITHUB_PAT = "github_pat_11ABCDEFG0123456789abc_" + "a1B2c3D4e5" * 5 + "f6G7h8I9j"
+XOXP, XAPP = "xoxp-123456789012-1234567890123-AbCdEfGhIjKl", "xapp-1-A0123456789-1234567890123-abcdef0123"
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nq1w2e3r4t5y6\n-----END RSA PRIVATE KEY-----"
 
 REDACTED_VALUES = [
     ("a bearer token in an error string", "upstream 401: Authorization: Bearer abcdef0123456789xyz",
@@ -35,6 +41,31 @@ REDACTED_VALUES = [
     ("userinfo in a URL", "clone https://bob:ghp_pAsSw0rd@github.com/org/repo failed", "ghp_pAsSw0rd"),
     ("a presigned URL's signature", "PUT https://b.s3.amazonaws.com/k?X-Amz-Signature=abcdef0123", "abcdef0123"),
     ("a session id pair", "lost session_id=8f14e45fceea167a", "8f14e45fceea167a"),
+    # vendors' token formats, under keys and in text that name no secret
+    ("a GitHub personal access token", f"push rejected for {GHP}", GHP),
+    ("a GitHub OAuth token", f"{GHO} used", GHO),
+    ("a GitHub Actions token", f"checkout with {GHS}", GHS),
+    ("a fine-grained GitHub token", f"using {GITHUB_PAT}", GITHUB_PAT),
+    ("a Slack bot token", "post failed with xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp",
+     "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp"),
+    ("a Slack user token", f"auth.test {XOXP}", XOXP),
+    ("a Slack app-level token", f"socket mode {XAPP}", XAPP),
+    ("a Slack webhook URL", "POST https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX 404",
+     "XXXXXXXXXXXXXXXXXXXXXXXX"),
+    ("an npm token", "npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
+    ("a GitLab token", "glpat-xXxXxXxXxXxXxXxXxXxX", "glpat-xXxXxXxXxXxXxXxXxXxX"),
+    ("a Stripe secret key", "charge failed: sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+    ("a Google API key", "geocode AIzaSyA-1234567890abcdefghijklmnopqrstu", "AIzaSyA-1234567890abcdefghijklmnopqrstu"),
+    ("an Authorization header with the token scheme", "Authorization: token 0123456789abcdef", "0123456789abcdef"),
+    ("a cookie header", "Cookie: theme=dark; sid=31d4d96e407aad42", "31d4d96e407aad42"),
+    ("a PagerDuty routing key pair", "enqueue failed routing_key=R0123456789abcdef0123456789abcd",
+     "R0123456789abcdef0123456789abcd"),
+    ("an Azure SAS signature", "GET https://a.blob.core.windows.net/c/b?sv=2020-08-04&sig=Zm9vYmFy%3D", "Zm9vYmFy"),
+    ("a key query parameter", "GET https://maps.example.com/geo?address=x&key=0123456789abcdef", "0123456789abcdef"),
+    ("a token as a URL's whole userinfo", "https://0123456789abcdef0123456789abcdef@o1.ingest.sentry.io/1",
+     "0123456789abcdef0123456789abcdef"),
+    ("a password holding an @ in a URL", "postgres://app:p@ssw0rd@db.internal:5432/app", "ssw0rd"),
+    ("a PEM private key", f"loaded {PEM}", "MIIEowIBAAKCAQEA"),
 ]
 
 
@@ -54,6 +85,14 @@ KEPT_VALUES = [
     ("a word that contains auth", "author bob pushed 3 commits"),
     ("a cache key", "npm-linux-x64-0a1b2c3d4e5f"),
     ("an URL without userinfo", "https://github.com/org/repo/actions/runs/42"),
+    ("a commit SHA", "4b825dc642cb6eb9a060e54bf8d69288fbee4904"),
+    ("a correlation ID", "00000000-0000-4000-8000-000000000002"),
+    ("a run ID", "run 9876543210 attempt 2"),
+    ("an ssh URL's user", "clone ssh://git@github.com/org/repo.git"),
+    ("a short user in a URL", "https://bob@example.com/x"),
+    ("a URL with an ordinary query", "https://api.github.com/repos/o/r/runs?page=2&per_page=100"),
+    ("words that contain a short secret word", "design review passed: 42 tests, cache bypassed"),
+    ("a port, a query and an address", "https://host:8080/?email=a@b.com"),
 ]
 
 
@@ -64,13 +103,36 @@ def test_an_ordinary_string_value_is_kept_verbatim(case: str, text: str) -> None
 
 
 SECRET_KEYS = ["credentials", "passwd", "private_key", "session", "sessionToken", "X-Api-Key", "client_secret",
-               "Authorization", "cookie", "aws_access_key_id", "signature", "jwt", "passphrase", "otp"]
+               "Authorization", "cookie", "aws_access_key_id", "signature", "jwt", "passphrase", "otp",
+               "Api.Key", "api key", "API-KEY", "Pwd", "db_pass", "X-Auth", "routing_key", "routingKey",
+               "integration_key", "sentryDSN", "azure_sig", "connection_string", "webhook_url"]
 
 
 @pytest.mark.parametrize("key", SECRET_KEYS)
 def test_a_nested_secret_looking_key_is_redacted_whatever_its_value(key: str) -> None:
     stored = storable_metadata({"error": {"context": {key: {"anything": "here"}}}})
     assert stored == {"error": {"context": {key: R}}}
+
+
+@pytest.mark.parametrize("key", ["cacheKey", "key", "sort_key", "passed", "design", "bypass", "auth_type", "author",
+                                 "signal", "patch"])
+def test_a_nested_key_that_only_contains_a_short_secret_word_keeps_its_value(key: str) -> None:
+    assert storable_metadata({"error": {key: "deps-web"}}) == {"error": {key: "deps-web"}}
+
+
+@pytest.mark.parametrize("secret", [GHP, JWT, "AKIAIOSFODNN7EXAMPLE", "xoxb-123456789012-1234567890123-AbCdEfGhIjKl"])
+def test_a_secret_used_as_a_dict_key_is_redacted_in_the_key(secret: str) -> None:
+    stored = storable_metadata({"error": {secret: 1, "nested": [{secret: {"a": 1}}]}})
+    assert secret not in json.dumps(stored)
+    assert [R in name for name in stored["error"]] == [True, False]
+    assert next(iter(stored["error"].values())) == 1 and list(stored["error"]["nested"][0].values()) == [{"a": 1}]
+
+
+def test_a_private_key_cut_before_its_end_line_is_redacted_to_the_cut() -> None:
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + "A" * 3000
+    stored = storable_metadata({"error": f"bad key -----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"})
+    assert "MIIEvQ" not in stored["error"] and "AAAA" not in stored["error"]
+    assert stored["error"] == f"bad key -----BEGIN PRIVATE KEY-----{R}…"  # … marks the cut
 
 
 @pytest.mark.parametrize(
