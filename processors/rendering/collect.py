@@ -98,6 +98,7 @@ def collect_report_data(
         step_seconds=step,
         slo_info=slo_info(spec),
         trace_reason=reason,
+        trace_labels=spec.journey.id_labels if spec.journey is not None else ReportData.trace_labels,
         damaged_traces=damaged,
         corrections=tuple(getattr(view, "corrections", lambda names: [])(list(spec.names))),
         **monthly_fields,

@@ -418,8 +418,8 @@ def _trace_section(data: ReportData) -> str:
     breakdown = trace.get("breakdownMs") or {}
     facts = [
         f"<b>{cid}</b>",
-        f"repository {escape(str(trace.get('repository') or '—'))}",
-        f"workflow {escape(str(trace.get('workflowId') or '—'))}",
+        f"{escape(data.trace_labels[1])} {escape(str(trace.get('repository') or '—'))}",
+        f"{escape(data.trace_labels[0])} {escape(str(trace.get('workflowId') or '—'))}",
         f"outcome <b>{escape(str(trace.get('outcome') or '—'))}</b>",
         f"first seen {escape(str(trace.get('firstSeen') or '—'))}",
     ]

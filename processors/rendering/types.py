@@ -78,6 +78,7 @@ class ReportData:
     until: str | None = None
     step_seconds: int = 300
     slo_info: Mapping[str, SloInfo] = field(default_factory=dict)
+    trace_labels: tuple[str, str] = ("workflow", "repository")  # the journey's id_labels
     trace_reason: str = ""  # why this trace is shown, e.g. "worst exemplar of queue-latency page 1h/5m"
     damaged_traces: Sequence[str] = ()  # traces left out (exemplars, or --trace): their stored head does not decode
     corrections: Sequence[Mapping[str, Any]] = ()  # budget corrections of the spec's SLOs (audit records)

@@ -468,6 +468,13 @@ class Journey:
     def sweep(self) -> Resolution | None:
         return next((r for r in self.resolutions if r.sweep), None)
 
+    @property
+    def id_labels(self) -> tuple[str, str]:
+        """What a trace's header calls its workflow and repository: the fields they are read from (orderId,
+        storefront), or the slot's name when the spec names no field."""
+        return (self.workflow_field[-1] if self.workflow_field else "workflow",
+                self.repository_field[-1] if self.repository_field else "repository")
+
     def phase_ending(self, milestone: str) -> str | None:
         """The name of the phase that ends at `milestone` (a resolution without a phase: its own name)."""
         for phase in self.phases:

@@ -138,7 +138,8 @@ def _clip(line: Text, width: int, glyphs: Glyphs) -> Text:
 def _header(head: TraceHead, journey: Journey | None, glyphs: Glyphs, width: int) -> list[Text]:
     """Two lines at 100 columns; on a narrower terminal they wrap rather than lose the outcome."""
     title: list[tuple[str, Text]] = [("", Text("trace ", style="bold") + Text(head.correlation_id, style="bold cyan"))]
-    for label, value in (("workflow", head.workflow_id), ("repo", head.repository)):
+    labels = journey.id_labels if journey is not None else ("workflow", "repository")
+    for label, value in zip(labels, (head.workflow_id, head.repository), strict=True):
         if value:
             title.append(("  ", Text(f"{label} {printable(value)}")))
     result = outcome(head, journey)

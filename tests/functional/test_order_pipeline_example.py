@@ -126,3 +126,14 @@ def test_the_example_operator_metrics_come_from_its_spec(run: dict[str, Any]) ->
     minute = [log for log in run["logs"] if log["metadata"]["action"] == "order_received"
               and log["timestamp"].startswith("2026-10-01T00:59")]
     assert received == len(minute)
+
+
+def test_the_example_trace_header_and_report_name_its_own_id_fields(run: dict[str, Any], tmp_path: Path) -> None:
+    exemplar = next(a for a in run["alerts"] if a["slo"] == "payment-latency" and a.get("exemplars"))["exemplars"][0]
+    header = cli("trace", exemplar, "--db", run["db"], "--spec", SPEC).splitlines()[0]
+    assert "  orderId o-" in header and "  storefront " in header, header
+    assert "workflow" not in header and "repo" not in header, header
+    report = tmp_path / "report.html"
+    cli("report", "--db", run["db"], "--spec", SPEC, "--trace", exemplar, "--out", str(report))
+    html = report.read_text(encoding="utf-8")
+    assert "storefront " in html and "orderId o-" in html
