@@ -47,10 +47,13 @@ class Outcome:
     detail: str = ""
     dry_run: bool = False
 
+    @property
+    def verb(self) -> str:
+        """The action, as "would be subscribed" in a dry run that changed nothing."""
+        return f"would be {self.action}" if self.dry_run and self.action in ("subscribed", "updated") else self.action
+
     def line(self) -> str:
-        would = self.dry_run and self.action in ("subscribed", "updated")
-        verb = f"would be {self.action}" if would else self.action
-        return f"{self.log_group}: {verb}" + (f" ({self.detail})" if self.detail else "")
+        return f"{self.log_group}: {self.verb}" + (f" ({self.detail})" if self.detail else "")
 
 
 def _split(text: str | None) -> tuple[str, ...]:

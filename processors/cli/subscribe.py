@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"CloudWatch Logs: {exc}") from exc
     for outcome in outcomes:
         print(outcome.line())
-    counts = Counter(outcome.action for outcome in outcomes)
+    counts = Counter(outcome.verb for outcome in outcomes)
     summary = ", ".join(f"{count} {action}" for action, count in sorted(counts.items())) or "no log groups"
     print(("dry run: " if args.dry_run else "") + summary)
     return 0

@@ -335,7 +335,7 @@ def test_slo_subscribe_dry_run_prints_one_line_per_group_and_a_summary(
     ]
     assert run_cli("processors.cli.subscribe", argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"{prefix}svc: would be subscribed", "dry run: 1 subscribed"]
+    assert out == [f"{prefix}svc: would be subscribed", "dry run: 1 would be subscribed"]
     assert filters(logs, f"{prefix}svc") == []
 
 
