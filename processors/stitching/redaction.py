@@ -109,6 +109,25 @@ _CACHED_TEXT = 128
 _redact_short = lru_cache(maxsize=8192)(_redact_text)
 
 
+def storable_id(text: str, limit: int) -> str:
+    """A workflow ID or repository as a trace head keeps it (and indexes it): redacted, then cut to `limit`
+    characters, so a secret on the cut is never half kept."""
+    return redact_text(text[: limit * 2])[:limit]
+
+
+def storable_fields(service: str, action: str, level: str) -> tuple[str, str, str]:
+    """An event's service, action and level as its trace keeps them: text from the log, redacted as metadata
+    is. Their few distinct triples are redacted once each."""
+    if len(service) + len(action) + len(level) <= _CACHED_TEXT:
+        return _storable_short_fields(service, action, level)
+    return redact_text(service), redact_text(action), redact_text(level)
+
+
+@lru_cache(maxsize=4096)
+def _storable_short_fields(service: str, action: str, level: str) -> tuple[str, str, str]:
+    return _redact_short(service), _redact_short(action), _redact_short(level)
+
+
 def strip_query(path: str) -> str:
     """/runs/1?token=abc#x -> /runs/1: query strings carry tokens and personal data."""
     return path.split("?", 1)[0].split("#", 1)[0]

@@ -21,7 +21,7 @@ from processors.classifying.classify import LatencySample, SliEvent, compile_per
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, ResolutionSli, Slo, Spec, Test
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes, is_blank
-from processors.stitching.redaction import storable_metadata_encoded
+from processors.stitching.redaction import storable_fields, storable_id, storable_metadata_encoded
 
 # A head is one DynamoDB item (400 KB at most). Its events stop at ~64 KB of JSON (before zlib), so a head
 # with large, incompressible metadata is marked truncated instead of failing its commit.
@@ -101,12 +101,12 @@ class Stitcher:
         if head.workflow_id is None:
             workflow_id = _field(event.log, self.workflow_field)
             if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and not is_blank(workflow_id):
-                head.workflow_id = str(workflow_id)[:MAX_ID_CHARS]
+                head.workflow_id = storable_id(str(workflow_id), MAX_ID_CHARS)
                 changed = True
         if head.repository is None:
             repository = _field(event.log, self.repository_field)
             if isinstance(repository, str) and not is_blank(repository):
-                head.repository = repository[:MAX_ID_CHARS]
+                head.repository = storable_id(repository, MAX_ID_CHARS)
                 changed = True
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
 
@@ -160,13 +160,14 @@ def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
 
 def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: frozenset[str]) -> bool:
     known = head.event_keys()
-    action, service = event.action, event.service
-    key = (time_ms, action, service)  # TraceEvent.key
-    if key in known:  # a repeat is not redacted again
-        return False
     level = event.log.get("level")
+    service, action, level = storable_fields(event.service, event.action,
+                                             level.upper() if isinstance(level, str) else "INFO")
+    key = (time_ms, action, service)  # TraceEvent.key
+    if key in known:  # a repeat's metadata is not redacted again
+        return False
     metadata, metadata_json, exact = storable_metadata_encoded(event.metadata, keys)
-    trace_event = TraceEvent(time_ms, service, action, level.upper() if isinstance(level, str) else "INFO", metadata)
+    trace_event = TraceEvent(time_ms, service, action, level, metadata)
     encoded = trace_event.encode_with(metadata_json) if exact else None
     size = len(encoded) if encoded is not None else event_bytes(trace_event, len(metadata_json))
     events = head.events

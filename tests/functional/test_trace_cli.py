@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import sqlite3
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ import processors.cli.trace as trace_command
 from processors.decoding import decode_record
 from processors.ingest import Ingestor
 from processors.stitching.model import TraceHead
+from processors.store.keys import decode_head
 from processors.store.types import Commit, HeadWrite
 from tests import runner_platform as c
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
@@ -255,6 +257,35 @@ def test_secrets_logged_in_metadata_never_reach_the_output(slo, db_path, capsys,
     assert "authorization" not in out.lower()
     if flags == ["--json"]:
         assert json.loads(out)["errors"][0]["error"]["token"] == c.REDACTED
+
+
+def stored_text(path: str) -> str:
+    """Every trace row of a SQLite store as text, each head's document inflated: what the file holds."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT correlation_id, version, workflow_id, repository, doc FROM traces").fetchall()
+    return "\n".join(f"{cid} {workflow} {repository} {decode_head(cid, version, doc).compact_json()}"
+                     for cid, version, workflow, repository, doc in rows)
+
+
+def test_secrets_logged_outside_metadata_never_reach_the_store_or_the_output(slo, sqlite_store, spec, capsys):
+    # workflow ID, repository, service, action and level are kept outside metadata: each is redacted as it is
+    ids = {"workflowId": f"run-{SECRET}0123456789abcdefghijklmnopqrst", "repository": "https://x:hunter2@github.com/a/b"}
+    lines = [log_line(c.WEBHOOK_RECEIVED, T0, cid(7), c.SERVICE_WEBHOOK, **ids),
+             log_line(c.RUNNER_STARTED, T0 + 1, cid(7), "Bearer svc0123456789", **ids),
+             log_line("token=act0123456789", T0 + 2, cid(7), c.SERVICE_RUNNER, **ids),
+             json.dumps({**json.loads(log_line(c.CACHE_HIT, T0 + 3, cid(7))), "level": "password=lvl0123456789"})]
+    ingest(sqlite_store, spec, lines)
+    secrets = [SECRET.lower(), "hunter2", "svc0123456789", "act0123456789", "lvl0123456789"]  # the level is upper-cased
+    stored = stored_text(str(sqlite_store.path)).lower()
+    assert cid(7) in stored and not [s for s in secrets if s in stored]
+    for flags in (["--json"], ["--otlp"], []):
+        assert slo("trace", cid(7), *flags, "--db", sqlite_store.path) == 0
+        out = capsys.readouterr().out.lower()
+        assert not [s for s in secrets if s in out], flags
+    assert slo("trace", cid(7), "--json", "--db", sqlite_store.path) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["repository"] == f"https://{c.REDACTED}@github.com/a/b"
+    assert {span["service"] for span in document["spans"]} >= {c.SERVICE_WEBHOOK, f"Bearer {c.REDACTED}"}
 
 
 def test_the_dynamodb_store_gives_the_same_json(slo, spec, dynamodb_store, moto_endpoint, db_path, capsys):
