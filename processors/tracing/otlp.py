@@ -68,15 +68,17 @@ def otlp_trace(head: TraceHead, journey: Journey | None) -> dict[str, Any]:
     cid = head.correlation_id
     spans = derive_spans(head, journey)
     common = [attribute("slo.correlation_id", cid)]
+    workflow_label, repository_label = journey.id_labels if journey is not None else ("workflow", "repository")
     if head.workflow_id:
-        common.append(attribute("github.workflow_id", head.workflow_id))
+        common.append(attribute(f"slo.{workflow_label}", head.workflow_id))
     if head.repository:
-        common.append(attribute("github.repository", head.repository))
+        common.append(attribute(f"slo.{repository_label}", head.repository))
 
     start = min((s.start_ms for s in spans), default=head.first_seen_ms or 0)
     end = max((s.end_ms for s in spans), default=start)
     root_service = spans[0].service if spans else "slo-pipeline"
-    root_name = f"{head.repository} workflow {head.workflow_id}" if head.workflow_id else f"trace {cid}"
+    unit = journey.name if journey is not None else "workflow"
+    root_name = f"{head.repository} {unit} {head.workflow_id}" if head.workflow_id else f"trace {cid}"
     root_id = span_id(cid, root_service, root_name, ROOT_KIND, start, end)
     result = outcome(head, journey)
     root = {

@@ -195,7 +195,7 @@ def test_otlp_attribute_values_follow_the_proto_json_mapping():
     attributes = {a["key"]: a["value"] for a in spans[c.CACHE_HIT]["attributes"]}
     assert attributes["slo.metadata.bytes"] == {"intValue": "1234"}  # int64 as a string
     assert attributes["slo.correlation_id"] == {"stringValue": CID}
-    assert attributes["github.repository"] == {"stringValue": "acme/web"}
+    assert attributes["slo.repository"] == {"stringValue": "acme/web"}  # the journey's field name
 
 
 def test_a_trace_outside_the_journey_shows_its_outcome_and_no_phases():
