@@ -15,6 +15,7 @@ from processors import conventions
 from processors.classifying.classify import SliEvent
 from processors.ingest.chunking import Chunk
 from processors.spec.model import Spec
+from processors.stitching.redaction import redact_text
 from processors.store import keys
 from processors.store.base import Store
 from processors.store.types import CounterKey
@@ -46,9 +47,12 @@ class GroupCounter:
         slo = self.grouped.get(event.sli)
         if slo is None or event.group is None:
             return
+        # the value names a series, an alert, a notification and a metric dimension: text from the log, redacted
+        # as a trace's metadata is
+        value = redact_text(event.group)
         known = self.known.setdefault(event.sli, set())
-        group, new = admit(known, event.group, slo.group_limit)
-        if group != event.group:
+        group, new = admit(known, value, slo.group_limit)
+        if group != value:
             notes[conventions.NOTE_GROUP_FOLDED] += 1
         if new:
             known.add(group)

@@ -155,3 +155,19 @@ def test_the_evaluator_emits_per_group_points_for_the_top_n_widget(store):
     assert by_group[("SLOGroupBurnRate1h", "acme/web")] == 0.0
     assert by_group[("SLOGroupBurnRate1h", "acme/api")] > 14.4
     assert {dict(p.dimensions)["SLO"] for p in points} == {"deploy-success"}
+
+
+def test_a_secret_in_a_group_value_is_redacted_wherever_the_group_is_named(store):
+    from processors.evaluating.metrics import evaluation_points
+
+    secret = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+    hostile = f"https://x:{secret}@github.com/acme/api"  # a repository field logged as the clone URL
+    spec = grouped_spec()
+    notifier = run(store, spec, Deploys(repositories=("acme/web", hostile), failing=hostile, minutes=70), every=10)
+    named = f"https://{conventions.REDACTED}@github.com/acme/api"
+    assert pages(notifier) == [("deploy-success", named, "firing")]
+    evaluation = evaluate_at(StoreView(store), spec, int(T0) + 70 * MINUTE, readings=False).evaluation
+    everything = json.dumps([notifier.sent, sorted(store.groups(spec.slo("deploy-success").series())),
+                             store.load_alert_states(), [p.dimensions for p in evaluation_points(evaluation, 1.0)]],
+                            default=str)
+    assert named in everything and secret not in everything
