@@ -191,7 +191,8 @@ def error_of(event: TraceEvent, journey: Journey | None = None) -> dict[str, Any
     if sweep is not None and event.action == sweep.action:
         found: dict[str, Any] = {"type": sweep.error or "Unresolved"}
     elif metadata.get("conclusion") == "failure":
-        found = {"type": "WorkflowFailed"}
+        declared = journey and next((r.error for r in journey.resolutions if r.action == event.action and r.error), "")
+        found = {"type": declared or "Failed"}
     elif isinstance(metadata.get("status"), int) and not isinstance(metadata.get("status"), bool):
         found = {"type": f"HTTP{metadata['status']}"} if metadata["status"] >= 500 else {"type": event.level.title()}
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -235,6 +236,17 @@ def test_every_event_gives_one_span_and_every_milestone_gap_one_phase():
 def test_errors_list_every_failed_event(case, events, levels, expected):
     errors = trace_view(head_of(events, level=levels), SPEC_JOURNEY)["errors"]
     assert [{k: e[k] for k in ("service", "action", "error")} for e in errors] == expected, case
+
+
+@pytest.mark.parametrize(("declared", "expected"), [("DeployFailed", "DeployFailed"), ("", "Failed")])
+def test_a_failed_conclusion_is_named_by_its_resolution_s_error_in_the_spec(declared, expected):
+    resolutions = tuple(
+        dataclasses.replace(r, error=declared) if r.action == c.WORKFLOW_COMPLETED else r
+        for r in SPEC_JOURNEY.resolutions
+    )
+    journey = dataclasses.replace(SPEC_JOURNEY, resolutions=resolutions)
+    event = TraceEvent(T, "Runner", c.WORKFLOW_COMPLETED, "INFO", {"conclusion": "failure"})
+    assert error_of(event, journey) == {"type": expected}
 
 
 @pytest.mark.parametrize(
