@@ -23,6 +23,7 @@ from processors.store import keys, tables
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import (
     CommitConflictError,
+    CorruptItemError,
     StoreError,
     StoreUnavailableError,
     ThrottledError,
@@ -37,7 +38,7 @@ _T = TypeVar("_T")
 TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
 ALERT_SAVE_ATTEMPTS = 5  # a save retried after other saves landed between its read and its write
-STAGED_SAVE_LIMIT = 350 * 1024  # the staged save item, under DynamoDB's 400 KB with its key and version
+STAGED_PART_LIMIT = 350 * 1024  # one piece of a staged save per item, under DynamoDB's 400 KB with its key and version
 
 key_not_exists = "attribute_not_exists(#pk)"
 version_matches = "#v = :expected"
@@ -94,6 +95,13 @@ def _raise_mapped(exc: ClientError, what: str) -> None:
     if code == "ResourceNotFoundException":
         raise StoreUnavailableError(f"{what}: table not found ({exc})") from exc
     raise StoreError(f"{what}: {code}: {exc}") from exc
+
+
+class _Staged(NamedTuple):
+    """A staged alert save as read, and the number of items it is stored in (the control item and its parts)."""
+
+    save: keys.StagedAlertSave
+    parts: int
 
 
 class _Pending(NamedTuple):
@@ -733,22 +741,44 @@ class DynamoDBStore(Store):
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
             version, staged = self._alert_save_control()
             found = read()
-            if self._alert_save_control()[0] == version:
-                return found, staged
+            if self._alert_save_version() == version:
+                return found, staged.save if staged else None
         raise TransientStoreError(f"read alerts: saves landed meanwhile {ALERT_SAVE_ATTEMPTS} times")
 
-    def _alert_save_control(self) -> tuple[int, keys.StagedAlertSave | None]:
-        """The alert saves' version (every save adds one) and the staged save not yet applied, if any."""
+    def _alert_save_item(self) -> dict[str, Any]:
+        """The control item of alert saves (CURSOR / ALERTSAVE), empty before the first save."""
         self.stats.read_requests += 1
         try:
             key = _key(keys.PK_CURSOR, keys.SK_ALERT_SAVE)
             item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as exc:
             _raise_mapped(exc, "read alert save version")
-        if not item:
-            return 0, None
-        staged = keys.decode_staged_alert_save(bytes(item["staged"]["B"])) if "staged" in item else None
-        return int(item["ver"]["N"]), staged
+        return item or {}
+
+    def _alert_save_version(self) -> int:
+        """The alert saves' version: every save adds one."""
+        return int(self._alert_save_item().get("ver", _n(0))["N"])
+
+    def _alert_save_control(self) -> tuple[int, _Staged | None]:
+        """The alert saves' version and the staged save not yet applied, if any, read whole: the first piece in
+        the control item, the others in its part items. Parts missing mean whoever applied the save has cleared
+        it and deleted them since: the control item is read again."""
+        for _attempt in range(ALERT_SAVE_ATTEMPTS):
+            item = self._alert_save_item()
+            version = int(item.get("ver", _n(0))["N"])
+            if "staged" not in item:
+                return version, None
+            sid, parts = item["sid"]["S"], int(item.get("parts", _n(1))["N"])
+            pieces = [bytes(item["staged"]["B"])]
+            if parts > 1:
+                found = self._query(
+                    "read staged alert save", KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": PK},
+                    ExpressionAttributeValues={":pk": _s(keys.staged_part_pk(sid))}, ConsistentRead=True,
+                )
+                pieces += [bytes(part["b"]["B"]) for part in found]
+            if len(pieces) == parts:
+                return version, _Staged(keys.decode_staged_alert_save(b"".join(pieces)), parts)
+        raise CorruptItemError(f"the staged alert save {sid} is missing parts ({len(pieces)} of {parts} found)")
 
     def _log_key(self, transition: dict[str, Any], evaluated_at: int) -> dict[str, Any]:
         at = transition_time(transition, evaluated_at)
@@ -758,7 +788,8 @@ class DynamoDBStore(Store):
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
     ) -> list[dict[str, Any]]:
         """One transaction when the save fits in one (≤ 100 items with the version); else the whole save is
-        staged in one item (the commit point: readers see it from then on) and then applied item by item.
+        staged (its pieces past the first written first, then the first into the control item: the commit point,
+        readers see it from then on) and then applied item by item.
 
         Every save adds one to the version, on the condition that no staged save is waiting, so a staged save
         is committed only if nothing was saved since its staleness check read the states; a save that finds a
@@ -767,7 +798,7 @@ class DynamoDBStore(Store):
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
             version, staged = self._alert_save_control()
             if staged is not None:
-                self._apply_staged(staged)
+                self._apply_staged(staged.save, staged.parts)
                 continue
             log_keys = [self._log_key(t, evaluated_at) for t in transitions]
             existing = {item[SK]["S"] for item in self._batch_get(log_keys, "read alert log")} if log_keys else set()
@@ -846,38 +877,65 @@ class DynamoDBStore(Store):
     def _save_staged(
         self, version: int, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int
     ) -> str:
-        """Check staleness, commit the whole save as one staged item if the version has not moved, apply it."""
+        """Check staleness, commit the whole save as a staged save if the version has not moved, apply it.
+
+        The encoded save is cut into pieces of one item each. All but the first are written first, as part items
+        nothing refers to yet; the first goes into the control item with the number of pieces, in the one
+        conditional update that commits the save, as when it was a single item."""
         stored = self._stored_alert_states()
         if any(stored[sk][1] > evaluated_at for sk in state_docs if sk in stored):
             return "stale"
         staged = keys.StagedAlertSave(uuid.uuid4().hex, evaluated_at, state_docs, log)
         blob = keys.encode_staged_alert_save(staged)
-        if len(blob) > STAGED_SAVE_LIMIT:
-            raise StoreError(f"save alert evaluation: {len(blob)} bytes to stage, over {STAGED_SAVE_LIMIT}")
+        pieces = [blob[offset : offset + STAGED_PART_LIMIT] for offset in range(0, len(blob), STAGED_PART_LIMIT)]
+        expires = int(time.time()) + keys.STAGED_PART_TTL
+        for index, piece in enumerate(pieces[1:], 1):
+            item = {**_key(keys.staged_part_pk(staged.id), keys.staged_part_sk(index)), "b": {"B": piece},
+                    tables.TTL_ATTRIBUTE: _n(expires)}
+            try:
+                self.client.put_item(TableName=self.table, Item=item)
+            except ClientError as exc:
+                _raise_mapped(exc, "stage alert evaluation")
+            finally:
+                self.stats.write_requests += 1
         try:
             self.client.update_item(
                 TableName=self.table,
                 Key=_key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
-                UpdateExpression="SET #staged = :staged, #sid = :sid ADD #v :one",
+                UpdateExpression="SET #staged = :staged, #sid = :sid, #parts = :parts ADD #v :one",
                 ConditionExpression=f"({version_unset if version == 0 else version_matches}) AND {no_staged_save}",
-                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid", "#v": "ver"},
+                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid", "#parts": "parts", "#v": "ver"},
                 ExpressionAttributeValues={
-                    ":staged": {"B": blob}, ":sid": _s(staged.id), ":one": _n(1),
+                    ":staged": {"B": pieces[0]}, ":sid": _s(staged.id), ":parts": _n(len(pieces)), ":one": _n(1),
                     **({} if version == 0 else {":expected": _n(version)}),
                 },
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                self._delete_staged_parts(staged.id, len(pieces))  # never committed: nothing reads them
                 return "retry"  # another save landed since the states were read: check staleness again
             _raise_mapped(exc, "stage alert evaluation")
         finally:
             self.stats.write_requests += 1
-        self._apply_staged(staged)
+        self._apply_staged(staged, len(pieces))
         return "saved"
 
-    def _apply_staged(self, staged: keys.StagedAlertSave) -> None:
-        """Write a committed staged save into the state and log items, then clear it. Idempotent: the writer
-        and any save that finds it waiting may both apply it."""
+    def _delete_staged_parts(self, save_id: str, parts: int) -> None:
+        """Best effort: a part left behind is never read again, and expires (STAGED_PART_TTL)."""
+        for index in range(1, parts):
+            try:
+                self.client.delete_item(
+                    TableName=self.table, Key=_key(keys.staged_part_pk(save_id), keys.staged_part_sk(index))
+                )
+            except ClientError as exc:
+                with contextlib.suppress(TransientStoreError):
+                    _raise_mapped(exc, "delete staged alert save part")
+            finally:
+                self.stats.write_requests += 1
+
+    def _apply_staged(self, staged: keys.StagedAlertSave, parts: int) -> None:
+        """Write a committed staged save into the state and log items, clear it, then delete its parts.
+        Idempotent: the writer and any save that finds it waiting may both apply it."""
         for sk, doc in staged.states.items():
             try:
                 self.client.put_item(**self._state_put(sk, doc, staged.evaluated_at))
@@ -898,9 +956,9 @@ class DynamoDBStore(Store):
             self.client.update_item(
                 TableName=self.table,
                 Key=_key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
-                UpdateExpression="REMOVE #staged, #sid",
+                UpdateExpression="REMOVE #staged, #sid, #parts",
                 ConditionExpression=staged_save_is,
-                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid"},
+                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid", "#parts": "parts"},
                 ExpressionAttributeValues={":sid": _s(staged.id)},
             )
         except ClientError as exc:
@@ -909,6 +967,7 @@ class DynamoDBStore(Store):
             # another writer applied and cleared it first
         finally:
             self.stats.write_requests += 1
+        self._delete_staged_parts(staged.id, parts)  # after the clear: a reader that still sees it reads them
 
     def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool:
         pk = keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute)

@@ -66,6 +66,7 @@ PK_CURSOR: Final = "CURSOR"  # CURSOR                    SK = ROLLUP | SWEEP | A
 SK_ROLLUP: Final = "ROLLUP"
 SK_SWEEP: Final = "SWEEP"
 SK_ALERT_SAVE: Final = "ALERTSAVE"  # the alert saves' version, and a staged save while it is applied
+PK_STAGED_PART: Final = "STAGEDPART"  # STAGEDPART#{save id}  SK = {index:04d}: a staged save's pieces after the first
 PK_CLAIM: Final = "CLAIM"  # CLAIM#{slo}#{group}#{transition}#{minute}  SK = CLAIM
 PK_SILENCE: Final = "SILENCE"  # SILENCE                 SK = {id}
 PK_CORRECTION: Final = "CORRECTION"  # CORRECTION#{slo}  SK = {start}#{id}
@@ -147,6 +148,14 @@ def partial_sk(position: Position) -> str:
 
 def claim_pk(slo: str, group: str, transition: str, minute: int) -> str:
     return f"{PK_CLAIM}#{slo}#{group}#{transition}#{minute}"
+
+
+def staged_part_pk(save_id: str) -> str:
+    return f"{PK_STAGED_PART}#{save_id}"
+
+
+def staged_part_sk(index: int) -> str:
+    return f"{index:04d}"
 
 
 CLAIM_SK: Final = "CLAIM"
@@ -297,6 +306,9 @@ def pending_bound(watermark: float) -> str:
 HOUR_BUCKET_TTL: Final = 400 * conventions.DAY  # a year of hour rows for reports, plus slack
 MINUTE_BUCKET_TTL: Final = conventions.DEFAULT_COUNTER_TTL_DAYS * conventions.DAY  # outlives the longest window
 ROLLED_PARTIAL_TTL: Final = 2 * conventions.DAY  # a rolled partial is kept a while, to audit or re-check
+# A staged save's parts are deleted once it is applied (the next evaluation, a minute later, at the latest); the TTL
+# only removes those of a writer killed before it staged them, or before it deleted them.
+STAGED_PART_TTL: Final = 30 * conventions.DAY
 
 
 def bucket_expires_at(resolution: str, bucket: int) -> int:
@@ -381,7 +393,8 @@ def encode_json(document: Any) -> str:
 
 @dataclass(frozen=True)
 class StagedAlertSave:
-    """An alert save too large for one transaction, written whole into one item before it is applied.
+    """An alert save too large for one transaction, written whole before it is applied (DynamoDB cuts the encoded
+    bytes into pieces of one item each).
 
     `states` maps a state's sort key to its JSON document; `log` holds (sort key, recorded order, JSON
     document) per new transition. Layout: zlib(JSON {"f": 1, "id", "at", "s": {sk: doc}, "l": [[sk, rec, doc]]}).

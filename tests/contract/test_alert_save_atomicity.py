@@ -9,12 +9,21 @@ our requests, so a thin wrapper around the boto3 client does that, at the reques
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
 from processors.store import DynamoDBStore, dynamodb_client
-from processors.store.keys import PK_CURSOR, SK_ALERT_SAVE
+from processors.store.dynamodb import STAGED_PART_LIMIT
+from processors.store.keys import (
+    PK_CURSOR,
+    PK_STAGED_PART,
+    SK_ALERT_SAVE,
+    StagedAlertSave,
+    encode_json,
+    encode_staged_alert_save,
+)
 
 GROUPS = 150  # states: more than one transaction holds
 FIRING = 120  # transitions of one save: more than one transaction holds, too
@@ -33,6 +42,19 @@ def large_save(at: int, version: int) -> tuple[dict[str, dict], list[dict]]:
     return states, transitions
 
 
+def larger_than_one_item(at: int) -> tuple[dict[str, dict], list[dict]]:
+    """A large save whose staged form needs more than one item: each state carries 6 KB of seeded random hex,
+    which zlib cannot shrink much (in production, a mass incident's transitions, exemplars and outboxes across
+    a thousand or more groups: docs/store.md gives the measured sizes)."""
+    rng = random.Random(7)
+    states, transitions = large_save(at, 1)
+    return {key: {**state, "note": rng.randbytes(3000).hex()} for key, state in states.items()}, transitions
+
+
+def staged_bytes(states: dict[str, dict], at: int) -> int:
+    return len(encode_staged_alert_save(StagedAlertSave("x", at, {k: encode_json(v) for k, v in states.items()}, [])))
+
+
 def test_a_save_larger_than_a_transaction_records_every_state_and_transition_in_order(store) -> None:
     states, transitions = large_save(600, 1)
     recorded = store.save_alert_evaluation(states, transitions, 600)
@@ -48,6 +70,16 @@ def test_a_large_save_that_is_stale_for_one_of_its_slos_records_nothing_at_all(s
     assert store.save_alert_evaluation(states, transitions, 600) == []
     assert store.load_alert_states() == {f"api#{group(140)}": {"v": 9}}
     assert store.alert_log() == []
+
+
+def test_a_save_too_large_for_one_staged_item_records_every_state_and_transition(store) -> None:
+    states, transitions = larger_than_one_item(600)
+    assert staged_bytes(states, 600) > STAGED_PART_LIMIT  # DynamoDB stages it in more than one item
+    recorded = store.save_alert_evaluation(states, transitions, 600)
+    assert [t["id"] for t in recorded] == [t["id"] for t in transitions]
+    assert store.load_alert_states() == states
+    assert [t["id"] for t in store.alert_log()] == [t["id"] for t in transitions]
+    assert store.save_alert_evaluation(states, transitions, 600) == []
 
 
 class CrashingClient:
@@ -125,16 +157,63 @@ def test_a_writer_killed_before_its_large_save_is_staged_leaves_nothing(table) -
     assert reader.alert_log() == []
 
 
-class InterleavingClient:
-    """The boto3 client; just before the first staging request (update_item), another writer's save lands."""
+def staged_parts(store: DynamoDBStore) -> list[dict[str, Any]]:
+    """Every item holding a piece of a staged save past the first, whoever wrote it."""
+    return store.client.scan(
+        TableName=store.table, FilterExpression="begins_with(PK, :p)",
+        ExpressionAttributeValues={":p": {"S": f"{PK_STAGED_PART}#"}},
+    )["Items"]
 
-    def __init__(self, client: Any, other_save: Any) -> None:
+
+def test_a_writer_killed_while_applying_a_save_staged_in_several_items_leaves_it_whole_to_readers(table) -> None:
+    states, transitions = larger_than_one_item(600)
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))  # its part, then 40
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    reader = store_over(table)
+    assert staged_save(reader) is not None and staged_parts(reader)
+    assert reader.load_alert_states() == states
+    assert [t["id"] for t in reader.alert_log()] == [t["id"] for t in transitions]
+
+
+def test_the_next_save_applies_a_save_staged_in_several_items_and_removes_its_parts(table) -> None:
+    states, transitions = larger_than_one_item(600)
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    store = store_over(table)
+    later = {"deploy": {"v": 2}}
+    assert store.save_alert_evaluation(later, [{"id": "deploy#budget#660", "at_epoch": 660}], 660) != []
+    assert staged_save(store) is None
+    assert staged_parts(store) == []
+    assert store.load_alert_states() == {**states, **later}
+    assert len(store.alert_log()) == FIRING + 1
+
+
+def test_a_writer_killed_after_writing_its_parts_but_before_staging_leaves_nothing_but_expiring_parts(table) -> None:
+    states, transitions = larger_than_one_item(600)
+    dying = store_over(table, lambda client: CrashingClient(client, "update_item"))
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    reader = store_over(table)
+    assert reader.load_alert_states() == {}
+    assert reader.alert_log() == []
+    parts = staged_parts(reader)
+    assert parts and all("expiresAt" in part for part in parts)  # unreferenced: they expire
+
+
+class InterleavingClient:
+    """The boto3 client; just before the first `method` request (the staging update_item by default), another
+    writer's save lands."""
+
+    def __init__(self, client: Any, other_save: Any, method: str = "update_item") -> None:
         self._client = client
         self._other_save = other_save
+        self._method = method
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
-        if name != "update_item" or self._other_save is None:
+        if name != self._method or self._other_save is None:
             return method
 
         def call(**kwargs: Any) -> Any:
@@ -167,3 +246,17 @@ def test_an_older_save_landing_during_a_large_saves_check_is_kept_beside_it(tabl
     assert len(racing.save_alert_evaluation(states, transitions, 600)) == FIRING  # checked again, then saved
     assert racing.load_alert_states() == {**older, **states}
     assert len(racing.alert_log()) == FIRING + 1
+
+
+def test_a_reader_whose_staged_parts_were_applied_and_removed_meanwhile_reads_again(table) -> None:
+    states, transitions = larger_than_one_item(600)
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    other = store_over(table)
+    later = {"deploy": {"v": 2}}
+    reader = store_over(table, lambda client: InterleavingClient(  # its first query is for the staged parts
+        client, lambda: other.save_alert_evaluation(later, [], 660), method="query"
+    ))
+    assert reader.load_alert_states() == {**states, **later}
+    assert staged_parts(reader) == []
