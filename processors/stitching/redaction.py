@@ -145,14 +145,18 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
         return "[TRUNCATED]"
     if isinstance(value, dict):
         kept: dict[str, Any] = {}
+        named_secret = _names_a_secret(value)
         for name, item in list(value.items())[:MAX_KEYS]:
             text = str(name)
             # a key can be the secret itself (a token as a dict key)
-            kept[redact_text(text)] = _R if is_secret_key(text) else redact(item, depth + 1, text)
+            secret = is_secret_key(text) or (named_secret and text.lower() in _VALUE_KEYS)
+            kept[redact_text(text)] = _R if secret else redact(item, depth + 1, text)
         if len(value) > MAX_KEYS:
             kept["_truncated"] = True
         return kept
     if isinstance(value, list):
+        if len(value) == 2 and type(value[0]) is str and is_secret_key(value[0]):  # ["Authorization", "…"]
+            return [redact(value[0], depth + 1, key), _R]
         return [redact(item, depth + 1, key) for item in value[:50]]
     if isinstance(value, float) and value - value != 0:
         return _non_finite_text(value)
@@ -166,6 +170,14 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
 
 
 _SCALARS = (int, float, bool, type(None))
+# A header or variable logged as a name/value pair ({"name": "X-Api-Key", "value": "…"}, as API Gateway, ALB,
+# HAR and ECS log them): the name says the value is secret.
+_NAME_KEYS = ("name", "Name", "key", "Key")
+_VALUE_KEYS = frozenset({"value"})
+
+
+def _names_a_secret(pair: dict[Any, Any]) -> bool:
+    return any(type(name := pair.get(field)) is str and is_secret_key(name) for field in _NAME_KEYS)
 
 
 def _non_finite_text(value: float) -> str:

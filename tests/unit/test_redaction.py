@@ -128,6 +128,17 @@ def test_a_secret_used_as_a_dict_key_is_redacted_in_the_key(secret: str) -> None
     assert next(iter(stored["error"].values())) == 1 and list(stored["error"]["nested"][0].values()) == [{"a": 1}]
 
 
+def test_a_value_logged_beside_a_name_that_says_secret_is_redacted_and_other_pairs_are_kept() -> None:
+    # headers and variables as name/value pairs (API Gateway, ALB, HAR, ECS) and as [name, value] lists
+    headers = [{"name": "X-Api-Key", "value": "0123456789abcdef"}, {"Name": "Cookie", "Value": "sid=31d4d96e"},
+               {"key": "DB_PASSWORD", "value": "hunter22"}, ["Authorization", "0123456789abcdef"],
+               {"name": "Accept", "value": "application/json"}, ["Content-Type", "text/plain"]]
+    stored = storable_metadata({"error": {"headers": headers}})["error"]["headers"]
+    assert stored == [{"name": "X-Api-Key", "value": R}, {"Name": "Cookie", "Value": R},
+                      {"key": "DB_PASSWORD", "value": R}, ["Authorization", R],
+                      {"name": "Accept", "value": "application/json"}, ["Content-Type", "text/plain"]]
+
+
 def test_a_private_key_cut_before_its_end_line_is_redacted_to_the_cut() -> None:
     body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + "A" * 3000
     stored = storable_metadata({"error": f"bad key -----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"})
