@@ -41,16 +41,20 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Authorization: Bearer abc / Basic dXNlcjpwYXNz / Token abc
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1\2{_R}"),
-    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose; a header's
-    # scheme word (Authorization: token abc) goes with its credential
+    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose, in JSON
+    # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D); a
+    # quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes with its
+    # credential
     (
         re.compile(
             r"(?i)\b([a-z0-9_\-]*(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key"
             r"|private[_\-]?key|routing[_\-]?key|integration[_\-]?key|signing[_\-]?key"
-            r"|credentials?|session(?:[_\-]?id)?|signature|authorization)[a-z0-9_\-]*)(\"?\s*[=:]\s*\"?)"
-            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?([^\s&;,\"'}]+)"
+            r"|credentials?|session(?:[_\-]?id)?|signature|authorization)[a-z0-9_\-]*)"
+            r"((?:\\*[\"'])?\s*(?:[=:]|%3[ad])\s*)(\\*[\"'])?"
+            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
+            r"(?:(?<=[\"'])[^\"'\\\r\n]+|[^\s&;,\"'}\\]+)"
         ),
-        rf"\1\2{_R}",
+        rf"\1\2\3{_R}",
     ),
     # a Cookie or Set-Cookie header: every cookie in it, to the end of the line
     (re.compile(r"(?i)\b((?:set-)?cookie)(\"?\s*[=:]\s*\"?)[^\r\n\"]+"), rf"\1\2{_R}"),

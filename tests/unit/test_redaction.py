@@ -66,6 +66,11 @@ REDACTED_VALUES = [
      "0123456789abcdef0123456789abcdef"),
     ("a password holding an @ in a URL", "postgres://app:p@ssw0rd@db.internal:5432/app", "ssw0rd"),
     ("a PEM private key", f"loaded {PEM}", "MIIEowIBAAKCAQEA"),
+    # pairs as other writers quote them
+    ("a request body logged as escaped JSON", 'body="{\\"password\\": \\"hunter22\\"}"', "hunter22"),
+    ("a Python dict's repr", "KeyError in {'user': 'bob', 'api_key': 'k0123456789'}", "k0123456789"),
+    ("a URL-encoded pair", "redirect=%2Flogin%3Fpassword%3Dhunter22", "hunter22"),
+    ("a quoted value with a space", 'PASSWORD = "correct horse"', "horse"),
 ]
 
 
