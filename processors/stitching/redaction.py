@@ -31,6 +31,11 @@ MAX_EVENT_BYTES = 4096  # one event's stored metadata (JSON); beyond it only sho
 SHORT_STRING = 64
 _R = conventions.REDACTED
 
+# words that make a key, a header or an option name a secret
+_SECRET_WORDS = (
+    r"(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key|private[_\-]?key|routing[_\-]?key"
+    r"|integration[_\-]?key|signing[_\-]?key|credentials?|session(?:[_\-]?id)?|signature|authorization)"
+)
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself
 _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # a PEM private key, to its END line or, when a cut removed that, to the end of the text
@@ -47,15 +52,15 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # credential
     (
         re.compile(
-            r"(?i)\b([a-z0-9_\-]*(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key"
-            r"|private[_\-]?key|routing[_\-]?key|integration[_\-]?key|signing[_\-]?key"
-            r"|credentials?|session(?:[_\-]?id)?|signature|authorization)[a-z0-9_\-]*)"
+            rf"(?i)\b([a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)"
             r"((?:\\*[\"'])?\s*(?:[=:]|%3[ad])\s*)(\\*[\"'])?"
             r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
             r"(?:(?<=[\"'])[^\"'\\\r\n]+|[^\s&;,\"'}\\]+)"
         ),
         rf"\1\2\3{_R}",
     ),
+    # a command line's option and its value: --password hunter2, -p is too short to tell
+    (re.compile(rf"(?i)(?<!\S)(--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)(\s+)(?!-)[^\s\"']+"), rf"\1\2{_R}"),
     # a Cookie or Set-Cookie header: every cookie in it, to the end of the line
     (re.compile(r"(?i)\b((?:set-)?cookie)(\"?\s*[=:]\s*\"?)[^\r\n\"]+"), rf"\1\2{_R}"),
     # query parameters that carry a credential under a short name (Azure SAS `sig`, Google `key`)

@@ -71,6 +71,8 @@ REDACTED_VALUES = [
     ("a Python dict's repr", "KeyError in {'user': 'bob', 'api_key': 'k0123456789'}", "k0123456789"),
     ("a URL-encoded pair", "redirect=%2Flogin%3Fpassword%3Dhunter22", "hunter22"),
     ("a quoted value with a space", 'PASSWORD = "correct horse"', "horse"),
+    ("a command line's option", "ran: docker login -u bob --password hunter22 registry.example.com", "hunter22"),
+    ("an option that starts the text", "--github-token ghtok0123 --verbose", "ghtok0123"),
 ]
 
 
@@ -98,6 +100,7 @@ KEPT_VALUES = [
     ("a URL with an ordinary query", "https://api.github.com/repos/o/r/runs?page=2&per_page=100"),
     ("words that contain a short secret word", "design review passed: 42 tests, cache bypassed"),
     ("a port, a query and an address", "https://host:8080/?email=a@b.com"),
+    ("a command line without a secret option", "npm ci --prefer-offline --cache /tmp/npm -u bob"),
 ]
 
 
