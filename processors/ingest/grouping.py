@@ -15,7 +15,7 @@ from processors import conventions
 from processors.classifying.classify import SliEvent
 from processors.ingest.chunking import Chunk
 from processors.spec.model import Spec
-from processors.stitching.redaction import redact_text
+from processors.stitching.redaction import storable_id
 from processors.store import keys
 from processors.store.base import Store
 from processors.store.types import CounterKey
@@ -48,8 +48,8 @@ class GroupCounter:
         if slo is None or event.group is None:
             return
         # the value names a series, an alert, a notification and a metric dimension: text from the log, redacted
-        # as a trace's metadata is
-        value = redact_text(event.group)
+        # as a trace's metadata is, then cut
+        value = storable_id(event.group, conventions.MAX_GROUP_CHARS)
         known = self.known.setdefault(event.sli, set())
         group, new = admit(known, value, slo.group_limit)
         if group != value:

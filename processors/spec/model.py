@@ -322,7 +322,8 @@ class Slo:
         return conventions.series_id(self.name, self.revision)
 
     def group_of(self, log: dict[str, Any]) -> str:
-        """The group an event counts under (before the group_limit fold): its group_by values, joined by `,`."""
+        """The group an event counts under (before the group_limit fold and redaction): its group_by values, joined
+        by `,`, cut at twice MAX_GROUP_CHARS, so that ingest's redaction sees a secret across the final cut whole."""
         values = []
         for path in self.group_paths:
             value: Any = log
@@ -332,7 +333,7 @@ class Slo:
                 values.append(conventions.GROUP_NONE)
             else:
                 values.append(str(value).lower() if isinstance(value, bool) else str(value))
-        return ",".join(values)[: conventions.MAX_GROUP_CHARS]
+        return ",".join(values)[: 2 * conventions.MAX_GROUP_CHARS]
 
     @property
     def window_label(self) -> str:

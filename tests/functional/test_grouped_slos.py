@@ -171,3 +171,14 @@ def test_a_secret_in_a_group_value_is_redacted_wherever_the_group_is_named(store
                              store.load_alert_states(), [p.dimensions for p in evaluation_points(evaluation, 1.0)]],
                             default=str)
     assert named in everything and secret not in everything
+
+
+def test_a_group_value_is_cut_after_its_redaction_so_a_secret_on_the_cut_is_never_half_kept(store):
+    secret = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+    straddling = "r" * (conventions.MAX_GROUP_CHARS - 10) + " " + secret  # the token spans character 200
+    spec = grouped_spec()
+    run(store, spec, Deploys(repositories=("acme/web", straddling), minutes=5), every=5)
+    groups = store.groups(spec.slo("deploy-success").series())
+    kept = next(group for group in groups if group.startswith("rrr"))
+    assert len(kept) == conventions.MAX_GROUP_CHARS and secret[:10] not in kept
+    assert kept.endswith(" " + conventions.REDACTED[:9])
