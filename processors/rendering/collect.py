@@ -15,6 +15,7 @@ from processors.evaluating import alert_policy, status_document
 from processors.evaluating.service import alert_log_since, evaluate_at
 from processors.rendering.exceptions import RenderingError
 from processors.rendering.types import CacheSlice, LatencyPoint, ReportData, ReportView, SloInfo, TierInfo
+from processors.spec.model import id_labels
 from processors.timeutil import MIN_EPOCH, floor_to, format_duration, iso_seconds, parse_iso8601, transition_epoch
 from processors.tracing import not_found_view, trace_view
 
@@ -98,7 +99,7 @@ def collect_report_data(
         step_seconds=step,
         slo_info=slo_info(spec),
         trace_reason=reason,
-        trace_labels=spec.journey.id_labels if spec.journey is not None else ReportData.trace_labels,
+        trace_labels=id_labels(spec.journey),
         damaged_traces=damaged,
         corrections=tuple(getattr(view, "corrections", lambda names: [])(list(spec.names))),
         **monthly_fields,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from processors.evaluating.types import SliView
+from processors.spec.model import ID_SLOTS
 
 if TYPE_CHECKING:
     from processors.counting import Counts, Rows
@@ -78,7 +79,7 @@ class ReportData:
     until: str | None = None
     step_seconds: int = 300
     slo_info: Mapping[str, SloInfo] = field(default_factory=dict)
-    trace_labels: tuple[str, str] = ("workflow", "repository")  # the journey's id_labels
+    trace_labels: tuple[str, str] = ID_SLOTS  # what the trace calls its workflow and repository (id_labels)
     trace_reason: str = ""  # why this trace is shown, e.g. "worst exemplar of queue-latency page 1h/5m"
     damaged_traces: Sequence[str] = ()  # traces left out (exemplars, or --trace): their stored head does not decode
     corrections: Sequence[Mapping[str, Any]] = ()  # budget corrections of the spec's SLOs (audit records)

@@ -469,12 +469,6 @@ class Journey:
     def sweep(self) -> Resolution | None:
         return next((r for r in self.resolutions if r.sweep), None)
 
-    @property
-    def id_labels(self) -> tuple[str, str]:
-        """What a trace's header calls its workflow and repository: the fields they are read from (orderId,
-        storefront), or the slot's name when the spec names no field."""
-        return (self.workflow_field[-1] if self.workflow_field else "workflow",
-                self.repository_field[-1] if self.repository_field else "repository")
 
     def phase_ending(self, milestone: str) -> str | None:
         """The name of the phase that ends at `milestone` (a resolution without a phase: its own name)."""
@@ -565,3 +559,15 @@ class Spec:
                     return conventions.series_id(name, self.slo(sketch.stitched).revision)
                 return conventions.series_id(name, sketch.revision)
         return name
+
+
+ID_SLOTS: tuple[str, str] = ("workflow", "repository")  # the journey's `fields` a trace is found by
+
+
+def id_labels(journey: Journey | None) -> tuple[str, str]:
+    """What a trace's header calls its workflow and repository: the fields the journey reads them from (orderId,
+    storefront), or the slot's name where it names none."""
+    if journey is None:
+        return ID_SLOTS
+    return (journey.workflow_field[-1] if journey.workflow_field else ID_SLOTS[0],
+            journey.repository_field[-1] if journey.repository_field else ID_SLOTS[1])

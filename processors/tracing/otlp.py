@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from processors.spec.model import Journey
+from processors.spec.model import Journey, id_labels
 from processors.stitching.model import TraceHead
 from processors.tracing.view import Span, derive_spans, outcome
 
@@ -68,7 +68,7 @@ def otlp_trace(head: TraceHead, journey: Journey | None) -> dict[str, Any]:
     cid = head.correlation_id
     spans = derive_spans(head, journey)
     common = [attribute("slo.correlation_id", cid)]
-    workflow_label, repository_label = journey.id_labels if journey is not None else ("workflow", "repository")
+    workflow_label, repository_label = id_labels(journey)
     if head.workflow_id:
         common.append(attribute(f"slo.{workflow_label}", head.workflow_id))
     if head.repository:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from processors.safety import printable
-from processors.spec.model import Journey
+from processors.spec.model import Journey, id_labels
 from processors.stitching.model import TraceHead
 from processors.timeutil import parse_iso8601
 from processors.tracing.view import (
@@ -138,8 +138,7 @@ def _clip(line: Text, width: int, glyphs: Glyphs) -> Text:
 def _header(head: TraceHead, journey: Journey | None, glyphs: Glyphs, width: int) -> list[Text]:
     """Two lines at 100 columns; on a narrower terminal they wrap rather than lose the outcome."""
     title: list[tuple[str, Text]] = [("", Text("trace ", style="bold") + Text(head.correlation_id, style="bold cyan"))]
-    labels = journey.id_labels if journey is not None else ("workflow", "repository")
-    for label, value in zip(labels, (head.workflow_id, head.repository), strict=True):
+    for label, value in zip(id_labels(journey), (head.workflow_id, head.repository), strict=True):
         if value:
             title.append(("  ", Text(f"{label} {printable(value)}")))
     result = outcome(head, journey)
