@@ -34,6 +34,7 @@ from processors.store.base import transition_time
 from processors.store.dynamodb import STAGED_PART_LIMIT
 from tests.builders import T0 as _T0
 from tests.fakes.alerting import MemoryAlertStore
+from tests.fakes.evaluating import QuietOperatorReads
 
 MINUTE = 60
 T0 = int(_T0)  # the first evaluation's minute
@@ -61,7 +62,7 @@ def group_name(slo: int, n: int, long_names: bool) -> str:
     return f"acme-platform/service-{n:04d}"
 
 
-class PhasedView:
+class PhasedView(QuietOperatorReads):
     """An SliView whose groups' counts come from error-ratio phases (a 30-day window is a few products)."""
 
     def __init__(self, store: MemoryAlertStore, groups: dict[str, tuple[str, ...]], phases: Phases) -> None:
@@ -87,18 +88,6 @@ class PhasedView:
 
     def latency_quantiles(self, sketch: str, start: int, end: int) -> None:
         return None
-
-    def trace_coverage(self, start: int, end: int) -> Counts:
-        return Counts()
-
-    def minute_bucket(self, sli: str, start: int) -> Counts:
-        return Counts()
-
-    def digest(self, sketch: str, start: int, end: int) -> None:
-        return None
-
-    def gauge(self, name: str) -> int:
-        return 0
 
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         return self.store.alert_log(since)

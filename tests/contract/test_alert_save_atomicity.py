@@ -117,6 +117,16 @@ def store_over(table: tuple[str, str], wrap: Any = None) -> DynamoDBStore:
     return DynamoDBStore(wrap(client) if wrap else client, name)
 
 
+def killed_while_applying_a_save_of_two_parts(table: tuple[str, str]) -> tuple[dict[str, dict], list[dict]]:
+    """A save of two staged parts, committed, whose writer dies 40 item writes into applying it (after its part);
+    returns what it saved."""
+    states, transitions = larger_than_one_item(600)
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
+    with pytest.raises(SystemExit):
+        dying.save_alert_evaluation(states, transitions, 600)
+    return states, transitions
+
+
 def staged_save(store: DynamoDBStore) -> Any:
     item = store.client.get_item(TableName=store.table, Key={"PK": {"S": PK_CURSOR}, "SK": {"S": SK_ALERT_SAVE}})
     return item.get("Item", {}).get("staged")
@@ -166,10 +176,7 @@ def staged_parts(store: DynamoDBStore) -> list[dict[str, Any]]:
 
 
 def test_a_writer_killed_while_applying_a_save_staged_in_several_items_leaves_it_whole_to_readers(table) -> None:
-    states, transitions = larger_than_one_item(600)
-    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))  # its part, then 40
-    with pytest.raises(SystemExit):
-        dying.save_alert_evaluation(states, transitions, 600)
+    states, transitions = killed_while_applying_a_save_of_two_parts(table)
     reader = store_over(table)
     assert staged_save(reader) is not None and staged_parts(reader)
     assert reader.load_alert_states() == states
@@ -177,10 +184,7 @@ def test_a_writer_killed_while_applying_a_save_staged_in_several_items_leaves_it
 
 
 def test_the_next_save_applies_a_save_staged_in_several_items_and_removes_its_parts(table) -> None:
-    states, transitions = larger_than_one_item(600)
-    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
-    with pytest.raises(SystemExit):
-        dying.save_alert_evaluation(states, transitions, 600)
+    states, _transitions = killed_while_applying_a_save_of_two_parts(table)
     store = store_over(table)
     later = {"deploy": {"v": 2}}
     assert store.save_alert_evaluation(later, [{"id": "deploy#budget#660", "at_epoch": 660}], 660) != []
@@ -249,10 +253,7 @@ def test_an_older_save_landing_during_a_large_saves_check_is_kept_beside_it(tabl
 
 
 def test_a_reader_whose_staged_parts_were_applied_and_removed_meanwhile_reads_again(table) -> None:
-    states, transitions = larger_than_one_item(600)
-    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
-    with pytest.raises(SystemExit):
-        dying.save_alert_evaluation(states, transitions, 600)
+    states, _transitions = killed_while_applying_a_save_of_two_parts(table)
     other = store_over(table)
     later = {"deploy": {"v": 2}}
     reader = store_over(table, lambda client: InterleavingClient(  # its first query is for the staged parts

@@ -47,7 +47,23 @@ def minute_counts(phases: Iterable[Phase], *, seed: int | None = None) -> list[C
     return counts
 
 
-class SeriesView:
+class QuietOperatorReads:
+    """The operator metrics' reads of a quiet pipeline: no built-in counters, digests or gauges."""
+
+    def trace_coverage(self, start: int, end: int) -> Counts:
+        return Counts()
+
+    def minute_bucket(self, sli: str, start: int) -> Counts:
+        return Counts()
+
+    def digest(self, sketch: str, start: int, end: int) -> None:
+        return None
+
+    def gauge(self, name: str) -> int:
+        return 0
+
+
+class SeriesView(QuietOperatorReads):
     """An SliView over per-minute counts that begin at `start`; every window is two prefix-sum lookups."""
 
     def __init__(
@@ -92,19 +108,6 @@ class SeriesView:
     def latency_quantiles(self, sketch: str, start: int, end: int) -> dict[str, float] | None:
         name = _name(sketch)
         return dict(self.latency[name]) if name in self.latency else None
-
-    # The operator metrics' reads: a quiet pipeline (no built-in counters, digests or gauges).
-    def trace_coverage(self, start: int, end: int) -> Counts:
-        return Counts()
-
-    def minute_bucket(self, sli: str, start: int) -> Counts:
-        return Counts()
-
-    def digest(self, sketch: str, start: int, end: int) -> None:
-        return None
-
-    def gauge(self, name: str) -> int:
-        return 0
 
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         return [] if self.alerts is None else list(self.alerts.alert_log(since=since))
