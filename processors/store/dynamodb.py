@@ -755,9 +755,9 @@ class DynamoDBStore(Store):
             _raise_mapped(exc, "read alert save version")
         return item or {}
 
-    def _alert_save_version(self) -> int:
-        """The alert saves' version: every save adds one."""
-        return int(self._alert_save_item().get("ver", _n(0))["N"])
+    def _alert_save_version(self, item: dict[str, Any] | None = None) -> int:
+        """The alert saves' version (every save adds one), of `item` if the control item was read already."""
+        return int((self._alert_save_item() if item is None else item).get("ver", _n(0))["N"])
 
     def _alert_save_control(self) -> tuple[int, _Staged | None]:
         """The alert saves' version and the staged save not yet applied, if any, read whole: the first piece in
@@ -765,7 +765,7 @@ class DynamoDBStore(Store):
         it and deleted them since: the control item is read again."""
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
             item = self._alert_save_item()
-            version = int(item.get("ver", _n(0))["N"])
+            version = self._alert_save_version(item)
             if "staged" not in item:
                 return version, None
             sid, parts = item["sid"]["S"], int(item.get("parts", _n(1))["N"])
