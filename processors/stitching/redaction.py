@@ -29,6 +29,9 @@ MAX_STRING = 512
 MAX_KEYS = 32  # per dict, at any depth
 MAX_EVENT_BYTES = 4096  # one event's stored metadata (JSON); beyond it only short scalars are kept
 SHORT_STRING = 64
+# an event's service, action and level: text from the log kept outside metadata, cut as a trace's workflowId and
+# repository are (stitch.MAX_ID_CHARS), so one field cannot fill a head's 64 KB alone
+MAX_FIELD_CHARS = 256
 _R = conventions.REDACTED
 
 # words that make a key, a header or an option name a secret
@@ -126,10 +129,11 @@ def storable_id(text: str, limit: int) -> str:
 
 def storable_fields(service: str, action: str, level: str) -> tuple[str, str, str]:
     """An event's service, action and level as its trace keeps them: text from the log, redacted as metadata
-    is. Their few distinct triples are redacted once each."""
+    is, then each cut to MAX_FIELD_CHARS (storable_id). Their few distinct triples are redacted once each."""
     if len(service) + len(action) + len(level) <= _CACHED_TEXT:
         return _storable_short_fields(service, action, level)
-    return redact_text(service), redact_text(action), redact_text(level)
+    return (storable_id(service, MAX_FIELD_CHARS), storable_id(action, MAX_FIELD_CHARS),
+            storable_id(level, MAX_FIELD_CHARS))
 
 
 @lru_cache(maxsize=4096)

@@ -232,3 +232,35 @@ def test_a_lone_surrogate_where_the_store_keeps_text_skips_its_event_as_processi
     assert response == {"batchItemFailures": []}
     assert skipped == {conventions.SKIP_PROCESSING_ERROR: 1.0}
     assert api_counts(store) == (4, 4)
+
+
+FIELD_CAP = 256  # an event's service, action and level are kept as a trace's workflowId and repository are
+
+
+def with_field(line: str, field: str, value: str) -> str:
+    document = json.loads(line)
+    if field == "action":
+        document["metadata"]["action"] = value
+    else:
+        document[field] = value
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(("field", "kept"), [("service", "S" * FIELD_CAP), ("action", "a" * FIELD_CAP),
+                                             ("level", "W" * FIELD_CAP)])
+def test_a_sixty_kilobyte_service_action_or_level_is_stored_cut_to_its_cap_and_the_trace_is_not_truncated(
+    sqlite_store, spec, monkeypatch, capsys, lambda_context, field: str, kept: str
+) -> None:
+    """Before, only the trace head's 64 KB cap bounded them: one 60 KB `service` filled a head by itself."""
+    hostile_line = with_field(api_line(21, HOSTILE_CID), field, kept[0].lower() * 60_000 if field == "level"
+                              else kept[0] * 60_000)
+    lines = [api_line(20), hostile_line, api_line(22, HOSTILE_CID)]
+    response, skipped = run(sqlite_store, spec, monkeypatch, capsys, kinesis_record(gz(cw_payload(lines)), 2),
+                            lambda_context)
+    assert response == {"batchItemFailures": []} and skipped == {}
+    head = sqlite_store.trace(HOSTILE_CID)
+    assert head is not None and not head.truncated and len(head.events) == 2
+    stored = next(event for event in head.events if event.time_ms == round((T0 + 21) * 1000))
+    assert getattr(stored, field) == kept
+    (document,) = sqlite_store.db.execute("SELECT doc FROM traces WHERE correlation_id = ?", (HOSTILE_CID,)).fetchone()
+    assert len(document) < 2048

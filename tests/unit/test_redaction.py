@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from processors import conventions
 from processors.stitching.model import TraceEvent, TraceHead, event_bytes
 from processors.stitching.redaction import (
+    MAX_FIELD_CHARS,
     redact_text,
+    storable_fields,
     storable_metadata,
     storable_metadata_encoded,
 )
@@ -176,6 +178,19 @@ def test_a_long_string_is_cut_after_redaction_so_a_secret_on_the_cut_is_never_ha
     stored = storable_metadata({"error": text})["error"]
     assert "ppp" not in stored and stored.endswith("…")
     assert len(storable_metadata({"error": "y" * 5000})["error"]) == 513
+
+
+@pytest.mark.parametrize("at", [0, 1, 2], ids=["service", "action", "level"])
+def test_a_long_service_action_or_level_is_cut_after_redaction_so_a_secret_on_the_cut_is_never_half_kept(
+    at: int,
+) -> None:
+    straddling = "r" * (MAX_FIELD_CHARS - 10) + " " + GHP + "x" * 60_000  # the token spans the cut
+    fields = ["Api", "api_request", "INFO"]
+    fields[at] = straddling
+    kept = storable_fields(*fields)
+    assert len(kept[at]) == MAX_FIELD_CHARS and GHP[:10] not in kept[at]
+    assert kept[at].endswith(" " + R[:9])
+    assert [k for i, k in enumerate(kept) if i != at] == [f for i, f in enumerate(fields) if i != at]
 
 
 STORED_SIZE_CASES = [
