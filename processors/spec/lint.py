@@ -37,8 +37,9 @@ def lint(spec: Spec) -> list[SpecWarning]:
     """Every warning for `spec`, in spec order."""
     users: dict[str, list[tuple[str, int | None]]] = defaultdict(list)  # action -> (owner field, line)
     for owner, line, matchers in _owners(spec):
-        for action in sorted({a for matcher in matchers for a in matcher.actions}):
-            users[action].append((owner, line))
+        for matcher in matchers:  # at the line of the value that names the action, else the owner's
+            for action in sorted(matcher.actions):
+                users[action].append((owner, matcher.action_line or line))
     declared = set(spec.journey.tracked if spec.journey else ()) | set(spec.extras.get("declared_vocabulary", ()))
     if not declared:  # a spec that declares no vocabulary gives nothing to compare against
         return []
@@ -46,7 +47,7 @@ def lint(spec: Spec) -> list[SpecWarning]:
     for action, owners in users.items():
         if action in declared or len({owner for owner, _ in owners}) > 1:
             continue
-        owner, line = owners[0]
+        owner, line = min(owners, key=lambda user: user[1] or 0)  # its first use, when one owner has two
         warnings.append(
             SpecWarning(
                 spec.source,

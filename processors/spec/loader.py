@@ -788,7 +788,7 @@ class _Reader:
             raise self.fail("must be a non-empty mapping of field conditions", parent, key, field)
         conditions = []
         for name, expected in node.items():
-            path = _field_path(name)
+            path, line = _field_path(name), getattr(node, "lines", {}).get(name)
             if isinstance(expected, _Mapping):
                 if len(expected) != 1 or next(iter(expected)) not in COMPARISONS:
                     raise self.fail(
@@ -806,11 +806,11 @@ class _Reader:
                                     f"{field}.{name}")
                 if op in {"lt", "le", "gt", "ge"} and not _is_number(value):
                     raise self.fail(f"{op} takes a number", node, name, f"{field}.{name}")
-                conditions.append(Condition(path, cast(Comparison, op), value))
+                conditions.append(Condition(path, cast(Comparison, op), value, line))
             elif isinstance(expected, list):
                 raise self.fail("use {in: [...]} for a list of values", node, name, f"{field}.{name}")
             else:
-                conditions.append(Condition(path, "eq", expected))
+                conditions.append(Condition(path, "eq", expected, line))
         return Matcher(tuple(conditions))
 
     def alerting(self, node: Any, slo_node: _Mapping, where: str, window: int) -> AlertPolicy:

@@ -56,6 +56,7 @@ class Condition:
     path: tuple[str, ...]  # e.g. ("metadata", "status")
     op: Comparison
     value: Any
+    line: int | None = field(default=None, compare=False, repr=False)  # its key's in the spec: errors, lint
 
     def holds(self, log: dict[str, Any]) -> bool:
         actual: Any = log
@@ -174,13 +175,23 @@ class Matcher:
     @property
     def actions(self) -> frozenset[str]:
         """The metadata.action values this matcher can match (empty when it does not pin the action)."""
+        condition = self._action_condition
+        if condition is None:
+            return frozenset()
+        return frozenset({condition.value}) if condition.op == "eq" else frozenset(condition.value)
+
+    @property
+    def action_line(self) -> int | None:
+        """The spec line of the condition that pins the action (None without one, or for a matcher built in code)."""
+        condition = self._action_condition
+        return condition.line if condition is not None else None
+
+    @property
+    def _action_condition(self) -> Condition | None:
         for condition in self.conditions:
-            if condition.path == ("metadata", "action"):
-                if condition.op == "eq":
-                    return frozenset({condition.value})
-                if condition.op == "in":
-                    return frozenset(condition.value)
-        return frozenset()
+            if condition.path == ("metadata", "action") and condition.op in ("eq", "in"):
+                return condition
+        return None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def first(text: str, old: str, new: str) -> str:
             [("slos[queue-latency].sli", "runner_startd")],
         ),
         (
-            "a typo in an events SLO's match is reported on the SLO's line",
+            "a typo in an events SLO's match is reported under the SLO",
             first(SHIPPED, "match: {action: api_request}", "match: {action: api_requests}"),
             [("slos[api-availability].sli", "api_requests")],
         ),
@@ -63,6 +63,40 @@ def test_lint_warns_about_likely_action_typos(case: str, text: str, expected: li
     warnings = lint(parse_spec(text, "slos.yaml"))
     assert [(w.field, w.message.split("'")[1]) for w in warnings] == expected, case
     assert all(w.line is not None for w in warnings), case
+
+
+def line_of(text: str, fragment: str) -> int:
+    (line,) = [n for n, line in enumerate(text.splitlines(), 1) if fragment in line]
+    return line
+
+
+BLOCK_STYLE = first(SHIPPED, "        end: {action: runner_started}\n",
+                    "        end:\n          action: runner_startd\n")
+LISTED = first(SHIPPED, "match: {action: api_request}", "match: {action: {in: [api_request, api_requets]}}")
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "typo"),
+    [
+        ("in a latency SLO's end", first(SHIPPED, "end: {action: runner_started}", "end: {action: runner_startd}"),
+         "runner_startd"),
+        ("in a block-style matcher", BLOCK_STYLE, "runner_startd"),
+        ("in an events SLO's match", first(SHIPPED, "match: {action: api_request}", "match: {action: api_requests}"),
+         "api_requests"),
+        ("in an `in` list", LISTED, "api_requets"),
+        ("in a metric source",
+         first(SHIPPED, "source: {match: {action: task_launched}}", "source: {match: {action: task_lanched}}"),
+         "task_lanched"),
+        ("in a latency sketch", first(SHIPPED, "    start: {action: task_launched}\n    end: {action: runner_started}",
+                                      "    start: {action: task_launched}\n    end: {action: runner_startd}"),
+         "runner_startd"),
+    ],
+)
+def test_a_likely_typo_is_reported_at_the_line_of_the_misspelt_action_not_its_owners_first_line(
+    case: str, text: str, typo: str
+) -> None:
+    (warning,) = [w for w in lint(parse_spec(text, "slos.yaml")) if typo in w.message]
+    assert warning.line == line_of(text, typo), case
 
 
 def test_validate_warns_on_stderr_and_strict_fails_with_one_line(
