@@ -39,6 +39,22 @@ _SECRET_WORDS = (
     r"(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key|private[_\-]?key|routing[_\-]?key"
     r"|integration[_\-]?key|signing[_\-]?key|credentials?|session(?:[_\-]?id)?|signature|authorization)"
 )
+# words that say what happened to a secret, not what it is (session: expired, token: invalid)
+_STATUS_WORDS = (
+    r"(?:expired|invalid|missing|required|revoked|rotated|refreshed|valid|absent|empty|unset|none|null|undefined"
+    r"|true|false|not)"
+)
+# an option that takes no secret after it: negated (--no-password-check) or naming where the secret is read from
+# (--password-stdin, --token-file)
+_NO_SECRET_OPTION = (
+    r"(?!-{0,2}(?:no[_\-][a-z0-9_\-]*|[a-z0-9_\-]*[_\-](?:check|stdin|prompt|file|path|env))(?![a-z0-9_\-]))"
+)
+# a URL path's segment whose last word names a secret or a one-time link (/reset-password/, /api-keys/,
+# /invite/, /resetPassword/): the segment after it is the secret
+_PATH_SECRET_WORDS = (
+    r"(?:password|passwd|passphrase|pwd|token|secret|key|credential|session|otp|invite|invitation|reset|verify"
+    r"|verification|confirm|confirmation|activate|activation|unsubscribe)s?"
+)
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself
 _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # a PEM private key, to its END line or, when a cut removed that, to the end of the text
@@ -50,24 +66,58 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Bearer abc / Basic dXNlcjpwYXNz / Token abc
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1\2{_R}"),
     # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose, in JSON
-    # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D); a
-    # quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes with its
-    # credential
+    # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D, or %253D
+    # twice); a quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes
+    # with its credential; a status word alone stays (session: expired)
     (
         re.compile(
             rf"(?i)\b([a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)"
-            r"((?:\\*[\"'])?\s*(?:[=:]|%3[ad])\s*)(\\*[\"'])?"
+            r"((?:\\*[\"'])?\s*(?:[=:]|%(?:25)*3[ad])\s*)(\\*[\"'])?"
+            rf"(?!{_STATUS_WORDS}(?:[\s&;,\"'}}\\).]|$))"
             r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
             r"(?:(?<=[\"'])[^\"'\\\r\n]+|[^\s&;,\"'}\\]+)"
         ),
         rf"\1\2\3{_R}",
     ),
     # a command line's option and its value: --password hunter2, -p is too short to tell
-    (re.compile(rf"(?i)(?<!\S)(--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)(\s+)(?!-)[^\s\"']+"), rf"\1\2{_R}"),
+    (
+        re.compile(
+            rf"(?i)(?<!\S){_NO_SECRET_OPTION}(--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)(\s+)(?!-)[^\s\"']+"
+        ),
+        rf"\1\2{_R}",
+    ),
+    # the same as a list's items in JSON or a Python repr: ["--password", "hunter2"], ["token", "abc"]
+    (
+        re.compile(
+            rf"(?i)(\\*[\"']{_NO_SECRET_OPTION}-{{0,2}}[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*\\*[\"']\s*,\s*"
+            r"\\*[\"'])(?!-)[^\"'\\\r\n]+(?=\\*[\"']\s*[,\]])"
+        ),
+        rf"\1{_R}",
+    ),
+    # an XML element named so, raw or escaped: <password>hunter2</password>, &lt;apiKey&gt;…&lt;/apiKey&gt;
+    (
+        re.compile(
+            rf"(?i)((?:<|&lt;)[a-z0-9_\-:.]*{_SECRET_WORDS}[a-z0-9_\-.]*(?:\s[^<>]*)?(?:>|&gt;))"
+            r"(?:[^<&]|&(?!lt;))+(?=(?:<|&lt;)/)"
+        ),
+        rf"\1{_R}",
+    ),
+    # a URL path's segment after one that names it (/reset-password/<token>, /api/keys/<key>, /invite/<code>),
+    # unless it is a route's placeholder ({token}, :code, <key>, *, [id]) or a lower-case word (new, accept)
+    (
+        re.compile(
+            r"(/[A-Za-z0-9_\-.]*?(?:(?<=[/_\-.])|(?<=[a-z0-9])(?=[A-Z]))"
+            rf"(?i:{_PATH_SECRET_WORDS})/)"
+            r"(?![{:<*$\[]|%7[Bb])(?![a-z]{1,12}(?:[_\-][a-z]{1,12})*(?:[/?#;,\s\"'<>)\]&]|$))"
+            r"[^/?#;,\s\"'<>(){}\[\]&]+"
+        ),
+        rf"\1{_R}",
+    ),
     # a Cookie or Set-Cookie header: every cookie in it, to the end of the line
     (re.compile(r"(?i)\b((?:set-)?cookie)(\"?\s*[=:]\s*\"?)[^\r\n\"]+"), rf"\1\2{_R}"),
-    # query parameters that carry a credential under a short name (Azure SAS `sig`, Google `key`)
-    (re.compile(r"(?i)([?&;](?:sig|key|auth|pass|pw|pat)=)[^&#\s\"']+"), rf"\1{_R}"),
+    # query parameters that carry a credential under a short name (Azure SAS `sig`, Google `key`, OAuth's
+    # authorization `code`)
+    (re.compile(r"(?i)([?&;](?:sig|key|auth|pass|pw|pat|code)=)[^&#\s\"']+"), rf"\1{_R}"),
     # vendors' token formats: AWS access key IDs (long-term AKIA, temporary ASIA); GitHub (ghp_ personal, gho_
     # OAuth, ghu_/ghs_ app, ghr_ refresh, github_pat_ fine-grained); Slack (xoxb-, xoxp-, ... and xapp- app-level);
     # npm; GitLab; Stripe secret and restricted keys; Google API keys
@@ -93,10 +143,11 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 # behind a lookahead of those characters, over casefold() instead of (?i): a third of the time of a flat
 # case-insensitive alternation, on long text too.
 _MAYBE_SECRET = re.compile(
-    r"(?=[abceghinprstx:?&;])(?:a(?:pi[_\-]?key|ccess[_\-]?key|uthoriz|kia|sia|bia|cca|iza)|b(?:earer|asic)"
-    r"|c(?:redential|ookie)|eyj|g(?:h[pousr]_|ithub_pat_|lpat-)|hooks\.slack|integration|npm_|p(?:ass|wd|rivate)"
-    r"|r(?:outing|k_live_|k_test_)|s(?:e(?:cret|ssion)|ign(?:ature|ing)|k_live_|k_test_)|token|x(?:ox|app-)"
-    r"|://|[?&;](?:sig|key|auth|pw|pat)=)"
+    r"(?=[abceghiknoprstuvx:?&;])(?:a(?:pi[_\-]?key|ccess[_\-]?key|uthoriz|kia|sia|bia|cca|iza|ctivat)"
+    r"|b(?:earer|asic)|c(?:redential|ookie|onfirm)|eyj|g(?:h[pousr]_|ithub_pat_|lpat-)|hooks\.slack"
+    r"|i(?:ntegration|nvit)|keys?/|npm_|otps?/|p(?:ass|wd|rivate)|r(?:outing|eset|k_live_|k_test_)"
+    r"|s(?:e(?:cret|ssion)|ign(?:ature|ing)|k_live_|k_test_)|token|unsubscribe|verif|x(?:ox|app-)"
+    r"|://|[?&;](?:sig|key|auth|pw|pat|code)=)"
 )
 
 
@@ -168,9 +219,7 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
             kept["_truncated"] = True
         return kept
     if isinstance(value, list):
-        if len(value) == 2 and type(value[0]) is str and is_secret_key(value[0]):  # ["Authorization", "…"]
-            return [redact(value[0], depth + 1, key), _R]
-        return [redact(item, depth + 1, key) for item in value[:50]]
+        return _redact_items(value[:50], depth + 1, key)
     if isinstance(value, float) and value - value != 0:
         return _non_finite_text(value)
     if isinstance(value, str):
@@ -187,6 +236,36 @@ _SCALARS = (int, float, bool, type(None))
 # HAR and ECS log them): the name says the value is secret.
 _NAME_KEYS = ("name", "Name", "key", "Key")
 _VALUE_KEYS = frozenset({"value"})
+
+
+# A list's item that names the secret in the item after it: an option or a name of one or two words
+# (["--password", "x"], ["Authorization", "x"], ["api key", "x"]), not prose, not an option that takes none, and
+# not a short word alone, which is a subcommand (gh auth login, pass show) more often than a name.
+_SECRET_ITEM = re.compile(rf"(?i){_NO_SECRET_OPTION}-{{0,2}}[a-z0-9_.\-]+(?: [a-z0-9_.\-]+)?")
+
+
+def _names_a_secret_item(item: Any) -> bool:
+    return (
+        type(item) is str
+        and len(item) <= 64
+        and is_secret_key(item)
+        and item.lower() not in conventions.SECRET_LAST_WORDS
+        and _SECRET_ITEM.fullmatch(item) is not None
+    )
+
+
+def _redact_items(items: list[Any], depth: int, key: str) -> list[Any]:
+    """Each item redacted, and the item after one that names a secret replaced whole (a logged argv, a header
+    as [name, value]), unless it is an option itself (["--password-stdin", "--username", …])."""
+    kept: list[Any] = []
+    after_name = False
+    for item in items:
+        if after_name and not (type(item) is str and item.startswith("-")):
+            kept.append(_R)
+        else:
+            kept.append(redact(item, depth, key))
+        after_name = _names_a_secret_item(item)
+    return kept
 
 
 def _names_a_secret(pair: dict[Any, Any]) -> bool:

@@ -75,6 +75,27 @@ REDACTED_VALUES = [
     ("a quoted value with a space", 'PASSWORD = "correct horse"', "horse"),
     ("a command line's option", "ran: docker login -u bob --password hunter22 registry.example.com", "hunter22"),
     ("an option that starts the text", "--github-token ghtok0123 --verbose", "ghtok0123"),
+    # a doubly URL-encoded pair (%25 is the encoded %)
+    ("a doubly URL-encoded pair", "next=%252Flogin%253Fpassword%253Dhunter22", "hunter22"),
+    ("a doubly URL-encoded pair alone", "password%253Dhunter22", "hunter22"),
+    # XML elements named for a secret (SOAP bodies, STS responses), escaped too
+    ("an XML password element", "<login><user>bob</user><password>hunter22</password></login>", "hunter22"),
+    ("an XML element in another case", "<Secret>s3cr3t-value</Secret>", "s3cr3t-value"),
+    ("a camelCase XML element", '<apiKey type="live">k0123456789</apiKey>', "k0123456789"),
+    ("an STS response's secret key", "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCY</SecretAccessKey>",
+     "wJalrXUtnFEMI/K7MDENG/bPxRfiCY"),
+    ("an escaped XML element", "&lt;password&gt;hunter22&lt;/password&gt;", "hunter22"),
+    # a token as a URL path segment, after a segment that names what it is
+    ("a password reset link", "GET https://app.example.com/reset-password/Zk3p9QxL2mRt7Yw 200", "Zk3p9QxL2mRt7Yw"),
+    ("a key in an API path", "DELETE /api/keys/k_0123456789abcdef 204", "k_0123456789abcdef"),
+    ("an invitation link", "sent /invite/Zx81kLmQ0pQ to bob", "Zx81kLmQ0pQ"),
+    ("a token after a plural segment", "/v1/tokens/tok_9f8e7d6c5b4a", "tok_9f8e7d6c5b4a"),
+    ("a secret after a camelCase segment", "/resetPassword/ABCdef123456?x=1", "ABCdef123456"),
+    ("a token after an action word", "/password/reset/9f8e7d6c5b4a3f2e", "9f8e7d6c5b4a3f2e"),
+    ("an OAuth authorization code", "GET /oauth/callback?code=4/0AbCdEfGh&state=xyz 302", "4/0AbCdEfGh"),
+    # a logged argv or pair written as a JSON array inside a string
+    ("an argv as a JSON array in text", 'exec ["docker", "login", "--password", "hunter22", "r.io"]', "hunter22"),
+    ("a name and value as a JSON array in text", 'header ["token", "abc0123456"] dropped', "abc0123456"),
 ]
 
 
@@ -103,6 +124,21 @@ KEPT_VALUES = [
     ("words that contain a short secret word", "design review passed: 42 tests, cache bypassed"),
     ("a port, a query and an address", "https://host:8080/?email=a@b.com"),
     ("a command line without a secret option", "npm ci --prefer-offline --cache /tmp/npm -u bob"),
+    # a word after a secret's name that says what happened to it, not what it is
+    ("a session's status in prose", "session: expired, signing in again"),
+    ("a token's status in prose", "token: invalid (401)"),
+    ("a negated option and the next argument", "login --no-password-check registry.example.com"),
+    ("an option that reads the secret elsewhere", "docker login --password-stdin registry.example.com"),
+    # paths: a segment after a secret's name that is a word, a template's placeholder or none at all
+    ("a route template with a token placeholder", "/reset-password/{token}"),
+    ("an Express-style route", "/invite/:code/accept"),
+    ("a Flask-style route", "/api/keys/<key_id>"),
+    ("an action after a secret's name", "/account/password/reset"),
+    ("a new-token form", "/settings/tokens/new"),
+    ("a segment that only contains a short secret word", "/monkey/Banana123/turkey/Abc123"),
+    ("a path ending in a secret's name", "/api/keys"),
+    ("an ordinary query with a code-like name", "/search?country_code=US&zip_code=12345"),
+    ("an XML element that names no secret", "<KeyName>deploy-key</KeyName><Passed>3</Passed>"),
 ]
 
 
@@ -149,6 +185,33 @@ def test_a_value_logged_beside_a_name_that_says_secret_is_redacted_and_other_pai
                       {"name": "Accept", "value": "application/json"}, ["Content-Type", "text/plain"]]
 
 
+ARGV_CASES = [
+    ("a long option and its value", ["docker", "login", "--password", "hunter22", "r.io"],
+     ["docker", "login", "--password", R, "r.io"]),
+    ("an option naming a token", ["gh", "auth", "--with-token", "ghtok0123"], ["gh", "auth", "--with-token", R]),
+    ("a bare name and its value", ["x", "token", "abc0123456"], ["x", "token", R]),
+    ("a name and a number", ["--pin", "x", "--otp", 123456], ["--pin", "x", "--otp", R]),
+    ("a name and its value as a pair", ["token", "abc0123456"], ["token", R]),
+    # -p is a port (docker, ssh), a proxy tunnel (curl) or a password only when attached (mysql -phunter2)
+    ("a short option that may be a port", ["docker", "run", "-p", "8080:80", "img"],
+     ["docker", "run", "-p", "8080:80", "img"]),
+    ("a negated option", ["login", "--no-password-check", "registry.example.com"],
+     ["login", "--no-password-check", "registry.example.com"]),
+    ("an option that reads the secret from stdin", ["login", "--password-stdin", "r.io"],
+     ["login", "--password-stdin", "r.io"]),
+    ("an option after a secret's option", ["login", "--password", "--verbose"], ["login", "--password", "--verbose"]),
+    ("prose naming a token, then another item", ["token expired, refreshing", "retrying"],
+     ["token expired, refreshing", "retrying"]),
+    ("words that contain a short secret word", ["design", "passed", "bypass", "ok"],
+     ["design", "passed", "bypass", "ok"]),
+]
+
+
+@pytest.mark.parametrize(("case", "argv", "kept"), ARGV_CASES, ids=[c[0] for c in ARGV_CASES])
+def test_a_list_item_after_an_item_that_names_a_secret_is_redacted(case: str, argv: list, kept: list) -> None:
+    assert storable_metadata({"error": {"argv": argv}}) == {"error": {"argv": kept}}
+
+
 def test_a_private_key_cut_before_its_end_line_is_redacted_to_the_cut() -> None:
     body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + "A" * 3000
     stored = storable_metadata({"error": f"bad key -----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"})
@@ -162,6 +225,9 @@ def test_a_private_key_cut_before_its_end_line_is_redacted_to_the_cut() -> None:
         ("/repos/o/r/hooks?token=abc&password=hunter2", "/repos/o/r/hooks"),
         ("/runs/42#fragment", "/runs/42"),
         ("/health", "/health"),
+        ("/reset-password/Zk3p9QxL2mRt7Yw", f"/reset-password/{R}"),
+        ("/invite/Zx81kLmQ0pQ/accept?ref=mail", f"/invite/{R}/accept"),
+        ("/reset-password/{token}", "/reset-password/{token}"),
     ],
 )
 def test_paths_and_routes_are_stored_without_their_query_string(path: str, kept: str) -> None:
