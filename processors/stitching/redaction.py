@@ -1,9 +1,11 @@
 """What of a log's metadata may be stored: an allow-list, with secrets redacted at any depth.
 
-A secret is caught by its key (`password`, `private_key`, `session`…) or by its shape inside any string value
-or key: bearer/basic credentials, `password=`/`token=`/`secret=` pairs and headers, `sig=`/`key=` query
-parameters, cookies, vendors' token formats (AWS access key IDs, JWTs, GitHub, Slack, npm, GitLab, Stripe,
-Google), Slack webhook URLs, private key blocks, and URL userinfo. Paths keep no query string.
+A secret is caught by its key (`password`, `private_key`, `session`…), beside a name that says so (a name/value
+pair, the next item of a list), or by its shape inside any string value or key: bearer/basic credentials,
+`password=`/`token=`/`secret=` pairs and headers, options (`--password x`), XML elements, a URL path's segment
+after one that names it (`/reset-password/<token>`), `sig=`/`key=`/`code=` query parameters, cookies, vendors'
+token formats (AWS access key IDs, JWTs, GitHub, Slack, npm, GitLab, Stripe, Google), Slack webhook URLs,
+private key blocks, and URL userinfo. Paths keep no query string.
 """
 
 from __future__ import annotations
