@@ -1,7 +1,8 @@
 """A read view of the store for one evaluation (or one report): the evaluator's SliView over a Store.
 
-Reads are memoised per view, so the evaluator's many windows over one `now` share bucket queries, and a
-report's many steps share one alert-log read.
+Reads are memoised per view, so the evaluator's many windows over one `now` share bucket queries (one Query of
+hour rows and one of recent minutes per series serve every window's hours and short edges), and a report's many
+steps share one alert-log read.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 
 
 HOUR_HORIZON = 32 * conventions.DAY  # the longest window the evaluator asks for (a calendar month, 31 days)
+# The minutes read with a window's tail: every minute edge of the windows up to 2h ends within this span of whole
+# hours before the hour of `now` (the 2h window's head starts in the second), so their edges share one Query.
+RECENT_MINUTES = 2 * conventions.HOUR
 
 
 class StoreView:
@@ -31,14 +35,24 @@ class StoreView:
         self.store = store
         self._minutes = lru_cache(maxsize=4096)(self.store.buckets)
         self._hours: dict[str, tuple[int, int, Rows]] = {}  # sli -> (start, end, rows) of one wide read
+        self._recent: dict[str, tuple[int, int, Rows]] = {}  # sli -> (start, end, rows): minutes up to `now`
         self._alert_log: tuple[int | None, list[dict[str, Any]]] | None = None  # (since, log) of the widest read
         self._groups: dict[str, tuple[str, ...]] = {}
 
     def _rows(self, sli: str, resolution: str, start: int, end: int) -> Rows:
-        """Minute ranges are read as asked (they are the windows' edges); hour buckets are read once per SLI
-        over the horizon, so the eight windows of one evaluation share a single Query."""
+        """Hour buckets are read once per SLI over the horizon, so the eight windows of one evaluation share a
+        single Query. A minute range that ends off the hour ends at `now` (a head ends on an hour): it is read
+        from RECENT_MINUTES before its hour, which holds the short windows' edges too; other minute ranges (the
+        long windows' heads) are read as asked."""
         if resolution != conventions.RESOLUTION_HOUR:
-            return self._minutes(sli, resolution, start, end)
+            recent = self._recent.get(sli)
+            if recent is not None and recent[0] <= start and end <= recent[1]:
+                return {bucket: fields for bucket, fields in recent[2].items() if start <= bucket < end}
+            if end % conventions.HOUR == 0:
+                return self._minutes(sli, resolution, start, end)
+            low = min(start, floor_to(end, conventions.HOUR) - RECENT_MINUTES)
+            recent = self._recent[sli] = (low, end, self.store.buckets(sli, resolution, low, end))
+            return {bucket: fields for bucket, fields in recent[2].items() if start <= bucket < end}
         cached = self._hours.get(sli)
         if cached is None or not (cached[0] <= start and end <= cached[1]):
             low = min(start, floor_to(end - HOUR_HORIZON, conventions.HOUR))
