@@ -39,6 +39,7 @@ TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
 ALERT_SAVE_ATTEMPTS = 5  # a save retried after other saves landed between its read and its write
 STAGED_PART_LIMIT = 350 * 1024  # one piece of a staged save per item, under DynamoDB's 400 KB with its key and version
+APPLY_TRANSACTION_BYTES = 3 * 1024 * 1024  # a staged save's items per transaction, under DynamoDB's 4 MB
 
 key_not_exists = "attribute_not_exists(#pk)"
 version_matches = "#v = :expected"
@@ -95,6 +96,20 @@ def _raise_mapped(exc: ClientError, what: str) -> None:
     if code == "ResourceNotFoundException":
         raise StoreUnavailableError(f"{what}: table not found ({exc})") from exc
     raise StoreError(f"{what}: {code}: {exc}") from exc
+
+
+def _transaction_chunks(puts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """`puts` in order, cut into transactions of at most TRANSACTION_LIMIT items and APPLY_TRANSACTION_BYTES."""
+    chunks: list[list[dict[str, Any]]] = []
+    size = 0
+    for put in puts:
+        item_bytes = sum(len(name) + len(str(*value.values()).encode()) for name, value in put["Item"].items())
+        if not chunks or len(chunks[-1]) == TRANSACTION_LIMIT or size + item_bytes > APPLY_TRANSACTION_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(put)
+        size += item_bytes
+    return chunks
 
 
 class _Staged(NamedTuple):
@@ -935,23 +950,19 @@ class DynamoDBStore(Store):
 
     def _apply_staged(self, staged: keys.StagedAlertSave, parts: int) -> None:
         """Write a committed staged save into the state and log items, clear it, then delete its parts.
-        Idempotent: the writer and any save that finds it waiting may both apply it."""
-        for sk, doc in staged.states.items():
-            try:
-                self.client.put_item(**self._state_put(sk, doc, staged.evaluated_at))
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    _raise_mapped(exc, "apply staged alert save")
-                # a newer state landed after another writer applied and cleared this save: keep it
-            finally:
-                self.stats.write_requests += 1
-        for sk, recorded, doc in staged.log:
-            try:
-                self.client.put_item(TableName=self.table, Item=self._log_item(sk, recorded, doc))
-            except ClientError as exc:
-                _raise_mapped(exc, "apply staged alert save")
-            finally:
-                self.stats.write_requests += 1
+        Idempotent: the writer and any save that finds it waiting may both apply it.
+
+        The items are written in transactions of up to 100 (and APPLY_TRANSACTION_BYTES), each item still under
+        its own condition: a transaction refused because one state is newer (another writer applied and cleared
+        this save, then saved a newer one) or because another writer is applying the same items is written
+        again one item at a time, which keeps that newer state and writes the rest."""
+        puts = [self._state_put(sk, doc, staged.evaluated_at) for sk, doc in staged.states.items()]
+        puts += [{"TableName": self.table, "Item": self._log_item(sk, recorded, doc)}
+                 for sk, recorded, doc in staged.log]
+        for chunk in _transaction_chunks(puts):
+            if not self._apply_in_one_transaction(chunk):
+                for put in chunk:
+                    self._apply_put(put)
         try:
             self.client.update_item(
                 TableName=self.table,
@@ -968,6 +979,31 @@ class DynamoDBStore(Store):
         finally:
             self.stats.write_requests += 1
         self._delete_staged_parts(staged.id, parts)  # after the clear: a reader that still sees it reads them
+
+    def _apply_in_one_transaction(self, puts: list[dict[str, Any]]) -> bool:
+        """True when every put landed; False when a condition or a concurrent transaction refused them all."""
+        try:
+            self.client.transact_write_items(TransactItems=[{"Put": put} for put in puts])
+        except ClientError as exc:
+            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons") or []} - {"None"}
+            if reasons and reasons <= {"ConditionalCheckFailed", "TransactionConflict"}:
+                return False
+            _raise_mapped(exc, "apply staged alert save")
+        finally:
+            self.stats.write_requests += 1
+        self.stats.items_written += len(puts)
+        return True
+
+    def _apply_put(self, put: dict[str, Any]) -> None:
+        try:
+            self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                _raise_mapped(exc, "apply staged alert save")
+            # a newer state landed after another writer applied and cleared this save: keep it
+        finally:
+            self.stats.write_requests += 1
+        self.stats.items_written += 1
 
     def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool:
         pk = keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute)

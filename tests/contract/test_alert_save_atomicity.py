@@ -118,10 +118,10 @@ def store_over(table: tuple[str, str], wrap: Any = None) -> DynamoDBStore:
 
 
 def killed_while_applying_a_save_of_two_parts(table: tuple[str, str]) -> tuple[dict[str, dict], list[dict]]:
-    """A save of two staged parts, committed, whose writer dies 40 item writes into applying it (after its part);
-    returns what it saved."""
+    """A save of two staged parts, committed, whose writer dies applying it, after its first transaction of 100
+    items; returns what it saved."""
     states, transitions = larger_than_one_item(600)
-    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
+    dying = store_over(table, lambda client: CrashingClient(client, "transact_write_items", after=1))
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     return states, transitions
@@ -134,7 +134,7 @@ def staged_save(store: DynamoDBStore) -> Any:
 
 def test_a_writer_killed_while_applying_a_large_save_leaves_it_whole_to_readers(table) -> None:
     states, transitions = large_save(600, 1)
-    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=40))  # 40 of 270 applied
+    dying = store_over(table, lambda client: CrashingClient(client, "transact_write_items", after=1))  # 100 of 270
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     reader = store_over(table)
@@ -146,7 +146,7 @@ def test_a_writer_killed_while_applying_a_large_save_leaves_it_whole_to_readers(
 
 def test_the_next_save_applies_a_killed_writers_large_save_before_its_own(table) -> None:
     states, transitions = large_save(600, 1)
-    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=40))
+    dying = store_over(table, lambda client: CrashingClient(client, "transact_write_items", after=1))
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     store = store_over(table)
@@ -168,11 +168,13 @@ def test_a_writer_killed_before_its_large_save_is_staged_leaves_nothing(table) -
 
 
 def staged_parts(store: DynamoDBStore) -> list[dict[str, Any]]:
-    """Every item holding a piece of a staged save past the first, whoever wrote it."""
-    return store.client.scan(
+    """Every item holding a piece of a staged save past the first, whoever wrote it (every page of the scan: the
+    states applied before a crash can fill the first)."""
+    pages = store.client.get_paginator("scan").paginate(
         TableName=store.table, FilterExpression="begins_with(PK, :p)",
         ExpressionAttributeValues={":p": {"S": f"{PK_STAGED_PART}#"}},
-    )["Items"]
+    )
+    return [item for page in pages for item in page["Items"]]
 
 
 def test_a_writer_killed_while_applying_a_save_staged_in_several_items_leaves_it_whole_to_readers(table) -> None:
@@ -261,3 +263,16 @@ def test_a_reader_whose_staged_parts_were_applied_and_removed_meanwhile_reads_ag
     ))
     assert reader.load_alert_states() == {**states, **later}
     assert staged_parts(reader) == []
+
+
+def test_a_large_save_applied_after_another_writer_applied_it_and_saved_a_newer_state_keeps_that_state(table) -> None:
+    other = store_over(table)
+    newer = {f"api#{group(3)}": {"v": 9}}
+    racing = store_over(table, lambda client: InterleavingClient(  # before its first apply: the other applies it
+        client, lambda: other.save_alert_evaluation(newer, [], 900), method="transact_write_items"
+    ))
+    states, transitions = large_save(600, 1)
+    assert len(racing.save_alert_evaluation(states, transitions, 600)) == FIRING
+    assert racing.load_alert_states() == {**states, **newer}  # its transaction was refused, then put item by item
+    assert [t["id"] for t in racing.alert_log()] == [t["id"] for t in transitions]
+    assert staged_save(racing) is None
