@@ -72,6 +72,10 @@ MTTR_SOURCE = "alert_log"
 LOG_TOP_LEVEL_FIELDS = {"timestamp", "level", "correlationId", "service", "message"}
 COMPARISONS = {"in", "not_in", "lt", "le", "gt", "ge"}
 _SCALAR_VALUES = (str, int, float, bool, type(None))  # what an `in` / `not_in` list may hold
+ACTION_PATH = ("metadata", "action")
+# The decoder keeps only a string as an event's action, and the dispatch and `slo validate` sort actions: a number,
+# null or date there would match no event and break both.
+_NOT_AN_ACTION = "an action is a non-empty string: give one, or {in: [...]} or {not_in: [...]} of them"
 MAX_SPEC_BYTES = 1024 * 1024  # a spec is a page of YAML; a bigger file is a mistake or an attack
 MAX_NUMBER_CHARS = 100  # far beyond any count, ratio or duration, far below a float's range (1.8e308)
 MAX_WINDOW_SECONDS = 400 * conventions.DAY  # any duration in the spec: windows, tiers, max_runtime
@@ -708,7 +712,7 @@ class _Reader:
                                 "group_by", field)
             if _field_path(name) in {_field_path(other) for other in raw[: raw.index(name)]}:
                 raise self.fail(f"names the field {name!r} twice", node, "group_by", field)
-            if _field_path(name) == ("metadata", "action") or name in ("timestamp", "correlationId", "message"):
+            if _field_path(name) == ACTION_PATH or name in ("timestamp", "correlationId", "message"):
                 raise self.fail(f"{name!r} can't group an SLO (one series per value)", node, "group_by", field)
         if not isinstance(sli, EventsSli):
             raise self.fail(f"needs an events SLI (this SLO's is {sli.kind})", node, "group_by", field)
@@ -806,9 +810,13 @@ class _Reader:
                                     f"{field}.{name}")
                 if op in {"lt", "le", "gt", "ge"} and not _is_number(value):
                     raise self.fail(f"{op} takes a number", node, name, f"{field}.{name}")
+                if path == ACTION_PATH and (op not in {"in", "not_in"} or not all(map(_is_action, value))):
+                    raise self.fail(_NOT_AN_ACTION, node, name, f"{field}.{name}")
                 conditions.append(Condition(path, cast(Comparison, op), value, line))
             elif isinstance(expected, list):
                 raise self.fail("use {in: [...]} for a list of values", node, name, f"{field}.{name}")
+            elif path == ACTION_PATH and not _is_action(expected):
+                raise self.fail(_NOT_AN_ACTION, node, name, f"{field}.{name}")
             else:
                 conditions.append(Condition(path, "eq", expected, line))
         return Matcher(tuple(conditions))
@@ -984,11 +992,15 @@ def _kebab(name: str) -> str:
 
 def _field_path(name: str) -> tuple[str, ...]:
     if name == "action":
-        return ("metadata", "action")
+        return ACTION_PATH
     parts = tuple(name.split("."))
     if parts[0] in LOG_TOP_LEVEL_FIELDS or parts[0] == "metadata":
         return parts
     return ("metadata", *parts)
+
+
+def _is_action(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _is_field_part(part: str) -> bool:

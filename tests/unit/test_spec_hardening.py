@@ -104,6 +104,17 @@ REFUSED = [
      "latency[0].name: must be a non-empty string of at most 200 characters, with no control characters", None),
     ("an SLO name holding a newline and a terminal escape is refused",
      HEAD.replace("name: api", 'name: "api\\x1b[2J\\nX"') + SLI, "with no control characters", 4),
+    ("an action condition of a number, which no event's action (a string) equals, is refused",
+     HEAD + SLI.replace("{action: api_request}", "{action: 5}"),
+     "match.action: an action is a non-empty string", 8),
+    ("an action condition of null is refused", HEAD + SLI.replace("{action: api_request}", "{action: null}"),
+     "match.action: an action is a non-empty string", 8),
+    ("a number among an action's in values is refused",
+     HEAD + SLI.replace("{action: api_request}", "{action: {in: [api_request, 5]}}"),
+     "match.action: an action is a non-empty string", 8),
+    ("an action compared as a number is refused",
+     HEAD + SLI.replace("{action: api_request}", "{action: {lt: 5}}"),
+     "match.action: an action is a non-empty string", 8),
     ("deeply nested flow YAML is refused", HEAD + "    description: " + "[" * 5000 + "]" * 5000 + "\n" + SLI,
      "", None),
 ]
@@ -139,6 +150,12 @@ def test_validate_refuses_the_alias_bomb_in_one_line_with_exit_2(tmp_path: Path,
     path = tmp_path / "bomb.yaml"
     path.write_text(ALIAS_BOMB)
     assert "anchors are not allowed" in run_validate(path, capsys)
+
+
+def test_validate_refuses_a_numeric_action_that_once_crashed_its_lint_in_one_line(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "numeric-action.yaml"
+    path.write_text(HEAD + SLI.replace("{action: api_request}", "{action: {in: [api_request, 5]}}"))
+    assert "match.action: an action is a non-empty string" in run_validate(path, capsys)
 
 
 def test_validate_refuses_a_spec_file_over_the_size_cap_without_reading_it(tmp_path: Path, capsys) -> None:
