@@ -534,7 +534,7 @@ class _Reader:
         for severity, names in node.items():
             if severity not in DEFAULT_ROUTES:
                 raise self.fail("must be page or ticket", node, severity, f"routes.{severity}")
-            if not isinstance(names, list) or not names or not set(names) <= set(ROUTE_NAMES):
+            if not isinstance(names, list) or not names or not all(name in ROUTE_NAMES for name in names):
                 raise self.fail(f"must be a non-empty list of {', '.join(ROUTE_NAMES)}", node, severity,
                                 f"routes.{severity}")
             routes[severity] = tuple(dict.fromkeys(names))

@@ -115,6 +115,9 @@ REFUSED = [
     ("an action compared as a number is refused",
      HEAD + SLI.replace("{action: api_request}", "{action: {lt: 5}}"),
      "match.action: an action is a non-empty string", 8),
+    ("a mapping among a severity's routes is refused",
+     HEAD.replace("slos:", "routes: {page: [sns, {a: 1}]}\nslos:") + SLI,
+     "routes.page: must be a non-empty list of", 3),
     ("deeply nested flow YAML is refused", HEAD + "    description: " + "[" * 5000 + "]" * 5000 + "\n" + SLI,
      "", None),
 ]
