@@ -97,7 +97,7 @@ class SqliteStore(Store):
             raise StoreUnavailableError(f"{self.path}: not an slo-pipeline store (no schema version)")
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
+        elif row[0] != str(SCHEMA_VERSION):  # compared as text: a damaged or foreign file may hold anything there
             raise StoreUnavailableError(f"{self.path}: store schema v{row[0]}, this slo expects v{SCHEMA_VERSION}")
         if read_only:  # a writable open made any missing table above
             present = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -18,7 +18,7 @@ from processors import conventions
 from processors.cli import main
 from processors.decoding import decode_record, is_correlation_id
 from processors.handlers import trace_api
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line
+from tests.builders import EVENTS_DIR, T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line
 from tests.functional.test_trace_api import LambdaContext
 
 
@@ -93,6 +93,26 @@ def test_a_read_only_command_on_a_store_missing_a_table_is_one_line_and_exit_2(r
     assert main([*argv, "--db", str(damaged)]) == 2
     err = capsys.readouterr().err
     assert "a damaged store: no table counters" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("command", [*READ_ONLY, ["replay", "EVENTS"]], ids=lambda c: c[0])
+def test_a_store_whose_schema_version_is_not_a_number_is_one_line_and_exit_2_and_stays_as_it_was(
+        replayed: str, tmp_path: Path, capsys, command) -> None:
+    damaged = tmp_path / "store" / "damaged.db"
+    damaged.parent.mkdir()
+    with contextlib.closing(sqlite3.connect(replayed)) as source, \
+            contextlib.closing(sqlite3.connect(damaged)) as target:
+        source.backup(target)
+        target.execute("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'")
+        target.commit()
+    before = fingerprint(damaged.parent)
+    events = str(EVENTS_DIR / "sample-kinesis-event.json")
+    argv = [arg.replace("REPORT", str(tmp_path / "r.html")).replace("EVENTS", events) for arg in command]
+    capsys.readouterr()
+    assert main([*argv, "--db", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert "store schema vabc" in err and len(err.strip().splitlines()) == 1, err
+    assert fingerprint(damaged.parent) == before
 
 
 def test_a_store_whose_pages_are_damaged_is_one_line_and_exit_2(replayed: str, tmp_path: Path, capsys) -> None:
