@@ -48,11 +48,18 @@ def windows_to_read(slo: Slo) -> tuple[int, ...]:
     return tuple(sorted(lengths))
 
 
+def counted_ranges(slo: Slo, now: int) -> tuple[tuple[int, int], ...]:
+    """Every [start, now) evaluate_slo counts: the SLO window, each window to read and the calendar month."""
+    month = () if slo.calendar_month else ((month_bounds(now)[0], now),)
+    return ((window_bounds(slo, now)[0], now), *((now - length, now) for length in windows_to_read(slo)), *month)
+
+
 def evaluate_slo(
     view: SliView, slo: Slo, now: int, alert_log: Iterable[Mapping[str, Any]] = (), group: str | None = None
 ) -> SloEvaluation:
     """One SLO at `now`. A grouped SLO is the whole (all groups) with each group evaluated alike in `groups`;
-    `group` evaluates just that group."""
+    `group` evaluates just that group. A view with `warm` is told the groups and ranges first: it may read
+    them ahead, several groups at a time (StoreView over DynamoDB does)."""
     log = alert_log if isinstance(alert_log, list | tuple) else list(alert_log)
 
     def count(low: int, high: int) -> Counts:
@@ -94,8 +101,17 @@ def evaluate_slo(
         recent_latency_ms=recent,
         month_counts=month,
         group=group or "",
-        groups=tuple(evaluate_slo(view, slo, now, log, name) for name in _groups(view, slo, group)),
+        groups=_evaluate_groups(view, slo, now, log, _groups(view, slo, group)),
     )
+
+
+def _evaluate_groups(
+    view: SliView, slo: Slo, now: int, log: Iterable[Mapping[str, Any]], names: tuple[str, ...]
+) -> tuple[SloEvaluation, ...]:
+    warm = getattr(view, "warm", None)
+    if names and callable(warm):
+        warm(slo, names, counted_ranges(slo, now))
+    return tuple(evaluate_slo(view, slo, now, log, name) for name in names)
 
 
 def _groups(view: SliView, slo: Slo, group: str | None) -> tuple[str, ...]:

@@ -44,6 +44,8 @@ class Store(ABC):
     merges_digests_on_commit: bool = True
 
     trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS  # the open-unit lookback (the spec's value)
+    #: Threads that may read bucket rows at once (StoreView.warm); 1 where a connection serves one thread.
+    read_concurrency: int = 1
 
     def __init__(self) -> None:
         self.stats = StoreStats()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -142,6 +143,7 @@ class DynamoDBStore(Store):
     idle_shard_after = 15 * conventions.MINUTE
     lease_seconds = 60
     late_open_allowance = conventions.DAY  # the sweep re-reads this far back whatever its cursor says
+    read_concurrency = 8  # bucket Queries a grouped SLO's evaluation makes at once (under botocore's 10 connections)
 
     def __init__(self, client: Any, table_name: str, *, trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS):
         super().__init__()
@@ -150,13 +152,15 @@ class DynamoDBStore(Store):
         self.trace_ttl_days = trace_ttl_days
         self.writer_id = uuid.uuid4().hex[:12]  # names this process's direct partials and rollup lease
         self._pending_cache: list[_Pending] | None = None
+        self._stats_lock = threading.Lock()  # Queries may run in several threads (StoreView.warm)
 
     # --- low-level helpers ----------------------------------------------------------------------------
 
     def _query(self, what: str, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         while True:
-            self.stats.read_requests += 1
+            with self._stats_lock:
+                self.stats.read_requests += 1
             try:
                 page = self.client.query(TableName=self.table, **kwargs)
             except ClientError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+import threading
 
 import pytest
 
 from processors import conventions
 from processors.counting import Rows, window_counts
-from processors.evaluating.evaluate import evaluate_slo, windows_to_read
-from processors.store.view import StoreView
+from processors.evaluating.evaluate import counted_ranges, evaluate_slo, windows_to_read
+from processors.store.view import WARM_GROUPS, StoreView
 from tests.builders import T0
 from tests.grouped import grouped_spec
 
@@ -20,26 +21,28 @@ GROUP = "acme/web"
 
 
 class CountingBuckets:
-    """A store of one group's counter rows (seeded) that counts its `buckets` reads."""
+    """A store whose every series holds the same counter rows (seeded), counting its `buckets` reads."""
 
     def __init__(self) -> None:
         rng = random.Random(11)
-        self.rows: dict[tuple[str, int], dict[str, int]] = {}
+        self.rows: dict[str, dict[int, dict[str, int]]] = {conventions.RESOLUTION_MINUTE: {},
+                                                            conventions.RESOLUTION_HOUR: {}}
         for minute in range(HOUR0 - 40 * DAY, HOUR0 + 3 * HOUR, MINUTE):
             if rng.random() < 0.7:  # some minutes without events, as in a quiet group
                 total = rng.randint(1, 9)
                 row = {"good": total - int(rng.random() < 0.2), "total": total}
-                self.rows[(conventions.RESOLUTION_MINUTE, minute)] = row
-                hour_key = (conventions.RESOLUTION_HOUR, minute // HOUR * HOUR)
-                hour = self.rows.setdefault(hour_key, {"good": 0, "total": 0})
+                self.rows[conventions.RESOLUTION_MINUTE][minute] = row
+                hour = self.rows[conventions.RESOLUTION_HOUR].setdefault(minute // HOUR * HOUR, {"good": 0, "total": 0})
                 hour["good"] += row["good"]
                 hour["total"] += row["total"]
-        self.reads: list[tuple[str, int, int]] = []
+        self.reads: list[tuple[str, str, int, int]] = []
 
     def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
-        self.reads.append((resolution, start, end))
-        return {bucket: dict(row) for (res, bucket), row in self.rows.items()
-                if res == resolution and start <= bucket < end}
+        self.reads.append((sli, resolution, start, end))
+        rows, step = self.rows[resolution], conventions.RESOLUTIONS[resolution]
+        first = -(-max(start, HOUR0 - 41 * DAY) // step) * step
+        return {bucket: dict(rows[bucket]) for bucket in range(first, min(end, HOUR0 + 4 * HOUR), step)
+                if bucket in rows}
 
 
 @pytest.mark.parametrize("past_the_hour", [0, 1, 17, 59])
@@ -62,3 +65,40 @@ def test_a_groups_evaluation_reads_its_hours_its_recent_minutes_and_the_long_win
     store = CountingBuckets()
     evaluate_slo(StoreView(store), SLO, HOUR0 + 2 * HOUR + past_the_hour * MINUTE, group=GROUP)  # type: ignore[arg-type]
     assert len(store.reads) == reads
+
+
+class ConcurrentBuckets(CountingBuckets):
+    """The same rows for several groups, read by several threads at once."""
+
+    read_concurrency = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        with self.lock:
+            return super().buckets(sli, resolution, start, end)
+
+    def groups(self, series: str) -> set[str]:
+        return {f"acme/repo-{n}" for n in range(WARM_GROUPS + 7)}  # more than one read-ahead
+
+
+def test_groups_read_ahead_by_several_threads_evaluate_as_read_one_by_one_and_read_nothing_twice() -> None:
+    now = HOUR0 + 2 * HOUR + 17 * MINUTE
+    ahead, alone = ConcurrentBuckets(), ConcurrentBuckets()
+    alone.read_concurrency = 1
+    assert evaluate_slo(StoreView(ahead), SLO, now) == evaluate_slo(StoreView(alone), SLO, now)  # type: ignore[arg-type]
+    assert sorted(ahead.reads) == sorted(alone.reads)
+    assert len(ahead.reads) == 6 * (WARM_GROUPS + 7 + 1)  # six per group and six for the whole SLO
+
+
+def test_reading_a_group_ahead_reads_everything_its_evaluation_counts() -> None:
+    now = HOUR0 + 2 * HOUR + 17 * MINUTE
+    store = ConcurrentBuckets()
+    view = StoreView(store)  # type: ignore[arg-type]
+    view.warm(SLO, [GROUP], counted_ranges(SLO, now))
+    view.counts(SLO, now - MINUTE, now, GROUP)  # its first count reads the group ahead
+    ahead = len(store.reads)
+    evaluate_slo(view, SLO, now, group=GROUP)
+    assert (ahead, len(store.reads)) == (6, 6)

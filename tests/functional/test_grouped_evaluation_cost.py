@@ -1,0 +1,74 @@
+"""What a grouped SLO's evaluator minute costs on DynamoDB, in requests (counts, not times: the times are
+bench/bench_grouped_minute.py's): its reads per group, and how a steady minute writes its states."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from processors import conventions
+from processors.alerting import record_evaluation
+from processors.evaluating.service import evaluate_at
+from processors.store import DynamoDBStore, keys
+from processors.store.types import Commit, CounterKey
+from processors.store.view import StoreView
+from tests.builders import T0
+from tests.fakes.alerting import MemoryNotifier
+from tests.grouped import grouped_spec
+
+MINUTE, HOUR = conventions.MINUTE, conventions.HOUR
+GROUPS = [f"acme/repo-{n:03d}" for n in range(150)]  # 151 states with the other SLO's: a staged save
+NOW = int(T0) // HOUR * HOUR + 2 * HOUR + 17 * MINUTE  # off the hour: every window has minute edges
+
+
+class QueryCounter:
+    """The boto3 client, counting Queries by partition key."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.partitions: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        self.partitions[kwargs["ExpressionAttributeValues"][":pk"]["S"]] += 1
+        return self._client.query(**kwargs)
+
+
+def grouped_store(dynamodb_store: DynamoDBStore) -> DynamoDBStore:
+    """Every group admitted, with a healthy minute before NOW, rolled up."""
+    slo = grouped_spec(limit=200).slo("deploy-success")
+    registry = keys.group_registry_series(slo.series())
+    for n in range(0, len(GROUPS), 50):
+        fields = {keys.group_field(group): 1 for group in GROUPS[n : n + 50]}
+        dynamodb_store.commit(Commit(counters={CounterKey(registry, "h", NOW - 3 * HOUR + n * MINUTE): fields}))
+    counters = {CounterKey(slo.series(group), resolution, bucket): {"good": 5, "total": 5}
+                for group in GROUPS for resolution, bucket in (("m", NOW - 2 * MINUTE), ("h", NOW // HOUR * HOUR))}
+    items = sorted(counters.items())
+    for n in range(0, len(items), 90):
+        dynamodb_store.commit(Commit(counters=dict(items[n : n + 90])))
+    dynamodb_store.rollup(NOW + HOUR)
+    return dynamodb_store
+
+
+def test_a_group_is_read_in_one_hour_query_and_five_minute_queries_per_evaluation(dynamodb_store) -> None:
+    store = grouped_store(dynamodb_store)
+    counter = store.client = QueryCounter(store.client)
+    spec = grouped_spec(limit=200)
+    evaluate_at(StoreView(store), spec, NOW, readings=False)
+    slo = spec.slo("deploy-success")
+    for group in GROUPS:  # the recent minutes (the tail and the short windows' edges), then 4 long windows' heads
+        assert counter.partitions[keys.counter_pk(slo.series(group), "h")] == 1
+        assert counter.partitions[keys.counter_pk(slo.series(group), "m")] == 5
+
+
+def test_a_steady_minute_writes_the_states_of_a_grouped_slo_in_transactions_of_a_hundred(dynamodb_store) -> None:
+    store = grouped_store(dynamodb_store)
+    spec = grouped_spec(limit=200)
+    for now in (NOW - MINUTE, NOW):
+        view = StoreView(store)
+        writes = store.stats.write_requests
+        assert record_evaluation(store, view, evaluate_at(view, spec, now).evaluation, MemoryNotifier()) == []
+    # staged (1 conditional update), applied (151 states: 2 transactions), cleared (1): not one PutItem a state
+    assert store.stats.write_requests - writes == 4
