@@ -1,11 +1,13 @@
-"""Hostile input, handled in one place: a bounded read of a file a user names, and control characters (a
-newline, a terminal escape) found in text that is kept or printed."""
+"""Hostile input, handled in one place: a bounded read of a file a user names, an output file that must not
+block, and control characters (a newline, a terminal escape) found in text that is kept or printed."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
+from typing import TextIO
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1: Unicode's Cc category
 
@@ -25,6 +27,21 @@ def read_regular_file(path: str | os.PathLike[str], limit: int) -> bytes:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise NotRegularFileError(f"{os.fspath(path)}: not a regular file")
         return handle.read(limit)
+
+
+def open_to_write(path: str | os.PathLike[str], newline: str | None = None) -> TextIO:
+    """`path` opened as open(path, "w", encoding="utf-8") opens it, except that a FIFO no one reads is refused
+    (OSError "a FIFO that no one reads") instead of waiting for a reader for good. The open is non-blocking,
+    which only a FIFO heeds; a FIFO that is read, a terminal or /dev/null is written as before."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO and stat.S_ISFIFO(os.stat(path).st_mode):
+            raise OSError(errno.ENXIO, "a FIFO that no one reads", os.fspath(path)) from None
+        raise
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline=newline)
 
 
 def has_control_characters(text: str) -> bool:

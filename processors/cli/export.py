@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from processors.cli.common import UsageError, add_spec_argument, load_spec_argument
+from processors.safety import open_to_write
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        with open(args.out, "w", encoding="utf-8") as handle:
+        with open_to_write(args.out) as handle:
             handle.write(text)
     except OSError as exc:
         raise UsageError(f"export: cannot write {args.out}: {exc.strerror}") from None

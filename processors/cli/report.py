@@ -20,6 +20,7 @@ from processors.cli.common import (
     parse_duration_argument,
     parse_time_argument,
 )
+from processors.safety import open_to_write
 from processors.timeutil import floor_to, parse_duration
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         except RenderingError as exc:
             raise UsageError(str(exc)) from None
     try:
-        with open(args.out, "w", encoding="utf-8") as handle:
+        with open_to_write(args.out) as handle:
             handle.write(html)
     except OSError as exc:
         raise UsageError(f"--out: cannot write {args.out}: {exc.strerror or exc}") from None
@@ -136,7 +137,7 @@ def _write_csv(directory: str, data: object) -> None:
     try:
         os.makedirs(directory, exist_ok=True)
         for stem, rows in report_tables(data).items():  # type: ignore[arg-type]
-            with open(os.path.join(directory, f"{stem}.csv"), "w", encoding="utf-8", newline="") as handle:
+            with open_to_write(os.path.join(directory, f"{stem}.csv"), newline="") as handle:
                 csv.writer(handle).writerows(rows)
     except OSError as exc:
         raise UsageError(f"--csv: cannot write {directory}: {exc.strerror or exc}") from None

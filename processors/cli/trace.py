@@ -29,6 +29,7 @@ from processors.cli.common import (
     parse_duration_argument,
     parse_time_argument,
 )
+from processors.safety import open_to_write
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -123,7 +124,7 @@ def _write_otlp(head: Any, journey: Any, out: str | None) -> None:
         sys.stdout.write(text)
         return
     try:
-        with open(out, "w", encoding="utf-8") as handle:
+        with open_to_write(out) as handle:
             handle.write(text)
     except OSError as exc:
         raise UsageError(f"trace: cannot write {out}: {exc.strerror}") from None

@@ -323,3 +323,31 @@ def test_an_output_file_that_is_the_spec_is_refused_and_the_spec_is_unchanged(db
     assert main([*(str(spec) if arg == "SPEC" else arg for arg in argv), "--db", db, "--spec", str(spec)]) == 2
     assert capsys.readouterr().err == f"slo: error: --out: {spec} is the spec --spec {spec}; write elsewhere\n"
     assert spec.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [(["report", "--db", "DB", "--out", "FIFO"], "--out"),
+     (["report", "--db", "DB", "--out", "OUT", "--csv", "CSV"], "--csv"),
+     (["trace", cid(1), "--db", "DB", "--otlp", "--out", "FIFO"], "trace"), (["export", "--out", "FIFO"], "export")],
+    ids=["report", "report-csv", "trace-otlp", "export"],
+)
+def test_an_output_that_is_a_fifo_no_one_reads_is_one_line_and_exit_2_without_waiting(db, tmp_path, argv,
+                                                                                       flag) -> None:  # type: ignore[no-untyped-def]
+    """open(FIFO, "w") waits for a reader that never comes: the command must refuse it, not hang."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "csv").mkdir()
+    os.mkfifo(tmp_path / "csv" / "alerts.csv")  # the first table --csv writes
+    paths = {"DB": db, "FIFO": str(fifo), "OUT": str(tmp_path / "r.html"), "CSV": str(tmp_path / "csv")}
+    argv = [paths.get(arg, arg) for arg in argv]
+    done = subprocess.run([sys.executable, "-m", "processors.cli", *argv], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(repo)}, cwd=repo, stdin=subprocess.DEVNULL,
+                          timeout=30)
+    assert done.returncode == 2 and done.stderr.startswith(f"slo: error: {flag}: cannot write "), done.stderr
+    assert done.stderr.endswith(": a FIFO that no one reads\n") and done.stderr.count("\n") == 1, done.stderr
