@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aws_kinesis_agg
 from aws_kinesis_agg.aggregator import RecordAggregator
+from aws_kinesis_agg.deaggregator import messages_pb2
 
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/test"
 T0 = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
@@ -81,6 +84,20 @@ def kpl_record(payloads: list[bytes], sequence: int, **kwargs: Any) -> dict[str,
         assert aggregator.add_user_record(f"pk-{index}", payload) is None
     _partition_key, _hash_key, data = aggregator.clear_and_get().get_contents()
     return kinesis_record(data, sequence, **kwargs)
+
+
+def kpl_aggregate(payloads: list[bytes], sequence: int, *, partition_key_indexes: list[int] | None = None,
+                  body: bytes | None = None) -> dict[str, Any]:
+    """A KPL record with a good digest, as a broken producer could write one: `payloads` as user records against a
+    table of one partition key, each naming the key at its `partition_key_indexes` entry (0: the key), or `body`
+    as the whole aggregate."""
+    if body is None:
+        aggregate = messages_pb2.AggregatedRecord()
+        aggregate.partition_key_table.append("pk")
+        for index, payload in zip(partition_key_indexes or [0] * len(payloads), payloads, strict=True):
+            aggregate.records.add(partition_key_index=index, data=payload)
+        body = aggregate.SerializeToString()
+    return kinesis_record(aws_kinesis_agg.MAGIC + body + hashlib.md5(body).digest(), sequence)
 
 
 def kinesis_event(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,15 +7,16 @@ CloudWatch's 10,000 log events, a message at most 256 KiB, and an event time mus
 
 from __future__ import annotations
 
-import base64
 import binascii
+import hashlib
 import math
 import zlib
 from typing import Any
 
 import aws_kinesis_agg
-from aws_kinesis_agg.deaggregator import iter_deaggregate_records
+from aws_kinesis_agg.deaggregator import messages_pb2  # through the deaggregator: it puts config_pb2 on the path
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
+from google.protobuf.message import DecodeError
 
 from processors import conventions
 from processors.decoding.formats import DEFAULT_PARSER, LineParser, loads_envelope
@@ -67,7 +68,7 @@ def decode_record(
         decoded.skips[conventions.SKIP_NOT_BASE64] += 1
         return decoded
     if data.startswith(aws_kinesis_agg.MAGIC):
-        user_records = _deaggregate(raw_record)
+        user_records = _deaggregate(data)
         if user_records is None:
             decoded.skips[conventions.SKIP_KPL_BAD_DIGEST] += 1
             return decoded
@@ -110,12 +111,24 @@ def _finite(arrival: Any) -> float | None:
     return None
 
 
-def _deaggregate(raw_record: dict[str, Any]) -> list[tuple[int, bytes]] | None:
-    """KPL user records as (sub-sequence, bytes); None when the digest or protobuf is bad."""
-    user_records = list(iter_deaggregate_records([raw_record]))
-    if not user_records or not all(r["kinesis"].get("aggregated") for r in user_records):
+def _deaggregate(data: bytes) -> list[tuple[int, bytes]] | None:
+    """KPL user records as (sub-sequence, bytes) of an aggregate (magic, protobuf, MD5 of the protobuf); None when
+    the digest or the protobuf is bad, it holds no user record, or one names a key its tables lack. Read here with
+    the library's message class, not its iterator: on a bad key index that printed the whole aggregate (the logs
+    in it, unredacted) to stderr and yielded the user records before it as if they were all."""
+    body, digest = data[len(aws_kinesis_agg.MAGIC):-aws_kinesis_agg.DIGEST_SIZE], data[-aws_kinesis_agg.DIGEST_SIZE:]
+    if len(data) <= len(aws_kinesis_agg.MAGIC) + aws_kinesis_agg.DIGEST_SIZE or hashlib.md5(body).digest() != digest:
         return None
-    return [(int(r["kinesis"]["subSequenceNumber"]), base64.b64decode(r["kinesis"]["data"])) for r in user_records]
+    aggregate = messages_pb2.AggregatedRecord()
+    try:
+        aggregate.ParseFromString(body)
+    except DecodeError:
+        return None
+    keys, hash_keys = len(aggregate.partition_key_table), len(aggregate.explicit_hash_key_table)
+    for record in aggregate.records:
+        if record.partition_key_index >= keys or (hash_keys and record.explicit_hash_key_index >= hash_keys):
+            return None
+    return [(sub_sequence, record.data) for sub_sequence, record in enumerate(aggregate.records)] or None
 
 
 def inflate(data: bytes, max_length: int) -> bytes | str:

@@ -23,7 +23,18 @@ from processors.ingest import Ingestor
 from processors.stitching import stitch
 from processors.store import DynamoDBStore
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, kpl_record, log_line, series
+from tests.builders import (
+    T0,
+    cid,
+    cw_payload,
+    gz,
+    kinesis_event,
+    kinesis_record,
+    kpl_aggregate,
+    kpl_record,
+    log_line,
+    series,
+)
 from tests.unit.test_decode_bounds import gzip_bomb
 
 GOOD_STATUS = 200
@@ -88,6 +99,9 @@ HOSTILE: list[tuple[str, Callable[[], dict[str, Any]], str]] = [
     ("JSON nested 100,000 deep", lambda: with_data(b'{"a":' * 100_000 + b"1" + b"}" * 100_000),
      conventions.SKIP_PAYLOAD_NOT_JSON),
     ("a KPL aggregate with a bad digest", bad_digest, conventions.SKIP_KPL_BAD_DIGEST),
+    ("a KPL aggregate whose second user record names a partition key it lacks",
+     lambda: kpl_aggregate([gz(cw_payload([api_line(2)]))] * 2, 2, partition_key_indexes=[0, 7]),
+     conventions.SKIP_KPL_BAD_DIGEST),
     ("a record without a sequence number",
      lambda: {**neighbour(2), "kinesis": {**neighbour(2)["kinesis"], "sequenceNumber": "x"}},
      conventions.SKIP_NO_SEQUENCE),

@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 
+import aws_kinesis_agg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from processors import conventions
 from processors.decoding import Position, decode_record
 from processors.timeutil import iso8601_epoch, parse_iso8601
-from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_record, log_line
+from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_aggregate, kpl_record, log_line
 
 GOOD = log_line("api_request", T0, cid(1), "Api", status=200)
 
@@ -52,6 +53,16 @@ BAD_RECORDS = [
      conventions.SKIP_PAYLOAD_SHAPE),
     ("a KPL record whose MD5 does not match is skipped as kpl_bad_digest", bad_kpl_digest(),
      conventions.SKIP_KPL_BAD_DIGEST),
+    ("a KPL aggregate whose second user record names a partition key it lacks is skipped whole as kpl_bad_digest",
+     kpl_aggregate([gz(cw_payload([GOOD]))] * 3, 5, partition_key_indexes=[0, 7, 0]), conventions.SKIP_KPL_BAD_DIGEST),
+    ("a KPL aggregate whose only user record names a partition key it lacks is skipped as kpl_bad_digest",
+     kpl_aggregate([gz(cw_payload([GOOD]))], 5, partition_key_indexes=[3]), conventions.SKIP_KPL_BAD_DIGEST),
+    ("a KPL aggregate of no user records is skipped as kpl_bad_digest", kpl_aggregate([], 5),
+     conventions.SKIP_KPL_BAD_DIGEST),
+    ("a good digest over bytes that are not a KPL protobuf is skipped as kpl_bad_digest",
+     kpl_aggregate([], 5, body=b"\xff\xff\xff\xff\x0f not a protobuf"), conventions.SKIP_KPL_BAD_DIGEST),
+    ("a KPL record of its magic alone is skipped as kpl_bad_digest", kinesis_record(aws_kinesis_agg.MAGIC, 5),
+     conventions.SKIP_KPL_BAD_DIGEST),
     ("a CONTROL_MESSAGE is skipped", kinesis_record(gz(cw_payload(["CWL CONTROL MESSAGE"],
                                                                   message_type="CONTROL_MESSAGE")), 1),
      conventions.SKIP_CONTROL_MESSAGE),
@@ -81,6 +92,13 @@ def test_bad_messages_are_skipped_and_the_rest_of_the_record_proceeds(case: str,
     assert decoded.skips == {kind: 1}
     assert [e.action for e in decoded.events] == ["api_request"]
     assert decoded.events[0].position == Position(9, 0, 1)
+
+
+def test_a_malformed_kpl_aggregate_never_prints_its_raw_data(capsys: pytest.CaptureFixture[str]) -> None:
+    """aws_kinesis_agg's iterator printed such an aggregate whole (the logs in it, unredacted) to stderr."""
+    record = kpl_aggregate([gz(cw_payload([GOOD]))] * 2, 5, partition_key_indexes=[0, 7])
+    assert decode_record(record).skips == {conventions.SKIP_KPL_BAD_DIGEST: 1}
+    assert capsys.readouterr() == ("", "")
 
 
 def test_a_kpl_record_yields_every_user_record_with_its_sub_sequence() -> None:
