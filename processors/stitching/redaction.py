@@ -60,7 +60,9 @@ _PATH_ONLY_WORDS = (
 _PATH_SECRET_WORDS = (
     rf"(?:password|passwd|passphrase|pwd|token|secret|credential|session|{'|'.join(_PATH_ONLY_WORDS)})s?"
 )
-# (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself
+# (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself. A name
+# is matched from the start of its word, as one atomic group (?>...): split every way it can be, a run of
+# names with no value (--no-password--no-password…) cost cubic time, a third of a second per 1,024 characters.
 _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # a PEM private key, to its END line or, when a cut removed that, to the end of the text
     (
@@ -76,7 +78,7 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # with its credential; a status word alone stays (session: expired)
     (
         re.compile(
-            rf"(?i)\b([a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)"
+            rf"(?i)(?<![a-z0-9_\-])((?>[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))"
             r"((?:\\*[\"'])?\s*(?:[=:]|%(?:25)*3[ad])\s*)(\\*[\"'])?"
             rf"(?!{_STATUS_WORDS}(?:[\s&;,\"'}}\\).]|$))"
             r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
@@ -87,14 +89,14 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # a command line's option and its value: --password hunter2, -p is too short to tell
     (
         re.compile(
-            rf"(?i)(?<!\S){_NO_SECRET_OPTION}(--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)(\s+)(?!-)[^\s\"']+"
+            rf"(?i)(?<!\S){_NO_SECRET_OPTION}((?>--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))(\s+)(?!-)[^\s\"']+"
         ),
         rf"\1\2{_R}",
     ),
     # the same as a list's items in JSON or a Python repr: ["--password", "hunter2"], ["token", "abc"]
     (
         re.compile(
-            rf"(?i)(\\*[\"']{_NO_SECRET_OPTION}-{{0,2}}[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*\\*[\"']\s*,\s*"
+            rf"(?i)((?<!\\)\\*[\"']{_NO_SECRET_OPTION}(?>-{{0,2}}[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)\\*[\"']\s*,\s*"
             r"\\*[\"'])(?!-)[^\"'\\\r\n]+(?=\\*[\"']\s*[,\]])"
         ),
         rf"\1{_R}",
@@ -102,7 +104,7 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # an XML element named so, raw or escaped: <password>hunter2</password>, &lt;apiKey&gt;…&lt;/apiKey&gt;
     (
         re.compile(
-            rf"(?i)((?:<|&lt;)[a-z0-9_\-:.]*{_SECRET_WORDS}[a-z0-9_\-.]*(?:\s[^<>]*)?(?:>|&gt;))"
+            rf"(?i)((?:<|&lt;)(?>[a-z0-9_\-:.]*{_SECRET_WORDS}[a-z0-9_\-.]*)(?:\s[^<>]*)?(?:>|&gt;))"
             r"(?:[^<&]|&(?!lt;))+(?=(?:<|&lt;)/)"
         ),
         rf"\1{_R}",
@@ -140,7 +142,13 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_\-]+"), rf"\1{_R}"),
     # https://user:password@host (a password may hold an @), or https://TOKEN@host (a Sentry DSN, a git token:
     # userinfo of 16 characters or more; ssh://git@host keeps its user)
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^/\s:@]+:[^/\s?#]*|[^/\s:@?#]{16,})@"), rf"\1{_R}@"),
+    (
+        re.compile(
+            r"(?i)(?<![a-z0-9+.\-])(?=(?:[a-z0-9+.\-]*[+.\-])?[a-z])((?>[a-z0-9+.\-]+)://)"
+            r"(?:[^/\s:@]+:[^/\s?#]*|[^/\s:@?#]{16,})@"
+        ),
+        rf"\1{_R}@",
+    ),
 )
 
 # Every shape above needs one of these substrings (case-folded): a string without any is returned after one

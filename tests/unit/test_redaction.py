@@ -400,3 +400,28 @@ def test_a_non_finite_number_is_stored_as_the_text_json_writes_for_it_so_stored_
     assert stored == {"duration": "Infinity", "bytes": "NaN", "attempt": "-Infinity",
                       "error": {"detail": ["Infinity", 1.5]}}
     assert json.loads(metadata_json, parse_constant=_no_constants) == stored
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("ñpassword=hunter2", f"ñpassword={R}"),
+        ("déjà_token: abc123", f"déjà_token: {R}"),
+        ("x_A://user:hunter2@host", f"x_A://{R}@host"),
+    ],
+)
+def test_a_secrets_name_after_a_letter_outside_ascii_or_an_underscore_is_still_found(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["--no-password", "--password-", "no-apikey", "-A"],
+    ids=["negated options", "options", "names without a value", "a scheme without ://"],
+)
+def test_a_long_run_of_names_that_never_get_a_value_is_kept_and_the_secret_after_it_is_not(unit: str) -> None:
+    # these runs once cost every (start, end) pair of a name: a third of a second per 1,024 characters
+    # (bench/bench_redaction_bombs.py); the value they end with must still be found
+    run = (unit * 100)[:900]
+    assert redact_text(f"{run} --password hunter2 https://u:hunter2@h") == f"{run} --password {R} https://{R}@h"
+    assert redact_text(run) == run
