@@ -28,11 +28,12 @@ class TraceEvent:
 
     @property
     def failed(self) -> bool:
+        """Failed by the log schema's own fields; the trace view adds what the spec's journey says fails
+        (a resolution's outcome, the sweep's resolution: tracing.view.failed_event)."""
         status = self.metadata.get("status")
         return (
             self.level in ("ERROR", "CRITICAL")
             or bool(self.metadata.get("error"))
-            or self.metadata.get("conclusion") == "failure"
             or (isinstance(status, int) and not isinstance(status, bool) and status >= 500)
         )
 

@@ -23,7 +23,7 @@ from processors.stitching.model import COMPACT_JSON, STRICT_JSON
 # The keys the engine itself reads from stored events (trace view, failure, access logs); the spec adds its
 # domain's: its journey's fields and outcomes, and `traces.metadata` (Stitcher.trace_keys).
 ALLOWED_METADATA = frozenset(
-    {"action", "duration", "status", "error", "conclusion", "reason", "method", "path", "route", "bytes", "attempt"}
+    {"action", "duration", "status", "error", "reason", "method", "path", "route", "bytes", "attempt"}
 )
 PATH_KEYS = frozenset({"path", "route", "url", "uri"})  # their values lose the query string
 MAX_DEPTH = 6

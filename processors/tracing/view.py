@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from processors.decoding.structured import is_correlation_id
-from processors.spec.model import Journey
+from processors.spec.model import Journey, Resolution
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.timeutil import iso_millis
 from processors.tracing.exceptions import MalformedCorrelationIdError
@@ -38,6 +38,7 @@ DURATION: SpanKind = "duration"
 POINT: SpanKind = "point"
 
 ARROW = "→"
+FAILURE = "failure"  # a failed unit's outcome, and the outcome value that makes a resolution's event fail
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,22 @@ def phase_spans(head: TraceHead, journey: Journey | None) -> list[Span]:
 
 
 def failed_event(event: TraceEvent, journey: Journey | None) -> bool:
-    """The event failed on its own, or it is the journey's sweep resolution (e.g. an orphaned unit)."""
+    """The event failed on its own, its resolution's outcome says failure, or it is the journey's sweep
+    resolution (e.g. an orphaned unit)."""
+    if event.failed:
+        return True
     sweep = journey.sweep if journey else None
-    return event.failed or (sweep is not None and event.action == sweep.action)
+    return (sweep is not None and event.action == sweep.action) or failed_resolution(event, journey) is not None
+
+
+def failed_resolution(event: TraceEvent, journey: Journey | None) -> Resolution | None:
+    """The resolution of the event's action whose outcome field (as the spec declares it) reads `failure`, the
+    word outcome() itself gives a failed unit; the engine names no outcome key."""
+    for resolution in journey.resolutions if journey else ():
+        field = resolution.outcome_field
+        if resolution.action == event.action and field and _event_field(event, field) == FAILURE:
+            return resolution
+    return None
 
 
 def milestone_event(head: TraceHead, milestone: str) -> TraceEvent | None:
@@ -190,9 +204,8 @@ def error_of(event: TraceEvent, journey: Journey | None = None) -> dict[str, Any
     sweep = journey.sweep if journey else None
     if sweep is not None and event.action == sweep.action:
         found: dict[str, Any] = {"type": sweep.error or "Unresolved"}
-    elif metadata.get("conclusion") == "failure":
-        declared = journey and next((r.error for r in journey.resolutions if r.action == event.action and r.error), "")
-        found = {"type": declared or "Failed"}
+    elif (failed := failed_resolution(event, journey)) is not None:
+        found = {"type": failed.error or "Failed"}
     elif isinstance(metadata.get("status"), int) and not isinstance(metadata.get("status"), bool):
         found = {"type": f"HTTP{metadata['status']}"} if metadata["status"] >= 500 else {"type": event.level.title()}
     else:
@@ -223,7 +236,7 @@ def outcome(head: TraceHead, journey: Journey | None) -> str:
     resolution's outcome field (e.g. the conclusion), or failure / success; else running once it opened,
     else pending. A trace outside the journey ends as its events did: failure if one failed, else success."""
     if not in_journey(head, journey):
-        return "failure" if any(failed_event(event, journey) for event in head.events) else "success"
+        return FAILURE if any(failed_event(event, journey) for event in head.events) else "success"
     assert journey is not None
     sweep = journey.sweep
     if sweep is not None and (
@@ -237,7 +250,7 @@ def outcome(head: TraceHead, journey: Journey | None) -> str:
         value = _event_field(event, resolution.outcome_field) if event and resolution.outcome_field else None
         if isinstance(value, str) and value:
             return value
-        return "failure" if event and failed_event(event, journey) else "success"
+        return FAILURE if event and failed_event(event, journey) else "success"
     if journey.opens in head.milestones:
         return "running"
     return "pending"

@@ -57,6 +57,13 @@ def test_the_journey_fields_and_outcomes_are_kept_without_being_listed() -> None
                       "conclusion": "success"}
 
 
+def test_an_outcome_field_the_journey_does_not_declare_is_not_kept() -> None:
+    """The engine names no outcome key (GitHub's `conclusion`): the spec's journey decides which one is kept."""
+    assert ", outcome: conclusion" in SHIPPED
+    spec = parse_spec(with_traces("").replace(", outcome: conclusion", "", 1), "slos.yaml")
+    assert stored_metadata(spec, conclusion="success", status=200) == {"action": "runner_started", "status": 200}
+
+
 @pytest.mark.parametrize(
     ("case", "section", "message"),
     [

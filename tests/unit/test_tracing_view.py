@@ -249,6 +249,42 @@ def test_a_failed_conclusion_is_named_by_its_resolution_s_error_in_the_spec(decl
     assert error_of(event, journey) == {"type": expected}
 
 
+def with_completion_outcome(field: tuple[str, ...] | None) -> Any:
+    """The shipped journey with the completion's `outcome` field replaced (None: the spec declares none)."""
+    resolutions = tuple(
+        dataclasses.replace(r, outcome_field=field) if r.action == c.WORKFLOW_COMPLETED else r
+        for r in SPEC_JOURNEY.resolutions
+    )
+    return dataclasses.replace(SPEC_JOURNEY, resolutions=resolutions)
+
+
+@pytest.mark.parametrize(
+    ("case", "field", "events", "errors", "expected_outcome"),
+    [
+        ("the shipped outcome field reading failure fails the completion", ("metadata", "conclusion"),
+         replaced(c.WORKFLOW_COMPLETED, {"conclusion": "failure"}), [c.WORKFLOW_COMPLETED], "failure"),
+        ("an outcome field the spec renames decides in its place", ("metadata", "result"),
+         replaced(c.WORKFLOW_COMPLETED, {"result": "failure"}), [c.WORKFLOW_COMPLETED], "failure"),
+        ("a key the spec does not name as the outcome decides nothing", ("metadata", "result"),
+         replaced(c.WORKFLOW_COMPLETED, {"conclusion": "failure"}), [], "success"),
+        ("a resolution without an outcome field fails only as any event does", None,
+         replaced(c.WORKFLOW_COMPLETED, {"conclusion": "failure"}), [], "success"),
+        ("another outcome is no failure", ("metadata", "conclusion"),
+         replaced(c.WORKFLOW_COMPLETED, {"conclusion": "cancelled"}), [], "cancelled"),
+        ("the outcome field of an event no resolution names decides nothing", ("metadata", "conclusion"),
+         replaced(c.CACHE_HIT, {"conclusion": "failure"}), [], "success"),
+    ],
+)
+def test_an_event_fails_by_the_outcome_its_resolution_declares_in_the_spec_not_by_a_key_the_engine_names(
+    case, field, events, errors, expected_outcome
+):
+    journey = with_completion_outcome(field)
+    document = trace_view(head_of(events), journey)
+    assert [(e["action"], e["error"]) for e in document["errors"]] == [
+        (action, {"type": "WorkflowFailed"}) for action in errors], case
+    assert document["outcome"] == expected_outcome, case
+
+
 @pytest.mark.parametrize(
     ("case", "metadata", "expected"),
     [
