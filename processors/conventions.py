@@ -79,6 +79,10 @@ SKIP_PROCESSING_ERROR: Final = "processing_error"  # an unexpected exception on 
 MAX_PAYLOAD_BYTES_DEFAULT: Final = 8 * 1024 * 1024  # a payload's inflated size
 MAX_LOG_EVENTS_PER_PAYLOAD: Final = 10_000  # CloudWatch Logs' own limit per PutLogEvents batch
 MAX_MESSAGE_BYTES_DEFAULT: Final = 256 * 1024  # CloudWatch Logs' historical event size limit
+# What gzip input may inflate to and hold per byte of it, past one payload's caps: a replayed gzip file
+# (processors/replay/sources.py says why these), and a KPL aggregate's user records together, each a payload.
+MAX_INFLATE_RATIO: Final = 200
+MAX_ENTRIES_PER_BYTE: Final = 1
 FUTURE_TOLERANCE_SECONDS: Final = DAY  # event times more than a day ahead of "now" are bad timestamps
 SKIP_SCHEMA_INVALID: Final = "schema_invalid"  # log_format.validation: strict
 

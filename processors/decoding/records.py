@@ -72,7 +72,11 @@ def decode_record(
         if user_records is None:
             decoded.skips[conventions.SKIP_KPL_BAD_DIGEST] += 1
             return decoded
+        max_inflated, max_events = limits.aggregate_bounds(len(data))
         for sub_sequence, payload in user_records:
+            if decoded.inflated_bytes >= max_inflated or decoded.log_events_seen >= max_events:
+                decoded.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1  # past the aggregate's shared bounds
+                continue
             decode_payload(payload, sequence, sub_sequence, decoded, limits=limits, now=now, parser=parser)
     else:
         decode_payload(data, sequence, 0, decoded, limits=limits, now=now, parser=parser)

@@ -84,6 +84,13 @@ class DecodeLimits:
         message = _positive_int(environ.get(conventions.ENV_MAX_MESSAGE_BYTES), conventions.MAX_MESSAGE_BYTES_DEFAULT)
         return cls(max_payload_bytes=payload, max_message_bytes=message, now=now)
 
+    def aggregate_bounds(self, record_bytes: int) -> tuple[int, int]:
+        """(inflated bytes, log events) a KPL aggregate of `record_bytes` may reach over all its user records: as
+        much as one payload may, or in proportion to its bytes (as a replayed gzip file) if more. Without them a
+        1 MB aggregate of small bombs inflated to ~1 GB, or held 11.6 million log events."""
+        return (max(self.max_payload_bytes, conventions.MAX_INFLATE_RATIO * record_bytes),
+                max(self.max_events_per_payload, conventions.MAX_ENTRIES_PER_BYTE * record_bytes))
+
     def believable(self, moment: float, now: float | None) -> bool:
         """Finite and inside [now - retention, now + future]; with no `now` at all, inside [1970, 2100)."""
         low, high = self.bounds(now)

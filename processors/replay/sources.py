@@ -113,7 +113,7 @@ MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a mer
 # How far a gzip file may inflate: real log files compress 1-12x here (the docs' sample as JSON lines 8.7x, as a
 # Firehose S3 object 12x, as filter-log-events output 11x, Kinesis events of gzip payloads 2.7x) and ~5-30x in
 # the wild; gzip's own ceiling is ~1032x, which a bomb of newlines reaches. 200x leaves real logs a wide margin.
-MAX_INFLATE_RATIO = 200
+MAX_INFLATE_RATIO = conventions.MAX_INFLATE_RATIO
 # Small files may always inflate as far as one CloudWatch payload may (the ingest's 8 MiB cap), so a short,
 # repetitive fixture (one line 100,000 times is ~230x) still reads whole, and a small bomb stops at 8 MiB.
 INFLATE_FLOOR_BYTES = 8 * 1024 * 1024
@@ -123,7 +123,7 @@ INFLATE_FLOOR_BYTES = 8 * 1024 * 1024
 # bound. Real logs hold 0.006-0.033 per compressed byte here (the 8-hour sample's Kinesis events 0.0062 with
 # their payloads' log events, its log lines as JSON lines 0.033, as filter-log-events output 0.022, as a Firehose
 # S3 object 0.025): 1 per byte leaves them a 30x margin.
-MAX_ENTRIES_PER_BYTE = 1
+MAX_ENTRIES_PER_BYTE = conventions.MAX_ENTRIES_PER_BYTE
 # Small files may always yield this many (a 100 KB gzip of one short line 100,000 times reads whole): ~0.5 s.
 ENTRY_FLOOR = 100_000
 # How many values one document's parse may build (objects, lists, strings, numbers: a Python object each, 24-200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import math
@@ -35,6 +36,40 @@ def test_a_gzip_bomb_inflates_no_further_than_the_cap_and_is_payload_too_large()
     decoded = decode_record(kpl_record([bomb, gz(cw_payload([GOOD]))], 3), NOW)
     assert decoded.skips == {conventions.SKIP_PAYLOAD_TOO_LARGE: 1}
     assert [event.position for event in decoded.events] == [Position(3, 1, 0)]  # the neighbour survives
+
+
+def test_a_kpl_aggregate_of_gzip_bombs_inflates_no_further_than_200_times_its_size() -> None:
+    """Each user record stopped at the 8 MiB payload cap, but a 1 MB aggregate of them inflated to ~1 GB (5.6 s)."""
+    record = kpl_record([gzip_bomb(7 << 20)] * 30, 3)
+    size = len(base64.b64decode(record["kinesis"]["data"]))
+    decoded = decode_record(record, NOW)
+    assert decoded.inflated_bytes <= 200 * size + (8 << 20)
+    read = decoded.skips[conventions.SKIP_PAYLOAD_SHAPE]
+    assert 0 < read < 30 and decoded.skips == {conventions.SKIP_PAYLOAD_SHAPE: read,
+                                               conventions.SKIP_PAYLOAD_TOO_LARGE: 30 - read}
+
+
+def tiny_events() -> bytes:
+    """A payload of 10,000 identical one-letter log events: under 1 KB of gzip."""
+    event = {"id": "0", "timestamp": int(T0 * 1000), "message": "x"}
+    return gz({**cw_payload([]), "logEvents": [event] * conventions.MAX_LOG_EVENTS_PER_PAYLOAD})
+
+
+def test_a_kpl_aggregate_holds_no_more_log_events_than_one_per_byte_of_it() -> None:
+    """A 1 MB aggregate of 1,164 payloads of 10,000 one-letter lines each held 11.6 million log events (18 s)."""
+    record = kpl_record([tiny_events()] * 50, 3)
+    size = len(base64.b64decode(record["kinesis"]["data"]))
+    decoded = decode_record(record, NOW)
+    assert size < decoded.log_events_seen <= size + conventions.MAX_LOG_EVENTS_PER_PAYLOAD
+    read = decoded.log_events_seen // conventions.MAX_LOG_EVENTS_PER_PAYLOAD
+    assert decoded.skips == {conventions.SKIP_MESSAGE_NOT_JSON: decoded.log_events_seen,
+                             conventions.SKIP_PAYLOAD_TOO_LARGE: 50 - read}
+
+
+def test_a_kpl_aggregate_smaller_than_its_bounds_reads_as_much_as_one_payload_may() -> None:
+    decoded = decode_record(kpl_record([tiny_events(), gz(cw_payload([GOOD]))], 3), NOW)  # 1 KB: 10,000 events
+    assert decoded.skips == {conventions.SKIP_MESSAGE_NOT_JSON: conventions.MAX_LOG_EVENTS_PER_PAYLOAD,
+                             conventions.SKIP_PAYLOAD_TOO_LARGE: 1}
 
 
 def test_the_payload_cap_is_configurable_and_a_payload_just_under_it_decodes() -> None:
