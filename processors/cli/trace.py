@@ -133,6 +133,7 @@ def _write_otlp(head: Any, journey: Any, out: str | None) -> None:
 
 
 def _run_search(args: argparse.Namespace) -> int:
+    from processors.stitching import stored_id
     from processors.timeutil import iso_seconds
     from processors.tracing import trace_summary
 
@@ -156,8 +157,10 @@ def _run_search(args: argparse.Namespace) -> int:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
         since = check_epoch(reference - since_seconds, "--since", since_text, reference)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
-        found = store.find_traces(
-            workflow_id=args.workflow, repository=args.repository, since=since, until=until, limit=limit
+        found = store.find_traces(  # the value as the head stored it: redacted, then cut
+            workflow_id=None if args.workflow is None else stored_id(args.workflow),
+            repository=None if args.repository is None else stored_id(args.repository),
+            since=since, until=until, limit=limit,
         )
         read = store.read_heads(cid for cid, _ in found)
     if read.damaged:  # listed all the same, first seen to the second DynamoDB's index key keeps, on both adapters

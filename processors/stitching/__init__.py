@@ -2,6 +2,8 @@
 
 from processors.stitching.model import TraceEvent, TraceHead
 from processors.stitching.redaction import redact, storable_metadata
-from processors.stitching.stitch import Stitcher, StitchResult, sweep_orphan
+from processors.stitching.stitch import Stitcher, StitchResult, stored_id, sweep_orphan
 
-__all__ = ["StitchResult", "Stitcher", "TraceEvent", "TraceHead", "redact", "storable_metadata", "sweep_orphan"]
+__all__ = [
+    "StitchResult", "Stitcher", "TraceEvent", "TraceHead", "redact", "storable_metadata", "stored_id", "sweep_orphan",
+]

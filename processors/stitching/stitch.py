@@ -27,6 +27,12 @@ from processors.stitching.redaction import storable_fields, storable_id, storabl
 # with large, incompressible metadata is marked truncated instead of failing its commit.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_ID_CHARS = 256  # workflowId / repository kept on the head (GSI keys too)
+
+
+def stored_id(value: str) -> str:
+    """A workflowId or repository as a head keeps and indexes it (redacted, then cut): a search for one looks for
+    this, so a value logged with a secret in it, or past the cut, is still found by the value as logged."""
+    return storable_id(value, MAX_ID_CHARS)
 MAX_SPANS = conventions.MAX_SPANS_PER_TRACE
 
 
@@ -101,12 +107,12 @@ class Stitcher:
         if head.workflow_id is None:
             workflow_id = _field(event.log, self.workflow_field)
             if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and not is_blank(workflow_id):
-                head.workflow_id = storable_id(str(workflow_id), MAX_ID_CHARS)
+                head.workflow_id = stored_id(str(workflow_id))
                 changed = True
         if head.repository is None:
             repository = _field(event.log, self.repository_field)
             if isinstance(repository, str) and not is_blank(repository):
-                head.repository = storable_id(repository, MAX_ID_CHARS)
+                head.repository = stored_id(repository)
                 changed = True
         return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
 

@@ -335,3 +335,22 @@ def test_control_characters_and_markup_a_log_holds_are_printed_as_text(slo, sqli
         out = capsys.readouterr().out
         assert "\x1b" not in out and "\\x1b[2J" in out, out
     assert "a\\x1b[2Jb[red]x" in out  # the listing shows the stored value, markup and all
+
+
+@pytest.mark.parametrize(
+    ("flag", "logged"),
+    [
+        ("--repository", f"https://x-access-token:{SECRET}@github.com/acme/secret-repo"),
+        ("--workflow", "w" * 300),
+    ],
+    ids=["a repository with a secret in it", "a workflow ID past the cut"],
+)
+def test_a_search_finds_a_trace_by_the_value_as_logged_when_the_head_keeps_it_redacted_or_cut(
+    slo, sqlite_store, spec, capsys, flag, logged
+):
+    field = {"--repository": "repository", "--workflow": "workflow"}[flag]
+    ingest(sqlite_store, spec, journey(cid(7), T0, **{field: logged}))
+    assert slo("trace", flag, logged, "--json", "--db", sqlite_store.path) == 0
+    rows = json.loads(capsys.readouterr().out)["traces"]
+    assert [row["correlationId"] for row in rows] == [cid(7)]
+    assert SECRET not in json.dumps(rows)  # the query echoes the argument; the trace found is as stored
