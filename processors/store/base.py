@@ -116,7 +116,7 @@ class Store(ABC):
                     parts = [before, delta]
                 else:
                     stored, version = existing.get(key, (None, 0))
-                    parts = [delta] if stored is None else [TDigest.from_bytes(stored), delta]
+                    parts = [delta] if stored is None else [_stored_digest(stored, key), delta]
                 digest = TDigest.merge(parts)
                 merged[key] = (digest.to_bytes(), version)
                 written[key] = (digest, version + 1)
@@ -258,7 +258,7 @@ class Store(ABC):
 
     def digest(self, sketch: str, start: int, end: int) -> TDigest | None:
         """The merged digest over [start, end): hour digests plus minute edges, like counters."""
-        from processors.sketch import TDigest
+        from processors.sketch import SketchFormatError, TDigest
 
         plan = plan_window(start, end)
         blobs: list[bytes] = []
@@ -279,7 +279,10 @@ class Store(ABC):
                     )
         if not blobs:
             return None
-        merged = TDigest.merge_bytes(blobs)  # one decode of the window's blobs, not one per blob
+        try:
+            merged = TDigest.merge_bytes(blobs)  # one decode of the window's blobs, not one per blob
+        except SketchFormatError as exc:
+            raise CorruptItemError(f"a damaged store: a digest of {sketch} does not decode ({exc})") from None
         return merged if merged.count else None
 
     # --- traces ---------------------------------------------------------------------------------------
@@ -475,6 +478,15 @@ class Store(ABC):
 
     @abstractmethod
     def _claim_published(self, claim: NotificationClaim) -> bool: ...
+
+
+def _stored_digest(stored: bytes, key: DigestKey) -> TDigest:
+    from processors.sketch import SketchFormatError, TDigest
+
+    try:
+        return TDigest.from_bytes(stored)
+    except SketchFormatError as exc:
+        raise CorruptItemError(f"a damaged store: the digest {key} does not decode ({exc})") from None
 
 
 def transition_time(transition: Mapping[str, Any], default: int) -> int:

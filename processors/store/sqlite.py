@@ -13,7 +13,7 @@ from typing import Any
 from processors.counting import Rows
 from processors.decoding.types import Position
 from processors.store.base import DigestRows, Store, transition_time
-from processors.store.exceptions import CommitConflictError, StoreUnavailableError
+from processors.store.exceptions import CommitConflictError, CorruptItemError, StoreUnavailableError
 from processors.store.keys import claim_expires_at, claim_pk, encode_head
 from processors.store.types import Checkpoint, Commit, DigestKey, HeadWrite, NotificationClaim
 
@@ -303,6 +303,18 @@ class SqliteStore(Store):
 
     # --- reads ----------------------------------------------------------------------------------------
 
+    def _damaged(self, what: str, value: Any) -> CorruptItemError:
+        """A row holding what SQLite let its column hold but the store never writes (another program's file with
+        these tables, a hand edit): one error naming it, not a TypeError from whatever adds it up."""
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else f"{shown[:40]}…"
+        return CorruptItemError(f"{self.path}: a damaged store: {what} holds {shown}")
+
+    def _integer(self, value: Any, what: str) -> int:
+        if type(value) is not int:
+            raise self._damaged(what, value)
+        return value
+
     def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
         self.stats.read_requests += 1
         rows: dict[int, dict[str, int]] = {}
@@ -311,6 +323,8 @@ class SqliteStore(Store):
             "WHERE sli = ? AND resolution = ? AND bucket >= ? AND bucket < ?",
             (sli, resolution, start, end),
         ):
+            if type(value) is not int:
+                raise self._damaged(f"the {name} counter of {sli} at {bucket}", value)
             rows.setdefault(bucket, {})[name] = value
         return rows
 
@@ -325,12 +339,12 @@ class SqliteStore(Store):
     def _query_revisions(self, sli: str) -> dict[str, int]:
         self.stats.read_requests += 1
         rows = self.db.execute("SELECT revision, first_seen FROM revisions WHERE sli = ?", (sli,)).fetchall()
-        return {revision: int(first) for revision, first in rows}
+        return {revision: self._integer(first, f"the revision {revision} of {sli}") for revision, first in rows}
 
     def _get_gauge(self, name: str) -> int:
         self.stats.read_requests += 1
         row = self.db.execute("SELECT value FROM gauges WHERE name = ?", (name,)).fetchone()
-        return int(row[0]) if row else 0
+        return self._integer(row[0], f"the gauge {name}") if row else 0
 
     def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
         self.stats.read_requests += 1
@@ -378,7 +392,15 @@ class SqliteStore(Store):
 
     def _load_alert_states(self) -> dict[str, dict[str, Any]]:
         self.stats.read_requests += 1
-        return {slo: json.loads(doc) for slo, doc in self.db.execute("SELECT slo, doc FROM alert_states")}
+        states = {}
+        for slo, doc in self.db.execute("SELECT slo, doc FROM alert_states"):
+            try:
+                states[slo] = json.loads(doc)
+            except (TypeError, ValueError, RecursionError):
+                raise self._damaged(f"the alert state of {slo}", doc) from None
+            if not isinstance(states[slo], dict):
+                raise self._damaged(f"the alert state of {slo}", doc)
+        return states
 
     def _save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
@@ -392,7 +414,7 @@ class SqliteStore(Store):
             (newest,) = db.execute(
                 f"SELECT COALESCE(MAX(evaluated_at), 0) FROM alert_states WHERE slo IN ({marks})", list(states)
             ).fetchone()
-            if newest > evaluated_at:  # a newer evaluation was recorded first: this one is stale
+            if self._integer(newest, "an alert state's evaluation time") > evaluated_at:  # a newer one came first
                 self._abandon()
                 return []
             for slo, state in states.items():

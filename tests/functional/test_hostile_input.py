@@ -8,10 +8,12 @@ kind (the EventsSkippedByKind EMF the handler prints), and both neighbours are c
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import math
 import os
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +23,7 @@ from botocore.exceptions import ClientError
 from processors.handlers import ingest
 from processors.ingest import Ingestor
 from processors.stitching import stitch
-from processors.store import DynamoDBStore
+from processors.store import DynamoDBStore, SqliteStore
 from tests import runner_platform as conventions
 from tests.builders import (
     T0,
@@ -187,6 +189,25 @@ def test_a_store_that_refuses_one_item_for_good_skips_that_event_as_processing_e
     assert refusing.refused >= 2  # the whole chunk, then the event alone
     assert api_counts(store) == (4, 4)  # both neighbours and the hostile record's two other events
     assert store.trace(HOSTILE_CID) is None
+
+
+def test_an_event_whose_stored_digest_does_not_decode_is_a_processing_error_skip_that_never_blocks_the_shard(
+    sqlite_store, spec, monkeypatch, capsys, lambda_context
+) -> None:
+    """A hand-edited SQLite store: the api-latency digest of the minute is not a t-digest."""
+    timed = kinesis_record(gz(cw_payload([api_line(2, duration=12)])), 2)
+    run(sqlite_store, spec, monkeypatch, capsys, timed, lambda_context)
+    sqlite_store.close()
+    with contextlib.closing(sqlite3.connect(sqlite_store.path)) as db:
+        assert db.execute("UPDATE digests SET data = x'deadbeef'").rowcount > 0
+        db.commit()
+    reopened = SqliteStore(sqlite_store.path)  # not the writer's cache of its digests: the stored bytes
+    hostile = kinesis_record(gz(cw_payload([api_line(20, duration=12)])), 4)
+    monkeypatch.setattr(ingest, "ingestor", lambda: Ingestor(reopened, spec))
+    capsys.readouterr()
+    response = ingest.lambda_handler(kinesis_event([hostile]), lambda_context)
+    assert response == {"batchItemFailures": []}
+    assert '"Kind":"processing_error"' in capsys.readouterr().out
 
 
 def test_an_exception_on_one_event_skips_it_as_processing_error_and_a_redelivery_changes_nothing(

@@ -115,6 +115,56 @@ def test_a_store_whose_schema_version_is_not_a_number_is_one_line_and_exit_2_and
     assert fingerprint(damaged.parent) == before
 
 
+TAMPERED = [
+    ("a counter holding text", "UPDATE counters SET value = 'abc'"),
+    ("a counter holding a blob", "UPDATE counters SET value = x'00ff'"),
+    ("a counter holding a float past any integer", "UPDATE counters SET value = 1e400"),
+    ("a revision's first time holding text", "UPDATE revisions SET first_seen = 'x'"),
+    ("a gauge holding text", "UPDATE gauges SET value = 'x'"),
+    ("a digest that is not one", "UPDATE digests SET data = x'deadbeef'"),
+    ("an empty digest", "UPDATE digests SET data = x''"),
+    ("an alert state that is not JSON", "UPDATE alert_states SET doc = '{nope'"),
+    ("an alert state that is a list", "UPDATE alert_states SET doc = '[1]'"),
+    ("an alert state's time holding text", "UPDATE alert_states SET evaluated_at = 'x'"),
+]
+DAMAGE_READERS = [["status"], ["status", "--latency", "queue-latency"], ["metrics"], ["scorecard"],
+                  ["report", "--out", "REPORT"], ["replay", "EVENTS"]]
+
+
+@pytest.fixture
+def evaluated(tmp_path: Path) -> str:
+    """A store with counters, revisions, a gauge, digests and alert states: a replay with its backtest."""
+    lines = [log_line("webhook_received", T0, cid(7), "WebhookHandlerGHA"),
+             log_line("runner_started", T0 + 2, cid(7), "Runner"),
+             log_line("api_request", T0 + 3, cid(8), "Api", status=200, duration=12)]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload(lines)), 1)])))
+    db = str(tmp_path / "store" / "slo.db")
+    assert main(["replay", str(path), "--db", db]) == 0
+    gc.collect()
+    return db
+
+
+@pytest.mark.parametrize(("case", "damage"), TAMPERED, ids=[c[0] for c in TAMPERED])
+def test_a_store_holding_a_value_of_the_wrong_type_is_one_line_and_exit_2_never_a_traceback(
+        evaluated: str, tmp_path: Path, capsys, case: str, damage: str) -> None:
+    """Another program's file with the store's tables, or a hand edit: its rows hold what SQLite lets a column
+    hold. Every command that reads the damaged row says so in one line; the read-only ones change nothing."""
+    with contextlib.closing(sqlite3.connect(evaluated)) as db:
+        assert db.execute(damage).rowcount > 0
+        db.commit()
+    events = str(EVENTS_DIR / "sample-kinesis-event.json")
+    for command in DAMAGE_READERS:
+        before = fingerprint(Path(evaluated).parent)
+        argv = [arg.replace("REPORT", str(tmp_path / "r.html")).replace("EVENTS", events) for arg in command]
+        capsys.readouterr()
+        code = main([*argv, "--db", evaluated])
+        err = capsys.readouterr().err
+        assert code in (0, 2), (command, err)
+        assert code == 0 or ("damaged" in err and len(err.strip().splitlines()) == 1), (command, err)
+        assert command[0] == "replay" or fingerprint(Path(evaluated).parent) == before, command
+
+
 def test_a_store_whose_pages_are_damaged_is_one_line_and_exit_2(replayed: str, tmp_path: Path, capsys) -> None:
     damaged = tmp_path / "damaged.db"
     with contextlib.closing(sqlite3.connect(replayed)) as source, \
