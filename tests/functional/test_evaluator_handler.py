@@ -83,7 +83,7 @@ def metric_values(documents: list[dict[str, Any]], name: str) -> list[tuple[dict
 
 def test_an_outage_pages_once_at_the_scheduled_minute_and_a_retry_sends_nothing(deps, capsys) -> None:  # type: ignore[no-untyped-def]
     event = scheduled_event("2026-09-21T14:01:00Z")
-    assert evaluator.scheduled_minute(event, 0) == T0 + 60
+    assert evaluator.scheduled_minute(event, T0 + 3600) == T0 + 60
     first = evaluator.lambda_handler(event, LambdaContext())
     retry = evaluator.lambda_handler(event, LambdaContext())
     assert first["at"] == "2026-09-21T14:01:00Z"
@@ -101,8 +101,16 @@ def test_an_outage_pages_once_at_the_scheduled_minute_and_a_retry_sends_nothing(
 
 
 def test_a_scheduled_time_with_seconds_is_floored_and_a_missing_one_uses_the_wall_clock() -> None:
-    assert evaluator.scheduled_minute(scheduled_event("2026-09-21T14:01:59Z"), 0) == T0 + 60
+    assert evaluator.scheduled_minute(scheduled_event("2026-09-21T14:01:59Z"), T0 + 3600) == T0 + 60
     assert evaluator.scheduled_minute({}, T0 + 119.5) == T0 + 60
+
+
+def test_a_scheduled_time_after_the_wall_clock_is_not_believed_beyond_a_minute_of_skew() -> None:
+    """Only a hand-made event is dated later than its run: at 2099 every alert state would be saved as evaluated
+    then, refusing each real evaluation until 2099 as stale, and every open unit swept as an orphan."""
+    assert evaluator.scheduled_minute(scheduled_event("2099-01-01T00:00:00Z"), T0 + 119.5) == T0 + 60
+    assert evaluator.scheduled_minute(scheduled_event("2026-09-21T14:02:59Z"), T0 + 119.5) == T0 + 120  # skew
+    assert evaluator.scheduled_minute(scheduled_event("2026-09-21T14:03:00Z"), T0 + 119.5) == T0 + 60
 
 
 def test_the_handler_prints_emf_with_slo_and_window_dimensions_and_never_nan(deps, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -49,3 +50,15 @@ def test_a_completion_that_arrives_after_the_sweep_does_not_flip_it(ingestor, la
     late = [log_line("workflow_completed", T0 + 6.5 * 3600, cid(1), conclusion="success")]
     ingestor.apply_batch("s", "shard", [decode_record(kinesis_record(gz(cw_payload(late)), 2))])
     assert orphan_counts(ingestor.store) == (1, 2)
+
+
+def test_a_scheduled_event_dated_hours_ahead_sweeps_no_runner_early(store, spec, monkeypatch, lambda_context) -> None:
+    """A hand-made event 7 hours ahead: every runner open now would be past max_runtime, swept and counted bad."""
+    now = time.time()
+    line = log_line("runner_started", now - 60, cid(3))
+    Ingestor(store, spec).apply_batch("s", "shard", [decode_record(kinesis_record(gz(cw_payload([line])), 1,
+                                                                                  arrival=now))])
+    monkeypatch.setattr(sweeper, "_sweeper", lambda: Sweeper(store, spec))
+    ahead = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 7 * 3600))
+    assert sweeper.lambda_handler(scheduled(ahead), lambda_context)["swept"] == 0
+    assert store.gauge("open-units") == 1
