@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from processors.cli.common import UsageError, check_arguments
+from processors.safety import printable
 from processors.store.exceptions import StoreError
 
 # Command modules, in the order `slo --help` lists them.
@@ -95,7 +96,7 @@ MAX_ERROR_CHARS = 1000  # an argument quoted back (Linux allows 128 KiB each) is
 def _error(message: str) -> None:
     if len(message) > MAX_ERROR_CHARS:
         message = f"{message[:MAX_ERROR_CHARS]}… ({len(message):,} characters)"
-    print(f"slo: error: {message}", file=sys.stderr)
+    print(f"slo: error: {printable(message)}", file=sys.stderr)  # a file name's newline or escape, quoted
 
 
 if __name__ == "__main__":

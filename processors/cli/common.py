@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from processors import conventions
-from processors.safety import has_control_characters
+from processors.safety import has_control_characters, printable
 
 if TYPE_CHECKING:
     from processors.spec import Spec
@@ -165,7 +165,7 @@ def check_not_an_input(path: str | None, flag: str, args: argparse.Namespace) ->
 
 def print_skipped(error: Exception) -> None:
     """A folder's file that holds no log events, left out of a replay or backfill (sources.checked_inputs)."""
-    print(f"slo: skipping {error}", file=sys.stderr)
+    print(f"slo: skipping {printable(str(error))}", file=sys.stderr)  # the name is the folder writer's
 
 
 def load_spec_argument(args: argparse.Namespace) -> Spec:

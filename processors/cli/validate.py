@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from processors.cli.common import UsageError
+from processors.safety import printable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
     warnings = lint(spec)
     if warnings and args.strict:
         for warning in warnings[1:]:
-            print(f"slo: error: {warning.as_error()}", file=sys.stderr)
+            print(f"slo: error: {printable(warning.as_error())}", file=sys.stderr)
         raise UsageError(warnings[0].as_error())
     for warning in warnings:
-        print(f"slo: {warning}", file=sys.stderr)
+        print(f"slo: {printable(str(warning))}", file=sys.stderr)
     print(f"{spec.source}: valid, {len(spec.slos)} SLOs, {len(spec.latency)} latency sketches")
     for slo in spec.slos:
         print(f"  {slo.name:<20} {slo.kind:<11} objective {slo.objective:<7g} window {slo.window_label}")

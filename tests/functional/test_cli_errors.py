@@ -351,3 +351,25 @@ def test_an_output_that_is_a_fifo_no_one_reads_is_one_line_and_exit_2_without_wa
                           timeout=30)
     assert done.returncode == 2 and done.stderr.startswith(f"slo: error: {flag}: cannot write "), done.stderr
     assert done.stderr.endswith(": a FIFO that no one reads\n") and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_file_name_holding_a_terminal_escape_and_a_newline_is_quoted_in_one_printable_line(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Names come from whoever wrote the folder (logs copied from S3): printed raw, an escape recolours or clears
+    the terminal, and a newline splits the one-line error, the second line posing as output of its own."""
+    import json
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    hostile = folder / "a\x1b[2Jb\nslo: error: forged.json"
+    hostile.write_text("garbage\n")
+    line = log_line("api_request", T0, cid(1), "Api", status=200)
+    (folder / "good.json").write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload([line])), 1)])))
+    db = str(tmp_path / "slo.db")
+    capsys.readouterr()
+    assert main(["replay", str(folder), "--db", db, "--no-backtest"]) == 0
+    skipped = capsys.readouterr().err
+    assert skipped.startswith("slo: skipping ") and skipped.count("\n") == 1 and "\x1b" not in skipped, skipped
+    assert "a\\x1b[2Jb\\x0aslo: error: forged.json" in skipped
+    assert main(["replay", str(hostile), "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("slo: error: ") and err.count("\n") == 1 and "\x1b" not in err, err
