@@ -373,7 +373,7 @@ class _Reader:
             if not isinstance(name, str) or not name or name == "total":
                 raise self.fail("must be a non-empty string other than 'total'", body, "name", f"{at}.name")
             for key in ("from", "to"):
-                if body.get(key) not in known:
+                if not _is_one_of(body.get(key), known):
                     raise self.fail("must name a milestone or a resolution action", body, key, f"{at}.{key}")
             summary = body.get("summary", True)
             if not isinstance(summary, bool):
@@ -456,10 +456,10 @@ class _Reader:
             metric_names.add(name)
             at = f"metrics[{name}]"
             kind = body.get("kind")
-            if kind not in METRIC_KINDS:
+            if not _is_one_of(kind, METRIC_KINDS):
                 raise self.fail(f"must be one of {', '.join(METRIC_KINDS)}", body, "kind", f"{at}.kind")
             unit = body.get("unit", METRIC_KINDS[kind])
-            if unit not in cloudwatch_units():  # EMF refuses any other: the evaluator would fail every minute
+            if not _is_one_of(unit, cloudwatch_units()):  # EMF refuses any other: the evaluator would fail every minute
                 raise self.fail("must be a CloudWatch unit name (e.g. Count, Milliseconds, None)", body, "unit",
                                 f"{at}.unit")
             of = body.get("of", "total")
@@ -486,11 +486,11 @@ class _Reader:
             else:
                 src = self.mapping(source, f"{at}.source", body, "source")
                 if kind in ("latency", "mean", "cost"):
-                    if set(src) != {"sketch"} or src["sketch"] not in sketch_names:
+                    if set(src) != {"sketch"} or not _is_one_of(src["sketch"], sketch_names):
                         raise self.fail("must be {sketch: NAME} of a latency sketch", body, "source", f"{at}.source")
                     sketch = str(src["sketch"])
                 elif "slo" in src:
-                    target = slo_names.get(src["slo"]) if len(src) == 1 else None
+                    target = slo_names.get(src["slo"]) if len(src) == 1 and isinstance(src["slo"], str) else None
                     if target is None or target.kind not in ("events", "resolution", "latency", "time_slice"):
                         raise self.fail("must be {slo: NAME} of an SLO in this spec", body, "source", f"{at}.source")
                     counter = target.name
@@ -880,7 +880,7 @@ class _Reader:
             raise self.fail(NAME_RULE, body, "name", f"{field}.name")
         stitched = body.get("stitched")
         if stitched is not None:
-            if stitched not in latency_slos:
+            if not _is_one_of(stitched, latency_slos):
                 raise self.fail("must name a latency SLO", body, "stitched", f"{field}.stitched")
             return LatencySketch(name=name, stitched=stitched, line=body.line)
         if "start" in body or "end" in body:
@@ -997,6 +997,12 @@ def _field_path(name: str) -> tuple[str, ...]:
     if parts[0] in LOG_TOP_LEVEL_FIELDS or parts[0] == "metadata":
         return parts
     return ("metadata", *parts)
+
+
+def _is_one_of(value: Any, names: Collection[str]) -> bool:
+    """`value in names` for a value read from the spec: a list or a mapping there names nothing (and cannot be
+    hashed, so the lookup itself raised TypeError)."""
+    return isinstance(value, str) and value in names
 
 
 def _is_action(value: Any) -> bool:

@@ -340,3 +340,36 @@ def test_two_metrics_whose_different_sources_would_count_into_one_series_are_ref
         parse_spec(HEAD + SLI + metrics, "hostile.yaml")
     same_source = metrics.replace("job_queued", "runner_started")
     assert len(parse_spec(HEAD + SLI + same_source).counters) == 1  # the same source still shares its series
+
+
+def _value_paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The path of every value in a loaded YAML document, nested ones included."""
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    return [path for key, child in children for path in [(*prefix, key), *_value_paths(child, (*prefix, key))]]
+
+
+def test_a_list_in_place_of_any_value_of_the_shipped_spec_is_a_spec_error_never_a_type_error() -> None:
+    """A name looked up in a set of names (a metric kind, a unit, a milestone, a sketch) raised TypeError when it
+    was a list or a mapping: unhashable. Every command that loads the spec, and the Lambdas, crashed on it."""
+    import copy
+
+    import yaml
+
+    from processors.spec.lint import lint
+    from processors.spec.loader import default_spec_path
+
+    shipped = yaml.safe_load(Path(default_spec_path()).read_text())
+    crashed = []
+    for path in _value_paths(shipped):
+        document = copy.deepcopy(shipped)
+        node = document
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = [{"a": 1}]
+        try:
+            lint(parse_spec(yaml.safe_dump(document, sort_keys=False), "mutated.yaml"))
+        except SpecError:
+            pass
+        except Exception as exc:  # the point: any other exception is the finding
+            crashed.append(f"{path}: {type(exc).__name__}: {exc}")
+    assert crashed == []
