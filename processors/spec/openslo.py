@@ -65,6 +65,12 @@ def _inner_reason(error: SpecError) -> str:
     return f"{error.field + ': ' if error.field else ''}{error.reason}"
 
 
+def _ref(value: Any) -> str | None:
+    """A reference to another object by name: a string, or None (found nowhere) for a list or a mapping, which
+    could not be looked up at all (unhashable)."""
+    return value if isinstance(value, str) else None
+
+
 def is_openslo(documents: list[Any]) -> bool:
     return any(_api_version(document) == OPENSLO_VERSION for document in documents)
 
@@ -125,7 +131,7 @@ class _Importer:
                     f"{where}.apiVersion",
                 )
             kind = document.get("kind")
-            if kind not in KINDS:
+            if not isinstance(kind, str) or kind not in KINDS:
                 raise self.fail(f"must be one of {', '.join(sorted(KINDS))}", document, "kind", f"{where}.kind")
             name = self.name(document, f"{where}.metadata.name")
             if (kind, name) in self.objects:
@@ -134,7 +140,7 @@ class _Importer:
             if kind == "SLO":
                 slos.append(document)
             if kind == "Service":
-                annotations = self.metadata(document).get("annotations") or {}
+                annotations = self.annotations(document)
                 text = annotations.get(SPEC_ANNOTATION)
                 if text is not None:
                     if extra is not None:
@@ -159,6 +165,18 @@ class _Importer:
         if not isinstance(metadata, dict):
             raise self.fail("must be a mapping", document, "metadata", "metadata")
         return metadata
+
+    def annotations(self, document: Any) -> Any:
+        """The document's metadata.annotations: a mapping, or empty when there are none (or no metadata)."""
+        metadata = document.get("metadata")
+        if metadata is None:
+            return {}
+        annotations = self.metadata(document).get("annotations")
+        if annotations is None:
+            return {}
+        if not isinstance(annotations, dict):
+            raise self.fail("must be a mapping", metadata, "annotations", "metadata.annotations")
+        return annotations
 
     def embedded(self, text: Any, service: Any, annotations: Any) -> dict[str, Any]:
         """The annotation's YAML, loaded with the same guards as a spec file. In a literal block (`|`, as
@@ -241,7 +259,7 @@ class _Importer:
             items["window"] = window
         indicator = self.resolve(spec, "indicator", "indicatorRef", "SLI", f"{at}.spec")
         items["sli"] = self.sli(indicator, method, objective, f"{at}.spec.indicator")
-        annotations = self.metadata(document).get("annotations") or {}
+        annotations = self.annotations(document)
         for annotation, key in SLO_ANNOTATIONS.items():
             if f"{PREFIX}{annotation}" in annotations:
                 items[key] = annotations[f"{PREFIX}{annotation}"]
@@ -290,7 +308,8 @@ class _Importer:
             if data_source is None:
                 raise self.fail(f"no DataSource named {ref!r} in this file", source, "metricSourceRef",
                                 f"{field}.metricSource.metricSourceRef")
-            kind = kind or (data_source.get("spec") or {}).get("type")
+            data_spec = data_source.get("spec")
+            kind = kind or (data_spec.get("type") if isinstance(data_spec, dict) else None)
         if kind != SOURCE_TYPE:
             raise self.fail(f"must be {SOURCE_TYPE!r} (this product reads its own logs), got {kind!r}", source,
                             "type", f"{field}.metricSource.type")
@@ -400,7 +419,7 @@ class _Importer:
     def tier(self, item: Any, field: str) -> Any:
         if not isinstance(item, dict):
             raise self.fail("must be a mapping", item, None, field)
-        policy = self.objects.get(("AlertPolicy", item["alertPolicyRef"])) if "alertPolicyRef" in item else item
+        policy = self.objects.get(("AlertPolicy", _ref(item["alertPolicyRef"]))) if "alertPolicyRef" in item else item
         if policy is None:
             raise self.fail(f"no AlertPolicy named {item['alertPolicyRef']!r} in this file", item, "alertPolicyRef",
                             f"{field}.alertPolicyRef")
@@ -411,7 +430,7 @@ class _Importer:
         entry = conditions[0]
         condition_doc: Any = entry
         if "conditionRef" in entry:
-            condition_doc = self.objects.get(("AlertCondition", entry["conditionRef"]))
+            condition_doc = self.objects.get(("AlertCondition", _ref(entry["conditionRef"])))
             if condition_doc is None:
                 raise self.fail(f"no AlertCondition named {entry['conditionRef']!r} in this file", entry,
                                 "conditionRef", f"{field}.spec.conditions[0].conditionRef")
@@ -429,7 +448,7 @@ class _Importer:
         long_window = parse_duration(condition.get("lookbackWindow"))
         if long_window is None:
             raise self.fail("not a duration", condition, "lookbackWindow", f"{at}.condition.lookbackWindow")
-        annotations = (policy.get("metadata") or {}).get("annotations") or {}
+        annotations = self.annotations(policy)
         short = annotations.get(f"{PREFIX}short-window", format_duration(max(long_window // 12, 60)))
         tier = {"severity": severity, "long": condition["lookbackWindow"], "short": short,
                 "factor": condition.get("threshold")}

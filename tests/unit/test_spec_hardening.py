@@ -348,28 +348,65 @@ def _value_paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[ob
     return [path for key, child in children for path in [(*prefix, key), *_value_paths(child, (*prefix, key))]]
 
 
-def test_a_list_in_place_of_any_value_of_the_shipped_spec_is_a_spec_error_never_a_type_error() -> None:
-    """A name looked up in a set of names (a metric kind, a unit, a milestone, a sketch) raised TypeError when it
-    was a list or a mapping: unhashable. Every command that loads the spec, and the Lambdas, crashed on it."""
+def _crashes(documents: list[object], value: object) -> list[str]:
+    """Each value of `documents` (YAML, one or more) replaced by `value` in turn, and parsed and linted: what
+    raised anything but a SpecError."""
     import copy
 
     import yaml
 
     from processors.spec.lint import lint
+
+    crashed = []
+    for index, root in enumerate(documents):
+        for path in _value_paths(root):
+            mutated = copy.deepcopy(documents)
+            node = mutated[index]
+            for key in path[:-1]:
+                node = node[key]  # type: ignore[index]
+            node[path[-1]] = value  # type: ignore[index]
+            try:
+                lint(parse_spec(yaml.safe_dump_all(mutated, sort_keys=False), "mutated.yaml"))
+            except SpecError:
+                pass
+            except Exception as exc:  # the point: any other exception is the finding
+                crashed.append(f"{index}{path}: {type(exc).__name__}: {exc}")
+    return crashed
+
+
+def test_a_list_in_place_of_any_value_of_the_shipped_spec_is_a_spec_error_never_a_type_error() -> None:
+    """A name looked up in a set of names (a metric kind, a unit, a milestone, a sketch) raised TypeError when it
+    was a list or a mapping: unhashable. Every command that loads the spec, and the Lambdas, crashed on it."""
+    import yaml
+
     from processors.spec.loader import default_spec_path
 
-    shipped = yaml.safe_load(Path(default_spec_path()).read_text())
-    crashed = []
-    for path in _value_paths(shipped):
-        document = copy.deepcopy(shipped)
-        node = document
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = [{"a": 1}]
-        try:
-            lint(parse_spec(yaml.safe_dump(document, sort_keys=False), "mutated.yaml"))
-        except SpecError:
-            pass
-        except Exception as exc:  # the point: any other exception is the finding
-            crashed.append(f"{path}: {type(exc).__name__}: {exc}")
-    assert crashed == []
+    assert _crashes([yaml.safe_load(Path(default_spec_path()).read_text())], [{"a": 1}]) == []
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in OPENSLO_FIXTURES.glob("*.yaml")))
+def test_a_list_in_place_of_any_value_of_an_openslo_file_is_a_spec_error_never_a_type_error(fixture: str) -> None:
+    """A kind, an alertPolicyRef or a conditionRef that is a list (unhashable, looked up among the file's
+    objects), or an AlertPolicy's metadata or a DataSource's spec that is not a mapping, raised TypeError or
+    AttributeError."""
+    import yaml
+
+    documents = list(yaml.safe_load_all((OPENSLO_FIXTURES / fixture).read_text()))
+    assert _crashes(documents, [{"a": 1}]) == []
+
+
+@pytest.mark.parametrize("value", [[{"a": 1}], 5], ids=["a list", "a number"])
+def test_openslo_annotations_that_are_not_a_mapping_are_a_spec_error(value: object) -> None:
+    """The exported spec's Service and SLO annotations (not the embedded spec, which the test above covers)."""
+    import yaml
+
+    from processors.spec.openslo import export_openslo
+
+    documents = list(yaml.safe_load_all(export_openslo(load_spec())))
+    annotated = [i for i, document in enumerate(documents) if "annotations" in document.get("metadata", {})]
+    assert annotated
+    for index in annotated:
+        mutated = [dict(d, metadata={**d["metadata"], "annotations": value}) if i == index else d
+                   for i, d in enumerate(documents)]
+        with pytest.raises(SpecError, match="annotations"):
+            parse_spec(yaml.safe_dump_all(mutated, sort_keys=False), "mutated.yaml")
