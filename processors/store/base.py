@@ -370,7 +370,7 @@ class Store(ABC):
     def silences(self) -> list[dict[str, Any]]:
         from processors.store import keys
 
-        return self._list_documents(keys.SILENCE_PK)
+        return _checked(self._read_documents(keys.SILENCE_PK), _SILENCE_FIELDS, "silence")
 
     def remove_silence(self, silence_id: str) -> bool:
         from processors.store import keys
@@ -392,7 +392,17 @@ class Store(ABC):
         """Every correction of these SLOs, by SLO then window start."""
         from processors.store import keys
 
-        return [doc for slo in sorted(set(slos)) for doc in self._list_documents(keys.correction_pk(slo))]
+        return [
+            doc
+            for slo in sorted(set(slos))
+            for doc in _checked(self._read_documents(keys.correction_pk(slo)), _CORRECTION_FIELDS, "correction")
+        ]
+
+    def _read_documents(self, pk: str) -> list[Any]:
+        try:
+            return self._list_documents(pk)
+        except (ValueError, RecursionError) as exc:  # json.loads of a damaged or foreign document
+            raise CorruptItemError(f"a damaged store: a document under {pk} is not JSON ({exc})") from None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -478,6 +488,32 @@ class Store(ABC):
 
     @abstractmethod
     def _claim_published(self, claim: NotificationClaim) -> bool: ...
+
+
+# A silence's and a correction's fields as `slo silence add` and `slo correct` write them (True: always there). A
+# document of another shape (a hand edit, another program) is refused whole, where int() or a time format met it
+# in every command that reads the SLOs' corrections or the silences.
+_SILENCE_FIELDS: dict[str, tuple[type, bool]] = {
+    "id": (str, True), "slo": (str, True), "starts": (int, True), "ends": (int, True), "reason": (str, False),
+    "created_by": (str, False), "created_at": (int, False),
+}
+_CORRECTION_FIELDS: dict[str, tuple[type, bool]] = {
+    "id": (str, True), "slo": (str, True), "start": (int, True), "end": (int, True), "reason": (str, False),
+    "created_by": (str, False), "created_at": (int, False), "version": (int, False),
+}
+
+
+def _checked(documents: list[Any], fields: Mapping[str, tuple[type, bool]], what: str) -> list[dict[str, Any]]:
+    for document in documents:
+        if not isinstance(document, dict):
+            raise CorruptItemError(f"a damaged store: a {what} document is a {type(document).__name__}")
+        for name, (kind, required) in fields.items():
+            value = document.get(name)
+            if (name in document or required) and (not isinstance(value, kind) or isinstance(value, bool)):
+                shown = repr(value)[:40]
+                raise CorruptItemError(f"a damaged store: the {what} {str(document.get('id'))[:40]!r} has {name} "
+                                       f"{shown}")
+    return documents
 
 
 def _stored_digest(stored: bytes, key: DigestKey) -> TDigest:

@@ -165,6 +165,47 @@ def test_a_store_holding_a_value_of_the_wrong_type_is_one_line_and_exit_2_never_
         assert command[0] == "replay" or fingerprint(Path(evaluated).parent) == before, command
 
 
+DAMAGED_DOCUMENTS = [
+    ("a correction whose end is text", "CORRECTION#%", "end", "x"),
+    ("a correction whose creation time is a list", "CORRECTION#%", "created_at", [{"a": 1}]),
+    ("a correction without its start", "CORRECTION#%", "start", None),
+    ("a silence whose end is a list", "SILENCE", "ends", [{"a": 1}]),
+    ("a silence whose SLO is a number", "SILENCE", "slo", 5),
+    ("a correction that is not JSON", "CORRECTION#%", None, "{nope"),
+    ("a silence that is a JSON list", "SILENCE", None, [1]),
+]
+
+
+@pytest.mark.parametrize(("case", "pk", "field", "value"), DAMAGED_DOCUMENTS, ids=[c[0] for c in DAMAGED_DOCUMENTS])
+def test_a_stored_silence_or_correction_of_another_shape_is_one_line_and_exit_2_never_a_traceback(
+        evaluated: str, tmp_path: Path, capsys, case: str, pk: str, field: str | None, value: object) -> None:
+    """Every command that reads the SLOs' corrections (status, scorecard, report, metrics) or the silences met
+    such a document with int() or a time format: a traceback each."""
+    assert main(["correct", "--db", evaluated, "--slo", "api-availability", "--from", "2026-10-01T00:00:00Z",
+                 "--to", "2026-10-01T00:01:00Z", "--reason", "load test"]) == 0
+    assert main(["silence", "add", "--db", evaluated, "--all", "--for", "1h", "--reason", "deploy"]) == 0
+    with contextlib.closing(sqlite3.connect(evaluated)) as db:
+        (doc,) = db.execute("SELECT doc FROM documents WHERE pk LIKE ?", (pk,)).fetchone()
+        document = json.loads(doc)
+        if field is None:
+            damaged = value if isinstance(value, str) else json.dumps(value)
+        else:
+            document.pop(field) if value is None else document.update({field: value})
+            damaged = json.dumps(document)
+        db.execute("UPDATE documents SET doc = ? WHERE pk LIKE ?", (damaged, pk))
+        db.commit()
+    gc.collect()
+    readers = [["status"], ["scorecard"], ["metrics"], ["report", "--out", str(tmp_path / "r.html")]]
+    for command in [*readers, ["silence", "list"]] if pk == "SILENCE" else readers:
+        before = fingerprint(Path(evaluated).parent)
+        capsys.readouterr()
+        code = main([*command, "--db", evaluated])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and (code == 0 or ("damaged" in err and len(err.strip().splitlines()) == 1)), \
+            (command, err)
+        assert fingerprint(Path(evaluated).parent) == before, command
+
+
 def test_a_store_whose_pages_are_damaged_is_one_line_and_exit_2(replayed: str, tmp_path: Path, capsys) -> None:
     damaged = tmp_path / "damaged.db"
     with contextlib.closing(sqlite3.connect(replayed)) as source, \
