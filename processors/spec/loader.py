@@ -999,7 +999,7 @@ def _field_path(name: str) -> tuple[str, ...]:
     return ("metadata", *parts)
 
 
-def _is_one_of(value: Any, names: Collection[str]) -> bool:
+def _is_one_of(value: Any, names: Collection[str]) -> TypeGuard[str]:
     """`value in names` for a value read from the spec: a list or a mapping there names nothing (and cannot be
     hashed, so the lookup itself raised TypeError)."""
     return isinstance(value, str) and value in names

@@ -65,12 +65,6 @@ def _inner_reason(error: SpecError) -> str:
     return f"{error.field + ': ' if error.field else ''}{error.reason}"
 
 
-def _ref(value: Any) -> str | None:
-    """A reference to another object by name: a string, or None (found nowhere) for a list or a mapping, which
-    could not be looked up at all (unhashable)."""
-    return value if isinstance(value, str) else None
-
-
 def is_openslo(documents: list[Any]) -> bool:
     return any(_api_version(document) == OPENSLO_VERSION for document in documents)
 
@@ -218,13 +212,18 @@ class _Importer:
             elif isinstance(item, list):
                 stack.extend(item)
 
+    def find(self, kind: str, ref: Any) -> Any:
+        """The file's object of this kind named `ref`; None for another name, or for a list or a mapping (which
+        could not even be looked up: unhashable)."""
+        return self.objects.get((kind, ref)) if isinstance(ref, str) else None
+
     def resolve(self, parent: Any, inline_key: str, ref_key: str, kind: str, field: str) -> Any:
         """An object given inline under `inline_key` or by name under `ref_key`."""
         inline, ref = parent.get(inline_key), parent.get(ref_key)
         if (inline is None) == (ref is None):
             raise self.fail(f"give exactly one of {inline_key} or {ref_key}", parent, inline_key, field)
         if ref is not None:
-            found = self.objects.get((kind, ref)) if isinstance(ref, str) else None
+            found = self.find(kind, ref)
             if found is None:
                 raise self.fail(f"no {kind} named {ref!r} in this file", parent, ref_key, f"{field}.{ref_key}")
             return found
@@ -304,7 +303,7 @@ class _Importer:
         kind = source.get("type")
         ref = source.get("metricSourceRef")
         if ref is not None:
-            data_source = self.objects.get(("DataSource", ref)) if isinstance(ref, str) else None
+            data_source = self.find("DataSource", ref)
             if data_source is None:
                 raise self.fail(f"no DataSource named {ref!r} in this file", source, "metricSourceRef",
                                 f"{field}.metricSource.metricSourceRef")
@@ -419,7 +418,7 @@ class _Importer:
     def tier(self, item: Any, field: str) -> Any:
         if not isinstance(item, dict):
             raise self.fail("must be a mapping", item, None, field)
-        policy = self.objects.get(("AlertPolicy", _ref(item["alertPolicyRef"]))) if "alertPolicyRef" in item else item
+        policy = self.find("AlertPolicy", item["alertPolicyRef"]) if "alertPolicyRef" in item else item
         if policy is None:
             raise self.fail(f"no AlertPolicy named {item['alertPolicyRef']!r} in this file", item, "alertPolicyRef",
                             f"{field}.alertPolicyRef")
@@ -430,7 +429,7 @@ class _Importer:
         entry = conditions[0]
         condition_doc: Any = entry
         if "conditionRef" in entry:
-            condition_doc = self.objects.get(("AlertCondition", _ref(entry["conditionRef"])))
+            condition_doc = self.find("AlertCondition", entry["conditionRef"])
             if condition_doc is None:
                 raise self.fail(f"no AlertCondition named {entry['conditionRef']!r} in this file", entry,
                                 "conditionRef", f"{field}.spec.conditions[0].conditionRef")
