@@ -490,27 +490,30 @@ class Store(ABC):
     def _claim_published(self, claim: NotificationClaim) -> bool: ...
 
 
-# A silence's and a correction's fields as `slo silence add` and `slo correct` write them (True: always there). A
-# document of another shape (a hand edit, another program) is refused whole, where int() or a time format met it
-# in every command that reads the SLOs' corrections or the silences.
-_SILENCE_FIELDS: dict[str, tuple[type, bool]] = {
-    "id": (str, True), "slo": (str, True), "starts": (int, True), "ends": (int, True), "reason": (str, False),
-    "created_by": (str, False), "created_at": (int, False),
-}
-_CORRECTION_FIELDS: dict[str, tuple[type, bool]] = {
-    "id": (str, True), "slo": (str, True), "start": (int, True), "end": (int, True), "reason": (str, False),
-    "created_by": (str, False), "created_at": (int, False), "version": (int, False),
+# What a silence's and a correction's document must hold for the evaluator (alerting.state.silenced_at,
+# evaluating.corrections.Correction) to read it: numbers where it takes int() of a time or a version, and a
+# correction's id, SLO and window (True: always there). A document that breaks these (a hand edit, another
+# program) is refused whole; one the evaluator could read is never refused, so the evaluation never stops on a
+# field it does not need.
+_NUMBER = (int, float)
+_Fields = dict[str, tuple[type | tuple[type, ...], bool]]
+_SILENCE_FIELDS: _Fields = {"starts": (_NUMBER, False), "ends": (_NUMBER, False)}
+_CORRECTION_FIELDS: _Fields = {
+    "id": (object, True), "slo": (object, True), "start": (_NUMBER, True), "end": (_NUMBER, True),
+    "created_at": (_NUMBER, False), "version": (_NUMBER, False),
 }
 
 
-def _checked(documents: list[Any], fields: Mapping[str, tuple[type, bool]], what: str) -> list[dict[str, Any]]:
+def _checked(documents: list[Any], fields: _Fields, what: str) -> list[dict[str, Any]]:
     for document in documents:
         if not isinstance(document, dict):
             raise CorruptItemError(f"a damaged store: a {what} document is a {type(document).__name__}")
         for name, (kind, required) in fields.items():
             value = document.get(name)
-            if (name in document or required) and (not isinstance(value, kind) or isinstance(value, bool)):
-                shown = repr(value)[:40]
+            if name not in document and not required:
+                continue
+            if name not in document or not isinstance(value, kind) or (kind is _NUMBER and isinstance(value, bool)):
+                shown = repr(value)[:40] if name in document else "nothing"
                 raise CorruptItemError(f"a damaged store: the {what} {str(document.get('id'))[:40]!r} has {name} "
                                        f"{shown}")
     return documents

@@ -206,6 +206,22 @@ def test_a_stored_silence_or_correction_of_another_shape_is_one_line_and_exit_2_
         assert fingerprint(Path(evaluated).parent) == before, command
 
 
+def test_a_silence_or_correction_whose_odd_field_the_evaluator_does_not_need_is_still_read(evaluated: str,
+                                                                                           capsys) -> None:
+    """The evaluator reads both every minute: refusing a document for its reason's type would stop paging."""
+    assert main(["correct", "--db", evaluated, "--slo", "api-availability", "--from", "2026-10-01T00:00:00Z",
+                 "--to", "2026-10-01T00:01:00Z", "--reason", "load test"]) == 0
+    assert main(["silence", "add", "--db", evaluated, "--all", "--for", "1h", "--reason", "deploy"]) == 0
+    with contextlib.closing(sqlite3.connect(evaluated)) as db:
+        for pk, doc in db.execute("SELECT pk, doc FROM documents").fetchall():
+            odd = {**json.loads(doc), "reason": 5, "created_by": ["x"], "slo": json.loads(doc)["slo"]}
+            db.execute("UPDATE documents SET doc = ? WHERE pk = ?", (json.dumps(odd), pk))
+        db.commit()
+    gc.collect()
+    capsys.readouterr()
+    assert main(["status", "--db", evaluated]) == 0, capsys.readouterr().err
+
+
 def test_a_store_whose_pages_are_damaged_is_one_line_and_exit_2(replayed: str, tmp_path: Path, capsys) -> None:
     damaged = tmp_path / "damaged.db"
     with contextlib.closing(sqlite3.connect(replayed)) as source, \
