@@ -13,7 +13,7 @@ hash of the stored alert states and log shows that a change to the adapter chang
 Wall times on moto are not DynamoDB's: moto's Query reads every item of the table (here ~20,000) and its
 TransactWriteItems copies the table once per item, while its server answers one request at a time and adds no
 network. `--latency-ms` adds that much sleep to every request (an emulated round trip, which threads overlap);
-`--threads` sets the adapter's read_concurrency (the groups read ahead at once).
+`--threads` sets the adapter's read_concurrency and write_concurrency (groups read ahead, staged puts in flight).
 """
 
 from __future__ import annotations
@@ -174,9 +174,9 @@ def main() -> int:
         started = time.perf_counter()
         populate(store, spec, groups)
         print(f"{slos} SLOs x {groups_per_slo:,} groups stored in {time.perf_counter() - started:.0f} s; "
-              f"{args.latency_ms:g} ms added per request, {args.threads} threads reading groups ahead")
+              f"{args.latency_ms:g} ms added per request, {args.threads} threads reading ahead and putting")
         store.client = Latency(client, args.latency_ms / 1000) if args.latency_ms else client
-        store.read_concurrency = args.threads
+        store.read_concurrency = store.write_concurrency = args.threads
         senders = {name: Sent(name) for name in ("pagerduty", "sns", "slack")}
         notifier = RoutedNotifier(ROUTES, senders, attempts=1)
         rows = [("first evaluation", evaluator_minute(store, spec, T0, notifier)),

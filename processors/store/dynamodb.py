@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
@@ -40,7 +41,6 @@ TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
 ALERT_SAVE_ATTEMPTS = 5  # a save retried after other saves landed between its read and its write
 STAGED_PART_LIMIT = 350 * 1024  # one piece of a staged save per item, under DynamoDB's 400 KB with its key and version
-APPLY_TRANSACTION_BYTES = 3 * 1024 * 1024  # a staged save's items per transaction, under DynamoDB's 4 MB
 
 key_not_exists = "attribute_not_exists(#pk)"
 version_matches = "#v = :expected"
@@ -99,20 +99,6 @@ def _raise_mapped(exc: ClientError, what: str) -> None:
     raise StoreError(f"{what}: {code}: {exc}") from exc
 
 
-def _transaction_chunks(puts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """`puts` in order, cut into transactions of at most TRANSACTION_LIMIT items and APPLY_TRANSACTION_BYTES."""
-    chunks: list[list[dict[str, Any]]] = []
-    size = 0
-    for put in puts:
-        item_bytes = sum(len(name) + len(str(*value.values()).encode()) for name, value in put["Item"].items())
-        if not chunks or len(chunks[-1]) == TRANSACTION_LIMIT or size + item_bytes > APPLY_TRANSACTION_BYTES:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(put)
-        size += item_bytes
-    return chunks
-
-
 class _Staged(NamedTuple):
     """A staged alert save as read, and the number of items it is stored in (the control item and its parts)."""
 
@@ -144,6 +130,7 @@ class DynamoDBStore(Store):
     lease_seconds = 60
     late_open_allowance = conventions.DAY  # the sweep re-reads this far back whatever its cursor says
     read_concurrency = 8  # bucket Queries a grouped SLO's evaluation makes at once (under botocore's 10 connections)
+    write_concurrency = 8  # a staged alert save's PutItems in flight at once (the same bound)
 
     def __init__(self, client: Any, table_name: str, *, trace_ttl_days: int = conventions.DEFAULT_TRACE_TTL_DAYS):
         super().__init__()
@@ -152,7 +139,7 @@ class DynamoDBStore(Store):
         self.trace_ttl_days = trace_ttl_days
         self.writer_id = uuid.uuid4().hex[:12]  # names this process's direct partials and rollup lease
         self._pending_cache: list[_Pending] | None = None
-        self._stats_lock = threading.Lock()  # Queries may run in several threads (StoreView.warm)
+        self._stats_lock = threading.Lock()  # Queries and a staged save's puts may run in several threads
 
     # --- low-level helpers ----------------------------------------------------------------------------
 
@@ -956,17 +943,15 @@ class DynamoDBStore(Store):
         """Write a committed staged save into the state and log items, clear it, then delete its parts.
         Idempotent: the writer and any save that finds it waiting may both apply it.
 
-        The items are written in transactions of up to 100 (and APPLY_TRANSACTION_BYTES), each item still under
-        its own condition: a transaction refused because one state is newer (another writer applied and cleared
-        this save, then saved a newer one) or because another writer is applying the same items is written
-        again one item at a time, which keeps that newer state and writes the rest."""
+        One PutItem per item, each state under its own condition, `write_concurrency` in flight at once: a
+        thousand groups' states are a thousand requests' latency one by one. Not in transactions: an item in a
+        transaction costs two write units, and nothing here needs the items to land together (the staged save
+        is the commit; a reader applies what is missing)."""
         puts = [self._state_put(sk, doc, staged.evaluated_at) for sk, doc in staged.states.items()]
         puts += [{"TableName": self.table, "Item": self._log_item(sk, recorded, doc)}
                  for sk, recorded, doc in staged.log]
-        for chunk in _transaction_chunks(puts):
-            if not self._apply_in_one_transaction(chunk):
-                for put in chunk:
-                    self._apply_put(put)
+        with ThreadPoolExecutor(max_workers=self.write_concurrency) as pool:
+            list(pool.map(self._apply_put, puts))  # list: a put's error is raised here
         try:
             self.client.update_item(
                 TableName=self.table,
@@ -984,30 +969,21 @@ class DynamoDBStore(Store):
             self.stats.write_requests += 1
         self._delete_staged_parts(staged.id, parts)  # after the clear: a reader that still sees it reads them
 
-    def _apply_in_one_transaction(self, puts: list[dict[str, Any]]) -> bool:
-        """True when every put landed; False when a condition or a concurrent transaction refused them all."""
-        try:
-            self.client.transact_write_items(TransactItems=[{"Put": put} for put in puts])
-        except ClientError as exc:
-            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons") or []} - {"None"}
-            if reasons and reasons <= {"ConditionalCheckFailed", "TransactionConflict"}:
-                return False
-            _raise_mapped(exc, "apply staged alert save")
-        finally:
-            self.stats.write_requests += 1
-        self.stats.items_written += len(puts)
-        return True
-
     def _apply_put(self, put: dict[str, Any]) -> None:
+        written = 0
         try:
             self.client.put_item(**put)
+            written = 1
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if "ConditionExpression" not in put or exc.response.get("Error", {}).get("Code") != (
+                "ConditionalCheckFailedException"
+            ):
                 _raise_mapped(exc, "apply staged alert save")
             # a newer state landed after another writer applied and cleared this save: keep it
         finally:
-            self.stats.write_requests += 1
-        self.stats.items_written += 1
+            with self._stats_lock:
+                self.stats.write_requests += 1
+                self.stats.items_written += written
 
     def _put_claim(self, claim: NotificationClaim, owner: str, now: float) -> bool:
         pk = keys.claim_pk(claim.slo, claim.group, claim.transition, claim.minute)

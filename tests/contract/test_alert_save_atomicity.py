@@ -10,6 +10,7 @@ our requests, so a thin wrapper around the boto3 client does that, at the reques
 from __future__ import annotations
 
 import random
+import threading
 from typing import Any
 
 import pytest
@@ -89,6 +90,7 @@ class CrashingClient:
         self._client = client
         self._crash_on = crash_on
         self._left = after
+        self._lock = threading.Lock()  # a staged save's puts run in several threads: they die at one count
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
@@ -96,9 +98,10 @@ class CrashingClient:
             return method
 
         def call(**kwargs: Any) -> Any:
-            if self._left == 0:
-                raise SystemExit("killed")
-            self._left -= 1
+            with self._lock:
+                if self._left == 0:
+                    raise SystemExit("killed")
+                self._left -= 1
             return method(**kwargs)
 
         return call
@@ -118,10 +121,10 @@ def store_over(table: tuple[str, str], wrap: Any = None) -> DynamoDBStore:
 
 
 def killed_while_applying_a_save_of_two_parts(table: tuple[str, str]) -> tuple[dict[str, dict], list[dict]]:
-    """A save of two staged parts, committed, whose writer dies applying it, after its first transaction of 100
-    items; returns what it saved."""
+    """A save of two staged parts, committed, whose writer dies 40 item writes into applying it (after its part);
+    returns what it saved."""
     states, transitions = larger_than_one_item(600)
-    dying = store_over(table, lambda client: CrashingClient(client, "transact_write_items", after=1))
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=41))
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     return states, transitions
@@ -134,7 +137,7 @@ def staged_save(store: DynamoDBStore) -> Any:
 
 def test_a_writer_killed_while_applying_a_large_save_leaves_it_whole_to_readers(table) -> None:
     states, transitions = large_save(600, 1)
-    dying = store_over(table, lambda client: CrashingClient(client, "transact_write_items", after=1))  # 100 of 270
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=40))  # 40 of 270 applied
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     reader = store_over(table)
@@ -146,7 +149,7 @@ def test_a_writer_killed_while_applying_a_large_save_leaves_it_whole_to_readers(
 
 def test_the_next_save_applies_a_killed_writers_large_save_before_its_own(table) -> None:
     states, transitions = large_save(600, 1)
-    dying = store_over(table, lambda client: CrashingClient(client, "transact_write_items", after=1))
+    dying = store_over(table, lambda client: CrashingClient(client, "put_item", after=40))
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     store = store_over(table)
@@ -216,6 +219,7 @@ class InterleavingClient:
         self._client = client
         self._other_save = other_save
         self._method = method
+        self._lock = threading.Lock()  # in threads (a staged save's puts), every request waits for the other save
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
@@ -223,8 +227,10 @@ class InterleavingClient:
             return method
 
         def call(**kwargs: Any) -> Any:
-            other, self._other_save = self._other_save, None
-            other()
+            with self._lock:
+                other, self._other_save = self._other_save, None
+                if other is not None:
+                    other()
             return method(**kwargs)
 
         return call
@@ -268,11 +274,11 @@ def test_a_reader_whose_staged_parts_were_applied_and_removed_meanwhile_reads_ag
 def test_a_large_save_applied_after_another_writer_applied_it_and_saved_a_newer_state_keeps_that_state(table) -> None:
     other = store_over(table)
     newer = {f"api#{group(3)}": {"v": 9}}
-    racing = store_over(table, lambda client: InterleavingClient(  # before its first apply: the other applies it
-        client, lambda: other.save_alert_evaluation(newer, [], 900), method="transact_write_items"
+    racing = store_over(table, lambda client: InterleavingClient(  # before its first put: the other applies it
+        client, lambda: other.save_alert_evaluation(newer, [], 900), method="put_item"
     ))
     states, transitions = large_save(600, 1)
     assert len(racing.save_alert_evaluation(states, transitions, 600)) == FIRING
-    assert racing.load_alert_states() == {**states, **newer}  # its transaction was refused, then put item by item
+    assert racing.load_alert_states() == {**states, **newer}  # its put of that state was refused: newer kept
     assert [t["id"] for t in racing.alert_log()] == [t["id"] for t in transitions]
     assert staged_save(racing) is None

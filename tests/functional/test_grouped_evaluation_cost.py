@@ -3,6 +3,7 @@ bench/bench_grouped_minute.py's): its reads per group, and how a steady minute w
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import Any
 
@@ -63,12 +64,43 @@ def test_a_group_is_read_in_one_hour_query_and_five_minute_queries_per_evaluatio
         assert counter.partitions[keys.counter_pk(slo.series(group), "m")] == 5
 
 
-def test_a_steady_minute_writes_the_states_of_a_grouped_slo_in_transactions_of_a_hundred(dynamodb_store) -> None:
+class PutsInFlight:
+    """The boto3 client, whose first PutItems wait (up to 30 s) until two are in flight at once: a save that put
+    its items one at a time would fail here (the first never returns in time) instead of counting as concurrent."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self._two_at_once = threading.Event()
+        self._in_flight = 0
+        self.puts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        with self._lock:
+            self._in_flight += 1
+            self.puts += 1
+            if self._in_flight >= 2:
+                self._two_at_once.set()
+        try:
+            if not self._two_at_once.wait(timeout=30):
+                raise AssertionError("no second PutItem was in flight with the first")
+            return self._client.put_item(**kwargs)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+
+def test_a_steady_minute_puts_the_states_of_a_grouped_slo_several_at_once_one_item_a_request(dynamodb_store) -> None:
     store = grouped_store(dynamodb_store)
     spec = grouped_spec(limit=200)
-    for now in (NOW - MINUTE, NOW):
-        view = StoreView(store)
-        writes = store.stats.write_requests
-        assert record_evaluation(store, view, evaluate_at(view, spec, now).evaluation, MemoryNotifier()) == []
-    # staged (1 conditional update), applied (151 states: 2 transactions), cleared (1): not one PutItem a state
-    assert store.stats.write_requests - writes == 4
+    view = StoreView(store)
+    assert record_evaluation(store, view, evaluate_at(view, spec, NOW - MINUTE).evaluation, MemoryNotifier()) == []
+    puts = store.client = PutsInFlight(store.client)
+    view, writes = StoreView(store), store.stats.write_requests
+    assert record_evaluation(store, view, evaluate_at(view, spec, NOW).evaluation, MemoryNotifier()) == []
+    # staged (1 conditional update), applied (151 states, one PutItem each: in a transaction an item costs two
+    # write units), cleared (1)
+    assert (store.stats.write_requests - writes, puts.puts) == (153, 151)
