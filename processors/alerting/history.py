@@ -62,3 +62,27 @@ def incident_history(log: Iterable[Mapping[str, Any]]) -> list[IncidentRow]:
             silenced=any(t.get("silenced") for t in transitions),
         ))
     return sorted(rows, key=lambda r: (r.opened, r.slo))
+
+
+def damaged_field(transition: Any) -> str | None:
+    """What in a stored transition is not of the shape the evaluator writes, where `slo alerts` and the report
+    read it (formats, len(), .items()); None when it reads. A hand edit or another program can store anything."""
+    if not isinstance(transition, Mapping):
+        return "the transition is not a JSON object"
+    checks: tuple[tuple[str, Any], ...] = (
+        ("burn_rates", lambda v: isinstance(v, Mapping) and all(_number(rate) for rate in v.values())),
+        ("suppressed", lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v)),
+        ("exemplars", lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v)),
+        ("budget", lambda v: isinstance(v, Mapping) and all(_number(v.get(k, 0)) for k in ("consumed", "remaining"))),
+        ("changes", lambda v: isinstance(v, Mapping) and all(isinstance(p, list) and len(p) == 2 for p in v.values())),
+        ("thresholds", lambda v: isinstance(v, Mapping)),
+    )
+    for field, holds in checks:
+        value = transition.get(field)
+        if value is not None and not holds(value):
+            return f"{field} is {type(value).__name__} {str(value)[:40]!r}"
+    return None
+
+
+def _number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from processors.cli.common import add_store_arguments, open_store, parse_since_argument
+from processors.cli.common import add_store_arguments, check_alert_log, open_store, parse_since_argument
 
 # The fixed JSON fields, in the order they are printed; anything else a transition carries follows them.
 FIELDS = ("slo", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args, must_exist=True) as store:
         since = parse_since_argument(args.since, "--since", _reference(store)) if args.since is not None else None
         log = store.alert_log(since=since)
+    check_alert_log(log)
     if args.json:
         print(json.dumps([wire(t) for t in log], indent=2))
     else:

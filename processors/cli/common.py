@@ -168,6 +168,19 @@ def print_skipped(error: Exception) -> None:
     print(f"slo: skipping {printable(str(error))}", file=sys.stderr)  # the name is the folder writer's
 
 
+def check_alert_log(log: Sequence[Any]) -> None:
+    """A transition the alert log holds in a shape the evaluator never writes (a hand edit, another program) is
+    one line naming it, as any damaged item is, not a traceback where it is printed."""
+    from processors.alerting.history import damaged_field
+    from processors.store.exceptions import CorruptItemError
+
+    for transition in log:
+        damage = damaged_field(transition)
+        if damage is not None:
+            name = transition.get("id", "?") if isinstance(transition, dict) else "?"
+            raise CorruptItemError(f"a damaged store: alert transition {name!r}: {damage}")
+
+
 def load_spec_argument(args: argparse.Namespace) -> Spec:
     from processors.spec import SpecError, load_spec
 

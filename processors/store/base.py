@@ -339,7 +339,14 @@ class Store(ABC):
         return self._save_alert_evaluation(states, transitions, evaluated_at)
 
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
-        return self._alert_log(since)
+        """Transitions oldest first. One that is not a JSON object (a hand edit, another program) is a damaged
+        store, as a state that is not one is: every reader takes a transition for a mapping."""
+        log = self._alert_log(since)
+        for transition in log:
+            if not isinstance(transition, dict):
+                raise CorruptItemError(f"a damaged store: an alert transition is a JSON {type(transition).__name__}, "
+                                       "not an object")
+        return log
 
     def claim_notification(self, claim: NotificationClaim, owner: str, now: float) -> bool:
         """True when `owner` may publish this transition: a conditional write that one caller wins.

@@ -222,6 +222,53 @@ def test_a_silence_or_correction_whose_odd_field_the_evaluator_does_not_need_is_
     assert main(["status", "--db", evaluated]) == 0, capsys.readouterr().err
 
 
+FIRING = {
+    "at": "2026-10-01T00:02:00Z", "at_epoch": int(T0) + 120, "budget": {"consumed": 2.18, "remaining": -1.18},
+    "burn_rates": {"3d": 2.18, "6h": 2.18}, "exemplars": [cid(7)], "forecast": {"1h": None, "6h": None},
+    "id": "api-availability#burn_rate#ticket#3d/6h#firing#1", "incident": "api-availability#1", "kind": "burn_rate",
+    "notify": True, "objective": 0.999, "route": "ticket", "severity": "ticket", "slo": "api-availability",
+    "state": "firing", "suppressed": [], "thresholds": {"factor": 1.0, "long_window": "3d", "short_window": "6h"},
+    "tier": "3d/6h",
+}
+DAMAGED_TRANSITIONS = [
+    ("budget", [{"a": 1}]), ("burn_rates", [{"a": 1}]), ("thresholds", [{"a": 1}]), ("exemplars", -1),
+    ("exemplars", {"a": 1}), ("suppressed", [{"a": 1}]), ("tier", [{"a": 1}]), ("at_epoch", "x"),
+    ("budget.consumed", "x"), ("burn_rates.3d", "x"), ("thresholds.factor", [{"a": 1}]), (None, [1]),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), DAMAGED_TRANSITIONS, ids=[f"{c[0]} = {c[1]!r}" for c in DAMAGED_TRANSITIONS]
+)
+def test_a_stored_alert_transition_of_another_shape_is_one_line_and_exit_2_never_a_traceback(
+        evaluated: str, tmp_path: Path, capsys, field: str | None, value: object) -> None:
+    """slo alerts and slo report met a transition's field of another type (a hand edit, another program) with a
+    format, len() or .get(): a traceback each."""
+    document: Any = copy.deepcopy(FIRING)
+    if field is None:
+        document = value
+    else:
+        *parents, name = field.split(".")
+        node = document
+        for parent in parents:
+            node = node[parent]
+        node[name] = value
+    with contextlib.closing(sqlite3.connect(evaluated)) as db:
+        db.execute("INSERT INTO alert_log VALUES (?, ?, ?, ?)", (FIRING["id"], FIRING["at_epoch"], 1,
+                                                                   json.dumps(document)))
+        db.commit()
+    gc.collect()
+    for command in [["alerts"], ["alerts", "--json"], ["report", "--out", str(tmp_path / "r.html")], ["scorecard"],
+                    ["metrics"], ["status"]]:
+        before = fingerprint(Path(evaluated).parent)
+        capsys.readouterr()
+        code = main([*command, "--db", evaluated])
+        err = capsys.readouterr().err
+        assert code in (0, 2) and (code == 0 or ("damaged" in err and len(err.strip().splitlines()) == 1)), \
+            (command, err)
+        assert fingerprint(Path(evaluated).parent) == before, command
+
+
 def test_a_store_whose_pages_are_damaged_is_one_line_and_exit_2(replayed: str, tmp_path: Path, capsys) -> None:
     damaged = tmp_path / "damaged.db"
     with contextlib.closing(sqlite3.connect(replayed)) as source, \
