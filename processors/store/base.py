@@ -6,6 +6,7 @@ tests/contract. Times are epoch seconds; buckets are minute or hour starts.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -519,11 +520,16 @@ def _checked(documents: list[Any], fields: _Fields, what: str) -> list[dict[str,
             value = document.get(name)
             if name not in document and not required:
                 continue
-            if name not in document or not isinstance(value, kind) or (kind is _NUMBER and isinstance(value, bool)):
+            if name not in document or not isinstance(value, kind) or (kind is _NUMBER and not _finite(value)):
                 shown = repr(value)[:40] if name in document else "nothing"
                 raise CorruptItemError(f"a damaged store: the {what} {str(document.get('id'))[:40]!r} has {name} "
                                        f"{shown}")
     return documents
+
+
+def _finite(value: Any) -> bool:
+    """A number int() takes: JSON reads Infinity, NaN and 1e400 as floats, which int() refuses with a traceback."""
+    return not isinstance(value, bool) and math.isfinite(value)
 
 
 def _stored_digest(stored: bytes, key: DigestKey) -> TDigest:

@@ -18,6 +18,8 @@ from processors import conventions
 from processors.cli import main
 from processors.decoding import decode_record, is_correlation_id
 from processors.handlers import trace_api
+from processors.store.exceptions import CorruptItemError
+from processors.store.sqlite import SqliteStore
 from tests.builders import EVENTS_DIR, T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line
 from tests.functional.test_trace_api import LambdaContext
 
@@ -173,6 +175,9 @@ DAMAGED_DOCUMENTS = [
     ("a silence whose SLO is a number", "SILENCE", "slo", 5),
     ("a correction that is not JSON", "CORRECTION#%", None, "{nope"),
     ("a silence that is a JSON list", "SILENCE", None, [1]),
+    ("a silence whose end is infinite", "SILENCE", "ends", float("inf")),
+    ("a correction whose start is not a number (NaN)", "CORRECTION#%", "start", float("nan")),
+    ("a correction whose version is infinite", "CORRECTION#%", "version", float("-inf")),
 ]
 
 
@@ -204,6 +209,24 @@ def test_a_stored_silence_or_correction_of_another_shape_is_one_line_and_exit_2_
         assert code in (0, 2) and (code == 0 or ("damaged" in err and len(err.strip().splitlines()) == 1)), \
             (command, err)
         assert fingerprint(Path(evaluated).parent) == before, command
+
+
+def test_a_silence_whose_end_is_infinite_is_refused_before_the_evaluator_takes_int_of_it(evaluated: str) -> None:
+    """JSON reads Infinity, NaN and 1e400 as floats: a float passed the type check, then silenced_at's int() ended
+    every evaluation (and paging with it) in an OverflowError traceback."""
+    assert main(["silence", "add", "--db", evaluated, "--all", "--for", "1h", "--reason", "deploy"]) == 0
+    with contextlib.closing(sqlite3.connect(evaluated)) as db:
+        (doc,) = db.execute("SELECT doc FROM documents WHERE pk = 'SILENCE'").fetchone()
+        damaged = doc.replace('"ends": ', '"ends": 1e400, "x": ')  # the real end moves to x
+        db.execute("UPDATE documents SET doc = ? WHERE pk = 'SILENCE'", (damaged,))
+        db.commit()
+    gc.collect()
+    store = SqliteStore(evaluated)
+    try:
+        with pytest.raises(CorruptItemError, match="ends"):
+            store.silences()
+    finally:
+        store.close()
 
 
 def test_a_silence_or_correction_whose_odd_field_the_evaluator_does_not_need_is_still_read(evaluated: str,
