@@ -51,15 +51,23 @@ _STATUS_WORDS = (
 _NO_SECRET_OPTION = (
     r"(?!-{0,2}(?:no[_\-][a-z0-9_\-]*|[a-z0-9_\-]*[_\-](?:check|stdin|prompt|file|path|env))(?![a-z0-9_\-]))"
 )
-# a URL path's segment whose last word names a secret or a one-time link (/reset-password/, /api-keys/,
-# /invite/, /resetPassword/): the segment after it is the secret
-_PATH_ONLY_WORDS = (
-    "key", "otp", "invite", "invitation", "reset", "verify", "verification", "confirm", "confirmation", "activate",
-    "activation", "unsubscribe",
+# A URL path's segment that names the segment after it as a secret: its last word names a secret (/api-keys/,
+# /resetPassword/, /tokens/), or any of its words is a one-time link's action (/verify-email/, /invite/,
+# /magic-link/, /reset-password-confirm/): an action comes first and its object after it. A `-` in a word is an
+# optional `_` or `-` (magic_link, magiclink).
+_PATH_NOUNS = ("password", "passwd", "passphrase", "pwd", "token", "secret", "credential", "session", "key")
+_PATH_ONE_TIME_WORDS = (
+    "otp", "invite", "invitation", "reset", "verify", "verification", "confirm", "confirmation", "activate",
+    "activation", "unsubscribe", "magic-link",
 )
-_PATH_SECRET_WORDS = (
-    rf"(?:password|passwd|passphrase|pwd|token|secret|credential|session|{'|'.join(_PATH_ONLY_WORDS)})s?"
-)
+
+
+def _word_pattern(word: str) -> str:
+    return word.replace("-", r"[_\-]?")
+
+
+_PATH_SECRET_NOUNS = rf"(?:{'|'.join(map(_word_pattern, _PATH_NOUNS))})s?"
+_PATH_ONE_TIME = rf"(?:{'|'.join(map(_word_pattern, _PATH_ONE_TIME_WORDS))})s?"
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself. A name
 # is matched from the start of its word, as one atomic group (?>...): split every way it can be, a run of
 # names with no value (--no-password--no-password…) cost cubic time, a third of a second per 1,024 characters.
@@ -109,12 +117,16 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1{_R}",
     ),
-    # a URL path's segment after one that names it (/reset-password/<token>, /api/keys/<key>, /invite/<code>),
-    # unless it is a route's placeholder ({token}, :code, <key>, *, [id]) or a lower-case word (new, accept)
+    # a URL path's segment after one that names it (/reset-password/<token>, /api/keys/<key>, /invite/<code>,
+    # /verify-email/<token>), unless it is a route's placeholder ({token}, :code, <key>, *, [id]) or a lower-case
+    # word (new, accept). A word's start: after a separator or a camelCase hump. The one-time words are found by a
+    # lookahead (atomic: its first match is its only one) and the segment is then taken whole, atomically.
     (
         re.compile(
-            r"(/[A-Za-z0-9_\-.]*?(?:(?<=[/_\-.])|(?<=[a-z0-9])(?=[A-Z]))"
-            rf"(?i:{_PATH_SECRET_WORDS})/)"
+            r"(/(?:[A-Za-z0-9_\-.]*?(?:(?<=[/_\-.])|(?<=[a-z0-9])(?=[A-Z]))"
+            rf"(?i:{_PATH_SECRET_NOUNS})"
+            r"|(?=[A-Za-z0-9_\-.]*?(?:(?<=[/_\-.])|(?<=[a-z0-9])(?=[A-Z]))"
+            rf"(?i:{_PATH_ONE_TIME})(?![a-z0-9]))(?>[A-Za-z0-9_\-.]*))/)"
             r"(?![{:<*$\[]|%7[Bb])(?![a-z]{1,12}(?:[_\-][a-z]{1,12})*(?:[/?#;,\s\"'<>)\]&]|$))"
             r"[^/?#;,\s\"'<>(){}\[\]&]+"
         ),
@@ -161,10 +173,12 @@ _MAYBE_SECRET = re.compile(
     r"|r(?:outing|k_live_|k_test_)|s(?:e(?:cret|ssion)|ign(?:ature|ing)|k_live_|k_test_)|token|x(?:ox|app-)"
     r"|://|[?&;](?:sig|key|auth|pw|pat|code)=)"
 )
-# The path rule's own words stand before a `/`: they are looked for in the reversed text, from each `/` (a
-# literal the engine skips to), so text without one pays nothing for them; common first letters (`o`, `u`) in
-# the lookahead above would cost clean prose a quarter more.
-_MAYBE_SECRET_PATH = re.compile("/s?(?:" + "|".join(word[::-1] for word in _PATH_ONLY_WORDS) + ")")
+# The path rule's own words stand in a segment before a `/`: they are looked for in the reversed text, from each
+# `/` (a literal the engine skips to) back over its segment, so text without one pays nothing for them; common
+# first letters (`o`, `u`) in the lookahead above would cost clean prose a quarter more.
+_MAYBE_SECRET_PATH = re.compile(
+    r"/[a-z0-9_\-.]*?(?:" + "|".join(_word_pattern(word[::-1]) for word in ("key", *_PATH_ONE_TIME_WORDS)) + ")"
+)
 
 
 def redact_text(text: str) -> str:

@@ -94,6 +94,13 @@ REDACTED_VALUES = [
     ("a secret after a camelCase segment", "/resetPassword/ABCdef123456?x=1", "ABCdef123456"),
     ("a token after an action word", "/password/reset/9f8e7d6c5b4a3f2e", "9f8e7d6c5b4a3f2e"),
     ("an OAuth authorization code", "GET /oauth/callback?code=4/0AbCdEfGh&state=xyz 302", "4/0AbCdEfGh"),
+    # a one-time link's action word anywhere in the segment before, not only as its last word
+    ("a token after an action word and its object", "GET /verify-email/Zk3p9QxL2mRt7Yw 200", "Zk3p9QxL2mRt7Yw"),
+    ("a token after an action word, its object and a second word", "/reset-password-confirm/Q7x2Lm9Kp3Rt",
+     "Q7x2Lm9Kp3Rt"),
+    ("a token after a camelCase action word and its object", "/confirmEmail/Ab12Cd34Ef56", "Ab12Cd34Ef56"),
+    ("a magic link's token", "sent /auth/magic-link/Mz81kLmQ0pQ7 to bob", "Mz81kLmQ0pQ7"),
+    ("a one-time code of digits after an action word", "/verify-phone/482913", "482913"),
     # a logged argv or pair written as a JSON array inside a string
     ("an argv as a JSON array in text", 'exec ["docker", "login", "--password", "hunter22", "r.io"]', "hunter22"),
     ("a name and value as a JSON array in text", 'header ["token", "abc0123456"] dropped', "abc0123456"),
@@ -112,6 +119,7 @@ FRAGMENTS = st.sampled_from([
     "/", "//", "/api", "/Keys", "keys", "apiKey", "-", "_", ".", " ", "=", ":", "%253D", "%3d", "?", "&", ";", '"', "'",
     "<", ">", "</", "&lt;", "&gt;", ",", "[", "]", "{", "}", "--", "-no-", "token", "Password", "invite", "reset",
     "verify", "otp", "unsubscribe", "session", "expired", "code=", "Bearer ", "AKIA", "x" * 20, "Ab9", "123456",
+    "magic-link", "Email", "-email", "resets",
 ])
 
 
@@ -155,6 +163,8 @@ KEPT_VALUES = [
     ("a new-token form", "/settings/tokens/new"),
     ("a segment that only contains a short secret word", "/monkey/Banana123/turkey/Abc123"),
     ("a path ending in a secret's name", "/api/keys"),
+    ("a lower-case word after an action word and its object", "/verify-email/resend"),
+    ("a segment whose action word is inside another word", "/presets-list/Ab12Cd34Ef56/preverify/X9y8Z7w6V5u4"),
     ("an ordinary query with a code-like name", "/search?country_code=US&zip_code=12345"),
     ("an XML element that names no secret", "<KeyName>deploy-key</KeyName><Passed>3</Passed>"),
 ]
