@@ -61,6 +61,11 @@ _PATH_ONE_TIME_WORDS = (
     "activation", "unsubscribe", "magic-link",
 )
 
+# after a noun: a secret's name in upper case (NPM_TOKEN, AWS_SECRET_ACCESS_KEY) or an integer ID (a deploy key's
+# 123): what names or numbers a secret is not the secret
+_PATH_NAME_OR_ID = r"(?:\d{1,19}|[A-Z]{1,12}(?:_[A-Z0-9]{1,12})*)"
+_PATH_SEGMENT_END = r"(?:[/?#;,\s\"'<>)\]&]|$)"
+
 
 def _word_pattern(word: str) -> str:
     return word.replace("-", r"[_\-]?")
@@ -68,6 +73,7 @@ def _word_pattern(word: str) -> str:
 
 _PATH_SECRET_NOUNS = rf"(?:{'|'.join(map(_word_pattern, _PATH_NOUNS))})s?"
 _PATH_ONE_TIME = rf"(?:{'|'.join(map(_word_pattern, _PATH_ONE_TIME_WORDS))})s?"
+
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself. A name
 # is matched from the start of its word, as one atomic group (?>...): split every way it can be, a run of
 # names with no value (--no-password--no-password…) cost cubic time, a third of a second per 1,024 characters.
@@ -119,15 +125,17 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # a URL path's segment after one that names it (/reset-password/<token>, /api/keys/<key>, /invite/<code>,
     # /verify-email/<token>), unless it is a route's placeholder ({token}, :code, <key>, *, [id]) or a lower-case
-    # word (new, accept). A word's start: after a separator or a camelCase hump. The one-time words are found by a
-    # lookahead (atomic: its first match is its only one) and the segment is then taken whole, atomically.
+    # word (new, accept); after a noun, neither an upper-case name (/secrets/NPM_TOKEN) nor an integer ID
+    # (/keys/123), while a one-time link's code may be either (/verify/482913). A word starts after a separator
+    # or at a camelCase hump. The one-time words are found by a lookahead (atomic: its first match is its only
+    # one) and the segment is then taken whole, atomically.
     (
         re.compile(
             r"(/(?:[A-Za-z0-9_\-.]*?(?:(?<=[/_\-.])|(?<=[a-z0-9])(?=[A-Z]))"
-            rf"(?i:{_PATH_SECRET_NOUNS})"
+            rf"(?i:{_PATH_SECRET_NOUNS})/(?!{_PATH_NAME_OR_ID}{_PATH_SEGMENT_END})"
             r"|(?=[A-Za-z0-9_\-.]*?(?:(?<=[/_\-.])|(?<=[a-z0-9])(?=[A-Z]))"
-            rf"(?i:{_PATH_ONE_TIME})(?![a-z0-9]))(?>[A-Za-z0-9_\-.]*))/)"
-            r"(?![{:<*$\[]|%7[Bb])(?![a-z]{1,12}(?:[_\-][a-z]{1,12})*(?:[/?#;,\s\"'<>)\]&]|$))"
+            rf"(?i:{_PATH_ONE_TIME})(?![a-z0-9]))(?>[A-Za-z0-9_\-.]*)/))"
+            rf"(?![{{:<*$\[]|%7[Bb])(?![a-z]{{1,12}}(?:[_\-][a-z]{{1,12}})*{_PATH_SEGMENT_END})"
             r"[^/?#;,\s\"'<>(){}\[\]&]+"
         ),
         rf"\1{_R}",

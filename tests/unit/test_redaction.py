@@ -101,6 +101,9 @@ REDACTED_VALUES = [
     ("a token after a camelCase action word and its object", "/confirmEmail/Ab12Cd34Ef56", "Ab12Cd34Ef56"),
     ("a magic link's token", "sent /auth/magic-link/Mz81kLmQ0pQ7 to bob", "Mz81kLmQ0pQ7"),
     ("a one-time code of digits after an action word", "/verify-phone/482913", "482913"),
+    ("a one-time code of digits after a reset link's noun", "/reset-password/482913", "482913"),
+    ("an upper-case token with digits after a noun", "/v1/tokens/AB12CD34EF56GH78", "AB12CD34EF56GH78"),
+    ("an upper-case code after an action word", "/verify/QZXKPT", "QZXKPT"),
     # a logged argv or pair written as a JSON array inside a string
     ("an argv as a JSON array in text", 'exec ["docker", "login", "--password", "hunter22", "r.io"]', "hunter22"),
     ("a name and value as a JSON array in text", 'header ["token", "abc0123456"] dropped', "abc0123456"),
@@ -164,6 +167,11 @@ KEPT_VALUES = [
     ("a segment that only contains a short secret word", "/monkey/Banana123/turkey/Abc123"),
     ("a path ending in a secret's name", "/api/keys"),
     ("a lower-case word after an action word and its object", "/verify-email/resend"),
+    # after a noun that names a secret, a segment in one case is its name and an integer is its ID
+    ("a secret's upper-case name after its collection", "PUT /repos/o/r/actions/secrets/NPM_TOKEN 201"),
+    ("an upper-case name of a single word", "/orgs/o/actions/secrets/TOKEN/repositories"),
+    ("a deploy key's numeric ID", "DELETE /repos/o/r/keys/123 204"),
+    ("a session's numeric ID", "/api/sessions/9876543210/events"),
     ("a segment whose action word is inside another word", "/presets-list/Ab12Cd34Ef56/preverify/X9y8Z7w6V5u4"),
     ("an ordinary query with a code-like name", "/search?country_code=US&zip_code=12345"),
     ("an XML element that names no secret", "<KeyName>deploy-key</KeyName><Passed>3</Passed>"),
