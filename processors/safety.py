@@ -9,7 +9,9 @@ import re
 import stat
 from typing import TextIO
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1: Unicode's Cc category
+# C0 and C1 (Unicode's Cc category), and the bidirectional marks, embeddings, overrides and isolates (Cf), which
+# make a terminal or an editor show text in another order than it is stored ("Trojan Source")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class NotRegularFileError(OSError):
@@ -49,6 +51,11 @@ def has_control_characters(text: str) -> bool:
 
 
 def printable(text: str) -> str:
-    """`text` for a terminal, its control characters shown as \\xNN: a logged escape sequence must not move the
-    cursor or clear the screen of whoever reads it."""
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+    """`text` for a terminal, its control characters shown as \\xNN (a bidirectional mark as \\uNNNN): a logged
+    escape sequence must not move the cursor or clear the screen of whoever reads it, nor an override reorder it."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

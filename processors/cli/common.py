@@ -40,7 +40,9 @@ def check_arguments(argv: Sequence[str]) -> None:
 def free_text(text: str) -> str:
     """argparse type of text that is kept and printed (a reason, a name): no newline, escape or other control."""
     if has_control_characters(text):
-        raise argparse.ArgumentTypeError(f"control characters (newline, tab, escape) are not allowed: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"control characters (newline, tab, escape, bidirectional override) are not allowed: {text!r}"
+        )
     return text
 
 

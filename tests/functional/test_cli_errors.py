@@ -160,6 +160,11 @@ NOT_TEXT = [
     ("a correction whose author holds a terminal escape",
      ["correct", "--slo", "api-availability", "--from", "2026-10-01T00:00:00Z", "--to", "2026-10-01T01:00:00Z",
       "--reason", "r", "--by", "\x1b[2J"], "control characters"),
+    ("a silence whose reason holds a right-to-left override (Trojan Source)",
+     ["silence", "add", "--all", "--for", "1h", "--reason", "approved \u202eby nobody"], "control characters"),
+    ("a correction whose author holds a bidirectional isolate",
+     ["correct", "--slo", "api-availability", "--from", "2026-10-01T00:00:00Z", "--to", "2026-10-01T01:00:00Z",
+      "--reason", "r", "--by", "eve\u2066"], "control characters"),
 ]
 
 

@@ -131,3 +131,17 @@ def test_a_stored_reason_holding_control_characters_is_listed_escaped(db: str,
     out = capsys.readouterr().out
     assert "\x1b" not in out and "a\\x0ab\\x1b[2J" in out and "e\\x1b[31mve" in out
     assert len(out.splitlines()) == 2  # one line per silence
+
+
+def test_a_stored_reason_holding_a_bidirectional_override_is_listed_escaped(db: str,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # an override shows "approved by nobody" reversed after it: a terminal must see the mark, not obey it
+    assert main(["silence", "add", "--db", db, "--all", "--for", "2h", "--reason", "r", "--json"]) == 0
+    silence = json.loads(capsys.readouterr().out)
+    store = SqliteStore(db)
+    store.add_silence(dict(silence, id="0ld5113c", reason="approved \u202eydobon yb", created_by="eve\u2066"))
+    store.close()
+    assert main(["silence", "list", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\u2066" not in out
+    assert "approved \\u202eydobon yb" in out and "eve\\u2066" in out
