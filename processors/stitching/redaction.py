@@ -74,6 +74,8 @@ def _word_pattern(word: str) -> str:
 _PATH_SECRET_NOUNS = rf"(?:{'|'.join(map(_word_pattern, _PATH_NOUNS))})s?"
 _PATH_ONE_TIME = rf"(?:{'|'.join(map(_word_pattern, _PATH_ONE_TIME_WORDS))})s?"
 
+_MYSQL_COMMANDS = "mysql|mariadb"  # and mysqldump, mysqladmin, mariadb-dump…
+
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself. A name
 # is matched from the start of its word, as one atomic group (?>...): split every way it can be, a run of
 # names with no value (--no-password--no-password…) cost cubic time, a third of a second per 1,024 characters.
@@ -106,6 +108,18 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
             rf"(?i)(?<!\S){_NO_SECRET_OPTION}((?>--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))(\s+)(?!-)[^\s\"']+"
         ),
         rf"\1\2{_R}",
+    ),
+    # MySQL's and MariaDB's clients take a password attached to -p (mysql -uroot -phunter2), which elsewhere is a
+    # port (docker -p8080:80, ssh -p2222): only in such a command, up to its end (; | & or a line's end). The
+    # arguments before it (split at spaces, quoted or not) are taken atomically, up to one that names such a
+    # command again, so a run of commands is scanned once.
+    (
+        re.compile(
+            rf"(?<![\w.\-])((?:{_MYSQL_COMMANDS})[a-z\-]*"
+            r"(?>(?:[ \t]+(?!-p\S)(?![^\s;|&\"]*(?:mysql|mariadb))[^\s;|&\"]+)*)[ \t]+-p)"
+            r"(?:'[^'\r\n]*'|\"[^\"\r\n]*\"|[^\s\"']+)"
+        ),
+        rf"\1{_R}",
     ),
     # the same as a list's items in JSON or a Python repr: ["--password", "hunter2"], ["token", "abc"]
     (
@@ -188,6 +202,9 @@ _MAYBE_SECRET_PATH = re.compile(
     r"/[a-z0-9_\-.]*?(?:" + "|".join(_word_pattern(word[::-1]) for word in ("key", *_PATH_ONE_TIME_WORDS)) + ")"
 )
 
+# MySQL's attached password: a command's name, looked for only in text with a `-p` (one substring search)
+_MAYBE_MYSQL = re.compile(_MYSQL_COMMANDS)
+
 
 def redact_text(text: str) -> str:
     """`text` with every secret-shaped substring replaced by [REDACTED]."""
@@ -198,7 +215,11 @@ def redact_text(text: str) -> str:
 
 def _redact_text(text: str) -> str:
     folded = text.casefold()
-    if _MAYBE_SECRET.search(folded) is None and ("/" not in folded or not _MAYBE_SECRET_PATH.search(folded[::-1])):
+    if (
+        _MAYBE_SECRET.search(folded) is None
+        and ("/" not in folded or not _MAYBE_SECRET_PATH.search(folded[::-1]))
+        and ("-p" not in text or _MAYBE_MYSQL.search(text) is None)
+    ):
         return text
     for pattern, replacement in _SECRET_SHAPES:
         text = pattern.sub(replacement, text)

@@ -76,7 +76,12 @@ REDACTED_VALUES = [
     ("a quoted value with a space", 'PASSWORD = "correct horse"', "horse"),
     ("a command line's option", "ran: docker login -u bob --password hunter22 registry.example.com", "hunter22"),
     ("an option that starts the text", "--github-token ghtok0123 --verbose", "ghtok0123"),
-    # a doubly URL-encoded pair (%25 is the encoded %)
+    # MySQL's client takes its password attached to -p (-phunter22), which elsewhere is a port or a proxy
+    ("mysql's attached password", "ran: mysql -h db.internal -uroot -phunter22 app < dump.sql", "hunter22"),
+    ("mysqldump's attached password", "/usr/bin/mysqldump --single-transaction -u app -pS3cr3t! app", "S3cr3t!"),
+    ("mariadb's quoted attached password", "mariadb -uapp -p'correct horse' -e 'select 1'", "horse"),
+    ("an attached password after a quoted argument", "mysql -e 'select 1' -phunter22 app", "hunter22"),
+    ("an attached password in a logged command's JSON", '{"cmd": "mysql -uroot -phunter22"}', "hunter22"),
     ("a doubly URL-encoded pair", "next=%252Flogin%253Fpassword%253Dhunter22", "hunter22"),
     ("a doubly URL-encoded pair alone", "password%253Dhunter22", "hunter22"),
     # XML elements named for a secret (SOAP bodies, STS responses), escaped too
@@ -122,7 +127,7 @@ FRAGMENTS = st.sampled_from([
     "/", "//", "/api", "/Keys", "keys", "apiKey", "-", "_", ".", " ", "=", ":", "%253D", "%3d", "?", "&", ";", '"', "'",
     "<", ">", "</", "&lt;", "&gt;", ",", "[", "]", "{", "}", "--", "-no-", "token", "Password", "invite", "reset",
     "verify", "otp", "unsubscribe", "session", "expired", "code=", "Bearer ", "AKIA", "x" * 20, "Ab9", "123456",
-    "magic-link", "Email", "-email", "resets",
+    "magic-link", "Email", "-email", "resets", "mysql", "mariadb", "-p", "-pS3", "/bin/",
 ])
 
 
@@ -158,6 +163,9 @@ KEPT_VALUES = [
     ("a token's status in prose", "token: invalid (401)"),
     ("a negated option and the next argument", "login --no-password-check registry.example.com"),
     ("an option that reads the secret elsewhere", "docker login --password-stdin registry.example.com"),
+    ("mysql's password prompt and its port", "mysql -h db -P 3306 -u app -p app_db"),
+    ("an attached -p after another command", "mysql -u app < x.sql; docker run -p8080:80 img"),
+    ("an attached -p without mysql", "ssh -p2222 host; python -pX; mysql-workbench is installed"),
     # paths: a segment after a secret's name that is a word, a template's placeholder or none at all
     ("a route template with a token placeholder", "/reset-password/{token}"),
     ("an Express-style route", "/invite/:code/accept"),
