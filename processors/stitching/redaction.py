@@ -91,12 +91,12 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose, in JSON
     # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D, or %253D
     # twice); a quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes
-    # with its credential; a status word alone stays (session: expired)
+    # with its credential; a status word stays as the whole value (session: expired), not starting one (True.Horse)
     (
         re.compile(
             rf"(?i)(?<![a-z0-9_\-])((?>[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))"
             r"((?:\\*[\"'])?\s*(?:[=:]|%(?:25)*3[ad])\s*)(\\*[\"'])?"
-            rf"(?!{_STATUS_WORDS}(?:[\s&;,\"'}}\\).]|$))"
+            rf"(?!{_STATUS_WORDS}[.)]*(?:[\s&;,\"'}}\\]|$))"
             r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
             r"(?:(?<=[\"'])[^\"'\\\r\n]+|[^\s&;,\"'}\\]+)"
         ),

@@ -112,6 +112,10 @@ REDACTED_VALUES = [
     # a logged argv or pair written as a JSON array inside a string
     ("an argv as a JSON array in text", 'exec ["docker", "login", "--password", "hunter22", "r.io"]', "hunter22"),
     ("a name and value as a JSON array in text", 'header ["token", "abc0123456"] dropped', "abc0123456"),
+    # a status word only stays as the whole value: one that starts a secret is no status (True.Horse-Battery9)
+    ("a password that starts with a status word and a dot", "login password=True.Horse-Battery9 ok", "Horse-Battery9"),
+    ("a token that starts with a status word and a parenthesis", "session=null)s3cr3t-v4lue", "s3cr3t-v4lue"),
+    ("a quoted password that starts with a status word", '{"password": "empty.hunter22"}', "hunter22"),
 ]
 
 
@@ -161,6 +165,7 @@ KEPT_VALUES = [
     # a word after a secret's name that says what happened to it, not what it is
     ("a session's status in prose", "session: expired, signing in again"),
     ("a token's status in prose", "token: invalid (401)"),
+    ("a status word that ends a sentence", "login failed (token: invalid). password: none."),
     ("a negated option and the next argument", "login --no-password-check registry.example.com"),
     ("an option that reads the secret elsewhere", "docker login --password-stdin registry.example.com"),
     ("mysql's password prompt and its port", "mysql -h db -P 3306 -u app -p app_db"),
