@@ -74,6 +74,9 @@ def _word_pattern(word: str) -> str:
 _PATH_SECRET_NOUNS = rf"(?:{'|'.join(map(_word_pattern, _PATH_NOUNS))})s?"
 _PATH_ONE_TIME = rf"(?:{'|'.join(map(_word_pattern, _PATH_ONE_TIME_WORDS))})s?"
 
+# a name that ends by saying what describes a secret, its type, name or ID (TokenType, SecretName, AccessKeyId),
+# not the secret; but a session's ID is its credential
+_NOT_A_DESCRIPTOR = r"(?:(?<!type)(?<!name)(?<!id)|(?<=sessionid)|(?<=session[_\-.]id))"
 _MYSQL_COMMANDS = "mysql|mariadb"  # and mysqldump, mysqladmin, mariadb-dump…
 
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself. A name
@@ -129,10 +132,11 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1{_R}",
     ),
-    # an XML element named so, raw or escaped: <password>hunter2</password>, &lt;apiKey&gt;…&lt;/apiKey&gt;
+    # an XML element named so, raw or escaped: <password>hunter2</password>, &lt;apiKey&gt;…&lt;/apiKey&gt;; not
+    # <TokenType>, <SecretName> nor <AccessKeyId>
     (
         re.compile(
-            rf"(?i)((?:<|&lt;)(?>[a-z0-9_\-:.]*{_SECRET_WORDS}[a-z0-9_\-.]*)(?:\s[^<>]*)?(?:>|&gt;))"
+            rf"(?i)((?:<|&lt;)(?>[a-z0-9_\-:.]*{_SECRET_WORDS}[a-z0-9_\-.]*){_NOT_A_DESCRIPTOR}(?:\s[^<>]*)?(?:>|&gt;))"
             r"(?:[^<&]|&(?!lt;))+(?=(?:<|&lt;)/)"
         ),
         rf"\1{_R}",

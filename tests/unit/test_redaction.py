@@ -91,6 +91,7 @@ REDACTED_VALUES = [
     ("an STS response's secret key", "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCY</SecretAccessKey>",
      "wJalrXUtnFEMI/K7MDENG/bPxRfiCY"),
     ("an escaped XML element", "&lt;password&gt;hunter22&lt;/password&gt;", "hunter22"),
+    ("an XML session ID, which is a credential", "<SessionId>8f14e45fceea167a</SessionId>", "8f14e45fceea167a"),
     # a token as a URL path segment, after a segment that names what it is
     ("a password reset link", "GET https://app.example.com/reset-password/Zk3p9QxL2mRt7Yw 200", "Zk3p9QxL2mRt7Yw"),
     ("a key in an API path", "DELETE /api/keys/k_0123456789abcdef 204", "k_0123456789abcdef"),
@@ -188,6 +189,10 @@ KEPT_VALUES = [
     ("a segment whose action word is inside another word", "/presets-list/Ab12Cd34Ef56/preverify/X9y8Z7w6V5u4"),
     ("an ordinary query with a code-like name", "/search?country_code=US&zip_code=12345"),
     ("an XML element that names no secret", "<KeyName>deploy-key</KeyName><Passed>3</Passed>"),
+    # an element that says of what type a secret is, or names or numbers it, holds none
+    ("an element holding a token's type", "<TokenType>Bearer</TokenType><ExpiresIn>3600</ExpiresIn>"),
+    ("an element holding a secret's name", "<SecretName>prod/db</SecretName>"),
+    ("an element holding a key's ID", "<ns:AccessKeyId>deploy-key-7</ns:AccessKeyId><token_id>42</token_id>"),
 ]
 
 
