@@ -141,6 +141,16 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1{_R}",
     ),
+    # a config element whose first attribute, key or name, names a secret and whose next is its value: .NET's
+    # <add key="ApiKey" value="…"/>, Spring's <property name="password" value="…"/>
+    (
+        re.compile(
+            r"(?i)(<[a-z0-9_\-:.]+\s+(?:key|name)\s*=\s*([\"'])"
+            rf"(?=[^\"'<>]*?{_SECRET_WORDS})[^\"'<>]*{_NOT_A_DESCRIPTOR}\2\s*value\s*=\s*[\"'])"
+            r"(?:(?<=\")[^\"<>]+|(?<=')[^'<>]+)"
+        ),
+        rf"\1{_R}",
+    ),
     # a URL path's segment after one that names it (/reset-password/<token>, /api/keys/<key>, /invite/<code>,
     # /verify-email/<token>), unless it is a route's placeholder ({token}, :code, <key>, *, [id]) or a lower-case
     # word (new, accept); after a noun, neither an upper-case name (/secrets/NPM_TOKEN) nor an integer ID

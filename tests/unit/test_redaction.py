@@ -91,6 +91,11 @@ REDACTED_VALUES = [
     ("an STS response's secret key", "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCY</SecretAccessKey>",
      "wJalrXUtnFEMI/K7MDENG/bPxRfiCY"),
     ("an escaped XML element", "&lt;password&gt;hunter22&lt;/password&gt;", "hunter22"),
+    # a config element whose key (or name) attribute names a secret: .NET's appSettings, Spring's properties
+    ("a .NET appSettings secret", '<appSettings><add key="ApiKey" value="k0123456789"/></appSettings>',
+     "k0123456789"),
+    ("a Spring property named so", "<property name='db.password' value='hunter22' />", "hunter22"),
+    ("a .NET setting whose value holds a quote", '<add key="Stripe:SecretKey" value="it\'s-sk_x0123" />', "sk_x0123"),
     ("an XML session ID, which is a credential", "<SessionId>8f14e45fceea167a</SessionId>", "8f14e45fceea167a"),
     # a token as a URL path segment, after a segment that names what it is
     ("a password reset link", "GET https://app.example.com/reset-password/Zk3p9QxL2mRt7Yw 200", "Zk3p9QxL2mRt7Yw"),
@@ -192,6 +197,7 @@ KEPT_VALUES = [
     # an element that says of what type a secret is, or names or numbers it, holds none
     ("an element holding a token's type", "<TokenType>Bearer</TokenType><ExpiresIn>3600</ExpiresIn>"),
     ("an element holding a secret's name", "<SecretName>prod/db</SecretName>"),
+    ("a .NET setting naming no secret", '<add key="PageSize" value="50"/><add key="TokenType" value="Bearer"/>'),
     ("an element holding a key's ID", "<ns:AccessKeyId>deploy-key-7</ns:AccessKeyId><token_id>42</token_id>"),
 ]
 
