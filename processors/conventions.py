@@ -124,7 +124,7 @@ MALFORMED_KINDS: Final = frozenset(
 # `api.key` are caught
 SECRET_KEY_FRAGMENTS: Final = (
     "token", "secret", "password", "passwd", "passphrase", "authorization", "cookie", "apikey", "credential",
-    "privatekey", "session", "accesskey", "signature", "bearer", "jwt", "otp", "routingkey", "integrationkey",
+    "privatekey", "session", "accesskey", "signature", "bearer", "jwt", "routingkey", "integrationkey",
     "signingkey", "encryptionkey", "connectionstring", "webhookurl",
 )
 REDACTED: Final = "[REDACTED]"
@@ -133,6 +133,10 @@ REDACTED: Final = "[REDACTED]"
 # Short words that name a secret only as the last word of a key (X-Auth, db_pass, azure_sig, sentryDSN): as
 # fragments they would catch innocent keys (passed, design, bypass).
 SECRET_LAST_WORDS: Final = frozenset({"auth", "pass", "pwd", "pw", "pat", "sig", "sas", "dsn", "psk"})
+# A one-time password names a secret as a word of a key, or the start of one (otp_code, OTPCode, otpcode, totp):
+# as a fragment it caught footprint, rootPath and snapshot_policy.
+SECRET_WORD_PREFIXES: Final = ("otp",)
+SECRET_WORDS: Final = frozenset({"totp", "hotp"})
 _KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")  # camelCase, snake_case, kebab-case, dotted words
 
 
@@ -145,8 +149,11 @@ def _is_secret_key(key: str) -> bool:
     folded = "".join(char for char in key.lower() if char.isalnum())
     if any(fragment in folded for fragment in SECRET_KEY_FRAGMENTS):
         return True
-    words = _KEY_WORDS.findall(key)
-    return bool(words) and words[-1].lower() in SECRET_LAST_WORDS
+    words = [word.lower() for word in _KEY_WORDS.findall(key)]
+    return bool(words) and (
+        words[-1] in SECRET_LAST_WORDS
+        or any(word in SECRET_WORDS or word.startswith(SECRET_WORD_PREFIXES) for word in words)
+    )
 
 
 _is_secret_short_key = lru_cache(maxsize=4096)(_is_secret_key)  # nested keys repeat as values do

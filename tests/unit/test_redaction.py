@@ -211,7 +211,8 @@ def test_an_ordinary_string_value_is_kept_verbatim(case: str, text: str) -> None
 SECRET_KEYS = ["credentials", "passwd", "private_key", "session", "sessionToken", "X-Api-Key", "client_secret",
                "Authorization", "cookie", "aws_access_key_id", "signature", "jwt", "passphrase", "otp",
                "Api.Key", "api key", "API-KEY", "Pwd", "db_pass", "X-Auth", "routing_key", "routingKey",
-               "integration_key", "sentryDSN", "azure_sig", "connection_string", "webhook_url"]
+               "integration_key", "sentryDSN", "azure_sig", "connection_string", "webhook_url", "otp_code", "OTPCode",
+               "otpcode", "user_otp", "totp", "TOTP_SEED", "hotp"]
 
 
 @pytest.mark.parametrize("key", SECRET_KEYS)
@@ -221,7 +222,8 @@ def test_a_nested_secret_looking_key_is_redacted_whatever_its_value(key: str) ->
 
 
 @pytest.mark.parametrize("key", ["cacheKey", "key", "sort_key", "passed", "design", "bypass", "auth_type", "author",
-                                 "signal", "patch"])
+                                 "signal", "patch", "footprint", "rootPath", "snapshot_policy", "hotplug",
+                                 "depotPath"])
 def test_a_nested_key_that_only_contains_a_short_secret_word_keeps_its_value(key: str) -> None:
     assert storable_metadata({"error": {key: "deps-web"}}) == {"error": {key: "deps-web"}}
 
