@@ -60,7 +60,7 @@ CONFLICT_CODES = {"TransactionInProgressException", "TransactionConflictExceptio
 TRANSIENT_CODES = {"InternalServerError", "ServiceUnavailable"}
 CONFLICT_REASONS = {"ConditionalCheckFailed"}
 PERMANENT_REASONS = {"ValidationError"}  # e.g. an item over 400 KB
-COUNTER_BOOKKEEPING = frozenset({tables.TTL_ATTRIBUTE})
+COUNTER_BOOKKEEPING = frozenset({PK, SK, tables.TTL_ATTRIBUTE, "x"})  # a counter item's attributes that are not counts
 
 
 def _s(value: str) -> dict[str, str]:
@@ -142,6 +142,35 @@ class DynamoDBStore(Store):
         self._stats_lock = threading.Lock()  # Queries and a staged save's puts may run in several threads
 
     # --- low-level helpers ----------------------------------------------------------------------------
+
+    def _damaged(self, what: str, value: Any) -> CorruptItemError:
+        """An item holding what DynamoDB lets it hold but the store never writes (a console edit, another program
+        writing the table): one error naming it, as SQLite's rows are, not a KeyError from whatever reads it."""
+        shown = "nothing" if value is None else repr(value)
+        shown = shown if len(shown) <= 40 else f"{shown[:40]}…"
+        return CorruptItemError(f"{self.table}: a damaged store: {what} holds {shown}")
+
+    def _integer(self, item: dict[str, Any], name: str, what: str) -> int:
+        try:
+            return keys.integer_attribute(item, name)
+        except keys.DamagedAttribute as exc:
+            raise self._damaged(what, exc.value) from None
+
+    def _digest_blob(self, item: dict[str, Any]) -> bytes:
+        blob = item.get("d", {}).get("B")
+        if blob is None:
+            raise self._damaged(f"the digest {item[PK]['S']} at {item[SK]['S']}", item.get("d"))
+        return bytes(blob)
+
+    def _state_document(self, sk: str, doc: Any) -> dict[str, Any]:
+        """An alert state's document: the JSON object the evaluator wrote, or the item is damaged."""
+        try:
+            state = json.loads(doc)
+        except (TypeError, ValueError, RecursionError):
+            raise self._damaged(f"the alert state of {sk}", doc) from None
+        if not isinstance(state, dict):
+            raise self._damaged(f"the alert state of {sk}", doc)
+        return state
 
     def _query(self, what: str, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -235,7 +264,7 @@ class DynamoDBStore(Store):
         found = {}
         for item in self._batch_get([_key(pk, sk) for pk, sk in wanted], "read digests"):
             key = wanted[(item[PK]["S"], item[SK]["S"])]
-            found[key] = (bytes(item["d"]["B"]), int(item["v"]["N"]))
+            found[key] = (self._digest_blob(item), self._integer(item, "v", f"the version of the digest {key}"))
         return found
 
     def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
@@ -426,7 +455,7 @@ class DynamoDBStore(Store):
             report.transactions += 1
 
     def _fold_group(self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]]) -> None:
-        from processors.sketch import TDigest
+        from processors.sketch import SketchFormatError, TDigest
 
         counters: dict[tuple[str, str, int], dict[str, int]] = {}
         exemplars: dict[tuple[str, int], list[str]] = {}
@@ -478,7 +507,10 @@ class DynamoDBStore(Store):
         merged: dict[DigestKey, tuple[bytes, int]] = {}
         for key, blobs in sketches.items():
             stored, version = digests.get(key, (None, 0))
-            merged[key] = (TDigest.merge_bytes(([stored] if stored else []) + blobs).to_bytes(), version)
+            try:
+                merged[key] = (TDigest.merge_bytes(([stored] if stored else []) + blobs).to_bytes(), version)
+            except SketchFormatError as exc:
+                raise CorruptItemError(f"a damaged store: the digest {key} does not decode ({exc})") from None
             digest_item: dict[str, Any] = {
                 **_key(keys.digest_pk(key.sketch, key.resolution), keys.bucket_key(key.bucket)),
                 "d": {"B": merged[key][0]},
@@ -593,7 +625,10 @@ class DynamoDBStore(Store):
     def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
         rows: dict[int, dict[str, int]] = {}
         for item in self._range(keys.counter_pk(sli, resolution), start, end):
-            rows[keys.bucket_from_key(item[SK]["S"])] = keys.counter_fields(item, COUNTER_BOOKKEEPING)
+            try:
+                rows[keys.bucket_from_key(item[SK]["S"])] = keys.counter_fields(item, COUNTER_BOOKKEEPING)
+            except keys.DamagedAttribute as exc:
+                raise self._damaged(f"the {exc.name} counter of {sli} at {item[SK]['S']}", exc.value) from None
         return rows
 
     def _put_revision(self, sli: str, revision: str, first_seen: int) -> None:
@@ -620,7 +655,8 @@ class DynamoDBStore(Store):
             ExpressionAttributeValues={":pk": _s(keys.revision_pk(sli))},
             ConsistentRead=True,
         )
-        return {item[SK]["S"]: int(item["first_seen"]["N"]) for item in items}
+        return {item[SK]["S"]: self._integer(item, "first_seen", f"the revision {item[SK]['S']} of {sli}")
+                for item in items}
 
     def _get_gauge(self, name: str) -> int:
         self.stats.read_requests += 1
@@ -629,7 +665,7 @@ class DynamoDBStore(Store):
             item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as exc:
             _raise_mapped(exc, "read gauge")
-        return int(item["value"]["N"]) if item and "value" in item else 0
+        return self._integer(item, "value", f"the gauge {name}") if item and "value" in item else 0
 
     def _query_exemplars(self, sli: str, start: int, end: int) -> dict[int, list[str]]:
         found = {}
@@ -640,7 +676,7 @@ class DynamoDBStore(Store):
 
     def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:
         return {
-            keys.bucket_from_key(item[SK]["S"]): bytes(item["d"]["B"])
+            keys.bucket_from_key(item[SK]["S"]): self._digest_blob(item)
             for item in self._range(keys.digest_pk(sketch, resolution), start, end)
         }
 
@@ -731,15 +767,18 @@ class DynamoDBStore(Store):
 
     def _load_alert_states(self) -> dict[str, dict[str, Any]]:
         stored, staged = self._read_with_staged(self._stored_alert_states)
-        states = {sk: json.loads(doc) for sk, (doc, _at) in stored.items()}
+        states = {sk: self._state_document(sk, doc) for sk, (doc, _at) in stored.items()}
         if staged is not None:  # committed, not yet applied to the state items: it is the newest state
-            states.update({sk: json.loads(doc) for sk, doc in staged.states.items()})
+            states.update({sk: self._state_document(sk, doc) for sk, doc in staged.states.items()})
         return states
 
-    def _stored_alert_states(self) -> dict[str, tuple[str, int]]:
+    def _stored_alert_states(self) -> dict[str, tuple[Any, int]]:
         """The state items as stored: sort key -> (JSON document, evaluation time)."""
         items = self._partition("alert states", keys.PK_ALERT_STATE)
-        return {item[SK]["S"]: (item["doc"]["S"], int(item["at"]["N"])) for item in items}
+        # a `doc` that is not S is kept as its attribute: _state_document refuses it, naming what it holds
+        return {item[SK]["S"]: (item.get("doc", {}).get("S", item.get("doc")),
+                                self._integer(item, "at", f"the evaluation time of the alert state of {item[SK]['S']}"))
+                for item in items}
 
     def _read_with_staged(self, read: Callable[[], _T]) -> tuple[_T, keys.StagedAlertSave | None]:
         """`read()` and the staged save to lay over it, as of one version: a save committed while reading

@@ -489,9 +489,33 @@ def decode_partial(blob: bytes) -> PartialDelta:
     )
 
 
-def counter_fields(item: Mapping[str, Mapping[str, str]], skip: frozenset[str]) -> dict[str, int]:
-    """A counter item's numeric fields, without key, TTL and bookkeeping attributes."""
-    return {name: int(value["N"]) for name, value in item.items() if "N" in value and name not in skip}
+class DamagedAttribute(ValueError):
+    """An item's attribute of a type or value the store never writes there: the adapter names the item."""
+
+    def __init__(self, name: str, value: Any):
+        super().__init__(name)
+        self.name, self.value = name, value
+
+
+def integer_attribute(item: Mapping[str, Any], name: str) -> int:
+    """An attribute the store writes as an integer N (a gauge, a revision's first minute, a state's time).
+    Raises DamagedAttribute when it is missing, of another type, or a decimal (DynamoDB numbers may be 1.5)."""
+    try:
+        return int(item[name]["N"])
+    except (KeyError, TypeError, ValueError):
+        raise DamagedAttribute(name, item.get(name)) from None
+
+
+def counter_fields(item: Mapping[str, Any], skip: frozenset[str]) -> dict[str, int]:
+    """A counter item's fields: every attribute but those in `skip` (keys, TTL, exemplars) is an integer N.
+    Raises DamagedAttribute naming the first that is not; the check costs nothing until one fails."""
+    try:
+        return {name: int(value["N"]) for name, value in item.items() if name not in skip}
+    except (KeyError, TypeError, ValueError):
+        for name in item:
+            if name not in skip:
+                integer_attribute(item, name)
+        raise
 
 
 def _iso_seconds(seconds: float) -> str:

@@ -1,0 +1,125 @@
+"""A DynamoDB item holding what DynamoDB lets it hold but the store never writes (a console edit, another program
+writing the table): a counter or gauge whose number is not an integer, a revision time or alert evaluation time
+of another type, a digest without its `d` or one that does not decode, an alert state that is not a JSON object.
+Each is a CorruptItemError naming the item, as SQLite's rows are (tests/functional/test_smaller_defects.py), never
+a TypeError, ValueError or KeyError; reading changes nothing.
+
+The items are edited through the raw client on moto's server, behind the store's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from processors import conventions
+from processors.sketch import TDigest
+from processors.store import Commit, DynamoDBStore, keys
+from processors.store.exceptions import CorruptItemError
+from processors.store.types import CounterKey, DigestKey
+from tests.builders import T0
+
+SLI = conventions.series_id("api-availability", "r1")
+SKETCH = "api-latency"
+MINUTE = int(T0) - int(T0) % conventions.HOUR
+M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
+SLO = "api-availability"
+
+
+def digest_of(*values: float) -> TDigest:
+    return TDigest.from_values(list(values))
+
+
+@pytest.fixture
+def rolled(dynamodb_store: DynamoDBStore) -> DynamoDBStore:
+    """Rolled counter, revision, gauge and digest items, and an alert state: what every reader below reads."""
+    dynamodb_store.commit(Commit(
+        counters={CounterKey(SLI, M, MINUTE): {"good": 2, "total": 3}, CounterKey(SLI, H, MINUTE): {"good": 2,
+                                                                                                       "total": 3}},
+        digests={DigestKey(SKETCH, M, MINUTE): digest_of(12, 30), DigestKey(SKETCH, H, MINUTE): digest_of(12, 30)},
+        gauges={"open-units": 1},
+    ))
+    assert dynamodb_store.rollup(MINUTE + conventions.DAY).folded == 1
+    dynamodb_store.save_alert_evaluation({SLO: {"state": "ok"}}, [], MINUTE + conventions.MINUTE)
+    return dynamodb_store
+
+
+def table_items(store: DynamoDBStore) -> list[dict[str, Any]]:
+    return sorted(store.client.scan(TableName=store.table, ConsistentRead=True)["Items"],
+                  key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+
+
+COUNTER = (keys.counter_pk(SLI, M), keys.bucket_key(MINUTE))
+DIGEST = (keys.digest_pk(SKETCH, M), keys.bucket_key(MINUTE))
+REVISION = (keys.revision_pk("api-availability"), keys.revision_sk("r1"))
+GAUGE = (keys.PK_GAUGE, "open-units")
+STATE = (keys.PK_ALERT_STATE, keys.alert_state_sk(SLO))
+
+WINDOW = (MINUTE, MINUTE + conventions.MINUTE)
+READ_COUNTERS: Callable[[DynamoDBStore], Any] = lambda s: s.window_counts(SLI, *WINDOW)  # noqa: E731
+READ_DIGEST: Callable[[DynamoDBStore], Any] = lambda s: s.digest(SKETCH, *WINDOW)  # noqa: E731
+
+# (case, item, update expression with #a the attribute, its values, the read, what the error names)
+TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[[DynamoDBStore], Any], str]] = [
+    ("a counter holding 1.5", COUNTER, "SET good = :v", {":v": {"N": "1.5"}}, READ_COUNTERS,
+     "the good counter of"),
+    ("a counter holding text", COUNTER, "SET good = :v", {":v": {"S": "abc"}}, READ_COUNTERS,
+     "the good counter of"),
+    ("a revision's first time holding text", REVISION, "SET first_seen = :v", {":v": {"S": "x"}},
+     lambda s: s.revisions("api-availability"), "the revision r1 of api-availability"),
+    ("a revision's first time holding 1.5", REVISION, "SET first_seen = :v", {":v": {"N": "1.5"}},
+     lambda s: s.revisions("api-availability"), "the revision r1 of api-availability"),
+    ("a revision without its first time", REVISION, "REMOVE first_seen", None,
+     lambda s: s.revisions("api-availability"), "the revision r1 of api-availability"),
+    ("a gauge holding text", GAUGE, "SET #a = :v", {":v": {"S": "x"}}, lambda s: s.gauge("open-units"),
+     "the gauge open-units"),
+    ("a gauge holding 1.5", GAUGE, "SET #a = :v", {":v": {"N": "1.5"}}, lambda s: s.gauge("open-units"),
+     "the gauge open-units"),
+    ("a digest without its d", DIGEST, "REMOVE d", None, READ_DIGEST, "digest"),
+    ("a digest that is not one", DIGEST, "SET d = :v", {":v": {"B": b"\xde\xad\xbe\xef"}}, READ_DIGEST,
+     "digest"),
+    ("a digest holding text", DIGEST, "SET d = :v", {":v": {"S": "x"}}, READ_DIGEST, "digest"),
+    ("an alert state that is not JSON", STATE, "SET doc = :v", {":v": {"S": "{nope"}},
+     lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
+    ("an alert state that is a list", STATE, "SET doc = :v", {":v": {"S": "[1]"}},
+     lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
+    ("an alert state that is a number", STATE, "SET doc = :v", {":v": {"N": "1"}},
+     lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
+    ("an alert state's time holding text", STATE, "SET #a = :v", {":v": {"S": "x"}},
+     lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
+]
+
+
+@pytest.mark.parametrize(("item", "expression", "values", "read", "names"),
+                         [case[1:] for case in TAMPERED], ids=[case[0] for case in TAMPERED])
+def test_an_item_holding_a_value_of_the_wrong_type_is_a_corrupt_item_error_and_reading_changes_nothing(
+        rolled: DynamoDBStore, item: tuple[str, str], expression: str, values: dict[str, Any] | None,
+        read: Callable[[DynamoDBStore], Any], names: str) -> None:
+    read(rolled)  # whole, it reads
+    extra: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
+    if "#a" in expression:  # `value` is one of DynamoDB's reserved words
+        extra["ExpressionAttributeNames"] = {"#a": "value" if item == GAUGE else "at"}
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": item[0]}, "SK": {"S": item[1]}},
+                              UpdateExpression=expression, **extra)
+    before = table_items(rolled)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: .*{names}"):
+        read(rolled)
+    assert table_items(rolled) == before
+
+
+def test_the_rollup_over_a_digest_item_that_does_not_decode_is_a_corrupt_item_error_and_changes_nothing(
+        rolled: DynamoDBStore) -> None:
+    """Ingest writes digest deltas into its partial and reads no digest (merges_digests_on_commit is off), so its
+    commit lands; the rollup that would merge the delta into the damaged item refuses it, naming the item."""
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": DIGEST[0]}, "SK": {"S": DIGEST[1]}},
+                              UpdateExpression="SET d = :v", ExpressionAttributeValues={":v": {"B": b"\xde\xad"}})
+    rolled.commit(Commit(digests={DigestKey(SKETCH, M, MINUTE): digest_of(40)}))
+    before = table_items(rolled)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: the digest .*{SKETCH}"):
+        rolled.rollup(MINUTE + conventions.DAY)
+    after = table_items(rolled)
+    lease = [(keys.PK_CURSOR, keys.SK_ROLLUP)]  # the rollup's lease is taken and released whatever it finds
+    assert [i for i in after if (i["PK"]["S"], i["SK"]["S"]) not in lease] == \
+        [i for i in before if (i["PK"]["S"], i["SK"]["S"]) not in lease]
