@@ -5,14 +5,18 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 
 import aws_kinesis_agg
 import pytest
+from aws_kinesis_agg.aggregator import RecordAggregator
+from aws_kinesis_agg.deaggregator import iter_deaggregate_records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors import conventions
 from processors.decoding import Position, decode_record
+from processors.decoding.records import _deaggregate
 from processors.timeutil import iso8601_epoch, parse_iso8601
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_aggregate, kpl_record, log_line
 
@@ -99,6 +103,30 @@ def test_a_malformed_kpl_aggregate_never_prints_its_raw_data(capsys: pytest.Capt
     record = kpl_aggregate([gz(cw_payload([GOOD]))] * 2, 5, partition_key_indexes=[0, 7])
     assert decode_record(record).skips == {conventions.SKIP_KPL_BAD_DIGEST: 1}
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_valid_kpl_aggregate_reads_as_aws_kinesis_aggs_own_deaggregation_reads_it() -> None:
+    """decode_record reads an aggregate itself (99451af): on aggregates the library's own aggregator writes, with
+    several partition keys and explicit hash keys, it yields the user records the library's iterator yields."""
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(60):
+        aggregator, aggregates = RecordAggregator(), []
+        for _ in range(rng.randint(1, 30)):
+            key = rng.choice(["a", "b", f"k{rng.randint(0, 40)}"])
+            hash_key = rng.choice([None, None, str(rng.randint(0, 2**127))])
+            full = aggregator.add_user_record(key, rng.randbytes(rng.randint(0, 300)), hash_key)
+            aggregates += [full] if full else []
+        aggregates += [aggregator.clear_and_get()]
+        for aggregate in aggregates:
+            data = aggregate.get_contents()[2]
+            record = kinesis_record(data, 5)
+            record["kinesis"] |= {"kinesisSchemaVersion": "1.0", "approximateArrivalTimestamp": 1.0}
+            theirs = [(int(r["kinesis"]["subSequenceNumber"]), base64.b64decode(r["kinesis"]["data"]))
+                      for r in iter_deaggregate_records([record])]
+            assert _deaggregate(data) == theirs
+            checked += len(theirs)
+    assert checked > 500
 
 
 def test_a_kpl_record_yields_every_user_record_with_its_sub_sequence() -> None:
