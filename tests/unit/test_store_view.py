@@ -10,6 +10,7 @@ import pytest
 from processors import conventions
 from processors.counting import Rows, window_counts
 from processors.evaluating.evaluate import counted_ranges, evaluate_slo, windows_to_read
+from processors.store.exceptions import TransientStoreError
 from processors.store.view import WARM_GROUPS, StoreView
 from tests.builders import T0
 from tests.grouped import grouped_spec
@@ -102,3 +103,21 @@ def test_reading_a_group_ahead_reads_everything_its_evaluation_counts() -> None:
     ahead = len(store.reads)
     evaluate_slo(view, SLO, now, group=GROUP)
     assert (ahead, len(store.reads)) == (6, 6)
+
+
+class FailsForOneGroup(ConcurrentBuckets):
+    """A store whose minute reads of one group, read ahead by a worker thread, fail (a throttle after retries)."""
+
+    def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        if sli == SLO.series("acme/repo-200") and resolution == conventions.RESOLUTION_MINUTE:
+            raise TransientStoreError("query: ProvisionedThroughputExceededException")
+        return super().buckets(sli, resolution, start, end)
+
+
+def test_a_group_read_ahead_that_fails_in_a_worker_thread_fails_the_evaluation_and_caches_nothing_of_it() -> None:
+    """Read ahead, the failing group is not the one being counted: its error must still reach the evaluation,
+    never leave it counting the group from a half-filled memo."""
+    view = StoreView(FailsForOneGroup())  # type: ignore[arg-type]
+    with pytest.raises(TransientStoreError):
+        evaluate_slo(view, SLO, HOUR0 + 2 * HOUR + 17 * MINUTE)
+    assert SLO.series("acme/repo-200") not in view._recent
