@@ -31,6 +31,9 @@ BOMBS = {  # name: (a prefix that makes the quick pre-check scan every shape, th
     "names without a value": ("", "no-apikey"),
     "a run of backslashes": ("token ", "\\"),
     "a scheme without ://": ("://", "-A"),
+    "path segments of action words": ("", "/reset-verify-"),
+    "mysql commands without -p<value>": ("", "mysql -p -u'"),
+    "config elements without a value": ("", '<add key="token" '),
     "clean prose": ("", "the deploy of repository acme finished "),
 }
 
