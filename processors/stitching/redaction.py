@@ -142,12 +142,12 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1{_R}",
     ),
     # a config element whose first attribute, key or name, names a secret and whose next is its value: .NET's
-    # <add key="ApiKey" value="…"/>, Spring's <property name="password" value="…"/>
+    # <add key="ApiKey" value="…"/>, Spring's <property name="password" value="…"/>, in escaped JSON too
     (
         re.compile(
-            r"(?i)(<[a-z0-9_\-:.]+\s+(?:key|name)\s*=\s*([\"'])"
-            rf"(?=[^\"'<>]*?{_SECRET_WORDS})[^\"'<>]*{_NOT_A_DESCRIPTOR}\2\s*value\s*=\s*[\"'])"
-            r"(?:(?<=\")[^\"<>]+|(?<=')[^'<>]+)"
+            r"(?i)(<[a-z0-9_\-:.]+\s+(?:key|name)\s*=\s*(\\*[\"'])"
+            rf"(?=[^\"'<>\\]*?{_SECRET_WORDS})[^\"'<>\\]*{_NOT_A_DESCRIPTOR}\2\s*value\s*=\s*\\*[\"'])"
+            r"(?:(?<=\")(?:[^\"<>\\]|(?>\\+)(?![\"']))+|(?<=')(?:[^'<>\\]|(?>\\+)(?![\"']))+)"
         ),
         rf"\1{_R}",
     ),

@@ -96,6 +96,8 @@ REDACTED_VALUES = [
      "k0123456789"),
     ("a Spring property named so", "<property name='db.password' value='hunter22' />", "hunter22"),
     ("a .NET setting whose value holds a quote", '<add key="Stripe:SecretKey" value="it\'s-sk_x0123" />', "sk_x0123"),
+    ("a .NET appSettings secret logged as escaped JSON", 'body="<add key=\\"ApiKey\\" value=\\"k0123456789\\"/>"',
+     "k0123456789"),
     ("an XML session ID, which is a credential", "<SessionId>8f14e45fceea167a</SessionId>", "8f14e45fceea167a"),
     # a token as a URL path segment, after a segment that names what it is
     ("a password reset link", "GET https://app.example.com/reset-password/Zk3p9QxL2mRt7Yw 200", "Zk3p9QxL2mRt7Yw"),
