@@ -528,8 +528,9 @@ def _checked(documents: list[Any], fields: _Fields, what: str) -> list[dict[str,
 
 
 def _finite(value: Any) -> bool:
-    """A number int() takes: JSON reads Infinity, NaN and 1e400 as floats, which int() refuses with a traceback."""
-    return not isinstance(value, bool) and math.isfinite(value)
+    """A number int() takes: JSON reads Infinity, NaN and 1e400 as floats, which int() refuses with a traceback.
+    An int of any size is one (math.isfinite would overflow converting 10**400 to a float)."""
+    return not isinstance(value, bool) and (not isinstance(value, float) or math.isfinite(value))
 
 
 def _stored_digest(stored: bytes, key: DigestKey) -> TDigest:

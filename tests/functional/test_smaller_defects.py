@@ -245,6 +245,23 @@ def test_a_silence_or_correction_whose_odd_field_the_evaluator_does_not_need_is_
     assert main(["status", "--db", evaluated]) == 0, capsys.readouterr().err
 
 
+def test_a_silence_ending_at_an_integer_too_large_for_a_float_is_read_as_the_evaluator_reads_it(evaluated: str) -> None:
+    """int() takes any JSON integer, so the evaluator reads it; the check for a non-finite float must not
+    overflow converting it to one."""
+    assert main(["silence", "add", "--db", evaluated, "--all", "--for", "1h", "--reason", "deploy"]) == 0
+    with contextlib.closing(sqlite3.connect(evaluated)) as db:
+        (doc,) = db.execute("SELECT doc FROM documents WHERE pk = 'SILENCE'").fetchone()
+        huge = json.dumps({**json.loads(doc), "ends": 10**400})
+        db.execute("UPDATE documents SET doc = ? WHERE pk = 'SILENCE'", (huge,))
+        db.commit()
+    gc.collect()
+    store = SqliteStore(evaluated)
+    try:
+        assert [silence["ends"] for silence in store.silences()] == [10**400]
+    finally:
+        store.close()
+
+
 FIRING = {
     "at": "2026-10-01T00:02:00Z", "at_epoch": int(T0) + 120, "budget": {"consumed": 2.18, "remaining": -1.18},
     "burn_rates": {"3d": 2.18, "6h": 2.18}, "exemplars": [cid(7)], "forecast": {"1h": None, "6h": None},
