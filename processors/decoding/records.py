@@ -137,16 +137,35 @@ def _deaggregate(data: bytes) -> list[tuple[int, bytes]] | None:
 
 def inflate(data: bytes, max_length: int) -> bytes | str:
     """The gunzipped bytes, or the skip kind: a streaming decompressor never holds more than `max_length`."""
+    return _inflate(data, max_length)[0]
+
+
+_INFLATE_STEP = 1 << 20
+
+
+def _inflate(data: bytes, max_length: int) -> tuple[bytes | str, int]:
+    """inflate's answer and how many bytes it inflated to reach it, a failed stream's too (its trailer cut off, a
+    wrong CRC: found only at its end): an aggregate's user records share a bound on that work. Inflated a MiB at
+    a time, so a stream that fails has counted what it inflated before."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
+    parts: list[bytes] = []
+    size = 0
+    pending = data
     try:
-        inflated = inflater.decompress(data, max_length)
+        while not inflater.eof and size < max_length:
+            part = inflater.decompress(pending, min(max_length - size, _INFLATE_STEP))
+            parts.append(part)
+            size += len(part)
+            pending = inflater.unconsumed_tail
+            if not part and not pending:
+                break  # the input is used up before the stream's end
     except zlib.error:
-        return conventions.SKIP_TRUNCATED_GZIP
+        return conventions.SKIP_TRUNCATED_GZIP, size
     if inflater.eof:
-        return inflated
-    if inflater.unconsumed_tail or len(inflated) >= max_length:
-        return conventions.SKIP_PAYLOAD_TOO_LARGE
-    return conventions.SKIP_TRUNCATED_GZIP
+        return b"".join(parts), size
+    if size >= max_length:
+        return conventions.SKIP_PAYLOAD_TOO_LARGE, size
+    return conventions.SKIP_TRUNCATED_GZIP, size
 
 
 def decode_payload(
@@ -165,12 +184,11 @@ def decode_payload(
     `now` judges event times (DecodeLimits.believable); beyond a size cap the payload is one counted skip.
     """
     if data.startswith(GZIP_MAGIC):
-        inflated = inflate(data, limits.max_payload_bytes)
+        inflated, size = _inflate(data, limits.max_payload_bytes)
+        into.inflated_bytes += size  # a stream that fails counts what it inflated too
         if isinstance(inflated, str):
             into.skips[inflated] += 1
-            into.inflated_bytes += limits.max_payload_bytes if inflated == conventions.SKIP_PAYLOAD_TOO_LARGE else 0
             return
-        into.inflated_bytes += len(inflated)
         data = inflated
     elif not data.lstrip().startswith(b"{"):
         into.skips[conventions.SKIP_NOT_GZIP] += 1

@@ -49,6 +49,22 @@ def test_a_kpl_aggregate_of_gzip_bombs_inflates_no_further_than_200_times_its_si
                                                conventions.SKIP_PAYLOAD_TOO_LARGE: 30 - read}
 
 
+@pytest.mark.parametrize("damage", ["its trailer cut off", "a wrong CRC"])
+def test_a_kpl_aggregate_of_damaged_gzip_bombs_inflates_no_further_than_200_times_its_size(damage: str) -> None:
+    """A bomb that fails at its end (no trailer, a wrong CRC) inflated all it held and then counted nothing of it
+    against the aggregate's bound: 30 of 7 MiB each in a 217 KB aggregate inflated 210 MB, not 44 MB."""
+    bomb = gzip_bomb(7 << 20)
+    damaged = bomb[:-8] if damage == "its trailer cut off" else bomb[:-8] + b"\0\0\0\0" + bomb[-4:]
+    assert inflate(damaged, 8 << 20) == conventions.SKIP_TRUNCATED_GZIP
+    record = kpl_record([damaged] * 30, 3)
+    size = len(base64.b64decode(record["kinesis"]["data"]))
+    decoded = decode_record(record, NOW)
+    assert 0 < decoded.inflated_bytes <= 200 * size + (8 << 20)
+    read = decoded.skips[conventions.SKIP_TRUNCATED_GZIP]
+    assert 0 < read < 30 and decoded.skips == {conventions.SKIP_TRUNCATED_GZIP: read,
+                                               conventions.SKIP_PAYLOAD_TOO_LARGE: 30 - read}
+
+
 def tiny_events() -> bytes:
     """A payload of 10,000 identical one-letter log events: under 1 KB of gzip."""
     event = {"id": "0", "timestamp": int(T0 * 1000), "message": "x"}
