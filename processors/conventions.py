@@ -158,6 +158,24 @@ def _is_secret_key(key: str) -> bool:
 
 _is_secret_short_key = lru_cache(maxsize=4096)(_is_secret_key)  # nested keys repeat as values do
 
+# A key that counts tokens (an LLM's prompt_tokens, max_tokens, token_count) or times one (expires_in), rather than
+# holding one: its integer value is kept, unless the key names a secret without its token words (secret_token_count).
+_TOKEN_WORDS = frozenset({"token", "tokens"})
+_TOKEN_COUNT_WORDS = frozenset(
+    {"tokens", "count", "counts", "max", "min", "num", "total", "used", "limit", "remaining", "expires", "expiry",
+     "ttl", "lifetime"}
+)
+
+
+def counts_tokens(key: str) -> bool:
+    """A key whose integer value is a number of tokens or seconds, not a secret (usage.prompt_tokens: 12)."""
+    words = [word.lower() for word in _KEY_WORDS.findall(key[:128])]
+    return (
+        any(word in _TOKEN_WORDS for word in words)
+        and any(word in _TOKEN_COUNT_WORDS for word in words)
+        and not is_secret_key(" ".join(word for word in words if word not in _TOKEN_WORDS))
+    )
+
 # --- Metrics (CloudWatch EMF) -----------------------------------------------------------------------------
 
 METRICS_NAMESPACE_DEFAULT: Final = "SloPipeline"

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from processors import conventions
-from processors.conventions import is_secret_key
+from processors.conventions import counts_tokens, is_secret_key
 from processors.stitching.model import COMPACT_JSON, STRICT_JSON
 
 # The keys the engine itself reads from stored events (trace view, failure, access logs); the spec adds its
@@ -288,6 +288,8 @@ def redact(value: Any, depth: int = 0, key: str = "") -> Any:
             text = str(name)
             # a key can be the secret itself (a token as a dict key)
             secret = is_secret_key(text) or (named_secret and text.lower() in _VALUE_KEYS)
+            if secret and type(item) is int and counts_tokens(text):  # usage.prompt_tokens: 12
+                secret = False
             kept[redact_text(text)] = _R if secret else redact(item, depth + 1, text)
         if len(value) > MAX_KEYS:
             kept["_truncated"] = True

@@ -473,3 +473,21 @@ def test_a_long_run_of_names_that_never_get_a_value_is_kept_and_the_secret_after
     run = (unit * 100)[:900]
     assert redact_text(f"{run} --password hunter2 https://u:hunter2@h") == f"{run} --password {R} https://{R}@h"
     assert redact_text(run) == run
+
+
+@pytest.mark.parametrize(
+    "metadata, kept",
+    [
+        ({"usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}},
+         {"usage": {"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}}),
+        ({"usage": {"max_tokens": 4096, "token_count": 7, "maxTokens": 8, "expires_in_token": 3600}},
+         {"usage": {"max_tokens": 4096, "token_count": 7, "maxTokens": 8, "expires_in_token": 3600}}),
+        ({"usage": {"token": 123456, "tokens": "abc", "secret_token_count": 5, "token_count": "7"}},
+         {"usage": {"token": R, "tokens": R, "secret_token_count": R, "token_count": R}}),
+        ({"usage": {"password_tokens": 1234, "api_token_max": True}},
+         {"usage": {"password_tokens": R, "api_token_max": R}}),
+    ],
+    ids=["an LLM's usage counts", "limits and lifetimes", "a token itself, or text", "other secrets and booleans"],
+)
+def test_an_integer_that_counts_tokens_is_kept_where_a_token_would_be_redacted(metadata: dict, kept: dict) -> None:
+    assert redaction.redact(metadata) == kept
