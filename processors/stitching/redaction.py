@@ -184,8 +184,9 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         _R,
     ),
-    # JSON Web Tokens: three base64url parts, the first two JSON objects ("eyJ")
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"), _R),
+    # JSON Web Tokens: three base64url parts, the first two JSON objects ("eyJ"); a token cut before its signature
+    # (a long one at the cut a value is scanned to) still has its claims
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*)?"), _R),
     # a Slack incoming webhook's secret path
     (re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_\-]+"), rf"\1{_R}"),
     # https://user:password@host (a password may hold an @), or https://TOKEN@host (a Sentry DSN, a git token:

@@ -491,3 +491,10 @@ def test_a_long_run_of_names_that_never_get_a_value_is_kept_and_the_secret_after
 )
 def test_an_integer_that_counts_tokens_is_kept_where_a_token_would_be_redacted(metadata: dict, kept: dict) -> None:
     assert redaction.redact(metadata) == kept
+
+
+def test_a_long_json_web_token_cut_before_its_signature_keeps_none_of_its_claims() -> None:
+    claims = "eyJ" + "a" * 600  # a payload longer than the scan's cut
+    token = f"eyJhbGciOiJIUzI1NiJ9.{claims}.c2lnbmF0dXJl"
+    assert redaction.storable_id(f"repo {token}", 256) == f"repo {R}"
+    assert redaction.redact({"error": f"bad {token}"}) == {"error": f"bad {R}"}
