@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from processors.cli import main
-from tests.builders import EVENTS_DIR
+from tests.builders import EVENTS_DIR, T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
 
 
 def test_replay_status_and_trace_run_end_to_end_on_a_bootstrapped_table(moto_endpoint, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -55,3 +55,66 @@ def test_replaying_into_a_missing_table_is_a_one_line_error(moto_endpoint, capsy
     code = main(["replay", sample, "--store", "dynamodb", "--table", "absent", "--endpoint-url", moto_endpoint])
     assert code == 2
     assert "slo bootstrap" in capsys.readouterr().err
+
+
+
+TAMPERED = [  # (case, items of this partition prefix, the edit of attribute #a, #a, the value it sets)
+    ("a counter holding 1.5", "CNT#", "SET #a = :v", "good", {"N": "1.5"}),
+    ("a counter holding text", "CNT#", "SET #a = :v", "total", {"S": "abc"}),
+    ("a gauge holding text", "GAUGE", "SET #a = :v", "value", {"S": "x"}),
+    ("a digest without its d", "DIG#", "REMOVE #a", "d", None),
+    ("an alert state that is a list", "ALERTSTATE", "SET #a = :v", "doc", {"S": "[1]"}),
+    ("an alert state's time holding text", "ALERTSTATE", "SET #a = :v", "at", {"S": "x"}),
+]
+DAMAGE_READERS = [["status"], ["status", "--latency", "queue-latency"], ["metrics"], ["scorecard"],
+                  ["report", "--out", "REPORT"], ["replay", "EVENTS"]]
+
+
+def test_an_item_of_a_type_the_store_never_writes_is_one_line_and_exit_2_and_read_only_commands_change_nothing(  # type: ignore[no-untyped-def]
+        moto_endpoint, capsys, tmp_path) -> None:
+    """A console edit or another program: every command that reads the item says so in one line, as SQLite's
+    damaged rows do (tests/functional/test_smaller_defects.py). One table; each edit is undone before the next."""
+    import boto3
+
+    table = f"slo-{uuid.uuid4().hex[:8]}"
+    assert main(["bootstrap", "--endpoint-url", moto_endpoint, "--table", table, "--stream", f"{table}-logs"]) == 0
+    store = ["--store", "dynamodb", "--table", table, "--endpoint-url", moto_endpoint]
+    # SLI events, then one five minutes later: the watermark passes the first minute, so its rolled items exist
+    lines = [log_line("webhook_received", T0, cid(7), "WebhookHandlerGHA"),
+             log_line("runner_started", T0 + 2, cid(7), "Runner"),
+             log_line("api_request", T0 + 3, cid(8), "Api", status=200, duration=12)]
+    later = [log_line("api_request", T0 + 300, cid(9), "Api", status=200, duration=12)]
+    for n, batch in enumerate((lines, later), 1):
+        path = tmp_path / f"events-{n}.json"
+        path.write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload(batch)), n)])))
+        assert main(["replay", str(path), *store]) == 0
+    client = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+
+    def items() -> list[dict]:  # type: ignore[type-arg]
+        found = client.scan(TableName=table, ConsistentRead=True)["Items"]
+        return sorted(found, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
+
+    for k, (case, pk, expression, name, value) in enumerate(TAMPERED):
+        events = tmp_path / f"events-later-{k}.json"  # a replay of new minutes evaluates them: it reads the states
+        batch = [log_line("api_request", T0 + 600 + 60 * k, cid(10 + k), "Api", status=200, duration=12)]
+        events.write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload(batch)), 10 + k)])))
+        whole = [i for i in items() if i["PK"]["S"].startswith(pk) and name in i]
+        assert whole, case
+        for item in whole:
+            client.update_item(TableName=table, Key={"PK": item["PK"], "SK": item["SK"]},
+                               UpdateExpression=expression, ExpressionAttributeNames={"#a": name},
+                               **({"ExpressionAttributeValues": {":v": value}} if value else {}))
+        refused = []
+        for command in DAMAGE_READERS:
+            before = items()
+            argv = [arg.replace("REPORT", str(tmp_path / "r.html")).replace("EVENTS", str(events)) for arg in command]
+            capsys.readouterr()
+            code = main([*argv, *store])
+            err = capsys.readouterr().err
+            assert code in (0, 2), (case, command, err)
+            assert code == 0 or ("damaged" in err and len(err.strip().splitlines()) == 1), (case, command, err)
+            assert command[0] == "replay" or items() == before, (case, command)
+            refused += [command[0]] if code == 2 else []
+        assert refused, f"{case}: no command read the damaged item"
+        for item in whole:
+            client.put_item(TableName=table, Item=item)
