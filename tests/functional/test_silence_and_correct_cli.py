@@ -119,29 +119,25 @@ def test_mistakes_are_one_line_exit_2_and_change_nothing(
     store.close()
 
 
-def test_a_stored_reason_holding_control_characters_is_listed_escaped(db: str,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    # --reason refuses them now; a store written before may still hold a newline or a terminal escape
+@pytest.mark.parametrize(
+    ("reason", "by", "listed"),
+    [
+        ("a\nb\x1b[2J", "e\x1b[31mve", ["a\\x0ab\\x1b[2J", "e\\x1b[31mve"]),
+        # an override shows "approved by nobody" reversed after it: a terminal must see the mark, not obey it
+        ("approved \u202eydobon yb", "eve\u2066", ["approved \\u202eydobon yb", "eve\\u2066"]),
+    ],
+    ids=["a newline and terminal escapes", "a bidirectional override and isolate"],
+)
+def test_a_stored_reason_holding_control_characters_is_listed_escaped(
+    db: str, capsys: pytest.CaptureFixture[str], reason: str, by: str, listed: list[str]
+) -> None:
+    # --reason refuses them now; a store written before may still hold them
     assert main(["silence", "add", "--db", db, "--all", "--for", "2h", "--reason", "r", "--json"]) == 0
     silence = json.loads(capsys.readouterr().out)
     store = SqliteStore(db)
-    store.add_silence(dict(silence, id="0ld5113c", reason="a\nb\x1b[2J", created_by="e\x1b[31mve"))
+    store.add_silence(dict(silence, id="0ld5113c", reason=reason, created_by=by))
     store.close()
     assert main(["silence", "list", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out and "a\\x0ab\\x1b[2J" in out and "e\\x1b[31mve" in out
+    assert not any(mark in out for mark in "\x1b\u202e\u2066") and all(text in out for text in listed)
     assert len(out.splitlines()) == 2  # one line per silence
-
-
-def test_a_stored_reason_holding_a_bidirectional_override_is_listed_escaped(db: str,
-                                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    # an override shows "approved by nobody" reversed after it: a terminal must see the mark, not obey it
-    assert main(["silence", "add", "--db", db, "--all", "--for", "2h", "--reason", "r", "--json"]) == 0
-    silence = json.loads(capsys.readouterr().out)
-    store = SqliteStore(db)
-    store.add_silence(dict(silence, id="0ld5113c", reason="approved \u202eydobon yb", created_by="eve\u2066"))
-    store.close()
-    assert main(["silence", "list", "--db", db]) == 0
-    out = capsys.readouterr().out
-    assert "\u202e" not in out and "\u2066" not in out
-    assert "approved \\u202eydobon yb" in out and "eve\\u2066" in out
