@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from processors.cli.common import UsageError, add_spec_argument, load_spec_argument
+from processors.cli.common import UsageError, add_spec_argument, kept_text, load_spec_argument
 from processors.safety import open_to_write
+
+# the Service's metadata.name, read back as an SLO's name is: printable, at most 200 characters (spec/loader.py)
+SERVICE_NAME = kept_text(200, "name the service")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="write the spec in another format (OpenSLO v1)")
     parser.add_argument("--format", choices=("openslo",), default="openslo", help="output format (openslo)")
-    parser.add_argument("--service", default="slo-pipeline", help="the OpenSLO Service the SLOs belong to")
+    parser.add_argument("--service", default="slo-pipeline", type=SERVICE_NAME,
+                        help="the OpenSLO Service the SLOs belong to (a name as an SLO's: at most 200 characters)")
     parser.add_argument("--out", metavar="FILE", help="write to FILE instead of stdout")
     add_spec_argument(parser)
     parser.set_defaults(func=run)

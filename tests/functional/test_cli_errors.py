@@ -48,6 +48,11 @@ MISTAKES = [
      "--out: no directory /nonexistent/dir"),
     ("alerts since something that is neither a time nor a duration", ["alerts", "--since", "lately"],
      "--since: not an ISO 8601 time or a duration"),
+    ("an OpenSLO service named with a newline and an escape", ["export", "--service", "svc\n\x1b[2J"],
+     "control characters"),
+    ("an OpenSLO service named by 201 characters, past an SLO name's 200", ["export", "--service", "s" * 201],
+     "at most 200 characters"),
+    ("an OpenSLO service named by blanks", ["export", "--service", "  "], "blank"),
 ]
 
 
