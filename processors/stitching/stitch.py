@@ -27,13 +27,13 @@ from processors.stitching.redaction import storable_fields, storable_id, storabl
 # with large, incompressible metadata is marked truncated instead of failing its commit.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_ID_CHARS = 256  # workflowId / repository kept on the head (GSI keys too)
+MAX_SPANS = conventions.MAX_SPANS_PER_TRACE
 
 
 def stored_id(value: str) -> str:
     """A workflowId or repository as a head keeps and indexes it (redacted, then cut): a search for one looks for
     this, so a value logged with a secret in it, or past the cut, is still found by the value as logged."""
     return storable_id(value, MAX_ID_CHARS)
-MAX_SPANS = conventions.MAX_SPANS_PER_TRACE
 
 
 @dataclass(slots=True)

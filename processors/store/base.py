@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from processors import conventions
 from processors.counting import Counts, Rows, plan_window, window_counts
@@ -117,7 +117,9 @@ class Store(ABC):
                     parts = [before, delta]
                 else:
                     stored, version = existing.get(key, (None, 0))
-                    parts = [delta] if stored is None else [_stored_digest(stored, key), delta]
+                    parts = [delta] if stored is None else [
+                        decoded_digest(TDigest.from_bytes, stored, f"the digest {key}"), delta
+                    ]
                 digest = TDigest.merge(parts)
                 merged[key] = (digest.to_bytes(), version)
                 written[key] = (digest, version + 1)
@@ -259,7 +261,7 @@ class Store(ABC):
 
     def digest(self, sketch: str, start: int, end: int) -> TDigest | None:
         """The merged digest over [start, end): hour digests plus minute edges, like counters."""
-        from processors.sketch import SketchFormatError, TDigest
+        from processors.sketch import TDigest
 
         plan = plan_window(start, end)
         blobs: list[bytes] = []
@@ -280,10 +282,8 @@ class Store(ABC):
                     )
         if not blobs:
             return None
-        try:
-            merged = TDigest.merge_bytes(blobs)  # one decode of the window's blobs, not one per blob
-        except SketchFormatError as exc:
-            raise CorruptItemError(f"a damaged store: a digest of {sketch} does not decode ({exc})") from None
+        # one decode of the window's blobs, not one per blob
+        merged = decoded_digest(TDigest.merge_bytes, blobs, f"a digest of {sketch}")
         return merged if merged.count else None
 
     # --- traces ---------------------------------------------------------------------------------------
@@ -533,13 +533,18 @@ def _finite(value: Any) -> bool:
     return not isinstance(value, bool) and (not isinstance(value, float) or math.isfinite(value))
 
 
-def _stored_digest(stored: bytes, key: DigestKey) -> TDigest:
-    from processors.sketch import SketchFormatError, TDigest
+_Blobs = TypeVar("_Blobs")
+
+
+def decoded_digest(decode: Callable[[_Blobs], TDigest], stored: _Blobs, what: str) -> TDigest:
+    """`decode(stored)` (TDigest.from_bytes of a blob, merge_bytes of several); bytes that do not decode are a
+    damaged store naming `what`, not the sketch's own error from deep in a read, a commit or a rollup."""
+    from processors.sketch import SketchFormatError
 
     try:
-        return TDigest.from_bytes(stored)
+        return decode(stored)
     except SketchFormatError as exc:
-        raise CorruptItemError(f"a damaged store: the digest {key} does not decode ({exc})") from None
+        raise CorruptItemError(f"a damaged store: {what} does not decode ({exc})") from None
 
 
 def transition_time(transition: Mapping[str, Any], default: int) -> int:

@@ -22,7 +22,7 @@ from processors import conventions
 from processors.counting import Rows
 from processors.decoding.types import Position
 from processors.store import keys, tables
-from processors.store.base import DigestRows, Store, transition_time
+from processors.store.base import DigestRows, Store, decoded_digest, transition_time
 from processors.store.exceptions import (
     CommitConflictError,
     CorruptItemError,
@@ -455,7 +455,7 @@ class DynamoDBStore(Store):
             report.transactions += 1
 
     def _fold_group(self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]]) -> None:
-        from processors.sketch import SketchFormatError, TDigest
+        from processors.sketch import TDigest
 
         counters: dict[tuple[str, str, int], dict[str, int]] = {}
         exemplars: dict[tuple[str, int], list[str]] = {}
@@ -507,10 +507,8 @@ class DynamoDBStore(Store):
         merged: dict[DigestKey, tuple[bytes, int]] = {}
         for key, blobs in sketches.items():
             stored, version = digests.get(key, (None, 0))
-            try:
-                merged[key] = (TDigest.merge_bytes(([stored] if stored else []) + blobs).to_bytes(), version)
-            except SketchFormatError as exc:
-                raise CorruptItemError(f"a damaged store: the digest {key} does not decode ({exc})") from None
+            digest = decoded_digest(TDigest.merge_bytes, ([stored] if stored else []) + blobs, f"the digest {key}")
+            merged[key] = (digest.to_bytes(), version)
             digest_item: dict[str, Any] = {
                 **_key(keys.digest_pk(key.sketch, key.resolution), keys.bucket_key(key.bucket)),
                 "d": {"B": merged[key][0]},

@@ -160,14 +160,20 @@ def test_the_next_save_applies_a_killed_writers_large_save_before_its_own(table)
     assert [t["id"] for t in store.alert_log()] == [t["id"] for t in transitions] + ["deploy#budget#660"]
 
 
-def test_a_writer_killed_before_its_large_save_is_staged_leaves_nothing(table) -> None:
-    states, transitions = large_save(600, 1)
+def killed_at_staging(table: tuple[str, str], states: dict[str, dict], transitions: list[dict]) -> DynamoDBStore:
+    """A large save whose writer dies at its staging update, the commit point; returns a reader of the table,
+    which holds no state and no transition."""
     dying = store_over(table, lambda client: CrashingClient(client, "update_item"))
     with pytest.raises(SystemExit):
         dying.save_alert_evaluation(states, transitions, 600)
     reader = store_over(table)
     assert reader.load_alert_states() == {}
     assert reader.alert_log() == []
+    return reader
+
+
+def test_a_writer_killed_before_its_large_save_is_staged_leaves_nothing(table) -> None:
+    killed_at_staging(table, *large_save(600, 1))
 
 
 def staged_parts(store: DynamoDBStore) -> list[dict[str, Any]]:
@@ -200,14 +206,7 @@ def test_the_next_save_applies_a_save_staged_in_several_items_and_removes_its_pa
 
 
 def test_a_writer_killed_after_writing_its_parts_but_before_staging_leaves_nothing_but_expiring_parts(table) -> None:
-    states, transitions = larger_than_one_item(600)
-    dying = store_over(table, lambda client: CrashingClient(client, "update_item"))
-    with pytest.raises(SystemExit):
-        dying.save_alert_evaluation(states, transitions, 600)
-    reader = store_over(table)
-    assert reader.load_alert_states() == {}
-    assert reader.alert_log() == []
-    parts = staged_parts(reader)
+    parts = staged_parts(killed_at_staging(table, *larger_than_one_item(600)))
     assert parts and all("expiresAt" in part for part in parts)  # unreferenced: they expire
 
 
