@@ -130,7 +130,7 @@ class Backfiller(Replayer):
         self._record_plan()
         if self.newest is not None:
             self.advance_to(floor_to(self.newest, conventions.MINUTE) + conventions.MINUTE)
-        self.ingestor.store.rollup(time.time())
+        self.ingestor.store.rollup(time.time()).checked()
 
     def apply(self, batch: ShardBatch) -> None:
         """Apply `batch` under the backfill's own stream; the ingestor counts only SLI events (and latency

@@ -125,7 +125,7 @@ class Replayer:
         self.report.newest_event = newest_event
         self.finish()
         if self._last_minute is not None:
-            self.ingestor.store.rollup(self._last_minute)
+            self.ingestor.store.rollup(self._last_minute).checked()
         return self.report
 
     def finish(self) -> None:
@@ -178,7 +178,7 @@ class Replayer:
             self.report.orphans_swept += self.sweeper.sweep(minute, self._oldest_applied)
             self._oldest_applied = math.inf
             if self.rollup_each_minute:
-                self.ingestor.store.rollup(minute)  # what the scheduled evaluator does first (docs/store.md)
+                self.ingestor.store.rollup(minute).checked()  # what the scheduled evaluator does first (docs/store.md)
             for hook in self.minute_hooks:
                 hook(minute)
             self.report.minutes_evaluated += 1

@@ -122,6 +122,40 @@ def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
     return found
 
 
+def _without(damaged: dict[DigestKey | str, str], group: list[_Pending], report: RollupReport) -> list[_Pending]:
+    """`group` without the partials a damaged digest touches; each damage is named once in `report.damaged`."""
+    kept = []
+    for partial in group:
+        touched: list[DigestKey | str] = [partial.sk, *(DigestKey._make(key) for key in partial.delta.digests)]
+        why = [damaged[key] for key in touched if key in damaged]
+        report.damaged.extend(w for w in why if w not in report.damaged)
+        if not why:
+            kept.append(partial)
+    return kept
+
+
+def _find_undecodable(
+    group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]], damaged: dict[DigestKey | str, str]
+) -> None:
+    """Name in `damaged` each stored digest `group` merges into, and each partial of it, holding bytes that do
+    not decode."""
+    from processors.sketch import TDigest
+
+    for stored in {DigestKey._make(key) for partial in group for key in partial.delta.digests}:
+        if stored in digests:
+            try:
+                decoded_digest(TDigest.from_bytes, digests[stored][0], f"the digest {stored}")
+            except CorruptItemError as exc:
+                damaged[stored] = str(exc)
+    for partial in group:
+        for key, blob in partial.delta.digests.items():
+            try:
+                decoded_digest(TDigest.from_bytes, blob, f"the digest {DigestKey._make(key)} in the partial "
+                                                         f"{partial.pk} {partial.sk}")
+            except CorruptItemError as exc:
+                damaged.setdefault(partial.sk, str(exc))
+
+
 class DynamoDBStore(Store):
     max_items_per_commit: int | None = TRANSACTION_LIMIT
     merges_digests_on_commit = False  # ingest writes digest deltas into its partial; the rollup merges them
@@ -259,12 +293,20 @@ class DynamoDBStore(Store):
             for item in self._batch_get(wanted, "read trace heads")
         }
 
-    def _get_digests(self, digest_keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
+    def _get_digests(
+        self, digest_keys: list[DigestKey], damaged: dict[DigestKey | str, str] | None = None
+    ) -> dict[DigestKey, tuple[bytes, int]]:
+        """Stored digests and their versions; one that is damaged is raised, or, given `damaged`, named there."""
         wanted = {(keys.digest_pk(k.sketch, k.resolution), keys.bucket_key(k.bucket)): k for k in digest_keys}
         found = {}
         for item in self._batch_get([_key(pk, sk) for pk, sk in wanted], "read digests"):
             key = wanted[(item[PK]["S"], item[SK]["S"])]
-            found[key] = (self._digest_blob(item), self._integer(item, "v", f"the version of the digest {key}"))
+            try:
+                found[key] = (self._digest_blob(item), self._integer(item, "v", f"the version of the digest {key}"))
+            except CorruptItemError as exc:
+                if damaged is None:
+                    raise
+                damaged[key] = str(exc)
         return found
 
     def _commit(self, commit: Commit, digests: dict[DigestKey, tuple[bytes, int]]) -> None:
@@ -435,22 +477,40 @@ class DynamoDBStore(Store):
 
     def _fold(self, fold: list[_Pending], report: RollupReport) -> None:
         """Fold partials in transactions of ≤ 100 items: each partial is unmarked (conditionally) in the same
-        transaction that adds it, so a partial is rolled exactly once whatever crashes or races."""
+        transaction that adds it, so a partial is rolled exactly once whatever crashes or races.
+
+        A digest that does not decode, stored or in a partial, leaves the partials that would merge it pending
+        (named in `report.damaged`) and the rest folded: reads see pending partials as they see rolled items, so
+        what the damage does not touch reads as before, and one console edit does not stop the rollup for good."""
         digest_keys = sorted({DigestKey(*key) for p in fold for key in p.delta.digests})
-        digests = self._get_digests(digest_keys) if digest_keys else {}
+        damaged: dict[DigestKey | str, str] = {}  # a stored digest's key, or a partial's sort key
+        digests = self._get_digests(digest_keys, damaged) if digest_keys else {}
         group: list[_Pending] = []
         targets: set[tuple[str, ...]] = set()
         for partial in fold:
             mine = _targets(partial.delta)
             if group and len(group) + 1 + len(targets | mine) > TRANSACTION_LIMIT:
-                self._fold_group(group, digests)
-                report.folded += len(group)
-                report.transactions += 1
+                self._fold_undamaged(group, digests, damaged, report)
                 group, targets = [], set()
             group.append(partial)
             targets |= mine
         if group:
-            self._fold_group(group, digests)
+            self._fold_undamaged(group, digests, damaged, report)
+
+    def _fold_undamaged(
+        self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]],
+        damaged: dict[DigestKey | str, str], report: RollupReport,
+    ) -> None:
+        group = _without(damaged, group, report)
+        try:
+            if group:
+                self._fold_group(group, digests)
+        except CorruptItemError:  # a digest does not decode: find which (only now, healthy folds decode once)
+            _find_undecodable(group, digests, damaged)
+            group = _without(damaged, group, report)
+            if group:
+                self._fold_group(group, digests)
+        if group:
             report.folded += len(group)
             report.transactions += 1
 

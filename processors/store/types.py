@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from processors.decoding.types import Position
 from processors.stitching.model import TraceHead
+from processors.store.exceptions import CorruptItemError
 
 
 class CounterKey(NamedTuple):
@@ -118,3 +119,10 @@ class RollupReport:
     transactions: int = 0
     watermark: float | None = None
     skipped: str | None = None  # why nothing was folded (another rollup holds the lease, a lost race)
+    damaged: list[str] = field(default_factory=list)  # items that do not decode: what touches them stays pending
+
+    def checked(self) -> RollupReport:
+        """This report, or the damaged-store error its first damaged item names (callers that cannot go on)."""
+        if self.damaged:
+            raise CorruptItemError(self.damaged[0])
+        return self
