@@ -21,6 +21,7 @@ from processors.evaluating.types import (
     SloEvaluation,
     SloStatus,
     StatusDocument,
+    Unevaluated,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SloEvaluation",
     "SloStatus",
     "StatusDocument",
+    "Unevaluated",
     "alert_policy",
     "allowed_error",
     "attainment",

@@ -20,7 +20,7 @@ from processors.evaluating.budget import (
     window_bounds,
 )
 from processors.evaluating.mttr import mttr_seconds
-from processors.evaluating.types import Evaluation, SliView, SloEvaluation
+from processors.evaluating.types import Evaluation, SliView, SloEvaluation, Unevaluated
 from processors.spec import default_tiers
 from processors.spec.model import AlertPolicy, Slo, Spec
 from processors.timeutil import parse_duration
@@ -28,6 +28,7 @@ from processors.timeutil import parse_duration
 BURN_WINDOWS: tuple[int, ...] = tuple(parse_duration(w) or 0 for w in conventions.BURN_RATE_WINDOWS)
 FORECAST_WINDOWS: tuple[str, ...] = ("1h", "6h")
 RECENT_LATENCY_WINDOW = 5 * conventions.MINUTE
+Isolated = tuple[type[Exception], ...]  # errors that leave one SLO or group out, not the whole evaluation
 
 
 def alert_policy(slo: Slo) -> AlertPolicy:
@@ -55,11 +56,13 @@ def counted_ranges(slo: Slo, now: int) -> tuple[tuple[int, int], ...]:
 
 
 def evaluate_slo(
-    view: SliView, slo: Slo, now: int, alert_log: Iterable[Mapping[str, Any]] = (), group: str | None = None
+    view: SliView, slo: Slo, now: int, alert_log: Iterable[Mapping[str, Any]] = (), group: str | None = None,
+    *, isolate: Isolated = (), unevaluated: list[Unevaluated] | None = None,
 ) -> SloEvaluation:
     """One SLO at `now`. A grouped SLO is the whole (all groups) with each group evaluated alike in `groups`;
     `group` evaluates just that group. A view with `warm` is told the groups and ranges first: it may read
-    them ahead, several groups at a time (StoreView over DynamoDB does)."""
+    them ahead, several groups at a time (StoreView over DynamoDB does). With `unevaluated`, a group whose reads
+    raise an error of a type in `isolate` is left out of `groups` and named there."""
     log = alert_log if isinstance(alert_log, list | tuple) else list(alert_log)
 
     def count(low: int, high: int) -> Counts:
@@ -101,17 +104,26 @@ def evaluate_slo(
         recent_latency_ms=recent,
         month_counts=month,
         group=group or "",
-        groups=_evaluate_groups(view, slo, now, log, _groups(view, slo, group)),
+        groups=_evaluate_groups(view, slo, now, log, _groups(view, slo, group), isolate, unevaluated),
     )
 
 
 def _evaluate_groups(
-    view: SliView, slo: Slo, now: int, log: Iterable[Mapping[str, Any]], names: tuple[str, ...]
+    view: SliView, slo: Slo, now: int, log: Iterable[Mapping[str, Any]], names: tuple[str, ...],
+    isolate: Isolated, unevaluated: list[Unevaluated] | None,
 ) -> tuple[SloEvaluation, ...]:
     warm = getattr(view, "warm", None)
     if names and callable(warm):
         warm(slo, names, counted_ranges(slo, now))
-    return tuple(evaluate_slo(view, slo, now, log, name) for name in names)
+    evaluated = []
+    for name in names:
+        try:
+            evaluated.append(evaluate_slo(view, slo, now, log, name))
+        except isolate as exc:
+            if unevaluated is None:
+                raise
+            unevaluated.append(Unevaluated(slo.name, name, str(exc)))
+    return tuple(evaluated)
 
 
 def _groups(view: SliView, slo: Slo, group: str | None) -> tuple[str, ...]:
@@ -125,10 +137,23 @@ def _incidents_of(slo: Slo, group: str | None) -> str | None:
     return None if slo.group_by else ""
 
 
-def evaluate(view: SliView, spec: Spec, now: int, alert_log: Iterable[Mapping[str, Any]] = ()) -> Evaluation:
-    """Every SLO of the spec at `now` (epoch seconds, minute-aligned); MTTR comes from `alert_log`."""
+def evaluate(
+    view: SliView, spec: Spec, now: int, alert_log: Iterable[Mapping[str, Any]] = (), isolate: Isolated = ()
+) -> Evaluation:
+    """Every SLO of the spec at `now` (epoch seconds, minute-aligned); MTTR comes from `alert_log`.
+
+    An error of a type in `isolate` (the evaluator Lambda passes the store's CorruptItemError) while reading one
+    SLO, or one group of a grouped SLO, leaves just that one out, named in `unevaluated`: one damaged item stops
+    the paging it touches, not every SLO's. Without `isolate` it is raised."""
     log = list(alert_log)
-    return Evaluation(now=now, slos=tuple(evaluate_slo(view, slo, now, log) for slo in spec.slos))
+    evaluated: list[SloEvaluation] = []
+    unevaluated: list[Unevaluated] = []
+    for slo in spec.slos:
+        try:
+            evaluated.append(evaluate_slo(view, slo, now, log, isolate=isolate, unevaluated=unevaluated))
+        except isolate as exc:
+            unevaluated.append(Unevaluated(slo.name, "", str(exc)))
+    return Evaluation(now=now, slos=tuple(evaluated), unevaluated=tuple(unevaluated))
 
 
 def _sane(counts: Counts) -> Counts:

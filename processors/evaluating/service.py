@@ -14,8 +14,8 @@ from processors import conventions
 from processors.counting import Counts
 from processors.evaluating.budget import window_bounds
 from processors.evaluating.corrections import corrected, corrections_of
-from processors.evaluating.evaluate import evaluate
-from processors.evaluating.types import Evaluation, MinuteReadings, SliView
+from processors.evaluating.evaluate import Isolated, evaluate
+from processors.evaluating.types import Evaluation, MinuteReadings, SliView, Unevaluated
 from processors.spec.model import Spec
 from processors.timeutil import floor_to
 
@@ -33,6 +33,12 @@ class EvaluatedAt:
     alert_log: tuple[dict[str, Any], ...]  # from alert_log_since(spec, now): MTTR's lookback
     minute: MinuteReadings | None = None
     trace_coverage: Counts | None = None  # over the TRACE_COVERAGE_WINDOW before now
+    unread: Unevaluated | None = None  # why `minute` is None although asked for (`isolate`)
+
+    @property
+    def unevaluated(self) -> tuple[Unevaluated, ...]:
+        """Everything `isolate` left out: SLOs, groups, and the operator metrics' minute."""
+        return self.evaluation.unevaluated + ((self.unread,) if self.unread else ())
 
 
 def alert_log_since(spec: Spec, now: int) -> int:
@@ -41,20 +47,28 @@ def alert_log_since(spec: Spec, now: int) -> int:
     return min(starts) - MTTR_LOOKBACK_MARGIN
 
 
-def evaluate_at(view: SliView, spec: Spec, now: int, *, readings: bool = True) -> EvaluatedAt:
+def evaluate_at(
+    view: SliView, spec: Spec, now: int, *, readings: bool = True, isolate: Isolated = ()
+) -> EvaluatedAt:
     """Every SLO of `spec` at `now` (epoch seconds, minute-aligned), read through `view`.
 
     With `readings` (the default) it also reads the operator metrics' minute and the trace coverage;
-    the backtest, which needs only the evaluation, turns that off.
+    the backtest, which needs only the evaluation, turns that off. `isolate` (the evaluator Lambda's) leaves out
+    what an error of those types touches, as `evaluate` does: an SLO, a group, or the operator metrics' minute.
+    The alert log and the corrections every SLO reads are never left out: their error is raised.
     """
     log = tuple(view.alert_log(since=alert_log_since(spec, now)))
     # budget corrections apply here, once, for every caller (status, evaluator, report, backtest)
     view = corrected(view, corrections_of(view, spec.names))
-    evaluation = evaluate(view, spec, now, log)
+    evaluation = evaluate(view, spec, now, log, isolate)
     if not readings:
         return EvaluatedAt(now, evaluation, log)
-    coverage = view.trace_coverage(now - TRACE_COVERAGE_WINDOW, now)
-    return EvaluatedAt(now, evaluation, log, minute_readings(view, spec, now), coverage)
+    try:
+        coverage = view.trace_coverage(now - TRACE_COVERAGE_WINDOW, now)
+        minute = minute_readings(view, spec, now)
+    except isolate as exc:
+        return EvaluatedAt(now, evaluation, log, unread=Unevaluated("operator metrics", "", str(exc)))
+    return EvaluatedAt(now, evaluation, log, minute, coverage)
 
 
 def metric_minute(now: float) -> tuple[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
 
 from processors.counting import Counts
 from processors.spec.model import Slo
@@ -135,10 +135,23 @@ class MinuteReadings:
     digests: Mapping[str, TDigest | None]  # sketch -> the minute's values
 
 
+class Unevaluated(NamedTuple):
+    """What an evaluation left out, an SLO, one group of it or the operator metrics' minute: reading it raised
+    `why` (a damaged item)."""
+
+    what: str  # the SLO's name, or "operator metrics"
+    group: str  # "" for all of it
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.what}{f' group {self.group!r}' if self.group else ''}: {self.why}"
+
+
 @dataclass(frozen=True)
 class Evaluation:
     now: int
     slos: tuple[SloEvaluation, ...]
+    unevaluated: tuple[Unevaluated, ...] = ()  # what `evaluate(isolate=…)` left out
 
     def get(self, name: str) -> SloEvaluation:
         for slo in self.slos:

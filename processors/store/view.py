@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from processors.counting import Counts, Rows, count_slices, slice_outcomes, wind
 from processors.spec.model import Slo, TimeSliceSli
 from processors.stitching.model import TraceHead
 from processors.store.base import Store, transition_time
+from processors.store.exceptions import StoreError
 from processors.timeutil import floor_to
 
 if TYPE_CHECKING:
@@ -102,9 +104,13 @@ class StoreView:
             for low, high in plan.ranges:
                 self.counts_for(slo.series(name), slo.sli, low, high)
 
+        def read_ahead(name: str) -> None:
+            with suppress(StoreError):  # that group's own count reads again and raises it: its error, not ours
+                read(name)
+
         read(chunk[0])  # alone first: what every read shares (the store's pending partials) is read once
         with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-            list(pool.map(read, chunk[1:]))  # list: a read's error is raised here
+            list(pool.map(read_ahead, chunk[1:]))
 
     def groups(self, slo: Slo) -> tuple[str, ...]:
         """The registry's group values (one query per grouped SLO and view)."""

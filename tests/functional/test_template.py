@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from processors.dashboards import build_dashboards, embedded_bodies, render, slos_from_spec
+from processors.handlers import evaluator
 from processors.metrics.emf import namespace_problem
 from processors.spec import load_spec
 from processors.store.tables import table_definition
@@ -418,3 +419,5 @@ def test_the_evaluator_reads_only_the_two_route_secrets_and_only_when_they_are_g
     assert variables["SLACK_SECRET_ARN"] == {"Ref": "SlackSecretArn"}
     alarm = template["Resources"]["NotificationFailuresAlarm"]["Properties"]
     assert alarm["MetricName"] == "NotificationFailures" and alarm["Threshold"] == 1
+    alarm = template["Resources"]["DamagedItemsAlarm"]["Properties"]
+    assert alarm["MetricName"] == evaluator.METRIC_DAMAGED_ITEMS and alarm["Threshold"] == 1

@@ -10,7 +10,8 @@ import pytest
 from processors import conventions
 from processors.counting import Rows, window_counts
 from processors.evaluating.evaluate import counted_ranges, evaluate_slo, windows_to_read
-from processors.store.exceptions import TransientStoreError
+from processors.evaluating.types import Unevaluated
+from processors.store.exceptions import CorruptItemError, TransientStoreError
 from processors.store.view import WARM_GROUPS, StoreView
 from tests.builders import T0
 from tests.grouped import grouped_spec
@@ -121,3 +122,28 @@ def test_a_group_read_ahead_that_fails_in_a_worker_thread_fails_the_evaluation_a
     with pytest.raises(TransientStoreError):
         evaluate_slo(view, SLO, HOUR0 + 2 * HOUR + 17 * MINUTE)
     assert SLO.series("acme/repo-200") not in view._recent
+
+
+class DamagedForOneGroup(ConcurrentBuckets):
+    """A store one of whose groups holds an item that does not decode, read ahead by a worker thread."""
+
+    def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        if sli == SLO.series("acme/repo-200"):
+            raise CorruptItemError("a damaged store: the good counter of acme/repo-200 holds 'x'")
+        return super().buckets(sli, resolution, start, end)
+
+
+def test_a_damaged_group_read_ahead_leaves_out_that_group_alone_and_every_other_evaluates_as_before() -> None:
+    """The group being counted when the read-ahead meets the damage (acme/repo-0) is not the damaged one: it must
+    not be blamed for it."""
+    now = HOUR0 + 2 * HOUR + 17 * MINUTE
+    left_out: list[Unevaluated] = []
+    damaged = evaluate_slo(StoreView(DamagedForOneGroup()), SLO, now,  # type: ignore[arg-type]
+                           isolate=(CorruptItemError,), unevaluated=left_out)
+    healthy = evaluate_slo(StoreView(ConcurrentBuckets()), SLO, now)  # type: ignore[arg-type]
+    assert left_out == [Unevaluated(SLO.name, "acme/repo-200",
+                                    "a damaged store: the good counter of acme/repo-200 holds 'x'")]
+    assert damaged.groups == tuple(g for g in healthy.groups if g.group != "acme/repo-200")
+    assert damaged.counts == healthy.counts  # the whole reads its own series
+    with pytest.raises(CorruptItemError):  # without isolation, as every caller but the evaluator Lambda
+        evaluate_slo(StoreView(DamagedForOneGroup()), SLO, now)  # type: ignore[arg-type]

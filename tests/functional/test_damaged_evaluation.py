@@ -1,0 +1,81 @@
+"""One damaged item stops only the paging it touches: the evaluator Lambda on each adapter, with a digest edited
+behind the store's back, still pages the SLO it does not touch, names what it left out in one ERROR line and
+counts it (DamagedItems), and raises nothing (a retry would read the same item). DynamoDB runs on moto's server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from processors import conventions
+from processors.decoding import decode_record
+from processors.handlers import evaluator
+from processors.ingest import Ingestor
+from processors.sketch import TDigest
+from processors.spec import load_spec
+from processors.store import Commit, DynamoDBStore, SqliteStore, keys
+from processors.store.types import DigestKey
+from processors.store.view import StoreView
+from processors.timeutil import iso_seconds
+from tests.builders import STREAM_ARN, cid, cw_payload, gz, kinesis_record, log_line
+from tests.conftest import FakeLambdaContext
+from tests.contract.test_notification_claims import outage
+from tests.fakes.alerting import MemoryNotifier
+from tests.functional.test_evaluator_handler import emf_documents, metric_values
+
+M = conventions.RESOLUTION_MINUTE
+NOT_A_DIGEST = b"\xde\xad"
+
+
+def damage_digest(store: SqliteStore | DynamoDBStore, key: DigestKey) -> None:
+    """The digest's bytes overwritten as a console edit or another program would."""
+    if isinstance(store, SqliteStore):
+        changed = store.db.execute("UPDATE digests SET data = ? WHERE sketch = ? AND resolution = ? AND bucket = ?",
+                                   (NOT_A_DIGEST, key.sketch, key.resolution, key.bucket)).rowcount
+        assert changed == 1
+        return
+    store.client.update_item(
+        TableName=store.table,
+        Key={"PK": {"S": keys.digest_pk(key.sketch, key.resolution)}, "SK": {"S": keys.bucket_key(key.bucket)}},
+        UpdateExpression="SET d = :v", ConditionExpression="attribute_exists(d)",
+        ExpressionAttributeValues={":v": {"B": NOT_A_DIGEST}})
+
+
+def test_a_damaged_digest_leaves_out_its_slo_and_the_operator_minute_and_the_outage_still_pages(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    spec = load_spec()
+    now = outage(store, spec)  # api-availability burns: it pages at `now`
+    latency = next(slo for slo in spec.slos if slo.kind == "latency")
+    in_its_window = DigestKey(latency.series(), M, now - 2 * conventions.MINUTE)  # read by its last 5 minutes
+    operator_minute = DigestKey(spec.sketch_series("runner-startup"), M, now - conventions.MINUTE)
+    store.commit(Commit(digests={in_its_window: TDigest.from_values([1200.0]),
+                                 operator_minute: TDigest.from_values([900.0])}))
+    # a later event moves DynamoDB's watermark past both minutes: the rollup makes them rolled items, which is
+    # what a console edit reaches (SQLite writes rolled rows on commit)
+    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
+                                                   status=200)])), 999)
+    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    store.rollup(now + conventions.HOUR)
+    assert not any(partial.delta.digests for partial in store.pending_partials())
+    damage_digest(store, in_its_window)
+    damage_digest(store, operator_minute)
+    notifier = MemoryNotifier()
+    deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    capsys.readouterr()
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+    pages = [t for t in notifier.sent if t["severity"] == "page"]
+    assert [t["slo"] for t in pages] == ["api-availability"]
+    assert result["damaged"] == 2
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    named = " ".join(getattr(error, "damaged", []))
+    assert f"{latency.name}: " in named and "operator metrics: " in named and "a damaged store" in named
+    assert error.exc_info is None
+    ((_, counted),) = metric_values(emf_documents(capsys.readouterr().out), evaluator.METRIC_DAMAGED_ITEMS)
+    assert counted == 2
+    states = store.load_alert_states()
+    assert "api-availability" in states and latency.name not in states  # its state is left as it was
