@@ -463,44 +463,50 @@ class DynamoDBStore(Store):
             fold = [p for p in pending if keys.pending_newest_ms(p.index_key) <= bound_ms]
             keep = [p for p in pending if keys.pending_newest_ms(p.index_key) > bound_ms]
             try:
-                self._fold(fold, report)
+                left = self._fold(fold, report)
             except TransientStoreError as exc:  # a racing rollup or a throttle: the next run folds what is left
                 report.skipped = str(exc)
                 self._pending_cache = None
                 report.pending = len(pending) - report.folded
                 return report
-            self._pending_cache = keep
-            report.pending = len(keep)
+            # what damage left pending is read as pending: its counts of every other SLI too
+            self._pending_cache = sorted(keep + left, key=lambda p: keys.pending_written_ns(p.index_key))
+            report.pending = len(self._pending_cache)
             return report
         finally:
             self._release_lease()
 
-    def _fold(self, fold: list[_Pending], report: RollupReport) -> None:
+    def _fold(self, fold: list[_Pending], report: RollupReport) -> list[_Pending]:
         """Fold partials in transactions of ≤ 100 items: each partial is unmarked (conditionally) in the same
         transaction that adds it, so a partial is rolled exactly once whatever crashes or races.
 
         A digest that does not decode, stored or in a partial, leaves the partials that would merge it pending
-        (named in `report.damaged`) and the rest folded: reads see pending partials as they see rolled items, so
-        what the damage does not touch reads as before, and one console edit does not stop the rollup for good."""
+        (named in `report.damaged`, and returned) and the rest folded: reads see pending partials as they see rolled
+        items, so what the damage does not touch reads as before, and one console edit does not stop the rollup for
+        good."""
         digest_keys = sorted({DigestKey(*key) for p in fold for key in p.delta.digests})
         damaged: dict[DigestKey | str, str] = {}  # a stored digest's key, or a partial's sort key
         digests = self._get_digests(digest_keys, damaged) if digest_keys else {}
         group: list[_Pending] = []
         targets: set[tuple[str, ...]] = set()
+        left: list[_Pending] = []
         for partial in fold:
             mine = _targets(partial.delta)
             if group and len(group) + 1 + len(targets | mine) > TRANSACTION_LIMIT:
-                self._fold_undamaged(group, digests, damaged, report)
+                left += self._fold_undamaged(group, digests, damaged, report)
                 group, targets = [], set()
             group.append(partial)
             targets |= mine
         if group:
-            self._fold_undamaged(group, digests, damaged, report)
+            left += self._fold_undamaged(group, digests, damaged, report)
+        return left
 
     def _fold_undamaged(
         self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]],
         damaged: dict[DigestKey | str, str], report: RollupReport,
-    ) -> None:
+    ) -> list[_Pending]:
+        """Fold `group` but the partials a damaged digest touches; returns those, left pending."""
+        whole = group
         group = _without(damaged, group, report)
         try:
             if group:
@@ -513,6 +519,8 @@ class DynamoDBStore(Store):
         if group:
             report.folded += len(group)
             report.transactions += 1
+        folded = {id(partial) for partial in group}
+        return [partial for partial in whole if id(partial) not in folded]
 
     def _fold_group(self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]]) -> None:
         from processors.sketch import TDigest

@@ -141,3 +141,19 @@ def test_a_rollup_leaves_the_partial_merging_into_a_damaged_digest_pending_names
         report.checked()  # what replay and backfill call: they cannot go on past it
     again = rolled.rollup(MINUTE + conventions.DAY)
     assert (again.folded, again.damaged) == (0, report.damaged)
+
+
+def test_reads_after_a_rollup_that_left_a_damaged_partial_pending_still_count_it(rolled: DynamoDBStore) -> None:
+    """The evaluator reads through the store that just rolled up: the partial left pending by a damaged digest
+    carries counts of other SLIs too, and they must be read as pending, not dropped with the folded partials."""
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": DIGEST[0]}, "SK": {"S": DIGEST[1]}},
+                              UpdateExpression="SET d = :v", ExpressionAttributeValues={":v": {"B": b"\xde\xad"}})
+    later = MINUTE + conventions.MINUTE
+    rolled.commit(Commit(counters={CounterKey(SLI, M, later): {"good": 5, "total": 9}},
+                         digests={DigestKey(SKETCH, M, MINUTE): digest_of(40)}))
+    rolled.commit(Commit(counters={CounterKey(SLI, M, later): {"good": 1, "total": 2}}))
+
+    report = rolled.rollup(MINUTE + conventions.DAY)
+
+    assert rolled.window_counts(SLI, later, later + conventions.MINUTE) == Counts(6, 11)
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 1, 1)
