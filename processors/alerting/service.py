@@ -35,7 +35,7 @@ from processors.alerting.state import (
     spec_change,
 )
 from processors.alerting.types import Transition
-from processors.evaluating import AlertStore, Evaluation, SliView, SloEvaluation
+from processors.evaluating import AlertStore, Evaluation, SliView, SloEvaluation, Unevaluated
 from processors.evaluating.service import evaluate_at
 from processors.spec.model import Spec
 from processors.store.keys import alert_state_sk
@@ -133,6 +133,7 @@ def alerting_units(evaluation: Evaluation) -> list[SloEvaluation]:
 def record_evaluation(
     store: AlertStore, view: SliView, evaluation: Evaluation, notifier: Notifier,
     clock: Callable[[], float] = time.time, deadline: float | None = None,
+    left_out: list[Unevaluated] | None = None,
 ) -> list[Transition]:
     """Advance every SLO's alert state, save it with the notifications to send (its outbox), deliver them, save
     what is still undelivered; returns the newly recorded transitions.
@@ -141,10 +142,14 @@ def record_evaluation(
     outbox, and the next evaluation delivers them to the routes that missed them.
     `clock` times the notification claims' leases (the wall clock, not the evaluated minute). `deadline`
     (time.monotonic) is when no delivery may start any more (the Lambda's timeout minus one route's retries).
+    Given `left_out` (the evaluator Lambda's), an SLO or group whose stored state does not decode is named there
+    and left alone (not advanced, not saved, nothing sent): a state read wrongly could page an incident twice.
+    Without it that state is a CorruptItemError.
     """
     now = evaluation.now
     owner = uuid.uuid4().hex  # this evaluation, as the owner of the claims it makes
-    previous = store.load_alert_states()
+    damaged: dict[str, str] | None = {} if left_out is not None else None
+    previous = store.load_alert_states(damaged) if damaged is not None else store.load_alert_states()
     silences = list(getattr(store, "silences", list)())  # AlertStore doubles without silences have none
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
@@ -152,6 +157,9 @@ def record_evaluation(
     given_up: list[tuple[str, str, str]] = []  # outbox entries past OUTBOX_MAX_ENTRIES
     for slo in alerting_units(evaluation):
         key = alert_state_sk(slo.name, slo.group)
+        if damaged and key in damaged and left_out is not None:
+            left_out.append(Unevaluated(slo.name, slo.group, damaged[key]))
+            continue
         stored = previous.get(key)
         if stored and isinstance(stored.get("evaluated_at"), int) and stored["evaluated_at"] > now:
             continue  # a newer evaluation has already run; this one is stale
@@ -180,7 +188,7 @@ def record_evaluation(
         states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
     failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")],
-                                         now, owner, clock, deadline)
+                                         now, owner, clock, deadline, isolated=damaged is not None)
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
@@ -204,7 +212,7 @@ def _given_up(entry: dict[str, Any], why: str) -> tuple[str, str, str]:
 
 def deliver_outbox(
     store: AlertStore, notifier: Notifier, keys: list[str], now: int, owner: str, clock: Callable[[], float],
-    deadline: float | None = None,
+    deadline: float | None = None, isolated: bool = False,
 ) -> list[tuple[str, str, str]]:
     """Deliver the saved outboxes of `keys` (as the store holds them: a newer evaluation's are its own), oldest
     first and in order per route (a resolve never overtakes its trigger), then save what is left; returns the
@@ -214,7 +222,7 @@ def deliver_outbox(
     whatever else is waiting for it, and nothing starts after `deadline`; what waits stays in the outbox."""
     if not keys:
         return []
-    saved = store.load_alert_states()
+    saved = store.load_alert_states({}) if isolated else store.load_alert_states()  # `keys` were just saved whole
     updates: dict[str, dict[str, Any]] = {}
     failures: list[tuple[str, str, str]] = []
     down: set[str] = set()  # routes that failed in this pass, or that the deadline stopped

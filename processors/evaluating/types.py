@@ -65,7 +65,9 @@ class SliView(Protocol):
 class AlertStore(Protocol):
     """Alert state and the append-only transition log (processors.store.base.Store implements it)."""
 
-    def load_alert_states(self) -> dict[str, dict[str, Any]]: ...
+    def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """Every state by key; given `damaged`, one that does not decode is named there, not raised."""
+        ...
 
     def save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int

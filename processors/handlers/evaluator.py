@@ -21,7 +21,14 @@ from aws_lambda_powertools.metrics import EphemeralMetrics
 
 from processors import conventions
 from processors.alerting import NotificationsFailedError, Notifier, record_evaluation
-from processors.evaluating import AlertStore, MetricPoint, SliView, evaluation_points, group_by_dimensions
+from processors.evaluating import (
+    AlertStore,
+    MetricPoint,
+    SliView,
+    Unevaluated,
+    evaluation_points,
+    group_by_dimensions,
+)
 from processors.evaluating.service import evaluate_at
 from processors.handlers.schedule import scheduled_minute
 from processors.handlers.tracing import LazyTracer
@@ -154,12 +161,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         route_failures.clear()  # counts of this invocation only
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     deadline = time.monotonic() + remaining_ms() / 1000 - DELIVERY_MARGIN_SECONDS if remaining_ms else None
+    state_damage: list[Unevaluated] = []
     try:
         transitions: list[Any] = list(
-            record_evaluation(deps.store, view, evaluation, deps.notifier, deadline=deadline)
+            record_evaluation(deps.store, view, evaluation, deps.notifier, deadline=deadline, left_out=state_damage)
         )
     except NotificationsFailedError as exc:
         failed, transitions = exc, list(exc.recorded)
+    damaged += [str(left_out) for left_out in state_damage]
     duration_ms = (time.perf_counter() - started) * 1000
     points = evaluation_points(evaluation, duration_ms)
     points.append(MetricPoint(METRIC_NOTIFICATION_FAILURES, len(failed.failures) if failed else 0, "Count"))

@@ -327,8 +327,10 @@ class Store(ABC):
 
     # --- alerts ---------------------------------------------------------------------------------------
 
-    def load_alert_states(self) -> dict[str, dict[str, Any]]:
-        return self._load_alert_states()
+    def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """Every alert state by key. One whose item does not decode is a CorruptItemError, or, given `damaged`,
+        left out and named there (key -> the error's line): the evaluator leaves that SLO or group alone."""
+        return self._load_alert_states(damaged)
 
     def save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
@@ -478,7 +480,7 @@ class Store(ABC):
     def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]: ...
 
     @abstractmethod
-    def _load_alert_states(self) -> dict[str, dict[str, Any]]: ...
+    def _load_alert_states(self, damaged: dict[str, str] | None) -> dict[str, dict[str, Any]]: ...
 
     @abstractmethod
     def _save_alert_evaluation(

@@ -831,20 +831,43 @@ class DynamoDBStore(Store):
 
     # --- alerts ---------------------------------------------------------------------------------------
 
-    def _load_alert_states(self) -> dict[str, dict[str, Any]]:
-        stored, staged = self._read_with_staged(self._stored_alert_states)
-        states = {sk: self._state_document(sk, doc) for sk, (doc, _at) in stored.items()}
-        if staged is not None:  # committed, not yet applied to the state items: it is the newest state
-            states.update({sk: self._state_document(sk, doc) for sk, doc in staged.states.items()})
+    def _load_alert_states(self, damaged: dict[str, str] | None) -> dict[str, dict[str, Any]]:
+        found: dict[str, str] = {}
+        stored, staged = self._read_with_staged(lambda: self._stored_alert_states(found))
+        states: dict[str, dict[str, Any]] = {}
+        documents = [*((sk, doc) for sk, (doc, _at) in stored.items()),
+                     *(staged.states.items() if staged else ())]  # staged: committed, not yet applied, newest
+        for sk, doc in documents:
+            try:
+                states[sk] = self._state_document(sk, doc)
+                found.pop(sk, None)
+            except CorruptItemError as exc:
+                states.pop(sk, None)
+                found[sk] = str(exc)
+        if found and damaged is None:
+            raise CorruptItemError(next(iter(found.values())))
+        if damaged is not None:
+            damaged.update(found)
         return states
 
-    def _stored_alert_states(self) -> dict[str, tuple[Any, int]]:
-        """The state items as stored: sort key -> (JSON document, evaluation time)."""
-        items = self._partition("alert states", keys.PK_ALERT_STATE)
-        # a `doc` that is not S is kept as its attribute: _state_document refuses it, naming what it holds
-        return {item[SK]["S"]: (item.get("doc", {}).get("S", item.get("doc")),
-                                self._integer(item, "at", f"the evaluation time of the alert state of {item[SK]['S']}"))
-                for item in items}
+    def _stored_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, tuple[Any, int]]:
+        """The state items as stored: sort key -> (JSON document, evaluation time). One whose time is not an
+        integer is raised, or, given `damaged`, named there instead. A `doc` that is not S is kept as its
+        attribute: _state_document refuses it, naming what it holds."""
+        found = {}
+        if damaged is not None:
+            damaged.clear()  # a read started again (a save landed meanwhile) reads every item again
+        for item in self._partition("alert states", keys.PK_ALERT_STATE):
+            sk = item[SK]["S"]
+            try:
+                at = self._integer(item, "at", f"the evaluation time of the alert state of {sk}")
+            except CorruptItemError as exc:
+                if damaged is None:
+                    raise
+                damaged[sk] = str(exc)
+                continue
+            found[sk] = (item.get("doc", {}).get("S", item.get("doc")), at)
+        return found
 
     def _read_with_staged(self, read: Callable[[], _T]) -> tuple[_T, keys.StagedAlertSave | None]:
         """`read()` and the staged save to lay over it, as of one version: a save committed while reading

@@ -390,16 +390,20 @@ class SqliteStore(Store):
 
     # --- alerts ---------------------------------------------------------------------------------------
 
-    def _load_alert_states(self) -> dict[str, dict[str, Any]]:
+    def _load_alert_states(self, damaged: dict[str, str] | None) -> dict[str, dict[str, Any]]:
         self.stats.read_requests += 1
         states = {}
         for slo, doc in self.db.execute("SELECT slo, doc FROM alert_states"):
             try:
-                states[slo] = json.loads(doc)
+                state = json.loads(doc)
             except (TypeError, ValueError, RecursionError):
-                raise self._damaged(f"the alert state of {slo}", doc) from None
-            if not isinstance(states[slo], dict):
+                state = None
+            if isinstance(state, dict):
+                states[slo] = state
+            elif damaged is None:
                 raise self._damaged(f"the alert state of {slo}", doc)
+            else:
+                damaged[slo] = str(self._damaged(f"the alert state of {slo}", doc))
         return states
 
     def _save_alert_evaluation(

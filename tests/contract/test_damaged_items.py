@@ -157,3 +157,23 @@ def test_reads_after_a_rollup_that_left_a_damaged_partial_pending_still_count_it
 
     assert rolled.window_counts(SLI, later, later + conventions.MINUTE) == Counts(6, 11)
     assert (report.folded, report.pending, len(report.damaged)) == (1, 1, 1)
+
+
+STATE_CASES = [case for case in TAMPERED if case[1] == STATE]
+
+
+@pytest.mark.parametrize(("expression", "values"), [case[2:4] for case in STATE_CASES],
+                         ids=[case[0] for case in STATE_CASES])
+def test_a_damaged_alert_state_is_named_and_left_out_when_the_caller_asks_and_the_others_are_read(
+        rolled: DynamoDBStore, expression: str, values: dict[str, Any] | None) -> None:
+    """What the evaluator Lambda asks (record_evaluation's left_out): it leaves that SLO alone and evaluates the
+    rest; every other caller still gets the CorruptItemError above."""
+    rolled.save_alert_evaluation({"deploy-success": {"state": "ok"}}, [], MINUTE + conventions.MINUTE)
+    extra: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
+    if "#a" in expression:
+        extra["ExpressionAttributeNames"] = {"#a": "at"}
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": STATE[0]}, "SK": {"S": STATE[1]}},
+                              UpdateExpression=expression, **extra)
+    damaged: dict[str, str] = {}
+    assert rolled.load_alert_states(damaged) == {"deploy-success": {"state": "ok"}}
+    assert list(damaged) == [SLO] and re.search(f"a damaged store: .*the alert state of {SLO}", damaged[SLO])

@@ -21,7 +21,7 @@ class MemoryAlertStore:
         self.ids: set[str] = set()
         self.saves = 0
 
-    def load_alert_states(self) -> dict[str, dict[str, Any]]:
+    def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         return copy.deepcopy(self.states)
 
     def save_alert_evaluation(

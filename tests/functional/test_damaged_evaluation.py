@@ -1,6 +1,7 @@
-"""One damaged item stops only the paging it touches: the evaluator Lambda on each adapter, with a digest edited
-behind the store's back, still pages the SLO it does not touch, names what it left out in one ERROR line and
-counts it (DamagedItems), and raises nothing (a retry would read the same item). DynamoDB runs on moto's server.
+"""One damaged item stops only the paging it touches: the evaluator Lambda on each adapter, with a digest or an
+alert state edited behind the store's back, still pages the SLO it does not touch, names what it left out in one
+ERROR line and counts it (DamagedItems), and raises nothing (a retry would read the same item). DynamoDB runs on
+moto's server.
 """
 
 from __future__ import annotations
@@ -79,3 +80,43 @@ def test_a_damaged_digest_leaves_out_its_slo_and_the_operator_minute_and_the_out
     assert counted == 2
     states = store.load_alert_states()
     assert "api-availability" in states and latency.name not in states  # its state is left as it was
+
+
+def damage_state(store: SqliteStore | DynamoDBStore, slo: str) -> Any:
+    """The state's document overwritten with JSON that is not an object; returns the raw row or item."""
+    if isinstance(store, SqliteStore):
+        assert store.db.execute("UPDATE alert_states SET doc = '[1]' WHERE slo = ?", (slo,)).rowcount == 1
+        return store.db.execute("SELECT * FROM alert_states WHERE slo = ?", (slo,)).fetchone()
+    key = {"PK": {"S": keys.PK_ALERT_STATE}, "SK": {"S": keys.alert_state_sk(slo)}}
+    store.client.update_item(TableName=store.table, Key=key, UpdateExpression="SET doc = :v",
+                             ConditionExpression="attribute_exists(doc)",
+                             ExpressionAttributeValues={":v": {"S": "[1]"}})
+    return store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"]
+
+
+def test_a_damaged_alert_state_leaves_its_slo_alone_and_the_outage_still_pages(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    spec = load_spec()
+    now = outage(store, spec)
+    store.save_alert_evaluation({"deploy-success": {"burn": {"level": "ok"}}}, [], now - conventions.HOUR)
+    damaged_item = damage_state(store, "deploy-success")
+    notifier = MemoryNotifier()
+    deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    capsys.readouterr()
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    assert result["damaged"] == 1
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [line.split(": ")[0] for line in getattr(error, "damaged", [])] == ["deploy-success"]
+    ((_, counted),) = metric_values(emf_documents(capsys.readouterr().out), evaluator.METRIC_DAMAGED_ITEMS)
+    assert counted == 1
+    damaged: dict[str, str] = {}
+    assert "api-availability" in store.load_alert_states(damaged) and list(damaged) == ["deploy-success"]
+    if isinstance(store, SqliteStore):
+        assert store.db.execute("SELECT * FROM alert_states WHERE slo = 'deploy-success'").fetchone() == damaged_item
+    else:
+        key = {"PK": {"S": keys.PK_ALERT_STATE}, "SK": {"S": keys.alert_state_sk("deploy-success")}}
+        assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == damaged_item
