@@ -84,6 +84,9 @@ MAX_MESSAGE_BYTES_DEFAULT: Final = 256 * 1024  # CloudWatch Logs' historical eve
 MAX_INFLATE_RATIO: Final = 200
 MAX_ENTRIES_PER_BYTE: Final = 1
 FUTURE_TOLERANCE_SECONDS: Final = DAY  # event times more than a day ahead of "now" are bad timestamps
+# How far a time may run ahead of this machine's clock and still be taken as now: a scheduled event's `time`
+# (handlers/schedule.py), and a time the CLI's reading commands are asked about (cli/common.py, past_time).
+CLOCK_SKEW_SECONDS: Final = 60
 SKIP_SCHEMA_INVALID: Final = "schema_invalid"  # log_format.validation: strict
 
 # Notes: lines accepted with a remark, counted by kind (warn-mode schema findings are `schema_<keyword>`).

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from processors.cli.common import add_store_arguments, check_alert_log, open_store, parse_since_argument
+from processors.cli.common import add_store_arguments, check_alert_log, horizon, open_store, parse_since_argument
 
 # The fixed JSON fields, in the order they are printed; anything else a transition carries follows them.
 FIELDS = ("slo", "kind", "severity", "tier", "state", "at", "burn_rates", "suppressed", "exemplars")
@@ -34,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if args.since is not None:
         parse_since_argument(args.since, "--since", None)  # a typo fails before the store is opened
     with open_store(args, must_exist=True) as store:
-        since = parse_since_argument(args.since, "--since", _reference(store)) if args.since is not None else None
+        since = None
+        if args.since is not None:
+            since = parse_since_argument(args.since, "--since", _reference(store), horizon(store))
         log = store.alert_log(since=since)
     check_alert_log(log)
     if args.json:

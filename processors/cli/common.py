@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -192,16 +194,54 @@ def load_spec_argument(args: argparse.Namespace) -> Spec:
         raise UsageError(str(exc)) from exc
 
 
-def resolve_at(args: argparse.Namespace, store: Store) -> int:
-    """--at, minute-aligned, or the end of the newest minute with ingested data."""
+@dataclass(frozen=True)
+class Horizon:
+    """The latest time the commands that read what has happened (status, metrics, scorecard, alerts, report,
+    trace) are asked about: a later --at, --since, --until or --month would read as empty data, a silent wrong
+    answer, so it is refused in one line naming the argument. Silences and corrections, which may be planned,
+    and import and backfill, which have their own bounds, take other times."""
+
+    seconds: int
+    what: str  # what it is, for the error: "now" or "the newest data"
+    shown: int  # the time the error gives for it
+
+    def check(self, seconds: float, flag: str, text: str) -> None:
+        from processors.timeutil import iso_seconds
+
+        if seconds > self.seconds:
+            raise UsageError(f"{flag}: {text!r} has not happened yet: it is after {self.what} "
+                             f"({iso_seconds(self.shown)})")
+
+
+def horizon(store: Store) -> Horizon:
+    """Now, allowing the scheduled evaluator's CLOCK_SKEW_SECONDS for this clock running behind the one that
+    wrote the store; or the end of the store's newest minute with data when that is later (ingest believes an
+    event up to a day ahead of its arrival), so whatever `slo status` shows by default can be asked for."""
+    now = int(time.time())
+    newest = store.default_at()
+    if newest is not None and newest > now + conventions.CLOCK_SKEW_SECONDS:
+        return Horizon(newest, "the newest data", newest)
+    return Horizon(now + conventions.CLOCK_SKEW_SECONDS, "now", now)
+
+
+def past_time_argument(text: str, flag: str, latest: Horizon) -> float:
+    """An ISO 8601 time of a reading command, in epoch seconds: one that has not happened yet is refused."""
+    seconds = parse_time_argument(text, flag).timestamp()
+    latest.check(seconds, flag, text)
+    return seconds
+
+
+def resolve_at(args: argparse.Namespace, store: Store, latest: Horizon | None = None) -> int:
+    """--at, minute-aligned (at most `latest`, by default the store's horizon), or the end of the newest minute
+    with ingested data."""
     from processors.timeutil import floor_to
 
     if getattr(args, "at", None) is not None:
-        return floor_to(parse_time_argument(args.at, "--at").timestamp(), conventions.MINUTE)
-    at = store.default_at()
-    if at is None:
+        return floor_to(past_time_argument(args.at, "--at", latest or horizon(store)), conventions.MINUTE)
+    newest = store.default_at()
+    if newest is None:
         raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")
-    return at
+    return newest
 
 
 def parse_time_argument(text: str, flag: str) -> datetime:
@@ -233,8 +273,9 @@ def duration_seconds(text: str, flag: str) -> int | None:
     return seconds
 
 
-def parse_since_argument(text: str, flag: str, reference: int | None) -> int | None:
-    """--since as an ISO 8601 time, or a duration counted back from `reference` (None when there is none)."""
+def parse_since_argument(text: str, flag: str, reference: int | None, latest: Horizon | None = None) -> int | None:
+    """--since as an ISO 8601 time (at most `latest`, when given), or a duration counted back from `reference`
+    (None when there is none)."""
     seconds = duration_seconds(text, flag)
     if seconds is not None:
         return None if reference is None else check_epoch(reference - seconds, flag, text, reference)
@@ -243,6 +284,8 @@ def parse_since_argument(text: str, flag: str, reference: int | None) -> int | N
     parsed = parse_iso8601(text)
     if parsed is None:
         raise UsageError(f"{flag}: not an ISO 8601 time or a duration: {text!r} (e.g. 2026-10-01T06:00:00Z, 1h)")
+    if latest is not None:
+        latest.check(parsed.timestamp(), flag, text)
     return int(parsed.timestamp())
 
 

@@ -13,15 +13,17 @@ from typing import Any
 
 from processors import conventions
 from processors.cli.common import (
+    Horizon,
     UsageError,
     add_spec_argument,
     add_store_arguments,
     check_epoch,
     duration_seconds,
+    horizon,
     load_spec_argument,
     open_store,
     parse_duration_argument,
-    parse_time_argument,
+    past_time_argument,
     resolve_at,
 )
 from processors.timeutil import floor_to, iso_seconds
@@ -60,14 +62,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
-def resolve_since(text: str, at: int) -> int:
+def resolve_since(text: str, at: int, latest: Horizon) -> int:
     from processors.timeutil import parse_iso8601
 
     seconds = duration_seconds(text, "--since")
     if seconds is not None:
         since = check_epoch(at - seconds, "--since", text, at)  # not clamped to year 1, as floor_to would
     elif parse_iso8601(text) is not None:
-        since = floor_to(parse_time_argument(text, "--since").timestamp(), conventions.MINUTE)
+        since = floor_to(past_time_argument(text, "--since", latest), conventions.MINUTE)
     else:
         parse_duration_argument(text, "--since")  # raises the one-line usage error
         raise AssertionError("unreachable")
@@ -129,11 +131,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--namespace: {problem}")
     spec = load_spec_argument(args)
     with open_store(args, must_exist=True) as store:
-        at = resolve_at(args, store)
+        latest = horizon(store)
+        at = resolve_at(args, store, latest)
         if args.since is not None:
             if args.emf:
                 raise UsageError("--emf prints one minute; drop --since")
-            return print_range(args, store, spec, resolve_since(args.since, at), at)
+            return print_range(args, store, spec, resolve_since(args.since, at, latest), at)
         if args.emf:
             from processors.evaluating.metrics import slo_points
             from processors.metrics import emit_points, metrics_timestamp_ms, operator_metric_points

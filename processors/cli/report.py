@@ -10,15 +10,17 @@ from typing import TYPE_CHECKING
 
 from processors import conventions
 from processors.cli.common import (
+    Horizon,
     UsageError,
     add_spec_argument,
     add_store_arguments,
     check_epoch,
     check_not_an_input,
+    horizon,
     load_spec_argument,
     open_store,
     parse_duration_argument,
-    parse_time_argument,
+    past_time_argument,
 )
 from processors.safety import open_to_write
 from processors.timeutil import floor_to, parse_duration
@@ -81,14 +83,15 @@ def run(args: argparse.Namespace) -> int:
     check_not_an_input(args.out, "--out", args)
     with open_store(args, must_exist=True) as store:
         view = StoreView(store)
+        latest = horizon(store)
         until = None
         if args.until:
-            until = floor_to(parse_time_argument(args.until, "--until").timestamp(), conventions.MINUTE)
+            until = floor_to(past_time_argument(args.until, "--until", latest), conventions.MINUTE)
         since = None
         if args.since:
-            since = _since_argument(args.since, until, view)
+            since = _since_argument(args.since, until, view, latest)
         if args.month:
-            since, until = _month_range(args.month, view)
+            since, until = _month_range(args.month, view, latest)
         started = time.perf_counter()
         try:
             data = collect_report_data(view, spec, since, until, trace_id, step, monthly=bool(args.month))
@@ -118,11 +121,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _month_range(text: str, view: ReportView) -> tuple[int, int]:
+def _month_range(text: str, view: ReportView, latest: Horizon) -> tuple[int, int]:
     """The UTC month, ended at the newest data when that comes sooner (a month to date)."""
     from processors.cli.scorecard import month_argument
 
     start, end = month_argument(text)
+    latest.check(start, "--month", text)
     newest = view.default_at()
     if newest is None or newest <= start:
         raise UsageError(f"--month {text}: the store holds no data in or after that month")
@@ -143,7 +147,7 @@ def _write_csv(directory: str, data: object) -> None:
         raise UsageError(f"--csv: cannot write {directory}: {exc.strerror or exc}") from None
 
 
-def _since_argument(text: str, until: int | None, view: ReportView) -> int:
+def _since_argument(text: str, until: int | None, view: ReportView, latest: Horizon) -> int:
     if parse_duration(text) is not None:
         from processors.rendering.collect import default_until
         from processors.rendering.exceptions import RenderingError
@@ -153,7 +157,7 @@ def _since_argument(text: str, until: int | None, view: ReportView) -> int:
         except RenderingError as exc:
             raise UsageError(str(exc)) from None
         return check_epoch(end - parse_duration_argument(text, "--since"), "--since", text, end)
-    return int(parse_time_argument(text, "--since").timestamp())
+    return int(past_time_argument(text, "--since", latest))
 
 
 def _trace_argument(value: str | None) -> str | None:

@@ -17,6 +17,7 @@ from processors.cli.common import (
     UsageError,
     add_spec_argument,
     add_store_arguments,
+    horizon,
     load_spec_argument,
     open_store,
     parse_since_argument,
@@ -73,18 +74,20 @@ def period_edges_in_range(start: int, end: int, since_flag: str, until_flag: str
 def period(args: argparse.Namespace, store: Any) -> tuple[int, int]:
     from processors.evaluating.scorecard import month_bounds
 
+    latest = horizon(store)
     if args.month:
         start, end = month_argument(args.month)
+        latest.check(start, "--month", args.month)
         newest = store.default_at()
         if newest is None or newest <= start:
             raise UsageError(f"--month {args.month}: the store holds no data in or after that month")
-        end = min(end, resolve_at(args, store) if args.at else newest)
+        end = min(end, resolve_at(args, store, latest) if args.at else newest)
     else:
-        end = resolve_at(args, store)
+        end = resolve_at(args, store, latest)
         period_edges_in_range(end, end, "--since", "--at")  # before month_bounds reads the minute before it
         start = month_bounds(end - 1)[0]
         if args.since:
-            since = parse_since_argument(args.since, "--since", end)
+            since = parse_since_argument(args.since, "--since", end, latest)
             start = start if since is None else since  # not `or`: 1970-01-01T00:00:00Z is 0
     period_edges_in_range(start, end, "--since", "--at")
     if start >= end:

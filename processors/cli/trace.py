@@ -24,6 +24,7 @@ from processors.cli.common import (
     check_epoch,
     check_not_an_input,
     free_text,
+    horizon,
     load_spec_argument,
     open_store,
     parse_duration_argument,
@@ -154,6 +155,8 @@ def _run_search(args: argparse.Namespace) -> int:
     journey = load_spec_argument(args).journey
     reference_at = parse_time_argument(args.at, "--at").timestamp() if args.at is not None else None
     with open_store(args, must_exist=True) as store:
+        if reference_at is not None:
+            horizon(store).check(reference_at, "--at", args.at)
         reference = reference_at if reference_at is not None else _newest_or_now(store)
         since = check_epoch(reference - since_seconds, "--since", since_text, reference)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search

@@ -13,7 +13,7 @@ from processors.timeutil import floor_to, parse_iso8601
 # `time` is a hand-made event, and evaluating or sweeping the future would change the store for good: each alert
 # state saved as evaluated then refuses every real evaluation until that time as stale, and every unit open now
 # and past max_runtime by then is swept as an orphan.
-MAX_SKEW_SECONDS = 60
+MAX_SKEW_SECONDS = conventions.CLOCK_SKEW_SECONDS
 
 
 def scheduled_minute(event: dict[str, Any], wall_clock: float) -> int:

@@ -146,7 +146,7 @@ def test_a_scorecard_since_long_ago_starts_there_and_answers_from_the_data(histo
     ("argv", "message"),
     [
         (("scorecard", "--month", "2026-13"), "--month: not a month"),
-        (("scorecard", "--month", "2027-01"), "no data in or after that month"),
+        (("scorecard", "--month", "2026-12"), "no data in or after that month"),
         (("report", "--month", "2026-10", "--since", "1d", "--out", "/tmp/r.html"), "--month sets the range"),
         (("report", "--month", "2026-10", "--csv", "/nonexistent/dir/csv", "--out", "/tmp/r.html"),
          "--csv: no directory"),
