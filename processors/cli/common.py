@@ -234,10 +234,13 @@ def past_time_argument(text: str, flag: str, latest: Horizon) -> float:
 def resolve_at(args: argparse.Namespace, store: Store, latest: Horizon | None = None) -> int:
     """--at, minute-aligned (at most `latest`, by default the store's horizon), or the end of the newest minute
     with ingested data."""
-    from processors.timeutil import floor_to
+    from processors.timeutil import MIN_EPOCH, floor_to
 
     if getattr(args, "at", None) is not None:
-        return floor_to(past_time_argument(args.at, "--at", latest or horizon(store)), conventions.MINUTE)
+        at = floor_to(past_time_argument(args.at, "--at", latest or horizon(store)), conventions.MINUTE)
+        if at - conventions.MINUTE < MIN_EPOCH:  # the minute it ends would be clamped to nothing
+            raise UsageError(f"--at: {args.at!r}: the minute that ends there would start before year 1")
+        return at
     newest = store.default_at()
     if newest is None:
         raise UsageError("the store holds no events yet: run `slo replay PATH` first, or pass --at")

@@ -152,7 +152,8 @@ def test_a_scorecard_since_long_ago_starts_there_and_answers_from_the_data(histo
          "--csv: no directory"),
         (("scorecard", "--month", "0000-01"), "--month: not a month"),
         (("report", "--month", "0000-01", "--out", "/tmp/r.html"), "--month: not a month"),
-        (("scorecard", "--at", "0001-01-01T00:00:00Z"), "--at: the period must end after 0001-01-01T00:00:00Z"),
+        (("scorecard", "--at", "0001-01-01T00:00:00Z"), "--at: '0001-01-01T00:00:00Z': the minute that ends there "
+                                                         "would start before year 1"),
         (("scorecard", "--since", "999999999999999999999m"), "is longer than the years 1..9999"),
         (("scorecard", "--since", "800000d"),
          "--since: '800000d' from 2026-11-01T00:00:00Z lands outside the years 1..9999"),

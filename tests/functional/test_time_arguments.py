@@ -113,6 +113,14 @@ def test_data_ahead_of_this_clock_is_read_up_to_its_newest_minute_and_no_further
     assert err == f"slo: error: --at: {later!r} has not happened yet: it is after the newest data ({newest})\n"
 
 
+def test_the_first_minute_of_year_1_is_refused_for_the_minute_before_it(db, capsys) -> None:
+    """`slo metrics --at 0001-01-01T00:00:00Z` printed the minute [0001-01-01T00:00:00Z, 0001-01-01T00:00:00Z)."""
+    for command in ("status", "metrics", "scorecard"):
+        assert main([command, "--at", "0001-01-01T00:00:59Z", "--db", db]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("slo: error: --at: ") and "before year 1" in err and err.count("\n") == 1, err
+
+
 PAST = [
     ("status at a time before the data", ["status", "--at", "1900-01-01T00:00:00Z"], "No data in the SLO windows"),
     ("alerts since a time before the data", ["alerts", "--since", "1900-01-01T00:00:00Z"], "no alert transitions"),
