@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, cast
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
@@ -187,11 +187,26 @@ def record_evaluation(
             cast(dict[str, Any], state)["outbox"] = outbox
         states[key] = cast(dict[str, Any], state)
     recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
-    failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")],
-                                         now, owner, clock, deadline, isolated=damaged is not None)
+    unevaluated = [k for k in _unevaluated_states(evaluation, previous)
+                   if k not in states and previous[k].get("outbox")]
+    failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")]
+                                         + unevaluated, now, owner, clock, deadline, isolated=damaged is not None,
+                                         unevaluated=set(unevaluated))
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
+
+
+def _unevaluated_states(evaluation: Evaluation, previous: dict[str, dict[str, Any]]) -> list[str]:
+    """The stored states of the SLOs and groups `evaluate(isolate=…)` left out (a damaged item in their reads).
+    Their outboxes are still delivered: what waits there was decided from earlier, healthy reads."""
+    found = []
+    for unit in evaluation.unevaluated:
+        if unit.group:
+            found.append(alert_state_sk(unit.what, unit.group))
+        else:  # the whole SLO: its state, or every group's
+            found += [key for key in previous if key == unit.what or key.startswith(f"{unit.what}#")]
+    return [key for key in dict.fromkeys(found) if key in previous]
 
 
 def _outbox(stored: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -212,11 +227,12 @@ def _given_up(entry: dict[str, Any], why: str) -> tuple[str, str, str]:
 
 def deliver_outbox(
     store: AlertStore, notifier: Notifier, keys: list[str], now: int, owner: str, clock: Callable[[], float],
-    deadline: float | None = None, isolated: bool = False,
+    deadline: float | None = None, isolated: bool = False, unevaluated: Collection[str] = (),
 ) -> list[tuple[str, str, str]]:
     """Deliver the saved outboxes of `keys` (as the store holds them: a newer evaluation's are its own), oldest
     first and in order per route (a resolve never overtakes its trigger), then save what is left; returns the
-    failures as (alerting name, kind, error).
+    failures as (alerting name, kind, error). The keys in `unevaluated` were not evaluated at `now` (a damaged item):
+    their states, saved earlier, are delivered unless a newer evaluation saved them.
 
     Time is bounded: a route that failed (after its retries: up to 3 timeouts) is not tried again in this pass,
     whatever else is waiting for it, and nothing starts after `deadline`; what waits stays in the outbox."""
@@ -228,7 +244,8 @@ def deliver_outbox(
     down: set[str] = set()  # routes that failed in this pass, or that the deadline stopped
     for key in keys:
         doc = saved.get(key)
-        if not doc or doc.get("evaluated_at") != now:
+        at = (doc or {}).get("evaluated_at")
+        if not doc or (isinstance(at, int) and at > now if key in unevaluated else at != now):
             continue  # not saved (a newer evaluation was first): that evaluation delivers the outbox
         entries = _outbox(doc)
         left: list[dict[str, Any]] = []

@@ -120,3 +120,51 @@ def test_a_damaged_alert_state_leaves_its_slo_alone_and_the_outage_still_pages(
     else:
         key = {"PK": {"S": keys.PK_ALERT_STATE}, "SK": {"S": keys.alert_state_sk("deploy-success")}}
         assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == damaged_item
+
+
+def damage_counter(store: SqliteStore | DynamoDBStore, series: str, bucket: int) -> None:
+    """An hour counter's good count overwritten with what the store never writes there."""
+    if isinstance(store, SqliteStore):
+        changed = store.db.execute("UPDATE counters SET value = 'abc' WHERE sli = ? AND resolution = ? AND bucket = ?"
+                                   " AND field = 'good'", (series, conventions.RESOLUTION_HOUR, bucket)).rowcount
+        assert changed == 1
+        return
+    store.client.update_item(
+        TableName=store.table,
+        Key={"PK": {"S": keys.counter_pk(series, conventions.RESOLUTION_HOUR)}, "SK": {"S": keys.bucket_key(bucket)}},
+        UpdateExpression="SET good = :v", ConditionExpression="attribute_exists(good)",
+        ExpressionAttributeValues={":v": {"N": "1.5"}})
+
+
+def test_a_page_waiting_in_the_outbox_of_an_slo_a_damaged_item_leaves_out_is_still_delivered(
+        store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page was decided from healthy reads and saved in the SLO's outbox when its route failed; a counter
+    damaged since leaves the SLO out of the next minutes, but not the delivery of what it already decided."""
+    spec = load_spec()
+    now = outage(store, spec)
+    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
+                                                   status=200)])), 999)
+    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    notifier = MemoryNotifier()
+    deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    notifier.fail_routes.add("page")
+    assert evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())["failed"]
+    waiting = [entry["transition"]["id"] for entry in store.load_alert_states()["api-availability"]["outbox"]]
+    assert len(waiting) == 2  # the page and the budget's exhaustion, both routed to the page route
+    availability = next(slo for slo in spec.slos if slo.name == "api-availability")
+    hours = store.buckets(availability.series(), conventions.RESOLUTION_HOUR, now - conventions.DAY, now)
+    damage_counter(store, availability.series(), min(hours))
+    notifier.fail_routes.clear()
+    notifier.sent.clear()
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now + conventions.MINUTE)}, FakeLambdaContext())
+
+    assert result["damaged"] == 1
+    assert [t["id"] for t in notifier.sent] == waiting
+    assert "failed" not in result
+    state = store.load_alert_states()["api-availability"]
+    assert "outbox" not in state and state["evaluated_at"] == now  # the rest of its state is left as it was
+    notifier.sent.clear()
+    evaluator.lambda_handler({"time": iso_seconds(now + conventions.MINUTE)}, FakeLambdaContext())  # a retry
+    assert notifier.sent == []
