@@ -98,7 +98,7 @@ class StoreView:
             return
         start = plan.index[group]
         chunk = [g for g in plan.groups[start : start + WARM_GROUPS] if g not in plan.warmed]
-        plan.warmed.update(chunk)
+        plan.warmed.add(chunk[0])  # the rest once it is read: if it raises, the next group counted reads them ahead
 
         def read(name: str) -> None:
             for low, high in plan.ranges:
@@ -109,6 +109,7 @@ class StoreView:
                 read(name)
 
         read(chunk[0])  # alone first: what every read shares (the store's pending partials) is read once
+        plan.warmed.update(chunk[1:])
         with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
             list(pool.map(read_ahead, chunk[1:]))
 

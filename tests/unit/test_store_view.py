@@ -147,3 +147,34 @@ def test_a_damaged_group_read_ahead_leaves_out_that_group_alone_and_every_other_
     assert damaged.counts == healthy.counts  # the whole reads its own series
     with pytest.raises(CorruptItemError):  # without isolation, as every caller but the evaluator Lambda
         evaluate_slo(StoreView(DamagedForOneGroup()), SLO, now)  # type: ignore[arg-type]
+
+
+class DamagedFirstGroup(ConcurrentBuckets):
+    """A store whose first group (in evaluation order) holds an item that does not decode; it notes which groups
+    the evaluating thread reads itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_in_line: set[str] = set()
+
+    def buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
+        if threading.current_thread() is threading.main_thread():
+            self.read_in_line.add(sli)
+        if sli == SLO.series("acme/repo-0"):
+            raise CorruptItemError("a damaged store: the good counter of acme/repo-0 holds 'x'")
+        return super().buckets(sli, resolution, start, end)
+
+
+def test_the_groups_after_a_damaged_one_that_heads_a_read_ahead_are_still_read_ahead() -> None:
+    """The damaged group is read first and alone, before its read-ahead's worker threads start: the groups it
+    headed must still be read several at a time, not one by one by the evaluating thread (255 groups' Queries
+    in line, a quarter of the evaluator's minute on DynamoDB)."""
+    now = HOUR0 + 2 * HOUR + 17 * MINUTE
+    store = DamagedFirstGroup()
+    left_out: list[Unevaluated] = []
+    damaged = evaluate_slo(StoreView(store), SLO, now, isolate=(CorruptItemError,),  # type: ignore[arg-type]
+                           unevaluated=left_out)
+    assert [u.group for u in left_out] == ["acme/repo-0"]
+    assert damaged.groups == evaluate_slo(StoreView(ConcurrentBuckets()), SLO, now).groups[1:]  # type: ignore[arg-type]
+    # the whole SLO, the damaged group, and the head of each read-ahead after it
+    assert len(store.read_in_line) == 1 + 1 + 2
