@@ -136,10 +136,11 @@ REDACTED: Final = "[REDACTED]"
 # Short words that name a secret only as the last word of a key (X-Auth, db_pass, azure_sig, sentryDSN): as
 # fragments they would catch innocent keys (passed, design, bypass).
 SECRET_LAST_WORDS: Final = frozenset({"auth", "pass", "pwd", "pw", "pat", "sig", "sas", "dsn", "psk"})
-# A one-time password names a secret as a word of a key, or the start of one (otp_code, OTPCode, otpcode, totp):
-# as a fragment it caught footprint, rootPath and snapshot_policy.
+# A one-time password names a secret as a word of a key, or the start or end of one (otp_code, OTPCode, otpcode,
+# totp, userotp, smsotps): as a fragment it caught footprint, rootPath and snapshot_policy, and no English word
+# ends in it.
 SECRET_WORD_PREFIXES: Final = ("otp",)
-SECRET_WORDS: Final = frozenset({"totp", "hotp"})
+SECRET_WORD_SUFFIXES: Final = ("otp", "otps")
 _KEY_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z0-9]+(?![a-z])")  # camelCase, snake_case, kebab-case, dotted words
 
 
@@ -155,7 +156,7 @@ def _is_secret_key(key: str) -> bool:
     words = [word.lower() for word in _KEY_WORDS.findall(key)]
     return bool(words) and (
         words[-1] in SECRET_LAST_WORDS
-        or any(word in SECRET_WORDS or word.startswith(SECRET_WORD_PREFIXES) for word in words)
+        or any(word.startswith(SECRET_WORD_PREFIXES) or word.endswith(SECRET_WORD_SUFFIXES) for word in words)
     )
 
 

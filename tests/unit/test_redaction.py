@@ -216,7 +216,7 @@ SECRET_KEYS = ["credentials", "passwd", "private_key", "session", "sessionToken"
                "Authorization", "cookie", "aws_access_key_id", "signature", "jwt", "passphrase", "otp",
                "Api.Key", "api key", "API-KEY", "Pwd", "db_pass", "X-Auth", "routing_key", "routingKey",
                "integration_key", "sentryDSN", "azure_sig", "connection_string", "webhook_url", "otp_code", "OTPCode",
-               "otpcode", "user_otp", "totp", "TOTP_SEED", "hotp"]
+               "otpcode", "user_otp", "totp", "TOTP_SEED", "hotp", "userotp", "smsotp", "USEROTP", "emailotps"]
 
 
 @pytest.mark.parametrize("key", SECRET_KEYS)
@@ -227,7 +227,7 @@ def test_a_nested_secret_looking_key_is_redacted_whatever_its_value(key: str) ->
 
 @pytest.mark.parametrize("key", ["cacheKey", "key", "sort_key", "passed", "design", "bypass", "auth_type", "author",
                                  "signal", "patch", "footprint", "rootPath", "snapshot_policy", "hotplug",
-                                 "depotPath"])
+                                 "depotPath", "rootpath", "hotpot", "footpath", "potpourri", "snapshotpolicy"])
 def test_a_nested_key_that_only_contains_a_short_secret_word_keeps_its_value(key: str) -> None:
     assert storable_metadata({"error": {key: "deps-web"}}) == {"error": {key: "deps-web"}}
 
