@@ -34,6 +34,8 @@ BOMBS = {  # name: (a prefix that makes the quick pre-check scan every shape, th
     "path segments of action words": ("", "/reset-verify-"),
     "mysql commands without -p<value>": ("", "mysql -p -u'"),
     "config elements without a value": ("", '<add key="token" '),
+    "mysql commands with an unclosed quote": ("-p ", 'mysql -e "'),
+    "mysql commands of quoted arguments": ("-p mysql ", '"x" '),
     "clean prose": ("", "the deploy of repository acme finished "),
 }
 

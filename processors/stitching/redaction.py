@@ -114,12 +114,15 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # MySQL's and MariaDB's clients take a password attached to -p (mysql -uroot -phunter2), which elsewhere is a
     # port (docker -p8080:80, ssh -p2222): only in such a command, up to its end (; | & or a line's end). The
-    # arguments before it (split at spaces, quoted or not) are taken atomically, up to one that names such a
-    # command again, so a run of commands is scanned once.
+    # arguments before it (split at spaces; a quoted one, or an option's quoted value, taken whole to its closing
+    # quote, escaped in JSON or not, so a ; or a space in it ends nothing) are taken atomically, up to one that
+    # names such a command again, so a run of commands is scanned once. A quoted argument is followed by a space or
+    # the command's end: a quote glued to a word ends a JSON string, and the next string is not this command.
     (
         re.compile(
             rf"(?<![\w.\-])((?:{_MYSQL_COMMANDS})[a-z\-]*"
-            r"(?>(?:[ \t]+(?!-p\S)(?![^\s;|&\"]*(?:mysql|mariadb))[^\s;|&\"]+)*)[ \t]+-p)"
+            r"(?>(?:[ \t]+(?!-p\S)(?![^\s;|&\"]*(?:mysql|mariadb))"
+            r"(?:(?:-[A-Za-z0-9_\-]*=?)?(?:\\*\"[^\"\r\n]*?\\*\"|'[^'\r\n]*')(?=[\s;|&]|$)|[^\s;|&\"]+))*)[ \t]+-p)"
             r"(?:'[^'\r\n]*'|\"[^\"\r\n]*\"|[^\s\"']+)"
         ),
         rf"\1{_R}",

@@ -124,6 +124,13 @@ REDACTED_VALUES = [
     ("a password that starts with a status word and a dot", "login password=True.Horse-Battery9 ok", "Horse-Battery9"),
     ("a token that starts with a status word and a parenthesis", "session=null)s3cr3t-v4lue", "s3cr3t-v4lue"),
     ("a quoted password that starts with a status word", '{"password": "empty.hunter22"}', "hunter22"),
+    # mysql's attached password after a quoted argument that holds a ; or a space
+    ("an attached password after a double-quoted statement", 'mysql -e "select 1;" -pS3cr3tPw', "S3cr3tPw"),
+    ("an attached password after a single-quoted statement", "mysql -e 'select 1; select 2' -phunter22 app",
+     "hunter22"),
+    ("an attached password after an option's quoted value", 'mysqldump --where="id > 3;" -phunter22 app', "hunter22"),
+    ("an attached password after an escaped quoted statement", '{"cmd": "mysql -e \\"select 1;\\" -phunter22"}',
+     "hunter22"),
 ]
 
 
@@ -203,6 +210,9 @@ KEPT_VALUES = [
     ("an element holding a secret's name", "<SecretName>prod/db</SecretName>"),
     ("a .NET setting naming no secret", '<add key="PageSize" value="50"/><add key="TokenType" value="Bearer"/>'),
     ("an element holding a key's ID", "<ns:AccessKeyId>deploy-key-7</ns:AccessKeyId><token_id>42</token_id>"),
+    ("a port after a quoted mysql statement that ends its command", 'mysql -e "select 1;"; docker run -p8080:80 img'),
+    ("a port in another JSON string after a mysql command", '{"cmd": "mysql -u app", "run": "docker run -p8080:80 x"}'),
+    ("a quoted argument glued to a word in a mysql command", 'mysql -u app"; x" -p8080'),
 ]
 
 
