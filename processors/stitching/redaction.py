@@ -77,6 +77,12 @@ _PATH_ONE_TIME = rf"(?:{'|'.join(map(_word_pattern, _PATH_ONE_TIME_WORDS))})s?"
 # a name that ends by saying what describes a secret, its type, name or ID (TokenType, SecretName, AccessKeyId),
 # not the secret; but a session's ID is its credential
 _NOT_A_DESCRIPTOR = r"(?:(?<!type)(?<!name)(?<!id)|(?<=sessionid)|(?<=session[_\-.]id))"
+# a config element's name attribute that names a secret, not a descriptor (TokenType), up to its closing quote; a
+# value to its closing quote, over any backslash not before a quote (escaped JSON); the same HTML-escaped
+_CONFIG_NAME = rf"(?=[^\"'<>\\]*?{_SECRET_WORDS})[^\"'<>\\]*{_NOT_A_DESCRIPTOR}"
+_CONFIG_VALUE = r"(?:(?<=\")(?:[^\"<>\\]|(?>\\+)(?![\"']))+|(?<=')(?:[^'<>\\]|(?>\\+)(?![\"']))+)"
+_ESCAPED_QUOTE = r"&(?:quot|apos|#34|#39|#x22|#x27);"
+_ESCAPED_CONFIG_NAME = rf"(?=[^&\"'<>\\]*?{_SECRET_WORDS})[^&\"'<>\\]*{_NOT_A_DESCRIPTOR}"
 _MYSQL_COMMANDS = "mysql|mariadb"  # and mysqldump, mysqladmin, mariadb-dump…
 
 # (pattern, replacement): each keeps the label so a reader sees what was there, never the secret itself. A name
@@ -145,12 +151,35 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1{_R}",
     ),
     # a config element whose first attribute, key or name, names a secret and whose next is its value: .NET's
-    # <add key="ApiKey" value="…"/>, Spring's <property name="password" value="…"/>, in escaped JSON too
+    # <add key="ApiKey" value="…"/>, Spring's <property name="password" value="…"/>, in escaped JSON too; or
+    # whose value comes first (<add value="…" key="ApiKey"/>): the value, taken whole, is then followed by the name
     (
         re.compile(
-            r"(?i)(<[a-z0-9_\-:.]+\s+(?:key|name)\s*=\s*(\\*[\"'])"
-            rf"(?=[^\"'<>\\]*?{_SECRET_WORDS})[^\"'<>\\]*{_NOT_A_DESCRIPTOR}\2\s*value\s*=\s*\\*[\"'])"
-            r"(?:(?<=\")(?:[^\"<>\\]|(?>\\+)(?![\"']))+|(?<=')(?:[^'<>\\]|(?>\\+)(?![\"']))+)"
+            rf"(?i)(<[a-z0-9_\-:.]+\s+(?:key|name)\s*=\s*(\\*[\"']){_CONFIG_NAME}\2\s*value\s*=\s*\\*[\"'])"
+            rf"{_CONFIG_VALUE}"
+        ),
+        rf"\1{_R}",
+    ),
+    (
+        re.compile(
+            rf"(?i)(<[a-z0-9_\-:.]+\s+value\s*=\s*(\\*[\"']))(?>{_CONFIG_VALUE})"
+            rf"(?=\2\s*(?:key|name)\s*=\s*(\\*[\"']){_CONFIG_NAME}\3)"
+        ),
+        rf"\1{_R}",
+    ),
+    # the same HTML-escaped (&lt;add key=&quot;ApiKey&quot; value=&quot;…&quot;/&gt;), either way round: a value
+    # runs to the escaped quote that opened it, or to the line's end
+    (
+        re.compile(
+            rf"(?i)(&lt;[a-z0-9_\-:.]+\s+(?:key|name)\s*=\s*({_ESCAPED_QUOTE}){_ESCAPED_CONFIG_NAME}\2"
+            rf"\s*value\s*=\s*({_ESCAPED_QUOTE}))(?:(?!\3)[^\r\n])+"
+        ),
+        rf"\1{_R}",
+    ),
+    (
+        re.compile(
+            rf"(?i)(&lt;[a-z0-9_\-:.]+\s+value\s*=\s*({_ESCAPED_QUOTE}))(?>(?:(?!\2)[^\r\n])+)"
+            rf"(?=\2\s*(?:key|name)\s*=\s*({_ESCAPED_QUOTE}){_ESCAPED_CONFIG_NAME}\3)"
         ),
         rf"\1{_R}",
     ),
