@@ -39,6 +39,8 @@ BOMBS = {  # name: (a prefix that makes the quick pre-check scan every shape, th
     "escaped config elements without a value": ("", "&lt;add key=&quot;token&quot; "),
     "mysql commands with an unclosed quote": ("-p ", 'mysql -e "'),
     "mysql commands of quoted arguments": ("-p mysql ", '"x" '),
+    "chained pairs": ("token=", "a = "),
+    "chains after redacted values": ("token ", "=[REDACTED] = null "),
     "clean prose": ("", "the deploy of repository acme finished "),
 }
 

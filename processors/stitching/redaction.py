@@ -77,6 +77,11 @@ _PATH_ONE_TIME = rf"(?:{'|'.join(map(_word_pattern, _PATH_ONE_TIME_WORDS))})s?"
 # a name that ends by saying what describes a secret, its type, name or ID (TokenType, SecretName, AccessKeyId),
 # not the secret; but a session's ID is its credential
 _NOT_A_DESCRIPTOR = r"(?:(?<!type)(?<!name)(?<!id)|(?<=sessionid)|(?<=session[_\-.]id))"
+# a pair's name, its separator (=, :, or = URL-encoded once or twice), and a value that is a status word alone
+_PAIR_NAME = rf"(?>[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*)"
+_PAIR_SEPARATOR = r"(?:[=:]|%(?:25)*3[ad])"
+_REDACTED = re.escape(_R)
+_NOT_A_STATUS = rf"(?!{_STATUS_WORDS}[.)]*(?:[\s&;,\"'}}\\]|$))"
 # a config element's name attribute that names a secret, not a descriptor (TokenType), up to its closing quote; a
 # value to its closing quote, over any backslash not before a quote (escaped JSON); the same HTML-escaped
 _CONFIG_NAME = rf"(?=[^\"'<>\\]*?{_SECRET_WORDS})[^\"'<>\\]*{_NOT_A_DESCRIPTOR}"
@@ -100,14 +105,15 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose, in JSON
     # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D, or %253D
     # twice); a quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes
-    # with its credential; a status word stays as the whole value (session: expired), not starting one (True.Horse)
+    # with its credential; a status word stays as the whole value (session: expired), not starting one (True.Horse);
+    # an unquoted value that is a secret's name with a separator after it (token=session: abc) goes without the
+    # separator, so the chained value after it is found (below)
     (
         re.compile(
-            rf"(?i)(?<![a-z0-9_\-])((?>[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))"
-            r"((?:\\*[\"'])?\s*(?:[=:]|%(?:25)*3[ad])\s*)(\\*[\"'])?"
-            rf"(?!{_STATUS_WORDS}[.)]*(?:[\s&;,\"'}}\\]|$))"
+            rf"(?i)(?<![a-z0-9_\-])({_PAIR_NAME})((?:\\*[\"'])?\s*{_PAIR_SEPARATOR}\s*)(\\*[\"'])?{_NOT_A_STATUS}"
             r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
-            r"(?:(?<=[\"'])[^\"'\\\r\n]+|[^\s&;,\"'}\\]+)"
+            rf"(?:(?<=[\"'])[^\"'\\\r\n]+|{_PAIR_NAME}(?=[ \t]+{_PAIR_SEPARATOR}|{_PAIR_SEPARATOR}[ \t])"
+            r"|[^\s&;,\"'}\\]+)"
         ),
         rf"\1\2\3{_R}",
     ),
@@ -221,6 +227,18 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*)?"), _R),
     # a Slack incoming webhook's secret path
     (re.compile(r"(?i)(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_\-]+"), rf"\1{_R}"),
+    # a value chained to a pair's redacted one (token=session = abc, password = token: abc, api_key = default =
+    # abc): the words between (each followed by a separator, taken atomically) and the last value go. Last, over
+    # what the other shapes left, so a shape inside the chained value (--password x, <password>x</password>) was
+    # found first and nothing is taken from it.
+    (
+        re.compile(
+            rf"(?i)({_PAIR_SEPARATOR}[ \t]*{_REDACTED})"
+            rf"(?:[ \t]*{_PAIR_SEPARATOR}[ \t]*{_NOT_A_STATUS}(?>[^\s&;,\"'}}\\=:]+)(?=[ \t]*{_PAIR_SEPARATOR}))*"
+            rf"([ \t]*{_PAIR_SEPARATOR}[ \t]*(\\*[\"'])?){_NOT_A_STATUS}(?:(?<=[\"'])[^\"'\\\r\n]+|[^\s&;,\"'}}\\]+)"
+        ),
+        rf"\1\2{_R}",
+    ),
     # https://user:password@host (a password may hold an @), or https://TOKEN@host (a Sentry DSN, a git token:
     # userinfo of 16 characters or more; ssh://git@host keeps its user)
     (

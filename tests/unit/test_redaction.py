@@ -124,6 +124,11 @@ REDACTED_VALUES = [
     ("a password that starts with a status word and a dot", "login password=True.Horse-Battery9 ok", "Horse-Battery9"),
     ("a token that starts with a status word and a parenthesis", "session=null)s3cr3t-v4lue", "s3cr3t-v4lue"),
     ("a quoted password that starts with a status word", '{"password": "empty.hunter22"}', "hunter22"),
+    # chained pairs: the value of the first is a name whose value is the secret
+    ("a pair chained to a secret's name", "token=session = abc123", "abc123"),
+    ("a pair chained to a secret's name with a colon", "password = token: hunter22", "hunter22"),
+    ("a chained assignment", "api_key = default_key = k0123456789", "k0123456789"),
+    ("a chained assignment of a quoted value", "token = fallback = 'correct horse'", "horse"),
     # config elements with their value first, or HTML-escaped
     ("a .NET setting with its value before its key", '<add value="s3cr3t-v4lue" key="ApiKey"/>', "s3cr3t-v4lue"),
     ("a Spring property with its value before its name", "<property value='hunter22' name='db.password' />",
@@ -157,6 +162,7 @@ FRAGMENTS = st.sampled_from([
     "<", ">", "</", "&lt;", "&gt;", ",", "[", "]", "{", "}", "--", "-no-", "token", "Password", "invite", "reset",
     "verify", "otp", "unsubscribe", "session", "expired", "code=", "Bearer ", "AKIA", "x" * 20, "Ab9", "123456",
     "magic-link", "Email", "-email", "resets", "mysql", "mariadb", "-p", "-pS3", "/bin/",
+    " = ", "value=", " key=", "name=", "&quot;", "&#39;", "<add ", "&lt;add ", "ApiKey", "-e ", "\\",
 ])
 
 
@@ -522,3 +528,29 @@ def test_a_long_json_web_token_cut_before_its_signature_keeps_none_of_its_claims
     token = f"eyJhbGciOiJIUzI1NiJ9.{claims}.c2lnbmF0dXJl"
     assert redaction.storable_id(f"repo {token}", 256) == f"repo {R}"
     assert redaction.redact({"error": f"bad {token}"}) == {"error": f"bad {R}"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("token=session = abc123", f"token={R} = {R}"),
+        ("password = token: hunter22", f"password = {R}: {R}"),
+        ("token = default = \"abc 123\"", f'token = {R} = "{R}"'),
+        ("token = a = b = c", f"token = {R} = {R}"),
+        ("token = a = <password>correct horse</password>", f"token = {R} = {R}"),
+        ("token = a = mysql -uroot -phunter22", f"token = {R} = {R} -uroot -p{R}"),
+        ("token=abc123 retries = 3", f"token={R} retries = 3"),
+        ("password=hunter22 = expired", f"password={R} = expired"),
+        ("session = expired = retrying", "session = expired = retrying"),
+        ("token=abc123; user = bob", f"token={R}; user = bob"),
+        ('{"password": "token: x1"}', f'{{"password": "{R}"}}'),
+    ],
+    ids=["a name chained by =", "a name chained by :", "a quoted value after a chain", "a longer chain",
+         "a shape inside the chained value", "a command inside the chained value",
+         "a word after a space is not chained", "a status word does not end a chain",
+         "a status word does not start one", "a chain ends at a ;", "a quoted value is taken whole as before"],
+)
+def test_a_pair_chained_to_another_redacts_the_chained_value_and_stops_where_the_chain_does(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text) == expected
