@@ -177,3 +177,38 @@ def test_a_damaged_alert_state_is_named_and_left_out_when_the_caller_asks_and_th
     damaged: dict[str, str] = {}
     assert rolled.load_alert_states(damaged) == {"deploy-success": {"state": "ok"}}
     assert list(damaged) == [SLO] and re.search(f"a damaged store: .*the alert state of {SLO}", damaged[SLO])
+
+
+def test_a_rollup_of_many_partials_folds_each_once_around_a_damaged_digest_found_after_earlier_transactions(
+        rolled: DynamoDBStore) -> None:
+    """150 partials fold in 5 transactions; the stored digest the 120th merges into holds bytes that do not
+    decode, which the fold finds in its fourth transaction, after three committed. Every other partial is folded
+    once, the 120th stays pending and read, and folds once the item is deleted."""
+    minutes = [MINUTE + (n + 1) * conventions.MINUTE for n in range(150)]
+    damaged = (keys.digest_pk(SKETCH, M), keys.bucket_key(minutes[119]))
+    rolled.commit(Commit(digests={DigestKey(SKETCH, M, minutes[119]): digest_of(1000)}))
+    assert rolled.rollup(MINUTE + conventions.DAY).folded == 1
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": damaged[0]}, "SK": {"S": damaged[1]}},
+                              UpdateExpression="SET d = :v", ExpressionAttributeValues={":v": {"B": b"\xde\xad"}})
+    for n, minute in enumerate(minutes):
+        rolled.commit(Commit(counters={CounterKey(SLI, M, minute): {"good": 1, "total": 2}},
+                             digests={DigestKey(SKETCH, M, minute): digest_of(n)}))
+    whole = (minutes[0], minutes[-1] + conventions.MINUTE)
+
+    def counted() -> Counts:  # the minute counters alone (the partials hold no hour rows)
+        rows = rolled.buckets(SLI, M, *whole).values()
+        return Counts(sum(row["good"] for row in rows), sum(row["total"] for row in rows))
+
+    report = rolled.rollup(MINUTE + conventions.DAY)
+
+    assert (report.folded, report.transactions, report.pending, len(report.damaged)) == (149, 5, 1, 1)
+    assert counted() == Counts(150, 300)
+    assert [rolled.digest(SKETCH, m, m + conventions.MINUTE) for m in minutes[:3]] == [digest_of(n) for n in range(3)]
+    again = rolled.rollup(MINUTE + conventions.DAY)
+    assert (again.folded, again.pending, again.damaged) == (0, 1, report.damaged)
+    assert counted() == Counts(150, 300)
+    rolled.client.delete_item(TableName=rolled.table, Key={"PK": {"S": damaged[0]}, "SK": {"S": damaged[1]}})
+    mended = rolled.rollup(MINUTE + conventions.DAY)
+    assert (mended.folded, mended.pending, mended.damaged) == (1, 0, [])
+    assert counted() == Counts(150, 300)
+    assert rolled.digest(SKETCH, minutes[119], minutes[119] + conventions.MINUTE) == digest_of(119)
