@@ -122,11 +122,16 @@ def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
     return found
 
 
-def _without(damaged: dict[DigestKey | str, str], group: list[_Pending], report: RollupReport) -> list[_Pending]:
+# what a rollup found damaged: a stored digest by its key, a partial by its (pk, sk) (a shard's position, which
+# another shard's or backfill's partial may share), each with the error's line
+_Damaged = dict[DigestKey | tuple[str, str], str]
+
+
+def _without(damaged: _Damaged, group: list[_Pending], report: RollupReport) -> list[_Pending]:
     """`group` without the partials a damaged digest touches; each damage is named once in `report.damaged`."""
     kept = []
     for partial in group:
-        touched: list[DigestKey | str] = [partial.sk, *(DigestKey._make(key) for key in partial.delta.digests)]
+        touched = [(partial.pk, partial.sk), *(DigestKey._make(key) for key in partial.delta.digests)]
         why = [damaged[key] for key in touched if key in damaged]
         report.damaged.extend(w for w in why if w not in report.damaged)
         if not why:
@@ -135,7 +140,7 @@ def _without(damaged: dict[DigestKey | str, str], group: list[_Pending], report:
 
 
 def _find_undecodable(
-    group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]], damaged: dict[DigestKey | str, str]
+    group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]], damaged: _Damaged
 ) -> None:
     """Name in `damaged` each stored digest `group` merges into, and each partial of it, holding bytes that do
     not decode."""
@@ -153,7 +158,7 @@ def _find_undecodable(
                 decoded_digest(TDigest.from_bytes, blob, f"the digest {DigestKey._make(key)} in the partial "
                                                          f"{partial.pk} {partial.sk}")
             except CorruptItemError as exc:
-                damaged.setdefault(partial.sk, str(exc))
+                damaged.setdefault((partial.pk, partial.sk), str(exc))
 
 
 class DynamoDBStore(Store):
@@ -294,7 +299,7 @@ class DynamoDBStore(Store):
         }
 
     def _get_digests(
-        self, digest_keys: list[DigestKey], damaged: dict[DigestKey | str, str] | None = None
+        self, digest_keys: list[DigestKey], damaged: _Damaged | None = None
     ) -> dict[DigestKey, tuple[bytes, int]]:
         """Stored digests and their versions; one that is damaged is raised, or, given `damaged`, named there."""
         wanted = {(keys.digest_pk(k.sketch, k.resolution), keys.bucket_key(k.bucket)): k for k in digest_keys}
@@ -485,7 +490,7 @@ class DynamoDBStore(Store):
         items, so what the damage does not touch reads as before, and one console edit does not stop the rollup for
         good."""
         digest_keys = sorted({DigestKey(*key) for p in fold for key in p.delta.digests})
-        damaged: dict[DigestKey | str, str] = {}  # a stored digest's key, or a partial's sort key
+        damaged: _Damaged = {}
         digests = self._get_digests(digest_keys, damaged) if digest_keys else {}
         group: list[_Pending] = []
         targets: set[tuple[str, ...]] = set()
@@ -503,7 +508,7 @@ class DynamoDBStore(Store):
 
     def _fold_undamaged(
         self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]],
-        damaged: dict[DigestKey | str, str], report: RollupReport,
+        damaged: _Damaged, report: RollupReport,
     ) -> list[_Pending]:
         """Fold `group` but the partials a damaged digest touches; returns those, left pending."""
         whole = group

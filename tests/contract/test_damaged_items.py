@@ -17,10 +17,11 @@ import pytest
 
 from processors import conventions
 from processors.counting import Counts
+from processors.decoding.types import Position
 from processors.sketch import TDigest
 from processors.store import Commit, DynamoDBStore, keys
 from processors.store.exceptions import CorruptItemError
-from processors.store.types import CounterKey, DigestKey
+from processors.store.types import CheckpointAdvance, CounterKey, DigestKey
 from tests.builders import T0
 
 SLI = conventions.series_id("api-availability", "r1")
@@ -212,3 +213,35 @@ def test_a_rollup_of_many_partials_folds_each_once_around_a_damaged_digest_found
     assert (mended.folded, mended.pending, mended.damaged) == (1, 0, [])
     assert counted() == Counts(150, 300)
     assert rolled.digest(SKETCH, minutes[119], minutes[119] + conventions.MINUTE) == digest_of(119)
+
+
+def test_a_partial_whose_own_digest_does_not_decode_leaves_pending_only_itself_not_another_shards_at_its_position(
+        rolled: DynamoDBStore) -> None:
+    """Partials of two shards (or two backfills, whose sequences both count from 0) share a sort key; only the
+    one whose digest delta is damaged stays pending."""
+    later = MINUTE + conventions.MINUTE
+    for shard in ("shard-a", "shard-b"):
+        rolled.commit(Commit(
+            checkpoint=CheckpointAdvance("stream", shard, None, Position(7), newest_event=float(later)),
+            counters={CounterKey(SLI, M, later): {"good": 1, "total": 2}},
+            digests={DigestKey(SKETCH, M, later): digest_of(5)},
+        ))
+    (damaged,) = [p for p in rolled.pending_partials() if p.writer == keys.partial_pk("stream", "shard-a")]
+    a_day_later = MINUTE + conventions.DAY
+    for shard in ("shard-a", "shard-b"):  # moves the watermark past the first two
+        rolled.commit(Commit(
+            checkpoint=CheckpointAdvance("stream", shard, Position(7), Position(8), newest_event=float(a_day_later)),
+            counters={CounterKey(SLI, M, a_day_later): {"good": 1, "total": 1}},
+        ))
+    sk = keys.partial_sk(Position(7))
+    delta = keys.PartialDelta(damaged.delta.counters, damaged.delta.exemplars,
+                              {key: b"\xde\xad" for key in damaged.delta.digests}, damaged.delta.gauges)
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": damaged.writer}, "SK": {"S": sk}},
+                              UpdateExpression="SET p = :v",
+                              ExpressionAttributeValues={":v": {"B": keys.encode_partial(delta)}})
+
+    report = rolled.rollup(MINUTE + conventions.DAY)
+
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 3, 1)
+    assert [p.writer for p in rolled.pending_partials() if p.delta.digests] == [damaged.writer]
+    assert rolled.window_counts(SLI, later, later + conventions.MINUTE) == Counts(2, 4)
