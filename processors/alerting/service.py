@@ -166,7 +166,8 @@ def record_evaluation(
         change = spec_change(slo, stored)
         if change is not None and slo.name not in changed:
             changed.add(slo.name)
-            kept.append(change)
+            if not _used_before(previous, slo):
+                kept.append(change)
         before = coerce_state(stored)
         signals = read_signals(slo, before["budget"]["level"])
         state, transitions = advance(slo, signals, before)
@@ -195,6 +196,15 @@ def record_evaluation(
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
+
+
+def _used_before(previous: dict[str, dict[str, Any]], unit: SloEvaluation) -> bool:
+    """Whether another group's stored state already carries this group's settings: their change was recorded when
+    that group first used them, while this one was left out (a damaged item in its reads)."""
+    if not unit.group:
+        return False
+    settings, prefix = evaluated_with(unit), f"{unit.name}#"
+    return any(key.startswith(prefix) and state.get("evaluated_with") == settings for key, state in previous.items())
 
 
 def _unevaluated_states(evaluation: Evaluation, previous: dict[str, dict[str, Any]]) -> list[str]:
