@@ -122,16 +122,26 @@ def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
     return found
 
 
-# what a rollup found damaged: a stored digest by its key, a partial by its (pk, sk) (a shard's position, which
-# another shard's or backfill's partial may share), each with the error's line
+# what a rollup found damaged: a stored digest by its key, a partial or a rolled counter or gauge by its item's
+# (pk, sk) (a shard's partial by its position, which another shard's or backfill's may share), with the error's line
 _Damaged = dict[DigestKey | tuple[str, str], str]
 
 
+def _added_to(delta: keys.PartialDelta) -> list[tuple[str, str]]:
+    """The rolled counter and gauge items folding `delta` adds to, as (pk, sk)."""
+    found = [(keys.counter_pk(s, r), keys.bucket_key(b)) for s, r, b in delta.counters]
+    found += [(keys.counter_pk(s, conventions.RESOLUTION_MINUTE), keys.bucket_key(b)) for s, b in delta.exemplars]
+    return found + [(keys.PK_GAUGE, name) for name in delta.gauges]
+
+
 def _without(damaged: _Damaged, group: list[_Pending], report: RollupReport) -> list[_Pending]:
-    """`group` without the partials a damaged digest touches; each damage is named once in `report.damaged`."""
+    """`group` without the partials a damaged item touches; each damage is named once in `report.damaged`."""
+    if not damaged:
+        return group
     kept = []
     for partial in group:
-        touched = [(partial.pk, partial.sk), *(DigestKey._make(key) for key in partial.delta.digests)]
+        touched = [(partial.pk, partial.sk), *(DigestKey._make(key) for key in partial.delta.digests),
+                   *_added_to(partial.delta)]
         why = [damaged[key] for key in touched if key in damaged]
         report.damaged.extend(w for w in why if w not in report.damaged)
         if not why:
@@ -510,22 +520,41 @@ class DynamoDBStore(Store):
         self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]],
         damaged: _Damaged, report: RollupReport,
     ) -> list[_Pending]:
-        """Fold `group` but the partials a damaged digest touches; returns those, left pending."""
+        """Fold `group` but the partials a damaged item touches; returns those, left pending. The damage is looked
+        for only once a fold fails, so healthy folds read and decode nothing more."""
         whole = group
-        group = _without(damaged, group, report)
-        try:
-            if group:
+        while group := _without(damaged, group, report):
+            found = len(damaged)
+            try:
                 self._fold_group(group, digests)
-        except CorruptItemError:  # a digest does not decode: find which (only now, healthy folds decode once)
-            _find_undecodable(group, digests, damaged)
-            group = _without(damaged, group, report)
-            if group:
-                self._fold_group(group, digests)
+                break
+            except (TransientStoreError, StoreUnavailableError):
+                raise
+            except StoreError as exc:
+                if isinstance(exc, CorruptItemError):  # a digest does not decode: find which
+                    _find_undecodable(group, digests, damaged)
+                else:  # DynamoDB refused the transaction: an ADD or list_append may have met text
+                    self._find_unaddable(group, damaged)
+                if len(damaged) == found:
+                    raise
         if group:
             report.folded += len(group)
             report.transactions += 1
         folded = {id(partial) for partial in group}
         return [partial for partial in whole if id(partial) not in folded]
+
+    def _find_unaddable(self, group: list[_Pending], damaged: _Damaged) -> None:
+        """Name in `damaged` each rolled counter or gauge `group` adds to whose item holds what ADD cannot add to
+        (a count that is not a number) or list_append cannot append to (exemplars that are not a list)."""
+        for item in self._batch_get([_key(pk, sk) for pk, sk in {k for p in group for k in _added_to(p.delta)}],
+                                    "read rolled items"):
+            pk, sk = item[PK]["S"], item[SK]["S"]
+            for name, value in item.items():
+                if name not in (PK, SK, tables.TTL_ATTRIBUTE) and set(value) != ({"L"} if name == "x" else {"N"}):
+                    what = (f"the gauge {sk}" if pk == keys.PK_GAUGE else f"the exemplars of {pk} at {sk}"
+                            if name == "x" else f"the {name} counter of {pk} at {sk}")
+                    damaged[(pk, sk)] = str(self._damaged(what, value))
+                    break
 
     def _fold_group(self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]]) -> None:
         from processors.sketch import TDigest

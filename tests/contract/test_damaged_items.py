@@ -245,3 +245,32 @@ def test_a_partial_whose_own_digest_does_not_decode_leaves_pending_only_itself_n
     assert (report.folded, report.pending, len(report.damaged)) == (1, 3, 1)
     assert [p.writer for p in rolled.pending_partials() if p.delta.digests] == [damaged.writer]
     assert rolled.window_counts(SLI, later, later + conventions.MINUTE) == Counts(2, 4)
+
+
+@pytest.mark.parametrize(("item", "expression", "values", "names"), [
+    (COUNTER, "SET good = :v", {":v": {"S": "abc"}}, "good counter of"),
+    (COUNTER, "SET x = :v", {":v": {"S": "abc"}}, "exemplars of"),
+    (GAUGE, "SET #a = :v", {":v": {"S": "x"}}, "gauge open-units"),
+], ids=["a counter holding text", "exemplars that are not a list", "a gauge holding text"])
+def test_a_rollup_leaves_the_partials_adding_to_a_rolled_item_it_cannot_add_to_pending_and_folds_the_rest(
+        rolled: DynamoDBStore, item: tuple[str, str], expression: str, values: dict[str, Any], names: str) -> None:
+    """DynamoDB refuses the whole fold transaction (ValidationException) when an ADD or list_append meets text:
+    every rollup failed, the evaluator Lambda raised each minute and no SLO paged, until the item was mended."""
+    extra: dict[str, Any] = {"ExpressionAttributeNames": {"#a": "value"}} if "#a" in expression else {}
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": item[0]}, "SK": {"S": item[1]}},
+                              UpdateExpression=expression, ExpressionAttributeValues=values, **extra)
+    later = MINUTE + conventions.MINUTE
+    rolled.commit(Commit(counters={CounterKey(SLI, M, MINUTE): {"good": 1, "total": 2}},
+                         exemplars={(SLI, MINUTE): ["cid-1"]}, gauges={"open-units": 1}))
+    rolled.commit(Commit(counters={CounterKey(SLI, M, later): {"good": 1, "total": 2}}))
+    key = {"PK": {"S": item[0]}, "SK": {"S": item[1]}}
+    before = rolled.client.get_item(TableName=rolled.table, Key=key, ConsistentRead=True)["Item"]
+
+    report = rolled.rollup(MINUTE + conventions.DAY)
+
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 1, 1)
+    assert re.search(f"a damaged store: the {names} ", report.damaged[0])
+    assert rolled.window_counts(SLI, later, later + conventions.MINUTE) == Counts(1, 2)
+    assert rolled.client.get_item(TableName=rolled.table, Key=key, ConsistentRead=True)["Item"] == before
+    rolled.client.delete_item(TableName=rolled.table, Key={"PK": {"S": item[0]}, "SK": {"S": item[1]}})
+    assert rolled.rollup(MINUTE + conventions.DAY).folded == 1

@@ -20,7 +20,7 @@ from processors.store import Commit, DynamoDBStore, SqliteStore, keys
 from processors.store.types import DigestKey
 from processors.store.view import StoreView
 from processors.timeutil import iso_seconds
-from tests.builders import STREAM_ARN, cid, cw_payload, gz, kinesis_record, log_line
+from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 from tests.conftest import FakeLambdaContext
 from tests.contract.test_notification_claims import outage
 from tests.fakes.alerting import MemoryNotifier
@@ -168,3 +168,36 @@ def test_a_page_waiting_in_the_outbox_of_an_slo_a_damaged_item_leaves_out_is_sti
     notifier.sent.clear()
     evaluator.lambda_handler({"time": iso_seconds(now + conventions.MINUTE)}, FakeLambdaContext())  # a retry
     assert notifier.sent == []
+
+
+def test_a_counter_holding_text_that_a_new_partial_adds_to_leaves_out_its_slo_not_the_whole_minute(
+        dynamodb_store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """DynamoDB refuses the rollup's whole transaction when its ADD meets text: the rollup raised a StoreError,
+    so the evaluator Lambda raised every minute (no SLO paged) until the item was mended."""
+    store, spec = dynamodb_store, load_spec()
+    now = outage(store, spec)
+    availability = next(slo for slo in spec.slos if slo.name == "api-availability")
+
+    def apply(*lines: tuple[float, int]) -> None:
+        records = [kinesis_record(gz(cw_payload([log_line("api_request", at, cid(seq), "Api", status=200)])), seq)
+                   for at, seq in lines]
+        Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(r) for r in records])
+
+    apply((now + 4 * conventions.MINUTE, 500))  # moves the watermark past the outage
+    store.rollup(now + conventions.HOUR)
+    late = int(T0) // conventions.MINUTE * conventions.MINUTE
+    store.client.update_item(
+        TableName=store.table,
+        Key={"PK": {"S": keys.counter_pk(availability.series(), M)}, "SK": {"S": keys.bucket_key(late)}},
+        UpdateExpression="SET good = :v", ConditionExpression="attribute_exists(good)",
+        ExpressionAttributeValues={":v": {"S": "abc"}})
+    apply((late + 1, 501), (now + 5 * conventions.MINUTE, 502))  # a late good request adds to that counter
+    apply((now + 12 * conventions.MINUTE, 503))
+    deps = evaluator.Dependencies(store, spec, MemoryNotifier(), lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now + 15 * conventions.MINUTE)}, FakeLambdaContext())
+
+    assert result["slos"] == len(spec.slos) - 1
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [line.split(": ")[0] for line in getattr(error, "damaged", [])] == ["rollup", "api-availability"]
