@@ -38,6 +38,7 @@ from processors.alerting.types import Transition
 from processors.evaluating import AlertStore, Evaluation, SliView, SloEvaluation, Unevaluated
 from processors.evaluating.service import evaluate_at
 from processors.spec.model import Spec
+from processors.store.exceptions import CorruptItemError
 from processors.store.keys import alert_state_sk
 
 OUTBOX_MAX_AGE = 86400  # a notification no route took for a day is given up (reported), not retried for ever
@@ -143,7 +144,8 @@ def record_evaluation(
     `clock` times the notification claims' leases (the wall clock, not the evaluated minute). `deadline`
     (time.monotonic) is when no delivery may start any more (the Lambda's timeout minus one route's retries).
     Given `left_out` (the evaluator Lambda's), an SLO or group whose stored state does not decode is named there
-    and left alone (not advanced, not saved, nothing sent): a state read wrongly could page an incident twice.
+    and left alone (not advanced, not saved, nothing sent): a state read wrongly could page an incident twice; and
+    a transition whose exemplars do not decode is sent without them (named there too).
     Without it that state is a CorruptItemError.
     """
     now = evaluation.now
@@ -174,7 +176,13 @@ def record_evaluation(
         transitions = apply_silence(slo, signals, state, transitions, silenced_at(silences, slo.name, now))
         outbox = _outbox(stored)
         for transition in transitions:
-            attach_exemplars(view, signals, transition, now, slo.slo.series(slo.group))
+            try:
+                attach_exemplars(view, signals, transition, now, slo.slo.series(slo.group))
+            except CorruptItemError as exc:  # exemplars that do not decode: the page goes without them
+                if left_out is None:
+                    raise
+                transition["exemplars"] = []
+                left_out.append(Unevaluated(slo.name, slo.group, f"exemplars left off: {exc}"))
             routes = _routes(notifier, transition) if transition["notify"] else []
             if routes:
                 outbox.append({"transition": dict(transition), "routes": routes})

@@ -771,7 +771,10 @@ class DynamoDBStore(Store):
         found = {}
         for item in self._range(keys.counter_pk(sli, conventions.RESOLUTION_MINUTE), start, end):
             if "x" in item:
-                found[keys.bucket_from_key(item[SK]["S"])] = [entry["S"] for entry in item["x"]["L"]]
+                ids = item["x"].get("L") if isinstance(item["x"], dict) else None
+                if not isinstance(ids, list) or not all(isinstance(e, dict) and "S" in e for e in ids):
+                    raise self._damaged(f"the exemplars of {sli} at {item[SK]['S']}", item["x"])
+                found[keys.bucket_from_key(item[SK]["S"])] = [entry["S"] for entry in ids]
         return found
 
     def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:

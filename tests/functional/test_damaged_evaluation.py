@@ -201,3 +201,34 @@ def test_a_counter_holding_text_that_a_new_partial_adds_to_leaves_out_its_slo_no
     assert result["slos"] == len(spec.slos) - 1
     (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
     assert [line.split(": ")[0] for line in getattr(error, "damaged", [])] == ["rollup", "api-availability"]
+
+
+def test_a_page_whose_exemplars_do_not_decode_is_sent_without_them_and_every_other_slo_is_saved(
+        dynamodb_store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Exemplars are read while the minute is recorded, after every SLO was evaluated: exemplars that are text
+    raised a KeyError there, and no SLO's state was saved or paged that minute (nor the next)."""
+    store, spec = dynamodb_store, load_spec()
+    now = outage(store, spec)
+    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
+                                                   status=200)])), 999)
+    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    store.rollup(now + conventions.HOUR)
+    availability = next(slo for slo in spec.slos if slo.name == "api-availability")
+    for minute in range(now - 5 * conventions.MINUTE, now, conventions.MINUTE):  # the page tier's short window
+        store.client.update_item(
+            TableName=store.table,
+            Key={"PK": {"S": keys.counter_pk(availability.series(), M)}, "SK": {"S": keys.bucket_key(minute)}},
+            UpdateExpression="SET x = :v", ConditionExpression="attribute_exists(x)",
+            ExpressionAttributeValues={":v": {"S": "abc"}})
+    notifier = MemoryNotifier()
+    deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+    pages = [t for t in notifier.sent if t["severity"] == "page" and t["kind"] == "burn_rate"]
+    assert [(t["slo"], t.get("exemplars")) for t in pages] == [("api-availability", [])]
+    assert result["damaged"] == 1
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "the exemplars of" in " ".join(getattr(error, "damaged", []))
+    assert set(store.load_alert_states()) >= {slo.name for slo in spec.slos if not slo.group_by}
