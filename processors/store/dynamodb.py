@@ -484,6 +484,9 @@ class DynamoDBStore(Store):
                 self._pending_cache = None
                 report.pending = len(pending) - report.folded
                 return report
+            except BaseException:  # raised after some folds, perhaps: what is pending is read again, not assumed
+                self._pending_cache = None
+                raise
             # what damage left pending is read as pending: its counts of every other SLI too
             self._pending_cache = sorted(keep + left, key=lambda p: keys.pending_written_ns(p.index_key))
             report.pending = len(self._pending_cache)

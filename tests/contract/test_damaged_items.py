@@ -278,3 +278,26 @@ def test_a_rollup_leaves_the_partials_adding_to_a_rolled_item_it_cannot_add_to_p
     assert rolled.client.get_item(TableName=rolled.table, Key=key, ConsistentRead=True)["Item"] == before
     rolled.client.delete_item(TableName=rolled.table, Key={"PK": {"S": item[0]}, "SK": {"S": item[1]}})
     assert rolled.rollup(MINUTE + conventions.DAY).folded == 1
+
+
+def test_reads_after_a_rollup_that_raised_midway_count_each_partial_once(
+        rolled: DynamoDBStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The evaluator Lambda reads on after a rollup raises a damaged-store error (reads see rolled and pending
+    items alike), through the same store: the partials folded before the error must not be read as pending too."""
+    minutes = [MINUTE + (n + 1) * conventions.MINUTE for n in range(120)]
+    for half in (minutes[:60], minutes[60:]):  # 61 items each: a transaction apiece
+        rolled.commit(Commit(counters={CounterKey(SLI, M, m): {"good": 1, "total": 1} for m in half}))
+    fold_group, folds = DynamoDBStore._fold_group, []
+
+    def second_does_not_decode(store: DynamoDBStore, group: Any, digests: Any) -> None:
+        folds.append(group)
+        if len(folds) > 1:  # as a merge of digests that decode alone but not together would
+            raise CorruptItemError("a damaged store: the digest … does not decode")
+        fold_group(store, group, digests)
+
+    monkeypatch.setattr(DynamoDBStore, "_fold_group", second_does_not_decode)
+    with pytest.raises(CorruptItemError):
+        rolled.rollup(MINUTE + conventions.DAY)
+
+    rows = rolled.buckets(SLI, M, minutes[0], minutes[-1] + conventions.MINUTE).values()
+    assert sum(row["total"] for row in rows) == 120
