@@ -1056,7 +1056,10 @@ class DynamoDBStore(Store):
         The encoded save is cut into pieces of one item each. All but the first are written first, as part items
         nothing refers to yet; the first goes into the control item with the number of pieces, in the one
         conditional update that commits the save, as when it was a single item."""
-        stored = self._stored_alert_states()
+        damaged: dict[str, str] = {}  # a state this save does not write may be damaged: the evaluator leaves it be
+        stored = self._stored_alert_states(damaged)
+        if written := [why for sk, why in damaged.items() if sk in state_docs]:
+            raise CorruptItemError(written[0])
         if any(stored[sk][1] > evaluated_at for sk in state_docs if sk in stored):
             return "stale"
         staged = keys.StagedAlertSave(uuid.uuid4().hex, evaluated_at, state_docs, log)

@@ -301,3 +301,21 @@ def test_reads_after_a_rollup_that_raised_midway_count_each_partial_once(
 
     rows = rolled.buckets(SLI, M, minutes[0], minutes[-1] + conventions.MINUTE).values()
     assert sum(row["total"] for row in rows) == 120
+
+
+def test_a_staged_alert_save_lands_beside_a_state_whose_time_is_damaged_and_leaves_it_as_it_was(
+        dynamodb_store: DynamoDBStore) -> None:
+    """The evaluator Lambda leaves a damaged alert state alone and saves the rest (load_alert_states(damaged)); a
+    save of more than one transaction's states (a grouped SLO's) checked every stored state's time and raised."""
+    store = dynamodb_store
+    store.save_alert_evaluation({"broken": {"burn": {}}}, [], MINUTE)
+    key = {"PK": {"S": keys.PK_ALERT_STATE}, "SK": {"S": "broken"}}
+    store.client.update_item(TableName=store.table, Key=key, UpdateExpression="SET #a = :v",
+                             ExpressionAttributeNames={"#a": "at"}, ExpressionAttributeValues={":v": {"S": "x"}})
+    before = store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"]
+
+    store.save_alert_evaluation({f"slo-{n}": {"burn": {}} for n in range(150)}, [], MINUTE + conventions.MINUTE)
+
+    damaged: dict[str, str] = {}
+    assert len(store.load_alert_states(damaged)) == 150 and list(damaged) == ["broken"]
+    assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == before
