@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from processors import conventions
 from processors.counting import Rows
-from processors.decoding.types import Position
 from processors.store import keys, tables
 from processors.store.base import DigestRows, Store, decoded_digest, transition_time
 from processors.store.exceptions import (
@@ -200,8 +199,13 @@ class DynamoDBStore(Store):
         return CorruptItemError(f"{self.table}: a damaged store: {what} holds {shown}")
 
     def _integer(self, item: dict[str, Any], name: str, what: str) -> int:
+        return self._attribute(keys.integer_attribute, item, name, what)
+
+    def _attribute(self, decode: Callable[[dict[str, Any], str], _T], item: dict[str, Any], name: str,
+                   what: str) -> _T:
+        """`decode(item, name)` (a keys.*_attribute), or the damaged-store error naming `what`."""
         try:
-            return keys.integer_attribute(item, name)
+            return decode(item, name)
         except keys.DamagedAttribute as exc:
             raise self._damaged(what, exc.value) from None
 
@@ -276,8 +280,11 @@ class DynamoDBStore(Store):
 
     def _checkpoint_from(self, item: dict[str, Any]) -> Checkpoint:
         stream, shard = keys.checkpoint_from_sk(item[SK]["S"])
-        newest = float(item["newest"]["N"]) if "newest" in item else None
-        return Checkpoint(stream, shard, Position.decode(item["pos"]["S"]), newest)
+        what = f"the checkpoint of {stream}/{shard}"
+        position = self._attribute(keys.position_attribute, item, "pos", f"the position of {what}")
+        newest = (self._attribute(keys.number_attribute, item, "newest", f"the newest event time of {what}")
+                  if "newest" in item else None)
+        return Checkpoint(stream, shard, position, newest)
 
     def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None:
         self.stats.read_requests += 1

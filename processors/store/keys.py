@@ -506,6 +506,34 @@ def integer_attribute(item: Mapping[str, Any], name: str) -> int:
         raise DamagedAttribute(name, item.get(name)) from None
 
 
+def number_attribute(item: Mapping[str, Any], name: str) -> float:
+    """An attribute the store writes as a number N that may have a fraction (a checkpoint's newest event time).
+    Raises DamagedAttribute when it is missing or of another type."""
+    try:
+        return float(item[name]["N"])
+    except (KeyError, TypeError, ValueError):
+        raise DamagedAttribute(name, item.get(name)) from None
+
+
+def stored_position(text: Any) -> Position:
+    """A checkpoint's position as stored: Position.encode()'s text and nothing else. DynamoDB's commit compares
+    that text, so `05:0:2`, read as 5:0:2, would never match again. Raises ValueError otherwise."""
+    from processors.decoding.types import Position
+
+    position = Position.decode(text) if isinstance(text, str) else None
+    if position is None or position.encode() != text:
+        raise ValueError("not a position as the store writes one")
+    return position
+
+
+def position_attribute(item: Mapping[str, Any], name: str) -> Position:
+    """A checkpoint's position, an S of stored_position's text. Raises DamagedAttribute otherwise."""
+    try:
+        return stored_position(item[name]["S"])
+    except (KeyError, TypeError, ValueError):
+        raise DamagedAttribute(name, item.get(name)) from None
+
+
 def counter_fields(item: Mapping[str, Any], skip: frozenset[str]) -> dict[str, int]:
     """A counter item's fields: every attribute but those in `skip` (keys, TTL, exemplars) is an integer N.
     Raises DamagedAttribute naming the first that is not; the check costs nothing until one fails."""

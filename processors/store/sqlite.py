@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from processors.counting import Rows
 from processors.decoding.types import Position
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import CommitConflictError, CorruptItemError, StoreUnavailableError
-from processors.store.keys import claim_expires_at, claim_pk, encode_head
+from processors.store.keys import claim_expires_at, claim_pk, encode_head, stored_position
 from processors.store.types import Checkpoint, Commit, DigestKey, HeadWrite, NotificationClaim
 
 SCHEMA_VERSION = 1
@@ -172,12 +173,23 @@ class SqliteStore(Store):
         row = self.db.execute(
             "SELECT position, newest_event FROM checkpoints WHERE stream = ? AND shard = ?", (stream, shard)
         ).fetchone()
-        return Checkpoint(stream, shard, Position.decode(row[0]), row[1]) if row else None
+        return self._checkpoint(stream, shard, *row) if row else None
 
     def _list_checkpoints(self) -> list[Checkpoint]:
         self.stats.read_requests += 1
         rows = self.db.execute("SELECT stream, shard, position, newest_event FROM checkpoints").fetchall()
-        return [Checkpoint(s, h, Position.decode(p), n) for s, h, p, n in rows]
+        return [self._checkpoint(*row) for row in rows]
+
+    def _checkpoint(self, stream: str, shard: str, position: Any, newest: Any) -> Checkpoint:
+        if newest is not None and (type(newest) not in (int, float) or not math.isfinite(newest)):
+            raise self._damaged(f"the newest event time of the checkpoint of {stream}/{shard}", newest)
+        return Checkpoint(stream, shard, self._position(stream, shard, position), newest)
+
+    def _position(self, stream: str, shard: str, position: Any) -> Position:
+        try:
+            return stored_position(position)
+        except ValueError:
+            raise self._damaged(f"the position of the checkpoint of {stream}/{shard}", position) from None
 
     def _get_head_items(self, correlation_ids: list[str]) -> dict[str, tuple[Any, Any]]:
         self.stats.read_requests += 1
@@ -225,7 +237,7 @@ class SqliteStore(Store):
                     "SELECT position FROM checkpoints WHERE stream = ? AND shard = ?",
                     (advance.stream, advance.shard),
                 ).fetchone()
-                current = Position.decode(row[0]) if row else None
+                current = self._position(advance.stream, advance.shard, row[0]) if row else None
                 if current != advance.expected:
                     raise CommitConflictError(
                         f"checkpoint of {advance.shard} moved: expected {advance.expected}, found {current}"

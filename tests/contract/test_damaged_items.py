@@ -9,7 +9,9 @@ The items are edited through the raw client on moto's server, behind the store's
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +21,7 @@ from processors import conventions
 from processors.counting import Counts
 from processors.decoding.types import Position
 from processors.sketch import TDigest
-from processors.store import Commit, DynamoDBStore, keys
+from processors.store import Commit, DynamoDBStore, SqliteStore, Store, keys
 from processors.store.exceptions import CorruptItemError
 from processors.store.types import CheckpointAdvance, CounterKey, DigestKey
 from tests.builders import T0
@@ -29,24 +31,43 @@ SKETCH = "api-latency"
 MINUTE = int(T0) - int(T0) % conventions.HOUR
 M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
 SLO = "api-availability"
+STREAM, SHARD = "logs", "shardId-000000000001"
 
 
 def digest_of(*values: float) -> TDigest:
     return TDigest.from_values(list(values))
 
 
-@pytest.fixture
-def rolled(dynamodb_store: DynamoDBStore) -> DynamoDBStore:
-    """Rolled counter, revision, gauge and digest items, and an alert state: what every reader below reads."""
-    dynamodb_store.commit(Commit(
+def fill(store: Store) -> None:
+    """Rolled counter (with an exemplar), revision, gauge and digest items, a checkpoint, an alert state and a
+    transition, a silence and the sweep cursor: what every reader below reads."""
+    store.commit(Commit(
+        checkpoint=CheckpointAdvance(STREAM, SHARD, None, Position(5, 0, 2)),  # no newest: no watermark
         counters={CounterKey(SLI, M, MINUTE): {"good": 2, "total": 3}, CounterKey(SLI, H, MINUTE): {"good": 2,
                                                                                                        "total": 3}},
+        exemplars={(SLI, MINUTE): ["cid-1"]},
         digests={DigestKey(SKETCH, M, MINUTE): digest_of(12, 30), DigestKey(SKETCH, H, MINUTE): digest_of(12, 30)},
         gauges={"open-units": 1},
     ))
-    assert dynamodb_store.rollup(MINUTE + conventions.DAY).folded == 1
-    dynamodb_store.save_alert_evaluation({SLO: {"state": "ok"}}, [], MINUTE + conventions.MINUTE)
+    assert isinstance(store, SqliteStore) or store.rollup(MINUTE + conventions.DAY).folded == 1
+    store.save_alert_evaluation({SLO: {"state": "ok"}}, [TRANSITION], MINUTE + conventions.MINUTE)
+    store.add_silence({"id": "s1", "starts": MINUTE, "ends": MINUTE + conventions.HOUR})
+    store.open_units(MINUTE + conventions.HOUR)
+
+
+TRANSITION = {"id": "t1", "at_epoch": MINUTE + conventions.MINUTE, "state": "firing"}
+
+
+@pytest.fixture
+def rolled(dynamodb_store: DynamoDBStore) -> DynamoDBStore:
+    fill(dynamodb_store)
     return dynamodb_store
+
+
+@pytest.fixture
+def filled(sqlite_store: SqliteStore) -> SqliteStore:
+    fill(sqlite_store)
+    return sqlite_store
 
 
 def table_items(store: DynamoDBStore) -> list[dict[str, Any]]:
@@ -59,12 +80,17 @@ DIGEST = (keys.digest_pk(SKETCH, M), keys.bucket_key(MINUTE))
 REVISION = (keys.revision_pk("api-availability"), keys.revision_sk("r1"))
 GAUGE = (keys.PK_GAUGE, "open-units")
 STATE = (keys.PK_ALERT_STATE, keys.alert_state_sk(SLO))
+CHECKPOINT = (keys.PK_CHECKPOINT, keys.checkpoint_sk(STREAM, SHARD))
+
 
 WINDOW = (MINUTE, MINUTE + conventions.MINUTE)
 READ_COUNTERS: Callable[[DynamoDBStore], Any] = lambda s: s.window_counts(SLI, *WINDOW)  # noqa: E731
-READ_DIGEST: Callable[[DynamoDBStore], Any] = lambda s: s.digest(SKETCH, *WINDOW)  # noqa: E731
+READ_DIGEST: Callable[[Store], Any] = lambda s: s.digest(SKETCH, *WINDOW)  # noqa: E731
+READ_CHECKPOINT: Callable[[Store], Any] = lambda s: s.checkpoint(STREAM, SHARD)  # noqa: E731
+LIST_CHECKPOINTS: Callable[[Store], Any] = lambda s: s.newest_event_time()  # noqa: E731
 
-# (case, item, update expression with #a the attribute, its values, the read, what the error names)
+
+# (case, item, update expression (#name: an attribute), its values, the read, what the error names)
 TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[[DynamoDBStore], Any], str]] = [
     ("a counter holding 1.5", COUNTER, "SET good = :v", {":v": {"N": "1.5"}}, READ_COUNTERS,
      "the good counter of"),
@@ -76,9 +102,9 @@ TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[
      lambda s: s.revisions("api-availability"), "the revision r1 of api-availability"),
     ("a revision without its first time", REVISION, "REMOVE first_seen", None,
      lambda s: s.revisions("api-availability"), "the revision r1 of api-availability"),
-    ("a gauge holding text", GAUGE, "SET #a = :v", {":v": {"S": "x"}}, lambda s: s.gauge("open-units"),
+    ("a gauge holding text", GAUGE, "SET #value = :v", {":v": {"S": "x"}}, lambda s: s.gauge("open-units"),
      "the gauge open-units"),
-    ("a gauge holding 1.5", GAUGE, "SET #a = :v", {":v": {"N": "1.5"}}, lambda s: s.gauge("open-units"),
+    ("a gauge holding 1.5", GAUGE, "SET #value = :v", {":v": {"N": "1.5"}}, lambda s: s.gauge("open-units"),
      "the gauge open-units"),
     ("exemplars that are not a list", COUNTER, "SET x = :v", {":v": {"S": "abc"}},
      lambda s: s.exemplars(SLI, *WINDOW), "the exemplars of"),
@@ -87,16 +113,32 @@ TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[
     ("a digest without its d", DIGEST, "REMOVE d", None, READ_DIGEST, "digest"),
     ("a digest that is not one", DIGEST, "SET d = :v", {":v": {"B": b"\xde\xad\xbe\xef"}}, READ_DIGEST,
      "digest"),
-    ("a digest holding text", DIGEST, "SET d = :v", {":v": {"S": "x"}}, READ_DIGEST, "digest"),
     ("an alert state that is not JSON", STATE, "SET doc = :v", {":v": {"S": "{nope"}},
      lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
     ("an alert state that is a list", STATE, "SET doc = :v", {":v": {"S": "[1]"}},
      lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
     ("an alert state that is a number", STATE, "SET doc = :v", {":v": {"N": "1"}},
      lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
-    ("an alert state's time holding text", STATE, "SET #a = :v", {":v": {"S": "x"}},
+    ("an alert state's time holding text", STATE, "SET #at = :v", {":v": {"S": "x"}},
      lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
+    ("a checkpoint's position holding text", CHECKPOINT, "SET #pos = :v", {":v": {"S": "abc"}}, READ_CHECKPOINT,
+     f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's position holding a number", CHECKPOINT, "SET #pos = :v", {":v": {"N": "5"}}, READ_CHECKPOINT,
+     f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's position spelled otherwise", CHECKPOINT, "SET #pos = :v", {":v": {"S": "05:0:2"}},
+     READ_CHECKPOINT, f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint without its position", CHECKPOINT, "REMOVE #pos", None, LIST_CHECKPOINTS,
+     f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's newest time holding text", CHECKPOINT, "SET #newest = :v", {":v": {"S": "1.5"}},
+     LIST_CHECKPOINTS, f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's newest time holding a list", CHECKPOINT, "SET #newest = :v", {":v": {"L": []}},
+     READ_CHECKPOINT, f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
 ]
+
+
+def attribute_names(expression: str) -> dict[str, str]:
+    """`#name` stands for the attribute `name`: `value` and `hour` are among DynamoDB's reserved words."""
+    return {f"#{name}": name for name in re.findall(r"#(\w+)", expression)}
 
 
 @pytest.mark.parametrize(("item", "expression", "values", "read", "names"),
@@ -106,14 +148,49 @@ def test_an_item_holding_a_value_of_the_wrong_type_is_a_corrupt_item_error_and_r
         read: Callable[[DynamoDBStore], Any], names: str) -> None:
     read(rolled)  # whole, it reads
     extra: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
-    if "#a" in expression:  # `value` is one of DynamoDB's reserved words
-        extra["ExpressionAttributeNames"] = {"#a": "value" if item == GAUGE else "at"}
+    if "#" in expression:
+        extra["ExpressionAttributeNames"] = attribute_names(expression)
     rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": item[0]}, "SK": {"S": item[1]}},
                               UpdateExpression=expression, **extra)
     before = table_items(rolled)
     with pytest.raises(CorruptItemError, match=f"a damaged store: .*{names}"):
         read(rolled)
     assert table_items(rolled) == before
+
+
+
+# The same damage in SQLite's rows, where its columns can hold it: (case, the edit, the read, what the error names)
+SQLITE_TAMPERED: list[tuple[str, str, Callable[[Store], Any], str]] = [
+    ("a checkpoint's position holding text", "UPDATE checkpoints SET position = 'abc'", READ_CHECKPOINT,
+     f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's position holding a blob", "UPDATE checkpoints SET position = x'353a303a32'", LIST_CHECKPOINTS,
+     f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's position spelled otherwise", "UPDATE checkpoints SET position = '05:0:2'", READ_CHECKPOINT,
+     f"the position of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's newest time holding text", "UPDATE checkpoints SET newest_event = 'x'", LIST_CHECKPOINTS,
+     f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
+    ("a checkpoint's newest time past any number", "UPDATE checkpoints SET newest_event = 1e400", READ_CHECKPOINT,
+     f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
+]
+
+
+def sqlite_rows(store: SqliteStore) -> list[str]:
+    with contextlib.closing(sqlite3.connect(store.path)) as db:
+        return list(db.iterdump())
+
+
+@pytest.mark.parametrize(("edit", "read", "names"), [case[1:] for case in SQLITE_TAMPERED],
+                         ids=[case[0] for case in SQLITE_TAMPERED])
+def test_a_sqlite_row_holding_what_the_store_never_writes_is_a_corrupt_item_error_and_reading_changes_nothing(
+        filled: SqliteStore, edit: str, read: Callable[[Store], Any], names: str) -> None:
+    read(filled)  # whole, it reads
+    with contextlib.closing(sqlite3.connect(filled.path)) as db:
+        assert db.execute(edit).rowcount == 1
+        db.commit()
+    before = sqlite_rows(filled)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: .*{names}"):
+        read(filled)
+    assert sqlite_rows(filled) == before
 
 
 @pytest.mark.parametrize(("expression", "values"), [
@@ -175,8 +252,8 @@ def test_a_damaged_alert_state_is_named_and_left_out_when_the_caller_asks_and_th
     rest; every other caller still gets the CorruptItemError above."""
     rolled.save_alert_evaluation({"deploy-success": {"state": "ok"}}, [], MINUTE + conventions.MINUTE)
     extra: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
-    if "#a" in expression:
-        extra["ExpressionAttributeNames"] = {"#a": "at"}
+    if "#" in expression:
+        extra["ExpressionAttributeNames"] = attribute_names(expression)
     rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": STATE[0]}, "SK": {"S": STATE[1]}},
                               UpdateExpression=expression, **extra)
     damaged: dict[str, str] = {}

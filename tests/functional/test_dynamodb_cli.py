@@ -65,6 +65,7 @@ TAMPERED = [  # (case, items of this partition prefix, the edit of attribute #a,
     ("a digest without its d", "DIG#", "REMOVE #a", "d", None),
     ("an alert state that is a list", "ALERTSTATE", "SET #a = :v", "doc", {"S": "[1]"}),
     ("an alert state's time holding text", "ALERTSTATE", "SET #a = :v", "at", {"S": "x"}),
+    ("a checkpoint's position holding text", "CKPT", "SET #a = :v", "pos", {"S": "abc"}),
 ]
 DAMAGE_READERS = [["status"], ["status", "--latency", "queue-latency"], ["metrics"], ["scorecard"],
                   ["report", "--out", "REPORT"], ["replay", "EVENTS"]]

@@ -90,6 +90,29 @@ def test_a_throttled_commit_reports_the_batch_for_retry_and_the_retry_applies_it
     assert api_counts(store) == (3, 3)
 
 
+@pytest.mark.filterwarnings("ignore:No application metrics")  # the failed invocation emits none
+def test_a_damaged_checkpoint_fails_every_batch_of_its_shard_as_one_corrupt_item_error_until_it_is_restored(
+    monkeypatch, moto_endpoint, table, spec, lambda_context
+):
+    """Nothing can tell what the shard applied: each batch fails whole (Lambda retries it), with the store's error
+    naming the item, where it was a ValueError from Position.decode; restored, the batch applies once."""
+    from processors.store.exceptions import CorruptItemError
+
+    store = use_store(monkeypatch, dynamodb_client(moto_endpoint), table, spec)
+    assert ingest.lambda_handler(kinesis_event([api_record(1, 10)]), lambda_context) == {"batchItemFailures": []}
+    (checkpoint,) = store.client.scan(TableName=table, ConsistentRead=True, FilterExpression="PK = :pk",
+                                      ExpressionAttributeValues={":pk": {"S": keys.PK_CHECKPOINT}})["Items"]
+    store.client.put_item(TableName=table, Item={**checkpoint, "pos": {"S": "10:0:x"}})
+    event = kinesis_event([api_record(2, 11), api_record(3, 12)])
+    for _delivery in range(2):
+        with pytest.raises(CorruptItemError, match=r"a damaged store: the position of the checkpoint of .* holds"):
+            ingest.lambda_handler(event, lambda_context)
+    assert api_counts(store) == (1, 1)
+    store.client.put_item(TableName=table, Item=checkpoint)
+    assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
+    assert api_counts(store) == (3, 3)
+
+
 class TimeoutAfterCommitOnce:
     """Models what moto never does: the server applies the first TransactWriteItems that advances a checkpoint,
     and its response is lost (a read timeout), so the caller cannot tell whether it landed."""

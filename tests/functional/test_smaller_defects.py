@@ -128,6 +128,7 @@ TAMPERED = [
     ("an alert state that is not JSON", "UPDATE alert_states SET doc = '{nope'"),
     ("an alert state that is a list", "UPDATE alert_states SET doc = '[1]'"),
     ("an alert state's time holding text", "UPDATE alert_states SET evaluated_at = 'x'"),
+    ("a checkpoint's position holding text", "UPDATE checkpoints SET position = 'abc'"),
 ]
 DAMAGE_READERS = [["status"], ["status", "--latency", "queue-latency"], ["metrics"], ["scorecard"],
                   ["report", "--out", "REPORT"], ["replay", "EVENTS"]]
