@@ -865,7 +865,7 @@ class DynamoDBStore(Store):
             item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         except ClientError as exc:
             _raise_mapped(exc, "read sweep cursor")
-        return int(item["hour"]["N"]) if item and "hour" in item else None
+        return self._integer(item, "hour", "the sweep cursor") if item and "hour" in item else None
 
     def _put_sweep_cursor(self, hour: int) -> None:
         """A hint, not a claim: the last sweep to finish wins, and the late-arrival floor bounds any mistake."""
@@ -938,7 +938,8 @@ class DynamoDBStore(Store):
 
     def _alert_save_version(self, item: dict[str, Any] | None = None) -> int:
         """The alert saves' version (every save adds one), of `item` if the control item was read already."""
-        return int((self._alert_save_item() if item is None else item).get("ver", _n(0))["N"])
+        item = self._alert_save_item() if item is None else item
+        return self._integer(item, "ver", "the version of the alert saves") if "ver" in item else 0
 
     def _alert_save_control(self) -> tuple[int, _Staged | None]:
         """The alert saves' version and the staged save not yet applied, if any, read whole: the first piece in
@@ -949,17 +950,36 @@ class DynamoDBStore(Store):
             version = self._alert_save_version(item)
             if "staged" not in item:
                 return version, None
-            sid, parts = item["sid"]["S"], int(item.get("parts", _n(1))["N"])
-            pieces = [bytes(item["staged"]["B"])]
+            sid, parts, first = self._staged_control(item)
+            pieces = [first]
             if parts > 1:
                 found = self._query(
                     "read staged alert save", KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": PK},
                     ExpressionAttributeValues={":pk": _s(keys.staged_part_pk(sid))}, ConsistentRead=True,
                 )
-                pieces += [bytes(part["b"]["B"]) for part in found]
+                pieces += [self._staged_piece(sid, part) for part in found]
             if len(pieces) == parts:
-                return version, _Staged(keys.decode_staged_alert_save(b"".join(pieces)), parts)
+                try:
+                    return version, _Staged(keys.decode_staged_alert_save(b"".join(pieces)), parts)
+                except ValueError:
+                    raise self._damaged(f"the staged alert save {sid}", item["staged"]) from None
         raise CorruptItemError(f"the staged alert save {sid} is missing parts ({len(pieces)} of {parts} found)")
+
+    def _staged_control(self, item: dict[str, Any]) -> tuple[str, int, bytes]:
+        """A staged save's id, its number of pieces and its first piece, as the control item holds them."""
+        sid = item.get("sid", {}).get("S")
+        if sid is None:
+            raise self._damaged("the id of the staged alert save", item.get("sid"))
+        parts = self._integer(item, "parts", f"the part count of the staged alert save {sid}") if "parts" in item else 1
+        if parts < 1:
+            raise self._damaged(f"the part count of the staged alert save {sid}", item["parts"])
+        return sid, parts, self._staged_piece(sid, item, "staged")
+
+    def _staged_piece(self, sid: str, item: dict[str, Any], name: str = "b") -> bytes:
+        piece = item.get(name, {}).get("B")
+        if piece is None:
+            raise self._damaged(f"the staged alert save {sid} at {item[SK]['S']}", item.get(name))
+        return bytes(piece)
 
     def _log_key(self, transition: dict[str, Any], evaluated_at: int) -> dict[str, Any]:
         at = transition_time(transition, evaluated_at)

@@ -416,11 +416,15 @@ def encode_staged_alert_save(save: StagedAlertSave) -> bytes:
 
 
 def decode_staged_alert_save(blob: bytes) -> StagedAlertSave:
-    document = json.loads(zlib.decompress(blob))
-    if document.get("f") != STAGED_ALERT_SAVE_FORMAT:
-        raise ValueError(f"staged alert save: unknown format {document.get('f')!r}")
-    return StagedAlertSave(document["id"], int(document["at"]), dict(document["s"]),
-                           [(str(sk), str(rec), str(doc)) for sk, rec, doc in document["l"]])
+    """Raises ValueError when the bytes are not a staged save of this format (damaged, or another program's)."""
+    try:
+        document = json.loads(zlib.decompress(blob))
+        if document.get("f") != STAGED_ALERT_SAVE_FORMAT:
+            raise ValueError(f"staged alert save: unknown format {document.get('f')!r}")
+        return StagedAlertSave(document["id"], int(document["at"]), dict(document["s"]),
+                               [(str(sk), str(rec), str(doc)) for sk, rec, doc in document["l"]])
+    except (zlib.error, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        raise ValueError(f"staged alert save: does not decode ({type(exc).__name__})") from None
 
 
 @dataclass

@@ -81,6 +81,8 @@ REVISION = (keys.revision_pk("api-availability"), keys.revision_sk("r1"))
 GAUGE = (keys.PK_GAUGE, "open-units")
 STATE = (keys.PK_ALERT_STATE, keys.alert_state_sk(SLO))
 CHECKPOINT = (keys.PK_CHECKPOINT, keys.checkpoint_sk(STREAM, SHARD))
+SWEEP = (keys.PK_CURSOR, keys.SK_SWEEP)
+ALERT_SAVE = (keys.PK_CURSOR, keys.SK_ALERT_SAVE)
 
 
 WINDOW = (MINUTE, MINUTE + conventions.MINUTE)
@@ -88,6 +90,12 @@ READ_COUNTERS: Callable[[DynamoDBStore], Any] = lambda s: s.window_counts(SLI, *
 READ_DIGEST: Callable[[Store], Any] = lambda s: s.digest(SKETCH, *WINDOW)  # noqa: E731
 READ_CHECKPOINT: Callable[[Store], Any] = lambda s: s.checkpoint(STREAM, SHARD)  # noqa: E731
 LIST_CHECKPOINTS: Callable[[Store], Any] = lambda s: s.newest_event_time()  # noqa: E731
+READ_STATES: Callable[[Store], Any] = lambda s: s.load_alert_states()  # noqa: E731
+SAVE_STATES: Callable[[Store], Any] = (  # noqa: E731
+    lambda s: s.save_alert_evaluation({SLO: {"state": "ok"}}, [], MINUTE + 2 * conventions.MINUTE))
+SWEEP_UNITS: Callable[[Store], Any] = lambda s: s.open_units(MINUTE + 2 * conventions.HOUR)  # noqa: E731
+STAGED_ID = "0123abcd"
+STAGED: dict[str, Any] = {":b": {"B": b"x"}, ":i": {"S": STAGED_ID}}  # the first piece of a save and its id
 
 
 # (case, item, update expression (#name: an attribute), its values, the read, what the error names)
@@ -133,6 +141,24 @@ TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[
      LIST_CHECKPOINTS, f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
     ("a checkpoint's newest time holding a list", CHECKPOINT, "SET #newest = :v", {":v": {"L": []}},
      READ_CHECKPOINT, f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
+    ("the sweep cursor holding 1.5", SWEEP, "SET #hour = :v", {":v": {"N": "1.5"}}, SWEEP_UNITS,
+     "the sweep cursor"),
+    ("the sweep cursor holding text", SWEEP, "SET #hour = :v", {":v": {"S": "x"}}, SWEEP_UNITS,
+     "the sweep cursor"),
+    ("the alert saves' version holding text", ALERT_SAVE, "SET #ver = :v", {":v": {"S": "x"}}, READ_STATES,
+     "the version of the alert saves"),
+    ("the alert saves' version holding 1.5", ALERT_SAVE, "SET #ver = :v", {":v": {"N": "1.5"}}, SAVE_STATES,
+     "the version of the alert saves"),
+    ("a staged alert save whose part count is text", ALERT_SAVE, "SET #staged = :b, #sid = :i, #parts = :v",
+     {**STAGED, ":v": {"S": "x"}}, READ_STATES, "the staged alert save"),
+    ("a staged alert save whose part count is 1.5", ALERT_SAVE, "SET #staged = :b, #sid = :i, #parts = :v",
+     {**STAGED, ":v": {"N": "1.5"}}, SAVE_STATES, "the staged alert save"),
+    ("a staged alert save without its id", ALERT_SAVE, "SET #staged = :b", {":b": STAGED[":b"]}, READ_STATES,
+     "the staged alert save"),
+    ("a staged alert save holding text", ALERT_SAVE, "SET #staged = :v, #sid = :i",
+     {":v": {"S": "x"}, ":i": STAGED[":i"]}, READ_STATES, "the staged alert save"),
+    ("a staged alert save that does not decode", ALERT_SAVE, "SET #staged = :b, #sid = :i", STAGED, SAVE_STATES,
+     "the staged alert save"),
 ]
 
 
@@ -396,3 +422,19 @@ def test_a_staged_alert_save_lands_beside_a_state_whose_time_is_damaged_and_leav
     damaged: dict[str, str] = {}
     assert len(store.load_alert_states(damaged)) == 150 and list(damaged) == ["broken"]
     assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == before
+
+
+def test_a_staged_alert_save_whose_later_piece_is_not_binary_is_a_corrupt_item_error_and_reading_changes_nothing(
+        rolled: DynamoDBStore) -> None:
+    """A save too large for one transaction is read from the control item and its part items (a KeyError 'B')."""
+    sid = STAGED_ID
+    rolled.client.put_item(TableName=rolled.table, Item={"PK": {"S": keys.staged_part_pk(sid)},
+                                                         "SK": {"S": keys.staged_part_sk(1)}, "b": {"S": "x"}})
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": ALERT_SAVE[0]}, "SK": {"S": ALERT_SAVE[1]}},
+                              UpdateExpression="SET #staged = :b, #sid = :i, #parts = :v",
+                              ExpressionAttributeNames=attribute_names("#staged #sid #parts"),
+                              ExpressionAttributeValues={**STAGED, ":v": {"N": "2"}})
+    before = table_items(rolled)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: the staged alert save {sid} at 0001 holds"):
+        rolled.load_alert_states()
+    assert table_items(rolled) == before
