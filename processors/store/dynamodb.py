@@ -1259,6 +1259,9 @@ class DynamoDBStore(Store):
             "list documents", KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": PK},
             ExpressionAttributeValues={":pk": _s(pk)},
         )
+        for item in items:
+            if "S" not in item.get("doc", {}):
+                raise self._damaged(f"the document {item[SK]['S']} under {pk}", item.get("doc"))
         return [json.loads(item["doc"]["S"]) for item in items]
 
     def _delete_document(self, pk: str, sk: str) -> bool:
@@ -1287,7 +1290,24 @@ class DynamoDBStore(Store):
             low = keys.alert_log_since(since or 0)
             items += [self._log_item(sk, recorded, doc) for sk, recorded, doc in staged.log
                       if sk >= low and sk not in applied]
+        entries = [self._log_entry(item) for item in items]
         # within one minute, in the order recorded (as SQLite's log is), not by transition ID; items written
         # before `rec` existed sort first, by ID
-        items.sort(key=lambda item: (item[SK]["S"][: keys.ALERT_LOG_AT_DIGITS], item.get("rec", _s(""))["S"]))
-        return [json.loads(item["doc"]["S"]) for item in items]
+        entries.sort(key=lambda entry: (entry[0][: keys.ALERT_LOG_AT_DIGITS], entry[1]))
+        return [self._transition_document(sk, doc) for sk, _recorded, doc in entries]
+
+    def _log_entry(self, item: dict[str, Any]) -> tuple[str, str, str]:
+        """A log item's sort key, recorded order ("" before `rec` existed) and document, each the text written."""
+        sk, doc, recorded = item[SK]["S"], item.get("doc", {}).get("S"), item.get("rec", _s("")).get("S")
+        if doc is None:
+            raise self._damaged(f"the alert transition {sk}", item.get("doc"))
+        if recorded is None:
+            raise self._damaged(f"the recorded order of the alert transition {sk}", item.get("rec"))
+        return sk, recorded, doc
+
+    def _transition_document(self, sk: str, doc: str) -> Any:
+        """A transition's JSON (Store.alert_log refuses one that is not an object, on either adapter)."""
+        try:
+            return json.loads(doc)
+        except (ValueError, RecursionError):
+            raise self._damaged(f"the alert transition {sk}", doc) from None

@@ -366,6 +366,8 @@ class SqliteStore(Store):
             "ORDER BY bucket, seq",
             (sli, start, end),
         ):
+            if type(cid) is not str:
+                raise self._damaged(f"the exemplars of {sli} at {bucket}", cid)
             found.setdefault(bucket, []).append(cid)
         return found
 
@@ -441,6 +443,7 @@ class SqliteStore(Store):
                     (slo, evaluated_at, json.dumps(state, sort_keys=True)),
                 )
             (seq,) = db.execute("SELECT COALESCE(MAX(recorded_seq), 0) FROM alert_log").fetchone()
+            seq = self._integer(seq, "the recorded order of an alert transition")
             for transition in transitions:
                 at = transition_time(transition, evaluated_at)
                 seq += 1
@@ -508,8 +511,14 @@ class SqliteStore(Store):
     def _alert_log(self, since: int | None) -> list[dict[str, Any]]:
         self.stats.read_requests += 1
         rows = self.db.execute(
-            "SELECT doc FROM alert_log WHERE at >= ? ORDER BY at, recorded_seq", (since or 0,)
+            "SELECT id, doc FROM alert_log WHERE at >= ? ORDER BY at, recorded_seq", (since or 0,)
         ).fetchall()
-        return [json.loads(doc) for (doc,) in rows]
+        log = []
+        for transition_id, doc in rows:
+            try:
+                log.append(json.loads(doc))
+            except (TypeError, ValueError, RecursionError):
+                raise self._damaged(f"the alert transition {transition_id}", doc) from None
+        return log
 
 

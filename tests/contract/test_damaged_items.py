@@ -83,6 +83,8 @@ STATE = (keys.PK_ALERT_STATE, keys.alert_state_sk(SLO))
 CHECKPOINT = (keys.PK_CHECKPOINT, keys.checkpoint_sk(STREAM, SHARD))
 SWEEP = (keys.PK_CURSOR, keys.SK_SWEEP)
 ALERT_SAVE = (keys.PK_CURSOR, keys.SK_ALERT_SAVE)
+LOG = (keys.PK_ALERT_LOG, keys.alert_log_sk(MINUTE + conventions.MINUTE, "t1"))
+SILENCE = (keys.SILENCE_PK, keys.silence_sk("s1"))
 
 
 WINDOW = (MINUTE, MINUTE + conventions.MINUTE)
@@ -159,6 +161,14 @@ TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[
      {":v": {"S": "x"}, ":i": STAGED[":i"]}, READ_STATES, "the staged alert save"),
     ("a staged alert save that does not decode", ALERT_SAVE, "SET #staged = :b, #sid = :i", STAGED, SAVE_STATES,
      "the staged alert save"),
+    ("an alert transition holding a number", LOG, "SET #doc = :v", {":v": {"N": "1"}}, lambda s: s.alert_log(),
+     "the alert transition"),
+    ("an alert transition that is not JSON", LOG, "SET #doc = :v", {":v": {"S": "{nope"}}, lambda s: s.alert_log(),
+     "the alert transition"),
+    ("an alert transition's order holding a number", LOG, "SET #rec = :v", {":v": {"N": "1"}},
+     lambda s: s.alert_log(), "the recorded order of the alert transition"),
+    ("a silence holding a number", SILENCE, "SET #doc = :v", {":v": {"N": "1"}}, lambda s: s.silences(),
+     "the document s1 under SILENCE"),
 ]
 
 
@@ -184,6 +194,8 @@ def test_an_item_holding_a_value_of_the_wrong_type_is_a_corrupt_item_error_and_r
     assert table_items(rolled) == before
 
 
+SAVE_TRANSITION: Callable[[Store], Any] = lambda s: s.save_alert_evaluation(  # noqa: E731
+    {SLO: {"state": "ok"}}, [{**TRANSITION, "id": "t2"}], MINUTE + 2 * conventions.MINUTE)
 
 # The same damage in SQLite's rows, where its columns can hold it: (case, the edit, the read, what the error names)
 SQLITE_TAMPERED: list[tuple[str, str, Callable[[Store], Any], str]] = [
@@ -197,6 +209,12 @@ SQLITE_TAMPERED: list[tuple[str, str, Callable[[Store], Any], str]] = [
      f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
     ("a checkpoint's newest time past any number", "UPDATE checkpoints SET newest_event = 1e400", READ_CHECKPOINT,
      f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
+    ("an exemplar holding a blob", "UPDATE exemplars SET correlation_id = x'00'",
+     lambda s: s.exemplars(SLI, *WINDOW), f"the exemplars of {SLI}"),
+    ("an alert transition that is not JSON", "UPDATE alert_log SET doc = '{nope'", lambda s: s.alert_log(),
+     "the alert transition t1"),
+    ("an alert transition's order holding text", "UPDATE alert_log SET recorded_seq = 'x' WHERE id = 't1'",
+     SAVE_TRANSITION, "the recorded order of an alert transition"),
 ]
 
 
