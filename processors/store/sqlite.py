@@ -205,16 +205,19 @@ class SqliteStore(Store):
 
     def _get_digests(self, keys: list[DigestKey]) -> dict[DigestKey, tuple[bytes, int]]:
         self.stats.read_requests += 1
-        return {
-            DigestKey(sketch, resolution, bucket): (bytes(data), int(version))
-            for sketch, resolution, bucket, data, version in self._select_digests("data, version", keys)
-        }
+        found = {}
+        for sketch, resolution, bucket, data, version in self._select_digests("data, version", keys):
+            key = DigestKey(sketch, resolution, bucket)
+            found[key] = (self._blob(data, f"the digest {key}"),
+                          self._integer(version, f"the version of the digest {key}"))
+        return found
 
     def _digest_versions(self, keys: list[DigestKey]) -> dict[DigestKey, int]:
-        return {
-            DigestKey(sketch, resolution, bucket): int(version)
-            for sketch, resolution, bucket, version in self._select_digests("version", keys)
-        }
+        found = {}
+        for sketch, resolution, bucket, version in self._select_digests("version", keys):
+            key = DigestKey(sketch, resolution, bucket)
+            found[key] = self._integer(version, f"the version of the digest {key}")
+        return found
 
     def _select_digests(self, columns: str, keys: list[DigestKey]) -> Iterator[tuple[Any, ...]]:
         """Rows (sketch, resolution, bucket, *columns) of `keys`, a few hundred keys a statement."""
@@ -327,6 +330,11 @@ class SqliteStore(Store):
             raise self._damaged(what, value)
         return value
 
+    def _blob(self, value: Any, what: str) -> bytes:
+        if type(value) is not bytes:  # text in a BLOB column: bytes() of it was a TypeError, of an integer zeros
+            raise self._damaged(what, value)
+        return value
+
     def _query_buckets(self, sli: str, resolution: str, start: int, end: int) -> Rows:
         self.stats.read_requests += 1
         rows: dict[int, dict[str, int]] = {}
@@ -374,7 +382,7 @@ class SqliteStore(Store):
     def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:
         self.stats.read_requests += 1
         return {
-            bucket: bytes(data)
+            bucket: self._blob(data, f"the digest {DigestKey(sketch, resolution, bucket)}")
             for bucket, data in self.db.execute(
                 "SELECT bucket, data FROM digests WHERE sketch = ? AND resolution = ? AND bucket >= ? AND bucket < ?",
                 (sketch, resolution, start, end),

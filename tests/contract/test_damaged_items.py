@@ -123,6 +123,7 @@ TAMPERED: list[tuple[str, tuple[str, str], str, dict[str, Any] | None, Callable[
     ("a digest without its d", DIGEST, "REMOVE d", None, READ_DIGEST, "digest"),
     ("a digest that is not one", DIGEST, "SET d = :v", {":v": {"B": b"\xde\xad\xbe\xef"}}, READ_DIGEST,
      "digest"),
+    ("a digest holding text", DIGEST, "SET d = :v", {":v": {"S": "x"}}, READ_DIGEST, "digest"),
     ("an alert state that is not JSON", STATE, "SET doc = :v", {":v": {"S": "{nope"}},
      lambda s: s.load_alert_states(), f"the alert state of {SLO}"),
     ("an alert state that is a list", STATE, "SET doc = :v", {":v": {"S": "[1]"}},
@@ -196,6 +197,8 @@ def test_an_item_holding_a_value_of_the_wrong_type_is_a_corrupt_item_error_and_r
 
 SAVE_TRANSITION: Callable[[Store], Any] = lambda s: s.save_alert_evaluation(  # noqa: E731
     {SLO: {"state": "ok"}}, [{**TRANSITION, "id": "t2"}], MINUTE + 2 * conventions.MINUTE)
+COMMIT_DIGEST: Callable[[Store], Any] = (  # noqa: E731
+    lambda s: s.commit(Commit(digests={DigestKey(SKETCH, M, MINUTE): digest_of(40)})))
 
 # The same damage in SQLite's rows, where its columns can hold it: (case, the edit, the read, what the error names)
 SQLITE_TAMPERED: list[tuple[str, str, Callable[[Store], Any], str]] = [
@@ -209,6 +212,11 @@ SQLITE_TAMPERED: list[tuple[str, str, Callable[[Store], Any], str]] = [
      f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
     ("a checkpoint's newest time past any number", "UPDATE checkpoints SET newest_event = 1e400", READ_CHECKPOINT,
      f"the newest event time of the checkpoint of {STREAM}/{SHARD}"),
+    ("a digest's version holding 1.5", "UPDATE digests SET version = 1.5 WHERE resolution = 'm'", COMMIT_DIGEST,
+     "the version of the digest"),
+    ("a digest's version holding text", "UPDATE digests SET version = 'x' WHERE resolution = 'm'", COMMIT_DIGEST,
+     "the version of the digest"),
+    ("a digest holding text", "UPDATE digests SET data = 'x' WHERE resolution = 'm'", READ_DIGEST, "the digest"),
     ("an exemplar holding a blob", "UPDATE exemplars SET correlation_id = x'00'",
      lambda s: s.exemplars(SLI, *WINDOW), f"the exemplars of {SLI}"),
     ("an alert transition that is not JSON", "UPDATE alert_log SET doc = '{nope'", lambda s: s.alert_log(),
@@ -227,6 +235,8 @@ def sqlite_rows(store: SqliteStore) -> list[str]:
                          ids=[case[0] for case in SQLITE_TAMPERED])
 def test_a_sqlite_row_holding_what_the_store_never_writes_is_a_corrupt_item_error_and_reading_changes_nothing(
         filled: SqliteStore, edit: str, read: Callable[[Store], Any], names: str) -> None:
+    """A commit over a digest whose version is 1.5 wrote nothing of the digest and said nothing: int() read the
+    version as 1, and the update's `version = 1` matched no row."""
     read(filled)  # whole, it reads
     with contextlib.closing(sqlite3.connect(filled.path)) as db:
         assert db.execute(edit).rowcount == 1
