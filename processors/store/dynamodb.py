@@ -12,6 +12,7 @@ import json
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
@@ -433,13 +434,26 @@ class DynamoDBStore(Store):
                 ExpressionAttributeNames={"#pk": f"{tables.GSI_PENDING}PK"},
                 ExpressionAttributeValues={":pk": _s(keys.PENDING_GSI_PK)},
             )
-            index_sk = f"{tables.GSI_PENDING}SK"
-            pending = [
-                _Pending(item[PK]["S"], item[SK]["S"], item[index_sk]["S"], keys.decode_partial(item["p"]["B"]))
-                for item in items
-            ]
+            pending = [self._pending_from(item) for item in items]
             self._pending_cache = sorted(pending, key=lambda p: keys.pending_written_ns(p.index_key))
         return self._pending_cache
+
+    def _pending_from(self, item: dict[str, Any]) -> _Pending:
+        """A pending partial item: its delta, and its index key as pending_gsi_sk writes it (newest, written)."""
+        what = f"the partial {item[PK]['S']} at {item[SK]['S']}"
+        index_key = item[f"{tables.GSI_PENDING}SK"]["S"]  # DynamoDB refuses an index key of another type
+        try:
+            keys.pending_newest_ms(index_key), keys.pending_written_ns(index_key)
+        except (ValueError, IndexError):
+            raise self._damaged(f"the pending index key of {what}", index_key) from None
+        blob = item.get("p", {}).get("B")
+        if blob is None:
+            raise self._damaged(what, item.get("p"))
+        try:
+            delta = keys.decode_partial(blob)
+        except (zlib.error, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+            raise CorruptItemError(f"{self.table}: a damaged store: {what} does not decode ({exc})") from None
+        return _Pending(item[PK]["S"], item[SK]["S"], index_key, delta)
 
     def _pending_deltas(self) -> list[keys.PartialDelta]:
         return [pending.delta for pending in self._pending()]

@@ -1,10 +1,14 @@
 """A DynamoDB item holding what DynamoDB lets it hold but the store never writes (a console edit, another program
 writing the table): a counter or gauge whose number is not an integer, a revision time or alert evaluation time
-of another type, a digest without its `d` or one that does not decode, an alert state that is not a JSON object.
-Each is a CorruptItemError naming the item, as SQLite's rows are (tests/functional/test_smaller_defects.py), never
-a TypeError, ValueError or KeyError; reading changes nothing.
+of another type, a digest without its `d` or one that does not decode, an alert state that is not a JSON object,
+a checkpoint whose position or newest time is not what the store writes, a sweep cursor or alert-save version
+that is not an integer, a staged alert save that does not read, a transition, document or exemplar of another
+type. Each is a CorruptItemError naming the item, as SQLite's rows are (tests/functional/test_smaller_defects.py),
+never a TypeError, ValueError or KeyError; reading changes nothing. A shape SQLite's columns can hold too (a
+checkpoint's, a digest's) is damaged there the same way.
 
-The items are edited through the raw client on moto's server, behind the store's back.
+The items are edited through the raw client on moto's server, behind the store's back; SQLite's rows through a
+connection of their own.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -450,6 +455,39 @@ def test_a_staged_alert_save_lands_beside_a_state_whose_time_is_damaged_and_leav
     damaged: dict[str, str] = {}
     assert len(store.load_alert_states(damaged)) == 150 and list(damaged) == ["broken"]
     assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == before
+
+
+PARTIAL_EDITS = [  # (case, update expression (#name: an attribute), its values)
+    ("a partial without its p", "REMOVE #p", None),
+    ("a partial holding text", "SET #p = :v", {":v": {"S": "x"}}),
+    ("a partial that does not decode", "SET #p = :v", {":v": {"B": b"\xde\xad"}}),
+    ("a partial of another format", "SET #p = :v", {":v": {"B": zlib.compress(b'{"f": 9}')}}),
+    ("a partial whose index key is not one", "SET #GSI4SK = :v", {":v": {"S": "x"}}),
+]
+
+
+@pytest.mark.parametrize(("expression", "values"), [case[1:] for case in PARTIAL_EDITS],
+                         ids=[case[0] for case in PARTIAL_EDITS])
+def test_a_pending_partial_holding_what_the_store_never_writes_is_a_corrupt_item_error_and_reading_changes_nothing(
+        dynamodb_store: DynamoDBStore, expression: str, values: dict[str, Any] | None) -> None:
+    """Every read on DynamoDB adds the partials not yet rolled up, and the rollup folds them: both met such an
+    item with a KeyError, zlib's error or a ValueError of their own."""
+    dynamodb_store.commit(Commit(gauges={"open-units": 1}))
+    assert dynamodb_store.gauge("open-units") == 1  # from the pending partial
+    (partial,) = [item for item in table_items(dynamodb_store) if item["PK"]["S"].startswith(keys.PK_PARTIAL)]
+    dynamodb_store.client.update_item(
+        TableName=dynamodb_store.table, Key={"PK": partial["PK"], "SK": partial["SK"]}, UpdateExpression=expression,
+        ExpressionAttributeNames=attribute_names(expression),
+        **({"ExpressionAttributeValues": values} if values else {}))
+    dynamodb_store.refresh()
+    before = table_items(dynamodb_store)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: .*the partial {partial['PK']['S']}"):
+        dynamodb_store.gauge("open-units")
+    with pytest.raises(CorruptItemError, match=f"a damaged store: .*the partial {partial['PK']['S']}"):
+        dynamodb_store.rollup(MINUTE + conventions.DAY)
+    lease = [(keys.PK_CURSOR, keys.SK_ROLLUP)]  # the rollup's lease is taken and released whatever it finds
+    assert [i for i in table_items(dynamodb_store) if (i["PK"]["S"], i["SK"]["S"]) not in lease] == \
+        [i for i in before if (i["PK"]["S"], i["SK"]["S"]) not in lease]
 
 
 def test_a_staged_alert_save_whose_later_piece_is_not_binary_is_a_corrupt_item_error_and_reading_changes_nothing(
