@@ -7,7 +7,8 @@ a route that fails, a save that fails, or an invocation killed between a page an
 in the outbox (or the whole evaluation unsaved, nothing sent), and the next evaluation (or Lambda's retry of this
 one) delivers the same transition, with the same incident and PagerDuty dedup_key, to the routes still missing it.
 A retry after a successful save finds the new state already stored; an evaluation older than the stored one is
-skipped.
+skipped. Only states that changed are saved: the SLOs an evaluation judged make every older evaluation of theirs
+stale in the store (its per-SLO floors), so an unchanged state need not be rewritten with the new minute.
 
 Two evaluations that overlap publish once: before publishing, each claims (slo, group, transition, route, minute)
 with a conditional write (Store.claim_notification), and only the winner publishes. A claim is a short lease, so a
@@ -17,6 +18,7 @@ the claim was published.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -157,11 +159,13 @@ def record_evaluation(
     kept: list[Transition] = []
     changed: set[str] = set()  # SLOs whose objective or window change is recorded (once, not per group)
     given_up: list[tuple[str, str, str]] = []  # outbox entries past OUTBOX_MAX_ENTRIES
+    judged: set[str] = set()  # SLOs this evaluation judged: an older one is stale for them, states unwritten too
     for slo in alerting_units(evaluation):
         key = alert_state_sk(slo.name, slo.group)
         if damaged and key in damaged and left_out is not None:
             left_out.append(Unevaluated(slo.name, slo.group, damaged[key]))
             continue
+        judged.add(slo.name)
         stored = previous.get(key)
         if stored and isinstance(stored.get("evaluated_at"), int) and stored["evaluated_at"] > now:
             continue  # a newer evaluation has already run; this one is stale
@@ -194,8 +198,10 @@ def record_evaluation(
         state["evaluated_with"] = evaluated_with(slo)
         if outbox:
             cast(dict[str, Any], state)["outbox"] = outbox
+        elif unchanged(stored, cast(dict[str, Any], state)):
+            continue  # not written: `judged` makes every older evaluation of its SLO stale all the same
         states[key] = cast(dict[str, Any], state)
-    recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now)
+    recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now, judged)
     unevaluated = [k for k in _unevaluated_states(evaluation, previous)
                    if k not in states and previous[k].get("outbox")]
     failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")]
@@ -204,6 +210,15 @@ def record_evaluation(
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
+
+
+def unchanged(stored: dict[str, Any] | None, state: dict[str, Any]) -> bool:
+    """True when `state` is `stored` but for its evaluation time: a steady minute of a thousand groups saves
+    none of them (each would be a write unit a minute). Compared as stored, JSON, so a tuple equals its list."""
+    if stored is None:
+        return False
+    return {k: v for k, v in stored.items() if k != "evaluated_at"} == json.loads(
+        json.dumps({k: v for k, v in state.items() if k != "evaluated_at"}))
 
 
 def _used_before(previous: dict[str, dict[str, Any]], unit: SloEvaluation) -> bool:

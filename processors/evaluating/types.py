@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
 
@@ -70,11 +70,13 @@ class AlertStore(Protocol):
         ...
 
     def save_alert_evaluation(
-        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
+        judged: Collection[str] = (),
     ) -> list[dict[str, Any]]:
         """Atomically store states and append transitions (deduplicated by "id"); returns only new ones.
 
-        A save whose evaluated_at is older than an SLO's stored one leaves that SLO's state alone.
+        A save whose evaluated_at is older than one of its states' stored one, or than a save that judged an SLO
+        of `judged` (its states unchanged, not written), records nothing.
         """
         ...
 

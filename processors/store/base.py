@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -333,13 +333,18 @@ class Store(ABC):
         return self._load_alert_states(damaged)
 
     def save_alert_evaluation(
-        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
+        judged: Collection[str] = (),
     ) -> list[dict[str, Any]]:
-        """Store states and append transitions atomically; returns the transitions not recorded before."""
+        """Store states and append transitions atomically; returns the transitions not recorded before.
+
+        A save is stale, and records nothing, when one of its states was stored by a later evaluation, or when
+        an SLO in `judged` (the SLOs this evaluation judged, their unchanged states not in `states`) was judged
+        by a later one (`keys.judged_floors`)."""
         for transition in transitions:
             if "id" not in transition:
                 raise ValueError("every transition needs a deterministic 'id'")
-        return self._save_alert_evaluation(states, transitions, evaluated_at)
+        return self._save_alert_evaluation(states, transitions, evaluated_at, sorted(set(judged)))
 
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         """Transitions oldest first. One that is not a JSON object (a hand edit, another program) is a damaged
@@ -484,7 +489,8 @@ class Store(ABC):
 
     @abstractmethod
     def _save_alert_evaluation(
-        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
+        judged: list[str],
     ) -> list[dict[str, Any]]: ...
 
     @abstractmethod

@@ -934,7 +934,7 @@ class DynamoDBStore(Store):
         """`read()` and the staged save to lay over it, as of one version: a save committed while reading
         (its items perhaps half applied) makes the read start again."""
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
-            version, staged = self._alert_save_control()
+            version, staged, _floors = self._alert_save_control()
             found = read()
             if self._alert_save_version() == version:
                 return found, staged.save if staged else None
@@ -955,15 +955,17 @@ class DynamoDBStore(Store):
         item = self._alert_save_item() if item is None else item
         return self._integer(item, "ver", "the version of the alert saves") if "ver" in item else 0
 
-    def _alert_save_control(self) -> tuple[int, _Staged | None]:
-        """The alert saves' version and the staged save not yet applied, if any, read whole: the first piece in
-        the control item, the others in its part items. Parts missing mean whoever applied the save has cleared
-        it and deleted them since: the control item is read again."""
+    def _alert_save_control(self) -> tuple[int, _Staged | None, Any]:
+        """The alert saves' version, the staged save not yet applied, if any, read whole (the first piece in
+        the control item, the others in its part items), and the per-SLO floors as stored (`floors`, JSON text,
+        keys.judged_floors). Parts missing mean whoever applied the save has cleared it and deleted them since:
+        the control item is read again."""
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
             item = self._alert_save_item()
             version = self._alert_save_version(item)
+            floors = item["floors"].get("S", item["floors"]) if "floors" in item else None
             if "staged" not in item:
-                return version, None
+                return version, None, floors
             sid, parts, first = self._staged_control(item)
             pieces = [first]
             if parts > 1:
@@ -974,7 +976,7 @@ class DynamoDBStore(Store):
                 pieces += [self._staged_piece(sid, part) for part in found]
             if len(pieces) == parts:
                 try:
-                    return version, _Staged(keys.decode_staged_alert_save(b"".join(pieces)), parts)
+                    return version, _Staged(keys.decode_staged_alert_save(b"".join(pieces)), parts), floors
                 except ValueError:
                     raise self._damaged(f"the staged alert save {sid}", item["staged"]) from None
         raise CorruptItemError(f"the staged alert save {sid} is missing parts ({len(pieces)} of {parts} found)")
@@ -1000,7 +1002,8 @@ class DynamoDBStore(Store):
         return _key(keys.PK_ALERT_LOG, keys.alert_log_sk(at, transition["id"]))
 
     def _save_alert_evaluation(
-        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
+        judged: list[str],
     ) -> list[dict[str, Any]]:
         """One transaction when the save fits in one (≤ 100 items with the version); else the whole save is
         staged (its pieces past the first written first, then the first into the control item: the commit point,
@@ -1011,10 +1014,18 @@ class DynamoDBStore(Store):
         staged one applies it first (its writer may have crashed), then tries again.
         """
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
-            version, staged = self._alert_save_control()
+            version, staged, stored_floors = self._alert_save_control()
             if staged is not None:
                 self._apply_staged(staged.save, staged.parts)
                 continue
+            floors: dict[str, int] | None = None
+            if judged:
+                try:
+                    floors = keys.judged_floors(stored_floors, judged, evaluated_at)
+                except keys.DamagedAttribute:
+                    raise self._damaged("the alert saves' floors", stored_floors) from None
+                if floors is None:
+                    return []  # an SLO it judged was judged by a later evaluation: this one is stale
             log_keys = [self._log_key(t, evaluated_at) for t in transitions]
             existing = {item[SK]["S"] for item in self._batch_get(log_keys, "read alert log")} if log_keys else set()
             new = [(t, k) for t, k in zip(transitions, log_keys, strict=True) if k[SK]["S"] not in existing]
@@ -1025,9 +1036,9 @@ class DynamoDBStore(Store):
                 for index, (transition, key) in enumerate(new)
             ]
             if 1 + len(state_docs) + len(log) <= TRANSACTION_LIMIT:
-                outcome = self._save_in_one_transaction(state_docs, log, evaluated_at)
+                outcome = self._save_in_one_transaction(state_docs, log, evaluated_at, version, floors)
             else:
-                outcome = self._save_staged(version, state_docs, log, evaluated_at)
+                outcome = self._save_staged(version, state_docs, log, evaluated_at, floors)
             if outcome == "stale":
                 return []  # a newer (or the same) evaluation was recorded first: this one is stale
             if outcome == "saved":
@@ -1047,21 +1058,27 @@ class DynamoDBStore(Store):
         return {**_key(keys.PK_ALERT_LOG, sk), "doc": _s(doc), "rec": _s(recorded)}
 
     def _save_in_one_transaction(
-        self, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int
+        self, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int, version: int,
+        floors: dict[str, int] | None,
     ) -> str:
-        """'saved', 'stale', or 'retry' (a staged save appeared since the version was read)."""
-        actions: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": _key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
-                    "UpdateExpression": "ADD #ver :one",
-                    "ConditionExpression": no_staged_save,
-                    "ExpressionAttributeNames": {"#ver": "ver", "#staged": "staged"},
-                    "ExpressionAttributeValues": {":one": _n(1)},
-                }
-            }
-        ]
+        """'saved', 'stale', or 'retry' (a staged save appeared since the version was read; with `floors`, any
+        save landed since: the floors were checked against the version read)."""
+        control: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
+            "UpdateExpression": "ADD #v :one",
+            "ConditionExpression": no_staged_save,
+            "ExpressionAttributeNames": {"#v": "ver", "#staged": "staged"},
+            "ExpressionAttributeValues": {":one": _n(1)},
+        }
+        if floors is not None:
+            control["UpdateExpression"] += " SET #floors = :floors"
+            control["ConditionExpression"] += f" AND ({version_unset if version == 0 else version_matches})"
+            control["ExpressionAttributeNames"]["#floors"] = "floors"
+            control["ExpressionAttributeValues"][":floors"] = _s(keys.encode_json(floors))
+            if version:
+                control["ExpressionAttributeValues"][":expected"] = _n(version)
+        actions: list[dict[str, Any]] = [{"Update": control}]
         actions += [{"Put": self._state_put(sk, doc, evaluated_at)} for sk, doc in state_docs.items()]
         actions += [
             {
@@ -1090,7 +1107,8 @@ class DynamoDBStore(Store):
         return "saved"
 
     def _save_staged(
-        self, version: int, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int
+        self, version: int, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int,
+        floors: dict[str, int] | None,
     ) -> str:
         """Check staleness, commit the whole save as a staged save if the version has not moved, apply it.
 
@@ -1120,12 +1138,15 @@ class DynamoDBStore(Store):
             self.client.update_item(
                 TableName=self.table,
                 Key=_key(keys.PK_CURSOR, keys.SK_ALERT_SAVE),
-                UpdateExpression="SET #staged = :staged, #sid = :sid, #parts = :parts ADD #v :one",
+                UpdateExpression="SET #staged = :staged, #sid = :sid, #parts = :parts"
+                                 f"{'' if floors is None else ', #floors = :floors'} ADD #v :one",
                 ConditionExpression=f"({version_unset if version == 0 else version_matches}) AND {no_staged_save}",
-                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid", "#parts": "parts", "#v": "ver"},
+                ExpressionAttributeNames={"#staged": "staged", "#sid": "sid", "#parts": "parts", "#v": "ver",
+                                          **({} if floors is None else {"#floors": "floors"})},
                 ExpressionAttributeValues={
                     ":staged": {"B": pieces[0]}, ":sid": _s(staged.id), ":parts": _n(len(pieces)), ":one": _n(1),
                     **({} if version == 0 else {":expected": _n(version)}),
+                    **({} if floors is None else {":floors": _s(keys.encode_json(floors))}),
                 },
             )
         except ClientError as exc:

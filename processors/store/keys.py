@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -389,6 +389,28 @@ def _head_version(version: Any) -> int:
 def encode_json(document: Any) -> str:
     """Alert states, transitions and cursors: sorted keys, so equal documents are equal strings."""
     return json.dumps(document, sort_keys=True)
+
+
+def judged_floors(stored: str | None, judged: Iterable[str], evaluated_at: int) -> dict[str, int] | None:
+    """The alert saves' per-SLO floors after a save at `evaluated_at` that judged the SLOs `judged` (their
+    states written or, unchanged, not), from `stored` (the JSON object of SLO -> newest evaluation time that
+    judged it; SQLite's meta row, the DynamoDB control item's `floors`). None when the save is stale: an SLO it
+    judged was judged later already, so every older evaluation is stale for it, written state or not.
+    Raises DamagedAttribute when `stored` is not such an object."""
+    floors: Any = {} if stored is None else _json_or_none(stored)
+    if not isinstance(floors, dict) or not all(type(at) is int for at in floors.values()):
+        raise DamagedAttribute("floors", stored)
+    judged = list(judged)
+    if any(floors.get(slo, 0) > evaluated_at for slo in judged):
+        return None
+    return {**floors, **dict.fromkeys(judged, evaluated_at)}
+
+
+def _json_or_none(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 @dataclass(frozen=True)

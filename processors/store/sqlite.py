@@ -15,7 +15,14 @@ from processors.counting import Rows
 from processors.decoding.types import Position
 from processors.store.base import DigestRows, Store, transition_time
 from processors.store.exceptions import CommitConflictError, CorruptItemError, StoreUnavailableError
-from processors.store.keys import claim_expires_at, claim_pk, encode_head, stored_position
+from processors.store.keys import (
+    DamagedAttribute,
+    claim_expires_at,
+    claim_pk,
+    encode_head,
+    judged_floors,
+    stored_position,
+)
 from processors.store.types import Checkpoint, Commit, DigestKey, HeadWrite, NotificationClaim
 
 SCHEMA_VERSION = 1
@@ -61,6 +68,7 @@ CREATE TABLE IF NOT EXISTS alert_log (
     id TEXT PRIMARY KEY, at INTEGER NOT NULL, recorded_seq INTEGER NOT NULL, doc TEXT NOT NULL);
 """
 
+ALERT_FLOORS = "alert_floors"  # meta: SLO -> the newest evaluation that judged it (keys.judged_floors)
 _TABLES = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)
 
 
@@ -429,13 +437,15 @@ class SqliteStore(Store):
         return states
 
     def _save_alert_evaluation(
-        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
+        judged: list[str],
     ) -> list[dict[str, Any]]:
         db = self.db
         recorded: list[dict[str, Any]] = []
         self._begin()
         try:
-            # per SLO, as DynamoDB's conditions are: only the states this save writes can make it stale
+            # per SLO, as DynamoDB's conditions are: only the states this save writes, and the SLOs it judged,
+            # can make it stale
             marks = ",".join("?" * len(states))
             (newest,) = db.execute(
                 f"SELECT COALESCE(MAX(evaluated_at), 0) FROM alert_states WHERE slo IN ({marks})", list(states)
@@ -443,6 +453,17 @@ class SqliteStore(Store):
             if self._integer(newest, "an alert state's evaluation time") > evaluated_at:  # a newer one came first
                 self._abandon()
                 return []
+            if judged:
+                row = db.execute("SELECT value FROM meta WHERE key = ?", (ALERT_FLOORS,)).fetchone()
+                try:
+                    floors = judged_floors(row[0] if row else None, judged, evaluated_at)
+                except DamagedAttribute:
+                    raise self._damaged("the alert saves' floors", row[0] if row else None) from None
+                if floors is None:  # an SLO it judged was judged later already
+                    self._abandon()
+                    return []
+                db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           (ALERT_FLOORS, json.dumps(floors, sort_keys=True)))
             for slo, state in states.items():
                 db.execute(
                     "INSERT INTO alert_states VALUES (?, ?, ?) ON CONFLICT (slo) DO UPDATE "

@@ -64,3 +64,23 @@ def test_one_minutes_transitions_come_back_in_the_order_recorded_not_by_id(store
     store.save_alert_evaluation({"deploy": {"v": 2}}, late, 240)
     assert [t["id"] for t in store.alert_log()] == [t["id"] for t in first + second + late]
     assert [t["id"] for t in store.alert_log(since=240)] == [t["id"] for t in second + late]
+
+
+def test_a_save_older_than_one_that_judged_an_slo_is_stale_though_that_one_wrote_none_of_its_states(store):
+    """A steady minute writes no unchanged state (processors/alerting/service.py), so the states' own times lag:
+    the SLOs it judged make every older evaluation of theirs stale all the same (a late Lambda retry)."""
+    store.save_alert_evaluation({"api": {"v": 1}}, [], 300, judged={"api"})
+    assert store.save_alert_evaluation({}, [], 500, judged={"api"}) == []  # steady: nothing written
+    assert store.save_alert_evaluation({"api": {"v": 0}}, [firing("api", 400)], 400, judged={"api"}) == []
+    assert store.load_alert_states() == {"api": {"v": 1}}
+    assert store.alert_log() == []
+
+
+def test_an_slo_judged_later_does_not_make_a_save_of_another_slo_stale_and_a_retry_of_the_minute_is_not(store):
+    store.save_alert_evaluation({}, [], 500, judged={"removed-slo"})
+    assert store.save_alert_evaluation({"api": {"v": 2}}, [firing("api", 400)], 400, judged={"api"}) == [
+        firing("api", 400)]
+    budget = {"id": "api#budget#warning#firing#400", "slo": "api", "state": "firing", "at_epoch": 400}
+    retried = store.save_alert_evaluation({"api": {"v": 3}}, [firing("api", 400), budget], 400, judged={"api"})
+    assert retried == [budget] and store.load_alert_states() == {"api": {"v": 3}}  # not stale; recorded once
+    assert sorted(t["id"] for t in store.alert_log()) == sorted([firing("api", 400)["id"], budget["id"]])

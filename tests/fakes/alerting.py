@@ -7,6 +7,7 @@ MemoryNotifier remembers what it was asked to send and can be told to fail.
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from typing import Any
 
 from processors.alerting.exceptions import NotificationError
@@ -20,14 +21,19 @@ class MemoryAlertStore:
         self.log: list[dict[str, Any]] = []
         self.ids: set[str] = set()
         self.saves = 0
+        self.judged_at: dict[str, int] = {}
 
     def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         return copy.deepcopy(self.states)
 
     def save_alert_evaluation(
-        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int
+        self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
+        judged: Collection[str] = (),
     ) -> list[dict[str, Any]]:
         self.saves += 1
+        if any(self.judged_at.get(slo, evaluated_at) > evaluated_at for slo in judged):
+            return []
+        self.judged_at.update(dict.fromkeys(judged, evaluated_at))
         for slo, state in states.items():
             if self.evaluated_at.get(slo, evaluated_at) <= evaluated_at:
                 self.states[slo] = copy.deepcopy(state)
