@@ -29,7 +29,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ingest": BASE | {"spec", "decoding", "classifying", "stitching", "sketch", "store"},
     "sweeping": BASE | {"spec", "classifying", "stitching", "store", "ingest"},
     "evaluating": BASE | {"spec", "sketch", "classifying"},
-    "alerting": BASE | {"spec", "evaluating", "store.types", "store.keys"},  # keys: alert state names
+    "alerting": BASE | {"spec", "evaluating", "store.types", "store.keys", "store.exceptions"},  # keys: alert state
+    # names; exceptions: the port's errors (a damaged item the evaluator Lambda leaves out)
     "metrics": BASE | {"spec", "sketch", "classifying", "evaluating"},
     "tracing": BASE | {"spec", "decoding", "stitching"},  # the spec's journey names the phases
     "rendering": BASE | {"spec", "evaluating", "alerting", "stitching", "tracing"},
