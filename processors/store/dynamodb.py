@@ -1038,7 +1038,9 @@ class DynamoDBStore(Store):
             if 1 + len(state_docs) + len(log) <= TRANSACTION_LIMIT:
                 outcome = self._save_in_one_transaction(state_docs, log, evaluated_at, version, floors)
             else:
-                outcome = self._save_staged(version, state_docs, log, evaluated_at, floors)
+                held = [stored_floors, keys.encode_json(floors) if floors is not None else None]
+                outcome = self._save_staged(version, state_docs, log, evaluated_at, floors,
+                                            sum(len(f.encode()) for f in held if isinstance(f, str)))
             if outcome == "stale":
                 return []  # a newer (or the same) evaluation was recorded first: this one is stale
             if outcome == "saved":
@@ -1108,13 +1110,16 @@ class DynamoDBStore(Store):
 
     def _save_staged(
         self, version: int, state_docs: dict[str, str], log: list[tuple[str, str, str]], evaluated_at: int,
-        floors: dict[str, int] | None,
+        floors: dict[str, int] | None, floors_bytes: int = 0,
     ) -> str:
         """Check staleness, commit the whole save as a staged save if the version has not moved, apply it.
 
         The encoded save is cut into pieces of one item each. All but the first are written first, as part items
         nothing refers to yet; the first goes into the control item with the number of pieces, in the one
-        conditional update that commits the save, as when it was a single item."""
+        conditional update that commits the save, as when it was a single item. The control item also holds the
+        floors: the first piece is shorter by `floors_bytes` (the stored floors and those replacing them: moto's
+        server counts both while it replaces them), or a few hundred SLOs' floors would take the item past the
+        400 KB limit and no large save could ever commit."""
         damaged: dict[str, str] = {}  # a state this save does not write may be damaged: the evaluator leaves it be
         stored = self._stored_alert_states(damaged)
         if written := [why for sk, why in damaged.items() if sk in state_docs]:
@@ -1123,7 +1128,9 @@ class DynamoDBStore(Store):
             return "stale"
         staged = keys.StagedAlertSave(uuid.uuid4().hex, evaluated_at, state_docs, log)
         blob = keys.encode_staged_alert_save(staged)
-        pieces = [blob[offset : offset + STAGED_PART_LIMIT] for offset in range(0, len(blob), STAGED_PART_LIMIT)]
+        first = max(STAGED_PART_LIMIT - floors_bytes, 1024)  # past 350 KiB of floors, the item is too large
+        pieces = [blob[:first], *(blob[offset : offset + STAGED_PART_LIMIT]
+                                  for offset in range(first, len(blob), STAGED_PART_LIMIT))]
         expires = int(time.time()) + keys.STAGED_PART_TTL
         for index, piece in enumerate(pieces[1:], 1):
             item = {**_key(keys.staged_part_pk(staged.id), keys.staged_part_sk(index)), "b": {"B": piece},

@@ -83,6 +83,19 @@ def test_a_save_too_large_for_one_staged_item_records_every_state_and_transition
     assert store.save_alert_evaluation(states, transitions, 600) == []
 
 
+def test_a_save_staged_in_several_items_commits_beside_the_floors_of_hundreds_of_long_named_slos(store) -> None:
+    """DynamoDB keeps the floors (keys.judged_floors) in the control item beside a staged save's first piece: 300
+    SLOs of 200 characters (the longest a name may be; removed SLOs keep their floor) are 62 KB of floors, and
+    the first piece of 350 KiB with them was more than the item's 400 KB, so every large save failed for good."""
+    store.save_alert_evaluation({}, [], 500, judged={f"{n:03d}-" + "x" * 196 for n in range(300)})
+    states, transitions = larger_than_one_item(600)
+    assert len(store.save_alert_evaluation(states, transitions, 600, judged={"api"})) == FIRING
+    outboxes = {key: {**state, "outbox": [{"n": 1}]} for key, state in states.items()}
+    store.save_alert_evaluation(outboxes, [], 600)  # the outbox's save, which moves no floor: the same room
+    assert store.load_alert_states() == outboxes
+    assert len(store.alert_log()) == FIRING
+
+
 class CrashingClient:
     """The boto3 client, until the named request: that one raises (as a Lambda killed mid-save would stop)."""
 
