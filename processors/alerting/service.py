@@ -13,7 +13,8 @@ stale in the store (its per-SLO floors), so an unchanged state need not be rewri
 Two evaluations that overlap publish once: before publishing, each claims (slo, group, transition, route, minute)
 with a conditional write (Store.claim_notification), and only the winner publishes. A claim is a short lease, so a
 claimant that crashed before publishing delays the page, never loses it: the outbox keeps it until the store says
-the claim was published.
+the claim was published. An evaluation of the next minute that read the states before this one's save is stale
+(the floors it read moved): else it would advance them again and page the same incident a minute later.
 """
 
 from __future__ import annotations
@@ -153,6 +154,9 @@ def record_evaluation(
     now = evaluation.now
     owner = uuid.uuid4().hex  # this evaluation, as the owner of the claims it makes
     damaged: dict[str, str] | None = {} if left_out is not None else None
+    # before the states: a save that lands between the two makes this one stale (an adjacent minute overlapping)
+    floors = getattr(store, "alert_floors", None)  # AlertStore doubles without floors judge as before
+    read_floors = floors() if floors is not None else None
     previous = store.load_alert_states(damaged) if damaged is not None else store.load_alert_states()
     silences = list(getattr(store, "silences", list)())  # AlertStore doubles without silences have none
     states: dict[str, dict[str, Any]] = {}
@@ -201,7 +205,9 @@ def record_evaluation(
         elif unchanged(stored, cast(dict[str, Any], state)):
             continue  # not written: `judged` makes every older evaluation of its SLO stale all the same
         states[key] = cast(dict[str, Any], state)
-    recorded = store.save_alert_evaluation(states, cast(list[dict[str, Any]], kept), now, judged)
+    recorded = store.save_alert_evaluation(
+        states, cast(list[dict[str, Any]], kept), now,
+        judged if read_floors is None else {slo: read_floors.get(slo, 0) for slo in judged})
     unevaluated = [k for k in _unevaluated_states(evaluation, previous)
                    if k not in states and previous[k].get("outbox")]
     failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")]

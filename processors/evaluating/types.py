@@ -71,12 +71,13 @@ class AlertStore(Protocol):
 
     def save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
-        judged: Collection[str] = (),
+        judged: Collection[str] | Mapping[str, int] = (),
     ) -> list[dict[str, Any]]:
         """Atomically store states and append transitions (deduplicated by "id"); returns only new ones.
 
         A save whose evaluated_at is older than one of its states' stored one, or than a save that judged an SLO
-        of `judged` (its states unchanged, not written), records nothing.
+        of `judged` (its states unchanged, not written), records nothing; so does one whose `judged` maps an SLO
+        to its floor as read before the states (Store.alert_floors) when another save judged it since.
         """
         ...
 

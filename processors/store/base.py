@@ -332,19 +332,29 @@ class Store(ABC):
         left out and named there (key -> the error's line): the evaluator leaves that SLO or group alone."""
         return self._load_alert_states(damaged)
 
+    def alert_floors(self) -> dict[str, int]:
+        """Each SLO's floor: the newest evaluation that judged it (`keys.judged_floors`). The evaluator reads them
+        before the states, and gives them back to the save as `judged`. A floor that does not decode is a
+        CorruptItemError (as it is to every save that judges an SLO)."""
+        return self._alert_floors()
+
     def save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
-        judged: Collection[str] = (),
+        judged: Collection[str] | Mapping[str, int] = (),
     ) -> list[dict[str, Any]]:
         """Store states and append transitions atomically; returns the transitions not recorded before.
 
         A save is stale, and records nothing, when one of its states was stored by a later evaluation, or when
         an SLO in `judged` (the SLOs this evaluation judged, their unchanged states not in `states`) was judged
-        by a later one (`keys.judged_floors`)."""
+        by a later one (`keys.judged_floors`); or, `judged` mapping each to its floor as read before the states
+        (alert_floors), by any other one since."""
         for transition in transitions:
             if "id" not in transition:
                 raise ValueError("every transition needs a deterministic 'id'")
-        return self._save_alert_evaluation(states, transitions, evaluated_at, sorted(set(judged)))
+        read: dict[str, int | None] = (
+            {slo: judged[slo] for slo in sorted(judged)} if isinstance(judged, Mapping)
+            else dict.fromkeys(sorted(set(judged))))
+        return self._save_alert_evaluation(states, transitions, evaluated_at, read)
 
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         """Transitions oldest first. One that is not a JSON object (a hand edit, another program) is a damaged
@@ -488,9 +498,12 @@ class Store(ABC):
     def _load_alert_states(self, damaged: dict[str, str] | None) -> dict[str, dict[str, Any]]: ...
 
     @abstractmethod
+    def _alert_floors(self) -> dict[str, int]: ...
+
+    @abstractmethod
     def _save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
-        judged: list[str],
+        judged: dict[str, int | None],
     ) -> list[dict[str, Any]]: ...
 
     @abstractmethod

@@ -1001,9 +1001,17 @@ class DynamoDBStore(Store):
         at = transition_time(transition, evaluated_at)
         return _key(keys.PK_ALERT_LOG, keys.alert_log_sk(at, transition["id"]))
 
+    def _alert_floors(self) -> dict[str, int]:
+        item = self._alert_save_item()
+        stored = item["floors"].get("S", item["floors"]) if "floors" in item else None
+        try:
+            return keys.decode_floors(stored)
+        except keys.DamagedAttribute:
+            raise self._damaged("the alert saves' floors", stored) from None
+
     def _save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
-        judged: list[str],
+        judged: dict[str, int | None],
     ) -> list[dict[str, Any]]:
         """One transaction when the save fits in one (≤ 100 items with the version); else the whole save is
         staged (its pieces past the first written first, then the first into the control item: the commit point,

@@ -391,19 +391,31 @@ def encode_json(document: Any) -> str:
     return json.dumps(document, sort_keys=True)
 
 
-def judged_floors(stored: str | None, judged: Iterable[str], evaluated_at: int) -> dict[str, int] | None:
+def judged_floors(
+    stored: str | None, judged: Iterable[str] | Mapping[str, int | None], evaluated_at: int
+) -> dict[str, int] | None:
     """The alert saves' per-SLO floors after a save at `evaluated_at` that judged the SLOs `judged` (their
     states written or, unchanged, not), from `stored` (the JSON object of SLO -> newest evaluation time that
     judged it; SQLite's meta row, the DynamoDB control item's `floors`). None when the save is stale: an SLO it
-    judged was judged later already, so every older evaluation is stale for it, written state or not.
+    judged was judged later already, so every older evaluation is stale for it, written state or not; or, when
+    `judged` maps an SLO to its floor as the evaluation read it before its states, another evaluation judged it
+    since (an adjacent minute that overlapped: this one advanced states read before that one's save).
     Raises DamagedAttribute when `stored` is not such an object."""
+    floors = decode_floors(stored)
+    read = judged if isinstance(judged, Mapping) else dict.fromkeys(judged)
+    if any(floors.get(slo, 0) > (evaluated_at if before is None else min(evaluated_at, before))
+           for slo, before in read.items()):
+        return None
+    return {**floors, **dict.fromkeys(read, evaluated_at)}
+
+
+def decode_floors(stored: str | None) -> dict[str, int]:
+    """The alert saves' per-SLO floors as stored (JSON text, or None before the first save that judged one).
+    Raises DamagedAttribute when `stored` is not a JSON object of integers."""
     floors: Any = {} if stored is None else _json_or_none(stored)
     if not isinstance(floors, dict) or not all(type(at) is int for at in floors.values()):
         raise DamagedAttribute("floors", stored)
-    judged = list(judged)
-    if any(floors.get(slo, 0) > evaluated_at for slo in judged):
-        return None
-    return {**floors, **dict.fromkeys(judged, evaluated_at)}
+    return floors
 
 
 def _json_or_none(text: Any) -> Any:

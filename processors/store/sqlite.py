@@ -19,6 +19,7 @@ from processors.store.keys import (
     DamagedAttribute,
     claim_expires_at,
     claim_pk,
+    decode_floors,
     encode_head,
     judged_floors,
     stored_position,
@@ -436,9 +437,16 @@ class SqliteStore(Store):
                 damaged[slo] = str(self._damaged(f"the alert state of {slo}", doc))
         return states
 
+    def _alert_floors(self) -> dict[str, int]:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (ALERT_FLOORS,)).fetchone()
+        try:
+            return decode_floors(row[0] if row else None)
+        except DamagedAttribute:
+            raise self._damaged("the alert saves' floors", row[0] if row else None) from None
+
     def _save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
-        judged: list[str],
+        judged: dict[str, int | None],
     ) -> list[dict[str, Any]]:
         db = self.db
         recorded: list[dict[str, Any]] = []

@@ -153,3 +153,40 @@ def test_a_failed_publish_gives_the_claim_back_so_the_retry_pages(racing_store, 
     retry = RecordingNotifier()
     evaluate_and_record(racing_store, StoreView(racing_store), spec, now, retry)
     assert any(t["slo"] == "api-availability" and t["state"] == "firing" for t in retry.published)
+
+
+class ReadBefore:
+    """The store, except that the evaluation's first reads (floors, then states) answer what was stored at
+    `snapshot` time: an evaluation that read them before another one's save, then saved after its delivery."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.floors, self.states = store, store.alert_floors(), store.load_alert_states()
+
+    def alert_floors(self) -> dict[str, int]:
+        floors, self.floors = self.floors, None
+        return floors if floors is not None else self.store.alert_floors()
+
+    def load_alert_states(self, *args: Any) -> Any:
+        states, self.states = self.states, None
+        return states if states is not None else self.store.load_alert_states(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_an_evaluation_of_the_next_minute_that_read_the_states_before_this_ones_save_pages_nothing_twice(
+        store, spec) -> None:
+    """Evaluations of adjacent minutes that overlap (an evaluator minute longer than a minute): the later one
+    advanced the states it read before the earlier one's save, so it opened the same incident again a minute
+    later, with its own transition, claim and dedup_key, and paged it a second time."""
+    now = outage(store, spec)
+    late = ReadBefore(store)
+    first, second = RecordingNotifier(), RecordingNotifier()
+    evaluate_and_record(store, StoreView(store), spec, now, first)
+    evaluate_and_record(late, StoreView(store), spec, now + 60, second)
+    pages = [t["id"] for notifier in (first, second) for t in notifier.published if t["kind"] == "burn_rate"]
+    assert pages == [f"api-availability#burn_rate#page#1h/5m#firing#{now}"]
+    third = RecordingNotifier()
+    evaluate_and_record(store, StoreView(store), spec, now + 120, third)  # the next minute carries on
+    assert [t for t in third.published if t["kind"] == "burn_rate"] == []
+    assert [t["id"] for t in store.alert_log() if t["kind"] == "burn_rate"] == pages

@@ -7,7 +7,7 @@ MemoryNotifier remembers what it was asked to send and can be told to fail.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from processors.alerting.exceptions import NotificationError
@@ -23,15 +23,19 @@ class MemoryAlertStore:
         self.saves = 0
         self.judged_at: dict[str, int] = {}
 
+    def alert_floors(self) -> dict[str, int]:
+        return dict(self.judged_at)
+
     def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         return copy.deepcopy(self.states)
 
     def save_alert_evaluation(
         self, states: dict[str, dict[str, Any]], transitions: list[dict[str, Any]], evaluated_at: int,
-        judged: Collection[str] = (),
+        judged: Collection[str] | Mapping[str, int] = (),
     ) -> list[dict[str, Any]]:
         self.saves += 1
-        if any(self.judged_at.get(slo, evaluated_at) > evaluated_at for slo in judged):
+        read = judged if isinstance(judged, Mapping) else dict.fromkeys(judged, evaluated_at)
+        if any(self.judged_at.get(slo, 0) > min(evaluated_at, read[slo]) for slo in read):
             return []
         self.judged_at.update(dict.fromkeys(judged, evaluated_at))
         for slo, state in states.items():
