@@ -294,3 +294,29 @@ def test_a_large_save_applied_after_another_writer_applied_it_and_saved_a_newer_
     assert racing.load_alert_states() == {**states, **newer}  # its put of that state was refused: newer kept
     assert [t["id"] for t in racing.alert_log()] == [t["id"] for t in transitions]
     assert staged_save(racing) is None
+
+
+def test_a_save_that_judged_an_slo_later_landing_before_an_older_ones_transaction_makes_it_stale(table) -> None:
+    """The floors move only under the version they were read at: an older save whose read preceded a newer
+    steady minute (it wrote no state, only the floors) retries, finds the newer floor, and records nothing;
+    without the condition it wrote its own floor back over the newer one, and a later retry got in too."""
+    other = store_over(table)
+    other.save_alert_evaluation({"api": {"v": 1}}, [], 300, judged={"api"})
+    racing = store_over(table, lambda client: InterleavingClient(
+        client, lambda: other.save_alert_evaluation({}, [], 500, judged={"api"}), "transact_write_items"))
+    firing = {"id": "api#burn_rate#page#1h/5m#firing#400", "slo": "api", "at_epoch": 400}
+    assert racing.save_alert_evaluation({"api": {"v": 2}}, [firing], 400, judged={"api"}) == []
+    assert other.alert_floors() == {"api": 500}
+    assert other.save_alert_evaluation({"api": {"v": 3}}, [], 450, judged={"api"}) == []
+    assert other.load_alert_states() == {"api": {"v": 1}} and other.alert_log() == []
+
+
+def test_a_table_whose_control_item_predates_the_floors_takes_them_on_its_next_save(table) -> None:
+    store = store_over(table)
+    store.client.put_item(TableName=store.table, Item={"PK": {"S": PK_CURSOR}, "SK": {"S": SK_ALERT_SAVE},
+                                                       "ver": {"N": "7"}})
+    assert store.alert_floors() == {}
+    states, transitions = large_save(500, 1)
+    assert len(store.save_alert_evaluation(states, transitions, 500, judged={"api"})) == FIRING
+    assert store.alert_floors() == {"api": 500}
+    assert store.save_alert_evaluation({}, [], 400, judged={"api"}) == []
