@@ -134,6 +134,11 @@ def _added_to(delta: keys.PartialDelta) -> list[tuple[str, str]]:
     return found + [(keys.PK_GAUGE, name) for name in delta.gauges]
 
 
+def _stored_floors(control: dict[str, Any]) -> Any:
+    """The alert saves' floors as the control item holds them: JSON text (an S), or None before the first."""
+    return control["floors"].get("S", control["floors"]) if "floors" in control else None
+
+
 def _without(damaged: _Damaged, group: list[_Pending], report: RollupReport) -> list[_Pending]:
     """`group` without the partials a damaged item touches; each damage is named once in `report.damaged`."""
     if not damaged:
@@ -963,7 +968,7 @@ class DynamoDBStore(Store):
         for _attempt in range(ALERT_SAVE_ATTEMPTS):
             item = self._alert_save_item()
             version = self._alert_save_version(item)
-            floors = item["floors"].get("S", item["floors"]) if "floors" in item else None
+            floors = _stored_floors(item)
             if "staged" not in item:
                 return version, None, floors
             sid, parts, first = self._staged_control(item)
@@ -1002,8 +1007,9 @@ class DynamoDBStore(Store):
         return _key(keys.PK_ALERT_LOG, keys.alert_log_sk(at, transition["id"]))
 
     def _alert_floors(self) -> dict[str, int]:
-        item = self._alert_save_item()
-        stored = item["floors"].get("S", item["floors"]) if "floors" in item else None
+        return self._decoded_floors(_stored_floors(self._alert_save_item()))
+
+    def _decoded_floors(self, stored: Any) -> dict[str, int]:
         try:
             return keys.decode_floors(stored)
         except keys.DamagedAttribute:
@@ -1028,10 +1034,7 @@ class DynamoDBStore(Store):
                 continue
             floors: dict[str, int] | None = None
             if judged:
-                try:
-                    floors = keys.judged_floors(stored_floors, judged, evaluated_at)
-                except keys.DamagedAttribute:
-                    raise self._damaged("the alert saves' floors", stored_floors) from None
+                floors = keys.judged_floors(self._decoded_floors(stored_floors), judged, evaluated_at)
                 if floors is None:
                     return []  # an SLO it judged was judged by a later evaluation: this one is stale
             log_keys = [self._log_key(t, evaluated_at) for t in transitions]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -392,21 +392,18 @@ def encode_json(document: Any) -> str:
 
 
 def judged_floors(
-    stored: str | None, judged: Iterable[str] | Mapping[str, int | None], evaluated_at: int
+    floors: Mapping[str, int], judged: Mapping[str, int | None], evaluated_at: int
 ) -> dict[str, int] | None:
-    """The alert saves' per-SLO floors after a save at `evaluated_at` that judged the SLOs `judged` (their
-    states written or, unchanged, not), from `stored` (the JSON object of SLO -> newest evaluation time that
-    judged it; SQLite's meta row, the DynamoDB control item's `floors`). None when the save is stale: an SLO it
-    judged was judged later already, so every older evaluation is stale for it, written state or not; or, when
-    `judged` maps an SLO to its floor as the evaluation read it before its states, another evaluation judged it
-    since (an adjacent minute that overlapped: this one advanced states read before that one's save).
-    Raises DamagedAttribute when `stored` is not such an object."""
-    floors = decode_floors(stored)
-    read = judged if isinstance(judged, Mapping) else dict.fromkeys(judged)
+    """The alert saves' per-SLO floors (SLO -> newest evaluation time that judged it; SQLite's meta row, the
+    DynamoDB control item's `floors`, decode_floors) after a save at `evaluated_at` that judged the SLOs of
+    `judged` (their states written or, unchanged, not). None when the save is stale: an SLO it judged was judged
+    later already, so every older evaluation is stale for it, written state or not; or, when `judged` maps an
+    SLO to its floor as the evaluation read it before its states, another evaluation judged it since (an
+    adjacent minute that overlapped: this one advanced states read before that one's save)."""
     if any(floors.get(slo, 0) > (evaluated_at if before is None else min(evaluated_at, before))
-           for slo, before in read.items()):
+           for slo, before in judged.items()):
         return None
-    return {**floors, **dict.fromkeys(read, evaluated_at)}
+    return {**floors, **dict.fromkeys(judged, evaluated_at)}
 
 
 def decode_floors(stored: str | None) -> dict[str, int]:

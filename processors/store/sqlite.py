@@ -462,11 +462,7 @@ class SqliteStore(Store):
                 self._abandon()
                 return []
             if judged:
-                row = db.execute("SELECT value FROM meta WHERE key = ?", (ALERT_FLOORS,)).fetchone()
-                try:
-                    floors = judged_floors(row[0] if row else None, judged, evaluated_at)
-                except DamagedAttribute:
-                    raise self._damaged("the alert saves' floors", row[0] if row else None) from None
+                floors = judged_floors(self._alert_floors(), judged, evaluated_at)
                 if floors is None:  # an SLO it judged was judged later already
                     self._abandon()
                     return []
