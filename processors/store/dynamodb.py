@@ -12,7 +12,6 @@ import json
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from processors import conventions
 from processors.counting import Rows
 from processors.store import keys, tables
-from processors.store.base import DigestRows, Store, decoded_digest, transition_time
+from processors.store.base import DigestRows, Store, decoded_digest, lose_undecodable_digests, transition_time
 from processors.store.exceptions import (
     CommitConflictError,
     CorruptItemError,
@@ -122,8 +121,8 @@ def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
     return found
 
 
-# what a rollup found damaged: a stored digest by its key, a partial or a rolled counter or gauge by its item's
-# (pk, sk) (a shard's partial by its position, which another shard's or backfill's may share), with the error's line
+# what a rollup found damaged: a stored digest by its key, a rolled counter or gauge by its item's (pk, sk), with the
+# error's line (a partial's own pieces that do not decode are not here: they are lost, PartialDelta.lost)
 _Damaged = dict[DigestKey | tuple[str, str], str]
 
 
@@ -132,6 +131,12 @@ def _added_to(delta: keys.PartialDelta) -> list[tuple[str, str]]:
     found = [(keys.counter_pk(s, r), keys.bucket_key(b)) for s, r, b in delta.counters]
     found += [(keys.counter_pk(s, conventions.RESOLUTION_MINUTE), keys.bucket_key(b)) for s, b in delta.exemplars]
     return found + [(keys.PK_GAUGE, name) for name in delta.gauges]
+
+
+def _shown(value: Any) -> str:
+    """An attribute as a damaged-store line shows it: at most 40 characters of it."""
+    shown = "nothing" if value is None else repr(value)
+    return shown if len(shown) <= 40 else f"{shown[:40]}…"
 
 
 def _stored_floors(control: dict[str, Any]) -> Any:
@@ -145,8 +150,7 @@ def _without(damaged: _Damaged, group: list[_Pending], report: RollupReport) -> 
         return group
     kept = []
     for partial in group:
-        touched = [(partial.pk, partial.sk), *(DigestKey._make(key) for key in partial.delta.digests),
-                   *_added_to(partial.delta)]
+        touched = [*(DigestKey._make(key) for key in partial.delta.digests), *_added_to(partial.delta)]
         why = [damaged[key] for key in touched if key in damaged]
         report.damaged.extend(w for w in why if w not in report.damaged)
         if not why:
@@ -156,9 +160,10 @@ def _without(damaged: _Damaged, group: list[_Pending], report: RollupReport) -> 
 
 def _find_undecodable(
     group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]], damaged: _Damaged
-) -> None:
-    """Name in `damaged` each stored digest `group` merges into, and each partial of it, holding bytes that do
-    not decode."""
+) -> int:
+    """Name in `damaged` each stored digest `group` merges into holding bytes that do not decode, and leave out
+    of its partials their own digests that do not decode (lost: the partial folds without them). How many such
+    digests of the partials."""
     from processors.sketch import TDigest
 
     for stored in {DigestKey._make(key) for partial in group for key in partial.delta.digests}:
@@ -167,13 +172,7 @@ def _find_undecodable(
                 decoded_digest(TDigest.from_bytes, digests[stored][0], f"the digest {stored}")
             except CorruptItemError as exc:
                 damaged[stored] = str(exc)
-    for partial in group:
-        for key, blob in partial.delta.digests.items():
-            try:
-                decoded_digest(TDigest.from_bytes, blob, f"the digest {DigestKey._make(key)} in the partial "
-                                                         f"{partial.pk} {partial.sk}")
-            except CorruptItemError as exc:
-                damaged.setdefault((partial.pk, partial.sk), str(exc))
+    return lose_undecodable_digests(partial.delta for partial in group)
 
 
 class DynamoDBStore(Store):
@@ -200,9 +199,7 @@ class DynamoDBStore(Store):
     def _damaged(self, what: str, value: Any) -> CorruptItemError:
         """An item holding what DynamoDB lets it hold but the store never writes (a console edit, another program
         writing the table): one error naming it, as SQLite's rows are, not a KeyError from whatever reads it."""
-        shown = "nothing" if value is None else repr(value)
-        shown = shown if len(shown) <= 40 else f"{shown[:40]}…"
-        return CorruptItemError(f"{self.table}: a damaged store: {what} holds {shown}")
+        return CorruptItemError(f"{self.table}: a damaged store: {what} holds {_shown(value)}")
 
     def _integer(self, item: dict[str, Any], name: str, what: str) -> int:
         return self._attribute(keys.integer_attribute, item, name, what)
@@ -444,21 +441,29 @@ class DynamoDBStore(Store):
         return self._pending_cache
 
     def _pending_from(self, item: dict[str, Any]) -> _Pending:
-        """A pending partial item: its delta, and its index key as pending_gsi_sk writes it (newest, written)."""
-        what = f"the partial {item[PK]['S']} at {item[SK]['S']}"
+        """A pending partial item: its delta, and its index key as pending_gsi_sk writes it (newest, written).
+
+        What of it does not decode is left out of the delta and named in its `lost` (all of it, when its `p` does
+        not decode at all): reads count the rest, and the rollup folds the rest and names the loss. An index key
+        that is not the store's is replaced by one of the delta's newest minute. Only a partial of another format
+        (a newer slo's) is raised: a newer rollup folds it."""
+        pk, sk = item[PK]["S"], item[SK]["S"]
+        p = item.get("p")
+        if isinstance(p, dict) and "B" in p:
+            try:
+                delta = keys.decode_partial(p["B"])
+            except keys.PartialFormatError as exc:
+                raise CorruptItemError(f"{self.table}: a damaged store: the partial {pk} at {sk} does not decode "
+                                       f"({exc})") from None
+        else:
+            delta = keys.PartialDelta(lost=[f"its p holds {_shown(p)}, not a binary"])
         index_key = item[f"{tables.GSI_PENDING}SK"]["S"]  # DynamoDB refuses an index key of another type
         try:
             keys.pending_newest_ms(index_key), keys.pending_written_ns(index_key)
         except (ValueError, IndexError):
-            raise self._damaged(f"the pending index key of {what}", index_key) from None
-        blob = item.get("p", {}).get("B")
-        if blob is None:
-            raise self._damaged(what, item.get("p"))
-        try:
-            delta = keys.decode_partial(blob)
-        except (zlib.error, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
-            raise CorruptItemError(f"{self.table}: a damaged store: {what} does not decode ({exc})") from None
-        return _Pending(item[PK]["S"], item[SK]["S"], index_key, delta)
+            delta.lost.append(f"its pending index key {_shown(index_key)} is not the store's")
+            index_key = keys.pending_gsi_sk(keys.newest_bucket(delta), 0, pk, sk)
+        return _Pending(pk, sk, index_key, delta)
 
     def _pending_deltas(self) -> list[keys.PartialDelta]:
         return [pending.delta for pending in self._pending()]
@@ -524,10 +529,10 @@ class DynamoDBStore(Store):
         """Fold partials in transactions of ≤ 100 items: each partial is unmarked (conditionally) in the same
         transaction that adds it, so a partial is rolled exactly once whatever crashes or races.
 
-        A digest that does not decode, stored or in a partial, leaves the partials that would merge it pending
-        (named in `report.damaged`, and returned) and the rest folded: reads see pending partials as they see rolled
-        items, so what the damage does not touch reads as before, and one console edit does not stop the rollup for
-        good."""
+        A stored digest that does not decode leaves the partials that would merge into it pending (named in
+        `report.damaged`, and returned) and the rest folded: reads see pending partials as they see rolled items, so
+        what the damage does not touch reads as before, and one console edit does not stop the rollup for good. A
+        partial's own piece that does not decode is folded as lost, and the rest of the partial with the others."""
         digest_keys = sorted({DigestKey(*key) for p in fold for key in p.delta.digests})
         damaged: _Damaged = {}
         digests = self._get_digests(digest_keys, damaged) if digest_keys else {}
@@ -549,7 +554,8 @@ class DynamoDBStore(Store):
         self, group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]],
         damaged: _Damaged, report: RollupReport,
     ) -> list[_Pending]:
-        """Fold `group` but the partials a damaged item touches; returns those, left pending. The damage is looked
+        """Fold `group` but the partials a damaged item touches; returns those, left pending. A partial's own piece
+        that does not decode is folded as lost (the rest of the partial is folded) and named. The damage is looked
         for only once a fold fails, so healthy folds read and decode nothing more."""
         whole = group
         while group := _without(damaged, group, report):
@@ -560,15 +566,18 @@ class DynamoDBStore(Store):
             except (TransientStoreError, StoreUnavailableError):
                 raise
             except StoreError as exc:
+                lost = 0
                 if isinstance(exc, CorruptItemError):  # a digest does not decode: find which
-                    _find_undecodable(group, digests, damaged)
+                    lost = _find_undecodable(group, digests, damaged)
                 else:  # DynamoDB refused the transaction: an ADD or list_append may have met text
                     self._find_unaddable(group, damaged)
-                if len(damaged) == found:
+                if len(damaged) == found and not lost:
                     raise
         if group:
             report.folded += len(group)
             report.transactions += 1
+            report.damaged += [f"{self.table}: a damaged store: the partial {p.pk} at {p.sk}: {'; '.join(p.delta.lost)}"
+                               " (folded without it: lost)" for p in group if p.delta.lost]
         folded = {id(partial) for partial in group}
         return [partial for partial in whole if id(partial) not in folded]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -467,9 +468,19 @@ class PartialDelta:
     digests: dict[tuple[str, str, int], bytes] = field(default_factory=dict)  # (sketch, res, bucket) -> t-digest
     gauges: dict[str, int] = field(default_factory=dict)
     arrival: float | None = None  # when the batch that wrote it arrived (`slo backtest` replays in that order)
+    # what of the stored partial did not decode, one clause each ("its gauge 'x' holds ..."): left out of the
+    # pieces above, so reads count what the rollup folds, and the rollup names it as lost (docs/store.md)
+    lost: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.counters or self.exemplars or self.digests or self.gauges)
+
+    def lose_digest(self, key: tuple[str, str, int], why: str) -> bool:
+        """Leave out the digest of `key`, which does not decode (`why`); False when another caller did first."""
+        if self.digests.pop(key, None) is None:  # pop: reads on several threads may find it at once
+            return False
+        self.lost.append(f"its digest of {key[0]} ({key[1]}) at {bucket_key(key[2])} does not decode ({why})")
+        return True
 
 
 @dataclass(frozen=True)
@@ -495,6 +506,11 @@ def delta_of(commit: Commit) -> PartialDelta:
 PARTIAL_FORMAT: Final = 1  # bump when the layout below changes; unknown formats are refused
 
 
+class PartialFormatError(ValueError):
+    """A partial of another format: a newer slo's, which a newer rollup folds. Refused, never taken for damage,
+    so a layout change must keep the zlib JSON envelope and its integer `f`."""
+
+
 def encode_partial(delta: PartialDelta) -> bytes:
     """Layout: zlib(JSON {"f": format, "c": [[series, res, bucket, {field: n}]], "x": [[series, minute, [id]]],
     "d": [[sketch, res, bucket, base64 t-digest]], "g": {name: n}, "a": arrival (optional)}), lists sorted so equal
@@ -511,17 +527,95 @@ def encode_partial(delta: PartialDelta) -> bytes:
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
-def decode_partial(blob: bytes) -> PartialDelta:
-    document = json.loads(zlib.decompress(blob))
-    if document.get("f") != PARTIAL_FORMAT:
-        raise ValueError(f"partial format {document.get('f')!r}: this slo reads format {PARTIAL_FORMAT}")
-    return PartialDelta(
-        counters={(s, r, int(b)): {k: int(v) for k, v in fields.items()} for s, r, b, fields in document["c"]},
-        exemplars={(s, int(b)): list(ids) for s, b, ids in document["x"]},
-        digests={(s, r, int(b)): base64.b64decode(text) for s, r, b, text in document["d"]},
-        gauges={k: int(v) for k, v in document["g"].items()},
-        arrival=float(document["a"]) if isinstance(document.get("a"), int | float) else None,
-    )
+def decode_partial(blob: Any) -> PartialDelta:
+    """A stored partial, piece by piece: a counter row, an exemplar list, a digest or a gauge that is not what
+    encode_partial writes is left out and named in `lost` (a digest's t-digest bytes are checked only when a read
+    or the rollup merges them: `lose_digest`), and a blob that does not decode at all is a delta of nothing but
+    its `lost`. Raises PartialFormatError for a partial of another format."""
+    try:
+        document = json.loads(zlib.decompress(blob))
+    except (zlib.error, ValueError, TypeError, RecursionError) as exc:
+        # a UTF-8 error's own text quotes the byte it stopped at: name only where
+        detail = f"not UTF-8 at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        return PartialDelta(lost=[f"it does not decode ({type(exc).__name__}: {detail})"])
+    if not isinstance(document, dict):
+        return PartialDelta(lost=[f"it is a JSON {type(document).__name__}, not an object"])
+    form = document.get("f")
+    if type(form) is int and form != PARTIAL_FORMAT:
+        raise PartialFormatError(f"partial format {form}: this slo reads format {PARTIAL_FORMAT}")
+    if form != PARTIAL_FORMAT:
+        return PartialDelta(lost=[f"its format is {_shown(form)}, not an integer"])
+    delta = PartialDelta(arrival=_arrival(document.get("a")))
+    # the checks are inline, not helpers: every read decodes every pending partial (ingest's too)
+    for n, entry in enumerate(_pieces(document, "c", list, delta.lost)):
+        if (type(entry) is list and len(entry) == 4 and _is_key(entry) and type(fields := entry[3]) is dict
+                and _INTEGERS.issuperset(map(type, fields.values()))):  # JSON's keys are text
+            delta.counters[(entry[0], entry[1], entry[2])] = fields
+        else:
+            delta.lost.append(f"its counter row {n} {_shown(entry)} does not decode")
+    for n, entry in enumerate(_pieces(document, "x", list, delta.lost)):
+        if (type(entry) is list and len(entry) == 3 and type(entry[0]) is str and _is_bucket(entry[1])
+                and type(ids := entry[2]) is list and _TEXTS.issuperset(map(type, ids))):
+            delta.exemplars[(entry[0], entry[1])] = ids
+        else:
+            delta.lost.append(f"its exemplar row {n} {_shown(entry)} does not decode")
+    for n, entry in enumerate(_pieces(document, "d", list, delta.lost)):
+        try:
+            if not (type(entry) is list and len(entry) == 4 and _is_key(entry) and type(entry[3]) is str):
+                raise ValueError("not a digest row")
+            delta.digests[(entry[0], entry[1], entry[2])] = base64.b64decode(entry[3], validate=True)
+        except ValueError:  # binascii.Error is one
+            delta.lost.append(f"its digest row {n} {_shown(entry[:3] if type(entry) is list else entry)} "
+                              "does not decode")
+    for name, value in _pieces(document, "g", dict, delta.lost):
+        if type(value) is int:
+            delta.gauges[name] = value
+        else:
+            delta.lost.append(f"its gauge {_shown(name)} holds {_shown(value)}")
+    return delta
+
+
+def _pieces(document: dict[str, Any], name: str, kind: type, lost: list[str]) -> Any:
+    """One kind of a partial's pieces: its list (its mapping's items), or nothing, its loss named in `lost`."""
+    pieces = document.get(name)
+    if type(pieces) is kind:
+        return pieces.items() if isinstance(pieces, dict) else pieces
+    lost.append(f"its {_KINDS[name]} are {_shown(pieces)}, not a JSON {'object' if kind is dict else 'array'}")
+    return ()
+
+
+_KINDS: Final = {"c": "counters", "x": "exemplars", "d": "digests", "g": "gauges"}
+_INTEGERS: Final = frozenset({int})  # by type(): a bool is not one
+_TEXTS: Final = frozenset({str})
+LAST_BUCKET: Final = 253_402_300_740  # 9999-12-31T23:59Z: bucket_key's last minute
+
+
+def _is_bucket(value: Any) -> bool:
+    """A bucket as encode_partial writes one: an integer (int() would read 1.5 or true as 1) that bucket_key can
+    name (the rollup writes it as a sort key)."""
+    return type(value) is int and 0 <= value <= LAST_BUCKET
+
+
+def _is_key(entry: list[Any]) -> bool:
+    """A counter or digest row's (series, resolution, bucket)."""
+    return type(entry[0]) is str and type(entry[1]) is str and _is_bucket(entry[2])
+
+
+def _arrival(value: Any) -> float | None:
+    """When the partial's batch arrived: a finite number, or None (`slo backtest` orders by it; nothing is lost)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        arrival = float(value)
+    except OverflowError:
+        return None
+    return arrival if math.isfinite(arrival) else None
+
+
+def _shown(value: Any) -> str:
+    """A stored value in a damaged-store line, cut short: what it is, not all of it."""
+    text = json.dumps(value) if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class DamagedAttribute(ValueError):

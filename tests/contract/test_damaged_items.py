@@ -5,7 +5,8 @@ a checkpoint whose position or newest time is not what the store writes, a sweep
 that is not an integer, a staged alert save that does not read, a transition, document or exemplar of another
 type. Each is a CorruptItemError naming the item, as SQLite's rows are (tests/functional/test_smaller_defects.py),
 never a TypeError, ValueError or KeyError; reading changes nothing. A shape SQLite's columns can hold too (a
-checkpoint's, a digest's) is damaged there the same way.
+checkpoint's, a digest's) is damaged there the same way. A pending partial is the exception: what of it does not
+decode is lost alone, left out of reads and folded without, and named once by the rollup.
 
 The items are edited through the raw client on moto's server, behind the store's back; SQLite's rows through a
 connection of their own.
@@ -14,6 +15,7 @@ connection of their own.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import zlib
@@ -355,16 +357,17 @@ def test_a_rollup_of_many_partials_folds_each_once_around_a_damaged_digest_found
     assert rolled.digest(SKETCH, minutes[119], minutes[119] + conventions.MINUTE) == digest_of(119)
 
 
-def test_a_partial_whose_own_digest_does_not_decode_leaves_pending_only_itself_not_another_shards_at_its_position(
+def test_a_partial_whose_own_digest_does_not_decode_folds_without_it_and_keeps_its_counts(
         rolled: DynamoDBStore) -> None:
-    """Partials of two shards (or two backfills, whose sequences both count from 0) share a sort key; only the
-    one whose digest delta is damaged stays pending."""
+    """Such a partial was left pending for good, its digest read (and failing the read) every minute: only the
+    digest is lost. Partials of two shards (or two backfills, whose sequences both count from 0) share a sort key;
+    the other shard's is folded whole, and reads before the rollup count what it folds."""
     later = MINUTE + conventions.MINUTE
-    for shard in ("shard-a", "shard-b"):
+    for shard, value in (("shard-a", 5), ("shard-b", 6)):
         rolled.commit(Commit(
             checkpoint=CheckpointAdvance("stream", shard, None, Position(7), newest_event=float(later)),
             counters={CounterKey(SLI, M, later): {"good": 1, "total": 2}},
-            digests={DigestKey(SKETCH, M, later): digest_of(5)},
+            digests={DigestKey(SKETCH, M, later): digest_of(value)},
         ))
     (damaged,) = [p for p in rolled.pending_partials() if p.writer == keys.partial_pk("stream", "shard-a")]
     a_day_later = MINUTE + conventions.DAY
@@ -379,12 +382,159 @@ def test_a_partial_whose_own_digest_does_not_decode_leaves_pending_only_itself_n
     rolled.client.update_item(TableName=rolled.table, Key={"PK": {"S": damaged.writer}, "SK": {"S": sk}},
                               UpdateExpression="SET p = :v",
                               ExpressionAttributeValues={":v": {"B": keys.encode_partial(delta)}})
+    rolled.refresh()
+    window = (later, later + conventions.MINUTE)
+    assert rolled.digest(SKETCH, *window) == digest_of(6)  # pending: read without it
+    assert rolled.window_counts(SLI, *window) == Counts(2, 4)
 
     report = rolled.rollup(MINUTE + conventions.DAY)
 
-    assert (report.folded, report.pending, len(report.damaged)) == (1, 3, 1)
-    assert [p.writer for p in rolled.pending_partials() if p.delta.digests] == [damaged.writer]
-    assert rolled.window_counts(SLI, later, later + conventions.MINUTE) == Counts(2, 4)
+    assert (report.folded, report.pending, len(report.damaged)) == (2, 2, 1)
+    assert re.fullmatch(f"{rolled.table}: a damaged store: the partial {damaged.writer} at {sk}: its digest of "
+                        f"{SKETCH} \\(m\\) at {keys.bucket_key(later)} does not decode \\(.*\\) \\(folded without it: "
+                        "lost\\)", report.damaged[0])
+    assert [p.writer for p in rolled.pending_partials() if p.delta.digests] == []
+    assert rolled.digest(SKETCH, *window) == digest_of(6)
+    assert rolled.window_counts(SLI, *window) == Counts(2, 4)
+    with pytest.raises(CorruptItemError, match="folded without it: lost"):
+        report.checked()  # what replay and backfill call: they say so in one line
+    again = rolled.rollup(MINUTE + conventions.DAY)
+    assert (again.folded, again.damaged) == (0, [])
+
+
+def partial_document(store: DynamoDBStore) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The key and decoded document of the store's one pending partial."""
+    (item,) = [i for i in table_items(store) if i["PK"]["S"].startswith(keys.PK_PARTIAL) and "GSI4PK" in i]
+    return {"PK": item["PK"], "SK": item["SK"]}, json.loads(zlib.decompress(item["p"]["B"]))
+
+
+PIECE_EDITS: list[tuple[str, Callable[[dict[str, Any]], None], Counts, int, int, str]] = [
+    # (case, the edit of the partial's document, counts then read, gauge, digest's count, what the loss names)
+    ("a counter row holding 1.5", lambda d: d["c"][0][3].update(good=1.5), Counts(0, 0), 1, 2,
+     f"its counter row 0 .*{SLI}.* does not decode"),
+    ("counters that are not a list", lambda d: d.update(c={}), Counts(0, 0), 1, 2, "its counters are {}"),
+    ("a gauge holding text", lambda d: d["g"].update({"open-units": "x"}), Counts(3, 5), 0, 2,
+     'its gauge "open-units" holds "x"'),
+    ("an exemplar row whose ids are text", lambda d: d["x"][0].__setitem__(2, "cid-9"), Counts(3, 5), 1, 2,
+     "its exemplar row 0 .* does not decode"),
+    ("a digest row that is not base64", lambda d: d["d"][0].__setitem__(3, "%%"), Counts(3, 5), 1, 0,
+     "its digest row 0 .* does not decode"),
+]
+
+
+@pytest.mark.parametrize(("edit", "counts", "gauge", "digested", "names"), [case[1:] for case in PIECE_EDITS],
+                         ids=[case[0] for case in PIECE_EDITS])
+def test_a_pending_partial_piece_that_does_not_decode_is_lost_alone_read_and_rolled_alike(
+        rolled: DynamoDBStore, edit: Callable[[dict[str, Any]], None], counts: Counts, gauge: int, digested: int,
+        names: str) -> None:
+    """A partial whose counter row, exemplars, digest or gauge is not what the store writes did not decode at all:
+    every read raised (every SLO left out, every minute), and a count of 1.5 was read as 1. The piece is left out
+    of reads and of the fold, named once, and the rest of the partial is counted and folded."""
+    later = MINUTE + conventions.MINUTE
+    rolled.commit(Commit(counters={CounterKey(SLI, M, later): {"good": 3, "total": 5}},
+                         exemplars={(SLI, later): ["cid-1"]}, gauges={"open-units": 1},
+                         digests={DigestKey(SKETCH, M, later): digest_of(1, 2)}))
+    key, document = partial_document(rolled)
+    edit(document)
+    rolled.client.update_item(TableName=rolled.table, Key=key, UpdateExpression="SET p = :v",
+                              ExpressionAttributeValues={":v": {"B": zlib.compress(json.dumps(document).encode())}})
+    rolled.refresh()
+    window = (later, later + conventions.MINUTE)
+
+    def read() -> tuple[Counts, int, int]:
+        found = rolled.digest(SKETCH, *window)
+        return rolled.window_counts(SLI, *window), rolled.gauge("open-units") - 1, found.count if found else 0
+
+    pending = read()
+    report = rolled.rollup(MINUTE + conventions.DAY)
+
+    assert pending == read() == (counts, gauge, digested)
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 0, 1)
+    assert re.search(f"the partial {key['PK']['S']} at {key['SK']['S']}: {names}", report.damaged[0])
+    exemplars = rolled.exemplars(SLI, *window)
+    assert exemplars == ([] if "exemplar" in names else ["cid-1"])
+
+
+PARTIAL_EDITS = [  # (case, update expression (#name: an attribute), its values, what the loss names)
+    ("a partial without its p", "REMOVE #p", None, "its p holds nothing, not a binary"),
+    ("a partial holding text", "SET #p = :v", {":v": {"S": "x"}}, "its p holds {'S': 'x'}, not a binary"),
+    ("a partial that does not decode", "SET #p = :v", {":v": {"B": b"\xde\xad"}}, "it does not decode"),
+    ("a partial that is not a JSON object", "SET #p = :v", {":v": {"B": zlib.compress(b'[1]')}},
+     "it is a JSON list, not an object"),
+    ("a partial without its format", "SET #p = :v", {":v": {"B": zlib.compress(b'{"g": {}}')}},
+     "its format is null, not an integer"),
+]
+
+
+@pytest.mark.parametrize(("expression", "values", "names"), [case[1:] for case in PARTIAL_EDITS],
+                         ids=[case[0] for case in PARTIAL_EDITS])
+def test_a_pending_partial_that_does_not_decode_at_all_is_read_as_nothing_and_folded_as_lost(
+        dynamodb_store: DynamoDBStore, expression: str, values: dict[str, Any] | None, names: str) -> None:
+    """Every read on DynamoDB adds the partials not yet rolled up, and the rollup folds them: such an item failed
+    both, every SLO's reads every minute, until someone deleted it by hand. Nothing of it can be read, by this slo
+    or any other: reads count none of it, the rollup unmarks it (its `p` kept, as every rolled partial's is) and
+    names it once."""
+    dynamodb_store.commit(Commit(gauges={"open-units": 1}))
+    assert dynamodb_store.gauge("open-units") == 1  # from the pending partial
+    (partial,) = [item for item in table_items(dynamodb_store) if item["PK"]["S"].startswith(keys.PK_PARTIAL)]
+    key = {"PK": partial["PK"], "SK": partial["SK"]}
+    dynamodb_store.client.update_item(
+        TableName=dynamodb_store.table, Key=key, UpdateExpression=expression,
+        ExpressionAttributeNames=attribute_names(expression),
+        **({"ExpressionAttributeValues": values} if values else {}))
+    dynamodb_store.refresh()
+    edited = dynamodb_store.client.get_item(TableName=dynamodb_store.table, Key=key, ConsistentRead=True)["Item"]
+    assert dynamodb_store.gauge("open-units") == 0
+
+    report = dynamodb_store.rollup(MINUTE + conventions.DAY)
+
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 0, 1)
+    assert report.damaged[0].startswith(f"{dynamodb_store.table}: a damaged store: the partial "
+                                        f"{partial['PK']['S']} at {partial['SK']['S']}: {names}")
+    assert report.damaged[0].endswith(" (folded without it: lost)")
+    assert dynamodb_store.gauge("open-units") == 0
+    rolled = dynamodb_store.client.get_item(TableName=dynamodb_store.table, Key=key, ConsistentRead=True)["Item"]
+    index = ("GSI4PK", "GSI4SK", "expiresAt")
+    assert {k: v for k, v in rolled.items() if k not in index} == {k: v for k, v in edited.items() if k not in index}
+    assert "GSI4PK" not in rolled and "expiresAt" in rolled
+    assert dynamodb_store.rollup(MINUTE + conventions.DAY).damaged == []
+
+
+def test_a_pending_partial_whose_index_key_is_not_the_stores_is_read_whole_and_folded_by_its_newest_minute(
+        dynamodb_store: DynamoDBStore) -> None:
+    """Its index key raised in every read, as a partial that does not decode did; nothing of it is lost."""
+    dynamodb_store.commit(Commit(gauges={"open-units": 1}))
+    (partial,) = [item for item in table_items(dynamodb_store) if item["PK"]["S"].startswith(keys.PK_PARTIAL)]
+    dynamodb_store.client.update_item(TableName=dynamodb_store.table, Key={"PK": partial["PK"], "SK": partial["SK"]},
+                                      UpdateExpression="SET GSI4SK = :v", ExpressionAttributeValues={":v": {"S": "x"}})
+    dynamodb_store.refresh()
+    assert dynamodb_store.gauge("open-units") == 1
+
+    report = dynamodb_store.rollup(MINUTE + conventions.DAY)
+
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 0, 1)
+    assert "its pending index key 'x' is not the store's" in report.damaged[0]
+    assert dynamodb_store.gauge("open-units") == 1
+
+
+def test_a_pending_partial_of_another_format_is_a_corrupt_item_error_and_reading_changes_nothing(
+        dynamodb_store: DynamoDBStore) -> None:
+    """A newer slo's partial, which a newer rollup folds: never taken for damage and folded as lost."""
+    dynamodb_store.commit(Commit(gauges={"open-units": 1}))
+    (partial,) = [item for item in table_items(dynamodb_store) if item["PK"]["S"].startswith(keys.PK_PARTIAL)]
+    dynamodb_store.client.update_item(TableName=dynamodb_store.table, Key={"PK": partial["PK"], "SK": partial["SK"]},
+                                      UpdateExpression="SET p = :v",
+                                      ExpressionAttributeValues={":v": {"B": zlib.compress(b'{"f": 9}')}})
+    dynamodb_store.refresh()
+    before = table_items(dynamodb_store)
+    error = f"a damaged store: the partial {partial['PK']['S']} at .* \\(partial format 9: this slo reads format 1\\)"
+    with pytest.raises(CorruptItemError, match=error):
+        dynamodb_store.gauge("open-units")
+    with pytest.raises(CorruptItemError, match=error):
+        dynamodb_store.rollup(MINUTE + conventions.DAY)
+    lease = [(keys.PK_CURSOR, keys.SK_ROLLUP)]  # the rollup's lease is taken and released whatever it finds
+    assert [i for i in table_items(dynamodb_store) if (i["PK"]["S"], i["SK"]["S"]) not in lease] == \
+        [i for i in before if (i["PK"]["S"], i["SK"]["S"]) not in lease]
 
 
 @pytest.mark.parametrize(("item", "expression", "values", "names"), [
@@ -455,39 +605,6 @@ def test_a_staged_alert_save_lands_beside_a_state_whose_time_is_damaged_and_leav
     damaged: dict[str, str] = {}
     assert len(store.load_alert_states(damaged)) == 150 and list(damaged) == ["broken"]
     assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == before
-
-
-PARTIAL_EDITS = [  # (case, update expression (#name: an attribute), its values)
-    ("a partial without its p", "REMOVE #p", None),
-    ("a partial holding text", "SET #p = :v", {":v": {"S": "x"}}),
-    ("a partial that does not decode", "SET #p = :v", {":v": {"B": b"\xde\xad"}}),
-    ("a partial of another format", "SET #p = :v", {":v": {"B": zlib.compress(b'{"f": 9}')}}),
-    ("a partial whose index key is not one", "SET #GSI4SK = :v", {":v": {"S": "x"}}),
-]
-
-
-@pytest.mark.parametrize(("expression", "values"), [case[1:] for case in PARTIAL_EDITS],
-                         ids=[case[0] for case in PARTIAL_EDITS])
-def test_a_pending_partial_holding_what_the_store_never_writes_is_a_corrupt_item_error_and_reading_changes_nothing(
-        dynamodb_store: DynamoDBStore, expression: str, values: dict[str, Any] | None) -> None:
-    """Every read on DynamoDB adds the partials not yet rolled up, and the rollup folds them: both met such an
-    item with a KeyError, zlib's error or a ValueError of their own."""
-    dynamodb_store.commit(Commit(gauges={"open-units": 1}))
-    assert dynamodb_store.gauge("open-units") == 1  # from the pending partial
-    (partial,) = [item for item in table_items(dynamodb_store) if item["PK"]["S"].startswith(keys.PK_PARTIAL)]
-    dynamodb_store.client.update_item(
-        TableName=dynamodb_store.table, Key={"PK": partial["PK"], "SK": partial["SK"]}, UpdateExpression=expression,
-        ExpressionAttributeNames=attribute_names(expression),
-        **({"ExpressionAttributeValues": values} if values else {}))
-    dynamodb_store.refresh()
-    before = table_items(dynamodb_store)
-    with pytest.raises(CorruptItemError, match=f"a damaged store: .*the partial {partial['PK']['S']}"):
-        dynamodb_store.gauge("open-units")
-    with pytest.raises(CorruptItemError, match=f"a damaged store: .*the partial {partial['PK']['S']}"):
-        dynamodb_store.rollup(MINUTE + conventions.DAY)
-    lease = [(keys.PK_CURSOR, keys.SK_ROLLUP)]  # the rollup's lease is taken and released whatever it finds
-    assert [i for i in table_items(dynamodb_store) if (i["PK"]["S"], i["SK"]["S"]) not in lease] == \
-        [i for i in before if (i["PK"]["S"], i["SK"]["S"]) not in lease]
 
 
 def test_a_staged_alert_save_whose_later_piece_is_not_binary_is_a_corrupt_item_error_and_reading_changes_nothing(

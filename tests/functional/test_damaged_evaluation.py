@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from processors import conventions
+from processors.counting import Counts
 from processors.decoding import decode_record
 from processors.handlers import evaluator
 from processors.ingest import Ingestor
 from processors.sketch import TDigest
 from processors.spec import load_spec
 from processors.store import Commit, DynamoDBStore, SqliteStore, keys
-from processors.store.types import DigestKey
+from processors.store.types import CounterKey, DigestKey
 from processors.store.view import StoreView
 from processors.timeutil import iso_seconds
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
@@ -26,7 +27,7 @@ from tests.contract.test_notification_claims import outage
 from tests.fakes.alerting import MemoryNotifier
 from tests.functional.test_evaluator_handler import emf_documents, metric_values
 
-M = conventions.RESOLUTION_MINUTE
+M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
 NOT_A_DIGEST = b"\xde\xad"
 
 
@@ -232,3 +233,73 @@ def test_a_page_whose_exemplars_do_not_decode_is_sent_without_them_and_every_oth
     (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
     assert "the exemplars of" in " ".join(getattr(error, "damaged", []))
     assert set(store.load_alert_states()) >= {slo.name for slo in spec.slos if not slo.group_by}
+
+
+def damage_partial(store: DynamoDBStore, writer: str, edit: Any) -> None:
+    """The pending partial's `p` rewritten: `edit` takes its decoded delta and returns the new bytes."""
+    ((pk, sk),) = [(item["PK"]["S"], item["SK"]["S"]) for item in store.client.scan(TableName=store.table)["Items"]
+                   if item["PK"]["S"] == writer and "GSI4PK" in item]
+    (partial,) = [p for p in store.pending_partials() if p.writer == writer]
+    blob = edit(partial.delta)
+    store.client.update_item(TableName=store.table, Key={"PK": {"S": pk}, "SK": {"S": sk}},
+                             UpdateExpression="SET p = :v", ExpressionAttributeValues={":v": {"B": blob}})
+    store.refresh()
+
+
+def its_digest_not_a_digest(delta: keys.PartialDelta) -> bytes:
+    return keys.encode_partial(keys.PartialDelta(delta.counters, delta.exemplars,
+                                                 dict.fromkeys(delta.digests, NOT_A_DIGEST), delta.gauges))
+
+
+@pytest.mark.parametrize(("edit", "kept"), [
+    (its_digest_not_a_digest, True),
+    (lambda _delta: NOT_A_DIGEST, False),
+], ids=["its own digest does not decode", "it does not decode at all"])
+def test_a_pending_partial_that_does_not_decode_costs_only_what_is_damaged_and_its_slo_is_evaluated_next_minute(
+        dynamodb_store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        capsys: Any, edit: Any, kept: bool) -> None:
+    """A partial whose own digest did not decode was left pending for good: every minute read it, so the latency
+    SLO it feeds was left out until someone deleted the partial by hand (losing its counts of every other SLI
+    too); one whose `p` did not decode at all failed every SLO's reads, every minute. The rollup folds what
+    decodes, names the partial once (DamagedItems), and every SLO is evaluated that minute and the next."""
+    store, spec = dynamodb_store, load_spec()
+    now = outage(store, spec)
+    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
+                                                   status=200)])), 999)
+    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    store.rollup(now + conventions.HOUR)
+    latency = next(slo for slo in spec.slos if slo.kind == "latency")
+    availability = next(slo for slo in spec.slos if slo.name == "api-availability")
+    minute = now - 5 * conventions.MINUTE  # in both SLOs' 5-minute windows, and a minute behind the watermark
+    before = store.window_counts(availability.series(), minute, now)
+    store.commit(Commit(
+        counters={CounterKey(availability.series(), M, minute): {"good": 3, "total": 3},
+                  CounterKey(availability.series(), H, minute - minute % conventions.HOUR): {"good": 3, "total": 3}},
+        digests={DigestKey(latency.series(), M, minute): TDigest.from_values([900.0])}))
+    damage_partial(store, keys.partial_pk(keys.DIRECT_STREAM, store.writer_id), edit)  # the later event's stays
+    notifier = MemoryNotifier()
+    deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    capsys.readouterr()
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+    assert result["slos"] == len(spec.slos) and result["damaged"] == 1
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    (named,) = getattr(error, "damaged", [])
+    assert named.startswith(f"rollup: {store.table}: a damaged store: the partial {keys.PK_PARTIAL}#")
+    assert named.endswith("(folded without it: lost)")
+    ((_, counted),) = metric_values(emf_documents(capsys.readouterr().out), evaluator.METRIC_DAMAGED_ITEMS)
+    assert counted == 1
+    assert [p.writer for p in store.pending_partials()] == [keys.partial_pk(STREAM_ARN, "shardId-000000000000")]
+    assert latency.name in store.load_alert_states()
+    added = Counts(3, 3) if kept else Counts(0, 0)
+    assert store.window_counts(availability.series(), minute, now) == Counts(before.good + added.good,
+                                                                            before.total + added.total)
+    caplog.clear()
+
+    again = evaluator.lambda_handler({"time": iso_seconds(now + conventions.MINUTE)}, FakeLambdaContext())
+
+    assert again["slos"] == len(spec.slos) and "damaged" not in again
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tracemalloc
 import zlib
 
@@ -229,3 +230,28 @@ def test_partial_keys_sort_in_position_order_up_to_the_longest_sequence_decoding
     positions = [Position(0), Position(7, 1, 2), Position(10**55), Position(longest, 0, 0), Position(longest, 0, 1)]
     assert sorted(positions, key=keys.partial_sk) == positions
     assert len({len(keys.partial_sk(p)) for p in positions}) == 1
+
+
+def _partial(**pieces: object) -> bytes:
+    return zlib.compress(json.dumps({"f": 1, "c": [], "x": [], "d": [], "g": {}, **pieces}).encode())
+
+
+@pytest.mark.parametrize(("blob", "counters", "lost"), [
+    (_partial(c=[["api", "m", 60, {"good": 1}], ["api", "m", 10**20, {"good": 1}]]), {("api", "m", 60): {"good": 1}},
+     r"its counter row 1 \["),
+    (_partial(c=[["api", "m", 60, {"good": 1.5}]]), {}, "its counter row 0"),
+    (_partial(c=[["api", "m", 60.0, {"good": 1}]]), {}, "its counter row 0"),
+    (_partial(c=[["api", "m", 60, {"good": True}]]), {}, "its counter row 0"),
+    (_partial(c=[["api", "m", 60, {"good": 1}]], g=[]), {("api", "m", 60): {"good": 1}}, "its gauges are"),
+    (_partial(c="x"), {}, 'its counters are "x", not a JSON array'),
+    (b"\xde\xad", {}, r"it does not decode \(error: "),
+], ids=["a bucket no key can name", "a count of 1.5", "a bucket of 60.0", "a count of true", "gauges not an object",
+        "counters not a list", "bytes that are not zlib"])
+def test_a_partial_piece_that_is_not_what_the_store_writes_is_lost_and_named_and_the_rest_decodes(
+        blob: bytes, counters: dict[tuple[str, str, int], dict[str, int]], lost: str) -> None:
+    """int() read 1.5 and true as 1 and took any bucket (the rollup's bucket_key then raised); a piece that did
+    not decode failed the whole partial, every read and every rollup."""
+    delta = keys.decode_partial(blob)
+    assert delta.counters == counters
+    (named,) = delta.lost
+    assert re.match(lost, named)
