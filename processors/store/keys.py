@@ -503,7 +503,7 @@ def delta_of(commit: Commit) -> PartialDelta:
     )
 
 
-PARTIAL_FORMAT: Final = 1  # bump when the layout below changes; unknown formats are refused
+PARTIAL_FORMAT: Final = 1  # bump when the layout below or the t-digest format changes; unknown formats are refused
 
 
 class PartialFormatError(ValueError):
