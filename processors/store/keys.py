@@ -527,13 +527,25 @@ def encode_partial(delta: PartialDelta) -> bytes:
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
+# A partial's document past this many bytes once inflated is damaged: a commit holds at most 100 items (a
+# digest of a few KB each at most), a few MiB inflated at most, so a larger one is an edit or a zlib bomb; every
+# read and the rollup inflate every pending partial (a 400 KB DynamoDB item can inflate to ~400 MB).
+PARTIAL_DOCUMENT_LIMIT: Final = 16 * 1024 * 1024
+
+
 def decode_partial(blob: Any) -> PartialDelta:
     """A stored partial, piece by piece: a counter row, an exemplar list, a digest or a gauge that is not what
     encode_partial writes is left out and named in `lost` (a digest's t-digest bytes are checked only when a read
     or the rollup merges them: `lose_digest`), and a blob that does not decode at all is a delta of nothing but
     its `lost`. Raises PartialFormatError for a partial of another format."""
     try:
-        document = json.loads(zlib.decompress(blob))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(blob, PARTIAL_DOCUMENT_LIMIT + 1)
+        if len(text) > PARTIAL_DOCUMENT_LIMIT:
+            return PartialDelta(lost=[f"it inflates past {PARTIAL_DOCUMENT_LIMIT} bytes"])
+        if not inflater.eof:
+            raise zlib.error("incomplete or truncated stream")
+        document = json.loads(text)
     except (zlib.error, ValueError, TypeError, RecursionError) as exc:
         # a UTF-8 error's own text quotes the byte it stopped at: name only where
         detail = f"not UTF-8 at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else str(exc)

@@ -255,3 +255,24 @@ def test_a_partial_piece_that_is_not_what_the_store_writes_is_lost_and_named_and
     assert delta.counters == counters
     (named,) = delta.lost
     assert re.match(lost, named)
+
+
+def test_a_partial_that_inflates_past_the_bound_is_lost_whole_and_is_not_inflated_whole():
+    """Every read and the rollup inflate every pending partial: a zlib bomb edited into one (a 400 KB item can
+    inflate to ~400 MB) took that much memory in the evaluator each minute."""
+    document = b'{"f": 1, "c": [], "x": "' + b" " * (64 * 1024 * 1024) + b'"}'
+    blob = zlib.compress(document, 9)
+    tracemalloc.start()
+    try:
+        delta = keys.decode_partial(blob)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert delta.lost == [f"it inflates past {keys.PARTIAL_DOCUMENT_LIMIT} bytes"] and delta.is_empty()
+    assert peak < 3 * keys.PARTIAL_DOCUMENT_LIMIT
+
+
+def test_a_partial_cut_short_is_lost_whole_and_named():
+    whole = keys.encode_partial(keys.PartialDelta(counters={("api", "m", 60): {"good": 1}}))
+    delta = keys.decode_partial(whole[:-4])  # its adler32 trailer cut off
+    assert delta.is_empty() and delta.lost[0].startswith("it does not decode (error: ")
