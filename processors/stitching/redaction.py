@@ -102,25 +102,11 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # Authorization: Bearer abc / Basic dXNlcjpwYXNz / Token abc
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1\2{_R}"),
-    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose, in JSON
-    # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D, or %253D
-    # twice); a quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes
-    # with its credential; a status word stays as the whole value (session: expired), not starting one (True.Horse);
-    # an unquoted value that is a secret's name with a separator after it (token=session: abc) goes without the
-    # separator, so the chained value after it is found (below)
+    # a command line's option and its value: --password hunter2, -p is too short to tell; a pair's value too
+    # (token=--password hunter2)
     (
         re.compile(
-            rf"(?i)(?<![a-z0-9_\-])({_PAIR_NAME})((?:\\*[\"'])?\s*{_PAIR_SEPARATOR}\s*)(\\*[\"'])?{_NOT_A_STATUS}"
-            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
-            rf"(?:(?<=[\"'])[^\"'\\\r\n]+|{_PAIR_NAME}(?=[ \t]+{_PAIR_SEPARATOR}|{_PAIR_SEPARATOR}[ \t])"
-            r"|[^\s&;,\"'}\\]+)"
-        ),
-        rf"\1\2\3{_R}",
-    ),
-    # a command line's option and its value: --password hunter2, -p is too short to tell
-    (
-        re.compile(
-            rf"(?i)(?<!\S){_NO_SECRET_OPTION}((?>--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))(\s+)(?!-)[^\s\"']+"
+            rf"(?i)(?<![^\s=:]){_NO_SECRET_OPTION}((?>--?[a-z0-9_\-]*{_SECRET_WORDS}[a-z0-9_\-]*))(\s+)(?!-)[^\s\"']+"
         ),
         rf"\1\2{_R}",
     ),
@@ -188,6 +174,23 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
             rf"(?=\2\s*(?:key|name)\s*=\s*({_ESCAPED_QUOTE}){_ESCAPED_CONFIG_NAME}\3)"
         ),
         rf"\1{_R}",
+    ),
+    # password=..., token: "...", client_secret=..., api_key=..., in query strings, headers or prose, in JSON
+    # (escaped too: JSON logged inside a string), Python reprs ('password': '...') and URL-encoded (%3D, or %253D
+    # twice); a quoted value whole, to its closing quote; a header's scheme word (Authorization: token abc) goes
+    # with its credential; a status word stays as the whole value (session: expired), not starting one (True.Horse);
+    # an unquoted value that is a secret's name with a separator after it (token=session: abc) goes without the
+    # separator, so the chained value after it is found (below). After the shapes an unquoted value can start
+    # (an option, a mysql command, an XML or config element: token=<password>correct horse</password>): taken
+    # first, the value's start hid the shape from its rule, and what followed a space was kept.
+    (
+        re.compile(
+            rf"(?i)(?<![a-z0-9_\-])({_PAIR_NAME})((?:\\*[\"'])?\s*{_PAIR_SEPARATOR}\s*)(\\*[\"'])?{_NOT_A_STATUS}"
+            r"(?:(?:bearer|basic|token|digest|negotiate|ntlm|sso-key)\s+)?"
+            rf"(?:(?<=[\"'])[^\"'\\\r\n]+|{_PAIR_NAME}(?=[ \t]+{_PAIR_SEPARATOR}|{_PAIR_SEPARATOR}[ \t])"
+            r"|[^\s&;,\"'}\\]+)"
+        ),
+        rf"\1\2\3{_R}",
     ),
     # a URL path's segment after one that names it (/reset-password/<token>, /api/keys/<key>, /invite/<code>,
     # /verify-email/<token>), unless it is a route's placeholder ({token}, :code, <key>, *, [id]) or a lower-case

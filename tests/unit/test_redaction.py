@@ -146,6 +146,17 @@ REDACTED_VALUES = [
     ("an attached password after an option's quoted value", 'mysqldump --where="id > 3;" -phunter22 app', "hunter22"),
     ("an attached password after an escaped quoted statement", '{"cmd": "mysql -e \\"select 1;\\" -phunter22"}',
      "hunter22"),
+    # a pair's unquoted value that starts another shape: the shape's own rule finds its secret, whole
+    ("a pair whose value is an XML element named for a secret", "token=<password>correct horse</password>", "horse"),
+    ("a pair whose value runs into an XML element", "token=abc<Secret>correct horse</Secret>", "horse"),
+    ("a pair whose value is an XML element with an attribute", 'password: <apiKey type="x">correct horse</apiKey>',
+     "horse"),
+    ("a chained pair whose value is an XML element", "token=session=<SessionId>correct horse</SessionId>", "horse"),
+    ("a pair whose value is an option naming a secret", "token=--password hunter22", "hunter22"),
+    ("a pair whose value is a config element", 'token=<add key="ApiKey" value="correct horse"/>', "horse"),
+    ("a pair whose value is a config element with its value first",
+     "secret=<property value='correct horse' name='db.password'/>", "horse"),
+    ("a pair whose value is a mysql command", "secret=mysql -uroot -phunter22 app", "hunter22"),
 ]
 
 
