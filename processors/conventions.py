@@ -124,12 +124,13 @@ MALFORMED_KINDS: Final = frozenset(
 # --- Redaction --------------------------------------------------------------------------------------------
 
 # compared with the key lower-cased and all but its letters and digits removed, so `private_key`, `X-Api-Key` and
-# `api.key` are caught
+# `api.key` are caught; a `-` marks where words meet, which a name in text (redaction) may join with `_` or `-`
 SECRET_KEY_FRAGMENTS: Final = (
-    "token", "secret", "password", "passwd", "passphrase", "authorization", "cookie", "apikey", "credential",
-    "privatekey", "session", "accesskey", "signature", "bearer", "jwt", "routingkey", "integrationkey",
-    "signingkey", "encryptionkey", "connectionstring", "webhookurl",
+    "token", "secret", "password", "passwd", "passphrase", "authorization", "cookie", "api-key", "credential",
+    "private-key", "session", "access-key", "signature", "bearer", "jwt", "routing-key", "integration-key",
+    "signing-key", "encryption-key", "connection-string", "webhook-url",
 )
+_FOLDED_FRAGMENTS: Final = tuple(fragment.replace("-", "") for fragment in SECRET_KEY_FRAGMENTS)
 REDACTED: Final = "[REDACTED]"
 
 
@@ -151,7 +152,7 @@ def is_secret_key(key: str) -> bool:
 
 def _is_secret_key(key: str) -> bool:
     folded = "".join(char for char in key.lower() if char.isalnum())
-    if any(fragment in folded for fragment in SECRET_KEY_FRAGMENTS):
+    if any(fragment in folded for fragment in _FOLDED_FRAGMENTS):
         return True
     words = [word.lower() for word in _KEY_WORDS.findall(key)]
     return bool(words) and (

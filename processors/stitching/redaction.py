@@ -11,6 +11,7 @@ private key blocks, and URL userinfo. Paths keep no query string.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -36,11 +37,46 @@ SHORT_STRING = 64
 MAX_FIELD_CHARS = 256
 _R = conventions.REDACTED
 
-# words that make a key, a header or an option name a secret
-_SECRET_WORDS = (
-    r"(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key|private[_\-]?key|routing[_\-]?key"
-    r"|integration[_\-]?key|signing[_\-]?key|credentials?|session(?:[_\-]?id)?|signature|authorization)"
-)
+
+def _word_pattern(word: str) -> str:
+    return word.replace("-", r"[_\-]?")
+
+
+# Where a word of a name starts or ends, as conventions' _KEY_WORDS splits a key: beside a character that is not
+# a letter or digit, or at a camelCase hump (userOtp, XAuth, OTPCode).
+_HUMP = r"(?-i:(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))"
+_WORD_END = rf"(?:(?![a-z0-9])|{_HUMP})"
+
+
+def _starting_a_word(words: Iterable[str]) -> str:
+    """`words` where one starts a word of a name: the word first, then a look behind it at the word's start (a
+    fixed width per length), so most places fail at a letter instead of at the lookarounds."""
+    by_length: dict[int, list[str]] = {}
+    for word in sorted(words):
+        by_length.setdefault(len(word), []).append(word)
+    return "|".join(
+        rf"(?:{'|'.join(group)})(?:(?<![a-z0-9].{{{n}}})|(?-i:(?<=[a-z0-9][A-Z].{{{n - 1}}})"
+        rf"|(?<=[A-Z][A-Z][a-z].{{{n - 2}}})))"
+        for n, group in sorted(by_length.items())
+    )
+
+
+# What names a secret in text (a pair's, an option's, an element's name): the words of conventions' key
+# vocabulary, as is_secret_key reads a key (a fragment anywhere, a short word only as the name's last, otp only
+# starting or ending a word: not bypass, footprint), and pwd anywhere. A list of its own missed otp=482913 in
+# prose, db_pass=, sentryDSN= and jwt=, which keys caught.
+_SECRET_WORD_ALTERNATIVES = [
+    *(_word_pattern(fragment) for fragment in conventions.SECRET_KEY_FRAGMENTS),
+    "pwd",
+    rf"(?:{_starting_a_word(conventions.SECRET_LAST_WORDS)})(?![a-z0-9_\-.])",
+    _starting_a_word(conventions.SECRET_WORD_PREFIXES),
+    rf"(?:{'|'.join(conventions.SECRET_WORD_SUFFIXES)}){_WORD_END}",
+]
+# behind a lookahead of their first letters: a place that starts none fails once, not once per word
+_FIRST_LETTERS = "".join(sorted({word[0] for word in (
+    *conventions.SECRET_KEY_FRAGMENTS, "pwd", *conventions.SECRET_LAST_WORDS, *conventions.SECRET_WORD_PREFIXES,
+    *conventions.SECRET_WORD_SUFFIXES)}))
+_SECRET_WORDS = rf"(?=[{_FIRST_LETTERS}])(?:{'|'.join(_SECRET_WORD_ALTERNATIVES)})"
 # words that say what happened to a secret, not what it is (session: expired, token: invalid)
 _STATUS_WORDS = (
     r"(?:expired|invalid|missing|required|revoked|rotated|refreshed|valid|absent|empty|unset|none|null|undefined"
@@ -65,10 +101,6 @@ _PATH_ONE_TIME_WORDS = (
 # 123): what names or numbers a secret is not the secret
 _PATH_NAME_OR_ID = r"(?:\d{1,19}|[A-Z]{1,12}(?:_[A-Z0-9]{1,12})*)"
 _PATH_SEGMENT_END = r"(?:[/?#;,\s\"'<>)\]&]|$)"
-
-
-def _word_pattern(word: str) -> str:
-    return word.replace("-", r"[_\-]?")
 
 
 _PATH_SECRET_NOUNS = rf"(?:{'|'.join(map(_word_pattern, _PATH_NOUNS))})s?"
@@ -258,11 +290,15 @@ _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 # behind a lookahead of those characters, over casefold() instead of (?i): a third of the time of a flat
 # case-insensitive alternation, on long text too.
 _MAYBE_SECRET = re.compile(
-    r"(?=[abceghinprstx:?&;])(?:a(?:pi[_\-]?key|ccess[_\-]?key|uthoriz|kia|sia|bia|cca|iza)|b(?:earer|asic)"
-    r"|c(?:redential|ookie)|eyj|g(?:h[pousr]_|ithub_pat_|lpat-)|hooks\.slack|integration|npm_|p(?:ass|wd|rivate)"
-    r"|r(?:outing|k_live_|k_test_)|s(?:e(?:cret|ssion)|ign(?:ature|ing)|k_live_|k_test_)|token|x(?:ox|app-)"
+    r"(?=[abceghinprstx:?&;])(?:a(?:pi[_\-]?key|ccess[_\-]?key|uth|kia|sia|bia|cca|iza)|b(?:earer|asic)"
+    r"|c(?:redential|ookie|onnection)|e(?:yj|ncryption)|g(?:h[pousr]_|ithub_pat_|lpat-)|hooks\.slack"
+    r"|integration|npm_|p(?:ass|w|rivate|at|sk)|r(?:outing|k_live_|k_test_)"
+    r"|s(?:e(?:cret|ssion)|ign(?:ature|ing)|ig|as|k_live_|k_test_)|token|x(?:ox|app-)"
     r"|://|[?&;](?:sig|key|auth|pw|pat|code)=)"
 )
+# the vocabulary's words that start with a common letter (d, o, w) or a rare one (j): a substring search each, which
+# costs clean prose less than those letters in the lookahead above
+_MAYBE_SECRET_WORDS = ("otp", "dsn", "jwt", "webhook")
 # The path rule's own words stand in a segment before a `/`: they are looked for in the reversed text, from each
 # `/` (a literal the engine skips to) back over its segment, so text without one pays nothing for them; common
 # first letters (`o`, `u`) in the lookahead above would cost clean prose a quarter more.
@@ -285,6 +321,7 @@ def _redact_text(text: str) -> str:
     folded = text.casefold()
     if (
         _MAYBE_SECRET.search(folded) is None
+        and not any(word in folded for word in _MAYBE_SECRET_WORDS)
         and ("/" not in folded or not _MAYBE_SECRET_PATH.search(folded[::-1]))
         and ("-p" not in text or _MAYBE_MYSQL.search(text) is None)
     ):

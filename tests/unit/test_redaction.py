@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -157,6 +158,15 @@ REDACTED_VALUES = [
     ("a pair whose value is a config element with its value first",
      "secret=<property value='correct horse' name='db.password'/>", "horse"),
     ("a pair whose value is a mysql command", "secret=mysql -uroot -phunter22 app", "hunter22"),
+    # a one-time password, and the other names the key vocabulary holds, in text as in keys
+    ("a one-time password in prose", "login with otp=482913 failed", "482913"),
+    ("a TOTP code in prose", "verify totp: 482913 rejected", "482913"),
+    ("a one-time password's option", "cli login --otp 482913", "482913"),
+    ("a one-time password's XML element", "<OtpCode>482913</OtpCode>", "482913"),
+    ("a password under a short last word", "connect db_pass=hunter22 failed", "hunter22"),
+    ("a DSN under its last word", "init sentry_dsn=0123456789abcdef", "0123456789abcdef"),
+    ("a JWT under its name, cut short", "jwt=eyJhbGciOi...", "eyJhbGciOi"),
+    ("a webhook URL under its name", "webhook_url=https://example.com/in/Zx81kLmQ0pQ7", "Zx81kLmQ0pQ7"),
 ]
 
 
@@ -174,6 +184,8 @@ FRAGMENTS = st.sampled_from([
     "verify", "otp", "unsubscribe", "session", "expired", "code=", "Bearer ", "AKIA", "x" * 20, "Ab9", "123456",
     "magic-link", "Email", "-email", "resets", "mysql", "mariadb", "-p", "-pS3", "/bin/",
     " = ", "value=", " key=", "name=", "&quot;", "&#39;", "<add ", "&lt;add ", "ApiKey", "-e ", "\\",
+    "OTP", "user", "Code", "db_", "Pass", "X-", "Auth", "DSN", "sig", "jwt", "Pw", "psk", "encryption_key",
+    "connection-string", "webhookUrl",
 ])
 
 
@@ -266,11 +278,33 @@ def test_a_nested_secret_looking_key_is_redacted_whatever_its_value(key: str) ->
     assert stored == {"error": {"context": {key: R}}}
 
 
-@pytest.mark.parametrize("key", ["cacheKey", "key", "sort_key", "passed", "design", "bypass", "auth_type", "author",
-                                 "signal", "patch", "footprint", "rootPath", "snapshot_policy", "hotplug",
-                                 "depotPath", "rootpath", "hotpot", "footpath", "potpourri", "snapshotpolicy"])
+KEPT_KEYS = ["cacheKey", "key", "sort_key", "passed", "design", "bypass", "auth_type", "author", "signal", "patch",
+             "footprint", "rootPath", "snapshot_policy", "hotplug", "depotPath", "rootpath", "hotpot", "footpath",
+             "potpourri", "snapshotpolicy"]
+
+
+@pytest.mark.parametrize("key", KEPT_KEYS)
 def test_a_nested_key_that_only_contains_a_short_secret_word_keeps_its_value(key: str) -> None:
     assert storable_metadata({"error": {key: "deps-web"}}) == {"error": {key: "deps-web"}}
+
+
+# a name in text is one word of letters, digits, _ and - (Api.Key=x is the pair Key=x)
+TEXT_NAMES = [key for key in SECRET_KEYS if re.fullmatch(r"[A-Za-z0-9_\-]+", key)]
+
+
+@pytest.mark.parametrize("key", TEXT_NAMES)
+def test_a_pair_in_text_whose_name_is_a_secret_key_is_redacted_as_the_key_is(key: str) -> None:
+    texts = [f"login with {key}=482913 failed", f'{{"{key}": "482913"}}', f"--{key} 482913"]
+    if not re.search(r"(?i)(type|name|id)$", key):  # an XML element so named describes a secret (<AccessKeyId>)
+        texts.append(f"<{key}>482913</{key}>")
+    for text in texts:
+        assert "482913" not in redact_text(text), text
+
+
+@pytest.mark.parametrize("key", KEPT_KEYS)
+def test_a_pair_in_text_whose_name_only_contains_a_short_secret_word_keeps_its_value(key: str) -> None:
+    for text in (f"{key}=deps-web", f"{key}: deps-web", f"--{key} deps-web", f"<{key}>deps-web</{key}>"):
+        assert redact_text(text) == text
 
 
 @pytest.mark.parametrize("secret", [GHP, JWT, "AKIAIOSFODNN7EXAMPLE", "xoxb-123456789012-1234567890123-AbCdEfGhIjKl"])
