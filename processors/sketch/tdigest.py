@@ -251,7 +251,8 @@ class TDigest:
     def merge(cls, digests: Iterable[TDigest], compression: float | None = None) -> TDigest:
         """A new digest of everything in `digests`; concatenate, sort, re-cluster in one pass.
 
-        The result uses `compression` if given, else the largest compression among the inputs.
+        The result uses `compression` if given, else the largest compression among the inputs. Parts whose
+        weights together pass int64 raise from_bytes's CorruptSketchError: one of them was edited.
         """
         parts = [d for d in digests if d._count]
         if compression is None:
@@ -259,6 +260,9 @@ class TDigest:
         compression = _checked_compression(compression)
         if not parts:
             return cls.empty(compression)
+        count = sum(d._count for d in parts)
+        if count > _INT64_MAX:  # each part's weights fit (from_bytes checks them); together they would wrap
+            raise CorruptSketchError("corrupt t-digest: the total weight overflows int64")
         if len(parts) == 1 and parts[0]._compression == compression:
             return parts[0]
         means = np.concatenate([d._means for d in parts])
@@ -266,7 +270,7 @@ class TDigest:
         pure = np.concatenate([d._pure for d in parts])
         minimum = min(d._min for d in parts)
         maximum = max(d._max for d in parts)
-        return cls._merged(means, weights, pure, minimum, maximum, compression, sum(d._count for d in parts))
+        return cls._merged(means, weights, pure, minimum, maximum, compression, count)
 
     @classmethod
     def merge_bytes(
@@ -274,7 +278,8 @@ class TDigest:
     ) -> TDigest:
         """merge(from_bytes(blob) for blob in blobs), equal in every field, decoded in one vectorized pass:
         a store reading a window of minute digests pays one decode, not one per blob. A blob that does not
-        decode raises what from_bytes raises for it."""
+        decode raises what from_bytes raises for it, and blobs whose weights together pass int64 what merge
+        raises."""
         blobs = list(blobs)
         decoded = _decode_many(blobs)
         if decoded is None:  # something is off: decode one by one, so the error names the first bad blob

@@ -120,7 +120,8 @@ class Store(ABC):
                     parts = [delta] if stored is None else [
                         decoded_digest(TDigest.from_bytes, stored, f"the digest {key}"), delta
                     ]
-                digest = TDigest.merge(parts)
+                # parts that decode alone can still pass int64 together: the stored one was edited
+                digest = decoded_digest(TDigest.merge, parts, f"the digest {key}")
                 merged[key] = (digest.to_bytes(), version)
                 written[key] = (digest, version + 1)
         try:

@@ -124,6 +124,7 @@ def _targets(delta: keys.PartialDelta) -> set[tuple[str, ...]]:
 # what a rollup found damaged: a stored digest by its key, a rolled counter or gauge by its item's (pk, sk), with the
 # error's line (a partial's own pieces that do not decode are not here: they are lost, PartialDelta.lost)
 _Damaged = dict[DigestKey | tuple[str, str], str]
+_INT64_MAX = (1 << 63) - 1  # the most a digest's weights may total
 
 
 def _added_to(delta: keys.PartialDelta) -> list[tuple[str, str]]:
@@ -172,7 +173,35 @@ def _find_undecodable(
                 decoded_digest(TDigest.from_bytes, digests[stored][0], f"the digest {stored}")
             except CorruptItemError as exc:
                 damaged[stored] = str(exc)
-    return lose_undecodable_digests(partial.delta for partial in group)
+    lost = lose_undecodable_digests(partial.delta for partial in group)
+    return lost + _lose_overflowing(group, digests, damaged)
+
+
+def _lose_overflowing(
+    group: list[_Pending], digests: dict[DigestKey, tuple[bytes, int]], damaged: _Damaged
+) -> int:
+    """Where the digests of one key all decode but their weights together pass int64 (merge refuses them), the
+    heaviest was edited (no store counts 2**63 samples): a stored one is named in `damaged`, a partial's own is
+    lost, as one that does not decode is. How many digests of the partials."""
+    from processors.sketch import TDigest
+
+    weights: dict[DigestKey, list[tuple[int, _Pending | None]]] = {}
+    for key in {DigestKey._make(key) for partial in group for key in partial.delta.digests}:
+        if key in digests and key not in damaged:
+            weights.setdefault(key, []).append((TDigest.from_bytes(digests[key][0]).count, None))
+    for partial in group:
+        for piece, blob in partial.delta.digests.items():  # each decodes: lose_undecodable_digests left out the rest
+            weights.setdefault(DigestKey._make(piece), []).append((TDigest.from_bytes(blob).count, partial))
+    lost = 0
+    why = "corrupt t-digest: the total weight overflows int64 merged with the other digests of its key"
+    for key, parts in weights.items():
+        if sum(count for count, _ in parts) > _INT64_MAX:
+            _, heaviest = max(parts, key=lambda part: part[0])
+            if heaviest is None:
+                damaged[key] = f"a damaged store: the digest {key} does not decode ({why})"
+            else:
+                lost += heaviest.delta.lose_digest(key, why)
+    return lost
 
 
 class DynamoDBStore(Store):

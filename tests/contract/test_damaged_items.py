@@ -18,6 +18,7 @@ import contextlib
 import json
 import re
 import sqlite3
+import struct
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -252,6 +253,65 @@ def test_a_sqlite_row_holding_what_the_store_never_writes_is_a_corrupt_item_erro
     with pytest.raises(CorruptItemError, match=f"a damaged store: .*{names}"):
         read(filled)
     assert sqlite_rows(filled) == before
+
+
+def heaviest_digest() -> bytes:
+    """A digest that decodes, of two centroids whose weights total 2**63 - 1 (an edit: no store counts so many);
+    merged with any other, the total passes int64."""
+    header = struct.pack("<BBdddI", 1, 8, 100.0, 12.0, 30.0, 2)
+    return header + struct.pack("<2d", 12.0, 30.0) + struct.pack("<2Q", 2**62, 2**62 - 1) + b"\x00"
+
+
+def test_a_digest_whose_weights_overflow_once_merged_is_a_corrupt_item_error_where_it_is_merged(
+        store: Store) -> None:
+    """Each digest's weights fit an int64 (from_bytes checks them); a merge of the edited one with a new sample
+    wrapped its sums, so the merged digest was written (SQLite's commit, DynamoDB's rollup) or read (DynamoDB's
+    window with its pending partial) and failed only when read again, naming no item it came from."""
+    fill(store)
+    if isinstance(store, SqliteStore):
+        with contextlib.closing(sqlite3.connect(store.path)) as db:
+            assert db.execute("UPDATE digests SET data = ? WHERE resolution = 'm'", (heaviest_digest(),)).rowcount == 1
+            db.commit()
+        read: Callable[[Store], Any] = COMMIT_DIGEST
+        names = "the digest"
+    else:
+        assert isinstance(store, DynamoDBStore)
+        store.client.update_item(TableName=store.table, Key={"PK": {"S": DIGEST[0]}, "SK": {"S": DIGEST[1]}},
+                                 UpdateExpression="SET d = :v",
+                                 ExpressionAttributeValues={":v": {"B": heaviest_digest()}})
+        COMMIT_DIGEST(store)  # into a pending partial: DynamoDB's commit merges no digest
+        read = READ_DIGEST
+        names = f"a digest of {SKETCH}"
+    assert TDigest.from_bytes(heaviest_digest()).count == 2**63 - 1
+    with pytest.raises(CorruptItemError, match=f"a damaged store: {names} .*total weight overflows int64"):
+        read(store)
+    if isinstance(store, DynamoDBStore):
+        report = store.rollup(MINUTE + conventions.DAY)
+        assert report.folded == 0 and len(report.damaged) == 1
+        assert re.search(f"a damaged store: the digest .*{SKETCH}.*total weight overflows", report.damaged[0])
+
+
+def test_a_partial_whose_own_digest_overflows_once_merged_folds_without_it_and_keeps_the_stored_one(
+        rolled: DynamoDBStore) -> None:
+    """The heaviest digest of a key whose digests overflow together is the edited one: here a pending partial's,
+    lost as one that does not decode is; the stored digest and the partial's counts are kept."""
+    rolled.commit(Commit(counters={CounterKey(SLI, M, MINUTE): {"good": 1, "total": 1}},
+                         digests={DigestKey(SKETCH, M, MINUTE): digest_of(40)}))
+    (partial,) = rolled.pending_partials()
+    (item,) = [i for i in table_items(rolled) if i["PK"]["S"] == partial.writer]
+    delta = keys.PartialDelta(partial.delta.counters, partial.delta.exemplars,
+                              {key: heaviest_digest() for key in partial.delta.digests}, partial.delta.gauges)
+    rolled.client.update_item(TableName=rolled.table, Key={"PK": item["PK"], "SK": item["SK"]},
+                              UpdateExpression="SET p = :v",
+                              ExpressionAttributeValues={":v": {"B": keys.encode_partial(delta)}})
+    rolled.refresh()
+
+    report = rolled.rollup(MINUTE + conventions.DAY)
+
+    assert (report.folded, report.pending, len(report.damaged)) == (1, 0, 1)
+    assert re.search("its digest of .* does not decode .*total weight overflows int64.* lost", report.damaged[0])
+    assert rolled.digest(SKETCH, *WINDOW) == digest_of(12, 30)
+    assert rolled.window_counts(SLI, *WINDOW) == Counts(3, 4)
 
 
 @pytest.mark.parametrize(("expression", "values"), [

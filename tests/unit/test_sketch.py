@@ -294,6 +294,26 @@ def test_weights_whose_total_overflows_int64_are_rejected_as_corrupt(n: int) -> 
         TDigest.merge_bytes([TDigest.from_values([0.5]).to_bytes(), _weights_summing_past_int64(n)])
 
 
+def _heavy(low: float) -> bytes:
+    """A valid digest of two centroids at `low` and `low + 1` whose weights total 2**63 - 1, the most one holds."""
+    weights = [2**62, 2**62 - 1]
+    header = struct.pack("<BBdddI", FORMAT_VERSION, 8, DEFAULT_COMPRESSION, low, low + 1, 2)
+    return header + struct.pack("<2d", low, low + 1) + struct.pack("<2Q", *weights) + b"\x00"
+
+
+@pytest.mark.parametrize("parts", [2, 3], ids=["past int64", "past 2**64"])
+def test_merging_digests_whose_weights_together_overflow_int64_is_rejected_as_corrupt(parts: int) -> None:
+    # Each decodes; merged, the weights' int64 sums wrapped, and the merged digest was caught as damaged only once
+    # stored and read again, far from the digests that hold the edited weights.
+    blobs = [_heavy(float(10 * n)) for n in range(parts)]
+    with pytest.raises(CorruptSketchError, match="the total weight overflows int64"):
+        TDigest.merge([TDigest.from_bytes(blob) for blob in blobs])
+    with pytest.raises(CorruptSketchError, match="the total weight overflows int64"):
+        TDigest.merge_bytes(blobs)
+    with pytest.raises(CorruptSketchError, match="the total weight overflows int64"):
+        TDigest.merge_bytes(blobs, compression=50.0)
+
+
 def test_a_big_input_serializes_within_two_kilobytes_with_narrow_weights() -> None:
     digest = TDigest.from_values(np.random.default_rng(SEED).lognormal(3, 1, 1_000_000))
     data = digest.to_bytes()
