@@ -241,6 +241,20 @@ class DynamoDBStore(Store):
         except keys.DamagedAttribute as exc:
             raise self._damaged(what, exc.value) from None
 
+    def _parsed_key(self, parse: Callable[[str], _T], key: str, what: str) -> _T:
+        """`parse(key)` (a keys.* reader of a stored key: a console edit can put an item under any key), or the
+        damaged-store error naming `what` and the key."""
+        try:
+            return parse(key)
+        except ValueError:
+            raise self._damaged(what, key) from None
+
+    def _bucket_of(self, item: dict[str, Any]) -> int:
+        return self._parsed_key(keys.bucket_from_key, item[SK]["S"], f"the sort key of a bucket of {item[PK]['S']}")
+
+    def _trace_id_of(self, item: dict[str, Any]) -> str:
+        return self._parsed_key(keys.correlation_id_of, item[PK]["S"], "the partition key of a trace")
+
     def _digest_blob(self, item: dict[str, Any]) -> bytes:
         blob = item.get("d", {}).get("B")
         if blob is None:
@@ -311,7 +325,7 @@ class DynamoDBStore(Store):
     # --- ingest ---------------------------------------------------------------------------------------
 
     def _checkpoint_from(self, item: dict[str, Any]) -> Checkpoint:
-        stream, shard = keys.checkpoint_from_sk(item[SK]["S"])
+        stream, shard = self._parsed_key(keys.checkpoint_from_sk, item[SK]["S"], "the sort key of a checkpoint")
         what = f"the checkpoint of {stream}/{shard}"
         position = self._attribute(keys.position_attribute, item, "pos", f"the position of {what}")
         newest = (self._attribute(keys.number_attribute, item, "newest", f"the newest event time of {what}")
@@ -793,7 +807,7 @@ class DynamoDBStore(Store):
         rows: dict[int, dict[str, int]] = {}
         for item in self._range(keys.counter_pk(sli, resolution), start, end):
             try:
-                rows[keys.bucket_from_key(item[SK]["S"])] = keys.counter_fields(item, COUNTER_BOOKKEEPING)
+                rows[self._bucket_of(item)] = keys.counter_fields(item, COUNTER_BOOKKEEPING)
             except keys.DamagedAttribute as exc:
                 raise self._damaged(f"the {exc.name} counter of {sli} at {item[SK]['S']}", exc.value) from None
         return rows
@@ -841,12 +855,12 @@ class DynamoDBStore(Store):
                 ids = item["x"].get("L") if isinstance(item["x"], dict) else None
                 if not isinstance(ids, list) or not all(isinstance(e, dict) and "S" in e for e in ids):
                     raise self._damaged(f"the exemplars of {sli} at {item[SK]['S']}", item["x"])
-                found[keys.bucket_from_key(item[SK]["S"])] = [entry["S"] for entry in ids]
+                found[self._bucket_of(item)] = [entry["S"] for entry in ids]
         return found
 
     def _query_digests(self, sketch: str, resolution: str, start: int, end: int) -> DigestRows:
         return {
-            keys.bucket_from_key(item[SK]["S"]): self._digest_blob(item)
+            self._bucket_of(item): self._digest_blob(item)
             for item in self._range(keys.digest_pk(sketch, resolution), start, end)
         }
 
@@ -871,11 +885,12 @@ class DynamoDBStore(Store):
             ScanIndexForward=False,
             Limit=limit,
         )
-        listed = {keys.correlation_id_of(item[PK]["S"]): item[f"{index}SK"]["S"] for item in items[:limit]}
+        listed = {self._trace_id_of(item): item[f"{index}SK"]["S"] for item in items[:limit]}
         read = self.read_heads(listed)
         found = [(cid, head.first_seen_ms or 0) for cid, head in read.heads.items()]
         # a damaged head is listed all the same, first seen to the second its index key holds
-        found += [(cid, keys.first_seen_ms_of_gsi_sk(listed[cid])) for cid in read.damaged]
+        found += [(cid, self._parsed_key(keys.first_seen_ms_of_gsi_sk, listed[cid],
+                                         f"the trace-search key of the trace {cid}")) for cid in read.damaged]
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
     def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]:
@@ -909,7 +924,7 @@ class DynamoDBStore(Store):
             )
             if items and oldest_open is None:
                 oldest_open = hour
-            found.extend(keys.correlation_id_of(item[PK]["S"]) for item in items)
+            found.extend(self._trace_id_of(item) for item in items)
         new_cursor = last_hour if oldest_open is None else oldest_open
         if new_cursor != cursor:
             self._put_sweep_cursor(new_cursor)

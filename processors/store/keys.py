@@ -87,6 +87,7 @@ def bucket_key(bucket_start: int) -> str:
 
 
 def bucket_from_key(key: str) -> int:
+    """Raises ValueError for a key that is not a minute as bucket_key writes it."""
     return int(datetime.strptime(key, BUCKET_KEY_FORMAT).replace(tzinfo=UTC).timestamp())
 
 
@@ -103,7 +104,11 @@ def trace_pk(correlation_id: str) -> str:
 
 
 def correlation_id_of(trace_partition: str) -> str:
-    return trace_partition.split("#", 1)[1]
+    """Raises ValueError for a key trace_pk never writes."""
+    prefix, separator, correlation_id = trace_partition.partition("#")
+    if prefix != PK_TRACE or not separator:
+        raise ValueError("not a trace's partition key")
+    return correlation_id
 
 
 def checkpoint_sk(stream: str, shard: str) -> str:
@@ -111,7 +116,10 @@ def checkpoint_sk(stream: str, shard: str) -> str:
 
 
 def checkpoint_from_sk(sort_key: str) -> tuple[str, str]:
-    stream, shard = sort_key.rsplit("#", 1)
+    """Raises ValueError for a key checkpoint_sk never writes (no #)."""
+    stream, separator, shard = sort_key.rpartition("#")
+    if not separator:
+        raise ValueError("not a checkpoint's sort key")
     return stream, shard
 
 
@@ -238,7 +246,8 @@ FIND_TRACES_END_MS: Final = 4_102_444_799_999  # a trace search without an end: 
 
 
 def first_seen_ms_of_gsi_sk(sort_key: str) -> int:
-    """The second first_seen_gsi_sk kept, in ms: the search lists a head that does not decode by it."""
+    """The second first_seen_gsi_sk kept, in ms: the search lists a head that does not decode by it. Raises
+    ValueError for a key that is not such a second."""
     return int(datetime.strptime(sort_key, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()) * 1000
 
 

@@ -189,7 +189,10 @@ class SqliteStore(Store):
         rows = self.db.execute("SELECT stream, shard, position, newest_event FROM checkpoints").fetchall()
         return [self._checkpoint(*row) for row in rows]
 
-    def _checkpoint(self, stream: str, shard: str, position: Any, newest: Any) -> Checkpoint:
+    def _checkpoint(self, stream: Any, shard: Any, position: Any, newest: Any) -> Checkpoint:
+        for name, value in (("stream", stream), ("shard", shard)):
+            if type(value) is not str:  # the columns' TEXT affinity keeps a blob a blob
+                raise self._damaged(f"the {name} of a checkpoint", value)
         if newest is not None and (type(newest) not in (int, float) or not math.isfinite(newest)):
             raise self._damaged(f"the newest event time of the checkpoint of {stream}/{shard}", newest)
         return Checkpoint(stream, shard, self._position(stream, shard, position), newest)

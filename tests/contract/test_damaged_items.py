@@ -29,7 +29,7 @@ from processors import conventions
 from processors.counting import Counts
 from processors.decoding.types import Position
 from processors.sketch import TDigest
-from processors.store import Commit, DynamoDBStore, SqliteStore, Store, keys
+from processors.store import Commit, DynamoDBStore, SqliteStore, Store, keys, tables
 from processors.store.exceptions import CorruptItemError
 from processors.store.types import CheckpointAdvance, CounterKey, DigestKey
 from tests.builders import T0
@@ -252,6 +252,78 @@ def test_a_sqlite_row_holding_what_the_store_never_writes_is_a_corrupt_item_erro
     before = sqlite_rows(filled)
     with pytest.raises(CorruptItemError, match=f"a damaged store: .*{names}"):
         read(filled)
+    assert sqlite_rows(filled) == before
+
+
+OFF_KEY = keys.bucket_key(MINUTE) + "x"  # sorts between two minutes' keys, so a range read of both meets it
+TWO_MINUTES = (MINUTE, MINUTE + 2 * conventions.MINUTE)
+CID = "cid-damaged"
+WHEN = keys.first_seen_gsi_sk(MINUTE * 1000)
+
+
+def trace_item(pk: str, index: str, index_pk: str, index_sk: str) -> dict[str, Any]:
+    """A trace head item as a console edit could leave it: indexed under `index`, its document not decoding."""
+    return {"PK": {"S": pk}, "SK": {"S": keys.SK_TRACE_HEAD}, "v": {"N": "1"}, "doc": {"B": b"\xde\xad"},
+            f"{index}PK": {"S": index_pk}, f"{index}SK": {"S": index_sk}}
+
+
+FIND_BY_WORKFLOW: Callable[[Store], Any] = lambda s: s.find_traces(workflow_id="wf-1")  # noqa: E731
+# (case, the item put, the read, what the error names)
+DAMAGED_KEYS: list[tuple[str, dict[str, Any], Callable[[DynamoDBStore], Any], str]] = [
+    ("a checkpoint whose key has no #", {"PK": {"S": keys.PK_CHECKPOINT}, "SK": {"S": "logs-shard-2"},
+                                         "pos": {"S": "5:0:2"}}, LIST_CHECKPOINTS,
+     "the sort key of a checkpoint holds 'logs-shard-2'"),
+    ("a counter whose key is not a minute", {"PK": {"S": COUNTER[0]}, "SK": {"S": OFF_KEY}, "good": {"N": "1"}},
+     lambda s: s.window_counts(SLI, *TWO_MINUTES), f"the sort key of a bucket of {COUNTER[0]} holds '{OFF_KEY}'"),
+    ("exemplars whose key is not a minute", {"PK": {"S": COUNTER[0]}, "SK": {"S": OFF_KEY}, "x": {"L": []}},
+     lambda s: s.exemplars(SLI, *TWO_MINUTES), f"the sort key of a bucket of {COUNTER[0]} holds '{OFF_KEY}'"),
+    ("a digest whose key is not a minute", {"PK": {"S": DIGEST[0]}, "SK": {"S": OFF_KEY},
+                                             "d": {"B": digest_of(1).to_bytes()}},
+     lambda s: s.digest(SKETCH, *TWO_MINUTES), f"the sort key of a bucket of {DIGEST[0]} holds '{OFF_KEY}'"),
+    ("a damaged trace whose search key is not a time",
+     trace_item(keys.trace_pk(CID), tables.GSI_BY_WORKFLOW, keys.workflow_gsi_pk("wf-1"), WHEN + "x"),
+     FIND_BY_WORKFLOW, f"the trace-search key of the trace {CID} holds '{WHEN}x'"),
+    ("a trace found by workflow whose key has no #",
+     trace_item(keys.PK_TRACE, tables.GSI_BY_WORKFLOW, keys.workflow_gsi_pk("wf-1"), WHEN), FIND_BY_WORKFLOW,
+     f"the partition key of a trace holds '{keys.PK_TRACE}'"),
+    ("an open unit whose key has no #",
+     trace_item(keys.PK_TRACE, tables.GSI_OPEN_UNITS, keys.open_unit_gsi_pk(MINUTE * 1000),
+                keys.open_unit_gsi_sk(MINUTE * 1000, CID)),
+     lambda s: s.open_units(MINUTE + conventions.HOUR), f"the partition key of a trace holds '{keys.PK_TRACE}'"),
+]
+
+
+@pytest.mark.parametrize(("item", "read", "names"), [case[1:] for case in DAMAGED_KEYS],
+                         ids=[case[0] for case in DAMAGED_KEYS])
+def test_an_item_whose_key_the_store_never_writes_is_a_corrupt_item_error_naming_it_and_reading_changes_nothing(
+        rolled: DynamoDBStore, item: dict[str, Any], read: Callable[[DynamoDBStore], Any], names: str) -> None:
+    """A console edit or another program can put an item under any key: its reader split or parsed the key
+    (checkpoint_from_sk, bucket_from_key, correlation_id_of, first_seen_ms_of_gsi_sk) and raised a ValueError
+    or IndexError."""
+    read(rolled)  # whole, it reads
+    rolled.client.put_item(TableName=rolled.table, Item=item)
+    before = table_items(rolled)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: {re.escape(names)}"):
+        read(rolled)
+    assert table_items(rolled) == before
+
+
+@pytest.mark.parametrize("column", ["stream", "shard"])
+def test_a_sqlite_checkpoint_whose_stream_or_shard_is_not_text_is_a_corrupt_item_error_naming_it(
+        filled: SqliteStore, column: str) -> None:
+    """SQLite keeps a checkpoint's stream and shard apart, as text; a blob there (a hand edit) was a TypeError
+    wherever a checkpoint's stream is read as text (slo status's default time: is it a backfill's?), or a
+    checkpoint of a bytes stream or shard."""
+    with contextlib.closing(sqlite3.connect(filled.path)) as db:
+        assert db.execute("UPDATE checkpoints SET newest_event = ?", (float(MINUTE),)).rowcount == 1
+        db.commit()
+    assert LIST_CHECKPOINTS(filled) == MINUTE  # whole, it reads
+    with contextlib.closing(sqlite3.connect(filled.path)) as db:
+        assert db.execute(f"UPDATE checkpoints SET {column} = CAST({column} AS BLOB)").rowcount == 1
+        db.commit()
+    before = sqlite_rows(filled)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: the {column} of a checkpoint holds b'"):
+        LIST_CHECKPOINTS(filled)
     assert sqlite_rows(filled) == before
 
 
