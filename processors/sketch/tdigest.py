@@ -465,8 +465,8 @@ class TDigest:
             raise TruncatedSketchError(needed, len(buf))
         if len(buf) > needed:
             raise CorruptSketchError(f"corrupt t-digest: {len(buf) - needed} trailing bytes after {needed}")
-        if not (math.isfinite(compression) and compression > 0):
-            raise CorruptSketchError(f"corrupt t-digest: compression {compression!r} is not positive")
+        if not (math.isfinite(compression) and compression >= 1.0):  # what every constructor checks
+            raise CorruptSketchError(f"corrupt t-digest: compression {compression!r} is not a number >= 1")
         means = np.frombuffer(buf, "<f8", n, _HEADER.size).astype(np.float64)
         weights = np.frombuffer(buf, _WEIGHT_DTYPES[width], n, _HEADER.size + 8 * n).astype(np.int64)
         bits = np.frombuffer(buf, np.uint8, (n + 7) // 8, _HEADER.size + (8 + width) * n)
@@ -541,7 +541,7 @@ def _decode_many(
         _, width, compression, minimum, maximum, n = _HEADER.unpack_from(buf)
         if width not in _WEIGHT_DTYPES or len(buf) != header + n * (8 + width) + (n + 7) // 8:
             return None
-        if not (math.isfinite(compression) and compression > 0):
+        if not (math.isfinite(compression) and compression >= 1.0):
             return None
         if n == 0:
             continue  # an empty digest adds nothing and, as in merge, does not vote on the compression

@@ -14,6 +14,7 @@ connection of their own.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -540,6 +541,14 @@ def partial_document(store: DynamoDBStore) -> tuple[dict[str, Any], dict[str, An
     return {"PK": item["PK"], "SK": item["SK"]}, json.loads(zlib.decompress(item["p"]["B"]))
 
 
+def below_one(text: str) -> str:
+    """A digest's base64 with its compression set to 0.5: it passed from_bytes, and merge_bytes then raised a
+    bare SketchError (not a damaged store) from every read of it and from the rollup, every minute."""
+    blob = bytearray(base64.b64decode(text))
+    struct.pack_into("<d", blob, 2, 0.5)
+    return base64.b64encode(bytes(blob)).decode()
+
+
 PIECE_EDITS: list[tuple[str, Callable[[dict[str, Any]], None], Counts, int, int, str]] = [
     # (case, the edit of the partial's document, counts then read, gauge, digest's count, what the loss names)
     ("a counter row holding 1.5", lambda d: d["c"][0][3].update(good=1.5), Counts(0, 0), 1, 2,
@@ -551,6 +560,8 @@ PIECE_EDITS: list[tuple[str, Callable[[dict[str, Any]], None], Counts, int, int,
      "its exemplar row 0 .* does not decode"),
     ("a digest row that is not base64", lambda d: d["d"][0].__setitem__(3, "%%"), Counts(3, 5), 1, 0,
      "its digest row 0 .* does not decode"),
+    ("a digest whose compression is below 1", lambda d: d["d"][0].__setitem__(3, below_one(d["d"][0][3])),
+     Counts(3, 5), 1, 0, r"its digest of api-latency \(m\) at .* does not decode \(corrupt t-digest: compression 0.5"),
 ]
 
 

@@ -503,6 +503,7 @@ def _corrupt(offset: int, value: float) -> bytes:
         _corrupt(38, math.nan),
         _corrupt(10, math.inf),
         _corrupt(2, -1.0),
+        _corrupt(2, 0.5),  # no constructor takes it: decoded, it made merge_bytes raise a bare SketchError
     ],
 )
 def test_merging_from_bytes_rejects_a_bad_blob_as_from_bytes_does(bad: bytes) -> None:
