@@ -504,7 +504,7 @@ class DynamoDBStore(Store):
         try:
             keys.pending_newest_ms(index_key), keys.pending_written_ns(index_key)
         except (ValueError, IndexError):
-            delta.lost.append(f"its pending index key {_shown(index_key)} is not the store's")
+            delta.lose(lambda: f"its pending index key {_shown(index_key)} is not the store's")
             index_key = keys.pending_gsi_sk(keys.newest_bucket(delta), 0, pk, sk)
         return _Pending(pk, sk, index_key, delta)
 
@@ -619,7 +619,7 @@ class DynamoDBStore(Store):
         if group:
             report.folded += len(group)
             report.transactions += 1
-            report.damaged += [f"{self.table}: a damaged store: the partial {p.pk} at {p.sk}: {'; '.join(p.delta.lost)}"
+            report.damaged += [f"{self.table}: a damaged store: the partial {p.pk} at {p.sk}: {p.delta.loss()}"
                                " (folded without it: lost)" for p in group if p.delta.lost]
         folded = {id(partial) for partial in group}
         return [partial for partial in whole if id(partial) not in folded]

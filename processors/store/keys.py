@@ -11,7 +11,7 @@ import base64
 import json
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -478,18 +478,35 @@ class PartialDelta:
     gauges: dict[str, int] = field(default_factory=dict)
     arrival: float | None = None  # when the batch that wrote it arrived (`slo backtest` replays in that order)
     # what of the stored partial did not decode, one clause each ("its gauge 'x' holds ..."): left out of the
-    # pieces above, so reads count what the rollup folds, and the rollup names it as lost (docs/store.md)
+    # pieces above, so reads count what the rollup folds, and the rollup names it as lost (docs/store.md). The
+    # first LOST_NAMED are named, the rest counted in lost_unnamed: a 10 KB edit can hold millions of them.
     lost: list[str] = field(default_factory=list)
+    lost_unnamed: int = 0
 
     def is_empty(self) -> bool:
         return not (self.counters or self.exemplars or self.digests or self.gauges)
+
+    def lose(self, clause: Callable[..., str], *args: Any) -> None:
+        """Name one lost piece, `clause(*args)`, while fewer than LOST_NAMED are named; count it after."""
+        if len(self.lost) < LOST_NAMED:
+            self.lost.append(clause(*args))
+        else:
+            self.lost_unnamed += 1
+
+    def loss(self) -> str:
+        """What was lost, in one bounded line."""
+        more = f"; and {self.lost_unnamed} more pieces" if self.lost_unnamed else ""
+        return "; ".join(self.lost) + more
 
     def lose_digest(self, key: tuple[str, str, int], why: str) -> bool:
         """Leave out the digest of `key`, which does not decode (`why`); False when another caller did first."""
         if self.digests.pop(key, None) is None:  # pop: reads on several threads may find it at once
             return False
-        self.lost.append(f"its digest of {key[0]} ({key[1]}) at {bucket_key(key[2])} does not decode ({why})")
+        self.lose(lambda: f"its digest of {key[0]} ({key[1]}) at {bucket_key(key[2])} does not decode ({why})")
         return True
+
+
+LOST_NAMED: Final = 5  # a partial's lost pieces named in the rollup's line, at most (each clause is cut short too)
 
 
 @dataclass(frozen=True)
@@ -568,40 +585,48 @@ def decode_partial(blob: Any) -> PartialDelta:
         return PartialDelta(lost=[f"its format is {_shown(form)}, not an integer"])
     delta = PartialDelta(arrival=_arrival(document.get("a")))
     # the checks are inline, not helpers: every read decodes every pending partial (ingest's too)
-    for n, entry in enumerate(_pieces(document, "c", list, delta.lost)):
+    # (a lost piece's clause is formatted only for the first LOST_NAMED)
+    for n, entry in enumerate(_pieces(document, "c", list, delta)):
         if (type(entry) is list and len(entry) == 4 and _is_key(entry) and type(fields := entry[3]) is dict
                 and _INTEGERS.issuperset(map(type, fields.values()))):  # JSON's keys are text
             delta.counters[(entry[0], entry[1], entry[2])] = fields
         else:
-            delta.lost.append(f"its counter row {n} {_shown(entry)} does not decode")
-    for n, entry in enumerate(_pieces(document, "x", list, delta.lost)):
+            delta.lose(_row_lost, "counter", n, entry)
+    for n, entry in enumerate(_pieces(document, "x", list, delta)):
         if (type(entry) is list and len(entry) == 3 and type(entry[0]) is str and _is_bucket(entry[1])
                 and type(ids := entry[2]) is list and _TEXTS.issuperset(map(type, ids))):
             delta.exemplars[(entry[0], entry[1])] = ids
         else:
-            delta.lost.append(f"its exemplar row {n} {_shown(entry)} does not decode")
-    for n, entry in enumerate(_pieces(document, "d", list, delta.lost)):
+            delta.lose(_row_lost, "exemplar", n, entry)
+    for n, entry in enumerate(_pieces(document, "d", list, delta)):
         try:
             if not (type(entry) is list and len(entry) == 4 and _is_key(entry) and type(entry[3]) is str):
                 raise ValueError("not a digest row")
             delta.digests[(entry[0], entry[1], entry[2])] = base64.b64decode(entry[3], validate=True)
         except ValueError:  # binascii.Error is one
-            delta.lost.append(f"its digest row {n} {_shown(entry[:3] if type(entry) is list else entry)} "
-                              "does not decode")
-    for name, value in _pieces(document, "g", dict, delta.lost):
+            delta.lose(_row_lost, "digest", n, entry[:3] if type(entry) is list else entry)
+    for name, value in _pieces(document, "g", dict, delta):
         if type(value) is int:
             delta.gauges[name] = value
         else:
-            delta.lost.append(f"its gauge {_shown(name)} holds {_shown(value)}")
+            delta.lose(_gauge_lost, name, value)
     return delta
 
 
-def _pieces(document: dict[str, Any], name: str, kind: type, lost: list[str]) -> Any:
-    """One kind of a partial's pieces: its list (its mapping's items), or nothing, its loss named in `lost`."""
+def _row_lost(kind: str, n: int, entry: Any) -> str:
+    return f"its {kind} row {n} {_shown(entry)} does not decode"
+
+
+def _gauge_lost(name: str, value: Any) -> str:
+    return f"its gauge {_shown(name)} holds {_shown(value)}"
+
+
+def _pieces(document: dict[str, Any], name: str, kind: type, delta: PartialDelta) -> Any:
+    """One kind of a partial's pieces: its list (its mapping's items), or nothing, its loss named in `delta`."""
     pieces = document.get(name)
     if type(pieces) is kind:
         return pieces.items() if isinstance(pieces, dict) else pieces
-    lost.append(f"its {_KINDS[name]} are {_shown(pieces)}, not a JSON {'object' if kind is dict else 'array'}")
+    delta.lose(lambda: f"its {_KINDS[name]} are {_shown(pieces)}, not a JSON {'object' if kind is dict else 'array'}")
     return ()
 
 

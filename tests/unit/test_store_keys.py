@@ -276,3 +276,13 @@ def test_a_partial_cut_short_is_lost_whole_and_named():
     whole = keys.encode_partial(keys.PartialDelta(counters={("api", "m", 60): {"good": 1}}))
     delta = keys.decode_partial(whole[:-4])  # its adler32 trailer cut off
     assert delta.is_empty() and delta.lost[0].startswith("it does not decode (error: ")
+
+
+def test_a_partial_of_a_million_pieces_that_do_not_decode_names_a_few_and_counts_the_rest() -> None:
+    """A 10 KB edit of "c": [0, 0, ...] named each of its rows: 214 MB of clauses in memory on every read, and as
+    one line in the rollup's report and the evaluator's ERROR log."""
+    n = 1_000_000
+    blob = zlib.compress(b'{"f":1,"c":[' + b",".join([b"0"] * n) + b'],"x":[],"d":[],"g":{}}', 9)
+    delta = keys.decode_partial(blob)
+    assert delta.is_empty() and len(delta.lost) == keys.LOST_NAMED and delta.lost_unnamed == n - keys.LOST_NAMED
+    assert delta.loss().endswith(f"; and {n - keys.LOST_NAMED} more pieces") and len(delta.loss()) < 500
