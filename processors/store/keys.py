@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from processors import conventions
+from processors.store import tables
 from processors.store.exceptions import CorruptItemError
 
 if TYPE_CHECKING:
@@ -588,7 +589,8 @@ def decode_partial(blob: Any) -> PartialDelta:
     # (a lost piece's clause is formatted only for the first LOST_NAMED)
     for n, entry in enumerate(_pieces(document, "c", list, delta)):
         if (type(entry) is list and len(entry) == 4 and _is_key(entry) and type(fields := entry[3]) is dict
-                and _INTEGERS.issuperset(map(type, fields.values()))):  # JSON's keys are text
+                and _INTEGERS.issuperset(map(type, fields.values()))  # JSON's keys are text
+                and _UNCOUNTED.isdisjoint(fields)):
             delta.counters[(entry[0], entry[1], entry[2])] = fields
         else:
             delta.lose(_row_lost, "counter", n, entry)
@@ -606,7 +608,7 @@ def decode_partial(blob: Any) -> PartialDelta:
         except ValueError:  # binascii.Error is one
             delta.lose(_row_lost, "digest", n, entry[:3] if type(entry) is list else entry)
     for name, value in _pieces(document, "g", dict, delta):
-        if type(value) is int:
+        if type(value) is int and name:  # the gauge's sort key: DynamoDB refuses an empty one
             delta.gauges[name] = value
         else:
             delta.lose(_gauge_lost, name, value)
@@ -633,6 +635,10 @@ def _pieces(document: dict[str, Any], name: str, kind: type, delta: PartialDelta
 _KINDS: Final = {"c": "counters", "x": "exemplars", "d": "digests", "g": "gauges"}
 _INTEGERS: Final = frozenset({int})  # by type(): a bool is not one
 _TEXTS: Final = frozenset({str})
+# counter fields the fold cannot ADD to a counter item (its key, TTL, exemplars, an index's key, a name DynamoDB
+# refuses): the store never writes one, and the rollup's transaction was refused for good, every minute
+_UNCOUNTED: Final = frozenset({"", tables.PARTITION_KEY, tables.SORT_KEY, tables.TTL_ATTRIBUTE, "x",
+                               *(f"{index}{key}" for index in tables.INDEXES for key in ("PK", "SK"))})
 LAST_BUCKET: Final = 253_402_300_740  # 9999-12-31T23:59Z: bucket_key's last minute
 
 
