@@ -202,8 +202,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         result["failed"] = len(failed.failures)
     if damaged:
         # One line, no raise: the SLOs it did not touch are evaluated and paged; a retry would read the same item.
-        # The DamagedItems alarm tickets; docs/store.md (Damaged items) says how to find and mend the item.
-        logger.error("damaged items in the store: what they touch is not evaluated; the rest is",
+        # The DamagedItems alarm tickets; docs/store.md (Damaged items) says how to find and mend the item. A
+        # pending partial's lost piece leaves nothing out: its SLO is evaluated without it (the line says so).
+        logger.error("damaged items in the store: what they touch is left out (an SLO or group this minute, "
+                     "a pending partial's piece for good); the rest is evaluated",
                      extra={"damaged": damaged[:DAMAGE_LOGGED], "count": len(damaged)})
         result["damaged"] = len(damaged)
     return result

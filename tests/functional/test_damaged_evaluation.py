@@ -287,6 +287,8 @@ def test_a_pending_partial_that_does_not_decode_costs_only_what_is_damaged_and_i
     assert result["slos"] == len(spec.slos) and result["damaged"] == 1
     assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
     (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    # the latency SLO the lost digest fed is evaluated: the line does not say it is not
+    assert "a pending partial's piece for good); the rest is evaluated" in error.getMessage()
     (named,) = getattr(error, "damaged", [])
     assert named.startswith(f"rollup: {store.table}: a damaged store: the partial {keys.PK_PARTIAL}#")
     assert named.endswith("(folded without it: lost)")
