@@ -596,6 +596,7 @@ def decode_partial(blob: Any) -> PartialDelta:
             delta.lose(_row_lost, "counter", n, entry)
     for n, entry in enumerate(_pieces(document, "x", list, delta)):
         if (type(entry) is list and len(entry) == 3 and type(entry[0]) is str and _is_bucket(entry[1])
+                and _fits_partition(entry[0], conventions.RESOLUTION_MINUTE)
                 and type(ids := entry[2]) is list and _TEXTS.issuperset(map(type, ids))):
             delta.exemplars[(entry[0], entry[1])] = ids
         else:
@@ -608,7 +609,7 @@ def decode_partial(blob: Any) -> PartialDelta:
         except ValueError:  # binascii.Error is one
             delta.lose(_row_lost, "digest", n, entry[:3] if type(entry) is list else entry)
     for name, value in _pieces(document, "g", dict, delta):
-        if type(value) is int and name:  # the gauge's sort key: DynamoDB refuses an empty one
+        if type(value) is int and _fits(name, SORT_KEY_BYTES):  # the gauge item's sort key
             delta.gauges[name] = value
         else:
             delta.lose(_gauge_lost, name, value)
@@ -649,8 +650,26 @@ def _is_bucket(value: Any) -> bool:
 
 
 def _is_key(entry: list[Any]) -> bool:
-    """A counter or digest row's (series, resolution, bucket)."""
-    return type(entry[0]) is str and type(entry[1]) is str and _is_bucket(entry[2])
+    """A counter or digest row's (series, resolution, bucket), their item's key one DynamoDB takes."""
+    return (type(entry[0]) is str and type(entry[1]) is str and _is_bucket(entry[2])
+            and _fits_partition(entry[0], entry[1]))
+
+
+# DynamoDB's bounds on a key (UTF-8 bytes): a partial's piece whose rolled item's key passes them (an edit; the
+# store's series ids are far shorter) had the rollup's whole transaction refused, every minute
+PARTITION_KEY_BYTES: Final = 2048 - 4  # the rolled item's partition key is CNT#... or DIG#...
+SORT_KEY_BYTES: Final = 1024
+
+
+def _fits(text: str, limit: int) -> bool:
+    """Non-empty and at most `limit` bytes in UTF-8 (4 bytes a character at most: most need no encoding)."""
+    return len(text) > 0 and (4 * len(text) <= limit or len(text.encode("utf-8", "surrogatepass")) <= limit)
+
+
+def _fits_partition(series: str, resolution: str) -> bool:
+    """A rolled item's partition key, {CNT|DIG}#series#resolution, DynamoDB takes."""
+    return (4 * (len(series) + 1 + len(resolution)) <= PARTITION_KEY_BYTES
+            or _fits(f"{series}#{resolution}", PARTITION_KEY_BYTES))
 
 
 def _arrival(value: Any) -> float | None:
