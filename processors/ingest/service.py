@@ -338,7 +338,7 @@ class Ingestor:
             for event in record.events:
                 if record.sequence >= 0 and event.position <= applied and event.correlation_id:
                     head = self.memory.get(event.correlation_id) or TraceHead(correlation_id=event.correlation_id)
-                    self.stitcher.apply(head, event, event.position.identity(stream, shard))
+                    self.stitcher.apply(head, event, stream, shard)
                     self._remember({event.correlation_id: head})
 
     def _add_event(
@@ -357,7 +357,7 @@ class Ingestor:
                 head = heads.get(event.correlation_id)
                 if head is None:
                     head = heads[event.correlation_id] = TraceHead(correlation_id=event.correlation_id)
-                stitched = self.stitcher.apply(head, event, event.position.identity(stream, shard))
+                stitched = self.stitcher.apply(head, event, stream, shard)
                 sli_events.extend(stitched.sli_events)
                 samples.extend(stitched.latency_samples)
             _count_all(chunk, self._inside(sli_events), self._inside(samples), report, self.groups)
@@ -372,12 +372,11 @@ class Ingestor:
         if not cid:  # counts for event-ratio and time-slice SLIs; joins no trace
             _count_all(chunk, sli_events, samples, report, self.groups)
             return
-        identity = event.position.identity(stream, shard)
         head = heads.get(cid)
         if head is None:
             head = heads[cid] = TraceHead(cid)
         was_open = head.open_since_ms is not None  # is_open, inline: it runs per event
-        stitched = self.stitcher.apply(head, event, identity)  # in place: `heads` is this batch's working copy
+        stitched = self.stitcher.apply(head, event, stream, shard)  # in place: `heads` is this batch's working copy
         if stitched.changed:
             chunk.heads[cid] = head
             delta = (head.open_since_ms is not None) - was_open

@@ -46,14 +46,17 @@ class TraceEvent:
             self._json = STRICT_JSON.encode(self.to_json())
         return self._json
 
-    def encode_with(self, metadata_json: str) -> str | None:
+    def encode_with(self, metadata_json: str, encoded_fields: str | None = None) -> str | None:
         """compact_json() built around `metadata_json`, the metadata's compact JSON (stitching has it from the
         metadata's size check), instead of encoding the metadata again; None when a field is not of its usual
-        type (compact_json() then encodes the event whole)."""
+        type (compact_json() then encodes the event whole). `encoded_fields`: fields_json() of this event's
+        service, action and level, when the caller has it."""
         time_ms, service, action, level = self.time_ms, self.service, self.action, self.level
         if type(time_ms) is not int or not type(service) is type(action) is type(level) is str:
             return None
-        self._json = f'{{"t":{time_ms},{_fields_json(service, action, level)}{metadata_json}}}'
+        if encoded_fields is None:
+            encoded_fields = fields_json(service, action, level)
+        self._json = f'{{"t":{time_ms},{encoded_fields}{metadata_json}}}'
         return self._json
 
     @classmethod
@@ -192,7 +195,7 @@ def _string_json(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _fields_json(service: str, action: str, level: str) -> str:
+def fields_json(service: str, action: str, level: str) -> str:
     """The middle of an event's JSON: its few distinct (service, action, level) triples are encoded once each."""
     return f'"s":{_string_json(service)},"a":{_string_json(action)},"l":{_string_json(level)},"m":'
 

@@ -460,7 +460,11 @@ def storable_metadata_encoded(
     """storable_metadata, its compact JSON (a value JSON cannot encode written as its str(), as the size check
     counts it), and whether every value was encoded as it is (the JSON is then the one the head's document
     holds: TraceEvent.encode_with)."""
-    kept = kept_keys(also)
+    return storable_metadata_kept(metadata, kept_keys(also))
+
+
+def storable_metadata_kept(metadata: dict[str, Any], kept: frozenset[str]) -> tuple[dict[str, Any], str, bool]:
+    """storable_metadata_encoded with its kept keys (kept_keys) already known: the stitcher's, once per spec."""
     stored: dict[str, Any] = {}
     flat = True  # every value a string or a scalar that orjson writes as json does (_encode_flat)
     for key, value in metadata.items():

@@ -20,14 +20,18 @@ from processors import conventions
 from processors.classifying.classify import LatencySample, SliEvent, compile_per_action, index_by_action
 from processors.decoding.types import LogEvent
 from processors.spec.model import LatencySketch, LatencySli, ResolutionSli, Slo, Spec, Test
-from processors.stitching.model import TraceEvent, TraceHead, event_bytes, is_blank
-from processors.stitching.redaction import storable_fields, storable_id, storable_metadata_encoded
+from processors.stitching.model import TraceEvent, TraceHead, event_bytes, fields_json, is_blank
+from processors.stitching.redaction import kept_keys, storable_fields, storable_id, storable_metadata_kept
 
 # A head is one DynamoDB item (400 KB at most). Its events stop at ~64 KB of JSON (before zlib), so a head
 # with large, incompressible metadata is marked truncated instead of failing its commit.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_ID_CHARS = 256  # workflowId / repository kept on the head (GSI keys too)
 MAX_SPANS = conventions.MAX_SPANS_PER_TRACE
+# a stitcher keeps the stored fields of at most this many distinct (service, action, level), each of at most
+# _FIELDS_CHARS characters together as logged
+_FIELDS_CACHED = 4096
+_FIELDS_CHARS = 128
 
 
 def stored_id(value: str) -> str:
@@ -76,6 +80,11 @@ class Stitcher:
         if journey:
             paths += [p for p in (journey.workflow_field, journey.repository_field) if p]
         self.trace_keys = frozenset(spec.trace_metadata) | {p[1] for p in paths if len(p) == 2 and p[0] == "metadata"}
+        self.kept_keys = kept_keys(self.trace_keys)  # what storable_metadata keeps of an event's metadata
+        # the journey's fields read from the event's metadata directly (_field's usual path)
+        self._metadata_paths = {p for p in (self.workflow_field, self.repository_field) if p and len(p) == 2
+                                and p[0] == "metadata"}
+        self._fields: dict[tuple[str, str, str | None], tuple[str, str, str, str]] = {}
 
     def _compile(self, kind: str, rule: Any) -> Rule:
         if kind == "resolution":
@@ -84,14 +93,21 @@ class Stitcher:
             return _latency_rule(rule, self.spec)
         return _between_rule(rule, self.spec)
 
-    def apply(self, head: TraceHead, event: LogEvent, identity: str) -> StitchResult:
-        """Apply one event to `head` in place; the result lists the decisions it caused."""
+    def apply(self, head: TraceHead, event: LogEvent, stream: str, shard: str) -> StitchResult:
+        """Apply one event, read from `stream`/`shard`, to `head` in place; the result lists the decisions it
+        caused. The event's identity (what a claim records) is built only for an action some rule reads."""
         result = StitchResult(head)
         time_ms = round(event.time * 1000)
         changed = self._record_event(head, event, time_ms)
-        for rule in self._rules.get(event.action, self._wildcard_rules):
-            changed = rule(head, event, time_ms, identity, result) or changed
-        result.changed = _update_open(head, self.opens, self.resolution_names) or changed
+        rules = self._rules.get(event.action, self._wildcard_rules)
+        if rules:
+            identity = event.position.identity(stream, shard)
+            for rule in rules:
+                changed = rule(head, event, time_ms, identity, result) or changed
+        # _update_open: a head with no open unit and no opening milestone has none after this event either
+        if head.open_since_ms is not None or (self.opens is not None and self.opens in head.milestones):
+            changed = _update_open(head, self.opens, self.resolution_names) or changed
+        result.changed = changed
         return result
 
     def _record_event(self, head: TraceHead, event: LogEvent, time_ms: int) -> bool:
@@ -104,17 +120,59 @@ class Stitcher:
         if action in self.tracked and action not in head.milestones:
             head.milestones[action] = time_ms
             changed = True
+        log = event.log
+        metadata = log.get("metadata")  # event.metadata, inline: it runs per event
+        if not isinstance(metadata, dict):
+            metadata = {}
         if head.workflow_id is None:
-            workflow_id = _field(event.log, self.workflow_field)
+            path = self.workflow_field
+            workflow_id = metadata.get(path[1]) if path in self._metadata_paths else _field(log, path)
             if isinstance(workflow_id, str | int) and not isinstance(workflow_id, bool) and not is_blank(workflow_id):
                 head.workflow_id = stored_id(str(workflow_id))
                 changed = True
         if head.repository is None:
-            repository = _field(event.log, self.repository_field)
+            path = self.repository_field
+            repository = metadata.get(path[1]) if path in self._metadata_paths else _field(log, path)
             if isinstance(repository, str) and not is_blank(repository):
                 head.repository = stored_id(repository)
                 changed = True
-        return _record_trace_event(head, event, time_ms, self.trace_keys) or changed
+        return self._record_trace_event(head, event, time_ms, metadata) or changed
+
+    def _record_trace_event(self, head: TraceHead, event: LogEvent, time_ms: int, metadata: dict[str, Any]) -> bool:
+        level = event.log.get("level")
+        # the event's stored service, action and level, and their JSON (TraceEvent.encode_with), once per triple
+        # of short text as logged
+        triple = (event.service, event.action, level if isinstance(level, str) else None)
+        fields = self._fields.get(triple)
+        if fields is None:
+            service, action, level = storable_fields(*triple[:2], level.upper() if isinstance(level, str) else "INFO")
+            fields = (service, action, level, fields_json(service, action, level))
+            logged = len(triple[0]) + len(triple[1]) + len(triple[2] or "")
+            if logged <= _FIELDS_CHARS and len(self._fields) < _FIELDS_CACHED:
+                self._fields[triple] = fields
+        service, action, level, encoded_fields = fields
+        key = (time_ms, action, service)  # TraceEvent.key
+        events = head.events
+        known = head.event_keys() if events else None
+        if known is not None and key in known:  # a repeat's metadata is not redacted again
+            return False
+        stored, metadata_json, exact = storable_metadata_kept(metadata, self.kept_keys)
+        trace_event = TraceEvent(time_ms, service, action, level, stored)
+        encoded = trace_event.encode_with(metadata_json, encoded_fields) if exact else None
+        size = len(encoded) if encoded is not None else event_bytes(trace_event, len(metadata_json))
+        if len(events) >= MAX_SPANS or head.approx_bytes() + size > MAX_HEAD_BYTES:
+            # milestones, marks and claims are recorded before: a full head still decides and times the journey
+            if not head.truncated:
+                head.truncated = True
+                return True
+            return False
+        head.event_keys().add(key)
+        head.add_bytes(size)
+        if not events or events[-1].key < key:  # the usual case: events arrive in time order
+            events.append(trace_event)
+        else:
+            bisect.insort(events, trace_event, key=lambda e: e.key)
+        return True
 
 
 def _claim_pair(
@@ -162,34 +220,6 @@ def _field(log: dict[str, Any], path: tuple[str, ...] | None) -> Any:
     for part in path or ():
         value = value.get(part) if isinstance(value, dict) else None
     return value
-
-
-def _record_trace_event(head: TraceHead, event: LogEvent, time_ms: int, keys: frozenset[str]) -> bool:
-    known = head.event_keys()
-    level = event.log.get("level")
-    service, action, level = storable_fields(event.service, event.action,
-                                             level.upper() if isinstance(level, str) else "INFO")
-    key = (time_ms, action, service)  # TraceEvent.key
-    if key in known:  # a repeat's metadata is not redacted again
-        return False
-    metadata, metadata_json, exact = storable_metadata_encoded(event.metadata, keys)
-    trace_event = TraceEvent(time_ms, service, action, level, metadata)
-    encoded = trace_event.encode_with(metadata_json) if exact else None
-    size = len(encoded) if encoded is not None else event_bytes(trace_event, len(metadata_json))
-    events = head.events
-    if len(events) >= MAX_SPANS or head.approx_bytes() + size > MAX_HEAD_BYTES:
-        # milestones, marks and claims are recorded before: a full head still decides and times the journey
-        if not head.truncated:
-            head.truncated = True
-            return True
-        return False
-    known.add(key)
-    head.add_bytes(size)
-    if not events or events[-1].key < key:  # the usual case: events arrive in time order
-        events.append(trace_event)
-    else:
-        bisect.insort(events, trace_event, key=lambda e: e.key)
-    return True
 
 
 def _resolution_rule(slo: Slo) -> Rule:

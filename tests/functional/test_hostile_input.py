@@ -216,10 +216,10 @@ def test_an_exception_on_one_event_skips_it_as_processing_error_and_a_redelivery
     """Models a bug the stitcher hits on one event: the batch completes, the event is a counted skip."""
     real_apply = stitch.Stitcher.apply
 
-    def buggy(self: Any, head: Any, event: Any, identity: str) -> Any:
+    def buggy(self: Any, head: Any, event: Any, stream: str, shard: str) -> Any:
         if event.correlation_id == HOSTILE_CID:
             raise KeyError("a bug that only this event reaches")
-        return real_apply(self, head, event, identity)
+        return real_apply(self, head, event, stream, shard)
 
     monkeypatch.setattr(stitch.Stitcher, "apply", buggy)
     hostile = kinesis_record(gz(cw_payload([api_line(20), api_line(21, HOSTILE_CID), api_line(22)])), 2)

@@ -105,7 +105,7 @@ def stitch(events: list[LogEvent], spec: Spec = SPEC) -> tuple[TraceHead, list[S
     slis: list[SliEvent] = []
     samples: list[Any] = []
     for e in events:
-        result = stitcher.apply(head, e, e.position.identity("stream", "shard"))
+        result = stitcher.apply(head, e, "stream", "shard")
         slis += result.sli_events
         samples += result.latency_samples
     return head, slis, samples
@@ -234,3 +234,17 @@ def test_a_blank_workflow_id_or_repository_is_not_recorded_and_a_later_one_is() 
     head, _slis, _samples = stitch([event("webhook_received", workflowId="  ", repository="\t\n"),
                                     event("runner_started", T0 + 1, 2, workflowId=" 42 ", repository="acme/web")])
     assert (head.workflow_id, head.repository) == (" 42 ", "acme/web")
+
+
+def test_a_stitcher_remembers_the_stored_fields_of_short_logged_text_only() -> None:
+    """An event's stored service, action and level are kept per triple as logged, to skip their redaction next
+    time; a long one is redacted again each time and never held, even when what is stored of it is short (a
+    secret redacted away), so hostile lines cannot fill the stitcher's memory."""
+    stitcher = Stitcher(SPEC)
+    long_action = "token=" + "x" * 5_000
+    for sequence, action in enumerate(["api_request", long_action, "api_request", long_action], start=1):
+        stitcher.apply(TraceHead(correlation_id=CID), event(action, T0, sequence), "stream", "shard")
+    assert list(stitcher._fields) == [("Svc", "api_request", "INFO")]
+    head = TraceHead(correlation_id=CID)
+    stitcher.apply(head, event(long_action, T0, 5), "stream", "shard")
+    assert (head.events[0].service, head.events[0].action, head.events[0].level) == ("Svc", "token=[REDACTED]", "INFO")

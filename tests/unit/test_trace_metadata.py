@@ -31,7 +31,7 @@ def stored_metadata(spec: Spec, **metadata: Any) -> dict[str, Any]:
     log = {"timestamp": T0, "level": "INFO", "correlationId": CID, "service": "Runner", "message": "m",
            "metadata": {"action": "runner_started", **metadata}}
     head = TraceHead(correlation_id=CID)
-    Stitcher(spec).apply(head, LogEvent(Position(1), T0, CID, "runner_started", "Runner", log), "id")
+    Stitcher(spec).apply(head, LogEvent(Position(1), T0, CID, "runner_started", "Runner", log), "stream", "shard")
     return head.events[0].metadata
 
 
