@@ -105,11 +105,18 @@ class TraceHead:
         """json.dumps(self.to_json(), separators=(",", ":")), with each event's JSON encoded once (when it was
         recorded) instead of again at every write of its head. The keys are to_json's, in its order."""
         if self.milestones or self.marks or self.claims:
-            front = STRICT_JSON.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})
+            front = STRICT_JSON.encode({"milestones": self.milestones, "marks": self.marks, "claims": self.claims})[:-1]
         else:  # most heads: one API request, no journey
-            front = _NOTHING_DECIDED
-        events = ",".join([event.compact_json() for event in self.events])
-        return (f'{front[:-1]},"events":[{events}],"truncated":{_scalar_json(self.truncated)},'
+            front = _NOTHING_DECIDED_OPEN
+        events = self.events
+        if len(events) == 1:  # most heads; an event's JSON is kept once built
+            only = events[0]
+            encoded = only._json if only._json is not None else only.compact_json()
+        else:
+            encoded = ",".join([event.compact_json() for event in events])
+        truncated = self.truncated
+        return (f'{front},"events":[{encoded}],"truncated":'
+                f'{"true" if truncated is True else "false" if truncated is False else _scalar_json(truncated)},'
                 f'"workflowId":{_scalar_json(self.workflow_id)},"repository":{_scalar_json(self.repository)},'
                 f'"firstSeen":{_scalar_json(self.first_seen_ms)},"openSince":{_scalar_json(self.open_since_ms)}}}')
 
@@ -186,7 +193,7 @@ def event_bytes(event: TraceEvent, metadata_bytes: int | None = None) -> int:
     return len(COMPACT_JSON.encode(fields)) + len(',"m":') + metadata_bytes
 
 
-_NOTHING_DECIDED = STRICT_JSON.encode({"milestones": {}, "marks": {}, "claims": {}})
+_NOTHING_DECIDED_OPEN = STRICT_JSON.encode({"milestones": {}, "marks": {}, "claims": {}})[:-1]  # without its }
 
 
 @lru_cache(maxsize=4096)
