@@ -525,7 +525,7 @@ def _encode_flat(document: dict[str, Any]) -> tuple[str, bool]:
         encoded = orjson.dumps(document)
     except orjson.JSONEncodeError:
         return _encode(document)
-    if encoded.isascii() and b"\x7f" not in encoded:
+    if encoded.isascii() and 0x7F not in encoded:  # an int: `bytes in bytes` first tries it as one, and raises
         return encoded.decode(), True
     return _encode(document)
 
