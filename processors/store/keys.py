@@ -597,7 +597,8 @@ def decode_partial(blob: Any) -> PartialDelta:
     for n, entry in enumerate(_pieces(document, "x", list, delta)):
         if (type(entry) is list and len(entry) == 3 and type(entry[0]) is str and _is_bucket(entry[1])
                 and _fits_partition(entry[0], conventions.RESOLUTION_MINUTE)
-                and type(ids := entry[2]) is list and _TEXTS.issuperset(map(type, ids))):
+                and type(ids := entry[2]) is list and len(ids) <= conventions.EXEMPLARS_PER_BUCKET_PER_COMMIT
+                and _TEXTS.issuperset(map(type, ids)) and all(_fits(cid, PARTITION_KEY_BYTES) for cid in ids)):
             delta.exemplars[(entry[0], entry[1])] = ids
         else:
             delta.lose(_row_lost, "exemplar", n, entry)
@@ -656,7 +657,9 @@ def _is_key(entry: list[Any]) -> bool:
 
 
 # DynamoDB's bounds on a key (UTF-8 bytes): a partial's piece whose rolled item's key passes them (an edit; the
-# store's series ids are far shorter) had the rollup's whole transaction refused, every minute
+# store's series ids are far shorter) had the rollup's whole transaction refused, every minute. An exemplar id is
+# a trace's key too; a commit keeps at most EXEMPLARS_PER_BUCKET_PER_COMMIT of a minute (more, an edit, made the
+# rolled item pass 400 KB, refused the same way)
 PARTITION_KEY_BYTES: Final = 2048 - 4  # the rolled item's partition key is CNT#... or DIG#...
 SORT_KEY_BYTES: Final = 1024
 

@@ -250,12 +250,15 @@ def _partial(**pieces: object) -> bytes:
     (_partial(c=[["api", "h", 60, {"GSI4PK": 1}]]), {}, "its counter row 0"),
     (_partial(c=[["api", "m", 60, {"": 1}]]), {}, "its counter row 0"),
     (_partial(g={"": 1}), {}, 'its gauge "" holds 1'),
+    (_partial(x=[["api", 60, [f"cid-{n}" for n in range(6)]], ["api", 120, [f"cid-{n}" for n in range(5)]]]), {},
+     "its exemplar row 0"),
+    (_partial(x=[["api", 60, [""]]]), {}, "its exemplar row 0"),
     (_partial(c=[["é" * 1100, "m", 60, {"good": 1}], ["é" * 1000, "m", 60, {"good": 1}]]),  # 2,202 and 2,002 bytes
      {("é" * 1000, "m", 60): {"good": 1}}, "its counter row 0"),
 ], ids=["a bucket no key can name", "a count of 1.5", "a bucket of 60.0", "a count of true", "gauges not an object",
         "counters not a list", "bytes that are not zlib", "a count of the item's TTL", "a count of its exemplars",
         "a count of an index key", "a count without a name", "a gauge without a name",
-        "a key past DynamoDB's bound"])
+        "six exemplars of a minute", "an exemplar without an id", "a key past DynamoDB's bound"])
 def test_a_partial_piece_that_is_not_what_the_store_writes_is_lost_and_named_and_the_rest_decodes(
         blob: bytes, counters: dict[tuple[str, str, int], dict[str, int]], lost: str) -> None:
     """int() read 1.5 and true as 1 and took any bucket (the rollup's bucket_key then raised); a piece that did
