@@ -554,10 +554,11 @@ def encode_partial(delta: PartialDelta) -> bytes:
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
 
 
-# A partial's document past this many bytes once inflated is damaged: a commit holds at most 100 items (a
-# digest of a few KB each at most), a few MiB inflated at most, so a larger one is an edit or a zlib bomb; every
-# read and the rollup inflate every pending partial (a 400 KB DynamoDB item can inflate to ~400 MB).
-PARTIAL_DOCUMENT_LIMIT: Final = 16 * 1024 * 1024
+# A partial's document past this many bytes once inflated is damaged: a commit's at most 100 items fit a 400 KB
+# item, whose JSON inflates 1.5x (digests) to 13x (a group registry's names), so a larger one is an edit or a zlib
+# bomb. Every read and the rollup inflate every pending partial: 8 MiB of JSON `{},` still takes ~210 MiB to
+# parse (of a 512 MB evaluator; ~485 MiB at 16 MiB), and a 400 KB item could inflate to ~400 MB.
+PARTIAL_DOCUMENT_LIMIT: Final = 8 * 1024 * 1024
 
 
 def decode_partial(blob: Any) -> PartialDelta:
