@@ -33,6 +33,7 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
 _EPOCH_MS_FROM = 1e11  # a number above this is epoch milliseconds (1973 in ms; year 5138 in seconds)
 _MISSING = object()
 _decode_json = msgspec.json.Decoder().decode
+_fromisoformat = datetime.fromisoformat
 
 
 def loads(data: str | bytes) -> Any:
@@ -148,6 +149,7 @@ class LineParser:
             and paths["metadata"][:1] == (("metadata",),)
         )
         self._validator = _validator() if log_format.validation != "lax" else None
+        self._lean = self._validator is None and self._v1_fast
 
     def parse(
         self, message: Any, fallback_time_ms: Any, position: Position, log_group: str = "",
@@ -159,19 +161,28 @@ class LineParser:
             text = message.strip() if isinstance(message, str) else ""
             if not text.startswith("{"):
                 return conventions.SKIP_MESSAGE_NOT_JSON
-        try:
-            log = loads(text)
+        try:  # loads, inlined
+            log = _decode_json(text)
         except (ValueError, RecursionError):
-            return conventions.SKIP_MESSAGE_NOT_JSON
+            try:
+                log = json.loads(text)
+            except (ValueError, RecursionError):
+                return conventions.SKIP_MESSAGE_NOT_JSON
         if not isinstance(log, dict):
             return conventions.SKIP_MESSAGE_NOT_JSON
-        if self._validator is None and self._v1_fast:  # the hot path: schema v1, no validation, few calls
+        if self._lean:  # the hot path: schema v1, no validation, few calls
             metadata = log.get("metadata")
             action = metadata.get("action") if type(metadata) is dict else None
             if type(action) is str and action:
                 stamp = log.get("timestamp")
-                time = iso8601_epoch(stamp) if type(stamp) is str else None
-                if time is None:
+                # parse_log_time(stamp), with iso8601_epoch's fast path for what loggers write inlined
+                time: float | None
+                if type(stamp) is str and len(stamp) == 24 and stamp[23] == "Z":
+                    try:
+                        time = _fromisoformat(stamp).timestamp()
+                    except ValueError:
+                        time = parse_log_time(stamp)
+                else:
                     time = parse_log_time(stamp)
                 if time is None:
                     time = _fallback(fallback_time_ms)

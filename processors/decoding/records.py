@@ -56,9 +56,11 @@ def decode_record(
     if not isinstance(kinesis, dict):
         kinesis = {}
     sequence = _sequence(kinesis.get("sequenceNumber"))
-    arrival = _finite(kinesis.get("approximateArrivalTimestamp"))
+    arrival = kinesis.get("approximateArrivalTimestamp")
+    if type(arrival) is not float or not math.isfinite(arrival):  # a float: the usual arrival, taken as it is
+        arrival = _finite(arrival)
     now = limits.now if limits.now is not None else arrival
-    decoded = DecodedRecord(sequence=sequence if sequence is not None else -1, arrival=arrival)
+    decoded = DecodedRecord(sequence if sequence is not None else -1, arrival)
     if sequence is None:
         decoded.skips[conventions.SKIP_NO_SEQUENCE] += 1
         return decoded
@@ -73,13 +75,14 @@ def decode_record(
             decoded.skips[conventions.SKIP_KPL_BAD_DIGEST] += 1
             return decoded
         max_inflated, max_events = limits.aggregate_bounds(len(data))
+        low, high = limits.bounds(now)
         for sub_sequence, payload in user_records:
             if decoded.inflated_bytes >= max_inflated or decoded.log_events_seen >= max_events:
                 decoded.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1  # past the aggregate's shared bounds
                 continue
-            decode_payload(payload, sequence, sub_sequence, decoded, limits=limits, now=now, parser=parser)
+            _decode_payload(payload, sequence, sub_sequence, decoded, limits, parser, low, high)
     else:
-        decode_payload(data, sequence, 0, decoded, limits=limits, now=now, parser=parser)
+        _decode_payload(data, sequence, 0, decoded, limits, parser, *limits.bounds(now))
     return decoded
 
 
@@ -92,8 +95,9 @@ def _sequence(value: Any) -> int | None:
     (a sign, spaces, `1_000`, other scripts' digits, a float or bool) is no sequence."""
     if type(value) is int:
         return value if 0 <= value < _SEQUENCE_LIMIT else None
+    # bytes.isdigit, once isascii holds: str.isdigit looks each character up in the Unicode tables
     shaped = (type(value) is str and 0 < len(value) <= conventions.MAX_SEQUENCE_DIGITS and value.isascii()
-              and value.isdigit())
+              and value.encode().isdigit())
     return int(value) if shaped and (value[0] != "0" or value == "0") else None
 
 
@@ -148,9 +152,18 @@ def _inflate(data: bytes, max_length: int) -> tuple[bytes | str, int]:
     wrong CRC: found only at its end): an aggregate's user records share a bound on that work. Inflated a MiB at
     a time, so a stream that fails has counted what it inflated before."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
-    parts: list[bytes] = []
-    size = 0
-    pending = data
+    if max_length > 0:  # the usual payload ends within the first step: the loop below without its bookkeeping
+        try:
+            first = inflater.decompress(data, max_length if max_length < _INFLATE_STEP else _INFLATE_STEP)
+        except zlib.error:
+            return conventions.SKIP_TRUNCATED_GZIP, 0
+        if inflater.eof:
+            return first, len(first)
+        parts, size, pending = [first], len(first), inflater.unconsumed_tail
+        if not first and not pending:
+            return conventions.SKIP_TRUNCATED_GZIP, 0
+    else:
+        parts, size, pending = [], 0, data
     try:
         while not inflater.eof and size < max_length:
             part = inflater.decompress(pending, min(max_length - size, _INFLATE_STEP))
@@ -183,6 +196,15 @@ def decode_payload(
 
     `now` judges event times (DecodeLimits.believable); beyond a size cap the payload is one counted skip.
     """
+    _decode_payload(data, sequence, sub_sequence, into, limits, parser, *limits.bounds(now))
+
+
+def _decode_payload(
+    data: bytes, sequence: int, sub_sequence: int, into: DecodedRecord, limits: DecodeLimits, parser: LineParser,
+    low: float, high: float,
+) -> None:
+    """decode_payload with the believable times unpacked (DecodeLimits.bounds), called by position: a record's
+    payloads take them once."""
     if data.startswith(GZIP_MAGIC):
         inflated, size = _inflate(data, limits.max_payload_bytes)
         into.inflated_bytes += size  # a stream that fails counts what it inflated too
@@ -213,7 +235,7 @@ def decode_payload(
     except (KeyError, TypeError, AttributeError):
         into.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
         return
-    decode_log_events(log_events, sequence, sub_sequence, into, log_group, limits=limits, now=now, parser=parser)
+    _decode_log_events(log_events, sequence, sub_sequence, into, log_group, limits, parser, low, high)
 
 
 def decode_log_events(
@@ -228,19 +250,35 @@ def decode_log_events(
     parser: LineParser = DEFAULT_PARSER,
 ) -> None:
     """CloudWatch log events ({timestamp, message}) into `into`, at positions (sequence, sub_sequence, index)."""
+    _decode_log_events(log_events, sequence, sub_sequence, into, log_group, limits, parser, *limits.bounds(now))
+
+
+def _decode_log_events(
+    log_events: list[Any], sequence: int, sub_sequence: int, into: DecodedRecord, log_group: str,
+    limits: DecodeLimits, parser: LineParser, low: float, high: float,
+) -> None:
+    """decode_log_events with the believable times unpacked, as _decode_payload."""
     if len(log_events) > limits.max_events_per_payload:
         into.skips[conventions.SKIP_PAYLOAD_TOO_LARGE] += 1
         return
-    low, high = limits.bounds(now)
     cap = limits.max_message_bytes
     into.log_events_seen += len(log_events)
-    for index, log_event in enumerate(log_events):
+    parse, skips, events, notes = parser.parse, into.skips, into.events, into.notes
+    for index, log_event in enumerate(log_events):  # _decode_message inlined: one call less per log event
         if not isinstance(log_event, dict):
-            into.skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
+            skips[conventions.SKIP_PAYLOAD_SHAPE] += 1
             continue
-        position = Position(sequence, sub_sequence, index)
-        _decode_message(log_event.get("message", ""), log_event.get("timestamp"), position, into, log_group, parser,
-                        cap, low, high)
+        message = log_event.get("message", "")
+        if isinstance(message, str) and len(message) * 4 > cap and _too_large(message, cap):
+            skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
+            continue
+        result = parse(message, log_event.get("timestamp"), Position(sequence, sub_sequence, index), log_group, notes)
+        if isinstance(result, str):
+            skips[result] += 1
+        elif low <= result.time <= high:
+            events.append(result)
+        else:
+            skips[conventions.SKIP_BAD_TIMESTAMP] += 1
 
 
 def decode_message(

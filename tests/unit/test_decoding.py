@@ -6,6 +6,8 @@ import base64
 import gzip
 import json
 import random
+import struct
+from datetime import UTC, datetime
 
 import aws_kinesis_agg
 import pytest
@@ -15,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors import conventions
-from processors.decoding import Position, decode_record
+from processors.decoding import LineParser, Position, decode_record, parse_log_time
 from processors.decoding.records import _deaggregate
+from processors.spec.model import LogFormat
 from processors.timeutil import iso8601_epoch, parse_iso8601
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, kpl_aggregate, kpl_record, log_line
 
@@ -349,3 +352,30 @@ def test_loads_reads_any_json_text_as_json_loads_does(
     except (ValueError, RecursionError) as error:
         got = ("error", type(error))
     assert got == expected
+
+
+def _stamps_around_edges() -> list[str]:
+    """Logger-shaped times (`YYYY-MM-DDTHH:MM:SS.mmmZ`) at leap days, year and month ends, with every kind of
+    fraction, from a fixed seed."""
+    rng = random.Random(15)
+    days = ["2024-02-28", "2024-02-29", "2024-03-01", "2025-12-31", "2026-01-01", "2000-02-29", "1970-01-01",
+            "2099-12-31", "2038-01-19", "2026-10-01"]
+    clocks = ["00:00:00", "23:59:59", "12:30:45", "03:14:07"]
+    stamps = [f"{day}T{clock}.{ms:03d}Z" for day in days for clock in clocks for ms in (0, 1, 5, 123, 500, 999)]
+    for _ in range(2000):
+        second = datetime.fromtimestamp(rng.randrange(4102444800), UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        stamps.append(f"{second}.{rng.randrange(1000):03d}Z")
+    return stamps
+
+
+def test_a_schema_v1_line_s_time_is_parse_log_time_of_its_timestamp_to_the_bit() -> None:
+    # the parser's schema-v1 fast path inlines iso8601_epoch's: it must give what parse_log_time gives, or the
+    # CloudWatch time where that gives none
+    parser = LineParser(LogFormat())
+    for stamp in [*_stamps_around_edges(), *TIMESTAMPS]:
+        line = json.dumps({"timestamp": stamp, "correlationId": cid(1), "metadata": {"action": "a"}})
+        event = parser.parse(line, 1_790_812_800_000, Position(1))
+        expected = parse_log_time(stamp)
+        assert not isinstance(event, str)
+        assert struct.pack("<d", event.time) == struct.pack("<d", expected if expected is not None else T0), stamp
+
