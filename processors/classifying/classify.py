@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeGuard, TypeVar
+
+import msgspec
 
 from processors.decoding.types import LogEvent
 from processors.spec.model import EventsSli, FieldTest, LatencySketch, Matcher, Slo, Spec, TimeSliceSli
@@ -18,20 +19,24 @@ from processors.spec.model import EventsSli, FieldTest, LatencySketch, Matcher, 
 T = TypeVar("T")
 
 
-@dataclass(slots=True, unsafe_hash=True)  # not frozen, for speed: as decoding's LogEvent (decoding/types.py)
-class SliEvent:
+class SliEvent(msgspec.Struct, gc=False):  # a Struct, for speed: as decoding's LogEvent (decoding/types.py)
     sli: str
     time: float  # epoch seconds: the bucket it counts in
     good: bool
     correlation_id: str = ""
     group: str | None = None  # a grouped SLO's group value (before the group_limit fold); None: not grouped
 
+    def __hash__(self) -> int:
+        return hash((self.sli, self.time, self.good, self.correlation_id, self.group))
 
-@dataclass(slots=True, unsafe_hash=True)  # not frozen, as SliEvent
-class LatencySample:
+
+class LatencySample(msgspec.Struct, gc=False):  # as SliEvent
     sketch: str
     time: float
     value_ms: float
+
+    def __hash__(self) -> int:
+        return hash((self.sketch, self.time, self.value_ms))
 
 
 Rule = Callable[[LogEvent, list[SliEvent]], None]  # one SLO compiled: appends the SLI event an event stands for

@@ -10,15 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from processors import conventions
 
-# Position, LogEvent and SliEvent, made once or more per log event, are slotted dataclasses that are not frozen:
-# a frozen dataclass's __init__ sets each field through object.__setattr__ and costs twice as much. Nothing
-# assigns to one after it is made; unsafe_hash gives the hash a frozen one has (by fields).
+# Position, LogEvent and SliEvent, made once or more per log event, are msgspec Structs: their __init__ is C, a
+# third of a slotted dataclass's generated Python one. They are what those dataclasses were (unsafe_hash=True,
+# not frozen): equal and ordered by fields, hashed as the tuple of their fields (__hash__ below: a Struct that is
+# not frozen has none), with the same repr. Nothing assigns to one after it is made.
 
 
-@dataclass(order=True, slots=True, unsafe_hash=True)
-class Position:
+class Position(msgspec.Struct, order=True, gc=False):  # ints only: nothing for the cycle collector to track
     """A log event's place in its shard: Kinesis sequence, KPL sub-sequence, index in the CloudWatch payload.
 
     Positions order totally within a shard, so a checkpoint is simply the highest applied position.
@@ -27,6 +29,9 @@ class Position:
     sequence: int
     sub_sequence: int = 0
     event_index: int = 0
+
+    def __hash__(self) -> int:
+        return hash((self.sequence, self.sub_sequence, self.event_index))
 
     def encode(self) -> str:
         return f"{self.sequence}:{self.sub_sequence}:{self.event_index}"
@@ -41,8 +46,7 @@ class Position:
         return f"{stream}/{shard}/{self.encode()}"
 
 
-@dataclass(slots=True, unsafe_hash=True)
-class LogEvent:
+class LogEvent(msgspec.Struct):
     """One log line mapped onto the internal event (decoding/formats.py): time, action, correlation ID (empty
     when the line has none usable: it counts for SLIs but joins no trace), service, and `log`, the line in
     schema-v1 shape that matchers read."""
@@ -54,6 +58,10 @@ class LogEvent:
     service: str
     log: dict[str, Any]
     log_group: str = ""
+
+    def __hash__(self) -> int:  # as unsafe_hash's: a TypeError, since `log` is a dict
+        return hash((self.position, self.time, self.correlation_id, self.action, self.service, self.log,
+                     self.log_group))
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import pickle
 import random
 import struct
 from datetime import UTC, datetime
@@ -17,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors import conventions
-from processors.decoding import LineParser, Position, decode_record, parse_log_time
+from processors.classifying.classify import LatencySample, SliEvent
+from processors.decoding import LineParser, LogEvent, Position, decode_record, parse_log_time
 from processors.decoding.records import _deaggregate
 from processors.spec.model import LogFormat
 from processors.timeutil import iso8601_epoch, parse_iso8601
@@ -379,3 +381,17 @@ def test_a_schema_v1_line_s_time_is_parse_log_time_of_its_timestamp_to_the_bit()
         assert not isinstance(event, str)
         assert struct.pack("<d", event.time) == struct.pack("<d", expected if expected is not None else T0), stamp
 
+
+def test_positions_and_sli_events_compare_hash_and_print_as_the_dataclasses_they_were() -> None:
+    position, later = Position(7, 1, 2), Position(7, 2, 0)
+    assert position == Position(7, 1, 2) and position < later and sorted([later, position]) == [position, later]
+    assert hash(position) == hash((7, 1, 2)) and {position: 1}[Position(7, 1, 2)] == 1
+    assert repr(position) == "Position(sequence=7, sub_sequence=1, event_index=2)"
+    assert pickle.loads(pickle.dumps(position)) == position and Position.decode(position.encode()) == position
+    sli_event = SliEvent("s", 1.5, True, cid(1), None)
+    assert hash(sli_event) == hash(("s", 1.5, True, cid(1), None)) and sli_event == SliEvent("s", 1.5, True, cid(1))
+    assert repr(LatencySample("k", 1.0, 2.0)) == "LatencySample(sketch='k', time=1.0, value_ms=2.0)"
+    event = LogEvent(position, 1.0, "", "a", "", {"metadata": {"action": "a"}})
+    assert event.log_group == "" and event.metadata == {"action": "a"}
+    with pytest.raises(TypeError):  # its log is a dict, as the dataclass's hash found
+        hash(event)
