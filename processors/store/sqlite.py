@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS alert_log (
 # value unchanged answer that lookup at once: bytes(b) is b for bytes, and {}.get(None) is None. The values
 # bound, and so what is stored, are the same.
 sqlite3.register_adapter(bytes, bytes)
-sqlite3.register_adapter(type(None), {}.get)
+_NOTHING: dict[None, None] = {}
+sqlite3.register_adapter(type(None), _NOTHING.get)  # C, as bytes is: a Python function would cost a call
 
 ALERT_FLOORS = "alert_floors"  # meta: SLO -> the newest evaluation that judged it (keys.judged_floors)
 _TABLES = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)
