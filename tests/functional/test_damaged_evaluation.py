@@ -45,6 +45,13 @@ def damage_digest(store: SqliteStore | DynamoDBStore, key: DigestKey) -> None:
         ExpressionAttributeValues={":v": {"B": NOT_A_DIGEST}})
 
 
+def ingest_a_later_event(store: Any, spec: Any, now: int) -> None:
+    """A healthy event 4 minutes after `now`: it moves DynamoDB's watermark past the outage's minutes."""
+    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
+                                                   status=200)])), 999)
+    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+
+
 def test_a_damaged_digest_leaves_out_its_slo_and_the_operator_minute_and_the_outage_still_pages(
         store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
     spec = load_spec()
@@ -56,9 +63,7 @@ def test_a_damaged_digest_leaves_out_its_slo_and_the_operator_minute_and_the_out
                                  operator_minute: TDigest.from_values([900.0])}))
     # a later event moves DynamoDB's watermark past both minutes: the rollup makes them rolled items, which is
     # what a console edit reaches (SQLite writes rolled rows on commit)
-    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
-                                                   status=200)])), 999)
-    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    ingest_a_later_event(store, spec, now)
     store.rollup(now + conventions.HOUR)
     assert not any(partial.delta.digests for partial in store.pending_partials())
     damage_digest(store, in_its_window)
@@ -143,9 +148,7 @@ def test_a_page_waiting_in_the_outbox_of_an_slo_a_damaged_item_leaves_out_is_sti
     damaged since leaves the SLO out of the next minutes, but not the delivery of what it already decided."""
     spec = load_spec()
     now = outage(store, spec)
-    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
-                                                   status=200)])), 999)
-    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    ingest_a_later_event(store, spec, now)
     notifier = MemoryNotifier()
     deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
     monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
@@ -210,9 +213,7 @@ def test_a_page_whose_exemplars_do_not_decode_is_sent_without_them_and_every_oth
     raised a KeyError there, and no SLO's state was saved or paged that minute (nor the next)."""
     store, spec = dynamodb_store, load_spec()
     now = outage(store, spec)
-    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
-                                                   status=200)])), 999)
-    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    ingest_a_later_event(store, spec, now)
     store.rollup(now + conventions.HOUR)
     availability = next(slo for slo in spec.slos if slo.name == "api-availability")
     for minute in range(now - 5 * conventions.MINUTE, now, conventions.MINUTE):  # the page tier's short window
@@ -264,9 +265,7 @@ def test_a_pending_partial_that_does_not_decode_costs_only_what_is_damaged_and_i
     decodes, names the partial once (DamagedItems), and every SLO is evaluated that minute and the next."""
     store, spec = dynamodb_store, load_spec()
     now = outage(store, spec)
-    later = kinesis_record(gz(cw_payload([log_line("api_request", now + 4 * conventions.MINUTE, cid(999), "Api",
-                                                   status=200)])), 999)
-    Ingestor(store, spec).apply_batch(STREAM_ARN, "shardId-000000000000", [decode_record(later)])
+    ingest_a_later_event(store, spec, now)
     store.rollup(now + conventions.HOUR)
     latency = next(slo for slo in spec.slos if slo.kind == "latency")
     availability = next(slo for slo in spec.slos if slo.name == "api-availability")
