@@ -265,15 +265,20 @@ class Store(ABC):
         from processors.sketch import TDigest
 
         plan = plan_window(start, end)
-        blobs: list[bytes] = []
         pending = self._pending_deltas()
-        for resolution, (low, high) in (
-            (conventions.RESOLUTION_MINUTE, plan.head_minutes),
-            (conventions.RESOLUTION_HOUR, plan.hours),
-            (conventions.RESOLUTION_MINUTE, plan.tail_minutes),
-        ):
-            if low < high:
-                rows = self._query_digests(sketch, resolution, low, high)
+        stored = [
+            (resolution, low, high, self._query_digests(sketch, resolution, low, high))
+            for resolution, (low, high) in (
+                (conventions.RESOLUTION_MINUTE, plan.head_minutes),
+                (conventions.RESOLUTION_HOUR, plan.hours),
+                (conventions.RESOLUTION_MINUTE, plan.tail_minutes),
+            )
+            if low < high
+        ]
+
+        def window_blobs() -> list[bytes]:
+            blobs: list[bytes] = []
+            for resolution, low, high, rows in stored:
                 blobs.extend(rows.values())
                 for delta in pending:
                     blobs.extend(
@@ -281,16 +286,22 @@ class Store(ABC):
                         for (name, res, bucket), blob in delta.digests.items()
                         if name == sketch and res == resolution and low <= bucket < high
                     )
+            return blobs
+
+        blobs = window_blobs()
         if not blobs:
             return None
         try:  # one decode of the window's blobs, not one per blob
             merged = decoded_digest(TDigest.merge_bytes, blobs, f"a digest of {sketch}")
         except CorruptItemError:
             # a pending partial's own digest that does not decode is lost (the rollup folds the partial without
-            # it): read without it. A rolled one is raised, as it was.
+            # it): merged again without it, from the rows already read. A rolled one is raised, as it was.
             if not lose_undecodable_digests(pending):
                 raise
-            return self.digest(sketch, start, end)
+            blobs = window_blobs()
+            if not blobs:
+                return None
+            merged = decoded_digest(TDigest.merge_bytes, blobs, f"a digest of {sketch}")
         return merged if merged.count else None
 
     # --- traces ---------------------------------------------------------------------------------------
