@@ -78,6 +78,21 @@ MIN_EPOCH = -62135596800.0  # 0001-01-01T00:00:00Z
 MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
+_NUMBER = (int, float)  # isinstance against a constant tuple, not an `int | float` union built per call
+
+
+def finite_seconds(value: Any) -> float | None:
+    """A number (not a bool) as a finite float, or None: an int beyond any float, infinity, NaN and anything
+    else are none (a record's arrival, a stored partial's)."""
+    if isinstance(value, _NUMBER) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            return None
+        return seconds if math.isfinite(seconds) else None
+    return None
+
+
 def clamp_epoch(seconds: float) -> float:
     """`seconds` inside datetime's range; NaN becomes 0 (1970)."""
     if math.isnan(seconds):

@@ -21,9 +21,9 @@ from google.protobuf.message import DecodeError
 from processors import conventions
 from processors.decoding.formats import DEFAULT_PARSER, LineParser, loads_envelope
 from processors.decoding.types import DEFAULT_LIMITS, DecodedRecord, DecodeLimits, LogEvent, Position
+from processors.timeutil import finite_seconds
 
 GZIP_MAGIC = b"\x1f\x8b"
-_NUMBER = (int, float)  # isinstance against a constant tuple, not an `int | float` union built per call
 
 
 def shard_of(record: KinesisStreamRecord) -> str:
@@ -58,7 +58,7 @@ def decode_record(
     sequence = _sequence(kinesis.get("sequenceNumber"))
     arrival = kinesis.get("approximateArrivalTimestamp")
     if type(arrival) is not float or not math.isfinite(arrival):  # a float: the usual arrival, taken as it is
-        arrival = _finite(arrival)
+        arrival = finite_seconds(arrival)
     now = limits.now if limits.now is not None else arrival
     decoded = DecodedRecord(sequence if sequence is not None else -1, arrival)
     if sequence is None:
@@ -106,17 +106,7 @@ def _arrival(record: KinesisStreamRecord) -> float | None:
         arrival = record.kinesis.approximate_arrival_timestamp
     except (KeyError, TypeError, ValueError):
         return None
-    return _finite(arrival)
-
-
-def _finite(arrival: Any) -> float | None:
-    if isinstance(arrival, _NUMBER) and not isinstance(arrival, bool):
-        try:
-            moment = float(arrival)
-        except OverflowError:  # an int beyond any float
-            return None
-        return moment if math.isfinite(moment) else None
-    return None
+    return finite_seconds(arrival)
 
 
 def _deaggregate(data: bytes) -> list[tuple[int, bytes]] | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from urllib.parse import quote
 from processors import conventions
 from processors.store import tables
 from processors.store.exceptions import CorruptItemError
+from processors.timeutil import finite_seconds
 
 if TYPE_CHECKING:
     from processors.decoding.types import Position
@@ -585,7 +585,8 @@ def decode_partial(blob: Any) -> PartialDelta:
         raise PartialFormatError(f"partial format {form}: this slo reads format {PARTIAL_FORMAT}")
     if form != PARTIAL_FORMAT:
         return PartialDelta(lost=[f"its format is {_shown(form)}, not an integer"])
-    delta = PartialDelta(arrival=_arrival(document.get("a")))
+    # when the partial's batch arrived: `slo backtest` orders by it, so one that is not a number is none, not lost
+    delta = PartialDelta(arrival=finite_seconds(document.get("a")))
     # the checks are inline, not helpers: every read decodes every pending partial (ingest's too)
     # (a lost piece's clause is formatted only for the first LOST_NAMED)
     for n, entry in enumerate(_pieces(document, "c", list, delta)):
@@ -674,17 +675,6 @@ def _fits_partition(series: str, resolution: str) -> bool:
     """A rolled item's partition key, {CNT|DIG}#series#resolution, DynamoDB takes."""
     return (4 * (len(series) + 1 + len(resolution)) <= PARTITION_KEY_BYTES
             or _fits(f"{series}#{resolution}", PARTITION_KEY_BYTES))
-
-
-def _arrival(value: Any) -> float | None:
-    """When the partial's batch arrived: a finite number, or None (`slo backtest` orders by it; nothing is lost)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    try:
-        arrival = float(value)
-    except OverflowError:
-        return None
-    return arrival if math.isfinite(arrival) else None
 
 
 def _shown(value: Any) -> str:
