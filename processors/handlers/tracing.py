@@ -3,7 +3,9 @@
 `aws_xray_sdk`, which `Tracer()` imports, was 65–80% of every handler's import CPU (issue #14). The template
 turns on Lambda's active X-Ray tracing, which records each invocation without the SDK, and sets
 POWERTOOLS_TRACE_DISABLED=true. Set it to false to get Powertools' subsegments and annotations back: the SDK is
-then imported on the first invocation, not at import time.
+then imported on the first invocation, not at import time. The evaluator's read-ahead threads (store/view.py)
+are traced too: in Lambda the SDK gives each thread the function's segment, so their DynamoDB calls hang off it
+rather than `## lambda_handler` (tests/functional/test_tracing_read_ahead.py).
 """
 
 from __future__ import annotations
