@@ -188,10 +188,23 @@ class SqliteStore(Store):
 
     def _get_checkpoint(self, stream: str, shard: str) -> Checkpoint | None:
         self.stats.read_requests += 1
-        row = self.db.execute(
+        row = self._checkpoint_row(stream, shard)
+        return self._checkpoint(stream, shard, *row) if row else None
+
+    def _checkpoint_row(self, stream: str, shard: str) -> tuple[Any, Any] | None:
+        """The shard's (position, newest_event), or None for a shard never applied. `=` never matches text to a
+        blob, so a stream or shard edited into a blob of its own bytes hid its row: the shard looked new and its
+        records were applied again. Only a miss (a new shard's first batch) looks for that row, and names it."""
+        db = self.db
+        row = db.execute(
             "SELECT position, newest_event FROM checkpoints WHERE stream = ? AND shard = ?", (stream, shard)
         ).fetchone()
-        return self._checkpoint(stream, shard, *row) if row else None
+        if row is None and (hidden := db.execute(
+            "SELECT stream, shard, position, newest_event FROM checkpoints "
+            "WHERE stream IN (?, CAST(? AS BLOB)) AND shard IN (?, CAST(? AS BLOB))", (stream, stream, shard, shard)
+        ).fetchone()):
+            self._checkpoint(*hidden)  # raises: a blob is never a checkpoint's stream or shard
+        return row
 
     def _list_checkpoints(self) -> list[Checkpoint]:
         self.stats.read_requests += 1
@@ -257,10 +270,7 @@ class SqliteStore(Store):
         try:
             advance = commit.checkpoint
             if advance is not None:
-                row = db.execute(
-                    "SELECT position FROM checkpoints WHERE stream = ? AND shard = ?",
-                    (advance.stream, advance.shard),
-                ).fetchone()
+                row = self._checkpoint_row(advance.stream, advance.shard)
                 current = self._position(advance.stream, advance.shard, row[0]) if row else None
                 if current != advance.expected:
                     raise CommitConflictError(

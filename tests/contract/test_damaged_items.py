@@ -28,12 +28,15 @@ import pytest
 
 from processors import conventions
 from processors.counting import Counts
+from processors.decoding import DecodedRecord, decode_record
 from processors.decoding.types import Position
+from processors.ingest import Ingestor
 from processors.sketch import TDigest
+from processors.spec.model import Spec
 from processors.store import Commit, DynamoDBStore, SqliteStore, Store, keys, tables
 from processors.store.exceptions import CorruptItemError
 from processors.store.types import CheckpointAdvance, CounterKey, DigestKey
-from tests.builders import T0
+from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line, series
 
 SLI = conventions.series_id("api-availability", "r1")
 SKETCH = "api-latency"
@@ -326,6 +329,44 @@ def test_a_sqlite_checkpoint_whose_stream_or_shard_is_not_text_is_a_corrupt_item
     with pytest.raises(CorruptItemError, match=f"a damaged store: the {column} of a checkpoint holds b'"):
         LIST_CHECKPOINTS(filled)
     assert sqlite_rows(filled) == before
+
+
+def api_records(*sequences: int) -> list[DecodedRecord]:
+    """One API request (status 200) per sequence number: a good and a total of api-availability each."""
+    return [decode_record(kinesis_record(gz(cw_payload([
+        log_line("api_request", T0 + n, cid(n), "Api", status=200, duration=12.5)])), sequence))
+        for n, sequence in enumerate(sequences)]
+
+
+APPLY_AGAIN: Callable[[Store, Spec], Any] = (  # noqa: E731
+    lambda s, spec: Ingestor(s, spec).apply_batch(STREAM, SHARD, api_records(10, 11)))
+# (case, what meets the blob): get_checkpoint, ingest (a redelivered batch), and a commit that takes the shard as new
+BLOB_READS: list[tuple[str, Callable[[Store, Spec], Any]]] = [
+    ("its checkpoint read", lambda s, spec: READ_CHECKPOINT(s)),
+    ("a redelivered batch", APPLY_AGAIN),
+    ("a commit of the shard as new", lambda s, spec: s.commit(Commit(
+        checkpoint=CheckpointAdvance(STREAM, SHARD, None, Position(12, 0, 0))))),
+]
+
+
+@pytest.mark.parametrize("read", [case[1] for case in BLOB_READS], ids=[case[0] for case in BLOB_READS])
+@pytest.mark.parametrize("column", ["stream", "shard"])
+def test_a_sqlite_checkpoint_whose_stream_or_shard_is_a_blob_is_met_by_its_shard_whose_records_are_not_applied_again(
+        sqlite_store: SqliteStore, spec: Spec, column: str, read: Callable[[Store, Spec], Any]) -> None:
+    """`stream = ?` never matches text to a blob, so the shard's checkpoint was not found (only listings saw the
+    blob): the shard looked new, a redelivered batch was applied a second time (its counts doubled) and its commit
+    wrote a second checkpoint row beside the blob one."""
+    APPLY_AGAIN(sqlite_store, spec)
+    counted = sqlite_store.window_counts(series("api-availability", spec), int(T0) - conventions.HOUR,
+                                         int(T0) + conventions.HOUR)
+    assert (counted.good, counted.total) == (2, 2)
+    with contextlib.closing(sqlite3.connect(sqlite_store.path)) as db:
+        assert db.execute(f"UPDATE checkpoints SET {column} = CAST({column} AS BLOB)").rowcount == 1
+        db.commit()
+    before = sqlite_rows(sqlite_store)
+    with pytest.raises(CorruptItemError, match=f"a damaged store: the {column} of a checkpoint holds b'"):
+        read(sqlite_store, spec)
+    assert sqlite_rows(sqlite_store) == before
 
 
 def heaviest_digest() -> bytes:
