@@ -191,6 +191,9 @@ METRIC_EVENTS_SKIPPED_BY_KIND: Final = "EventsSkippedByKind"  # dimension Kind: 
 METRIC_MALFORMED_RECORDS: Final = "MalformedRecords"
 METRIC_ITERATOR_LAG: Final = "IteratorLagMs"
 METRIC_TRACE_COVERAGE: Final = "TraceCoverage"
+# an item in the store that does not decode: what the evaluator left out of its minute, or a batch ingest could not
+# apply (its shard's checkpoint); DamagedItemsAlarm tickets on one
+METRIC_DAMAGED_ITEMS: Final = "DamagedItems"
 
 
 # --- Local defaults ---------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from processors.timeutil import iso_seconds
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
 METRIC_NOTIFICATION_FAILURES = "NotificationFailures"
-METRIC_DAMAGED_ITEMS = "DamagedItems"
+METRIC_DAMAGED_ITEMS = conventions.METRIC_DAMAGED_ITEMS
 DAMAGE_LOGGED = 20  # what a damaged minute's ERROR line names at most; the metric counts all of it
 DIMENSION_ROUTE = "Route"
 # No delivery starts later than this before the Lambda's timeout: one route's three attempts (5 s timeouts and

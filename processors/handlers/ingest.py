@@ -2,8 +2,10 @@
 
 Data errors are counted skips and never fail a record. Transient store errors (throttling, a conflict)
 report the first unapplied record and everything after it as batch item failures (ReportBatchItemFailures),
-so Lambda retries from there; the per-shard checkpoint makes that retry apply each record once. The response
-is built from the ingest report alone: no batch-processor internals, so a Powertools upgrade cannot break it.
+so Lambda retries from there; the per-shard checkpoint makes that retry apply each record once. A damaged item
+the batch cannot be applied without (its shard's checkpoint) reports the whole batch the same way, in one ERROR
+line. The response is built from the ingest report alone: no batch-processor internals, so a Powertools upgrade
+cannot break it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from processors.decoding import (
 )
 from processors.handlers.tracing import LazyTracer
 from processors.ingest import BatchReport, Ingestor
-from processors.store.exceptions import StoreError
+from processors.store.exceptions import CorruptItemError, StoreError
 
 logger = Logger()
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", conventions.METRICS_NAMESPACE_DEFAULT)
@@ -90,6 +92,20 @@ def landed(report: BatchReport, stream: str, shard: str) -> bool:
         return False
 
 
+def not_applied(exc: CorruptItemError, stream: str, shard: str, decoded: list[DecodedRecord]) -> BatchReport:
+    """A damaged item the batch cannot be applied without: its shard's checkpoint (docs/store.md, Damaged items).
+    Nothing can tell what the shard applied, and applying would count again what the checkpoint covers, so nothing
+    of the batch is applied and all of it is reported for retry, as a transient failure is. One ERROR line names
+    it and DamagedItems counts it (its alarm tickets): raising added a traceback, and a retry reads the same item."""
+    logger.error(
+        "damaged item in the store: the batch is not applied and is reported for retry",
+        extra={"stream": stream, "shard": shard, "damaged": str(exc), "records": len(decoded)},
+    )
+    metrics.add_metric(name=conventions.METRIC_DAMAGED_ITEMS, unit=MetricUnit.Count, value=1)
+    sequences = [record.sequence for record in decoded if record.sequence >= 0]
+    return BatchReport(failed_from_sequence=min(sequences) if sequences else None, error=str(exc))
+
+
 def batch_response(records: list[KinesisStreamRecord], failed_from: int | None) -> BatchResponse:
     """Every record at or after `failed_from` (Lambda resumes the shard at the lowest one)."""
     if failed_from is None:
@@ -130,11 +146,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = BatchReport()
     if decoded:
         stream, shard = stream_of(records[0]), shard_of(records[0])
-        report = ingestor().apply_batch(stream, shard, decoded)
-        if report.failed_from_sequence is not None:
-            logger.warning("store commit failed; reporting for retry", extra={"error": report.error})
-            if landed(report, stream, shard):
-                report.merge(report.unconfirmed)  # type: ignore[arg-type]  # the retry will skip what it counted
+        try:
+            report = ingestor().apply_batch(stream, shard, decoded)
+        except CorruptItemError as exc:
+            report = not_applied(exc, stream, shard, decoded)
+        else:
+            if report.failed_from_sequence is not None:
+                logger.warning("store commit failed; reporting for retry", extra={"error": report.error})
+                if landed(report, stream, shard):
+                    report.merge(report.unconfirmed)  # type: ignore[arg-type]  # the retry will skip what it counted
     response = batch_response(records, report.failed_from_sequence)
     emit_batch_metrics(report, decoded, time.time())
     logger.info(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,10 +12,22 @@ from botocore.exceptions import ClientError
 
 from processors.handlers import ingest
 from processors.ingest import Ingestor
-from processors.store import DynamoDBStore, dynamodb_client, keys
+from processors.store import DynamoDBStore, SqliteStore, dynamodb_client, keys
 from tests import runner_platform as conventions
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, load_event, log_line, series
+from tests.builders import (
+    STREAM_ARN,
+    T0,
+    cid,
+    cw_payload,
+    gz,
+    kinesis_event,
+    kinesis_record,
+    load_event,
+    log_line,
+    series,
+)
 from tests.conftest import create_table
+from tests.functional.test_evaluator_handler import emf_documents, metric_values
 
 
 class ThrottlingClient:
@@ -56,7 +71,7 @@ def api_record(n: int, sequence: int, status: int = 200) -> dict[str, Any]:
     return kinesis_record(gz(cw_payload([line])), sequence)
 
 
-def api_counts(store: DynamoDBStore) -> tuple[int, int]:
+def api_counts(store: DynamoDBStore | SqliteStore) -> tuple[int, int]:
     counts = store.window_counts(series(conventions.API_AVAILABILITY), int(T0) - 3600, int(T0) + 3600)
     return counts.good, counts.total
 
@@ -90,27 +105,64 @@ def test_a_throttled_commit_reports_the_batch_for_retry_and_the_retry_applies_it
     assert api_counts(store) == (3, 3)
 
 
-@pytest.mark.filterwarnings("ignore:No application metrics")  # the failed invocation emits none
-def test_a_damaged_checkpoint_fails_every_batch_of_its_shard_as_one_corrupt_item_error_until_it_is_restored(
-    monkeypatch, moto_endpoint, table, spec, lambda_context
-):
-    """Nothing can tell what the shard applied: each batch fails whole (Lambda retries it), with the store's error
-    naming the item, where it was a ValueError from Position.decode; restored, the batch applies once."""
-    from processors.store.exceptions import CorruptItemError
-
-    store = use_store(monkeypatch, dynamodb_client(moto_endpoint), table, spec)
-    assert ingest.lambda_handler(kinesis_event([api_record(1, 10)]), lambda_context) == {"batchItemFailures": []}
-    (checkpoint,) = store.client.scan(TableName=table, ConsistentRead=True, FilterExpression="PK = :pk",
+def damage_dynamodb_checkpoint(store: Any) -> Callable[[], None]:
+    """The checkpoint's position edited into what the store never writes; returns how to restore it."""
+    (checkpoint,) = store.client.scan(TableName=store.table, ConsistentRead=True, FilterExpression="PK = :pk",
                                       ExpressionAttributeValues={":pk": {"S": keys.PK_CHECKPOINT}})["Items"]
-    store.client.put_item(TableName=table, Item={**checkpoint, "pos": {"S": "10:0:x"}})
-    event = kinesis_event([api_record(2, 11), api_record(3, 12)])
+    store.client.put_item(TableName=store.table, Item={**checkpoint, "pos": {"S": "10:0:x"}})
+    return lambda: store.client.put_item(TableName=store.table, Item=checkpoint)
+
+
+def damage_sqlite_checkpoint(store: Any) -> Callable[[], None]:
+    """The checkpoint's shard made a blob of its own bytes (its read then found no row: the shard looked new)."""
+    assert store.db.execute("UPDATE checkpoints SET shard = CAST(shard AS BLOB)").rowcount == 1
+    return lambda: store.db.execute("UPDATE checkpoints SET shard = CAST(shard AS TEXT)")
+
+
+# (case, the damage, what the ERROR line names)
+DAMAGED_CHECKPOINTS = [
+    ("a DynamoDB position that is not one", damage_dynamodb_checkpoint,
+     r"TABLE: a damaged store: the position of the checkpoint of .*/shardId-000000000000 holds \{'S': '10:0:x'\}"),
+    ("a SQLite shard that is a blob", damage_sqlite_checkpoint,
+     r"slo.db: a damaged store: the shard of a checkpoint holds b'shardId-000000000000'"),
+]
+
+
+@pytest.mark.parametrize(("damage", "names"), [case[1:] for case in DAMAGED_CHECKPOINTS],
+                         ids=[case[0] for case in DAMAGED_CHECKPOINTS])
+def test_a_damaged_checkpoint_reports_every_batch_of_its_shard_for_retry_in_one_error_line_until_it_is_restored(
+    monkeypatch, moto_endpoint, table, spec, lambda_context, capsys, caplog, tmp_path, damage, names
+):
+    """Nothing can tell what the shard applied, so nothing of a batch is applied (applying it would count again
+    what the checkpoint covered): each batch is reported whole for retry, as a transient failure is, with one
+    ERROR line naming the stream, the shard and the item, no traceback, and DamagedItems counted (its alarm
+    tickets). It raised the CorruptItemError: a traceback beside the line, and Lambda's Errors. Restored, the
+    batch applies once."""
+    if damage is damage_sqlite_checkpoint:
+        store: Any = SqliteStore(tmp_path / "slo.db")
+        monkeypatch.setattr(ingest, "ingestor", lambda: Ingestor(store, spec))
+    else:
+        store = use_store(monkeypatch, dynamodb_client(moto_endpoint), table, spec)
+    counts = lambda: api_counts(store)  # noqa: E731
+    assert ingest.lambda_handler(kinesis_event([api_record(1, 10)]), lambda_context) == {"batchItemFailures": []}
+    restore = damage(store)
+    event = kinesis_event([api_record(1, 10), api_record(2, 11), api_record(3, 12)])  # a redelivery and two more
     for _delivery in range(2):
-        with pytest.raises(CorruptItemError, match=r"a damaged store: the position of the checkpoint of .* holds"):
-            ingest.lambda_handler(event, lambda_context)
-    assert api_counts(store) == (1, 1)
-    store.client.put_item(TableName=table, Item=checkpoint)
+        capsys.readouterr()
+        caplog.clear()
+        response = ingest.lambda_handler(event, lambda_context)
+        assert response == {"batchItemFailures": [{"itemIdentifier": str(s)} for s in (10, 11, 12)]}
+        ((dimensions, counted),) = metric_values(emf_documents(capsys.readouterr().out),
+                                                 conventions.METRIC_DAMAGED_ITEMS)
+        assert counted == 1 and set(dimensions) == {"service"}  # DamagedItemsAlarm's dimensions
+        (error,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert error.levelname == "ERROR" and error.exc_info is None  # one line: no traceback
+        assert error.stream == STREAM_ARN and error.shard == "shardId-000000000000"
+        assert re.search(names, error.damaged.replace(str(table), "TABLE"))
+    assert counts() == (1, 1)
+    restore()
     assert ingest.lambda_handler(event, lambda_context) == {"batchItemFailures": []}
-    assert api_counts(store) == (3, 3)
+    assert counts() == (3, 3)
 
 
 class TimeoutAfterCommitOnce:
