@@ -106,6 +106,8 @@ _NOT_LOGS = (
       for level in b"123456789"),
 )
 _SIGNATURE_BYTES = max(len(magic) for magic, _ in _NOT_LOGS)
+# Windows PowerShell's `>` and Out-File write UTF-16 (little-endian) with a byte order mark
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ENTRY_LISTS = ("Records", "logEvents", "records", "events")  # the lists the formats' entries are in
 _ENCODED_PAYLOADS = ("kinesis", "awslogs", "firehose")  # formats whose entries hold gzip payloads of log events
 _NON_BLANK = re.compile(r"\S")
@@ -676,7 +678,8 @@ class FileSource:
 
     def _open(self) -> IO[str]:
         """The file as text, inflated if gzip; closing it closes the file (callers use `with`). UTF-8, without the
-        byte order mark Windows tools write first (PowerShell's Out-File, Notepad's "UTF-8 with BOM").
+        byte order mark Windows tools write first (PowerShell's Out-File, Notepad's "UTF-8 with BOM"), or UTF-16
+        after its byte order mark (Windows PowerShell's `>`).
         NotLogEventsError when its first bytes say it is not logs (_NOT_LOGS)."""
         try:
             handle = open(self.path, "rb")  # noqa: SIM115 - the returned wrapper owns it
@@ -697,8 +700,12 @@ class FileSource:
         if head.startswith(_GZIP_MAGIC):
             self._gunzip = _BoundedGunzip(handle, inflate_bound(size), entry_bound(size))
             inflated = io.BufferedReader(self._gunzip, self.budget.read_chunk)
-            return io.TextIOWrapper(inflated, encoding="utf-8-sig", errors="replace")
-        return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="replace")
+            try:
+                head = inflated.peek(len(_UTF16_BOMS[0]))
+            except (OSError, EOFError, zlib.error):  # a gzip that breaks at once: read (and counted) as it breaks
+                head = b""
+            return io.TextIOWrapper(inflated, encoding=_encoding(head), errors="replace")
+        return io.TextIOWrapper(handle, encoding=_encoding(head), errors="replace")
 
     def _spend(self, entries: int, inflated: int = 0) -> bool:
         """Whether a gzip file may yield `entries` more, whose payloads inflated to `inflated` bytes (see
@@ -1189,6 +1196,12 @@ def _streamed_events(
         elif stop.kind is not None or not cut_short():
             yield _Unread(stop.kind or conventions.SKIP_LINE_NOT_JSON)
         return None
+
+
+def _encoding(head: bytes) -> str:
+    """A file's text encoding, from its first bytes: UTF-16 after its byte order mark, else UTF-8 (without the
+    one Windows tools may write first)."""
+    return "utf-16" if head.startswith(_UTF16_BOMS) else "utf-8-sig"
 
 
 def _json(text: str) -> Any:

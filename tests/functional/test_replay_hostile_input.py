@@ -365,6 +365,25 @@ def test_a_file_that_starts_with_a_utf8_byte_order_mark_replays_whole(tmp_path, 
     assert summary["events"] == 3 and not summary.get("skipped")
 
 
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("form", ["json-lines", "filter-log-events"])
+def test_a_utf16_file_with_its_byte_order_mark_replays_whole(tmp_path, capsys, form, encoding, compress) -> None:
+    """Windows PowerShell's `>` and Out-File write UTF-16 with a byte order mark (`aws logs filter-log-events ...
+    > out.json`): read as UTF-8, every line was garbage and the file was refused as "nothing decodable in N
+    record(s) (message_not_json)", which said nothing of why."""
+    lines = [log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in range(1, 4)]
+    text = "".join(f"{line}\r\n" for line in lines) if form == "json-lines" else json.dumps(
+        {"events": [{"logStreamName": "s", "timestamp": int((T0 + n) * 1000), "message": line,
+                     "ingestionTime": int((T0 + n) * 1000), "eventId": f"{n:056d}"} for n, line in enumerate(lines, 1)],
+         "searchedLogStreams": []}, indent=4).replace("\n", "\r\n")
+    data = "\ufeff".encode(encoding) + text.encode(encoding)
+    path = tmp_path / "powershell.json"
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["events"] == 3 and not summary.get("skipped") and summary["formats"] == {form: 1}
+
+
 def test_a_file_reached_twice_in_one_replay_counts_once(tmp_path, capsys) -> None:
     """Through a symlink beside it, or given again: each path was a stream of its own, so a folder holding a log
     and a `latest.jsonl` link to it counted every request twice."""
