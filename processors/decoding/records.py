@@ -28,8 +28,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 def shard_of(record: KinesisStreamRecord) -> str:
     """shardId-000000000000 from eventID `shardId-000000000000:4959...`."""
-    event_id = record.get("eventID") or ""
-    return event_id.split(":", 1)[0] if ":" in event_id else "shardId-unknown"
+    event_id = record.get("eventID")
+    return event_id.split(":", 1)[0] if isinstance(event_id, str) and ":" in event_id else "shardId-unknown"
 
 
 def stream_of(record: KinesisStreamRecord) -> str:

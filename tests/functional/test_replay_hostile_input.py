@@ -384,6 +384,21 @@ def test_a_utf16_file_with_its_byte_order_mark_replays_whole(tmp_path, capsys, f
     assert summary["events"] == 3 and not summary.get("skipped") and summary["formats"] == {form: 1}
 
 
+@pytest.mark.parametrize("event_id", [5, 1.5, True], ids=["int", "float", "bool"])
+def test_a_kinesis_record_whose_event_id_is_a_number_is_of_an_unknown_shard_not_a_traceback(
+    tmp_path, capsys, event_id
+) -> None:
+    """shard_of tested `":" in eventID`, a TypeError traceback out of `slo replay` for a number (a hand-edited
+    or generated event file); a record without a usable eventID is of `shardId-unknown`, as one without any."""
+    lines = [log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in range(1, 3)]
+    event = kinesis_event([kinesis_record(gz(cw_payload(lines)), 1)])
+    event["Records"][0]["eventID"] = event_id
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["events"] == 2 and not summary.get("skipped")
+
+
 def test_a_file_reached_twice_in_one_replay_counts_once(tmp_path, capsys) -> None:
     """Through a symlink beside it, or given again: each path was a stream of its own, so a folder holding a log
     and a `latest.jsonl` link to it counted every request twice."""
