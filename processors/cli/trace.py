@@ -160,10 +160,11 @@ def _run_search(args: argparse.Namespace) -> int:
         reference = reference_at if reference_at is not None else _newest_or_now(store)
         since = check_epoch(reference - since_seconds, "--since", since_text, reference)
         until = int(reference_at) if reference_at is not None else None  # --at bounds both ends of the search
+        unplaced: dict[str, str] = {}  # damaged traces whose index key is not a time either: left out
         found = store.find_traces(  # the value as the head stored it: redacted, then cut
             workflow_id=None if args.workflow is None else stored_id(args.workflow),
             repository=None if args.repository is None else stored_id(args.repository),
-            since=since, until=until, limit=limit,
+            since=since, until=until, limit=limit, damaged=unplaced,
         )
         read = store.read_heads(cid for cid, _ in found)
     if read.damaged:  # listed all the same, first seen to the second DynamoDB's index key keeps, on both adapters
@@ -181,6 +182,12 @@ def _run_search(args: argparse.Namespace) -> int:
         print(
             f"slo: trace: {len(read.damaged)} listed trace(s) whose stored head does not decode: "
             f"{', '.join(sorted(read.damaged))} (docs/store.md, Damaged trace heads)",
+            file=sys.stderr,
+        )
+    if unplaced:
+        print(
+            f"slo: trace: left out {len(unplaced)} trace(s) whose stored head does not decode and whose search key "
+            f"is not a time: {', '.join(sorted(unplaced))} (docs/store.md, Damaged trace heads)",
             file=sys.stderr,
         )
     query = {"workflowId": args.workflow} if args.workflow is not None else {"repository": args.repository}

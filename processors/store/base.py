@@ -317,16 +317,19 @@ class Store(ABC):
         since: int = 0,
         until: int | None = None,
         limit: int = 50,
+        damaged: dict[str, str] | None = None,
     ) -> list[tuple[str, int]]:
         """(correlation ID, first-seen ms) newest first, by workflow or repository, first seen from `since` to
         `until` (epoch seconds, the whole second of `until` included: the index keys traces by the second).
-        An empty or blank value is refused: the stitcher records neither on a head."""
+        An empty or blank value is refused: the stitcher records neither on a head. A trace found that nothing
+        places (its head does not decode and its index key is not a time: docs/store.md, Damaged trace heads) is
+        a CorruptItemError, or, given `damaged`, left out and named there (ID -> the error's line)."""
         if (workflow_id is None) == (repository is None):
             raise ValueError("give exactly one of workflow_id or repository")
         if (workflow_id or repository or "").strip() == "":
             raise ValueError("the workflow_id or repository to search for is empty")
         until_ms = (until + 1) * 1000 - 1 if until is not None else FIND_TRACES_END_MS
-        return self._find_traces(workflow_id, repository, since * 1000, until_ms, limit)
+        return self._find_traces(workflow_id, repository, since * 1000, until_ms, limit, damaged)
 
     def open_units(self, opened_before: float, oldest_applied: float | None = None) -> list[str]:
         """Correlation IDs of units of work that opened before `opened_before` and have not resolved, oldest first
@@ -506,7 +509,8 @@ class Store(ABC):
 
     @abstractmethod
     def _find_traces(
-        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int
+        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int,
+        damaged: dict[str, str] | None,
     ) -> list[tuple[str, int]]: ...
 
     @abstractmethod

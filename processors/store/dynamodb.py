@@ -865,7 +865,8 @@ class DynamoDBStore(Store):
         }
 
     def _find_traces(
-        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int
+        self, workflow_id: str | None, repository: str | None, since_ms: int, until_ms: int, limit: int,
+        damaged: dict[str, str] | None,
     ) -> list[tuple[str, int]]:
         if workflow_id is not None:
             index, partition = tables.GSI_BY_WORKFLOW, keys.workflow_gsi_pk(workflow_id)
@@ -888,9 +889,14 @@ class DynamoDBStore(Store):
         listed = {self._trace_id_of(item): item[f"{index}SK"]["S"] for item in items[:limit]}
         read = self.read_heads(listed)
         found = [(cid, head.first_seen_ms or 0) for cid, head in read.heads.items()]
-        # a damaged head is listed all the same, first seen to the second its index key holds
-        found += [(cid, self._parsed_key(keys.first_seen_ms_of_gsi_sk, listed[cid],
-                                         f"the trace-search key of the trace {cid}")) for cid in read.damaged]
+        for cid in sorted(read.damaged):  # listed all the same, first seen to the second its index key holds
+            try:
+                found.append((cid, self._parsed_key(keys.first_seen_ms_of_gsi_sk, listed[cid],
+                                                    f"the trace-search key of the trace {cid}")))
+            except CorruptItemError as exc:  # and a key that is not a time: nothing places it
+                if damaged is None:
+                    raise
+                damaged[cid] = str(exc)
         return sorted(found, key=lambda pair: pair[1], reverse=True)
 
     def _open_units(self, opened_before_ms: int, oldest_applied_ms: int | None) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 from processors.cli import main
 from processors.ingest import Ingestor
 from processors.spec import Spec
-from processors.store import SqliteStore
+from processors.store import SqliteStore, keys, tables
 from processors.timeutil import iso_seconds
 from tests.builders import T0, cid, log_line
 from tests.functional.test_damaged_heads import DAMAGE, DAMAGED, FIRST, JOURNEYS, deliver, records
@@ -84,6 +84,43 @@ def test_a_repository_listing_lists_a_damaged_trace_as_damaged(damaged, capsys) 
         f"slo: trace: 1 listed trace(s) whose stored head does not decode: {DAMAGED} (docs/store.md, Damaged trace "
         "heads)"
     ]
+
+
+def break_search_key(store: Any, correlation_id: str) -> None:
+    """The trace's repository-search key made what the store never writes: on DynamoDB its index sort key followed
+    by an x (it still sorts inside the search's range of seconds); SQLite's first-seen column holding text."""
+    if isinstance(store, SqliteStore):
+        store.db.execute("UPDATE traces SET first_seen_ms = 'x' WHERE correlation_id = ?", (correlation_id,))
+        return
+    key = {"PK": {"S": keys.trace_pk(correlation_id)}, "SK": {"S": keys.SK_TRACE_HEAD}}
+    attribute = f"{tables.GSI_BY_REPOSITORY}SK"
+    item = store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"]
+    store.client.update_item(TableName=store.table, Key=key, UpdateExpression="SET #k = :k",
+                             ExpressionAttributeNames={"#k": attribute},
+                             ExpressionAttributeValues={":k": {"S": item[attribute]["S"] + "x"}})
+
+
+def test_a_listing_leaves_out_a_damaged_trace_whose_search_key_is_not_a_time_and_lists_the_rest(
+    damaged, store, capsys
+) -> None:
+    """Nothing places such a trace in the listing (its head does not decode, its key is not a time): DynamoDB's
+    search, which finds it by the key's text, leaves it out and says so in one line; the whole listing was the
+    one-line error naming it, exit 2. SQLite's column compares as a number, so text there is outside every
+    search's range: the trace is not found, as a DynamoDB key outside the range is not."""
+    break_search_key(store, DAMAGED)
+    code = main(["trace", *damaged, "--repository", "o/r", "--since", "1h", "--at", iso_seconds(T0 + 600),
+                 "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rows = {row["correlationId"]: row for row in json.loads(captured.out)["traces"]}
+    assert set(rows) == {cid(n) for n in JOURNEYS if cid(n) != DAMAGED}
+    assert {row["outcome"] for row in rows.values()} == {"running"}
+    named = [line for line in captured.err.splitlines() if DAMAGED in line]
+    if isinstance(store, SqliteStore):
+        assert named == []
+    else:
+        assert named == [f"slo: trace: left out 1 trace(s) whose stored head does not decode and whose search key "
+                         f"is not a time: {DAMAGED} (docs/store.md, Damaged trace heads)"]
 
 
 def test_a_workflow_listing_names_a_damaged_trace_by_the_workflow_it_was_found_by(damaged, capsys) -> None:
