@@ -76,7 +76,7 @@ checkov: $(STAMP)
 	$(BIN)/python -m pytest -q tests/functional/test_template_hardening.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check processors correlation subscriptions tests bench events
+	$(BIN)/ruff check processors correlation subscriptions tests bench events sam
 	$(BIN)/mypy
 
 # Every README figure, before (the commit issue #15 started from) and after, in one run: bench/harness.py.
@@ -96,9 +96,14 @@ dashboards: $(STAMP)
 	$(BIN)/slo dashboards --out sam/dashboards/
 
 # `sam build` without Docker: the SAM CLI lives in its own venv; pip fetches wheels for the target arch.
+# Then each function's package is compiled to bytecode (sam/precompile.py): sam build ships none, and /var/task
+# is read-only, so every cold start compiled all it imported. The compiler is the template's runtime (python3.11),
+# which sam build needs on PATH as well: another version's bytecode would be ignored.
+RUNTIME_PYTHON := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' sam/template.yaml | sort -u)
 sam-build:
 	test -x .venv-sam/bin/sam || ($(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install -q aws-sam-cli)
 	.venv-sam/bin/sam build --template sam/template.yaml
+	$(RUNTIME_PYTHON) sam/precompile.py --template sam/template.yaml .aws-sam/build/*/
 
 clean:
 	rm -rf $(VENV) .slo .pytest_cache report.html events/stream
