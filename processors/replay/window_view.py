@@ -67,16 +67,30 @@ class _Prefix:
 
     def advance(self, now: int) -> None:
         """Take every bucket before `now` into the sums; forget what is older than HORIZON."""
+        keep = HORIZON // self.step + 1
+        if now - self.cursor > keep * self.step:  # a jump past the horizon (a line from 1970 in a 2026 log)
+            self._jump(now - keep * self.step)
         good_sums, total_sums = self.good, self.total
         while self.cursor < now:
             waiting = self.pending.pop(self.cursor, None)
             good_sums.append(good_sums[-1] + (waiting[0] if waiting else 0))
             total_sums.append(total_sums[-1] + (waiting[1] if waiting else 0))
-        keep = HORIZON // self.step + 1
         if len(good_sums) > 2 * keep:
             drop = len(good_sums) - keep
             del good_sums[:drop], total_sums[:drop]
             self.base += drop * self.step
+
+    def _jump(self, to: int) -> None:
+        """Move the cursor to the last bucket start at or before `to` at once, its sums restarting from the
+        totals so far: no window reads the buckets skipped, which walking would append one by one (29 million
+        minutes, 750 MB and a minute of CPU, for a 56-year gap)."""
+        cursor = self.cursor + (to - self.cursor) // self.step * self.step
+        good, total = self.good[-1], self.total[-1]
+        for bucket in [b for b in self.pending if b < cursor]:
+            waiting = self.pending.pop(bucket)
+            good += waiting[0]
+            total += waiting[1]
+        self.base, self.good, self.total = cursor, [good], [total]
 
     def sum(self, start: int, end: int) -> tuple[int, int]:
         """Totals of the buckets b with start <= b < end."""

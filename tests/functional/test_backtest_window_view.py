@@ -12,15 +12,18 @@ import functools
 import importlib.util
 import json
 import random
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from processors import conventions
 from processors.cli.replay import minute_hooks
 from processors.replay import Replayer, read_batches
 from processors.replay.backtest import backtest_hook
 from processors.replay.sources import arrival_order, decodable_batches, expand_paths
+from processors.replay.window_view import HORIZON, _Prefix
 from processors.spec import load_spec
 from processors.store import SqliteStore
 from tests.builders import EVENTS_DIR, T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
@@ -107,3 +110,36 @@ def test_a_randomized_history_gives_the_same_transitions_through_the_view_and_th
     through_store, through_view = both(tmp_path / "in", tmp_path)
     assert through_store, "the history's bad phases open alerts"
     assert through_view == through_store
+
+
+def test_a_line_decades_before_the_rest_gives_the_same_transitions_through_the_view_and_the_store(
+    tmp_path: Path,
+) -> None:
+    """A JSON-lines log accepts any time from 1970 (it has no arrival times), so one line of an unset clock
+    (`"timestamp": 0`) put 56 years between two of the view's minutes: walking them took a minute of CPU and
+    750 MB for a file of two lines. The view jumps past its horizon; what it answers is the store's."""
+    random_history(tmp_path / "in", 1, minutes=60)
+    unset_clock = json.loads(log_line("api_request", T0, cid(0), "Api", status=503, duration=40.0))
+    unset_clock["timestamp"] = "1970-01-01T00:00:05Z"
+    (tmp_path / "in" / "a-unset-clock.jsonl").write_text(json.dumps(unset_clock) + "\n")
+    through_store, through_view = both(tmp_path / "in", tmp_path)
+    assert through_store, "the history's bad phases open alerts"
+    assert through_view == through_store
+
+
+def test_the_view_jumps_a_gap_past_its_horizon_in_memory_that_does_not_grow_with_the_gap() -> None:
+    step = conventions.MINUTE
+    prefix = _Prefix(step, 0)
+    prefix.add(0, 1, 1)
+    later = 10 * 365 * conventions.DAY  # a line from 1970 before a 1980 log: 5 million minutes walked before
+    prefix.add(later, 2, 3)
+    tracemalloc.start()
+    try:
+        prefix.advance(later + step)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, f"{peak} bytes"
+    assert len(prefix.good) <= HORIZON // step + 2
+    assert prefix.sum(later, later + step) == (2, 3)
+    assert prefix.sum(later - 30 * conventions.DAY, later + step) == (2, 3)
