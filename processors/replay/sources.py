@@ -725,7 +725,7 @@ class FileSource:
             return "cloudwatch-payload", False  # a file that breaks: counted as such, not an error
         if isinstance(first, _TooLarge):  # one huge line, or objects back to back (a Firehose S3 object)
             first_document = self._first_document() if self._first_character() == "{" else None
-            found = document_format(first_document)
+            found = self._announced(first_document)
             return (found, False) if found else ("cloudwatch-payload", True)  # else: a counted payload_too_large
         if not first.startswith(("{", "[")):
             return "json-lines", True  # text lines: each is a counted skip
@@ -733,12 +733,12 @@ class FileSource:
         if whole_line is TOO_LARGE:
             return "cloudwatch-payload", True  # a line of too many values: a counted payload_too_large
         if whole_line is not None:
-            return document_format(whole_line) or "json-lines", True
+            return self._announced(whole_line) or "json-lines", True
         # a pretty-printed document, or documents concatenated without newlines (a Firehose S3 object)
         first_document = self._first_document()
         if isinstance(first_document, _Unread | _TooLarge):
             return "cloudwatch-payload", False  # past a reading bound before it is whole (or the gzip breaks): counted
-        found = document_format(first_document)
+        found = self._announced(first_document)
         if found is None:
             keys = ", ".join(list(first_document)[:4]) if isinstance(first_document, dict) else "not an object"
             raise NotLogEventsError(
@@ -746,6 +746,17 @@ class FileSource:
                 f"log-events output or log line (keys: {keys})"
             )
         return found, False
+
+    def _announced(self, document: Any) -> str | None:
+        """document_format, refusing what looks like a known format but cannot be replayed as it is."""
+        records = document.get("Records") if isinstance(document, dict) else None
+        first = records[0] if isinstance(records, list) and records else None
+        if isinstance(first, dict) and "kinesis" not in first and "SequenceNumber" in first and "Data" in first:
+            raise NotLogEventsError(
+                f"{self.path}: `aws kinesis get-records` output, whose records name no stream or shard: replay "
+                "reads Lambda's Kinesis events (a DLQ's batch cannot be redriven exactly once: docs/deploy.md, DLQ)"
+            )
+        return document_format(document)
 
     def _first_document(self) -> Any:
         """The first item of the file read as documents; of a long log-events document, its first chunk's events."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import gzip
 import json
@@ -606,6 +607,25 @@ def test_a_file_of_another_kind_in_a_folder_is_skipped_in_one_line_and_named_alo
     ]
     assert main([*command, str(other), "--db", db]) == 2
     assert capsys.readouterr().err.startswith(f"slo: error: {other}: not a Kinesis event")
+
+
+def test_aws_kinesis_get_records_output_is_refused_in_one_line_saying_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aws kinesis get-records` writes the Kinesis API's shape (SequenceNumber, Data), not Lambda's, and names
+    no stream or shard, so its records have no position replay could apply exactly once: it was refused as
+    "nothing decodable in 1 record(s) (no_sequence)", which reads as a damaged file."""
+    data = base64.b64encode(gz(cw_payload([log_line("api_request", T0, cid(1), "Api", status=200)]))).decode()
+    page = {"Records": [{"SequenceNumber": "49590338271490256608559692538361571095921575989136588898",
+                         "ApproximateArrivalTimestamp": "2026-10-01T00:00:10+00:00", "Data": data,
+                         "PartitionKey": "p"}],
+            "NextShardIterator": "AAAA", "MillisBehindLatest": 0}
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page, indent=4))
+    db = tmp_path / "slo.db"
+    err = refused(capsys, str(path), "--db", str(db))
+    assert err.startswith(f"slo: error: {path}: `aws kinesis get-records` output") and "docs/deploy.md, DLQ" in err
+    assert not db.exists()
 
 
 def _archived(kind: str, log: bytes) -> bytes:
