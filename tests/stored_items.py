@@ -1,5 +1,6 @@
-"""Raw access to a trace head's item through each adapter's own table, as an older slo, another writer or a
-manual edit would leave it: the `doc` column or attribute read, overwritten or deleted behind the store's back."""
+"""Raw access to a trace head's item (and a silence's or correction's document) through each adapter's own table,
+as an older slo, another writer or a manual edit would leave it: the `doc` column or attribute read, overwritten or
+deleted behind the store's back."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ def lower_open_units(store: SqliteStore | DynamoDBStore) -> None:
     store.client.update_item(TableName=store.table, Key={"PK": {"S": "GAUGE"}, "SK": {"S": "open-units"}},
                              UpdateExpression="ADD #v :d", ExpressionAttributeNames={"#v": "value"},
                              ExpressionAttributeValues={":d": {"N": "-1"}})
+
+
+def overwrite_document(store: SqliteStore | DynamoDBStore, pk: str, sk: str, text: str) -> None:
+    """A silence's or correction's stored document (its `documents` row, its `doc` attribute) overwritten."""
+    if isinstance(store, SqliteStore):
+        changed = store.db.execute("UPDATE documents SET doc = ? WHERE pk = ? AND sk = ?", (text, pk, sk)).rowcount
+        assert changed == 1
+        return
+    store.client.update_item(TableName=store.table, Key={"PK": {"S": pk}, "SK": {"S": sk}},
+                             UpdateExpression="SET doc = :v", ConditionExpression="attribute_exists(doc)",
+                             ExpressionAttributeValues={":v": {"S": text}})

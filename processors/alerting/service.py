@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
@@ -148,8 +148,8 @@ def record_evaluation(
     (time.monotonic) is when no delivery may start any more (the Lambda's timeout minus one route's retries).
     Given `left_out` (the evaluator Lambda's), an SLO or group whose stored state does not decode is named there
     and left alone (not advanced, not saved, nothing sent): a state read wrongly could page an incident twice; and
-    a transition whose exemplars do not decode is sent without them (named there too).
-    Without it that state is a CorruptItemError.
+    a transition whose exemplars do not decode is sent without them, and a silence that does not decode is read
+    as absent (both named there too). Without it each is a CorruptItemError.
     """
     now = evaluation.now
     owner = uuid.uuid4().hex  # this evaluation, as the owner of the claims it makes
@@ -158,7 +158,7 @@ def record_evaluation(
     floors = getattr(store, "alert_floors", None)  # AlertStore doubles without floors judge as before
     read_floors = floors() if floors is not None else None
     previous = store.load_alert_states(damaged) if damaged is not None else store.load_alert_states()
-    silences = list(getattr(store, "silences", list)())  # AlertStore doubles without silences have none
+    silences = _silences(store, left_out)
     states: dict[str, dict[str, Any]] = {}
     kept: list[Transition] = []
     changed: set[str] = set()  # SLOs whose objective or window change is recorded (once, not per group)
@@ -216,6 +216,22 @@ def record_evaluation(
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
+
+
+def _silences(store: AlertStore, left_out: list[Unevaluated] | None) -> list[Mapping[str, Any]]:
+    """The stored silences. Given `left_out`, one that does not decode is named there and read as absent: a silence
+    only holds pages back, and a damaged one may not say whose, so without it the worst is a page it would have
+    held (named, and DamagedItems tickets); holding its SLOs back instead (every SLO, for one that names none)
+    would keep pages nobody asked to hold for as long as it stays, and silences are kept after they end."""
+    read = getattr(store, "silences", None)
+    if read is None:  # AlertStore doubles without silences have none
+        return []
+    if left_out is None:
+        return list(read())
+    damaged: list[str] = []
+    silences = list(read(damaged))
+    left_out += [Unevaluated("silences", "", why) for why in damaged]
+    return silences
 
 
 def unchanged(stored: dict[str, Any] | None, state: dict[str, Any]) -> bool:

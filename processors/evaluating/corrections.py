@@ -50,15 +50,22 @@ def merged_windows(corrections: Iterable[Correction], slo: str) -> list[tuple[in
 
 
 class CorrectedView:
-    """A view whose SLO counts leave the corrected windows out; everything else is the wrapped view's."""
+    """A view whose SLO counts leave the corrected windows out; everything else is the wrapped view's. The counts
+    of an SLO in `damaged` (its corrections did not read) raise that SLO's error, as a damaged counter's would."""
 
-    def __init__(self, view: SliView, corrections: Iterable[Correction]) -> None:
+    def __init__(
+        self, view: SliView, corrections: Iterable[Correction], damaged: Mapping[str, Exception] | None = None
+    ) -> None:
         self.view = view
         self.corrections = tuple(corrections)
         self._windows = {c.slo: merged_windows(self.corrections, c.slo) for c in self.corrections}
+        self._damaged = dict(damaged or {})
 
     def counts(self, slo: Slo, start: int, end: int, group: str = "") -> Counts:
         """A grouped SLO's corrections leave the window out of every group."""
+        if slo.name in self._damaged:
+            raise self._damaged[slo.name].with_traceback(None)
+
         def read(low: int, high: int) -> Counts:
             return self.view.counts(slo, low, high, group) if group else self.view.counts(slo, low, high)
 
@@ -75,9 +82,11 @@ class CorrectedView:
         return getattr(self.view, name)
 
 
-def corrected(view: SliView, corrections: Iterable[Correction]) -> SliView:
+def corrected(
+    view: SliView, corrections: Iterable[Correction], damaged: Mapping[str, Exception] | None = None
+) -> SliView:
     found = tuple(corrections)
-    return CorrectedView(view, found) if found else view
+    return CorrectedView(view, found, damaged) if found or damaged else view
 
 
 def corrections_of(view: Any, slos: Iterable[str]) -> tuple[Correction, ...]:
@@ -86,3 +95,19 @@ def corrections_of(view: Any, slos: Iterable[str]) -> tuple[Correction, ...]:
     if not callable(read):
         return ()
     return tuple(Correction.from_document(doc) for doc in read(list(slos)))
+
+
+def isolated_corrections(
+    view: Any, slos: Iterable[str], isolate: tuple[type[Exception], ...]
+) -> tuple[tuple[Correction, ...], dict[str, Exception]]:
+    """corrections_of each SLO read alone (a read apiece, as the store reads them): an SLO whose corrections raise
+    an error of a type in `isolate` (one that does not decode) is returned with that error, the others' are read.
+    Corrections are kept per SLO, so a damaged one names the SLO whose counts it would change."""
+    found: list[Correction] = []
+    damaged: dict[str, Exception] = {}
+    for slo in slos:
+        try:
+            found += corrections_of(view, [slo])
+        except isolate as exc:
+            damaged[slo] = exc
+    return tuple(found), damaged

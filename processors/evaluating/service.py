@@ -13,7 +13,7 @@ from typing import Any
 from processors import conventions
 from processors.counting import Counts
 from processors.evaluating.budget import window_bounds
-from processors.evaluating.corrections import corrected, corrections_of
+from processors.evaluating.corrections import corrected, corrections_of, isolated_corrections
 from processors.evaluating.evaluate import Isolated, evaluate
 from processors.evaluating.types import Evaluation, MinuteReadings, SliView, Unevaluated
 from processors.spec.model import Spec
@@ -55,14 +55,26 @@ def evaluate_at(
     With `readings` (the default) it also reads the operator metrics' minute and the trace coverage;
     the backtest, which needs only the evaluation, turns that off. `isolate` (the evaluator Lambda's) leaves out
     what an error of those types touches, as `evaluate` does: an SLO, a group, or the operator metrics' minute.
-    The alert log and the corrections every SLO reads are never left out: their error is raised.
+    An SLO whose corrections do not read is left out, as for a damaged counter (a correction changes its counts).
+    An alert log that does not read leaves out the operator metrics' minute (its MTTR reads the log), and the SLOs
+    are evaluated without it: the log decides no page (alert states do) and feeds only MTTR, which the evaluator
+    Lambda emits only there. Without `isolate` each is raised.
     """
-    log = tuple(view.alert_log(since=alert_log_since(spec, now)))
-    # budget corrections apply here, once, for every caller (status, evaluator, report, backtest)
-    view = corrected(view, corrections_of(view, spec.names))
+    since = alert_log_since(spec, now)
+    unread: Unevaluated | None = None
+    if isolate:
+        try:
+            log = tuple(view.alert_log(since=since))
+        except isolate as exc:
+            log, unread = (), Unevaluated("operator metrics", "", str(exc))
+        # budget corrections apply here, once, for every caller (status, evaluator, report, backtest)
+        view = corrected(view, *isolated_corrections(view, spec.names, isolate))
+    else:
+        log = tuple(view.alert_log(since=since))
+        view = corrected(view, corrections_of(view, spec.names))
     evaluation = evaluate(view, spec, now, log, isolate)
-    if not readings:
-        return EvaluatedAt(now, evaluation, log)
+    if not readings or unread is not None:
+        return EvaluatedAt(now, evaluation, log, unread=unread)
     try:
         coverage = view.trace_coverage(now - TRACE_COVERAGE_WINDOW, now)
         minute = minute_readings(view, spec, now)

@@ -3,8 +3,9 @@
 `now` is the scheduled event's time floored to the minute, so a retried invocation evaluates the same
 minute and the store's deduplication makes it send nothing twice (processors/alerting/service.py). A route that
 fails is logged and counted (NotificationFailures), not raised: its notifications stay in the outbox. An item that
-does not decode (a console edit) leaves out only the SLOs, groups or partials it touches; the rest are evaluated
-and paged, and what was left out is logged and counted (DamagedItems), not raised, as a failed route is.
+does not decode (a console edit) leaves out only the SLOs, groups, partials, silences or operator minute it touches
+(docs/store.md); the rest are evaluated and paged, and what was left out is logged and counted (DamagedItems), not
+raised, as a failed route is.
 """
 
 from __future__ import annotations

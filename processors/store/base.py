@@ -181,8 +181,8 @@ class Store(ABC):
         """The plan a first `slo backfill` of (sli, revision) recorded, or None."""
         from processors.store import keys
 
-        return next((doc for doc in self._list_documents(keys.backfill_pk(sli)) if doc.get("revision") == revision),
-                    None)
+        plans = self._read_documents(keys.backfill_pk(sli), {}, "backfill plan")
+        return next((doc for doc in plans if doc.get("revision") == revision), None)
 
     def gauge(self, name: str) -> int:
         """A level kept exactly once by commit deltas (e.g. open-units)."""
@@ -413,10 +413,12 @@ class Store(ABC):
 
         return self._insert_document(keys.SILENCE_PK, keys.silence_sk(str(silence["id"])), dict(silence))
 
-    def silences(self) -> list[dict[str, Any]]:
+    def silences(self, damaged: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every silence. One that the evaluator cannot read is a CorruptItemError naming it, or, given `damaged`
+        (the evaluator Lambda's), named there and left out: the others are read."""
         from processors.store import keys
 
-        return _checked(self._read_documents(keys.SILENCE_PK), _SILENCE_FIELDS, "silence")
+        return self._read_documents(keys.SILENCE_PK, _SILENCE_FIELDS, "silence", damaged)
 
     def remove_silence(self, silence_id: str) -> bool:
         from processors.store import keys
@@ -441,14 +443,25 @@ class Store(ABC):
         return [
             doc
             for slo in sorted(set(slos))
-            for doc in _checked(self._read_documents(keys.correction_pk(slo)), _CORRECTION_FIELDS, "correction")
+            for doc in self._read_documents(keys.correction_pk(slo), _CORRECTION_FIELDS, "correction")
         ]
 
-    def _read_documents(self, pk: str) -> list[Any]:
-        try:
-            return self._list_documents(pk)
-        except (ValueError, RecursionError) as exc:  # json.loads of a damaged or foreign document
-            raise CorruptItemError(f"a damaged store: a document under {pk} is not JSON ({exc})") from None
+    def _read_documents(
+        self, pk: str, fields: _Fields, what: str, damaged: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The documents under `pk`; one that does not decode, or that the evaluator cannot read (`fields`), is
+        raised, or, given `damaged`, named there and left out."""
+        documents = []
+        for sk, document in self._list_documents(pk):
+            try:
+                if isinstance(document, CorruptItemError):  # not JSON (an adapter's hook names it)
+                    raise document
+                documents.append(_checked(sk, document, fields, what))
+            except CorruptItemError as exc:
+                if damaged is None:
+                    raise
+                damaged.append(str(exc))
+        return documents
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -467,7 +480,9 @@ class Store(ABC):
     def _insert_document(self, pk: str, sk: str, doc: dict[str, Any]) -> bool: ...
 
     @abstractmethod
-    def _list_documents(self, pk: str) -> list[dict[str, Any]]: ...
+    def _list_documents(self, pk: str) -> list[tuple[str, Any]]:
+        """(sort key, document) under `pk`, by sort key: the document's JSON, or the CorruptItemError naming an
+        item that does not hold JSON text."""
 
     @abstractmethod
     def _delete_document(self, pk: str, sk: str) -> bool: ...
@@ -555,19 +570,19 @@ _CORRECTION_FIELDS: _Fields = {
 }
 
 
-def _checked(documents: list[Any], fields: _Fields, what: str) -> list[dict[str, Any]]:
-    for document in documents:
-        if not isinstance(document, dict):
-            raise CorruptItemError(f"a damaged store: a {what} document is a {type(document).__name__}")
-        for name, (kind, required) in fields.items():
-            value = document.get(name)
-            if name not in document and not required:
-                continue
-            if name not in document or not isinstance(value, kind) or (kind is _NUMBER and not _finite(value)):
-                shown = repr(value)[:40] if name in document else "nothing"
-                raise CorruptItemError(f"a damaged store: the {what} {str(document.get('id'))[:40]!r} has {name} "
-                                       f"{shown}")
-    return documents
+def _checked(sk: str, document: Any, fields: _Fields, what: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise CorruptItemError(f"a damaged store: the {what} {sk[:80]!r} is a JSON {type(document).__name__}, "
+                               "not an object")
+    for name, (kind, required) in fields.items():
+        value = document.get(name)
+        if name not in document and not required:
+            continue
+        if name not in document or not isinstance(value, kind) or (kind is _NUMBER and not _finite(value)):
+            shown = repr(value)[:40] if name in document else "nothing"
+            raise CorruptItemError(f"a damaged store: the {what} {str(document.get('id'))[:40]!r} has {name} "
+                                   f"{shown}")
+    return document
 
 
 def _finite(value: Any) -> bool:

@@ -1366,15 +1366,19 @@ class DynamoDBStore(Store):
             self.stats.write_requests += 1
         return True
 
-    def _list_documents(self, pk: str) -> list[dict[str, Any]]:
+    def _list_documents(self, pk: str) -> list[tuple[str, Any]]:
         items = self._query(
             "list documents", KeyConditionExpression="#pk = :pk", ExpressionAttributeNames={"#pk": PK},
             ExpressionAttributeValues={":pk": _s(pk)},
         )
+        documents: list[tuple[str, Any]] = []
         for item in items:
-            if "S" not in item.get("doc", {}):
-                raise self._damaged(f"the document {item[SK]['S']} under {pk}", item.get("doc"))
-        return [json.loads(item["doc"]["S"]) for item in items]
+            sk, doc = item[SK]["S"], item.get("doc", {})
+            try:
+                documents.append((sk, json.loads(doc["S"])))
+            except (KeyError, TypeError, ValueError, RecursionError):
+                documents.append((sk, self._damaged(f"the document {sk} under {pk}", doc.get("S", doc))))
+        return documents
 
     def _delete_document(self, pk: str, sk: str) -> bool:
         try:

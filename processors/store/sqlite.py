@@ -553,13 +553,19 @@ class SqliteStore(Store):
             ).rowcount
         return bool(inserted)
 
-    def _list_documents(self, pk: str) -> list[dict[str, Any]]:
+    def _list_documents(self, pk: str) -> list[tuple[str, Any]]:
         self.stats.read_requests += 1
         try:
-            rows = self.db.execute("SELECT doc FROM documents WHERE pk = ? ORDER BY sk", (pk,)).fetchall()
+            rows = self.db.execute("SELECT sk, doc FROM documents WHERE pk = ? ORDER BY sk", (pk,)).fetchall()
         except sqlite3.OperationalError:
             return []  # a store written before documents existed, opened read-only: it has none
-        return [json.loads(doc) for (doc,) in rows]
+        documents: list[tuple[str, Any]] = []
+        for sk, doc in rows:
+            try:
+                documents.append((sk, json.loads(doc)))
+            except (TypeError, ValueError, RecursionError):
+                documents.append((sk, self._damaged(f"the document {sk} under {pk}", doc)))
+        return documents
 
     def _delete_document(self, pk: str, sk: str) -> bool:
         self.stats.write_requests += 1

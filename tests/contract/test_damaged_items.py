@@ -37,6 +37,7 @@ from processors.store import Commit, DynamoDBStore, SqliteStore, Store, keys, ta
 from processors.store.exceptions import CorruptItemError
 from processors.store.types import CheckpointAdvance, CounterKey, DigestKey
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line, series
+from tests.stored_items import overwrite_document
 
 SLI = conventions.series_id("api-availability", "r1")
 SKETCH = "api-latency"
@@ -494,6 +495,34 @@ def test_a_damaged_alert_state_is_named_and_left_out_when_the_caller_asks_and_th
     damaged: dict[str, str] = {}
     assert rolled.load_alert_states(damaged) == {"deploy-success": {"state": "ok"}}
     assert list(damaged) == [SLO] and re.search(f"a damaged store: .*the alert state of {SLO}", damaged[SLO])
+
+
+@pytest.mark.parametrize("text", ["{nope", "[1]", '{"id": "s2", "slo": "*", "ends": "x"}'],
+                         ids=["not JSON", "a JSON list", "its end is text"])
+def test_a_damaged_silence_is_named_and_left_out_when_the_caller_asks_and_the_others_are_read(
+        store: Store, text: str) -> None:
+    """The evaluator Lambda reads the silences without the one that does not decode (record_evaluation's
+    left_out); every other caller is refused, naming it, on either adapter."""
+    for silence_id in ("s1", "s2", "s3"):
+        store.add_silence({"id": silence_id, "slo": "*", "starts": MINUTE, "ends": MINUTE + conventions.HOUR})
+    overwrite_document(store, keys.SILENCE_PK, keys.silence_sk("s2"), text)  # type: ignore[arg-type]
+    with pytest.raises(CorruptItemError, match=r"a damaged store: .*s2"):
+        store.silences()
+    damaged: list[str] = []
+    assert [silence["id"] for silence in store.silences(damaged)] == ["s1", "s3"]
+    (named,) = damaged
+    assert "a damaged store: " in named and "s2" in named
+
+
+@pytest.mark.parametrize("text", ["{nope", "[1]"], ids=["not JSON", "a JSON list"])
+def test_a_backfill_plan_that_does_not_decode_is_a_corrupt_item_error_naming_it(store: Store, text: str) -> None:
+    """Read through the same documents as silences: a plan that was not JSON was json's ValueError, one that was
+    not an object an AttributeError (`slo backfill` ended in a traceback)."""
+    plan = {"slo": SLI, "revision": "r1", "start": MINUTE, "end": MINUTE + conventions.HOUR}
+    store.begin_backfill(plan)
+    overwrite_document(store, keys.backfill_pk(SLI), keys.backfill_sk("r1"), text)  # type: ignore[arg-type]
+    with pytest.raises(CorruptItemError, match=r"a damaged store: .*r1"):
+        store.begin_backfill(plan)
 
 
 def test_a_rollup_of_many_partials_folds_each_once_around_a_damaged_digest_found_after_earlier_transactions(

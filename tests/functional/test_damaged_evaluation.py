@@ -26,6 +26,7 @@ from tests.conftest import FakeLambdaContext
 from tests.contract.test_notification_claims import outage
 from tests.fakes.alerting import MemoryNotifier
 from tests.functional.test_evaluator_handler import emf_documents, metric_values
+from tests.stored_items import overwrite_document
 
 M, H = conventions.RESOLUTION_MINUTE, conventions.RESOLUTION_HOUR
 NOT_A_DIGEST = b"\xde\xad"
@@ -304,3 +305,102 @@ def test_a_pending_partial_that_does_not_decode_costs_only_what_is_damaged_and_i
 
     assert again["slos"] == len(spec.slos) and "damaged" not in again
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def damage_transition(store: SqliteStore | DynamoDBStore, transition: dict[str, Any]) -> None:
+    """A logged transition's document overwritten with text that is not JSON."""
+    if isinstance(store, SqliteStore):
+        assert store.db.execute("UPDATE alert_log SET doc = '{nope' WHERE id = ?", (transition["id"],)).rowcount == 1
+        return
+    store.client.update_item(
+        TableName=store.table,
+        Key={"PK": {"S": keys.PK_ALERT_LOG}, "SK": {"S": keys.alert_log_sk(transition["at_epoch"], transition["id"])}},
+        UpdateExpression="SET doc = :v", ConditionExpression="attribute_exists(doc)",
+        ExpressionAttributeValues={":v": {"S": "{nope"}})
+
+
+def run_evaluator(store: Any, spec: Any, now: int, monkeypatch: pytest.MonkeyPatch) -> tuple[MemoryNotifier, Any]:
+    notifier = MemoryNotifier()
+    deps = evaluator.Dependencies(store, spec, notifier, lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    return notifier, evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+
+def damaged_line(caplog: pytest.LogCaptureFixture) -> list[str]:
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert error.exc_info is None
+    return list(getattr(error, "damaged", []))
+
+
+def test_a_damaged_transition_leaves_out_the_operator_minute_and_every_slo_is_evaluated_and_paged(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    """The alert log decides no page (alert states do): it feeds MTTR, which only the operator metrics emit.
+    One transition that did not decode raised out of evaluate_at: no SLO was evaluated, paged or saved."""
+    spec = load_spec()
+    now = outage(store, spec)
+    old: dict[str, Any] = {"id": "deploy-success#burn_rate#ticket#-#firing#1", "at_epoch": now - conventions.DAY, "slo":
+           "deploy-success", "kind": "burn_rate", "state": "firing"}
+    store.save_alert_evaluation({}, [old], now - conventions.DAY)
+    damage_transition(store, old)
+    capsys.readouterr()
+
+    notifier, result = run_evaluator(store, spec, now, monkeypatch)
+
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    assert result["slos"] == len(spec.slos) and result["damaged"] == 1
+    (named,) = damaged_line(caplog)
+    assert named.startswith("operator metrics: ") and "the alert transition" in named and old["id"] in named
+    documents = emf_documents(capsys.readouterr().out)
+    ((_, counted),) = metric_values(documents, evaluator.METRIC_DAMAGED_ITEMS)
+    assert counted == 1
+    assert not metric_values(documents, "RunnersStarted")  # the operator minute is left out
+    assert set(store.load_alert_states()) >= {slo.name for slo in spec.slos if not slo.group_by}
+
+
+@pytest.mark.parametrize("text", ["{nope", "[1]", '{"id": "s2", "slo": "api-availability", "ends": "x"}'],
+                         ids=["not JSON", "not an object", "its end is text"])
+def test_a_damaged_silence_is_left_out_of_the_silences_and_every_slo_is_evaluated_and_paged(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """A silence only holds pages back, and one that does not read may not say which SLOs: read without it, the
+    worst is a page a silence would have held (named, DamagedItems). A healthy silence still holds its SLO's page.
+    It raised out of record_evaluation: no SLO's state was saved and nothing was paged."""
+    spec = load_spec()
+    now = outage(store, spec)
+    store.add_silence({"id": "s1", "slo": "api-availability", "starts": now - conventions.HOUR, "ends": now + 60})
+    store.add_silence({"id": "s2", "slo": "api-availability", "starts": now - conventions.HOUR, "ends": now + 60})
+    overwrite_document(store, keys.SILENCE_PK, keys.silence_sk("s2"), text)
+
+    notifier, result = run_evaluator(store, spec, now, monkeypatch)
+
+    assert not [t for t in notifier.sent if t["severity"] == "page"]  # s1 holds it
+    logged = [t for t in store.alert_log() if t["slo"] == "api-availability" and t["severity"] == "page"]
+    assert logged and all(t.get("silenced") for t in logged)
+    assert result["slos"] == len(spec.slos) and result["damaged"] == 1
+    (named,) = damaged_line(caplog)
+    assert named.startswith("silences: ") and "s2" in named and "a damaged store" in named
+    assert set(store.load_alert_states()) >= {slo.name for slo in spec.slos if not slo.group_by}
+    store.remove_silence("s1")
+    notifier, _ = run_evaluator(store, spec, now + conventions.MINUTE, monkeypatch)
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+
+
+def test_a_damaged_correction_leaves_out_its_slo_and_every_other_slo_is_evaluated_and_paged(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A correction changes its SLO's counts, as a counter does: its SLO is left out, as for a damaged counter
+    (state as it was, no metrics). Corrections are read per SLO, so the item names its SLO. It raised out of
+    evaluate_at: no SLO was evaluated, paged or saved."""
+    spec = load_spec()
+    now = outage(store, spec)
+    start = now - conventions.DAY
+    assert store.add_correction({"id": "c1", "slo": "deploy-success", "start": start, "end": start + 60})
+    overwrite_document(store, keys.correction_pk("deploy-success"), keys.correction_sk(start, "c1"),
+                   '{"id": "c1", "slo": "deploy-success", "start": "x", "end": 1}')
+
+    notifier, result = run_evaluator(store, spec, now, monkeypatch)
+
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    assert result["slos"] == len(spec.slos) - 1 and result["damaged"] == 1
+    (named,) = damaged_line(caplog)
+    assert named.startswith("deploy-success: ") and "c1" in named and "a damaged store" in named
+    states = store.load_alert_states()
+    assert "api-availability" in states and "deploy-success" not in states

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from processors.cli import main
+from processors.store import DynamoDBStore, dynamodb_client
 from tests.builders import EVENTS_DIR, T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
 
 
@@ -66,9 +67,13 @@ TAMPERED = [  # (case, items of this partition prefix, the edit of attribute #a,
     ("an alert state that is a list", "ALERTSTATE", "SET #a = :v", "doc", {"S": "[1]"}),
     ("an alert state's time holding text", "ALERTSTATE", "SET #a = :v", "at", {"S": "x"}),
     ("a checkpoint's position holding text", "CKPT", "SET #a = :v", "pos", {"S": "abc"}),
+    ("an alert transition that is not JSON", "ALERTLOG", "SET #a = :v", "doc", {"S": "{nope"}),
+    ("a silence that is not JSON", "SILENCE", "SET #a = :v", "doc", {"S": "{nope"}),
+    ("a silence whose end is text", "SILENCE", "SET #a = :v", "doc", {"S": '{"id": "s", "slo": "*", "ends": "x"}'}),
+    ("a correction that is a JSON list", "CORRECTION#", "SET #a = :v", "doc", {"S": "[1]"}),
 ]
 DAMAGE_READERS = [["status"], ["status", "--latency", "queue-latency"], ["metrics"], ["scorecard"],
-                  ["report", "--out", "REPORT"], ["replay", "EVENTS"]]
+                  ["report", "--out", "REPORT"], ["alerts"], ["silence", "list"], ["replay", "EVENTS"]]
 
 
 def test_an_item_of_a_type_the_store_never_writes_is_one_line_and_exit_2_and_read_only_commands_change_nothing(  # type: ignore[no-untyped-def]
@@ -89,6 +94,11 @@ def test_an_item_of_a_type_the_store_never_writes_is_one_line_and_exit_2_and_rea
         path = tmp_path / f"events-{n}.json"
         path.write_text(json.dumps(kinesis_event([kinesis_record(gz(cw_payload(batch)), n)])))
         assert main(["replay", str(path), *store]) == 0
+    assert main(["silence", "add", *store, "--all", "--for", "1h", "--reason", "deploy"]) == 0
+    assert main(["correct", *store, "--slo", "api-availability", "--from", "2026-10-01T00:00:00Z",
+                 "--to", "2026-10-01T00:01:00Z", "--reason", "load test"]) == 0
+    transition = {"id": "api-availability#burn_rate#ticket#-#firing#1", "at_epoch": int(T0) + 60, "state": "firing"}
+    DynamoDBStore(dynamodb_client(moto_endpoint), table).save_alert_evaluation({}, [transition], int(T0) + 60)
     client = boto3.client("dynamodb", endpoint_url=moto_endpoint)
 
     def items() -> list[dict]:  # type: ignore[type-arg]

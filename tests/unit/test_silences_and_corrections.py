@@ -24,7 +24,7 @@ class SilencedStore(MemoryAlertStore):
         super().__init__()
         self._silences = silences
 
-    def silences(self) -> list[dict[str, Any]]:
+    def silences(self, damaged: list[str] | None = None) -> list[dict[str, Any]]:
         return list(self._silences)
 
 
