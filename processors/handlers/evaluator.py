@@ -64,7 +64,7 @@ def _aws_call_config() -> Any:
 class EvaluatorStore(AlertStore, Protocol):
     """Alert state and log, plus the single-writer rollup the evaluator runs before it reads."""
 
-    def rollup(self, now: float) -> RollupReport: ...
+    def rollup(self, now: float, report: RollupReport | None = None) -> RollupReport: ...
 
 
 @dataclass(frozen=True)
@@ -146,11 +146,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deps = _dependencies()
     started = time.perf_counter()
     damaged: list[str] = []
+    rollup = RollupReport()  # filled as the rollup goes: what it folded and named before an error is kept
     try:
-        rollup = deps.store.rollup(now)  # the single writer of rolled items: fold shards' partials, then read
+        rollup = deps.store.rollup(now, rollup)  # the single writer of rolled items: fold shards' partials, then read
     except CorruptItemError as exc:  # reads see rolled + pending items alike: the rollup only saves their cost
-        rollup = RollupReport(skipped=str(exc))
+        rollup.skipped = str(exc)
         damaged.append(f"rollup: {exc}")
+    except BaseException:
+        if rollup.damaged:  # partials folded before the error lost these pieces for good: named now or never
+            lost = [f"rollup: {why}" for why in rollup.damaged]
+            metrics.add_metric(name=METRIC_DAMAGED_ITEMS, unit="Count", value=len(lost))
+            logger.error("the rollup failed after folding partials whose damaged pieces are lost for good",
+                         extra={"damaged": lost[:DAMAGE_LOGGED], "count": len(lost)})
+        raise
     damaged += [f"rollup: {why}" for why in rollup.damaged]
     view = deps.open_view()
     evaluated = evaluate_at(view, deps.spec, now, isolate=(CorruptItemError,))

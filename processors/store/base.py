@@ -190,16 +190,19 @@ class Store(ABC):
 
     # --- rollup ---------------------------------------------------------------------------------------
 
-    def rollup(self, now: float) -> RollupReport:
+    def rollup(self, now: float, report: RollupReport | None = None) -> RollupReport:
         """Fold pending partials into the rolled items, up to the watermark (docs/store.md). Reads are the same
-        before and after; only their cost changes. The scheduled evaluator calls this before it evaluates."""
-        return self._rollup(now)
+        before and after; only their cost changes. The scheduled evaluator calls this before it evaluates.
+
+        Returns `report` (a new one without it), filled as the rollup goes: when it raises midway, what it had
+        folded and named (`damaged`: pieces lost for good) is there for the caller to report."""
+        return self._rollup(now, RollupReport() if report is None else report)
 
     def refresh(self) -> None:  # noqa: B027 - optional hook
         """Forget cached pending partials: the next read sees what other writers committed meanwhile."""
 
-    def _rollup(self, now: float) -> RollupReport:
-        return RollupReport()
+    def _rollup(self, now: float, report: RollupReport) -> RollupReport:
+        return report
 
     def pending_partials(self) -> list[PendingPartial]:
         """Every partial not yet rolled up, in write order (none where commits write the rolled items)."""

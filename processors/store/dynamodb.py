@@ -534,8 +534,7 @@ class DynamoDBStore(Store):
         active = [n for n in newest if n >= max(newest) - self.idle_shard_after] if newest else []
         return min([*active, now]) - self.rollup_lateness
 
-    def _rollup(self, now: float) -> RollupReport:
-        report = RollupReport()
+    def _rollup(self, now: float, report: RollupReport) -> RollupReport:
         try:
             acquired = self._acquire_lease()
         except TransientStoreError as exc:  # throttled: this minute's reads still see every partial

@@ -35,7 +35,7 @@ from processors.sketch import TDigest
 from processors.spec.model import Spec
 from processors.store import Commit, DynamoDBStore, SqliteStore, Store, keys, tables
 from processors.store.exceptions import CorruptItemError
-from processors.store.types import CheckpointAdvance, CounterKey, DigestKey
+from processors.store.types import CheckpointAdvance, CounterKey, DigestKey, RollupReport
 from tests.builders import T0, cid, cw_payload, gz, kinesis_record, log_line, series
 from tests.stored_items import overwrite_document
 
@@ -811,6 +811,58 @@ def test_reads_after_a_rollup_that_raised_midway_count_each_partial_once(
 
     rows = rolled.buckets(SLI, M, minutes[0], minutes[-1] + conventions.MINUTE).values()
     assert sum(row["total"] for row in rows) == 120
+
+
+def two_transactions_the_first_losing_its_digest(store: DynamoDBStore, start: int = MINUTE, sli: str = SLI) -> str:
+    """Two pending partials of 60 counters each from `start` (a transaction apiece); the first's digest no longer
+    decodes. Returns the first's sort key."""
+    minutes = [start + (n + 1) * conventions.MINUTE for n in range(120)]
+    for half in (minutes[:60], minutes[60:]):
+        store.commit(Commit(counters={CounterKey(sli, M, m): {"good": 1, "total": 1} for m in half},
+                            digests={DigestKey(SKETCH, M, half[0]): digest_of(7)}))
+    mine = keys.partial_pk(keys.DIRECT_STREAM, store.writer_id)  # commits without a checkpoint
+    first = min((i for i in table_items(store) if "GSI4PK" in i and i["PK"]["S"] == mine),
+                key=lambda i: keys.pending_written_ns(i["GSI4SK"]["S"]))
+    delta = keys.decode_partial(first["p"]["B"])
+    blob = keys.encode_partial(keys.PartialDelta(delta.counters, delta.exemplars,
+                                                 dict.fromkeys(delta.digests, b"\xde\xad"), delta.gauges))
+    store.client.update_item(TableName=store.table, Key={"PK": first["PK"], "SK": first["SK"]},
+                             UpdateExpression="SET p = :v", ExpressionAttributeValues={":v": {"B": blob}})
+    store.refresh()
+    return str(first["SK"]["S"])
+
+
+def second_fold_raises(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """The rollup's second transaction raises `error`, as a merge of digests that decode alone but not together
+    would (nothing pins it on a piece), or a refusal no damaged item explains."""
+    fold_group, groups = DynamoDBStore._fold_group, []
+
+    def second_raises(store: DynamoDBStore, group: Any, digests: Any) -> None:
+        partials = {id(partial) for partial in group}  # a group is tried again once its damage is found
+        if partials not in groups:
+            groups.append(partials)
+        if len(groups) > 1:
+            raise error
+        fold_group(store, group, digests)
+
+    monkeypatch.setattr(DynamoDBStore, "_fold_group", second_raises)
+
+
+def test_a_rollup_that_raises_midway_leaves_what_it_folded_and_named_in_the_report_it_was_given(
+        rolled: DynamoDBStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first partial was folded without its digest, for good, and the report naming it was dropped with the
+    error: nothing named the loss, then or later (the next rollup finds the partial folded)."""
+    sk = two_transactions_the_first_losing_its_digest(rolled)
+    second_fold_raises(monkeypatch, CorruptItemError("a damaged store: the digest … does not decode"))
+    report = RollupReport()
+
+    with pytest.raises(CorruptItemError, match="the digest … does not decode"):
+        rolled.rollup(MINUTE + conventions.DAY, report)
+
+    assert (report.folded, report.transactions) == (1, 1)
+    (named,) = report.damaged
+    assert f"the partial {keys.PK_PARTIAL}#" in named and f" at {sk}: its digest of {SKETCH}" in named
+    assert named.endswith("(folded without it: lost)")
 
 
 def test_a_staged_alert_save_lands_beside_a_state_whose_time_is_damaged_and_leaves_it_as_it_was(

@@ -18,11 +18,13 @@ from processors.ingest import Ingestor
 from processors.sketch import TDigest
 from processors.spec import load_spec
 from processors.store import Commit, DynamoDBStore, SqliteStore, keys
+from processors.store.exceptions import CorruptItemError, StoreError
 from processors.store.types import CounterKey, DigestKey
 from processors.store.view import StoreView
 from processors.timeutil import iso_seconds
 from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, log_line
 from tests.conftest import FakeLambdaContext
+from tests.contract.test_damaged_items import second_fold_raises, two_transactions_the_first_losing_its_digest
 from tests.contract.test_notification_claims import outage
 from tests.fakes.alerting import MemoryNotifier
 from tests.functional.test_evaluator_handler import emf_documents, metric_values
@@ -404,3 +406,34 @@ def test_a_damaged_correction_leaves_out_its_slo_and_every_other_slo_is_evaluate
     assert named.startswith("deploy-success: ") and "c1" in named and "a damaged store" in named
     states = store.load_alert_states()
     assert "api-availability" in states and "deploy-success" not in states
+
+
+@pytest.mark.parametrize("raises", [True, False], ids=["a store error the Lambda raises", "a damaged store"])
+def test_a_rollup_that_raises_midway_still_names_the_pieces_it_lost_for_good(
+        dynamodb_store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        capsys: Any, raises: bool) -> None:
+    """The partial folded before the error lost its digest for good, and the rollup's report naming it was
+    dropped with the error: the ERROR line named only the error (or, raised, nothing did), and the next rollup
+    finds the partial folded, so nothing ever named the loss."""
+    store, spec = dynamodb_store, load_spec()
+    now = outage(store, spec)
+    ingest_a_later_event(store, spec, now)
+    store.rollup(now + conventions.HOUR)
+    sk = two_transactions_the_first_losing_its_digest(store, now - 3 * conventions.HOUR, "no-slo-reads-it")
+    error = StoreError("refused") if raises else CorruptItemError("a damaged store: the digest … does not decode")
+    second_fold_raises(monkeypatch, error)
+    deps = evaluator.Dependencies(store, spec, MemoryNotifier(), lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    capsys.readouterr()
+
+    if raises:
+        with pytest.raises(StoreError, match="refused"):
+            evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+    else:
+        assert evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())["damaged"] == 2
+
+    (error_line,) = [r for r in caplog.records if r.levelname == "ERROR" and getattr(r, "damaged", None)]
+    lost = [line for line in getattr(error_line, "damaged", []) if line.endswith("(folded without it: lost)")]
+    assert len(lost) == 1 and lost[0].startswith("rollup: ") and f" at {sk}: its digest of " in lost[0]
+    ((_, counted),) = metric_values(emf_documents(capsys.readouterr().out), evaluator.METRIC_DAMAGED_ITEMS)
+    assert counted == (1 if raises else 2)

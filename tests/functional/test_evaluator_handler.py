@@ -44,8 +44,8 @@ def scheduled_event(at: str) -> dict[str, Any]:
 
 
 class FakeStore(MemoryAlertStore):
-    def rollup(self, now: float) -> RollupReport:  # nothing pending in a fake
-        return RollupReport()
+    def rollup(self, now: float, report: RollupReport | None = None) -> RollupReport:  # nothing pending in a fake
+        return RollupReport() if report is None else report
 
 
 @pytest.fixture
