@@ -55,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--step",
         metavar="DURATION",
         default=None,
-        help="evaluate every DURATION (default 5m; 1h with --month); at most the report's range (or a day, "
+        help="evaluate every DURATION (default 5m; past 5,000 steps of it, as --since 30d, the shortest of 30m, "
+        "1h, 2h, 6h, 12h, 1d that makes at most 1,000; 1h with --month); at most the report's range (or a day, "
         "when the range is shorter) and at most 5,000 steps in it",
     )
     parser.add_argument("--csv", metavar="DIR", help="also write the report's tables as CSV files into DIR")
@@ -69,12 +70,12 @@ def run(args: argparse.Namespace) -> int:
     from processors.store.view import StoreView
 
     spec = load_spec_argument(args)
-    step = parse_duration_argument(args.step or ("1h" if args.month else "5m"), "--step")
+    step = parse_duration_argument(args.step or "1h", "--step") if args.step or args.month else None  # None: fits
     if args.month and (args.since or args.until):
         raise UsageError("--month sets the range: drop --since and --until")
     if args.csv and not os.path.isdir(os.path.dirname(os.path.abspath(args.csv)) or "."):
         raise UsageError(f"--csv: no directory {os.path.dirname(os.path.abspath(args.csv))} to create {args.csv} in")
-    if step % conventions.MINUTE:
+    if step is not None and step % conventions.MINUTE:
         raise UsageError(f"--step: must be whole minutes, not {args.step!r}")
     trace_id = _trace_argument(args.trace)
     directory = os.path.dirname(os.path.abspath(args.out))

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 DEFAULT_RANGE = conventions.DAY
 DEFAULT_STEP = 5 * conventions.MINUTE
 MAX_STEPS = 5000  # a year at 2-hour steps; more would make a report nobody can open
+# The steps a report given none takes past DEFAULT_STEP's MAX_STEPS (17 days), shortest first: the first of at
+# most FITTING_STEP_COUNT steps (30 days at 1h, as the monthly report), so it costs what a monthly report costs
+FITTING_STEPS = tuple(minutes * conventions.MINUTE for minutes in (30, 60, 120, 360, 720, 1440))
+FITTING_STEP_COUNT = 1000
 MAX_SLICES = 120_000  # 400 days of 5-minute slices, as long as the store keeps hour rows
 # A step may be longer than a short range (the monthly report's hour over a month's first minutes), up to this.
 MAX_STEP_BEYOND_RANGE = conventions.DAY
@@ -38,21 +42,23 @@ def collect_report_data(
     since: int | None = None,
     until: int | None = None,
     trace_id: str | None = None,
-    step: int = DEFAULT_STEP,
+    step: int | None = DEFAULT_STEP,
     monthly: bool = False,
 ) -> ReportData:
-    """The report over [since, until], evaluated every `step` seconds.
+    """The report over [since, until], evaluated every `step` seconds (None: fitting_step of the range).
 
     `until` defaults to the end of the newest minute with data; `since` to 24 hours before it, but no earlier
     than the first hour with any SLI data (so eight hours of sample data don't make a mostly empty report).
     """
-    if step <= 0 or step % conventions.MINUTE:
+    if step is not None and (step <= 0 or step % conventions.MINUTE):
         raise RenderingError(f"step must be a whole number of minutes, not {step}s")
     if until is None:
         until = default_until(view)
     until = floor_to(until, conventions.MINUTE)
     if since is None:
         since = max(until - DEFAULT_RANGE, first_data_hour(view, spec, until - DEFAULT_RANGE, until) or until)
+    if step is None:
+        step = fitting_step(since, until)
     if step > max(until - since, MAX_STEP_BEYOND_RANGE):  # flooring `since` pulls it back by up to a step
         raise RenderingError(
             f"step {format_duration(step)} is longer than the report's range [{iso_seconds(since)}, "
@@ -174,6 +180,17 @@ def check_report_size(spec: Spec, since: int, until: int, step: int) -> None:
         if slo.kind == "time_slice":
             sli: Any = slo.sli
             slice_count(since, until, sli.slice_seconds)
+
+
+def fitting_step(since: int, until: int) -> int:
+    """A report's step when none is given: DEFAULT_STEP while [since, until] fits MAX_STEPS of it, else the
+    shortest of FITTING_STEPS that makes at most FITTING_STEP_COUNT of them, or failing that MAX_STEPS; else
+    DEFAULT_STEP (such a range is refused as it is with it)."""
+    for most, steps in ((MAX_STEPS, (DEFAULT_STEP,)), (FITTING_STEP_COUNT, FITTING_STEPS), (MAX_STEPS, FITTING_STEPS)):
+        for step in steps:
+            if step_count(floor_to(since, step), until, step) + 1 <= most:
+                return step
+    return DEFAULT_STEP
 
 
 def step_count(start: int, end: int, step: int) -> int:

@@ -135,6 +135,19 @@ def test_the_monthly_report_adds_the_scorecard_compliance_per_day_and_the_incide
     assert "data-chart='notes' data-points='2'" in html
 
 
+def test_a_report_of_the_last_30_days_without_a_step_takes_a_step_that_fits(  # type: ignore[no-untyped-def]
+    history, tmp_path: Path, capsys
+) -> None:
+    """Its default step was 5m whatever the range, so `slo report --since 30d` (8,641 steps) was refused with
+    "8641 steps is too many"; past 5,000 steps of 5m it is now the shortest of 30m, 1h ... 1d that makes at
+    most 1,000 (1h here, as the monthly report's). A step given is kept, and refused as before."""
+    out = tmp_path / "month.html"
+    assert main(["report", "--db", history, "--since", "30d", "--out", str(out)]) == 0
+    assert capsys.readouterr().err.startswith("721 evaluations from 2026-10-02T00:00:00Z to 2026-11-01T00:00:00Z")
+    assert main(["report", "--db", history, "--since", "30d", "--step", "5m", "--out", str(out)]) == 2
+    assert "8641 steps is too many" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("since", ["1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "100000d"])
 def test_a_scorecard_since_long_ago_starts_there_and_answers_from_the_data(history, capsys, since) -> None:  # type: ignore[no-untyped-def]
     document = json.loads(run_cli(capsys, "scorecard", "--db", history, "--since", since, "--json"))
