@@ -11,7 +11,8 @@ document, and named in the replay summary (`FORMATS`):
 - `firehose`: a Firehose transformation event (`records[].data`: a gzip payload or one log line);
 - `filter-log-events` / `get-log-events`: the output of those APIs (`aws logs ...`), one document or JSON
   Lines of pages; the log group is `--log-group` or the file's name;
-- `json-lines`: one log line per line, whatever the first line holds;
+- `json-lines`: one log line per line, whatever the first line holds; or log lines pretty-printed (`jq .`) or
+  back to back, one per document, when the first document reads as a log event;
 and gzip of any of these. Files that are not Kinesis events get a stable synthetic stream (their absolute
 path) and positions (document and line numbers), so replaying the same file twice applies it once.
 
@@ -739,6 +740,8 @@ class FileSource:
         if isinstance(first_document, _Unread | _TooLarge):
             return "cloudwatch-payload", False  # past a reading bound before it is whole (or the gzip breaks): counted
         found = self._announced(first_document)
+        if found is None and self._is_log_line(first_document):
+            return "json-lines", False  # log lines pretty-printed (jq's output) or back to back: one per document
         if found is None:
             keys = ", ".join(list(first_document)[:4]) if isinstance(first_document, dict) else "not an object"
             raise NotLogEventsError(
@@ -757,6 +760,12 @@ class FileSource:
                 "reads Lambda's Kinesis events (a DLQ's batch cannot be redriven exactly once: docs/deploy.md, DLQ)"
             )
         return document_format(document)
+
+    def _is_log_line(self, document: Any) -> bool:
+        """Whether a document that announces no format reads as a log event."""
+        if not isinstance(document, dict):
+            return False
+        return not isinstance(self.parser.parse(json.dumps(document), None, Position(0)), str)
 
     def _first_document(self) -> Any:
         """The first item of the file read as documents; of a long log-events document, its first chunk's events."""
@@ -808,8 +817,8 @@ class FileSource:
     def _batches(self) -> Iterator[ShardBatch]:
         try:
             if self.format == "json-lines":
-                with contextlib.closing(self._documents(lines_mode=True)) as lines:
-                    yield from self._log_lines(lines)
+                with contextlib.closing(self._documents(self._lines_mode)) as lines:
+                    yield from self._log_lines(lines if self._lines_mode else _as_lines(lines))
                 return
             with contextlib.closing(self._documents(self._lines_mode)) as documents:
                 for item in documents:
@@ -932,6 +941,16 @@ class FileSource:
 def read_batches(path: Path, parser: LineParser = DEFAULT_PARSER, log_group: str | None = None) -> Iterator[ShardBatch]:
     """The batches of one file, lazily (detection raises SourceError at once)."""
     return FileSource(path, parser, log_group).batches()
+
+
+def _as_lines(documents: Iterable[Any]) -> Iterator[str | _TooLarge | _Unread]:
+    """The documents of a file of log lines pretty-printed or back to back, each as its line's text (the text
+    after the last one that parses as it is: a counted skip)."""
+    for document in documents:
+        if isinstance(document, _EventsChunk):  # a long log-events document among the lines: a line, too long
+            yield json.dumps(document.document)
+        else:
+            yield document if isinstance(document, str | _TooLarge | _Unread) else json.dumps(document)
 
 
 def _bounded_lines(text: IO[str], cap: int, chunk_size: int = _LINE_CHUNK) -> Iterator[str | _TooLarge]:

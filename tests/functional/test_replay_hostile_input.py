@@ -400,6 +400,27 @@ def test_a_kinesis_record_whose_event_id_is_a_number_is_of_an_unknown_shard_not_
     assert summary["events"] == 2 and not summary.get("skipped")
 
 
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("layout", ["pretty", "back-to-back"])
+def test_log_lines_pretty_printed_or_back_to_back_replay_as_log_lines(tmp_path, capsys, layout, compress) -> None:
+    """`jq . app.jsonl` or `jq '.events[].message | fromjson'` prints each log line pretty-printed, and a
+    writer that forgot its newlines puts them back to back: such a file was refused as "not a Kinesis event,
+    ... or log line (keys: timestamp, level, service, message)", naming a log line's keys. Each document is a
+    line now, at a position of its own (a second replay applies nothing), and garbage after them a counted skip."""
+    lines = [json.loads(log_line("api_request", T0 + n, cid(n), "Api", status=200)) for n in range(1, 4)]
+    text = "\n".join(json.dumps(line, indent=2) for line in lines) if layout == "pretty" else "".join(
+        json.dumps(line) for line in lines)
+    data = (text + "\n{\"timestamp\": ").encode()
+    path = tmp_path / "lines.json"
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(path), "--db", db)
+    assert summary["events"] == 3 and summary["formats"] == {"json-lines": 1}
+    assert summary["skipped"] == {conventions.SKIP_MESSAGE_NOT_JSON: 1}
+    again = replay_json(capsys, str(path), "--db", db)
+    assert again["events"] == 0 and again["records_already_applied"] == 4
+
+
 def test_a_file_reached_twice_in_one_replay_counts_once(tmp_path, capsys) -> None:
     """Through a symlink beside it, or given again: each path was a stream of its own, so a folder holding a log
     and a `latest.jsonl` link to it counted every request twice."""
