@@ -718,16 +718,25 @@ class FileSource:
         try:
             with self._open() as text:
                 first: str | _TooLarge = ""
-                for line in _bounded_lines(text, self.line_cap):
+                lines = _bounded_lines(text, self.line_cap)
+                for line in lines:
                     first = line if isinstance(line, _TooLarge) else line.strip()
                     break
+                after = next(lines, None) if isinstance(first, _TooLarge) else None
                 most = values_left(self._gunzip)
         except (OSError, EOFError, zlib.error):
             return "cloudwatch-payload", False  # a file that breaks: counted as such, not an error
         if isinstance(first, _TooLarge):  # one huge line, or objects back to back (a Firehose S3 object)
             first_document = self._first_document() if self._first_character() == "{" else None
             found = self._announced(first_document)
-            return (found, False) if found else ("cloudwatch-payload", True)  # else: a counted payload_too_large
+            if found:
+                return found, False
+            if isinstance(after, str) and not after.lstrip().startswith(("{", "[")):
+                return "json-lines", True  # a log whose first line is too long: the line after it tells
+            value = _json_line(after, most) if isinstance(after, str) else None
+            if value is not None and value is not TOO_LARGE:
+                return self._announced(value) or "json-lines", True
+            return "cloudwatch-payload", True  # a counted payload_too_large, then lines of what it cannot tell
         if not first.startswith(("{", "[")):
             return "json-lines", True  # text lines: each is a counted skip
         whole_line = _json_line(first, most)

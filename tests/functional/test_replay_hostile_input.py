@@ -609,6 +609,23 @@ def test_one_json_line_longer_than_the_line_cap_is_still_one_payload_too_large(t
     assert "payload_too_large" in refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
 
 
+@pytest.mark.parametrize("first", ["log line", "text"])
+def test_a_json_lines_log_whose_first_line_is_past_the_line_cap_keeps_the_lines_after_it(
+    tmp_path, capsys, monkeypatch, first
+) -> None:
+    """The format was told by the first line alone: one past the cap that begins no known document made the file
+    one of CloudWatch payloads a line, so every log line after it was payload_wrong_shape and the file was refused
+    as "nothing decodable in 3 record(s) (payload_too_large, payload_wrong_shape)". The line after it tells now."""
+    monkeypatch.setattr(sources.FileSource, "line_cap", property(lambda self: 4096))
+    long = log_line("api_request", T0, cid(0), "Api", stack="x" * 5000) if first == "log line" else "x" * 5000
+    lines = [long] + [log_line("api_request", T0 + n, cid(n), "Api", status=200) for n in (1, 2)]
+    path = tmp_path / "app.jsonl"
+    path.write_text("".join(f"{line}\n" for line in lines))
+    summary = replay_json(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert summary["events"] == 2 and summary["formats"] == {"json-lines": 1}
+    assert summary["skipped"] == {conventions.SKIP_MESSAGE_TOO_LARGE: 1}
+
+
 @pytest.mark.parametrize("command", [["replay"], ["backfill", "--slo", "api-availability"]], ids=["replay", "backfill"])
 def test_a_file_of_another_kind_in_a_folder_is_skipped_in_one_line_and_named_alone_is_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
