@@ -12,6 +12,7 @@ give the same alert transitions.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,11 +71,17 @@ class _Prefix:
         keep = HORIZON // self.step + 1
         if now - self.cursor > keep * self.step:  # a jump past the horizon (a line from 1970 in a 2026 log)
             self._jump(now - keep * self.step)
-        good_sums, total_sums = self.good, self.total
-        while self.cursor < now:
-            waiting = self.pending.pop(self.cursor, None)
-            good_sums.append(good_sums[-1] + (waiting[0] if waiting else 0))
-            total_sums.append(total_sums[-1] + (waiting[1] if waiting else 0))
+        good_sums, total_sums, step, pending = self.good, self.total, self.step, self.pending
+        cursor = self.cursor
+        if cursor < now:
+            due = sorted(b for b in pending if cursor <= b < now and not (b - cursor) % step) if pending else ()
+            for bucket in due:
+                _repeat_last(good_sums, total_sums, (bucket - cursor) // step)  # the minutes without data before it
+                waiting = pending.pop(bucket)
+                good_sums.append(good_sums[-1] + waiting[0])
+                total_sums.append(total_sums[-1] + waiting[1])
+                cursor = bucket + step
+            _repeat_last(good_sums, total_sums, -(-(now - cursor) // step))
         if len(good_sums) > 2 * keep:
             drop = len(good_sums) - keep
             del good_sums[:drop], total_sums[:drop]
@@ -105,6 +112,13 @@ class _Prefix:
                     good += g
                     total += t
         return good, total
+
+
+def _repeat_last(good_sums: list[int], total_sums: list[int], count: int) -> None:
+    """Sums for `count` buckets without data, at once (a log of one line a month appended 44,640 a line)."""
+    if count > 0:
+        good_sums.extend(itertools.repeat(good_sums[-1], count))
+        total_sums.extend(itertools.repeat(total_sums[-1], count))
 
 
 class _Slices:

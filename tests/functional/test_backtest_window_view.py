@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import json
 import random
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,19 @@ def test_the_view_jumps_a_gap_past_its_horizon_in_memory_that_does_not_grow_with
     assert len(prefix.good) <= HORIZON // step + 2
     assert prefix.sum(later, later + step) == (2, 3)
     assert prefix.sum(later - 30 * conventions.DAY, later + step) == (2, 3)
+
+
+def test_the_view_passes_minutes_without_data_in_time_that_does_not_grow_with_them() -> None:
+    """A log of one line a month from 1970 to 2100 (a JSON-lines log accepts any of those times) made the view
+    append every minute between them one by one: 1,532 lines took 57 s. Minutes without data are repeated at
+    once now; the sums read the same."""
+    step, month = conventions.MINUTE, 31 * conventions.DAY
+    prefix = _Prefix(step, 0)
+    started = time.process_time()
+    for n in range(1, 2001):
+        prefix.add(n * month, n, 2 * n)
+        prefix.advance(n * month + step)
+        assert prefix.sum(n * month, n * month + step) == (n, 2 * n)
+        assert prefix.sum(n * month - 30 * conventions.DAY, n * month + step) == (n, 2 * n)
+        assert prefix.sum((n - 1) * month, n * month + step) == (2 * n - 1, 4 * n - 2)
+    assert time.process_time() - started < 10, "89 million minutes appended one by one took ~30 s here"
