@@ -100,9 +100,13 @@ def run_add(args: argparse.Namespace) -> int:
 def _line(silence: dict[str, Any]) -> str:
     from processors.safety import printable  # a store written before --reason refused them may hold any
 
-    target = "all SLOs" if silence["slo"] == "*" else silence["slo"]
-    return printable(f"{target} from {iso_seconds(silence['starts'])} until {iso_seconds(silence['ends'])} "
-                     f"by {silence.get('created_by', '?')}: {silence.get('reason', '')}")
+    # a hand-edited silence may lack a field the evaluator does without: shown as the evaluator reads it (no SLO
+    # covers nothing, no start or end is 0)
+    slo = silence.get("slo", "no SLO")
+    target = "all SLOs" if slo == "*" else slo
+    return printable(f"{target} from {iso_seconds(silence.get('starts', 0))} until "
+                     f"{iso_seconds(silence.get('ends', 0))} by {silence.get('created_by', '?')}: "
+                     f"{silence.get('reason', '')}")
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -113,8 +117,8 @@ def run_list(args: argparse.Namespace) -> int:
     elif not silences:
         print("no silences")
     else:
-        for silence in sorted(silences, key=lambda s: s["starts"]):
-            print(f"{silence['id']}  {_line(silence)}")
+        for silence in sorted(silences, key=lambda s: s.get("starts", 0)):
+            print(f"{silence.get('id', '?')}  {_line(silence)}")
     return 0
 
 

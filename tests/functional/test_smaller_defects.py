@@ -187,6 +187,10 @@ DAMAGED_DOCUMENTS = [
     ("a silence whose end is infinite", "SILENCE", "ends", float("inf")),
     ("a correction whose start is not a number (NaN)", "CORRECTION#%", "start", float("nan")),
     ("a correction whose version is infinite", "CORRECTION#%", "version", float("-inf")),
+    ("a silence without its id", "SILENCE", "id", None),
+    ("a silence without its SLO", "SILENCE", "slo", None),
+    ("a silence without its start", "SILENCE", "starts", None),
+    ("a silence without its end", "SILENCE", "ends", None),
 ]
 
 
