@@ -153,11 +153,14 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         rollup.skipped = str(exc)
         damaged.append(f"rollup: {exc}")
     except BaseException:
-        if rollup.damaged:  # partials folded before the error lost these pieces for good: named now or never
-            lost = [f"rollup: {why}" for why in rollup.damaged]
-            metrics.add_metric(name=METRIC_DAMAGED_ITEMS, unit="Count", value=len(lost))
-            logger.error("the rollup failed after folding partials whose damaged pieces are lost for good",
-                         extra={"damaged": lost[:DAMAGE_LOGGED], "count": len(lost)})
+        # what it named before the error: pieces of folded partials, lost for good (named now or never), and
+        # damaged rolled items, whose partials stay pending whole
+        if rollup.damaged:
+            named = [f"rollup: {why}" for why in rollup.damaged]
+            metrics.add_metric(name=METRIC_DAMAGED_ITEMS, unit="Count", value=len(named))
+            logger.error("the rollup failed after naming damaged items: a piece named lost is lost for good, the "
+                         "partials a damaged rolled item touches stay pending",
+                         extra={"damaged": named[:DAMAGE_LOGGED], "count": len(named)})
         raise
     damaged += [f"rollup: {why}" for why in rollup.damaged]
     view = deps.open_view()

@@ -195,7 +195,8 @@ class Store(ABC):
         before and after; only their cost changes. The scheduled evaluator calls this before it evaluates.
 
         Returns `report` (a new one without it), filled as the rollup goes: when it raises midway, what it had
-        folded and named (`damaged`: pieces lost for good) is there for the caller to report."""
+        folded and named (`damaged`: partials' pieces lost for good, and damaged rolled items whose partials stay
+        pending) is there for the caller to report."""
         return self._rollup(now, RollupReport() if report is None else report)
 
     def refresh(self) -> None:  # noqa: B027 - optional hook

@@ -437,3 +437,34 @@ def test_a_rollup_that_raises_midway_still_names_the_pieces_it_lost_for_good(
     assert len(lost) == 1 and lost[0].startswith("rollup: ") and f" at {sk}: its digest of " in lost[0]
     ((_, counted),) = metric_values(emf_documents(capsys.readouterr().out), evaluator.METRIC_DAMAGED_ITEMS)
     assert counted == (1 if raises else 2)
+
+
+def test_a_rollup_that_raises_after_meeting_a_damaged_rolled_digest_does_not_call_the_partials_it_holds_lost(
+        dynamodb_store: DynamoDBStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A rolled digest that does not decode leaves the partials merging into it pending, whole: nothing of them is
+    lost. When the rollup then raised, the line naming that digest said "the rollup failed after folding partials
+    whose damaged pieces are lost for good", though it had folded nothing and lost nothing."""
+    store, spec = dynamodb_store, load_spec()
+    now = outage(store, spec)
+    ingest_a_later_event(store, spec, now)
+    key = DigestKey("no-slo-reads-it", M, now - 3 * conventions.HOUR)
+    store.commit(Commit(digests={key: TDigest.from_values([7.0])}))
+    store.rollup(now + conventions.HOUR)
+    damage_digest(store, key)
+    minutes = [key.bucket + (n + 1) * conventions.MINUTE for n in range(120)]
+    for half, digests in ((minutes[:60], {key: TDigest.from_values([9.0])}), (minutes[60:], {})):
+        store.commit(Commit(counters={CounterKey("no-slo-reads-it", M, m): {"good": 1, "total": 1} for m in half},
+                            digests=digests))  # a transaction apiece: the first merges into the damaged digest
+    store.refresh()
+    second_fold_raises(monkeypatch, StoreError("refused"))
+    deps = evaluator.Dependencies(store, spec, MemoryNotifier(), lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+
+    with pytest.raises(StoreError, match="refused"):
+        evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+    (line,) = [r for r in caplog.records if r.levelname == "ERROR" and getattr(r, "damaged", None)]
+    (named,) = getattr(line, "damaged", [])
+    assert named.startswith("rollup: ") and "does not decode" in named
+    assert "the partials a damaged rolled item touches stay pending" in line.getMessage()
+    assert [p.delta.digests.keys() for p in store.pending_partials() if key in p.delta.digests]  # held, whole
