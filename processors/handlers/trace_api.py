@@ -3,6 +3,11 @@
 400 for a malformed ID (never read from the store), 404 for an unknown one, 500 for one whose stored head does not
 decode (retrying cannot help: docs/store.md, Damaged trace heads), 503 when the store is unavailable.
 The store is created once per container from SLO_TABLE_NAME; tests swap `store_factory`.
+
+API Gateway routes only this resource here, so the handler reads its one path parameter from Powertools' event
+data class rather than through Powertools' resolver: `aws_lambda_powertools.event_handler` loads every resolver
+(AppSync, GraphQL, OpenAPI, with asyncio and ssl) and was a third of this handler's cold-start import (README,
+Cold start). The response is the proxy integration's, as the resolver wrote it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from processors import conventions
 from processors.handlers.tracing import LazyTracer
@@ -24,7 +29,7 @@ from processors.tracing import MalformedCorrelationIdError, check_correlation_id
 
 logger = Logger()
 tracer = LazyTracer()  # no aws_xray_sdk at import (processors/handlers/tracing.py)
-app = APIGatewayRestResolver()
+PATH_PARAMETER = "correlationId"  # sam/template.yaml: GET /traces/{correlationId}
 
 
 def default_store() -> Store:
@@ -59,14 +64,14 @@ def get_journey() -> Journey | None:
     return _journey[1]
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+def _json(status: int, body: Any) -> dict[str, Any]:
+    """A REST proxy integration's response, as Powertools' resolver wrote it."""
+    return {"statusCode": status, "multiValueHeaders": {"Content-Type": ["application/json"]},
+            "body": json.dumps(body), "isBase64Encoded": False}
 
 
-@app.get("/traces/<correlation_id>")
 @tracer.capture_method
-def get_trace(correlation_id: str) -> Response:
-    caller = app.current_event.request_context.identity.user_arn
+def get_trace(correlation_id: str, caller: str | None) -> dict[str, Any]:
     try:
         correlation_id = check_correlation_id(correlation_id)
     except MalformedCorrelationIdError as exc:
@@ -80,6 +85,9 @@ def get_trace(correlation_id: str) -> Response:
         logger.error("stored trace head does not decode", extra={"caller": caller})  # never the stored bytes
         message = f"the stored trace {correlation_id} does not decode; retrying will not help"
         return _json(500, {"correlationId": correlation_id, "statusCode": 500, "message": message})
+    except StoreError:
+        logger.exception("store read failed")
+        return _json(503, {"statusCode": 503, "message": "trace store unavailable, retry later"})
     if head is None:
         logger.info("trace not found", extra={"caller": caller})
         return _json(404, {**not_found_view(correlation_id), "statusCode": 404, "message": "trace not found"})
@@ -91,13 +99,11 @@ def get_trace(correlation_id: str) -> Response:
     return _json(200, document)
 
 
-@app.exception_handler(StoreError)
-def store_unavailable(exc: StoreError) -> Response:
-    logger.exception("store read failed")
-    return _json(503, {"statusCode": 503, "message": "trace store unavailable, retry later"})
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    request = APIGatewayProxyEvent(event)
+    correlation_id = (request.path_parameters or {}).get(PATH_PARAMETER)
+    if request.http_method != "GET" or not isinstance(correlation_id, str):  # not the route API Gateway sends here
+        return _json(404, {"statusCode": 404, "message": "Not found"})
+    return get_trace(correlation_id, request.request_context.identity.user_arn)

@@ -1,5 +1,6 @@
 """Cold start: a handler's import pulls in neither the X-Ray SDK (tracing is lazy, processors/handlers/tracing.py)
-nor numpy (only digest merges need it). Timing lives in bench/bench_coldstart.py; this checks what is imported."""
+nor numpy (only digest merges need it), nor Powertools' event handler package (every resolver, asyncio, ssl).
+Timing lives in bench/bench_coldstart.py; this checks what is imported."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import sys
 import pytest
 
 HANDLERS = ("evaluator", "ingest", "sweeper", "trace_api")
-PROBE = "import sys, processors.handlers.{name}; print(sorted({{'aws_xray_sdk', 'numpy', 'rich'}} & set(sys.modules)))"
+HEAVY = "'aws_xray_sdk', 'numpy', 'rich', 'aws_lambda_powertools.event_handler'"
+PROBE = "import sys, processors.handlers.{name}; print(sorted({{" + HEAVY + "}} & set(sys.modules)))"
 
 
 @pytest.mark.parametrize("name", HANDLERS)
-def test_importing_a_handler_loads_no_xray_sdk_numpy_or_rich(name):
+def test_importing_a_handler_loads_no_xray_sdk_numpy_rich_or_powertools_event_handler(name):
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(name=name)],
         capture_output=True, text=True, check=True, env={"POWERTOOLS_TRACE_DISABLED": "true", "PATH": ""},

@@ -114,3 +114,18 @@ def test_the_caller_arn_is_logged_with_the_lookup(served, monkeypatch):
     monkeypatch.setattr(trace_api.logger, "info", lambda message, extra: logged.append((message, extra)))
     call("apigw-get-trace.json")
     assert logged == [("trace served", {"caller": CALLER, "spans": logged[0][1]["spans"], "errors": 1})]
+
+
+@pytest.mark.parametrize("change", [
+    {"httpMethod": "POST"},
+    {"pathParameters": None},
+    {"pathParameters": {"correlationId": None}},
+])
+def test_a_request_that_is_not_the_get_route_is_404_without_reading_the_store(monkeypatch, change):
+    def factory() -> Any:
+        raise AssertionError("the store was made for a request off the route")
+
+    monkeypatch.setattr(trace_api, "store_factory", factory)
+    response = trace_api.lambda_handler({**load_event("apigw-get-trace.json"), **change}, LambdaContext())
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"]) == {"statusCode": 404, "message": "Not found"}
