@@ -112,6 +112,8 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ENTRY_LISTS = ("Records", "logEvents", "records", "events")  # the lists the formats' entries are in
 _ENCODED_PAYLOADS = ("kinesis", "awslogs", "firehose")  # formats whose entries hold gzip payloads of log events
 _NON_BLANK = re.compile(r"\S")
+# The rows `aws logs filter-log-events` / `get-log-events` write with `--output text` start with these
+_CLI_TEXT_ROWS = ("EVENTS\t", "SEARCHEDLOGSTREAMS\t")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a merged filter-log-events export)
 # How far a gzip file may inflate: real log files compress 1-12x here (the docs' sample as JSON lines 8.7x, as a
 # Firehose S3 object 12x, as filter-log-events output 11x, Kinesis events of gzip payloads 2.7x) and ~5-30x in
@@ -737,6 +739,11 @@ class FileSource:
             if value is not None and value is not TOO_LARGE:
                 return self._announced(value) or "json-lines", True
             return "cloudwatch-payload", True  # a counted payload_too_large, then lines of what it cannot tell
+        if first.startswith(_CLI_TEXT_ROWS):
+            raise NotLogEventsError(
+                f"{self.path}: `aws logs` output as text (`--output text`, or a profile's output = text): replay "
+                "reads its JSON, `--output json`"
+            )
         if not first.startswith(("{", "[")):
             return "json-lines", True  # text lines: each is a counted skip
         whole_line = _json_line(first, most)

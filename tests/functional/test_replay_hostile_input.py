@@ -666,6 +666,22 @@ def test_aws_kinesis_get_records_output_is_refused_in_one_line_saying_what_it_is
     assert not db.exists()
 
 
+@pytest.mark.parametrize("command", ["filter-log-events", "get-log-events"])
+def test_aws_logs_output_as_text_is_refused_in_one_line_saying_to_ask_for_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """`aws logs filter-log-events --output text` (or a profile whose output is text) writes tab-separated rows,
+    `EVENTS` first: it was refused as "nothing decodable in N record(s) (message_not_json)"."""
+    line = log_line("api_request", T0, cid(1), "Api", status=200)
+    ms = int(T0 * 1000)
+    row = (f"EVENTS\t{1:056d}\t{ms}\ts\t{line}\t{ms}" if command == "filter-log-events"
+           else f"EVENTS\t{ms}\t{line}\t{ms}")
+    path = tmp_path / "events.txt"
+    path.write_text(f"{row}\n{row}\n")
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert err.startswith(f"slo: error: {path}: `aws logs` output as text") and "--output json" in err
+
+
 def _archived(kind: str, log: bytes) -> bytes:
     import bz2
     import io
