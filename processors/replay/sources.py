@@ -758,6 +758,8 @@ class FileSource:
         found = self._announced(first_document)
         if found is None and self._is_log_line(first_document):
             return "json-lines", False  # log lines pretty-printed (jq's output) or back to back: one per document
+        if isinstance(first_document, str):  # the text from the first document on does not parse
+            raise NotLogEventsError(f"{self.path}: not JSON from its first document on (cut off, or corrupt)")
         if found is None:
             keys = ", ".join(list(first_document)[:4]) if isinstance(first_document, dict) else "not an object"
             raise NotLogEventsError(

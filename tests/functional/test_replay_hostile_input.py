@@ -682,6 +682,20 @@ def test_aws_logs_output_as_text_is_refused_in_one_line_saying_to_ask_for_json(
     assert err.startswith(f"slo: error: {path}: `aws logs` output as text") and "--output json" in err
 
 
+@pytest.mark.parametrize("layout", ["pretty", "one line"])
+def test_a_cut_off_document_is_refused_in_one_line_saying_it_is_not_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], layout: str
+) -> None:
+    """A Kinesis event file cut short (an interrupted download, a full disk) was refused as "not a Kinesis
+    event, CloudWatch Logs payload, ... (keys: not an object)", as if it were a file of another kind."""
+    event = kinesis_event([kinesis_record(gz(cw_payload([log_line("api_request", T0, cid(1), "Api")])), 1)])
+    text = json.dumps(event, indent=2 if layout == "pretty" else None)
+    path = tmp_path / "event.json"
+    path.write_text(text[: len(text) - 20])
+    err = refused(capsys, str(path), "--db", str(tmp_path / "slo.db"))
+    assert err.strip() == f"slo: error: {path}: not JSON from its first document on (cut off, or corrupt)"
+
+
 def _archived(kind: str, log: bytes) -> bytes:
     import bz2
     import io
