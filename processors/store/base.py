@@ -383,12 +383,18 @@ class Store(ABC):
 
     def alert_log(self, since: int | None = None) -> list[dict[str, Any]]:
         """Transitions oldest first. One that is not a JSON object (a hand edit, another program) is a damaged
-        store, as a state that is not one is: every reader takes a transition for a mapping."""
+        store, as a state that is not one is: every reader takes a transition for a mapping. So is one whose time
+        is a float int() refuses (JSON reads 1e400, Infinity and NaN as floats): MTTR takes int() of it."""
         log = self._alert_log(since)
         for transition in log:
             if not isinstance(transition, dict):
                 raise CorruptItemError(f"a damaged store: an alert transition is a JSON {type(transition).__name__}, "
                                        "not an object")
+            for name in _TRANSITION_TIMES:
+                value = transition.get(name)
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise CorruptItemError(f"a damaged store: the alert transition {str(transition.get('id'))[:80]!r} "
+                                           f"has {name} {value!r}")
         return log
 
     def claim_notification(self, claim: NotificationClaim, owner: str, now: float) -> bool:
@@ -566,6 +572,7 @@ class Store(ABC):
 # program) is refused whole; one the evaluator could read is never refused, so the evaluation never stops on a
 # field it does not need.
 _NUMBER = (int, float)
+_TRANSITION_TIMES = ("at_epoch", "cleared_at_epoch")  # what readers of the alert log take int() of when a number
 _Fields = dict[str, tuple[type | tuple[type, ...], bool]]
 _SILENCE_FIELDS: _Fields = {"starts": (_NUMBER, False), "ends": (_NUMBER, False)}
 _CORRECTION_FIELDS: _Fields = {

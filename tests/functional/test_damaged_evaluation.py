@@ -6,6 +6,7 @@ moto's server.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -309,16 +310,16 @@ def test_a_pending_partial_that_does_not_decode_costs_only_what_is_damaged_and_i
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
-def damage_transition(store: SqliteStore | DynamoDBStore, transition: dict[str, Any]) -> None:
-    """A logged transition's document overwritten with text that is not JSON."""
+def damage_transition(store: SqliteStore | DynamoDBStore, transition: dict[str, Any], text: str = "{nope") -> None:
+    """A logged transition's document overwritten with `text` (by default, text that is not JSON)."""
     if isinstance(store, SqliteStore):
-        assert store.db.execute("UPDATE alert_log SET doc = '{nope' WHERE id = ?", (transition["id"],)).rowcount == 1
+        assert store.db.execute("UPDATE alert_log SET doc = ? WHERE id = ?", (text, transition["id"])).rowcount == 1
         return
     store.client.update_item(
         TableName=store.table,
         Key={"PK": {"S": keys.PK_ALERT_LOG}, "SK": {"S": keys.alert_log_sk(transition["at_epoch"], transition["id"])}},
         UpdateExpression="SET doc = :v", ConditionExpression="attribute_exists(doc)",
-        ExpressionAttributeValues={":v": {"S": "{nope"}})
+        ExpressionAttributeValues={":v": {"S": text}})
 
 
 def run_evaluator(store: Any, spec: Any, now: int, monkeypatch: pytest.MonkeyPatch) -> tuple[MemoryNotifier, Any]:
@@ -357,6 +358,32 @@ def test_a_damaged_transition_leaves_out_the_operator_minute_and_every_slo_is_ev
     assert counted == 1
     assert not metric_values(documents, "RunnersStarted")  # the operator minute is left out
     assert set(store.load_alert_states()) >= {slo.name for slo in spec.slos if not slo.group_by}
+
+
+@pytest.mark.parametrize(("field", "value"), [("at_epoch", "1e400"), ("cleared_at_epoch", "NaN")],
+                         ids=["its time is infinite", "its clearing time is NaN"])
+def test_a_transition_whose_time_is_not_a_finite_number_leaves_out_the_operator_minute_and_every_slo_is_paged(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, field: str, value: str) -> None:
+    """JSON reads 1e400, Infinity and NaN as floats: such a transition read as a JSON object, then MTTR's int() of
+    its time raised an OverflowError or ValueError out of evaluate_at, which isolates only damaged items, so the
+    Lambda raised every minute and no SLO was evaluated, paged or saved (as for the silence whose end was one)."""
+    spec = load_spec()
+    now = outage(store, spec)
+    fired: dict[str, Any] = {"id": "api-availability#burn_rate#page#-#firing#1", "at_epoch": now - conventions.DAY,
+                             "slo": "api-availability", "kind": "burn_rate", "severity": "page", "state": "firing"}
+    resolved = {**fired, "id": "api-availability#burn_rate#page#-#resolved#1", "state": "resolved",
+                "at_epoch": now - conventions.DAY + 600, "cleared_at_epoch": now - conventions.DAY + 300}
+    store.save_alert_evaluation({}, [fired, resolved], now - conventions.DAY + 600)
+    damaged = fired if field == "at_epoch" else resolved
+    damage_transition(store, damaged, json.dumps({k: v for k, v in damaged.items() if k != field})[:-1]
+                      + f', "{field}": {value}}}')
+
+    notifier, result = run_evaluator(store, spec, now, monkeypatch)
+
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    assert result["slos"] == len(spec.slos) and result["damaged"] == 1
+    (named,) = damaged_line(caplog)
+    assert named.startswith("operator metrics: ") and damaged["id"] in named and field in named
 
 
 @pytest.mark.parametrize("text", ["{nope", "[1]", '{"id": "s2", "slo": "api-availability", "ends": "x"}'],
