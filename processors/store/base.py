@@ -353,9 +353,20 @@ class Store(ABC):
     # --- alerts ---------------------------------------------------------------------------------------
 
     def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
-        """Every alert state by key. One whose item does not decode is a CorruptItemError, or, given `damaged`,
-        left out and named there (key -> the error's line): the evaluator leaves that SLO or group alone."""
-        return self._load_alert_states(damaged)
+        """Every alert state by key. One whose item does not decode, or whose burn, budget or no-data part is not
+        an object (coerce_state reads their fields), is a CorruptItemError, or, given `damaged`, left out and named
+        there (key -> the error's line): the evaluator leaves that SLO or group alone."""
+        states = self._load_alert_states(damaged)
+        for key, state in list(states.items()):
+            part = _damaged_state_part(state)
+            if part is None:
+                continue
+            error = CorruptItemError(f"a damaged store: the alert state of {key} has {part}")
+            if damaged is None:
+                raise error
+            del states[key]
+            damaged[key] = str(error)
+        return states
 
     def alert_floors(self) -> dict[str, int]:
         """Each SLO's floor: the newest evaluation that judged it (`keys.judged_floors`). The evaluator reads them
@@ -594,6 +605,19 @@ def _checked(sk: str, document: Any, fields: _Fields, what: str) -> dict[str, An
             raise CorruptItemError(f"a damaged store: the {what} {str(document.get('id'))[:40]!r} has {name} "
                                    f"{shown}")
     return document
+
+
+def _damaged_state_part(state: dict[str, Any]) -> str | None:
+    """What in a stored alert state coerce_state cannot read: a burn, budget or no-data part (or the burn's
+    suppressed tiers) of another shape than the evaluator writes. None when it reads."""
+    for name in ("burn", "budget", "no_data"):
+        part = state.get(name)
+        if part and not isinstance(part, dict):
+            return f"{name} {repr(part)[:40]}"
+    suppressed = (state.get("burn") or {}).get("suppressed")
+    if suppressed and not isinstance(suppressed, list):
+        return f"burn.suppressed {repr(suppressed)[:40]}"
+    return None
 
 
 def _finite(value: Any) -> bool:

@@ -92,15 +92,16 @@ def test_a_damaged_digest_leaves_out_its_slo_and_the_operator_minute_and_the_out
     assert "api-availability" in states and latency.name not in states  # its state is left as it was
 
 
-def damage_state(store: SqliteStore | DynamoDBStore, slo: str) -> Any:
-    """The state's document overwritten with JSON that is not an object; returns the raw row or item."""
+def damage_state(store: SqliteStore | DynamoDBStore, slo: str, doc: str = "[1]") -> Any:
+    """The state's document overwritten with `doc` (by default JSON that is not an object); returns the raw row or
+    item."""
     if isinstance(store, SqliteStore):
-        assert store.db.execute("UPDATE alert_states SET doc = '[1]' WHERE slo = ?", (slo,)).rowcount == 1
+        assert store.db.execute("UPDATE alert_states SET doc = ? WHERE slo = ?", (doc, slo)).rowcount == 1
         return store.db.execute("SELECT * FROM alert_states WHERE slo = ?", (slo,)).fetchone()
     key = {"PK": {"S": keys.PK_ALERT_STATE}, "SK": {"S": keys.alert_state_sk(slo)}}
     store.client.update_item(TableName=store.table, Key=key, UpdateExpression="SET doc = :v",
                              ConditionExpression="attribute_exists(doc)",
-                             ExpressionAttributeValues={":v": {"S": "[1]"}})
+                             ExpressionAttributeValues={":v": {"S": doc}})
     return store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"]
 
 
@@ -130,6 +131,31 @@ def test_a_damaged_alert_state_leaves_its_slo_alone_and_the_outage_still_pages(
     else:
         key = {"PK": {"S": keys.PK_ALERT_STATE}, "SK": {"S": keys.alert_state_sk("deploy-success")}}
         assert store.client.get_item(TableName=store.table, Key=key, ConsistentRead=True)["Item"] == damaged_item
+
+
+@pytest.mark.parametrize("doc", ['{"burn": [1]}', '{"burn": {"level": "page", "suppressed": 5}}', '{"budget": [1]}',
+                                 '{"no_data": 5}'],
+                         ids=["its burn is a list", "its suppressed tiers are a number", "its budget is a list",
+                              "its no-data part is a number"])
+def test_an_alert_state_whose_parts_are_not_objects_leaves_its_slo_alone_and_the_outage_still_pages(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, doc: str) -> None:
+    """A JSON object whose burn, budget or no-data part is not one passed the state's check, then coerce_state
+    raised an AttributeError or TypeError out of record_evaluation: no SLO's state was saved and nothing was paged,
+    every minute, until someone found and mended the item."""
+    spec = load_spec()
+    now = outage(store, spec)
+    store.save_alert_evaluation({"deploy-success": {"burn": {"level": "ok"}}}, [], now - conventions.HOUR)
+    damaged_item = damage_state(store, "deploy-success", doc)
+
+    notifier, result = run_evaluator(store, spec, now, monkeypatch)
+
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    assert result["damaged"] == 1
+    (named,) = damaged_line(caplog)
+    assert named.startswith("deploy-success: ") and "a damaged store" in named
+    assert "api-availability" in store.load_alert_states({})
+    if isinstance(store, SqliteStore):  # left as it was
+        assert store.db.execute("SELECT * FROM alert_states WHERE slo = 'deploy-success'").fetchone() == damaged_item
 
 
 def damage_counter(store: SqliteStore | DynamoDBStore, series: str, bucket: int) -> None:
