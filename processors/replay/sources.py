@@ -11,8 +11,9 @@ document, and named in the replay summary (`FORMATS`):
 - `firehose`: a Firehose transformation event (`records[].data`: a gzip payload or one log line);
 - `filter-log-events` / `get-log-events`: the output of those APIs (`aws logs ...`), one document or JSON
   Lines of pages; the log group is `--log-group` or the file's name;
-- `json-lines`: one log line per line, whatever the first line holds; or log lines pretty-printed (`jq .`) or
-  back to back, one per document, when the first document reads as a log event;
+- `json-lines`: one log line per line, whatever the first line holds (a line of `aws logs tail` is its message, at
+  the time before it); or log lines pretty-printed (`jq .`) or back to back, one per document, when the first
+  document reads as a log event;
 and gzip of any of these. Files that are not Kinesis events get a stable synthetic stream (their absolute
 path) and positions (document and line numbers), so replaying the same file twice applies it once.
 
@@ -78,6 +79,7 @@ from processors.decoding import (
     decode_record,
 )
 from processors.decoding.records import sequence_of, shard_of, stream_of
+from processors.timeutil import iso8601_epoch
 
 LINES_PER_BATCH = 1000
 # How many decoded log lines (about 3 KB each, with their events) the batches held by the merge may hold
@@ -112,6 +114,9 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ENTRY_LISTS = ("Records", "logEvents", "records", "events")  # the lists the formats' entries are in
 _ENCODED_PAYLOADS = ("kinesis", "awslogs", "firehose")  # formats whose entries hold gzip payloads of log events
 _NON_BLANK = re.compile(r"\S")
+# A line of `aws logs tail`: the event's time (to the microsecond with its offset, or to the second with
+# --format short), its log stream's name (not with --format short), then its message: here, one of JSON
+_TAIL_LINE = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)?) (?:[^\s{]\S* )?(?=\{)")
 # The rows `aws logs filter-log-events` / `get-log-events` write with `--output text` start with these
 _CLI_TEXT_ROWS = ("EVENTS\t", "SEARCHEDLOGSTREAMS\t")
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024  # one pretty-printed document (e.g. a merged filter-log-events export)
@@ -934,7 +939,8 @@ class FileSource:
                 record.skips[conventions.SKIP_MESSAGE_TOO_LARGE] += 1
             else:
                 record.log_events_seen = 1
-                decode_message(line, None, Position(record.sequence), record, self.log_group, parser=self.parser)
+                message, time_ms = _untailed(line)
+                decode_message(message, time_ms, Position(record.sequence), record, self.log_group, parser=self.parser)
             records.append(record)
             if isinstance(line, _Unread):
                 break
@@ -969,6 +975,18 @@ def _as_lines(documents: Iterable[Any]) -> Iterator[str | _TooLarge | _Unread]:
             yield json.dumps(document.document)
         else:
             yield document if isinstance(document, str | _TooLarge | _Unread) else json.dumps(document)
+
+
+def _untailed(line: str) -> tuple[str, float | None]:
+    """A line of `aws logs tail` as its message and its time in epoch milliseconds (the fallback a CloudWatch
+    event's timestamp is); any other line as it is, without a time."""
+    if line[:1] == "{":
+        return line, None
+    match = _TAIL_LINE.match(line)
+    if match is None:
+        return line, None
+    seconds = iso8601_epoch(match.group(1))
+    return line[match.end() :], None if seconds is None else seconds * 1000
 
 
 def _bounded_lines(text: IO[str], cap: int, chunk_size: int = _LINE_CHUNK) -> Iterator[str | _TooLarge]:

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from processors import conventions
 from processors.cli import main
 from processors.replay import sources
-from tests.builders import T0, cid, cw_payload, gz, kinesis_event, kinesis_record, log_line
+from tests.builders import T0, cid, cw_payload, gz, iso, kinesis_event, kinesis_record, log_line
 from tests.unit.test_decode_bounds import gzip_bomb
 from tests.unit.test_replay_reading import TINY_VALUES, RecordingDecoder, scale_bounds
 
@@ -419,6 +420,35 @@ def test_log_lines_pretty_printed_or_back_to_back_replay_as_log_lines(tmp_path, 
     assert summary["skipped"] == {conventions.SKIP_MESSAGE_NOT_JSON: 1}
     again = replay_json(capsys, str(path), "--db", db)
     assert again["events"] == 0 and again["records_already_applied"] == 4
+
+
+@pytest.mark.parametrize("layout", ["detailed", "short"])
+def test_aws_logs_tail_output_replays_each_message_at_its_time(tmp_path, capsys, layout) -> None:
+    """`aws logs tail GROUP > out.log` writes each event as its time, its log stream's name (the default,
+    `--format detailed`; not with `--format short`) and its message: every line was message_not_json and the file
+    was refused as "nothing decodable in N record(s) (message_not_json)". The message after the prefix is the log
+    line, the prefix's time its fallback (as a CloudWatch event's timestamp); Lambda's text lines stay skips."""
+    def prefix(at: float) -> str:
+        moment = datetime.fromtimestamp(at, UTC)
+        if layout == "short":
+            return moment.strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{moment.isoformat(timespec='microseconds')} 2026/10/01/[$LATEST]0f3a9c1d2b4e5f60"
+
+    no_time = json.loads(log_line("api_request", T0 + 3, cid(3), "Api", status=503))
+    del no_time["timestamp"]
+    rows = [f"{prefix(T0)} START RequestId: 52fdfc07-2182-454f-963f-5f0f9a621d72 Version: $LATEST",
+            *(f"{prefix(T0 + n)} {log_line('api_request', T0 + n, cid(n), 'Api', status=200)}" for n in (1, 2)),
+            f"{prefix(T0 + 3)} {json.dumps(no_time)}",
+            f"{prefix(T0 + 4)} END RequestId: 52fdfc07-2182-454f-963f-5f0f9a621d72"]
+    path = tmp_path / "tail.log"
+    path.write_text("".join(f"{row}\n" for row in rows))
+    db = str(tmp_path / "slo.db")
+    summary = replay_json(capsys, str(path), "--db", db)
+    assert summary["events"] == 3 and summary["skipped"] == {conventions.SKIP_MESSAGE_NOT_JSON: 2}
+    assert summary["formats"] == {"json-lines": 1}
+    capsys.readouterr()
+    assert main(["trace", cid(3), "--json", "--db", db]) == 0
+    assert json.loads(capsys.readouterr().out)["firstSeen"].startswith(iso(T0 + 3)[:19])
 
 
 def test_a_file_reached_twice_in_one_replay_counts_once(tmp_path, capsys) -> None:
