@@ -20,6 +20,7 @@ the claim was published. An evaluation of the next minute that read the states b
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -265,11 +266,23 @@ def _unevaluated_states(evaluation: Evaluation, previous: dict[str, dict[str, An
 
 
 def _outbox(stored: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The stored outbox's entries that delivery can read; one of another shape (a hand edit) is left out, as it
+    was when not an object: delivering it raised out of every evaluation, with the entry carried into each."""
     entries = (stored or {}).get("outbox")
     if not isinstance(entries, list):
         return []
-    return [dict(e) for e in entries
-            if isinstance(e, dict) and isinstance(e.get("transition"), dict) and isinstance(e.get("routes"), list)]
+    return [dict(e) for e in entries if isinstance(e, dict) and _deliverable(e.get("transition"), e.get("routes"))]
+
+
+def _deliverable(transition: Any, routes: Any) -> bool:
+    """What delivery reads of an outbox entry: the claim's text fields and minute, and routes it can name."""
+    if not isinstance(transition, dict) or not isinstance(routes, list):
+        return False
+    at = transition.get("at_epoch")
+    return (all(isinstance(transition.get(name), str) for name in ("slo", "kind", "severity", "state"))
+            and isinstance(transition.get("tier") or "", str)
+            and (type(at) is int or (type(at) is float and math.isfinite(at)))
+            and all(isinstance(route, str) for route in routes))
 
 
 def _given_up(entry: dict[str, Any], why: str) -> tuple[str, str, str]:

@@ -158,6 +158,41 @@ def test_an_alert_state_whose_parts_are_not_objects_leaves_its_slo_alone_and_the
         assert store.db.execute("SELECT * FROM alert_states WHERE slo = 'deploy-success'").fetchone() == damaged_item
 
 
+WAITING: dict[str, Any] = {"id": "deploy-success#burn_rate#page#-#firing#1", "slo": "deploy-success",
+                           "kind": "burn_rate", "severity": "page", "state": "firing"}
+
+
+UNREADABLE_ENTRIES: list[dict[str, Any]] = [
+    {"transition": {"id": "x"}, "routes": ["page"]},
+    {"transition": {**WAITING, "at_epoch": "x"}, "routes": ["page"]},
+    {"transition": {**WAITING, "at_epoch": float("inf")}, "routes": ["page"]},
+    {"transition": {**WAITING, "at_epoch": 0}, "routes": [{}]},
+    {"transition": {**WAITING, "at_epoch": 0, "tier": 5}, "routes": ["page"]},
+]
+
+
+@pytest.mark.parametrize("entry", UNREADABLE_ENTRIES, ids=["its transition names no slo", "its time is text",
+                                                          "its time is infinite", "a route is an object",
+                                                          "its tier is a number"])
+def test_an_outbox_entry_that_does_not_read_is_left_out_and_every_slo_is_still_paged(
+        store: Any, monkeypatch: pytest.MonkeyPatch, entry: dict[str, Any]) -> None:
+    """A state's outbox entry of a shape delivery cannot read passed the outbox's filter (a dict transition, a
+    list of routes), then delivery raised a KeyError, ValueError, OverflowError or TypeError after the states were
+    saved: the evaluator Lambda raised every minute, and the entry, carried into each new state, stayed."""
+    spec = load_spec()
+    now = outage(store, spec)
+    store.save_alert_evaluation({"deploy-success": {"burn": {"level": "ok"}}}, [], now - conventions.HOUR)
+    damaged = {**entry, "transition": {**entry["transition"]}}
+    if damaged["transition"].get("at_epoch") == 0:
+        damaged["transition"]["at_epoch"] = now - conventions.MINUTE
+    damage_state(store, "deploy-success", json.dumps({"burn": {"level": "ok"}, "outbox": [damaged]}))
+
+    notifier, result = run_evaluator(store, spec, now, monkeypatch)
+
+    assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
+    assert result["slos"] == len(spec.slos)
+
+
 def damage_counter(store: SqliteStore | DynamoDBStore, series: str, bucket: int) -> None:
     """An hour counter's good count overwritten with what the store never writes there."""
     if isinstance(store, SqliteStore):
