@@ -354,8 +354,9 @@ class Store(ABC):
 
     def load_alert_states(self, damaged: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
         """Every alert state by key. One whose item does not decode, or whose burn, budget or no-data part is not
-        an object (coerce_state reads their fields), is a CorruptItemError, or, given `damaged`, left out and named
-        there (key -> the error's line): the evaluator leaves that SLO or group alone."""
+        an object (coerce_state reads their fields) or whose budget level is not text, is a CorruptItemError, or,
+        given `damaged`, left out and named there (key -> the error's line): the evaluator leaves that SLO or group
+        alone."""
         states = self._load_alert_states(damaged)
         for key, state in list(states.items()):
             part = _damaged_state_part(state)
@@ -608,8 +609,8 @@ def _checked(sk: str, document: Any, fields: _Fields, what: str) -> dict[str, An
 
 
 def _damaged_state_part(state: dict[str, Any]) -> str | None:
-    """What in a stored alert state coerce_state cannot read: a burn, budget or no-data part (or the burn's
-    suppressed tiers) of another shape than the evaluator writes. None when it reads."""
+    """What in a stored alert state the evaluator cannot read: a burn, budget or no-data part (or the burn's
+    suppressed tiers, the budget's level) of another shape than the evaluator writes. None when it reads."""
     for name in ("burn", "budget", "no_data"):
         part = state.get(name)
         if part and not isinstance(part, dict):
@@ -617,6 +618,9 @@ def _damaged_state_part(state: dict[str, Any]) -> str | None:
     suppressed = (state.get("burn") or {}).get("suppressed")
     if suppressed and not isinstance(suppressed, list):
         return f"burn.suppressed {repr(suppressed)[:40]}"
+    level = (state.get("budget") or {}).get("level")  # a key of the budget thresholds, or None
+    if level is not None and not isinstance(level, str):
+        return f"budget.level {repr(level)[:40]}"
     return None
 
 

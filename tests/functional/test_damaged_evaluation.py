@@ -134,9 +134,9 @@ def test_a_damaged_alert_state_leaves_its_slo_alone_and_the_outage_still_pages(
 
 
 @pytest.mark.parametrize("doc", ['{"burn": [1]}', '{"burn": {"level": "page", "suppressed": 5}}', '{"budget": [1]}',
-                                 '{"no_data": 5}'],
+                                 '{"no_data": 5}', '{"budget": {"level": [1]}}'],
                          ids=["its burn is a list", "its suppressed tiers are a number", "its budget is a list",
-                              "its no-data part is a number"])
+                              "its no-data part is a number", "its budget level is a list"])
 def test_an_alert_state_whose_parts_are_not_objects_leaves_its_slo_alone_and_the_outage_still_pages(
         store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, doc: str) -> None:
     """A JSON object whose burn, budget or no-data part is not one passed the state's check, then coerce_state
