@@ -96,6 +96,68 @@ def _powertools_lines() -> tuple[str, ...]:
     return tuple(line for line in stream.getvalue().splitlines() if line.strip())
 
 
+def powertools_dict_message_lines() -> list[str]:
+    return list(_powertools_dict_message_lines())
+
+
+@cache  # as _powertools_lines: one handler per service name, so this shape logs as a service of its own
+def _powertools_dict_message_lines() -> tuple[str, ...]:
+    """Powertools Logger output for dict messages (`logger.info({"action": ...})`), which it writes as a JSON
+    object in `message`: with a correlation ID from `correlation_id_path` and from `set_correlation_id`, without
+    one, with `extra=` keys beside it (one `status` that overrides the message's), and a JSON-string message,
+    which Powertools decodes into an object too. 5 api_request (three 5xx, one without a correlation ID) + 1
+    workflow_completed (success)."""
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging import correlation_paths
+
+    stream = io.StringIO()
+    previous = os.environ.get("_X_AMZN_TRACE_ID")
+    os.environ["_X_AMZN_TRACE_ID"] = XRAY_ENV
+    try:
+        logger = Logger(service="Billing", stream=stream)
+        clock = _FixedClock()
+        logger.registered_handler.addFilter(clock)
+
+        @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+        def handler(event: dict[str, Any], context: Any) -> None:
+            logger.info({"action": "api_request", "status": event["status"], "duration": 12, "path": "/invoices"})
+
+        handler({"requestContext": {"requestId": cid(41)}, "status": 200}, LambdaContext())
+        handler({"requestContext": {"requestId": cid(42)}, "status": 503}, LambdaContext())
+        handler({"requestContext": {}, "status": 502}, LambdaContext())  # no ID at that path
+        logger.set_correlation_id(cid(43))
+        logger.info({"action": "api_request", "status": 200}, extra={"status": 504, "route": "/invoices/{id}"})
+        logger.info(json.dumps({"action": "api_request", "status": 201}))
+        logger.info({"action": "workflow_completed", "conclusion": "success"}, extra={"runId": "7"})
+        logger.registered_handler.removeFilter(clock)
+    finally:
+        if previous is None:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        else:
+            os.environ["_X_AMZN_TRACE_ID"] = previous
+    return tuple(line for line in stream.getvalue().splitlines() if line.strip())
+
+
+@cache  # as _powertools_lines
+def powertools_dict_message_with_secrets() -> str:
+    """One Powertools line whose dict message carries secrets: in a key and a value of an allow-listed `error`,
+    a `path`'s query string, and keys that are not allow-listed (`authorization`, `password`)."""
+    from aws_lambda_powertools import Logger
+
+    stream = io.StringIO()
+    logger = Logger(service="Vault", stream=stream)
+    clock = _FixedClock()
+    logger.registered_handler.addFilter(clock)
+    logger.set_correlation_id(cid(44))
+    logger.error({
+        "action": "api_request", "status": 503, "path": "/secrets?token=hunter2hunter2",
+        "error": {"api_key": "AIzaSyA1234567890abcdefghijklmnopqrstu", "password=hunter2hunter2": "refused"},
+        "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "password": "hunter2",
+    })
+    logger.registered_handler.removeFilter(clock)
+    return stream.getvalue().strip()
+
+
 def lambda_json_lines() -> list[str]:
     """Lambda's JSON log format (LoggingConfig.LogFormat: JSON) around a Node.js `console.log(JSON.stringify(
     line))`: the structured line is a JSON string in `message`. 2 api_request (one 5xx)."""
@@ -180,6 +242,7 @@ def schema_v1_lines() -> list[str]:
 LINE_SHAPES: dict[str, Callable[[], list[str]]] = {
     "schema v1": schema_v1_lines,
     "Powertools Logger": powertools_lines,
+    "Powertools Logger, dict messages": powertools_dict_message_lines,
     "Lambda JSON log format": lambda_json_lines,
     "platform lines": platform_lines,
     "API Gateway access log": access_log_lines,

@@ -1,8 +1,9 @@
 """The log-format layer: one log line (a CloudWatch message) onto the internal event, per the spec's `log_format`.
 
-A line is schema v1, or any JSON object whose fields the spec's paths find: Powertools Logger output,
-Lambda's JSON log format (a JSON `message` is unwrapped once), API Gateway access logs, a FireLens `log`.
-Field paths are compiled once; schema v1 takes a fast path that reads no path at all. docs/log-schema.md.
+A line is schema v1, or any JSON object whose fields the spec's paths find: Powertools Logger output (its dict
+messages too, read under the line's own fields), Lambda's JSON log format (a JSON `message` is unwrapped once),
+API Gateway access logs, a FireLens `log`. Field paths are compiled once; schema v1 takes a fast path that reads
+no path at all. docs/log-schema.md.
 """
 
 from __future__ import annotations
@@ -265,10 +266,7 @@ class LineParser:
             if fallback is None:
                 return conventions.SKIP_PAYLOAD_SHAPE
             time = fallback
-        metadata: dict[str, Any] = {k: v for k, v in log.items() if k not in paths.consumed}
-        nested = _first(log, paths.metadata)
-        if isinstance(nested, dict):
-            metadata.update(nested)
+        metadata = _metadata(log, paths)
         metadata["action"] = action
         if access:
             self._access_numbers(metadata)
@@ -342,6 +340,22 @@ class LineParser:
             for kind in kinds:
                 notes[kind] += 1
         return ""
+
+
+def _metadata(log: dict[str, Any], paths: _Compiled) -> dict[str, Any]:
+    """The line's other top-level keys, under the object at the first metadata path and over the objects at
+    later ones (a Powertools dict message, by default): a later object only adds keys nothing before it has."""
+    consumed = paths.consumed
+    metadata = {k: v for k, v in log.items() if k not in consumed}
+    for path in paths.metadata[1:]:
+        nested = _get(log, path)
+        if isinstance(nested, dict):
+            for key, value in nested.items():
+                metadata.setdefault(key, value)
+    first = _get(log, paths.metadata[0]) if paths.metadata else None
+    if isinstance(first, dict):
+        metadata.update(first)
+    return metadata
 
 
 def _fallback(value: Any) -> float | None:

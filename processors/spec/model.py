@@ -392,16 +392,19 @@ class AccessLogRule:
 class LogFormat:
     """Where a line's fields live (dotted paths, first present wins) and how strictly it is validated.
 
-    The defaults read schema v1, Powertools Logger output, Lambda's JSON log format (a JSON `message` is
-    unwrapped once) and API Gateway access logs with no configuration (docs/log-schema.md).
+    The defaults read schema v1, Powertools Logger output (a dict message, written as an object in `message`,
+    under the line's own fields), Lambda's JSON log format (a JSON `message` is unwrapped once) and API Gateway
+    access logs with no configuration (docs/log-schema.md). `metadata` merges every object it finds: the first
+    path's over the line's other top-level keys, later paths' under them.
     """
 
-    correlation_id: tuple[str, ...] = ("correlationId", "correlation_id")
-    action: tuple[str, ...] = ("metadata.action", "action")
+    correlation_id: tuple[str, ...] = ("correlationId", "correlation_id", "message.correlationId",
+                                       "message.correlation_id")
+    action: tuple[str, ...] = ("metadata.action", "action", "message.action")
     time: tuple[str, ...] = ("timestamp", "time", "requestTime")
     service: tuple[str, ...] = ("service",)
     level: tuple[str, ...] = ("level",)
-    metadata: tuple[str, ...] = ("metadata",)
+    metadata: tuple[str, ...] = ("metadata", "message")
     unwrap: tuple[str, ...] = ("message",)
     access_log: AccessLogRule | None = field(default_factory=AccessLogRule)
     validation: Validation = "lax"

@@ -20,7 +20,7 @@ from processors.ingest import Ingestor
 from processors.store import SqliteStore
 from tests import runner_platform as conventions
 from tests import shapes
-from tests.builders import T0, series
+from tests.builders import T0, cid, series
 from tests.history import ROLE_ARN, client, history_files, history_messages, seed_log_group
 
 WINDOW = (int(T0) - 3600, int(T0) + 3600)
@@ -29,6 +29,8 @@ WINDOW = (int(T0) - 3600, int(T0) + 3600)
 LINE_SHAPES: list[tuple[str, Callable[[], list[str]], tuple[int, int], tuple[int, int]]] = [
     ("schema v1", shapes.schema_v1_lines, (1, 2), (0, 0)),
     ("Powertools Logger output captured from a handler run", shapes.powertools_lines, (2, 4), (1, 2)),
+    ("Powertools Logger dict messages (an object in message) captured from a handler run",
+     shapes.powertools_dict_message_lines, (2, 5), (1, 1)),
     ("Lambda's JSON log format with a JSON-string message", shapes.lambda_json_lines, (1, 2), (0, 0)),
     ("Lambda platform lines, JSON and text", shapes.platform_lines, (0, 0), (0, 0)),
     ("API Gateway access logs, incl. correlationId '-' and AWS's JSON preset", shapes.access_log_lines, (2, 5),
@@ -92,6 +94,21 @@ def test_an_id_less_line_counts_for_availability_and_as_uncorrelated_trace_cover
     coverage = handler_store.window_counts(conventions.TRACE_COVERAGE_SLI, *WINDOW)
     assert (coverage.good, coverage.total) == (2, 5)  # 3 requests never reached the ID hop
     assert handler_store.window_counts(series(conventions.API_AVAILABILITY), *WINDOW).total == 5
+
+
+def test_a_powertools_dict_messages_secrets_are_redacted_or_dropped_on_the_stored_trace(
+    handler_store: SqliteStore, lambda_context: Any,
+) -> None:
+    """A dict message's fields become metadata, so they pass the trace head's allow-list and redaction."""
+    line = shapes.powertools_dict_message_with_secrets()
+    ingest.lambda_handler(shapes.as_kinesis_event([line]), lambda_context)
+    head = handler_store.trace(cid(44))
+    assert head is not None and [e.action for e in head.events] == ["api_request"]
+    assert head.events[0].metadata == {
+        "action": "api_request", "status": 503, "path": "/secrets",
+        "error": {"api_key": "[REDACTED]", "password=[REDACTED]": "[REDACTED]"},
+    }
+    assert "hunter2" not in json.dumps(head.events[0].metadata) and "AIza" not in json.dumps(head.events[0].metadata)
 
 
 # --- history files -----------------------------------------------------------------------------------------

@@ -89,6 +89,67 @@ def test_powertools_fields_land_in_metadata_including_the_xray_trace_id() -> Non
     assert "correlation_id" not in event.log["metadata"]
 
 
+def powertools_dict(message: Any, **top: Any) -> str:
+    """A Powertools line as its Logger writes `logger.info(<dict>, extra=top)`: the dict is an object in `message`
+    (tests/shapes.py captures the real thing), extra= keys at top level."""
+    return json.dumps({"level": "INFO", "location": "handler:3", "message": message,
+                       "timestamp": "2026-10-01 00:00:01,000+0000", "service": "Api", **top})
+
+
+# case, line, (action, correlation ID, status)
+DICT_MESSAGES = [
+    ("a dict message's action, ID and fields are read when the line has none",
+     powertools_dict({"action": "api_request", "status": 503, "correlation_id": cid(1)}), ("api_request", cid(1), 503)),
+    ("a dict message's correlationId is read too",
+     powertools_dict({"action": "api_request", "status": 503, "correlationId": cid(2)}), ("api_request", cid(2), 503)),
+    ("a top-level action (extra=, append_keys) wins over the message's",
+     powertools_dict({"action": "api_request", "status": 200}, action="cache_hit"), ("cache_hit", "", 200)),
+    ("a metadata object's action wins over the message's",
+     powertools_dict({"action": "api_request"}, metadata={"action": "cache_hit"}), ("cache_hit", "", None)),
+    ("a top-level key (extra=) wins over the message's",
+     powertools_dict({"action": "api_request", "status": 200}, status=504), ("api_request", "", 504)),
+    ("a metadata object's key wins over the message's and the line's",
+     powertools_dict({"action": "api_request", "status": 200}, status=201, metadata={"status": 502}),
+     ("api_request", "", 502)),
+    ("the line's correlation_id wins over the message's",
+     powertools_dict({"action": "api_request", "correlation_id": cid(2)}, correlation_id=cid(1)),
+     ("api_request", cid(1), None)),
+]
+
+
+@pytest.mark.parametrize(("case", "line", "expected"), DICT_MESSAGES, ids=[c[0] for c in DICT_MESSAGES])
+def test_a_powertools_dict_message_is_read_under_the_lines_own_fields(case: str, line: str, expected: tuple) -> None:
+    event, _ = parse(line)
+    assert not isinstance(event, str), event
+    assert (event.action, event.correlation_id, event.log["metadata"].get("status")) == expected
+    assert event.log["metadata"]["action"] == event.action and event.service == "Api"
+
+
+def test_a_string_message_is_not_read_for_fields_and_a_dict_message_without_an_action_is_no_action() -> None:
+    assert parse(powertools_dict("action=api_request status=503"))[0] == conventions.SKIP_NO_ACTION
+    assert parse(powertools_dict({"status": 503, "event": "api_request"}))[0] == conventions.SKIP_NO_ACTION
+    event, _ = parse(powertools_dict("GET /runs", action="api_request", status=503))
+    assert event.log["metadata"] == {"location": "handler:3", "action": "api_request", "status": 503}
+    assert event.log["message"] == "GET /runs"
+
+
+def test_a_spec_whose_paths_leave_out_message_does_not_read_a_dict_message() -> None:
+    spec = parse_spec(HEADER + "log_format:\n  fields:\n    action: [metadata.action, action]\n")
+    line = powertools_dict({"action": "api_request", "status": 503})
+    assert parse(line, LineParser(spec.log_format))[0] == conventions.SKIP_NO_ACTION
+    spec = parse_spec(HEADER + "log_format:\n  fields:\n    metadata: metadata\n")
+    event, _ = parse(line, LineParser(spec.log_format))
+    assert event.action == "api_request" and "status" not in event.log["metadata"]
+
+
+def test_every_metadata_object_is_merged_the_first_over_the_lines_keys_the_later_under_them() -> None:
+    spec = parse_spec(HEADER + "log_format:\n  fields:\n    action: event\n    metadata: [ctx, defaults]\n")
+    line = json.dumps({"timestamp": "2026-10-01T00:00:01Z", "event": "x", "a": "line", "b": "line",
+                       "ctx": {"a": "ctx"}, "defaults": {"a": "defaults", "b": "defaults", "c": "defaults"}})
+    event, _ = parse(line, LineParser(spec.log_format))
+    assert event.log["metadata"] == {"action": "x", "a": "ctx", "b": "line", "c": "defaults"}
+
+
 SKIPS = [
     ("a Lambda platform line in the JSON format is message_not_json",
      json.dumps({"time": "2026-10-01T00:00:00Z", "type": "platform.start", "record": {"requestId": cid(1)}}),
