@@ -48,6 +48,11 @@ def free_text(text: str) -> str:
     return text
 
 
+def shown(text: str, limit: int = 64) -> str:
+    """An argument quoted back in an error line, cut after `limit` characters: what it is, not all of it."""
+    return repr(text if len(text) <= limit else f"{text[:limit]}…")
+
+
 MAX_REASON_CHARS = 1000  # a --reason is kept with each silence and correction, and listed by status and the report
 MAX_BY_CHARS = 200  # a --by names a person or a tool
 

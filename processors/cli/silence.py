@@ -26,6 +26,7 @@ from processors.cli.common import (
     open_store,
     parse_duration_argument,
     parse_time_argument,
+    shown,
 )
 from processors.timeutil import iso_seconds
 
@@ -126,6 +127,6 @@ def run_remove(args: argparse.Namespace) -> int:
     with open_store(args, must_exist=True, writes=True) as store:
         removed = store.remove_silence(args.id)
     if not removed:
-        raise UsageError(f"no silence {args.id!r} (see `slo silence list`)")
+        raise UsageError(f"no silence {shown(args.id)} (see `slo silence list`)")
     print(f"silence {args.id} removed")
     return 0

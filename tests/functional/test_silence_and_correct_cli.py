@@ -89,6 +89,7 @@ def test_silences_are_added_listed_and_removed(db: str, capsys: pytest.CaptureFi
         ("a silence without a length", ["silence", "add", "--all", "--reason", "x"], "--until"),
         ("a silence of a bad duration", ["silence", "add", "--all", "--for", "soon", "--reason", "x"], "--for"),
         ("removing an unknown silence", ["silence", "remove", "nope"], "no silence"),
+        ("removing a silence of a 100 KB id", ["silence", "remove", "i" * 100_000], "no silence 'iiii"),
         ("a silence's reason of 1,001 characters", ["silence", "add", "--all", "--for", "2h", "--reason", "r" * 1001],
          "--reason: at most 1,000 characters, not 1,001"),
         ("a silence by a blank name", ["silence", "add", "--all", "--for", "2h", "--reason", "x", "--by", " "],
