@@ -140,6 +140,11 @@ def _shown(value: Any) -> str:
     return shown if len(shown) <= 40 else f"{shown[:40]}…"
 
 
+def _cut(name: str) -> str:
+    """A stream or shard name in a damaged-store line: at most 100 characters of it."""
+    return name if len(name) <= 100 else f"{name[:100]}…"
+
+
 def _stored_floors(control: dict[str, Any]) -> Any:
     """The alert saves' floors as the control item holds them: JSON text (an S), or None before the first."""
     return control["floors"].get("S", control["floors"]) if "floors" in control else None
@@ -325,8 +330,11 @@ class DynamoDBStore(Store):
     # --- ingest ---------------------------------------------------------------------------------------
 
     def _checkpoint_from(self, item: dict[str, Any]) -> Checkpoint:
-        stream, shard = self._parsed_key(keys.checkpoint_from_sk, item[SK]["S"], "the sort key of a checkpoint")
-        what = f"the checkpoint of {stream}/{shard}"
+        try:
+            stream, shard = keys.checkpoint_names(item)
+        except ValueError:
+            raise self._damaged("the sort key of a checkpoint", item[SK]["S"]) from None
+        what = f"the checkpoint of {_cut(stream)}/{_cut(shard)}"  # a name can be thousands of characters
         position = self._attribute(keys.position_attribute, item, "pos", f"the position of {what}")
         newest = (self._attribute(keys.number_attribute, item, "newest", f"the newest event time of {what}")
                   if "newest" in item else None)
@@ -409,6 +417,8 @@ class DynamoDBStore(Store):
             }
             if advance.newest_event is not None:
                 item["newest"] = _n(float(advance.newest_event))
+            if keys.checkpoint_names_kept(advance.stream, advance.shard):  # its key is a digest of them
+                item |= dict(zip(keys.CHECKPOINT_NAMES, (_s(advance.stream), _s(advance.shard)), strict=True))
             put: dict[str, Any] = {"TableName": self.table, "Item": item}
             if advance.expected is None:
                 put |= {"ConditionExpression": key_not_exists, "ExpressionAttributeNames": {"#pk": PK}}

@@ -8,6 +8,7 @@ series); only `series_revision` reads one back, so that a commit can record the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import zlib
 from collections.abc import Callable, Mapping
@@ -57,13 +58,13 @@ def groups_of_rows(rows: Mapping[int, Mapping[str, int]]) -> set[str]:
 
 PK_COUNTER: Final = "CNT"  # CNT#{series}#{m|h}          SK = bucket start (ISO minute)
 PK_DIGEST: Final = "DIG"  # DIG#{sketch series}#{m|h}   SK = bucket start
-PK_CHECKPOINT: Final = "CKPT"  # CKPT                   SK = {stream}#{shard}
+PK_CHECKPOINT: Final = "CKPT"  # CKPT                   SK = {stream}#{shard} (bounded_name)
 PK_TRACE: Final = "TRACE"  # TRACE#{correlationId}      SK = HEAD
 SK_TRACE_HEAD: Final = "HEAD"
 PK_GAUGE: Final = "GAUGE"  # GAUGE                      SK = {name}
 PK_ALERT_STATE: Final = "ALERTSTATE"  # ALERTSTATE       SK = {slo} (#{group} with a group)
 PK_ALERT_LOG: Final = "ALERTLOG"  # ALERTLOG             SK = {at:012d}#{transition id}
-PK_PARTIAL: Final = "PART"  # PART#{stream}#{shard}      SK = chunk end position (padded)
+PK_PARTIAL: Final = "PART"  # PART#{stream}#{shard} (bounded_name)  SK = chunk end position (padded)
 PK_CURSOR: Final = "CURSOR"  # CURSOR                    SK = ROLLUP | SWEEP | ALERTSAVE
 SK_ROLLUP: Final = "ROLLUP"
 SK_SWEEP: Final = "SWEEP"
@@ -112,15 +113,52 @@ def correlation_id_of(trace_partition: str) -> str:
     return correlation_id
 
 
+# A shard's names are any text: a replayed file's stream is `file:` and its path, a hand-made Kinesis event's its
+# eventSourceARN. A key that would hold them past DynamoDB's bounds (PARTITION_KEY_BYTES, SORT_KEY_BYTES: the whole
+# transaction was refused, so every event was a processing_error skip, or the replay failed) holds instead
+# `~sha256:` and the hex SHA-256 of the UTF-8 text it would have held. Shorter names keep their text, so the
+# items of every store written before are read as they are. The digest form holds no `#`, so no name's text
+# (`{stream}#{shard}`) is ever one; the checkpoint keeps the names themselves (`stream`, `shard`), which
+# listings and the rollup's watermark read back.
+DIGEST_NAME_PREFIX: Final = "~sha256:"
+CHECKPOINT_NAMES: Final = ("stream", "shard")  # a digest-keyed checkpoint's attributes (S): its stream and shard
+
+
+def bounded_name(text: str, limit: int) -> str:
+    """`text` when it is at most `limit` bytes of UTF-8, else `~sha256:{hex}` of those bytes (docs/store.md)."""
+    if 4 * len(text) <= limit:  # most names: no encoding
+        return text
+    encoded = text.encode("utf-8", "surrogatepass")
+    return text if len(encoded) <= limit else DIGEST_NAME_PREFIX + hashlib.sha256(encoded).hexdigest()
+
+
 def checkpoint_sk(stream: str, shard: str) -> str:
-    return f"{stream}#{shard}"
+    return bounded_name(f"{stream}#{shard}", SORT_KEY_BYTES)
+
+
+def checkpoint_names_kept(stream: str, shard: str) -> bool:
+    """Whether the checkpoint's key is a digest, so that its item keeps the names (CHECKPOINT_NAMES)."""
+    return "#" not in checkpoint_sk(stream, shard)  # its text always holds one
 
 
 def checkpoint_from_sk(sort_key: str) -> tuple[str, str]:
-    """Raises ValueError for a key checkpoint_sk never writes (no #)."""
+    """Raises ValueError for a key checkpoint_sk never writes as text (no #)."""
     stream, separator, shard = sort_key.rpartition("#")
     if not separator:
         raise ValueError("not a checkpoint's sort key")
+    return stream, shard
+
+
+def checkpoint_names(item: Mapping[str, Any]) -> tuple[str, str]:
+    """A stored checkpoint's stream and shard: its sort key's text, or, under a digest, the names it keeps (which
+    must be the digest's). Raises ValueError for a key or names checkpoint_sk never writes."""
+    sort_key = item[tables.SORT_KEY]["S"]
+    if "#" in sort_key or not sort_key.startswith(DIGEST_NAME_PREFIX):
+        return checkpoint_from_sk(sort_key)
+    names = [item.get(name) for name in CHECKPOINT_NAMES]
+    stream, shard = (value.get("S") if isinstance(value, dict) else None for value in names)
+    if not (isinstance(stream, str) and isinstance(shard, str) and checkpoint_sk(stream, shard) == sort_key):
+        raise ValueError("a checkpoint's digest key without the names it is the digest of")
     return stream, shard
 
 
@@ -147,7 +185,8 @@ def alert_log_since(since: int) -> str:
 
 
 def partial_pk(stream: str, shard: str) -> str:
-    return f"{PK_PARTIAL}#{stream}#{shard}"
+    """Bounded so the pending index's sort key, which holds it, fits (PARTIAL_NAME_BYTES)."""
+    return f"{PK_PARTIAL}#{bounded_name(f'{stream}#{shard}', PARTIAL_NAME_BYTES)}"
 
 
 def partial_sk(position: Position) -> str:
@@ -280,6 +319,14 @@ def pending_gsi_sk(newest_event: float | None, written_ns: int, pk: str, sk: str
     """Pending partials sort by their newest event, then by write time: the rollup folds a prefix."""
     newest_ms = int((newest_event or 0) * 1000)
     return f"{newest_ms:015d}#{written_ns:020d}#{pk}#{sk}"
+
+
+# pending_gsi_sk's text around the partial's keys ({newest:015d}#{written:020d}#, #) and a shard's longest sort key
+# (partial_sk: sequence, sub-sequence, event index) leave this much of a sort key's 1,024 bytes to `{stream}#{shard}`
+# in the partition key (PART#...): 903 bytes, past which it is a digest.
+_PENDING_KEY_TEXT: Final = 15 + 1 + 20 + 1 + 1
+_PARTIAL_SK_BYTES: Final = conventions.MAX_SEQUENCE_DIGITS + 1 + 8 + 1 + 8
+PARTIAL_NAME_BYTES: Final = 1024 - _PENDING_KEY_TEXT - _PARTIAL_SK_BYTES - len(f"{PK_PARTIAL}#")
 
 
 def pending_newest_ms(gsi_sk: str) -> int:

@@ -335,3 +335,23 @@ def test_a_backfills_checkpoints_never_move_the_newest_event(store):
     assert store.newest_event_time() == pytest.approx(live) == pytest.approx(T0 + 5)
     assert {c.stream for c in store.checkpoints()} == {"stream", keys.backfill_stream("api@bbbb2222", "stream")}
     assert store.checkpoint("stream", "shard-0").position == Position(5)  # the live checkpoint is its own
+
+
+@pytest.mark.parametrize("length", [1_000, 3_000])
+def test_a_shard_whose_names_pass_the_key_limits_commits_rolls_up_and_lists_under_its_full_names(store, length):
+    """DynamoDB keys hold at most 1,024 bytes (sort) and 2,048 (partition): a replayed file's stream is its path,
+    and a hand-made event's ARN can be anything, so such a shard's items are keyed by a digest of its names."""
+    stream, shard = "file:/" + "s" * length, "shard-" + "é" * (length // 4)
+    first = CheckpointAdvance(stream, shard, None, Position(5), newest_event=HOUR0 + 30)
+    store.commit(Commit(checkpoint=first, counters=counters(("api", M, HOUR0, 3, 4))))
+    second = CheckpointAdvance(stream, shard, Position(5), Position(9), newest_event=HOUR0 + 90)
+    store.commit(Commit(checkpoint=second, counters=counters(("api", M, HOUR0 + 60, 1, 2))))
+    with pytest.raises(CommitConflictError):  # exactly once: a stale writer of the same shard is refused
+        store.commit(Commit(checkpoint=first, counters=counters(("api", M, HOUR0, 3, 4))))
+    store.commit(Commit(checkpoint=advance(None, Position(1)), counters=counters(("api", M, HOUR0, 1, 1))))
+    assert store.checkpoint(stream, shard).position == Position(9)
+    assert {(c.stream, c.shard) for c in store.checkpoints()} == {(stream, shard), ("stream", "shard-0")}
+    assert store.newest_event_time() == pytest.approx(T0 + 5)
+    store.rollup(HOUR0 + 3600)
+    assert store.buckets("api", M, HOUR0, HOUR0 + 120) == {HOUR0: {"good": 4, "total": 5},
+                                                          HOUR0 + 60: {"good": 1, "total": 2}}

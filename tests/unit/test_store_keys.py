@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tracemalloc
@@ -298,3 +299,42 @@ def test_a_partial_of_a_million_pieces_that_do_not_decode_names_a_few_and_counts
     delta = keys.decode_partial(blob)
     assert delta.is_empty() and len(delta.lost) == keys.LOST_NAMED and delta.lost_unnamed == n - keys.LOST_NAMED
     assert delta.loss().endswith(f"; and {n - keys.LOST_NAMED} more pieces") and len(delta.loss()) < 500
+
+
+@pytest.mark.parametrize(
+    ("stream", "shard"),
+    [("arn:aws:kinesis:us-east-1:123456789012:stream/logs", "shardId-000000000000"), ("s" * 900, "shard-0"),
+     ("file:/" + "é" * 508, "x"), ("a#b", "c"), ("~sha256:" + "0" * 64, "shard-0")],
+    ids=["a Kinesis ARN", "903 bytes of names", "1,024 bytes of a checkpoint's key", "a stream holding #",
+         "a stream that looks like a digest"],
+)
+def test_names_within_the_key_limits_keep_the_keys_every_store_was_written_with(stream, shard):
+    assert keys.checkpoint_sk(stream, shard) == f"{stream}#{shard}"
+    assert not keys.checkpoint_names_kept(stream, shard)
+    assert keys.checkpoint_names({"SK": {"S": f"{stream}#{shard}"}}) == keys.checkpoint_from_sk(f"{stream}#{shard}")
+    if len(f"{stream}#{shard}".encode()) <= 903:
+        assert keys.partial_pk(stream, shard) == f"PART#{stream}#{shard}"
+
+
+@pytest.mark.parametrize("length", [904, 1_000, 3_000, 100_000])
+def test_names_past_the_key_limits_are_keyed_by_their_digest_and_every_key_fits(length):
+    stream, shard = "s" * (length - len("#shard-0")), "shard-0"
+    digest = "~sha256:" + hashlib.sha256(f"{stream}#{shard}".encode()).hexdigest()
+    assert keys.partial_pk(stream, shard) == f"PART#{digest}"
+    checkpoint = keys.checkpoint_sk(stream, shard)
+    assert checkpoint == (digest if length > 1024 else f"{stream}#{shard}")
+    assert keys.checkpoint_names_kept(stream, shard) == (length > 1024)
+    position = Position(10**conventions.MAX_SEQUENCE_DIGITS - 1, 2**31, 2**31)
+    pk, sk = keys.partial_pk(stream, shard), keys.partial_sk(position)
+    index_key = keys.pending_gsi_sk(4_102_444_800, 2**63 - 1, pk, sk)
+    assert len(index_key.encode()) <= 1024 and len(checkpoint.encode()) <= 1024 and len(pk.encode()) <= 2048
+
+
+def test_a_digest_keyed_checkpoint_reads_its_names_back_and_only_names_that_are_its_digests():
+    stream, shard = "file:/" + "p" * 3000, "shard-0"
+    key = keys.checkpoint_sk(stream, shard)
+    assert keys.checkpoint_names({"SK": {"S": key}, "stream": {"S": stream}, "shard": {"S": shard}}) == (stream, shard)
+    for damaged in ({}, {"stream": {"S": stream}}, {"stream": {"S": stream + "x"}, "shard": {"S": shard}},
+                    {"stream": {"B": b"x"}, "shard": {"S": shard}}, {"stream": "x", "shard": {"S": shard}}):
+        with pytest.raises(ValueError):
+            keys.checkpoint_names({"SK": {"S": key}, **damaged})
