@@ -95,6 +95,9 @@ NOTE_NO_CORRELATION_ID: Final = "no_correlation_id"
 NOTE_BAD_CORRELATION_ID: Final = "bad_correlation_id"
 # A grouped SLO's event whose group value arrived after the SLO's `group_limit` values: counted under GROUP_OTHER.
 NOTE_GROUP_FOLDED: Final = "group_folded"
+# A grouped SLO's event met while its group registry does not decode (the ingest Lambda): counted in the SLO's
+# whole series and every other SLI, left out of its group series (docs/store.md, Damaged group registries).
+NOTE_GROUP_REGISTRY_DAMAGED: Final = "group_registry_damaged"
 
 # --- Grouped SLOs (group_by) ------------------------------------------------------------------------------
 

@@ -4,8 +4,11 @@ Data errors are counted skips and never fail a record. Transient store errors (t
 report the first unapplied record and everything after it as batch item failures (ReportBatchItemFailures),
 so Lambda retries from there; the per-shard checkpoint makes that retry apply each record once. A damaged item
 the batch cannot be applied without (its shard's checkpoint) reports the whole batch the same way, in one ERROR
-line. The response is built from the ingest report alone: no batch-processor internals, so a Powertools upgrade
-cannot break it.
+line. A damaged item that only part of the counting reads (a grouped SLO's group registry: its per-group
+counting) costs only that part: the batch is applied and checkpointed without it (apply_batch's `isolate`), with
+one ERROR line a batch naming it. DamagedItems counts both (docs/store.md, Damaged checkpoints, Damaged group
+registries). The response is built from the ingest report alone: no batch-processor internals, so a Powertools
+upgrade cannot break it.
 """
 
 from __future__ import annotations
@@ -106,6 +109,23 @@ def not_applied(exc: CorruptItemError, stream: str, shard: str, decoded: list[De
     return BatchReport(failed_from_sequence=min(sequences) if sequences else None, error=str(exc))
 
 
+def left_out(report: BatchReport, stream: str, shard: str) -> None:
+    """The damaged items the batch was applied without (a grouped SLO's group registry: its events counted in the
+    SLO's whole series and every other SLI, not in their groups), in one ERROR line a batch, not one an event, and
+    counted in DamagedItems (its alarm tickets). Retrying would not help: the next batch reads the same item."""
+    logger.error(
+        "damaged item in the store: the batch is applied without what it touches (a grouped SLO's per-group counting)",
+        extra={
+            "stream": stream,
+            "shard": shard,
+            "damaged": report.damaged,
+            "count": len(report.damaged),
+            "events": report.notes[conventions.NOTE_GROUP_REGISTRY_DAMAGED],  # their group left out
+        },
+    )
+    metrics.add_metric(name=conventions.METRIC_DAMAGED_ITEMS, unit=MetricUnit.Count, value=len(report.damaged))
+
+
 def batch_response(records: list[KinesisStreamRecord], failed_from: int | None) -> BatchResponse:
     """Every record at or after `failed_from` (Lambda resumes the shard at the lowest one)."""
     if failed_from is None:
@@ -147,7 +167,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if decoded:
         stream, shard = stream_of(records[0]), shard_of(records[0])
         try:
-            report = ingestor().apply_batch(stream, shard, decoded)
+            report = ingestor().apply_batch(stream, shard, decoded, isolate=True)
         except CorruptItemError as exc:
             report = not_applied(exc, stream, shard, decoded)
         else:
@@ -155,6 +175,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 logger.warning("store commit failed; reporting for retry", extra={"error": report.error})
                 if landed(report, stream, shard):
                     report.merge(report.unconfirmed)  # type: ignore[arg-type]  # the retry will skip what it counted
+            if report.damaged:
+                left_out(report, stream, shard)
     response = batch_response(records, report.failed_from_sequence)
     emit_batch_metrics(report, decoded, time.time())
     logger.info(

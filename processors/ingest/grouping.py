@@ -4,7 +4,8 @@ The first `group_limit` distinct values an SLO meets get a series each (Slo.seri
 into GROUP_OTHER and are counted as the note `group_folded`. The admitted values are a registry series in the
 store (keys.group_registry_series), written in the same commit as the counts they admit, so an admission is
 applied exactly once like the counts. Shards that admit at the same moment can each take the last free place:
-the limit is exceeded by at most one value per concurrent writer (docs/store.md).
+the limit is exceeded by at most one value per concurrent writer (docs/store.md). A registry that does not decode
+costs only its SLO's per-group counting, when the caller asks (docs/store.md, Damaged group registries).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from processors.spec.model import Spec
 from processors.stitching.redaction import storable_id
 from processors.store import keys
 from processors.store.base import Store
+from processors.store.exceptions import CorruptItemError
 from processors.store.types import CounterKey
 from processors.timeutil import floor_to
 
@@ -37,15 +39,34 @@ class GroupCounter:
     def __init__(self, spec: Spec) -> None:
         self.grouped = {slo.series(): slo for slo in spec.slos if slo.group_by}  # SliEvent.sli is the series
         self.known: dict[str, set[str]] = {}
+        self.unreadable: frozenset[str] = frozenset()  # series whose registry did not decode at the last load
 
-    def load(self, store: Store) -> None:
+    def load(self, store: Store, damaged: dict[str, str] | None = None) -> None:
         """Read every grouped SLO's registry: at the start of each pass over a batch, so a retried pass starts
-        from what the store holds, not from what an abandoned pass admitted."""
-        self.known = {series: store.groups(series) for series in self.grouped}
+        from what the store holds, not from what an abandoned pass admitted.
+
+        Given `damaged` (the ingest Lambda's), a registry that does not decode is named there (series: the
+        CorruptItemError's text) and its SLO's events are counted without their groups until the next load: which
+        values it admitted is unknown, so no group can be counted, or admitted, without counting past
+        `group_limit` or admitting a value twice. Without it the CorruptItemError is raised."""
+        known: dict[str, set[str]] = {}
+        unreadable: set[str] = set()
+        for series in self.grouped:
+            try:
+                known[series] = store.groups(series)
+            except CorruptItemError as exc:
+                if damaged is None:
+                    raise
+                damaged[series] = str(exc)
+                unreadable.add(series)
+        self.known, self.unreadable = known, frozenset(unreadable)
 
     def count(self, chunk: Chunk, event: SliEvent, notes: Counter[str]) -> None:
         slo = self.grouped.get(event.sli)
         if slo is None or event.group is None:
+            return
+        if event.sli in self.unreadable:  # the whole SLO is counted (the caller's): only the group is left out
+            notes[conventions.NOTE_GROUP_REGISTRY_DAMAGED] += 1
             return
         # the value names a series, an alert, a notification and a metric dimension: text from the log, redacted
         # as a trace's metadata is, then cut

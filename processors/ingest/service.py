@@ -11,7 +11,9 @@ a chunk for good (DynamoDB's ValidationException: an item too large), discards t
 applies the batch again from the checkpoint with the offending event skipped as `processing_error` (a refused
 chunk of several events is first retried one event per commit, to find which one). The events of a trace whose
 stored head does not decode (Store.read_heads) are `processing_error` skips as well, and its item is left as it
-is. Only transient store errors (throttling, conflicts, timeouts) fail the batch for Lambda to retry.
+is. When the caller asks (`isolate`, the ingest Lambda), a grouped SLO whose group registry does not decode is
+counted without its groups, the rest of the batch as usual (GroupCounter.load, `BatchReport.damaged`). Only
+transient store errors (throttling, conflicts, timeouts) fail the batch for Lambda to retry.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class BatchReport:
     failed_from_sequence: int | None = None  # first record to report as a batch item failure
     error: str | None = None
     error_kind: str | None = None  # conflict | throttle | transient: how a retry counts it
+    # damaged items the batch was applied without, each the CorruptItemError's text (a group registry: its SLO's
+    # events were counted without their groups, the note group_registry_damaged)
+    damaged: list[str] = field(default_factory=list)
     # a transient error on a commit: what that commit would have counted, and its end (it may have landed, its
     # response lost: the checkpoint tells; see Replayer.apply)
     unconfirmed: BatchReport | None = None
@@ -61,7 +66,7 @@ class BatchReport:
 
     def copy(self) -> BatchReport:
         """A copy that shares nothing mutable (copy.deepcopy's result, at a fraction of its cost per batch)."""
-        return replace(self, skips=Counter(self.skips), notes=Counter(self.notes),
+        return replace(self, skips=Counter(self.skips), notes=Counter(self.notes), damaged=list(self.damaged),
                        unconfirmed=None if self.unconfirmed is None else self.unconfirmed.copy())
 
     def merge(self, other: BatchReport) -> None:
@@ -70,6 +75,7 @@ class BatchReport:
         self.heads_written += other.heads_written
         self.skips.update(other.skips)
         self.notes.update(other.notes)
+        self.damaged.extend(item for item in other.damaged if item not in self.damaged)
         if other.newest_event is not None:
             self.newest_event = max(self.newest_event or other.newest_event, other.newest_event)
 
@@ -118,6 +124,7 @@ class Ingestor:
         self.trace_ttl_seconds = spec.trace_ttl_days * conventions.DAY
         self.vocabulary = frozenset(spec.vocabulary)
         self._arrival: float | None = None
+        self._isolate = False  # apply_batch's `isolate`
         self._damaged_logged: set[str] = set()  # damaged trace heads this batch has logged
         # the oldest opening time of a unit this ingestor opened since take_oldest_opened() last asked: its opening
         # milestone can be older than any event applied since (a spec that resolves units differently opens an
@@ -125,11 +132,18 @@ class Ingestor:
         self._oldest_opened = math.inf
 
     def apply_batch(
-        self, stream: str, shard: str, records: Sequence[DecodedRecord], arrival: float | None = None
+        self, stream: str, shard: str, records: Sequence[DecodedRecord], arrival: float | None = None,
+        *, isolate: bool = False,
     ) -> BatchReport:
         """Apply `records` exactly once; an event that cannot be applied is skipped, never fails the batch.
-        `arrival` (when the batch arrived) goes with each checkpoint, for a later `slo backtest`."""
+        `arrival` (when the batch arrived) goes with each checkpoint, for a later `slo backtest`.
+
+        With `isolate` (the ingest Lambda's), a grouped SLO's group registry that does not decode leaves out only
+        that SLO's per-group counting (`group_registry_damaged`, one note an event) and is named in the report's
+        `damaged`; without it (`slo replay`, `slo backfill`) its CorruptItemError is raised before anything of the
+        batch is applied. A damaged checkpoint is raised either way: nothing of the batch can be applied without it."""
         self._arrival = arrival
+        self._isolate = isolate
         self._damaged_logged.clear()
         with _collector_paused():
             return self._apply_batch(stream, shard, records)
@@ -215,7 +229,10 @@ class Ingestor:
         if not pending:
             return report
         if self.groups.grouped:
-            self.groups.load(self.store)
+            unreadable: dict[str, str] | None = {} if self._isolate else None
+            self.groups.load(self.store, unreadable)
+            if unreadable:
+                report.damaged.extend(unreadable.values())
 
         fresh_events = {
             record.sequence: [e for e in record.events if applied is None or e.position > applied] for record in pending

@@ -182,3 +182,39 @@ def test_a_group_value_is_cut_after_its_redaction_so_a_secret_on_the_cut_is_neve
     kept = next(group for group in groups if group.startswith("rrr"))
     assert len(kept) == conventions.MAX_GROUP_CHARS and secret[:10] not in kept
     assert kept.endswith(" " + conventions.REDACTED[:9])
+
+
+def test_slo_replay_over_a_damaged_group_registry_refuses_in_one_line_naming_it_and_applies_nothing(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ingest Lambda counts such a batch without the SLO's groups (it cannot wait: its retries run out); a
+    local replay can, so it applies nothing and says so, and a rerun once the item is mended applies each line once
+    (docs/store.md, Damaged group registries)."""
+    from processors.store import keys
+    from tests.grouped import GROUPED_SPEC
+
+    spec_path = tmp_path / "grouped.yaml"
+    spec_path.write_text(GROUPED_SPEC.format(limit=100))
+    deploys = Deploys(minutes=2)
+    for minute in range(2):
+        (tmp_path / f"{minute}.jsonl").write_text("\n".join(deploys.lines(minute)) + "\n")
+    db = tmp_path / "slo.db"
+    replay = ["replay", "--db", str(db), "--spec", str(spec_path), "--no-backtest"]
+    assert main([*replay, str(tmp_path / "0.jsonl")]) == 0
+    registry = keys.group_registry_series(grouped_spec().slo("deploy-success").series())
+    mend = "UPDATE counters SET value = {} WHERE sli = ? AND field = '=acme/web'"
+    with SqliteStore(db) as store:
+        assert store.db.execute(mend.format("'abc'"), (registry,)).rowcount == 1
+    capsys.readouterr()
+
+    assert main([*replay, str(tmp_path / "1.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a damaged store: the =acme/web counter of _groups!deploy-success@" in err
+    with SqliteStore(db) as store:
+        whole = grouped_spec().slo("deploy-success").series()
+        assert store.window_counts(whole, int(T0), END).total == 6  # the first file's: nothing of the second
+        store.db.execute(mend.format(1), (registry,))
+    assert main([*replay, str(tmp_path / "1.jsonl")]) == 0
+    assert main([*replay, str(tmp_path / "1.jsonl")]) == 0  # a rerun changes nothing
+    with SqliteStore(db) as store:
+        assert store.window_counts(whole, int(T0), END).total == 12
+        assert store.window_counts(grouped_spec().slo("deploy-success").series("acme/web"), int(T0), END).total == 4

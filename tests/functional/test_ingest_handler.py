@@ -238,3 +238,99 @@ def test_skips_are_emitted_by_kind_as_emf(monkeypatch, moto_endpoint, table, spe
     assert {kind: (v[0] if isinstance(v, list) else v) for kind, v in by_kind.items()} == {"not_gzip": 1.0}
     totals = next(d for d in documents if "EventsProcessed" in d)
     assert totals["MalformedRecords"] in (1.0, [1.0])
+
+
+def damage_sqlite_registry(store: Any, registry: str, hour: int) -> Callable[[], None]:
+    """One admission of a group registry's hour row made text, as no commit writes it; returns how to mend it."""
+    where = "sli = ? AND resolution = ? AND bucket = ? AND field = ?"
+    row = (registry, conventions.RESOLUTION_HOUR, hour, keys.group_field("acme/web"))
+    assert store.db.execute(f"UPDATE counters SET value = 'abc' WHERE {where}", row).rowcount == 1
+    return lambda: store.db.execute(f"UPDATE counters SET value = 1 WHERE {where}", row)
+
+
+def damage_dynamodb_registry(store: Any, registry: str, hour: int) -> Callable[[], None]:
+    """A rolled registry item of the hour before holding an admission that is not an integer (the batch's own
+    admissions are still in its pending partial, whose bad piece would be lost, not raised)."""
+    key = {"PK": {"S": keys.counter_pk(registry, conventions.RESOLUTION_HOUR)},
+           "SK": {"S": keys.bucket_key(hour - 3600)}}
+
+    def admission(value: str) -> None:
+        store.client.update_item(TableName=store.table, Key=key, UpdateExpression="SET #g = :v",
+                                 ExpressionAttributeNames={"#g": keys.group_field("acme/web")},
+                                 ExpressionAttributeValues={":v": {"N": value}})
+
+    admission("1.5")
+    return lambda: admission("1")
+
+
+# (case, the damage, what the ERROR line names)
+DAMAGED_REGISTRIES = [
+    ("SQLite", damage_sqlite_registry,
+     r"slo.db: a damaged store: the =acme/web counter of _groups!deploy-success@\w+ at \d+ holds 'abc'"),
+    ("DynamoDB", damage_dynamodb_registry,
+     r"TABLE: a damaged store: the =acme/web counter of _groups!deploy-success@\w+ at [\dT:-]+Z holds \{'N': '1\.5'\}"),
+]
+
+
+@pytest.mark.parametrize(("damage", "names"), [case[1:] for case in DAMAGED_REGISTRIES],
+                         ids=[case[0] for case in DAMAGED_REGISTRIES])
+def test_a_damaged_group_registry_leaves_out_only_its_slos_group_counts_and_every_batch_is_applied_once(
+    monkeypatch, moto_endpoint, table, lambda_context, capsys, caplog, tmp_path, damage, names
+):
+    """The registry says which values a grouped SLO admitted; one that does not decode made every batch of every
+    shard fail (reported whole for retry, then the DLQ: every SLO's counts of it lost). Now its SLO's events are
+    counted in the SLO's whole series, every other SLI is counted, the batch is checkpointed (a redelivery changes
+    nothing), and only their groups are left out: one note an event, one ERROR line a batch naming the item, no
+    traceback, DamagedItems counted. Mended, the groups are counted again."""
+    from tests.grouped import Deploys, grouped_spec
+
+    spec = grouped_spec()
+    if damage is damage_sqlite_registry:
+        store: Any = SqliteStore(tmp_path / "slo.db")
+    else:
+        store = DynamoDBStore(dynamodb_client(moto_endpoint), table)
+    monkeypatch.setattr(ingest, "ingestor", lambda: Ingestor(store, spec))
+    deploys = Deploys(minutes=3)  # acme/web, acme/api and acme/docs deploy twice a minute
+    deploy, api = spec.slo("deploy-success"), spec.slo("api-availability").series()
+    registry = keys.group_registry_series(deploy.series())
+
+    def delivery(minute: int) -> dict[str, Any]:
+        lines = [*deploys.lines(minute), log_line("api_request", T0 + minute * 60 + 50, cid(900 + minute), "Api",
+                                                   status=200 if minute else 503, duration=12.5)]
+        return kinesis_event([kinesis_record(gz(cw_payload(lines)), 1000 + minute)])
+
+    def counts(name: str) -> tuple[int, int]:
+        found = store.window_counts(name, int(T0) - 3600, int(T0) + 3600)
+        return found.good, found.total
+
+    def groups() -> dict[str, int]:
+        return {repository: counts(deploy.series(repository))[1] for repository in deploys.repositories}
+
+    assert ingest.lambda_handler(delivery(0), lambda_context) == {"batchItemFailures": []}
+    mend = damage(store, registry, int(T0))
+    for _delivery in range(2):  # the batch, and a redelivery of it
+        capsys.readouterr()
+        caplog.clear()
+        assert ingest.lambda_handler(delivery(1), lambda_context) == {"batchItemFailures": []}
+        damaged = [(set(dimensions), counted) for dimensions, counted in
+                   metric_values(emf_documents(capsys.readouterr().out), conventions.METRIC_DAMAGED_ITEMS)]
+        errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        if _delivery == 0:
+            assert damaged == [({"service"}, 1)]  # DamagedItemsAlarm's dimensions
+            (error,) = errors
+            assert error.levelname == "ERROR" and error.exc_info is None  # one line, not one an event: no traceback
+            assert error.stream == STREAM_ARN and error.shard == "shardId-000000000000"
+            assert error.count == 1 and error.events == 6  # the six deploys of minute 1 are counted without a group
+            (named,) = error.damaged
+            assert re.search(names, named.replace(str(table), "TABLE"))
+        else:  # applied once: the redelivery is skipped by the checkpoint and reads no registry
+            assert damaged == [] and errors == []
+    assert counts(deploy.series()) == (12, 12)  # the whole SLO counts every deploy of both minutes, once
+    assert counts(api) == (1, 2)  # every other SLO too
+    assert groups() == {"acme/web": 2, "acme/api": 2, "acme/docs": 2}  # minute 1's groups are left out
+    mend()
+    caplog.clear()
+    assert ingest.lambda_handler(delivery(2), lambda_context) == {"batchItemFailures": []}
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert counts(deploy.series()) == (18, 18)
+    assert groups() == {"acme/web": 4, "acme/api": 4, "acme/docs": 4}
