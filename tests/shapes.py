@@ -20,7 +20,8 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,21 +59,36 @@ def powertools_lines() -> list[str]:
     return list(_powertools_lines())
 
 
+@contextmanager
+def _powertools_logger(service: str) -> Iterator[tuple[Any, io.StringIO]]:
+    """A Powertools Logger of `service` writing to a string, on the fixed clock, with an X-Ray trace ID in the
+    environment as in a Lambda (restored after)."""
+    from aws_lambda_powertools import Logger
+
+    stream = io.StringIO()
+    previous = os.environ.get("_X_AMZN_TRACE_ID")
+    os.environ["_X_AMZN_TRACE_ID"] = XRAY_ENV
+    logger = Logger(service=service, stream=stream)
+    clock = _FixedClock()
+    logger.registered_handler.addFilter(clock)
+    try:
+        yield logger, stream
+    finally:
+        logger.registered_handler.removeFilter(clock)
+        if previous is None:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        else:
+            os.environ["_X_AMZN_TRACE_ID"] = previous
+
+
 @cache  # Powertools keeps one handler per service name: a second Logger("Api") would not get a new stream
 def _powertools_lines() -> tuple[str, ...]:
     """Powertools Logger output from a handler run: `correlation_id_path`, `extra=` at top level and under
     `metadata`, X-Ray trace ID, Powertools' own timestamp format. 3 api_request (one 5xx, one without a
     correlation ID) + 2 workflow_completed (one success)."""
-    from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging import correlation_paths
 
-    stream = io.StringIO()
-    previous = os.environ.get("_X_AMZN_TRACE_ID")
-    os.environ["_X_AMZN_TRACE_ID"] = XRAY_ENV
-    try:
-        logger = Logger(service="Api", stream=stream)
-        clock = _FixedClock()
-        logger.registered_handler.addFilter(clock)
+    with _powertools_logger("Api") as (logger, stream):
 
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
         def handler(event: dict[str, Any], context: Any) -> None:
@@ -87,12 +103,6 @@ def _powertools_lines() -> tuple[str, ...]:
         handler({"requestContext": {"requestId": cid(2)}, "status": 503}, LambdaContext())
         handler({"requestContext": {"requestId": cid(3)}, "status": 200, "conclusion": "failure"}, LambdaContext())
         handler({"requestContext": {}, "status": 502}, LambdaContext())  # no ID at that path
-        logger.registered_handler.removeFilter(clock)
-    finally:
-        if previous is None:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
-        else:
-            os.environ["_X_AMZN_TRACE_ID"] = previous
     return tuple(line for line in stream.getvalue().splitlines() if line.strip())
 
 
@@ -107,16 +117,9 @@ def _powertools_dict_message_lines() -> tuple[str, ...]:
     one, with `extra=` keys beside it (one `status` that overrides the message's), and a JSON-string message,
     which Powertools decodes into an object too. 5 api_request (three 5xx, one without a correlation ID) + 1
     workflow_completed (success)."""
-    from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging import correlation_paths
 
-    stream = io.StringIO()
-    previous = os.environ.get("_X_AMZN_TRACE_ID")
-    os.environ["_X_AMZN_TRACE_ID"] = XRAY_ENV
-    try:
-        logger = Logger(service="Billing", stream=stream)
-        clock = _FixedClock()
-        logger.registered_handler.addFilter(clock)
+    with _powertools_logger("Billing") as (logger, stream):
 
         @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
         def handler(event: dict[str, Any], context: Any) -> None:
@@ -129,12 +132,6 @@ def _powertools_dict_message_lines() -> tuple[str, ...]:
         logger.info({"action": "api_request", "status": 200}, extra={"status": 504, "route": "/invoices/{id}"})
         logger.info(json.dumps({"action": "api_request", "status": 201}))
         logger.info({"action": "workflow_completed", "conclusion": "success"}, extra={"runId": "7"})
-        logger.registered_handler.removeFilter(clock)
-    finally:
-        if previous is None:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
-        else:
-            os.environ["_X_AMZN_TRACE_ID"] = previous
     return tuple(line for line in stream.getvalue().splitlines() if line.strip())
 
 
@@ -142,19 +139,13 @@ def _powertools_dict_message_lines() -> tuple[str, ...]:
 def powertools_dict_message_with_secrets() -> str:
     """One Powertools line whose dict message carries secrets: in a key and a value of an allow-listed `error`,
     a `path`'s query string, and keys that are not allow-listed (`authorization`, `password`)."""
-    from aws_lambda_powertools import Logger
-
-    stream = io.StringIO()
-    logger = Logger(service="Vault", stream=stream)
-    clock = _FixedClock()
-    logger.registered_handler.addFilter(clock)
-    logger.set_correlation_id(cid(44))
-    logger.error({
-        "action": "api_request", "status": 503, "path": "/secrets?token=hunter2hunter2",
-        "error": {"api_key": "AIzaSyA1234567890abcdefghijklmnopqrstu", "password=hunter2hunter2": "refused"},
-        "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "password": "hunter2",
-    })
-    logger.registered_handler.removeFilter(clock)
+    with _powertools_logger("Vault") as (logger, stream):
+        logger.set_correlation_id(cid(44))
+        logger.error({
+            "action": "api_request", "status": 503, "path": "/secrets?token=hunter2hunter2",
+            "error": {"api_key": "AIzaSyA1234567890abcdefghijklmnopqrstu", "password=hunter2hunter2": "refused"},
+            "authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "password": "hunter2",
+        })
     return stream.getvalue().strip()
 
 
