@@ -167,6 +167,6 @@ def _trace_argument(value: str | None) -> str | None:
     from processors.tracing import MalformedCorrelationIdError, check_correlation_id
 
     try:
-        return check_correlation_id(value)
+        return check_correlation_id(value.strip())
     except MalformedCorrelationIdError as exc:
         raise UsageError(f"--trace: {exc}") from None

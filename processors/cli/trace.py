@@ -89,7 +89,7 @@ def _run_show(args: argparse.Namespace) -> int:
         raise UsageError(f"trace: {flags} go with --workflow or --repository, not a CORRELATION_ID")
     check_not_an_input(args.out, "--out", args)
     try:
-        correlation_id = check_correlation_id(args.correlation_id)
+        correlation_id = check_correlation_id(args.correlation_id.strip())  # pasted with a space or a newline
     except MalformedCorrelationIdError as exc:
         raise UsageError(f"trace: {exc}") from None
     journey = load_spec_argument(args).journey

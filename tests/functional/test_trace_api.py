@@ -122,6 +122,8 @@ def test_the_caller_arn_is_logged_with_the_lookup(served, monkeypatch):
     {"pathParameters": {"correlationId": None}},
 ])
 def test_a_request_that_is_not_the_get_route_is_404_without_reading_the_store(monkeypatch, change):
+    """A POST was 404 through Powertools' resolver too. Without the path parameter the resolver still served the
+    trace from `path`; API Gateway always sends the parameter for this resource, and the handler reads only it."""
     def factory() -> Any:
         raise AssertionError("the store was made for a request off the route")
 

@@ -88,6 +88,12 @@ def db_path(sqlite_store, spec) -> str:  # type: ignore[no-untyped-def]
     return str(sqlite_store.path)
 
 
+@pytest.mark.parametrize("pasted", [" {}", "{}\n", "\t{} "], ids=["a space before", "a newline after", "tabs"])
+def test_an_id_pasted_with_blanks_around_it_is_the_id(slo, db_path, capsys, pasted):
+    assert slo("trace", pasted.format(cid(2).upper()), "--json", "--db", db_path) == 0
+    assert json.loads(capsys.readouterr().out)["correlationId"] == cid(2)
+
+
 def test_json_of_a_found_trace_has_the_fixed_fields(slo, db_path, capsys):
     assert slo("trace", cid(2), "--json", "--db", db_path) == 0
     document = json.loads(capsys.readouterr().out)
