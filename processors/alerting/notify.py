@@ -8,6 +8,7 @@ sends nothing: `slo replay` backtests keep transitions in the store's alert log 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -143,6 +144,49 @@ def message(transition: Mapping[str, Any], trace_api_url: str | None = None) -> 
     body["subject"] = subject(transition)
     body["exemplars"] = exemplar_links(list(transition.get("exemplars") or []), trace_api_url)
     return body
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json(value: Any) -> bool:
+    """JSON PagerDuty and Slack read: NaN and Infinity are not JSON (json.dumps writes them all the same)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+# What the formatters (subject, message, and routes' pagerduty_event and slack_message) read of a transition's
+# details, beside the fields that name it (slo, kind, severity, state, tier: the outbox's own check). Absent or
+# None, each reads as nothing to say.
+_DETAILS: dict[str, Any] = {
+    "burn_rates": lambda v: isinstance(v, Mapping) and all(_finite(rate) for rate in v.values()),
+    "thresholds": lambda v: (isinstance(v, Mapping) and _json(v) and (v.get("factor") is None or _finite(v["factor"]))
+                             and (v.get("short_window") is None or isinstance(v["short_window"], str))),
+    "budget": lambda v: isinstance(v, Mapping) and _json(v) and all(_finite(v[k]) for k in ("consumed", "remaining")
+                                                                    if k in v),
+    "forecast": lambda v: isinstance(v, Mapping) and all(s is None or _finite(s) for s in v.values()),
+    "exemplars": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
+    "silent_for_seconds": _finite,
+    "objective": _finite,
+    "at": lambda v: isinstance(v, str),
+    "suppressed": _json,
+    "incident": lambda v: isinstance(v, str),
+    "runbook": lambda v: isinstance(v, str),
+}
+
+
+def unreadable_details(transition: Mapping[str, Any]) -> dict[str, str]:
+    """The details of a transition the formatters cannot read or would send as something that is not JSON, each
+    with what it holds (`budget is str 'x'`); empty when every one reads. The evaluator writes none of these, but
+    a notification waiting in an outbox is stored: a hand edit or another program or version can put anything
+    there, and a formatter that raised stopped every notification after it (history.damaged_field is the same
+    check for the readers of the alert log)."""
+    return {field: f"{field} is {type(value).__name__} {str(value)[:40]!r}" for field, holds in _DETAILS.items()
+            if (value := transition.get(field)) is not None and not holds(value)}
 
 
 class SnsNotifier:

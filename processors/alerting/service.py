@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, cast
 
 from processors.alerting.exceptions import NotificationError, NotificationsFailedError
-from processors.alerting.notify import MAX_EXEMPLARS, Notifier
+from processors.alerting.notify import MAX_EXEMPLARS, Notifier, unreadable_details
 from processors.alerting.policy import Signals, read_signals
 from processors.alerting.state import (
     advance,
@@ -183,7 +183,7 @@ def record_evaluation(
         signals = read_signals(slo, before["budget"]["level"])
         state, transitions = advance(slo, signals, before)
         transitions = apply_silence(slo, signals, state, transitions, silenced_at(silences, slo.name, now))
-        outbox = _outbox(stored)
+        outbox = _outbox(stored, key, left_out)
         for transition in transitions:
             try:
                 attach_exemplars(view, signals, transition, now, slo.slo.series(slo.group))
@@ -213,7 +213,7 @@ def record_evaluation(
                    if k not in states and previous[k].get("outbox")]
     failures = given_up + deliver_outbox(store, notifier, [k for k, state in states.items() if state.get("outbox")]
                                          + unevaluated, now, owner, clock, deadline, isolated=damaged is not None,
-                                         unevaluated=set(unevaluated))
+                                         unevaluated=set(unevaluated), damage=left_out)
     if failures:
         raise NotificationsFailedError(failures, recorded)
     return cast(list[Transition], recorded)
@@ -265,22 +265,43 @@ def _unevaluated_states(evaluation: Evaluation, previous: dict[str, dict[str, An
     return [key for key in dict.fromkeys(found) if key in previous]
 
 
-def _outbox(stored: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The stored outbox's entries that delivery can read; one of another shape (a hand edit) is left out, as it
-    was when not an object: delivering it raised out of every evaluation, with the entry carried into each."""
+def _outbox(stored: dict[str, Any] | None, key: str = "",
+            damage: list[Unevaluated] | None = None) -> list[dict[str, Any]]:
+    """The stored outbox's entries that delivery can read. One of another shape (a hand edit, another program or
+    version) is left out, as it was when not an object: delivering it raised out of every evaluation, with the
+    entry carried into each. One whose transition reads but some of whose details do not (a budget that is text,
+    an infinite forecast) is kept without those: the page goes out, with less to say. Given `damage`, each is
+    named there (the evaluator Lambda's ERROR line and DamagedItems)."""
     entries = (stored or {}).get("outbox")
     if not isinstance(entries, list):
         return []
-    return [dict(e) for e in entries if isinstance(e, dict) and _deliverable(e.get("transition"), e.get("routes"))]
+    readable = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not _deliverable(entry.get("transition"), entry.get("routes")):
+            if damage is not None:
+                why = f"an outbox entry that does not read is left out: {str(entry)[:80]}"
+                damage.append(Unevaluated(key, "", why))
+            continue
+        transition = entry["transition"]
+        if unread := unreadable_details(transition):
+            entry = {**entry, "transition": {k: v for k, v in transition.items() if k not in unread}}
+            if damage is not None:
+                damage.append(Unevaluated(transition["slo"], str(transition.get("group") or ""),
+                                          f"its {transition['kind']} {transition['state']} notification is sent "
+                                          f"without what does not read: {'; '.join(unread.values())}"))
+        readable.append(dict(entry))
+    return readable
 
 
 def _deliverable(transition: Any, routes: Any) -> bool:
-    """What delivery reads of an outbox entry: the claim's text fields and minute, and routes it can name."""
+    """What delivery reads of an outbox entry: the claim's text fields and minute, the topic (`route`: SNS's), and
+    routes it can name."""
     if not isinstance(transition, dict) or not isinstance(routes, list):
         return False
     at = transition.get("at_epoch")
     return (all(isinstance(transition.get(name), str) for name in ("slo", "kind", "severity", "state"))
             and isinstance(transition.get("tier") or "", str)
+            and transition.get("route") in ("page", "ticket")
             and (type(at) is int or (type(at) is float and math.isfinite(at)))
             and all(isinstance(route, str) for route in routes))
 
@@ -296,6 +317,7 @@ def _given_up(entry: dict[str, Any], why: str) -> tuple[str, str, str]:
 def deliver_outbox(
     store: AlertStore, notifier: Notifier, keys: list[str], now: int, owner: str, clock: Callable[[], float],
     deadline: float | None = None, isolated: bool = False, unevaluated: Collection[str] = (),
+    damage: list[Unevaluated] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Deliver the saved outboxes of `keys` (as the store holds them: a newer evaluation's are its own), oldest
     first and in order per route (a resolve never overtakes its trigger), then save what is left; returns the
@@ -303,7 +325,9 @@ def deliver_outbox(
     their states, saved earlier, are delivered unless a newer evaluation saved them.
 
     Time is bounded: a route that failed (after its retries: up to 3 timeouts) is not tried again in this pass,
-    whatever else is waiting for it, and nothing starts after `deadline`; what waits stays in the outbox."""
+    whatever else is waiting for it, and nothing starts after `deadline`; what waits stays in the outbox.
+    An entry that does not read, or the details of one that do not, are left out (and named in `damage`, given
+    it), and the outbox saved without them, as when the state is evaluated (_outbox)."""
     if not keys:
         return []
     saved = store.load_alert_states({}) if isolated else store.load_alert_states()  # `keys` were just saved whole
@@ -315,7 +339,7 @@ def deliver_outbox(
         at = (doc or {}).get("evaluated_at")
         if not doc or (isinstance(at, int) and at > now if key in unevaluated else at != now):
             continue  # not saved (a newer evaluation was first): that evaluation delivers the outbox
-        entries = _outbox(doc)
+        entries = _outbox(doc, key, damage)
         left: list[dict[str, Any]] = []
         waiting = set(down)  # routes with an earlier undelivered entry: later ones wait behind it
         for entry in entries:
@@ -346,7 +370,7 @@ def deliver_outbox(
                     waiting.add(route)
             if missing:
                 left.append({**entry, "routes": missing})
-        if left != entries:
+        if left != entries or entries != doc.get("outbox"):  # delivered, or some of it did not read
             if left:
                 doc["outbox"] = left
             else:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from processors import conventions
+from processors.alerting.notify import SnsNotifier
 from processors.counting import Counts
 from processors.decoding import decode_record
 from processors.handlers import evaluator
@@ -175,7 +176,7 @@ UNREADABLE_ENTRIES: list[dict[str, Any]] = [
                                                           "its time is infinite", "a route is an object",
                                                           "its tier is a number"])
 def test_an_outbox_entry_that_does_not_read_is_left_out_and_every_slo_is_still_paged(
-        store: Any, monkeypatch: pytest.MonkeyPatch, entry: dict[str, Any]) -> None:
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, entry: dict[str, Any]) -> None:
     """A state's outbox entry of a shape delivery cannot read passed the outbox's filter (a dict transition, a
     list of routes), then delivery raised a KeyError, ValueError, OverflowError or TypeError after the states were
     saved: the evaluator Lambda raised every minute, and the entry, carried into each new state, stayed."""
@@ -191,6 +192,50 @@ def test_an_outbox_entry_that_does_not_read_is_left_out_and_every_slo_is_still_p
 
     assert [t["slo"] for t in notifier.sent if t["severity"] == "page"] == ["api-availability"]
     assert result["slos"] == len(spec.slos)
+    assert [name for name in damaged_line(caplog) if "outbox entry" in name] == [
+        f"deploy-success: an outbox entry that does not read is left out: {str(damaged)[:80]}"]
+
+
+class RecordingSns:
+    """A boto3 SNS client's publish, recorded: SnsNotifier formats the subject and message itself."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> dict[str, str]:
+        self.sent.append(kwargs)
+        return {"MessageId": str(len(self.sent))}
+
+
+def test_a_waiting_page_whose_details_do_not_read_is_sent_without_them_named_and_every_slo_is_still_paged(
+        store: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capsys: Any) -> None:
+    """A page waiting in an outbox whose budget is text and whose forecast is infinite (a hand edit, another
+    program or version): the SNS formatter raised an AttributeError out of delivery, after the states were saved,
+    so the evaluator Lambda raised every minute, the entry carried into each state, and no page after it went."""
+    spec = load_spec()
+    now = outage(store, spec)
+    waiting = {**WAITING, "route": "page", "tier": "1h/5m", "at_epoch": now - conventions.MINUTE, "budget": "x",
+               "forecast": {"1h": float("inf")}, "burn_rates": {"1h": 15.0, "5m": 20.0},
+               "thresholds": {"factor": 14.4, "short_window": "5m", "long_window": "1h"}}
+    store.save_alert_evaluation({"deploy-success": {"burn": {"level": "ok"}, "outbox": [
+        {"transition": waiting, "routes": [""]}]}}, [], now - conventions.HOUR)
+    sns = RecordingSns()
+    deps = evaluator.Dependencies(store, spec, SnsNotifier(sns, "arn:page", "arn:ticket"), lambda: StoreView(store))
+    monkeypatch.setattr(evaluator, "_dependencies", lambda: deps)
+    capsys.readouterr()
+
+    result = evaluator.lambda_handler({"time": iso_seconds(now)}, FakeLambdaContext())
+
+    assert sorted(json.loads(m["Message"])["slo"] for m in sns.sent if m["TopicArn"] == "arn:page") == [
+        "api-availability", "deploy-success"]
+    (sent,) = [json.loads(m["Message"]) for m in sns.sent if json.loads(m["Message"])["slo"] == "deploy-success"]
+    assert "budget" not in sent and "forecast" not in sent and sent["burn_rates"] == waiting["burn_rates"]
+    assert damaged_line(caplog) == ["deploy-success: its burn_rate firing notification is sent without what does "
+                                    "not read: budget is str 'x'; forecast is dict \"{'1h': inf}\""]
+    assert result["damaged"] == 1
+    ((_, counted),) = metric_values(emf_documents(capsys.readouterr().out), evaluator.METRIC_DAMAGED_ITEMS)
+    assert counted == 1
+    assert "outbox" not in store.load_alert_states()["deploy-success"]
 
 
 def damage_counter(store: SqliteStore | DynamoDBStore, series: str, bucket: int) -> None:
