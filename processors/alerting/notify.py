@@ -8,13 +8,13 @@ sends nothing: `slo replay` backtests keep transitions in the store's alert log 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from processors.alerting.exceptions import NotificationError
 from processors.alerting.types import Transition
+from processors.timeutil import finite_seconds
 
 SUBJECT_LIMIT = 100
 MAX_EXEMPLARS = 5
@@ -147,7 +147,7 @@ def message(transition: Mapping[str, Any], trace_api_url: str | None = None) -> 
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return finite_seconds(value) is not None  # an int too large for a float is not one (isfinite raised on it)
 
 
 def _json(value: Any) -> bool:

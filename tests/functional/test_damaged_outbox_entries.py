@@ -34,7 +34,7 @@ NO_DATA = {"slo": "checkout", "kind": "no_data", "severity": "ticket", "state": 
 FIELDS = [("burn_rates",), ("thresholds",), ("budget",), ("forecast",), ("exemplars",), ("silent_for_seconds",),
           ("objective",), ("at",), ("burn_rates", "5m"), ("thresholds", "factor"), ("thresholds", "short_window"),
           ("budget", "consumed"), ("budget", "remaining"), ("forecast", "1h"), ("forecast", "6h")]
-VALUES: list[Any] = [None, "x", [1], {}, 1e400, float("nan"), -1, True]
+VALUES: list[Any] = [None, "x", [1], {}, 1e400, 10**400, float("nan"), -1, True]  # 10**400: JSON reads it as an int
 
 
 class RecordingSns:
