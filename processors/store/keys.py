@@ -126,10 +126,9 @@ CHECKPOINT_NAMES: Final = ("stream", "shard")  # a digest-keyed checkpoint's att
 
 def bounded_name(text: str, limit: int) -> str:
     """`text` when it is at most `limit` bytes of UTF-8, else `~sha256:{hex}` of those bytes (docs/store.md)."""
-    if 4 * len(text) <= limit:  # most names: no encoding
+    if _within(text, limit):
         return text
-    encoded = text.encode("utf-8", "surrogatepass")
-    return text if len(encoded) <= limit else DIGEST_NAME_PREFIX + hashlib.sha256(encoded).hexdigest()
+    return DIGEST_NAME_PREFIX + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def checkpoint_sk(stream: str, shard: str) -> str:
@@ -713,9 +712,14 @@ PARTITION_KEY_BYTES: Final = 2048 - 4  # the rolled item's partition key is CNT#
 SORT_KEY_BYTES: Final = 1024
 
 
+def _within(text: str, limit: int) -> bool:
+    """At most `limit` bytes in UTF-8 (4 bytes a character at most: most texts need no encoding)."""
+    return 4 * len(text) <= limit or len(text.encode("utf-8", "surrogatepass")) <= limit
+
+
 def _fits(text: str, limit: int) -> bool:
-    """Non-empty and at most `limit` bytes in UTF-8 (4 bytes a character at most: most need no encoding)."""
-    return len(text) > 0 and (4 * len(text) <= limit or len(text.encode("utf-8", "surrogatepass")) <= limit)
+    """Non-empty and at most `limit` bytes in UTF-8."""
+    return len(text) > 0 and _within(text, limit)
 
 
 def _fits_partition(series: str, resolution: str) -> bool:
