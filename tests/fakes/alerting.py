@@ -1,7 +1,7 @@
 """In-memory fakes of the alerting ports, for tests, backtests of generated streams and the benchmark.
 
 MemoryAlertStore keeps the AlertStore contract (deduplicated transition ids, stale saves ignored);
-MemoryNotifier remembers what it was asked to send and can be told to fail.
+MemoryNotifier remembers what it was asked to send and can be told to fail; RecordingSns stands in for SNS.
 """
 
 from __future__ import annotations
@@ -65,3 +65,14 @@ class MemoryNotifier:
         if transition["route"] in self.fail_routes:
             raise NotificationError(f"{transition['route']} topic unavailable")
         self.sent.append(copy.deepcopy(transition))
+
+
+class RecordingSns:
+    """A boto3 SNS client's publish, recorded: SnsNotifier formats the subject and message itself."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> dict[str, str]:
+        self.sent.append(kwargs)
+        return {"MessageId": str(len(self.sent))}

@@ -28,7 +28,7 @@ from tests.builders import STREAM_ARN, T0, cid, cw_payload, gz, kinesis_record, 
 from tests.conftest import FakeLambdaContext
 from tests.contract.test_damaged_items import second_fold_raises, two_transactions_the_first_losing_its_digest
 from tests.contract.test_notification_claims import outage
-from tests.fakes.alerting import MemoryNotifier
+from tests.fakes.alerting import MemoryNotifier, RecordingSns
 from tests.functional.test_evaluator_handler import emf_documents, metric_values
 from tests.stored_items import overwrite_document
 
@@ -195,16 +195,6 @@ def test_an_outbox_entry_that_does_not_read_is_left_out_and_every_slo_is_still_p
     assert [name for name in damaged_line(caplog) if "outbox entry" in name] == [
         f"deploy-success: an outbox entry that does not read is left out: {str(damaged)[:80]}"]
 
-
-class RecordingSns:
-    """A boto3 SNS client's publish, recorded: SnsNotifier formats the subject and message itself."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def publish(self, **kwargs: Any) -> dict[str, str]:
-        self.sent.append(kwargs)
-        return {"MessageId": str(len(self.sent))}
 
 
 def test_a_waiting_page_whose_details_do_not_read_is_sent_without_them_named_and_every_slo_is_still_paged(

@@ -16,7 +16,7 @@ from processors.alerting import record_evaluation
 from processors.alerting.notify import SnsNotifier
 from processors.alerting.routes import PagerDutySender, RoutedNotifier, SecretCache, SlackSender, SnsSender
 from processors.evaluating import Evaluation, Unevaluated
-from tests.fakes.alerting import MemoryAlertStore
+from tests.fakes.alerting import MemoryAlertStore, RecordingSns
 from tests.recording_server import RecordingServer, recording_server
 
 NOW = 1_790_000_040
@@ -36,16 +36,6 @@ FIELDS = [("burn_rates",), ("thresholds",), ("budget",), ("forecast",), ("exempl
           ("budget", "consumed"), ("budget", "remaining"), ("forecast", "1h"), ("forecast", "6h")]
 VALUES: list[Any] = [None, "x", [1], {}, 1e400, 10**400, float("nan"), -1, True]  # 10**400: JSON reads it as an int
 
-
-class RecordingSns:
-    """A boto3 SNS client's publish, recorded (SnsNotifier formats the message itself)."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def publish(self, **kwargs: Any) -> dict[str, str]:
-        self.sent.append(kwargs)
-        return {"MessageId": str(len(self.sent))}
 
 
 class Secrets:
